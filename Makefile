@@ -1,0 +1,54 @@
+# Thin wrapper over CMake: `make reproduce` runs the study, `make test` the test suite.
+# Both install missing Debian packages first (deps), then configure and build.
+BUILD    ?= build
+JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+QUICK    ?=
+ONLY     ?=
+XAI      := $(BUILD)/xai
+
+DEB_PKGS := build-essential cmake pkg-config libhdf5-dev hdf5-tools libopenblas-dev libcmocka-dev \
+            gnuplot-nox libcurl4-openssl-dev libarchive-dev libjpeg62-turbo-dev zlib1g-dev \
+            libzip-dev libinih-dev
+
+.PHONY: all deps build test test-asan reproduce bench clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "deps: installing$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	  else \
+	    echo "deps: missing packages; run:"; echo "  sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+$(BUILD)/CMakeCache.txt: CMakeLists.txt
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The same suite under AddressSanitizer + UBSan, in its own build tree.
+test-asan: deps
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DXAI_SANITIZE="address;undefined" -DXAI_OPENMP=OFF
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ctest --output-on-failure -j $(JOBS)
+
+reproduce: build
+	$(XAI) reproduce $(if $(QUICK),--quick) $(if $(ONLY),--only $(ONLY))
+
+bench: build
+	$(XAI) bench train --config experiments/mnist.ini --batch 128
+	$(XAI) bench infer --config experiments/mnist.ini --batch 128
+
+clean:
+	rm -rf $(BUILD) build-asan

@@ -1,0 +1,519 @@
+/* layers.c: forward and backward kernels of every layer, float32 NCHW.
+ * Convolution is im2col + sgemm per sample; batches are cut into chunks fixed by N alone. */
+#include "core/xai.h"
+
+#include <cblas.h>
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+/* Chunk c of n samples covers [chunk_lo(c), chunk_lo(c + 1)). */
+static inline int nchunks(int n) { return n < XAI_CHUNKS ? n : XAI_CHUNKS; }
+static inline int chunk_lo(int c, int n, int nch) { return (int)((long)c * n / nch); }
+
+/* ------------------------------------------------------------------ conv2d */
+
+static void im2col(float *col /* (Ci*k*k, Ho*Wo) */, const float *x /* (Ci, H, W) */, const xai_layer *l)
+{
+    const int C = l->in.c, H = l->in.h, W = l->in.w, k = l->k, s = l->stride, p = l->pad;
+    const int Ho = l->out.h, Wo = l->out.w;
+    for (int c = 0; c < C; c++)
+        for (int ky = 0; ky < k; ky++)
+            for (int kx = 0; kx < k; kx++) {
+                float *row = col + ((size_t)(c * k + ky) * k + kx) * Ho * Wo;
+                for (int oy = 0; oy < Ho; oy++) {
+                    int iy = oy * s - p + ky;
+                    float *r = row + oy * Wo;
+                    if (iy < 0 || iy >= H) {
+                        memset(r, 0, Wo * sizeof *r);
+                        continue;
+                    }
+                    const float *xr = x + ((size_t)c * H + iy) * W;
+                    if (s == 1) {
+                        /* Contiguous run with zero borders: the common case. */
+                        int ox0 = p - kx > 0 ? p - kx : 0, ox1 = W + p - kx < Wo ? W + p - kx : Wo;
+                        for (int ox = 0; ox < ox0; ox++) r[ox] = 0;
+                        if (ox1 > ox0) memcpy(r + ox0, xr + ox0 - p + kx, (ox1 - ox0) * sizeof *r);
+                        for (int ox = ox1 > ox0 ? ox1 : ox0; ox < Wo; ox++) r[ox] = 0;
+                    } else {
+                        for (int ox = 0; ox < Wo; ox++) {
+                            int ix = ox * s - p + kx;
+                            r[ox] = ix >= 0 && ix < W ? xr[ix] : 0.0f;
+                        }
+                    }
+                }
+            }
+}
+
+static void col2im_add(float *x /* (Ci, H, W) */, const float *col /* (Ci*k*k, Ho*Wo) */, const xai_layer *l)
+{
+    const int C = l->in.c, H = l->in.h, W = l->in.w, k = l->k, s = l->stride, p = l->pad;
+    const int Ho = l->out.h, Wo = l->out.w;
+    for (int c = 0; c < C; c++)
+        for (int ky = 0; ky < k; ky++)
+            for (int kx = 0; kx < k; kx++) {
+                const float *row = col + ((size_t)(c * k + ky) * k + kx) * Ho * Wo;
+                for (int oy = 0; oy < Ho; oy++) {
+                    int iy = oy * s - p + ky;
+                    if (iy < 0 || iy >= H) continue;
+                    float *xr = x + ((size_t)c * H + iy) * W;
+                    const float *r = row + oy * Wo;
+                    for (int ox = 0; ox < Wo; ox++) {
+                        int ix = ox * s - p + kx;
+                        if (ix >= 0 && ix < W) xr[ix] += r[ox];
+                    }
+                }
+            }
+}
+
+static inline int conv_is_pointwise(const xai_layer *l) { return l->k == 1 && l->stride == 1 && l->pad == 0; }
+
+void xai_conv2d_forward(float *out /* (N, Co, Ho, Wo) */, const float *in /* (N, Ci, H, W) */, const xai_layer *l,
+                        int n)
+{
+    const int Co = l->out.c, HWo = l->out.h * l->out.w, K = l->in.c * l->k * l->k;
+    const size_t isz = xai_shape_size(l->in), osz = xai_shape_size(l->out);
+    const int nch = nchunks(n);
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < nch; c++) {
+        float *col = l->col + (size_t)c * K * HWo;
+        for (int i = chunk_lo(c, n, nch); i < chunk_lo(c + 1, n, nch); i++) {
+            float *y = out + i * osz;
+            const float *cm = in + i * isz;
+            if (!conv_is_pointwise(l)) {
+                im2col(col, in + i * isz, l);
+                cm = col;
+            }
+            if (l->bias)
+                for (int o = 0; o < Co; o++)
+                    for (int j = 0; j < HWo; j++) y[o * HWo + j] = l->b[o];
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Co, HWo, K, 1.0f, l->w, K, cm, HWo,
+                        l->bias ? 1.0f : 0.0f, y, HWo);
+        }
+    }
+}
+
+void xai_conv2d_backward(float *din /* (N, Ci, H, W) */, const float *dout /* (N, Co, Ho, Wo) */,
+                         const float *in /* (N, Ci, H, W) */, const xai_layer *l, int n)
+{
+    const int Co = l->out.c, HWo = l->out.h * l->out.w, K = l->in.c * l->k * l->k;
+    const size_t isz = xai_shape_size(l->in), osz = xai_shape_size(l->out);
+    const size_t np = l->nw + l->nb;
+    const int want_w = l->gw != NULL, nch = nchunks(n);
+    if (!want_w && !din) return;
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < nch; c++) {
+        float *col = l->col + (size_t)c * K * HWo;
+        float *gp = l->gpart + (size_t)c * np;
+        int first = 1;
+        for (int i = chunk_lo(c, n, nch); i < chunk_lo(c + 1, n, nch); i++) {
+            const float *dy = dout + i * osz;
+            if (want_w) {
+                const float *cm = in + i * isz;
+                if (!conv_is_pointwise(l)) {
+                    im2col(col, in + i * isz, l);
+                    cm = col;
+                }
+                /* dW (Co, K) += dY (Co, HWo) * col^T (HWo, K) */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Co, K, HWo, 1.0f, dy, HWo, cm, HWo,
+                            first ? 0.0f : 1.0f, gp, K);
+                if (l->bias)
+                    for (int o = 0; o < Co; o++) {
+                        float s = 0;
+                        for (int j = 0; j < HWo; j++) s += dy[o * HWo + j];
+                        gp[l->nw + o] = first ? s : gp[l->nw + o] + s;
+                    }
+                first = 0;
+            }
+            if (din) {
+                if (conv_is_pointwise(l)) {
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, HWo, Co, 1.0f, l->w, K, dy, HWo, 1.0f,
+                                din + i * isz, HWo);
+                } else {
+                    /* dcol (K, HWo) = W^T (K, Co) * dY (Co, HWo), then scatter-add. */
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, HWo, Co, 1.0f, l->w, K, dy, HWo, 0.0f,
+                                col, HWo);
+                    col2im_add(din + i * isz, col, l);
+                }
+            }
+        }
+    }
+    if (!want_w) return;
+    /* Reduce chunk partials in chunk order: the same sums whatever the thread count. */
+#pragma omp parallel for schedule(static)
+    for (size_t j = 0; j < np; j++) {
+        float s = 0;
+        for (int c = 0; c < nch; c++) s += l->gpart[(size_t)c * np + j];
+        if (j < l->nw) l->gw[j] += s;
+        else l->gb[j - l->nw] += s;
+    }
+}
+
+/* -------------------------------------------------------------------- relu */
+
+void xai_relu_forward(float *out, const float *in, const xai_layer *l, int n)
+{
+    const size_t tot = (size_t)n * xai_shape_size(l->in);
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < tot; i++) out[i] = in[i] > 0 ? in[i] : 0.0f;
+}
+
+void xai_relu_backward(float *din, const float *dout, const float *in, const xai_layer *l, int n)
+{
+    const size_t tot = (size_t)n * xai_shape_size(l->in);
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < tot; i++)
+        if (in[i] > 0) din[i] += dout[i];
+}
+
+/* ------------------------------------------------------------------- pools */
+
+void xai_maxpool2d_forward(float *out, const float *in, const xai_layer *l, int n)
+{
+    const int C = l->in.c, H = l->in.h, W = l->in.w, Ho = l->out.h, Wo = l->out.w;
+    const int k = l->k, s = l->stride, p = l->pad;
+    const size_t isz = xai_shape_size(l->in), osz = xai_shape_size(l->out);
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < C; c++)
+            for (int oy = 0; oy < Ho; oy++)
+                for (int ox = 0; ox < Wo; ox++) {
+                    float best = -FLT_MAX;
+                    int bi = -1;
+                    for (int ky = 0; ky < k; ky++) {
+                        int iy = oy * s - p + ky;
+                        if (iy < 0 || iy >= H) continue;
+                        for (int kx = 0; kx < k; kx++) {
+                            int ix = ox * s - p + kx;
+                            if (ix < 0 || ix >= W) continue;
+                            int idx = (c * H + iy) * W + ix;
+                            float v = in[i * isz + idx];
+                            /* First maximum wins ties, as in PyTorch. NaN propagates. */
+                            if (v > best || bi < 0 || v != v) {
+                                best = v;
+                                bi = idx;
+                            }
+                        }
+                    }
+                    size_t o = i * osz + (c * Ho + oy) * Wo + ox;
+                    out[o] = best;
+                    l->argmax[o] = bi;
+                }
+}
+
+void xai_maxpool2d_backward(float *din, const float *dout, const xai_layer *l, int n)
+{
+    const size_t isz = xai_shape_size(l->in), osz = xai_shape_size(l->out);
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++)
+        for (size_t o = 0; o < osz; o++) din[i * isz + l->argmax[i * osz + o]] += dout[i * osz + o];
+}
+
+/* Average pooling counts padded zeros in the divisor (PyTorch's default). The
+ * global average pool is the same kernel with k = H = W handled by the caller. */
+void xai_avgpool2d_forward(float *out, const float *in, const xai_layer *l, int n)
+{
+    const int C = l->in.c, H = l->in.h, W = l->in.w, Ho = l->out.h, Wo = l->out.w;
+    const size_t isz = xai_shape_size(l->in), osz = xai_shape_size(l->out);
+    if (l->type == XAI_GAP) {
+        const float inv = 1.0f / (H * W);
+#pragma omp parallel for schedule(static)
+        for (int i = 0; i < n; i++)
+            for (int c = 0; c < C; c++) {
+                float s = 0;
+                const float *x = in + i * isz + (size_t)c * H * W;
+                for (int j = 0; j < H * W; j++) s += x[j];
+                out[i * osz + c] = s * inv;
+            }
+        return;
+    }
+    const int k = l->k, s = l->stride, p = l->pad;
+    const float inv = 1.0f / (k * k);
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < C; c++)
+            for (int oy = 0; oy < Ho; oy++)
+                for (int ox = 0; ox < Wo; ox++) {
+                    float sum = 0;
+                    for (int ky = 0; ky < k; ky++) {
+                        int iy = oy * s - p + ky;
+                        if (iy < 0 || iy >= H) continue;
+                        for (int kx = 0; kx < k; kx++) {
+                            int ix = ox * s - p + kx;
+                            if (ix >= 0 && ix < W) sum += in[i * isz + (c * H + iy) * W + ix];
+                        }
+                    }
+                    out[i * osz + (c * Ho + oy) * Wo + ox] = sum * inv;
+                }
+}
+
+void xai_avgpool2d_backward(float *din, const float *dout, const xai_layer *l, int n)
+{
+    const int C = l->in.c, H = l->in.h, W = l->in.w, Ho = l->out.h, Wo = l->out.w;
+    const size_t isz = xai_shape_size(l->in), osz = xai_shape_size(l->out);
+    if (l->type == XAI_GAP) {
+        const float inv = 1.0f / (H * W);
+#pragma omp parallel for schedule(static)
+        for (int i = 0; i < n; i++)
+            for (int c = 0; c < C; c++) {
+                float g = dout[i * osz + c] * inv;
+                float *x = din + i * isz + (size_t)c * H * W;
+                for (int j = 0; j < H * W; j++) x[j] += g;
+            }
+        return;
+    }
+    const int k = l->k, s = l->stride, p = l->pad;
+    const float inv = 1.0f / (k * k);
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < C; c++)
+            for (int oy = 0; oy < Ho; oy++)
+                for (int ox = 0; ox < Wo; ox++) {
+                    float g = dout[i * osz + (c * Ho + oy) * Wo + ox] * inv;
+                    for (int ky = 0; ky < k; ky++) {
+                        int iy = oy * s - p + ky;
+                        if (iy < 0 || iy >= H) continue;
+                        for (int kx = 0; kx < k; kx++) {
+                            int ix = ox * s - p + kx;
+                            if (ix >= 0 && ix < W) din[i * isz + (c * H + iy) * W + ix] += g;
+                        }
+                    }
+                }
+}
+
+/* ------------------------------------------------------------------ linear */
+
+void xai_linear_forward(float *out /* (N, O) */, const float *in /* (N, I) */, const xai_layer *l, int n)
+{
+    const int NI = l->in.c, NO = l->out.c, nch = nchunks(n);
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < nch; c++) {
+        int lo = chunk_lo(c, n, nch), m = chunk_lo(c + 1, n, nch) - lo;
+        float *y = out + (size_t)lo * NO;
+        if (l->bias)
+            for (int i = 0; i < m; i++) memcpy(y + (size_t)i * NO, l->b, NO * sizeof *y);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, NO, NI, 1.0f, in + (size_t)lo * NI, NI, l->w, NI,
+                    l->bias ? 1.0f : 0.0f, y, NO);
+    }
+}
+
+void xai_linear_backward(float *din /* (N, I) */, const float *dout /* (N, O) */, const float *in /* (N, I) */,
+                         const xai_layer *l, int n)
+{
+    const int NI = l->in.c, NO = l->out.c;
+    if (l->gw) {
+        /* dW (O, I) += dY^T (O, N) * X (N, I): rows of dW split, each sums all N. */
+        const int nch = NO < XAI_CHUNKS ? NO : XAI_CHUNKS;
+#pragma omp parallel for schedule(static)
+        for (int c = 0; c < nch; c++) {
+            int lo = chunk_lo(c, NO, nch), m = chunk_lo(c + 1, NO, nch) - lo;
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, NI, n, 1.0f, dout + lo, NO, in, NI, 1.0f,
+                        l->gw + (size_t)lo * NI, NI);
+            if (l->bias)
+                for (int o = lo; o < lo + m; o++) {
+                    float s = 0;
+                    for (int i = 0; i < n; i++) s += dout[(size_t)i * NO + o];
+                    l->gb[o] += s;
+                }
+        }
+    }
+    if (din) {
+        const int nch = nchunks(n);
+#pragma omp parallel for schedule(static)
+        for (int c = 0; c < nch; c++) {
+            int lo = chunk_lo(c, n, nch), m = chunk_lo(c + 1, n, nch) - lo;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, NI, NO, 1.0f, dout + (size_t)lo * NO, NO, l->w, NI,
+                        1.0f, din + (size_t)lo * NI, NI);
+        }
+    }
+}
+
+/* --------------------------------------------------------------- batchnorm */
+
+void xai_batchnorm2d_forward(float *out, const float *in, const xai_layer *l, int n, int train)
+{
+    const int C = l->in.c, HW = l->in.h * l->in.w;
+    const size_t isz = xai_shape_size(l->in);
+    const double M = (double)n * HW;
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < C; c++) {
+        float mean, istd;
+        if (train) {
+            /* Two passes in double: batch statistics must not lose digits on large N*H*W. */
+            double s = 0, ss = 0;
+            for (int i = 0; i < n; i++) {
+                const float *x = in + i * isz + (size_t)c * HW;
+                for (int j = 0; j < HW; j++) s += x[j];
+            }
+            double mu = s / M;
+            for (int i = 0; i < n; i++) {
+                const float *x = in + i * isz + (size_t)c * HW;
+                for (int j = 0; j < HW; j++) ss += (x[j] - mu) * (x[j] - mu);
+            }
+            double var = ss / M;
+            mean = (float)mu;
+            istd = (float)(1.0 / sqrt(var + l->eps));
+            l->rmean[c] = (1 - l->momentum) * l->rmean[c] + l->momentum * (float)mu;
+            l->rvar[c] = (1 - l->momentum) * l->rvar[c] + l->momentum * (float)(M > 1 ? ss / (M - 1) : var);
+        } else {
+            mean = l->rmean[c];
+            istd = 1.0f / sqrtf(l->rvar[c] + l->eps);
+        }
+        l->bn_mean[c] = mean;
+        l->bn_istd[c] = istd;
+        const float g = l->w[c], b = l->b[c];
+        for (int i = 0; i < n; i++) {
+            const float *x = in + i * isz + (size_t)c * HW;
+            float *xh = l->bn_xhat + i * isz + (size_t)c * HW, *y = out + i * isz + (size_t)c * HW;
+            for (int j = 0; j < HW; j++) {
+                xh[j] = (x[j] - mean) * istd;
+                y[j] = g * xh[j] + b;
+            }
+        }
+    }
+}
+
+void xai_batchnorm2d_backward(float *din, const float *dout, const xai_layer *l, int n, int train)
+{
+    const int C = l->in.c, HW = l->in.h * l->in.w;
+    const size_t isz = xai_shape_size(l->in);
+    const double M = (double)n * HW;
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < C; c++) {
+        double sdy = 0, sdyx = 0;
+        for (int i = 0; i < n; i++) {
+            const float *dy = dout + i * isz + (size_t)c * HW, *xh = l->bn_xhat + i * isz + (size_t)c * HW;
+            for (int j = 0; j < HW; j++) {
+                sdy += dy[j];
+                sdyx += (double)dy[j] * xh[j];
+            }
+        }
+        if (l->gw) {
+            l->gw[c] += (float)sdyx;
+            l->gb[c] += (float)sdy;
+        }
+        if (!din) continue;
+        const float gi = l->w[c] * l->bn_istd[c];
+        /* In train mode the statistics depend on the input, hence the two mean terms. */
+        const float a = train ? (float)(sdy / M) : 0.0f, bq = train ? (float)(sdyx / M) : 0.0f;
+        for (int i = 0; i < n; i++) {
+            const float *dy = dout + i * isz + (size_t)c * HW, *xh = l->bn_xhat + i * isz + (size_t)c * HW;
+            float *dx = din + i * isz + (size_t)c * HW;
+            for (int j = 0; j < HW; j++) dx[j] += gi * (dy[j] - a - xh[j] * bq);
+        }
+    }
+}
+
+/* ----------------------------------------------------------------- dropout */
+
+void xai_dropout_forward(float *out, const float *in, const xai_layer *l, int n, int train, uint64_t seed)
+{
+    const size_t tot = (size_t)n * xai_shape_size(l->in);
+    if (!train || l->p <= 0) {
+        memcpy(out, in, tot * sizeof *out);
+        return;
+    }
+    const float scale = 1.0f / (1.0f - l->p), p = l->p;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < tot; i++) {
+        /* Counter-based mask: the same bits whatever thread draws them. */
+        uint8_t keep = xai_hash_uniform(seed, i) >= p;
+        l->mask[i] = keep;
+        out[i] = keep ? in[i] * scale : 0.0f;
+    }
+}
+
+void xai_dropout_backward(float *din, const float *dout, const xai_layer *l, int n, int train)
+{
+    const size_t tot = (size_t)n * xai_shape_size(l->in);
+    if (!train || l->p <= 0) {
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < tot; i++) din[i] += dout[i];
+        return;
+    }
+    const float scale = 1.0f / (1.0f - l->p);
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < tot; i++)
+        if (l->mask[i]) din[i] += dout[i] * scale;
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+void xai_layer_forward(const xai_layer *l, float *out, const float *in, int n, int train, uint64_t seed)
+{
+    switch (l->type) {
+    case XAI_CONV2D: xai_conv2d_forward(out, in, l, n); break;
+    case XAI_RELU: xai_relu_forward(out, in, l, n); break;
+    case XAI_MAXPOOL2D: xai_maxpool2d_forward(out, in, l, n); break;
+    case XAI_AVGPOOL2D:
+    case XAI_GAP: xai_avgpool2d_forward(out, in, l, n); break;
+    case XAI_FLATTEN: memcpy(out, in, (size_t)n * xai_shape_size(l->in) * sizeof *out); break;
+    case XAI_LINEAR: xai_linear_forward(out, in, l, n); break;
+    case XAI_BATCHNORM2D: xai_batchnorm2d_forward(out, in, l, n, train); break;
+    case XAI_DROPOUT: xai_dropout_forward(out, in, l, n, train, seed); break;
+    default: XAI_CHECK(!"unknown layer type");
+    }
+}
+
+void xai_layer_backward(const xai_layer *l, float *din, const float *dout, const float *in, const float *out, int n,
+                        int train)
+{
+    (void)out;
+    switch (l->type) {
+    case XAI_CONV2D: xai_conv2d_backward(din, dout, in, l, n); return;
+    case XAI_LINEAR: xai_linear_backward(din, dout, in, l, n); return;
+    case XAI_BATCHNORM2D: xai_batchnorm2d_backward(din, dout, l, n, train); return;
+    default: break;
+    }
+    if (!din) return;
+    switch (l->type) {
+    case XAI_RELU: xai_relu_backward(din, dout, in, l, n); break;
+    case XAI_MAXPOOL2D: xai_maxpool2d_backward(din, dout, l, n); break;
+    case XAI_AVGPOOL2D:
+    case XAI_GAP: xai_avgpool2d_backward(din, dout, l, n); break;
+    case XAI_FLATTEN: {
+        const size_t tot = (size_t)n * xai_shape_size(l->in);
+        for (size_t i = 0; i < tot; i++) din[i] += dout[i];
+        break;
+    }
+    case XAI_DROPOUT: xai_dropout_backward(din, dout, l, n, train); break;
+    default: XAI_CHECK(!"unknown layer type");
+    }
+}
+
+/* -------------------------------------------------------------------- loss */
+
+void xai_softmax(float *p, const float *logits, int n, int k)
+{
+    for (int i = 0; i < n; i++) {
+        const float *z = logits + (size_t)i * k;
+        float mx = z[0];
+        for (int j = 1; j < k; j++) mx = z[j] > mx ? z[j] : mx;
+        double s = 0;
+        for (int j = 0; j < k; j++) s += exp((double)z[j] - mx);
+        for (int j = 0; j < k; j++) p[(size_t)i * k + j] = (float)(exp((double)z[j] - mx) / s);
+    }
+}
+
+double xai_softmax_xent(const float *logits, const int32_t *labels, int n, int k, float *dlogits, int *ncorrect)
+{
+    double loss = 0;
+    int correct = 0;
+    for (int i = 0; i < n; i++) {
+        const float *z = logits + (size_t)i * k;
+        int am = 0;
+        for (int j = 1; j < k; j++)
+            if (z[j] > z[am]) am = j;
+        correct += am == labels[i];
+        float mx = z[am];
+        double s = 0;
+        for (int j = 0; j < k; j++) s += exp((double)z[j] - mx);
+        double lse = mx + log(s);
+        loss += lse - z[labels[i]];
+        if (dlogits)
+            for (int j = 0; j < k; j++)
+                dlogits[(size_t)i * k + j] = (float)((exp(z[j] - lse) - (j == labels[i])) / n);
+    }
+    if (ncorrect) *ncorrect = correct;
+    return loss / n;
+}

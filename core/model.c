@@ -1,0 +1,453 @@
+/* model.c: a sequential CNN built from layer specs, with one arena per kind of memory.
+ * Shapes are inferred and checked at build time; forward/backward never allocate. */
+#include "core/xai.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *type_names[XAI_LAYER_TYPES] = {"conv2d",  "relu",   "maxpool2d",   "avgpool2d", "global_avg_pool",
+                                                  "flatten", "linear", "batchnorm2d", "dropout"};
+
+const char *xai_layer_type_name(xai_layer_type t)
+{
+    return (unsigned)t < XAI_LAYER_TYPES ? type_names[t] : "unknown";
+}
+
+int xai_layer_type_from_name(const char *name)
+{
+    static const struct { const char *alias; xai_layer_type t; } aliases[] = {
+        {"conv", XAI_CONV2D},       {"maxpool", XAI_MAXPOOL2D}, {"avgpool", XAI_AVGPOOL2D}, {"gap", XAI_GAP},
+        {"batchnorm", XAI_BATCHNORM2D}, {"bn", XAI_BATCHNORM2D},   {"fc", XAI_LINEAR}};
+    for (int i = 0; i < XAI_LAYER_TYPES; i++)
+        if (!strcmp(name, type_names[i])) return i;
+    for (size_t i = 0; i < sizeof aliases / sizeof *aliases; i++)
+        if (!strcmp(name, aliases[i].alias)) return aliases[i].t;
+    return -1;
+}
+
+static void spec_defaults(xai_layer_spec *s, xai_layer_type t)
+{
+    memset(s, 0, sizeof *s);
+    s->type = t;
+    s->k = t == XAI_CONV2D ? 3 : 2;
+    s->stride = t == XAI_CONV2D ? 1 : 0; /* pools: 0 means stride = k */
+    s->bias = 1;
+    s->eps = 1e-5f;
+    s->momentum = 0.1f;
+    s->p = 0.5f;
+}
+
+xai_status xai_layer_spec_parse(xai_layer_spec *s, const char *text, const char *file, int line)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", text);
+    char *save = NULL, *tok = strtok_r(buf, " \t", &save);
+    if (!tok) return xai_fail(XAI_EINVAL, "%s:%d: empty layer description", file, line);
+    int t = xai_layer_type_from_name(tok);
+    if (t < 0)
+        return xai_fail(XAI_EINVAL,
+                        "%s:%d: unknown layer type '%s' (expected conv, relu, maxpool, avgpool, gap, flatten, "
+                        "linear, batchnorm or dropout)",
+                        file, line, tok);
+    spec_defaults(s, t);
+    s->line = line;
+    int have_out = 0;
+    while ((tok = strtok_r(NULL, " \t", &save))) {
+        char *eq = strchr(tok, '=');
+        if (!eq) return xai_fail(XAI_EINVAL, "%s:%d: '%s' should be key=value", file, line, tok);
+        *eq = 0;
+        const char *k = tok, *v = eq + 1;
+        char *end;
+        double d = strtod(v, &end);
+        if (end == v || *end)
+            return xai_fail(XAI_EINVAL, "%s:%d: %s=%s is not a number", file, line, k, v);
+        int isint = d == floor(d);
+        if (!strcmp(k, "out") && (t == XAI_CONV2D || t == XAI_LINEAR) && isint) s->out = (int)d, have_out = 1;
+        else if (!strcmp(k, "k") && (t == XAI_CONV2D || t == XAI_MAXPOOL2D || t == XAI_AVGPOOL2D) && isint) s->k = (int)d;
+        else if (!strcmp(k, "stride") && (t == XAI_CONV2D || t == XAI_MAXPOOL2D || t == XAI_AVGPOOL2D) && isint)
+            s->stride = (int)d;
+        else if (!strcmp(k, "pad") && (t == XAI_CONV2D || t == XAI_MAXPOOL2D || t == XAI_AVGPOOL2D) && isint)
+            s->pad = (int)d;
+        else if (!strcmp(k, "bias") && (t == XAI_CONV2D || t == XAI_LINEAR) && (d == 0 || d == 1)) s->bias = (int)d;
+        else if (!strcmp(k, "eps") && t == XAI_BATCHNORM2D) s->eps = (float)d;
+        else if (!strcmp(k, "momentum") && t == XAI_BATCHNORM2D) s->momentum = (float)d;
+        else if (!strcmp(k, "p") && t == XAI_DROPOUT) s->p = (float)d;
+        else
+            return xai_fail(XAI_EINVAL, "%s:%d: '%s=%s' is not a valid option of a %s layer", file, line, k, v,
+                            type_names[t]);
+    }
+    if ((t == XAI_CONV2D || t == XAI_LINEAR) && (!have_out || s->out <= 0))
+        return xai_fail(XAI_EINVAL, "%s:%d: %s needs out=N with N > 0", file, line, type_names[t]);
+    if (t == XAI_DROPOUT && !(s->p >= 0 && s->p < 1))
+        return xai_fail(XAI_EINVAL, "%s:%d: dropout p=%g must be in [0, 1)", file, line, s->p);
+    if (t == XAI_BATCHNORM2D && !(s->eps > 0 && s->momentum >= 0 && s->momentum <= 1))
+        return xai_fail(XAI_EINVAL, "%s:%d: batchnorm needs eps > 0 and momentum in [0, 1]", file, line);
+    return XAI_OK;
+}
+
+/* Infers l->out from l->in; fills hyperparameters. */
+static xai_status infer_shape(xai_layer *l, const xai_layer_spec *s, const char *where, int idx)
+{
+    xai_shape in = l->in;
+    l->type = s->type;
+    l->k = s->k;
+    l->stride = s->stride ? s->stride : s->k;
+    l->pad = s->pad;
+    l->bias = s->bias;
+    l->eps = s->eps;
+    l->momentum = s->momentum;
+    l->p = s->p;
+    l->out = in;
+    switch (s->type) {
+    case XAI_CONV2D:
+    case XAI_MAXPOOL2D:
+    case XAI_AVGPOOL2D:
+        if (l->k <= 0 || l->stride <= 0 || l->pad < 0 || (s->type != XAI_CONV2D && 2 * l->pad > l->k))
+            return xai_fail(XAI_EINVAL, "%s:%d: layer %d (%s): bad kernel k=%d stride=%d pad=%d", where, s->line,
+                            idx, type_names[s->type], l->k, l->stride, l->pad);
+        if (in.h + 2 * l->pad < l->k || in.w + 2 * l->pad < l->k)
+            return xai_fail(XAI_EINVAL, "%s:%d: layer %d (%s): kernel %d does not fit the input %dx%dx%d (pad %d)",
+                            where, s->line, idx, type_names[s->type], l->k, in.c, in.h, in.w, l->pad);
+        l->out.h = (in.h + 2 * l->pad - l->k) / l->stride + 1;
+        l->out.w = (in.w + 2 * l->pad - l->k) / l->stride + 1;
+        if (s->type == XAI_CONV2D) {
+            l->out.c = s->out;
+            l->nw = (size_t)s->out * in.c * l->k * l->k;
+            l->nb = l->bias ? (size_t)s->out : 0;
+        }
+        break;
+    case XAI_GAP: l->out.h = l->out.w = 1; break;
+    case XAI_FLATTEN: l->out = (xai_shape){in.c * in.h * in.w, 1, 1}; break;
+    case XAI_LINEAR:
+        if (in.h != 1 || in.w != 1)
+            return xai_fail(XAI_EINVAL,
+                            "%s:%d: layer %d (linear) gets a %dx%dx%d input; add `layer = flatten` (or gap) before it",
+                            where, s->line, idx, in.c, in.h, in.w);
+        l->out = (xai_shape){s->out, 1, 1};
+        l->nw = (size_t)s->out * in.c;
+        l->nb = l->bias ? (size_t)s->out : 0;
+        break;
+    case XAI_BATCHNORM2D:
+        l->nw = l->nb = in.c;
+        break;
+    default: break;
+    }
+    return XAI_OK;
+}
+
+xai_status xai_model_create(xai_model **out, const xai_layer_spec *specs, int nspecs, xai_shape in, int nclasses,
+                            int max_batch)
+{
+    *out = NULL;
+    const char *where = "model";
+    if (nspecs <= 0) return xai_fail(XAI_EINVAL, "model: no layers given (add `layer = ...` lines)");
+    if (in.c <= 0 || in.h <= 0 || in.w <= 0 || in.c > 4)
+        return xai_fail(XAI_EINVAL, "model: input shape %dx%dx%d is invalid (expected CxHxW, C <= 4)", in.c, in.h,
+                        in.w);
+    if (max_batch <= 0) return xai_fail(XAI_EINVAL, "model: batch size %d must be positive", max_batch);
+    xai_model *m = xai_calloc(1, sizeof *m);
+    m->nlayers = nspecs;
+    m->layers = xai_calloc(nspecs, sizeof *m->layers);
+    m->in = in;
+    m->nclasses = nclasses;
+    m->max_batch = max_batch;
+    for (int c = 0; c < 4; c++) m->mean[c] = 0, m->std[c] = 1;
+    xai_shape cur = in;
+    size_t maxact = xai_shape_size(in), col = 0, gpart = 0, work = 0;
+    for (int i = 0; i < nspecs; i++) {
+        xai_layer *l = &m->layers[i];
+        l->in = cur;
+        xai_status s = infer_shape(l, &specs[i], where, i);
+        if (s != XAI_OK) {
+            xai_model_free(m);
+            return s;
+        }
+        cur = l->out;
+        m->nparams += l->nw + l->nb;
+        if (l->type == XAI_BATCHNORM2D) m->nbuffers += 2 * (size_t)l->in.c;
+        size_t osz = xai_shape_size(l->out);
+        if (osz > maxact) maxact = osz;
+        if (l->type == XAI_CONV2D) {
+            size_t c = (size_t)l->in.c * l->k * l->k * l->out.h * l->out.w;
+            if (c > col) col = c;
+            if (l->nw + l->nb > gpart) gpart = l->nw + l->nb;
+        }
+        /* per-layer workspace, in floats */
+        if (l->type == XAI_BATCHNORM2D) work += 2 * (size_t)l->in.c + (size_t)max_batch * xai_shape_size(l->in);
+        if (l->type == XAI_DROPOUT) work += ((size_t)max_batch * xai_shape_size(l->in) + 3) / 4;
+        if (l->type == XAI_MAXPOOL2D) work += (size_t)max_batch * osz;
+        m->act_floats += (size_t)max_batch * xai_shape_size(l->in);
+    }
+    if (cur.c != nclasses || cur.h != 1 || cur.w != 1) {
+        xai_status s = xai_fail(XAI_EINVAL, "model: the last layer outputs %dx%dx%d, expected %d classes (a linear "
+                                            "layer with out=%d)", cur.c, cur.h, cur.w, nclasses, nclasses);
+        xai_model_free(m);
+        return s;
+    }
+    m->act_floats += (size_t)max_batch * nclasses + 2 * (size_t)max_batch * maxact;
+    work += XAI_CHUNKS * (col + gpart);
+    m->work_floats = work;
+    m->params = xai_calloc(m->nparams ? m->nparams : 1, sizeof(float));
+    m->grads = xai_calloc(m->nparams ? m->nparams : 1, sizeof(float));
+    m->buffers = xai_calloc(m->nbuffers ? m->nbuffers : 1, sizeof(float));
+    m->act_arena = xai_calloc(m->act_floats, sizeof(float));
+    m->work_arena = xai_calloc(work ? work : 1, sizeof(float));
+    m->acts = xai_calloc(nspecs + 1, sizeof *m->acts);
+    /* Wire views into the arenas. */
+    float *p = m->params, *g = m->grads, *bf = m->buffers, *a = m->act_arena, *w = m->work_arena;
+    float *colbuf = w, *gpbuf = w + XAI_CHUNKS * col;
+    w += XAI_CHUNKS * (col + gpart);
+    for (int i = 0; i < nspecs; i++) {
+        xai_layer *l = &m->layers[i];
+        m->acts[i] = a;
+        a += (size_t)max_batch * xai_shape_size(l->in);
+        if (l->nw) {
+            l->w = p, l->gw = g;
+            p += l->nw, g += l->nw;
+        }
+        if (l->nb) {
+            l->b = p, l->gb = g;
+            p += l->nb, g += l->nb;
+        }
+        switch (l->type) {
+        case XAI_CONV2D: l->col = colbuf, l->gpart = gpbuf; break;
+        case XAI_BATCHNORM2D:
+            l->rmean = bf, l->rvar = bf + l->in.c;
+            bf += 2 * l->in.c;
+            l->bn_mean = w, l->bn_istd = w + l->in.c, l->bn_xhat = w + 2 * l->in.c;
+            w += 2 * (size_t)l->in.c + (size_t)max_batch * xai_shape_size(l->in);
+            break;
+        case XAI_DROPOUT:
+            l->mask = (uint8_t *)w;
+            w += ((size_t)max_batch * xai_shape_size(l->in) + 3) / 4;
+            break;
+        case XAI_MAXPOOL2D:
+            l->argmax = (int32_t *)w;
+            w += (size_t)max_batch * xai_shape_size(l->out);
+            break;
+        default: break;
+        }
+    }
+    m->acts[nspecs] = a;
+    a += (size_t)max_batch * nclasses;
+    m->dbuf[0] = a;
+    m->dbuf[1] = a + (size_t)max_batch * maxact;
+    XAI_CHECK(p == m->params + m->nparams && (size_t)(w - m->work_arena) == work);
+    /* Spec text for provenance. */
+    size_t cap = 64 * (size_t)nspecs + 64, len = 0;
+    m->spec_text = xai_malloc(cap);
+    m->spec_text[0] = 0;
+    for (int i = 0; i < nspecs; i++) {
+        const xai_layer *l = &m->layers[i];
+        len += snprintf(m->spec_text + len, cap - len, "%s", type_names[l->type]);
+        if (l->type == XAI_CONV2D)
+            len += snprintf(m->spec_text + len, cap - len, " out=%d k=%d stride=%d pad=%d bias=%d", l->out.c, l->k,
+                            l->stride, l->pad, l->bias);
+        else if (l->type == XAI_LINEAR)
+            len += snprintf(m->spec_text + len, cap - len, " out=%d bias=%d", l->out.c, l->bias);
+        else if (l->type == XAI_MAXPOOL2D || l->type == XAI_AVGPOOL2D)
+            len += snprintf(m->spec_text + len, cap - len, " k=%d stride=%d pad=%d", l->k, l->stride, l->pad);
+        else if (l->type == XAI_DROPOUT) len += snprintf(m->spec_text + len, cap - len, " p=%g", l->p);
+        else if (l->type == XAI_BATCHNORM2D)
+            len += snprintf(m->spec_text + len, cap - len, " eps=%g momentum=%g", l->eps, l->momentum);
+        len += snprintf(m->spec_text + len, cap - len, "\n");
+    }
+    for (int i = 0; i < nspecs; i++)
+        if (m->layers[i].type == XAI_BATCHNORM2D) {
+            for (int c = 0; c < m->layers[i].in.c; c++) m->layers[i].w[c] = 1, m->layers[i].rvar[c] = 1;
+        }
+    *out = m;
+    return XAI_OK;
+}
+
+static xai_status parse_shape(const char *v, xai_shape *s)
+{
+    if (sscanf(v, "%dx%dx%d", &s->c, &s->h, &s->w) != 3 || s->c <= 0 || s->h <= 0 || s->w <= 0) return XAI_EINVAL;
+    return XAI_OK;
+}
+
+xai_status xai_model_from_config(xai_model **m, const xai_config *c, int max_batch)
+{
+    *m = NULL;
+    const xai_config_entry *ein = xai_config_find(c, "model", "input");
+    if (!ein) return xai_fail(XAI_EINVAL, "%s: [model] needs `input = CxHxW` (e.g. 1x28x28)", c->path);
+    xai_shape in;
+    if (parse_shape(ein->value, &in) != XAI_OK)
+        return xai_fail(XAI_EINVAL, "%s:%d: input = '%s' is not CxHxW (e.g. 1x28x28)", c->path, ein->line, ein->value);
+    long classes;
+    XAI_TRY(xai_config_int(c, "model", "classes", 0, &classes));
+    if (classes <= 0) return xai_fail(XAI_EINVAL, "%s: [model] needs `classes = N` with N > 0", c->path);
+    int n = 0;
+    for (int i = 0; i < c->n; i++) n += !strcmp(c->e[i].section, "model") && !strcmp(c->e[i].key, "layer");
+    if (!n) return xai_fail(XAI_EINVAL, "%s: [model] has no `layer = ...` lines", c->path);
+    xai_layer_spec *specs = xai_calloc(n, sizeof *specs);
+    int k = 0;
+    xai_status s = XAI_OK;
+    for (int i = 0; i < c->n && s == XAI_OK; i++)
+        if (!strcmp(c->e[i].section, "model") && !strcmp(c->e[i].key, "layer"))
+            s = xai_layer_spec_parse(&specs[k++], c->e[i].value, c->path, c->e[i].line);
+    if (s == XAI_OK) {
+        s = xai_model_create(m, specs, n, in, (int)classes, max_batch);
+        if (s != XAI_OK) {
+            /* Re-badge errors with the config's path. */
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%s", xai_errmsg());
+            if (!strncmp(msg, "model:", 6)) s = xai_fail(s, "%s%s", c->path, msg + 5);
+        }
+    }
+    free(specs);
+    return s;
+}
+
+void xai_model_free(xai_model *m)
+{
+    if (!m) return;
+    free(m->layers);
+    free(m->params);
+    free(m->grads);
+    free(m->buffers);
+    free(m->act_arena);
+    free(m->work_arena);
+    free(m->acts);
+    free(m->spec_text);
+    free(m);
+}
+
+void xai_model_init(xai_model *m, uint64_t seed)
+{
+    xai_rng r;
+    xai_rng_seed(&r, seed);
+    for (int i = 0; i < m->nlayers; i++) {
+        xai_layer *l = &m->layers[i];
+        if (l->type != XAI_CONV2D && l->type != XAI_LINEAR) continue;
+        /* He for layers feeding a ReLU (possibly through bn/pool/dropout), Glorot for the classifier. */
+        int relu_follows = 0;
+        for (int j = i + 1; j < m->nlayers; j++) {
+            xai_layer_type t = m->layers[j].type;
+            if (t == XAI_RELU) relu_follows = 1;
+            if (t == XAI_RELU || t == XAI_CONV2D || t == XAI_LINEAR) break;
+        }
+        double fan_in = (double)l->in.c * (l->type == XAI_CONV2D ? l->k * l->k : 1);
+        double fan_out = (double)l->out.c * (l->type == XAI_CONV2D ? l->k * l->k : 1);
+        float bound = (float)(relu_follows ? sqrt(6.0 / fan_in) : sqrt(6.0 / (fan_in + fan_out)));
+        for (size_t j = 0; j < l->nw; j++) l->w[j] = (2 * xai_rng_uniform(&r) - 1) * bound;
+        for (size_t j = 0; j < l->nb; j++) l->b[j] = 0;
+    }
+    for (int i = 0; i < m->nlayers; i++) {
+        xai_layer *l = &m->layers[i];
+        if (l->type != XAI_BATCHNORM2D) continue;
+        for (int c = 0; c < l->in.c; c++) l->w[c] = 1, l->b[c] = 0, l->rmean[c] = 0, l->rvar[c] = 1;
+    }
+    m->seed = seed;
+    m->step = 0;
+}
+
+static void get_specs(const xai_model *m, xai_layer_spec *specs)
+{
+    for (int i = 0; i < m->nlayers; i++) {
+        const xai_layer *l = &m->layers[i];
+        xai_layer_spec *s = &specs[i];
+        memset(s, 0, sizeof *s);
+        s->type = l->type;
+        s->out = l->out.c;
+        s->k = l->k;
+        s->stride = l->stride;
+        s->pad = l->pad;
+        s->bias = l->bias;
+        s->eps = l->eps;
+        s->momentum = l->momentum;
+        s->p = l->p;
+    }
+}
+
+xai_status xai_model_clone(xai_model **dst, const xai_model *src, int max_batch)
+{
+    xai_layer_spec *specs = xai_calloc(src->nlayers, sizeof *specs);
+    get_specs(src, specs);
+    xai_status s = xai_model_create(dst, specs, src->nlayers, src->in, src->nclasses, max_batch);
+    free(specs);
+    if (s != XAI_OK) return s;
+    memcpy((*dst)->params, src->params, src->nparams * sizeof(float));
+    memcpy((*dst)->buffers, src->buffers, src->nbuffers * sizeof(float));
+    memcpy((*dst)->mean, src->mean, sizeof src->mean);
+    memcpy((*dst)->std, src->std, sizeof src->std);
+    (*dst)->seed = src->seed;
+    (*dst)->step = src->step;
+    (*dst)->train = src->train;
+    return XAI_OK;
+}
+
+float *xai_model_forward(xai_model *m, const float *x, int n)
+{
+    XAI_CHECK(n > 0 && n <= m->max_batch);
+    xai_threads(); /* pins OpenBLAS to one thread before the first sgemm */
+    if (x != m->acts[0]) memcpy(m->acts[0], x, (size_t)n * xai_shape_size(m->in) * sizeof *x);
+    uint64_t step_seed = m->seed ^ (0x9E3779B97F4A7C15ull * (m->step + 1));
+    for (int i = 0; i < m->nlayers; i++)
+        xai_layer_forward(&m->layers[i], m->acts[i + 1], m->acts[i], n, m->train, step_seed + (uint64_t)i * 0x632BE5AB);
+    if (m->train) m->step++;
+    return m->acts[m->nlayers];
+}
+
+void xai_model_backward(xai_model *m, const float *dlogits, int n, int want_dx)
+{
+    XAI_CHECK(n > 0 && n <= m->max_batch);
+    const float *cur = dlogits;
+    int k = 0;
+    /* Below the lowest parametrised layer no input gradient is needed unless asked. */
+    int lowest = 0;
+    if (!want_dx)
+        while (lowest < m->nlayers && m->layers[lowest].nw == 0) lowest++;
+    for (int i = m->nlayers - 1; i >= lowest; i--) {
+        xai_layer *l = &m->layers[i];
+        float *din = NULL;
+        if (i > lowest || want_dx) {
+            din = m->dbuf[k];
+            memset(din, 0, (size_t)n * xai_shape_size(l->in) * sizeof *din);
+        }
+        xai_layer_backward(l, din, cur, m->acts[i], m->acts[i + 1], n, m->train);
+        if (!din) break;
+        cur = din;
+        k ^= 1;
+    }
+    m->dx = want_dx ? (float *)cur : NULL;
+}
+
+void xai_model_zero_grad(xai_model *m) { memset(m->grads, 0, m->nparams * sizeof(float)); }
+
+void xai_model_set_param_grads(xai_model *m, int on)
+{
+    float *g = m->grads;
+    for (int i = 0; i < m->nlayers; i++) {
+        xai_layer *l = &m->layers[i];
+        if (l->nw) l->gw = on ? g : NULL, g += l->nw;
+        if (l->nb) l->gb = on ? g : NULL, g += l->nb;
+    }
+}
+
+size_t xai_model_act_bytes(const xai_model *m) { return (m->act_floats + m->work_floats) * sizeof(float); }
+
+double xai_model_flops(const xai_model *m, double *conv_flops)
+{
+    double tot = 0, conv = 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        const xai_layer *l = &m->layers[i];
+        if (l->type == XAI_CONV2D) {
+            double f = 2.0 * l->nw * l->out.h * l->out.w;
+            conv += f;
+            tot += f;
+        } else if (l->type == XAI_LINEAR) tot += 2.0 * l->nw;
+    }
+    if (conv_flops) *conv_flops = conv;
+    return tot;
+}
+
+int xai_model_argmax(const float *logits, int k)
+{
+    int a = 0;
+    for (int j = 1; j < k; j++)
+        if (logits[j] > logits[a]) a = j;
+    return a;
+}

@@ -1,0 +1,128 @@
+/* util.c: errors, allocation, threads, clocks and version for the whole program.
+ * The error message is thread-local so OpenMP workers never clobber each other's. */
+#include "core/xai.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#include <cblas.h>
+
+static _Thread_local char err_msg[2048];
+
+xai_status xai_fail(xai_status code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err_msg, sizeof err_msg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+const char *xai_errmsg(void) { return err_msg; }
+void xai_clear_error(void) { err_msg[0] = 0; }
+
+const char *xai_status_name(xai_status s)
+{
+    static const char *names[] = {"ok", "invalid argument", "I/O error", "bad format", "out of memory",
+                                  "checksum mismatch", "network error", "not found", "bad state"};
+    return (unsigned)s < sizeof names / sizeof *names ? names[s] : "unknown error";
+}
+
+void xai_check_failed(const char *file, int line, const char *expr)
+{
+    fprintf(stderr, "xai: internal check failed at %s:%d: %s\n", file, line, expr);
+    abort();
+}
+
+void *xai_malloc(size_t n)
+{
+    void *p = NULL;
+    /* 64-byte alignment keeps AVX loads on one cache line. */
+    if (posix_memalign(&p, 64, n ? n : 1) != 0) {
+        fprintf(stderr, "xai: out of memory allocating %zu bytes\n", n);
+        abort();
+    }
+    return p;
+}
+
+void *xai_calloc(size_t n, size_t size)
+{
+    void *p = xai_malloc(n * size);
+    memset(p, 0, n * size);
+    return p;
+}
+
+char *xai_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = xai_malloc(n);
+    memcpy(d, s, n);
+    return d;
+}
+
+static int threads_set;
+
+void xai_set_threads(int n)
+{
+    if (n <= 0) {
+        const char *e = getenv("XAI_THREADS");
+        n = e ? atoi(e) : 0;
+    }
+#ifdef _OPENMP
+    if (n > 0) omp_set_num_threads(n);
+#else
+    (void)n;
+#endif
+    /* Parallelism is ours (OpenMP over disjoint outputs); OpenBLAS stays
+     * single-threaded so its pool never fights our threads. */
+    openblas_set_num_threads(1);
+    threads_set = 1;
+}
+
+int xai_threads(void)
+{
+    if (!threads_set) xai_set_threads(0);
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+double xai_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+const char *xai_version(void) { return XAI_VERSION " (" XAI_GIT_COMMIT ")"; }
+
+int xai_cli_error(xai_status s)
+{
+    const char *m = xai_errmsg();
+    fprintf(stderr, "xai: %s\n", m && *m ? m : xai_status_name(s));
+    return 1;
+}
+
+int xai_opt(int argc, char **argv, int *i, const char *name, const char **value)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, name, n) != 0) return 0;
+    if (a[n] == '=') {
+        *value = a + n + 1;
+        return 1;
+    }
+    if (a[n] != 0) return 0;
+    if (*i + 1 >= argc) {
+        *value = NULL; /* caller reports "needs a value" */
+        return 1;
+    }
+    *value = argv[++*i];
+    return 1;
+}

@@ -1,0 +1,127 @@
+/* datasets.h: public API of the datasets module: fetch, verify, decode and cache
+ * MNIST, Fashion-MNIST, Imagenette and Imagewoof; plus the hashing/decoding pieces it is built from. */
+#ifndef XAI_DATASETS_H
+#define XAI_DATASETS_H
+
+#include "core/xai.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ----------------------------------------------------------- dataset API */
+
+/* Names accepted everywhere a dataset is named. */
+#define XAI_DATASET_NAMES "mnist, fashion-mnist, imagenette, imagewoof"
+
+/* One split held in memory. Images are uint8 in [0, 255]; callers scale with
+ * the dataset's mean/std (computed on [0, 1] values) when they need floats. */
+typedef struct {
+    int n;            /* images loaded (may be fewer than `total` with a limit) */
+    int total;        /* images in the cached split */
+    xai_shape shape;  /* (C, H, W) of one image */
+    uint8_t *images;  /* (N, C, H, W) */
+    int32_t *labels;  /* (N), in [0, nclasses) */
+} xai_split;
+
+typedef struct {
+    char name[32];        /* "mnist", ... */
+    int size;             /* image side in pixels (28 for the MNIST family) */
+    int nclasses;
+    char **class_ids;     /* (nclasses) "0".."9" or WordNet ids "n01440764" */
+    char **class_names;   /* (nclasses) human-readable */
+    xai_split train, test; /* test is the official test split (Imagenette/woof: `val`) */
+    float mean[3], std[3]; /* per channel, train split, pixel values scaled to [0, 1] */
+    char source[1024];    /* where the source files came from: mirror, system copy or URL */
+    char sha256[65];      /* identifies the cached data: see datasets/README.md */
+    char path[1024];      /* the HDF5 cache file this was loaded from */
+} xai_dataset;
+
+/* Zero fields mean defaults. */
+typedef struct {
+    const char *data_dir; /* NULL: $XAI_DATA_DIR, else "./data" */
+    const char *mirror;   /* NULL: $XAI_MIRROR, else none; "" disables a mirror set in the environment */
+    int size;             /* 0: 64 for Imagenette/Imagewoof; MNIST family only accepts 0 or 28 */
+    int skip_bad;         /* 1: skip (and report) corrupt JPEGs instead of failing */
+    int limit;            /* xai_dataset_load only: >0 loads the first `limit` images of each split */
+} xai_fetch_opts;
+
+/* Makes sure `<data-dir>/<name>-<size>.h5` exists: finds a source (mirror, system
+ * copy, upstream), downloads and verifies the files, decodes them and writes the
+ * cache atomically. Prints what it does on stderr; does nothing (but say so)
+ * when the cache is already there. */
+xai_status xai_dataset_fetch(const char *name, const xai_fetch_opts *o);
+/* Loads the cache, fetching first when it is missing. Free with xai_dataset_free. */
+xai_status xai_dataset_load(xai_dataset *d, const char *name, const xai_fetch_opts *o);
+/* Loads a cache file by path (no fetching). limit as in xai_fetch_opts. */
+xai_status xai_dataset_load_file(xai_dataset *d, const char *path, int limit);
+void xai_dataset_free(xai_dataset *d);
+/* Path of the cache file for these options (malloc'd), and whether it exists. */
+xai_status xai_dataset_cache_path(char **path, const char *name, const xai_fetch_opts *o);
+/* 1 when name is one of XAI_DATASET_NAMES. */
+int xai_dataset_known(const char *name);
+
+/* ------------------------------------------------------------- hashing */
+
+typedef struct {
+    uint32_t h[8];
+    uint64_t len;
+    uint8_t buf[64];
+    size_t nbuf;
+} xai_sha256_ctx;
+void xai_sha256_init(xai_sha256_ctx *c);
+void xai_sha256_update(xai_sha256_ctx *c, const void *data, size_t n);
+void xai_sha256_final(xai_sha256_ctx *c, char hex[65]);
+void xai_sha256_hex(const void *data, size_t n, char hex[65]);
+
+typedef struct {
+    uint32_t h[4];
+    uint64_t len;
+    uint8_t buf[64];
+    size_t nbuf;
+} xai_md5_ctx;
+void xai_md5_init(xai_md5_ctx *c);
+void xai_md5_update(xai_md5_ctx *c, const void *data, size_t n);
+void xai_md5_final(xai_md5_ctx *c, char hex[33]);
+void xai_md5_hex(const void *data, size_t n, char hex[33]);
+
+/* SHA-256 (and MD5 when md5 is not NULL) of a file's bytes. */
+xai_status xai_hash_file(const char *path, char sha256[65], char md5[33]);
+
+/* ----------------------------------------------------------------- IDX */
+
+/* A decoded IDX file of unsigned bytes: dims[0] items of dims[1] x dims[2]. */
+typedef struct {
+    int ndims;        /* 1 (labels) or 3 (images) */
+    int dims[3];
+    uint8_t *data;    /* (dims[0], dims[1], dims[2]) */
+    size_t n;         /* bytes in data */
+} xai_idx;
+
+/* Decodes a gzip'd IDX held in memory. name is used in error messages;
+ * payload_sha256 (may be NULL) receives the SHA-256 of the decompressed bytes. */
+xai_status xai_idx_decode(xai_idx *out, const void *gz, size_t len, const char *name, char payload_sha256[65]);
+/* Reads and decodes a gzip'd IDX file. */
+xai_status xai_idx_read(xai_idx *out, const char *path, char payload_sha256[65]);
+void xai_idx_free(xai_idx *x);
+
+/* --------------------------------------------------------------- images */
+
+/* Decodes a JPEG (YCbCr, greyscale, CMYK/YCCK) to interleaved RGB. On failure
+ * returns XAI_EFORMAT and writes the reason to err (cap bytes); never touches
+ * the thread's error message, so it is safe inside OpenMP loops. */
+xai_status xai_jpeg_decode_rgb(const void *buf, size_t len, uint8_t **rgb /* (H, W, 3) */, int *w, int *h,
+                               char *err, size_t cap);
+/* Area-averaging resize of a planar image; every source pixel contributes in
+ * proportion to the area it covers in each destination pixel. */
+void xai_resize_area(uint8_t *dst /* (C, DH, DW) */, int dh, int dw, const uint8_t *src /* (C, SH, SW) */, int sh,
+                     int sw, int c);
+/* Crops the central square of an interleaved RGB image, resizes it to
+ * size x size by area-averaging and writes planar output. */
+void xai_rgb_to_square(uint8_t *dst /* (3, S, S) */, int size, const uint8_t *rgb /* (H, W, 3) */, int h, int w);
+
+/* ------------------------------------------------------------------ CLI */
+
+int xai_cmd_fetch(int argc, char **argv);
+int xai_cmd_datasets(int argc, char **argv);
+
+#endif

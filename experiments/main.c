@@ -1,0 +1,107 @@
+/* main.c: the `xai` command-line entry point and subcommand dispatch.
+ * Global options come before the subcommand; each subcommand parses its own. */
+#include "core/xai.h"
+#include "experiments/commands.h"
+
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const xai_cmd commands[] = {
+    {"bench", "measure training, inference and attribution throughput", xai_cmd_bench},
+};
+#define NCMD (int)(sizeof commands / sizeof *commands)
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: xai [--threads N] [--quiet] <command> [options]\n"
+            "\n"
+            "Reproduces 'Explaining Deep Neural Networks using LRP and Integrated Gradients'.\n"
+            "\n"
+            "commands:\n");
+    for (int i = 0; i < NCMD; i++) fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f,
+            "  %-12s %s\n"
+            "\n"
+            "global options:\n"
+            "  --threads N  OpenMP threads (default: XAI_THREADS or all cores)\n"
+            "  --quiet      no progress output\n"
+            "  --version    print the version\n"
+            "Run 'xai <command> --help' for a command's options.\n",
+            "version", "print the program version");
+}
+
+/* OpenBLAS 0.3.21 (Debian 12) falls back to its SSE3 "Prescott" kernels on CPUs it
+ * does not know (e.g. Sapphire Rapids in a VM), 3-5x slower than the AVX2/AVX-512
+ * kernels the CPU runs. It reads OPENBLAS_CORETYPE only when it loads, so pick the
+ * kernel family from what the CPU and OS support and re-execute once. */
+static void pick_blas_kernels(char **argv)
+{
+    if (getenv("OPENBLAS_CORETYPE") || getenv("XAI_KEEP_BLAS_CORE")) return;
+    const char *core = openblas_get_corename();
+    static const char *weak[] = {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", "Katmai",
+                                 "Coppermine", "Northwood", "Banias"};
+    int is_weak = 0;
+    for (size_t i = 0; i < sizeof weak / sizeof *weak; i++) is_weak |= core && !strcmp(core, weak[i]);
+    if (!is_weak) return;
+    __builtin_cpu_init();
+    const char *want = NULL;
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512dq"))
+        want = "SkylakeX";
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        want = "Haswell";
+    else if (__builtin_cpu_supports("avx"))
+        want = "Sandybridge";
+    if (!want) return;
+    setenv("OPENBLAS_CORETYPE", want, 1);
+    if (!getenv("OPENBLAS_NUM_THREADS")) setenv("OPENBLAS_NUM_THREADS", "1", 1);
+    execv("/proc/self/exe", argv);
+    /* exec failed: carry on with the slower kernels */
+}
+
+int main(int argc, char **argv)
+{
+    pick_blas_kernels(argv);
+    int i = 1;
+    int threads = 0;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *v;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--version")) {
+            printf("xai %s\n", xai_version());
+            return 0;
+        } else if (!strcmp(argv[i], "--quiet")) {
+            xai_quiet = 1;
+        } else if (xai_opt(argc, argv, &i, "--threads", &v)) {
+            if (!v || (threads = atoi(v)) <= 0) {
+                fprintf(stderr, "xai: --threads needs a positive integer\n");
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "xai: unknown option '%s' (see 'xai --help')\n", argv[i]);
+            return 2;
+        }
+    }
+    xai_set_threads(threads);
+    if (i >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[i], "version")) {
+        printf("xai %s\n", xai_version());
+        return 0;
+    }
+    if (!strcmp(argv[i], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    for (int c = 0; c < NCMD; c++)
+        if (!strcmp(argv[i], commands[c].name)) return commands[c].fn(argc - i, argv + i);
+    fprintf(stderr, "xai: unknown command '%s' (see 'xai --help')\n", argv[i]);
+    return 2;
+}

@@ -234,6 +234,7 @@ xai_status xai_h5_get_str(hid_t loc, const char *name, char *out, size_t cap)
         char *v = NULL;
         hid_t mt = H5Tcopy(H5T_C_S1);
         H5Tset_size(mt, H5T_VARIABLE);
+        H5Tset_cset(mt, H5Tget_cset(t)); /* HDF5 does not convert ASCII <-> UTF-8 */
         if (H5Aread(a, mt, &v) < 0 || !v) s = xai_fail(XAI_EFORMAT, "cannot read attribute '%s'", name);
         else {
             snprintf(out, cap, "%s", v);
@@ -245,6 +246,7 @@ xai_status xai_h5_get_str(hid_t loc, const char *name, char *out, size_t cap)
         char *buf = xai_calloc(n + 1, 1);
         hid_t mt = H5Tcopy(H5T_C_S1);
         H5Tset_size(mt, n + 1);
+        H5Tset_cset(mt, H5Tget_cset(t));
         if (H5Aread(a, mt, buf) < 0) s = xai_fail(XAI_EFORMAT, "cannot read attribute '%s'", name);
         else snprintf(out, cap, "%s", buf);
         H5Tclose(mt);

@@ -9,6 +9,10 @@
 
 /* Chunk c of n samples covers [chunk_lo(c), chunk_lo(c + 1)). */
 static inline int nchunks(int n) { return n < XAI_CHUNKS ? n : XAI_CHUNKS; }
+
+/* Parallel regions cost microseconds, and far more when cores are shared:
+ * below this many floats touched a loop runs on the calling thread. */
+#define PAR_MIN 32768
 static inline int chunk_lo(int c, int n, int nch) { return (int)((long)c * n / nch); }
 
 /* ------------------------------------------------------------------ conv2d */
@@ -74,7 +78,7 @@ void xai_conv2d_forward(float *out /* (N, Co, Ho, Wo) */, const float *in /* (N,
     const int Co = l->out.c, HWo = l->out.h * l->out.w, K = l->in.c * l->k * l->k;
     const size_t isz = xai_shape_size(l->in), osz = xai_shape_size(l->out);
     const int nch = nchunks(n);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)n * (osz + isz) > PAR_MIN)
     for (int c = 0; c < nch; c++) {
         float *col = l->col + (size_t)c * K * HWo;
         for (int i = chunk_lo(c, n, nch); i < chunk_lo(c + 1, n, nch); i++) {
@@ -101,7 +105,7 @@ void xai_conv2d_backward(float *din /* (N, Ci, H, W) */, const float *dout /* (N
     const size_t np = l->nw + l->nb;
     const int want_w = l->gw != NULL, nch = nchunks(n);
     if (!want_w && !din) return;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)n * (osz + isz) > PAR_MIN)
     for (int c = 0; c < nch; c++) {
         float *col = l->col + (size_t)c * K * HWo;
         float *gp = l->gpart + (size_t)c * np;
@@ -140,7 +144,7 @@ void xai_conv2d_backward(float *din /* (N, Ci, H, W) */, const float *dout /* (N
     }
     if (!want_w) return;
     /* Reduce chunk partials in chunk order: the same sums whatever the thread count. */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (np * nch > PAR_MIN)
     for (size_t j = 0; j < np; j++) {
         float s = 0;
         for (int c = 0; c < nch; c++) s += l->gpart[(size_t)c * np + j];
@@ -154,14 +158,14 @@ void xai_conv2d_backward(float *din /* (N, Ci, H, W) */, const float *dout /* (N
 void xai_relu_forward(float *out, const float *in, const xai_layer *l, int n)
 {
     const size_t tot = (size_t)n * xai_shape_size(l->in);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (tot > PAR_MIN)
     for (size_t i = 0; i < tot; i++) out[i] = in[i] > 0 ? in[i] : 0.0f;
 }
 
 void xai_relu_backward(float *din, const float *dout, const float *in, const xai_layer *l, int n)
 {
     const size_t tot = (size_t)n * xai_shape_size(l->in);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (tot > PAR_MIN)
     for (size_t i = 0; i < tot; i++)
         if (in[i] > 0) din[i] += dout[i];
 }
@@ -173,7 +177,7 @@ void xai_maxpool2d_forward(float *out, const float *in, const xai_layer *l, int 
     const int C = l->in.c, H = l->in.h, W = l->in.w, Ho = l->out.h, Wo = l->out.w;
     const int k = l->k, s = l->stride, p = l->pad;
     const size_t isz = xai_shape_size(l->in), osz = xai_shape_size(l->out);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)n * isz > PAR_MIN)
     for (int i = 0; i < n; i++)
         for (int c = 0; c < C; c++)
             for (int oy = 0; oy < Ho; oy++)
@@ -204,7 +208,7 @@ void xai_maxpool2d_forward(float *out, const float *in, const xai_layer *l, int 
 void xai_maxpool2d_backward(float *din, const float *dout, const xai_layer *l, int n)
 {
     const size_t isz = xai_shape_size(l->in), osz = xai_shape_size(l->out);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)n * isz > PAR_MIN)
     for (int i = 0; i < n; i++)
         for (size_t o = 0; o < osz; o++) din[i * isz + l->argmax[i * osz + o]] += dout[i * osz + o];
 }
@@ -217,7 +221,7 @@ void xai_avgpool2d_forward(float *out, const float *in, const xai_layer *l, int 
     const size_t isz = xai_shape_size(l->in), osz = xai_shape_size(l->out);
     if (l->type == XAI_GAP) {
         const float inv = 1.0f / (H * W);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)n * isz > PAR_MIN)
         for (int i = 0; i < n; i++)
             for (int c = 0; c < C; c++) {
                 float s = 0;
@@ -229,7 +233,7 @@ void xai_avgpool2d_forward(float *out, const float *in, const xai_layer *l, int 
     }
     const int k = l->k, s = l->stride, p = l->pad;
     const float inv = 1.0f / (k * k);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)n * isz > PAR_MIN)
     for (int i = 0; i < n; i++)
         for (int c = 0; c < C; c++)
             for (int oy = 0; oy < Ho; oy++)
@@ -253,7 +257,7 @@ void xai_avgpool2d_backward(float *din, const float *dout, const xai_layer *l, i
     const size_t isz = xai_shape_size(l->in), osz = xai_shape_size(l->out);
     if (l->type == XAI_GAP) {
         const float inv = 1.0f / (H * W);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)n * isz > PAR_MIN)
         for (int i = 0; i < n; i++)
             for (int c = 0; c < C; c++) {
                 float g = dout[i * osz + c] * inv;
@@ -264,7 +268,7 @@ void xai_avgpool2d_backward(float *din, const float *dout, const xai_layer *l, i
     }
     const int k = l->k, s = l->stride, p = l->pad;
     const float inv = 1.0f / (k * k);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)n * isz > PAR_MIN)
     for (int i = 0; i < n; i++)
         for (int c = 0; c < C; c++)
             for (int oy = 0; oy < Ho; oy++)
@@ -286,7 +290,7 @@ void xai_avgpool2d_backward(float *din, const float *dout, const xai_layer *l, i
 void xai_linear_forward(float *out /* (N, O) */, const float *in /* (N, I) */, const xai_layer *l, int n)
 {
     const int NI = l->in.c, NO = l->out.c, nch = nchunks(n);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)n * NI * NO > 8 * PAR_MIN)
     for (int c = 0; c < nch; c++) {
         int lo = chunk_lo(c, n, nch), m = chunk_lo(c + 1, n, nch) - lo;
         float *y = out + (size_t)lo * NO;
@@ -304,7 +308,7 @@ void xai_linear_backward(float *din /* (N, I) */, const float *dout /* (N, O) */
     if (l->gw) {
         /* dW (O, I) += dY^T (O, N) * X (N, I): rows of dW split, each sums all N. */
         const int nch = NO < XAI_CHUNKS ? NO : XAI_CHUNKS;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)n * NI * NO > 8 * PAR_MIN)
         for (int c = 0; c < nch; c++) {
             int lo = chunk_lo(c, NO, nch), m = chunk_lo(c + 1, NO, nch) - lo;
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, NI, n, 1.0f, dout + lo, NO, in, NI, 1.0f,
@@ -319,7 +323,7 @@ void xai_linear_backward(float *din /* (N, I) */, const float *dout /* (N, O) */
     }
     if (din) {
         const int nch = nchunks(n);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)n * NI * NO > 8 * PAR_MIN)
         for (int c = 0; c < nch; c++) {
             int lo = chunk_lo(c, n, nch), m = chunk_lo(c + 1, n, nch) - lo;
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, NI, NO, 1.0f, dout + (size_t)lo * NO, NO, l->w, NI,
@@ -335,7 +339,7 @@ void xai_batchnorm2d_forward(float *out, const float *in, const xai_layer *l, in
     const int C = l->in.c, HW = l->in.h * l->in.w;
     const size_t isz = xai_shape_size(l->in);
     const double M = (double)n * HW;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)n * isz > PAR_MIN)
     for (int c = 0; c < C; c++) {
         float mean, istd;
         if (train) {
@@ -378,7 +382,7 @@ void xai_batchnorm2d_backward(float *din, const float *dout, const xai_layer *l,
     const int C = l->in.c, HW = l->in.h * l->in.w;
     const size_t isz = xai_shape_size(l->in);
     const double M = (double)n * HW;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)n * isz > PAR_MIN)
     for (int c = 0; c < C; c++) {
         double sdy = 0, sdyx = 0;
         for (int i = 0; i < n; i++) {
@@ -414,7 +418,7 @@ void xai_dropout_forward(float *out, const float *in, const xai_layer *l, int n,
         return;
     }
     const float scale = 1.0f / (1.0f - l->p), p = l->p;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (tot > PAR_MIN)
     for (size_t i = 0; i < tot; i++) {
         /* Counter-based mask: the same bits whatever thread draws them. */
         uint8_t keep = xai_hash_uniform(seed, i) >= p;
@@ -427,12 +431,12 @@ void xai_dropout_backward(float *din, const float *dout, const xai_layer *l, int
 {
     const size_t tot = (size_t)n * xai_shape_size(l->in);
     if (!train || l->p <= 0) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (tot > PAR_MIN)
         for (size_t i = 0; i < tot; i++) din[i] += dout[i];
         return;
     }
     const float scale = 1.0f / (1.0f - l->p);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (tot > PAR_MIN)
     for (size_t i = 0; i < tot; i++)
         if (l->mask[i]) din[i] += dout[i] * scale;
 }

@@ -143,9 +143,8 @@ xai_status xai_model_create(xai_model **out, const xai_layer_spec *specs, int ns
     *out = NULL;
     const char *where = "model";
     if (nspecs <= 0) return xai_fail(XAI_EINVAL, "model: no layers given (add `layer = ...` lines)");
-    if (in.c <= 0 || in.h <= 0 || in.w <= 0 || in.c > 4)
-        return xai_fail(XAI_EINVAL, "model: input shape %dx%dx%d is invalid (expected CxHxW, C <= 4)", in.c, in.h,
-                        in.w);
+    if (in.c <= 0 || in.h <= 0 || in.w <= 0)
+        return xai_fail(XAI_EINVAL, "model: input shape %dx%dx%d is invalid (expected CxHxW)", in.c, in.h, in.w);
     if (max_batch <= 0) return xai_fail(XAI_EINVAL, "model: batch size %d must be positive", max_batch);
     xai_model *m = xai_calloc(1, sizeof *m);
     m->nlayers = nspecs;

@@ -13,13 +13,14 @@ xai_status xai_model_save_to(const xai_model *m, hid_t file)
     if (g < 0) return xai_fail(XAI_EIO, "HDF5: cannot create group /model");
     int64_t shape[3] = {m->in.c, m->in.h, m->in.w};
     double mean[4], std[4];
-    for (int c = 0; c < m->in.c; c++) mean[c] = m->mean[c], std[c] = m->std[c];
+    int nc = m->in.c < 4 ? m->in.c : 4;
+    for (int c = 0; c < nc; c++) mean[c] = m->mean[c], std[c] = m->std[c];
     xai_status s = xai_h5_attr_str(g, "format", XAI_MODEL_FORMAT);
     if (s == XAI_OK) s = xai_h5_attr_i64v(g, "input_shape", shape, 3);
     if (s == XAI_OK) s = xai_h5_attr_i64(g, "num_classes", m->nclasses);
     if (s == XAI_OK) s = xai_h5_attr_i64(g, "num_layers", m->nlayers);
-    if (s == XAI_OK) s = xai_h5_attr_f64v(g, "normalize_mean", mean, m->in.c);
-    if (s == XAI_OK) s = xai_h5_attr_f64v(g, "normalize_std", std, m->in.c);
+    if (s == XAI_OK) s = xai_h5_attr_f64v(g, "normalize_mean", mean, nc);
+    if (s == XAI_OK) s = xai_h5_attr_f64v(g, "normalize_std", std, nc);
     if (s == XAI_OK) s = xai_h5_attr_str(g, "layers_text", m->spec_text);
     if (s == XAI_OK) s = xai_h5_attr_str(g, "program_version", xai_version());
     for (int i = 0; i < m->nlayers && s == XAI_OK; i++) {
@@ -218,13 +219,14 @@ xai_status xai_model_load_from(xai_model **out, hid_t file, const char *path, in
         H5Gclose(lg);
     }
     if (s == XAI_OK) {
+        int nc = in.c < 4 ? in.c : 4;
         int nm = xai_h5_get_f64v(g, "normalize_mean", dv, 8);
-        if (nm == in.c)
-            for (int c = 0; c < in.c; c++) m->mean[c] = (float)dv[c];
+        if (nm == nc)
+            for (int c = 0; c < nc; c++) m->mean[c] = (float)dv[c];
         nm = xai_h5_get_f64v(g, "normalize_std", dv, 8);
-        if (nm == in.c)
-            for (int c = 0; c < in.c; c++) m->std[c] = (float)dv[c];
-        for (int c = 0; c < in.c; c++)
+        if (nm == nc)
+            for (int c = 0; c < nc; c++) m->std[c] = (float)dv[c];
+        for (int c = 0; c < nc; c++)
             if (!(m->std[c] > 0)) s = xai_fail(XAI_EFORMAT, "%s: normalize_std[%d] = %g must be positive", path, c, m->std[c]);
     }
     free(specs);

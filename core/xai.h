@@ -203,7 +203,7 @@ typedef struct xai_model {
     uint64_t seed;  /* dropout stream; xai_model_forward advances `step` */
     uint64_t step;
     /* normalisation applied by callers before the net, stored with the model */
-    float mean[4], std[4];  /* per input channel (up to 4) */
+    float mean[4], std[4];  /* per input channel (images have at most 4; wider inputs are not normalised) */
     char *spec_text;        /* `layer = ...` lines as text, for provenance */
     /* arenas */
     float *act_arena, *work_arena;

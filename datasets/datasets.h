@@ -21,6 +21,7 @@ typedef struct {
     xai_shape shape;  /* (C, H, W) of one image */
     uint8_t *images;  /* (N, C, H, W) */
     int32_t *labels;  /* (N), in [0, nclasses) */
+    char **files;     /* (N) archive member of each image (Imagenette/woof); NULL for MNIST */
 } xai_split;
 
 typedef struct {
@@ -57,6 +58,9 @@ xai_status xai_dataset_load_file(xai_dataset *d, const char *path, int limit);
 void xai_dataset_free(xai_dataset *d);
 /* Path of the cache file for these options (malloc'd), and whether it exists. */
 xai_status xai_dataset_cache_path(char **path, const char *name, const xai_fetch_opts *o);
+/* Prints what `xai datasets info` shows: counts per split and class, image
+ * size, source files with their SHA-256, decoder settings. Does not fetch. */
+xai_status xai_dataset_info(FILE *out, const char *name, const xai_fetch_opts *o);
 /* 1 when name is one of XAI_DATASET_NAMES. */
 int xai_dataset_known(const char *name);
 
@@ -118,6 +122,32 @@ void xai_resize_area(uint8_t *dst /* (C, DH, DW) */, int dh, int dw, const uint8
 /* Crops the central square of an interleaved RGB image, resizes it to
  * size x size by area-averaging and writes planar output. */
 void xai_rgb_to_square(uint8_t *dst /* (3, S, S) */, int size, const uint8_t *rgb /* (H, W, 3) */, int h, int w);
+
+/* Decodes an image-folder .tgz laid out as <top>/{train,val}/<class id>/<image>
+ * without extracting it: every image is centre-cropped to a square and
+ * area-resized to size x size RGB. Members with absolute paths or '..', links and
+ * devices are refused; corrupt JPEGs are an error unless skip_bad (then counted
+ * in *nskipped). Splits are sorted by member path and then put in a fixed
+ * pseudo-random order (any prefix is a class-balanced sample). */
+xai_status xai_tgz_decode(const char *path, const char *const *class_ids, int nclasses, int size, int skip_bad,
+                          xai_split *train, xai_split *test, int *nskipped);
+
+/* ------------------------------------------------------------ downloads */
+
+/* Checks a file against the expected SHA-256 and/or MD5 (lowercase hex, NULL to
+ * skip; at least one given). got_sha256 receives the file's SHA-256. On a
+ * mismatch: XAI_ECHECKSUM naming the file, both hashes and `source`. */
+xai_status xai_verify_file(const char *path, const char *expect_sha256, const char *expect_md5, const char *source,
+                           char got_sha256[65]);
+/* Downloads url (http, https or file) to dest through "<dest>.part": resumes a
+ * .part left by an interrupted run (HTTP range), retries transient failures
+ * with backoff, shows progress, verifies as xai_verify_file, and renames into
+ * place only when the checksum matches. upstream_hint: mention --mirror and
+ * XAI_MIRROR in network errors. */
+xai_status xai_download(const char *url, const char *dest, const char *expect_sha256, const char *expect_md5,
+                        const char *source, int upstream_hint, char got_sha256[65]);
+/* Fetches a small file (at most 16 MB) into memory, NUL-terminated. */
+xai_status xai_download_text(const char *url, char **text, size_t *len);
 
 /* ------------------------------------------------------------------ CLI */
 

@@ -96,8 +96,8 @@ static uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t
 xai_status xai_idx_decode(xai_idx *out, const void *gz, size_t len, const char *name, char payload_sha256[65])
 {
     memset(out, 0, sizeof *out);
-    uint8_t *p;
-    size_t n;
+    uint8_t *p = NULL;
+    size_t n = 0;
     XAI_TRY(gunzip(gz, len, name, &p, &n));
     if (payload_sha256) xai_sha256_hex(p, n, payload_sha256);
     xai_status s = XAI_OK;

@@ -3,6 +3,7 @@
 #include "datasets/datasets.h"
 
 #include <jpeglib.h>
+#include <jerror.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdlib.h>
@@ -169,7 +170,7 @@ static void axis_free(axis_t *a)
 }
 
 /* Resizes one plane whose pixels sit `ps` bytes apart and rows `rs` bytes apart. */
-static void resize_plane(uint8_t *dst, int dh, int dw, const uint8_t *src, int sh, int sw, size_t ps, size_t rs,
+static void resize_plane(uint8_t *dst, int dh, int dw, const uint8_t *src, int sh, size_t ps, size_t rs,
                          const axis_t *ax, const axis_t *ay, float *tmp /* (SH, DW) */)
 {
     for (int y = 0; y < sh; y++) {
@@ -201,7 +202,7 @@ void xai_resize_area(uint8_t *dst, int dh, int dw, const uint8_t *src, int sh, i
     float *tmp = malloc(sizeof(float) * (size_t)sh * dw);
     XAI_CHECK(tmp);
     for (int k = 0; k < c; k++)
-        resize_plane(dst + (size_t)k * dh * dw, dh, dw, src + (size_t)k * sh * sw, sh, sw, 1, (size_t)sw, &ax, &ay, tmp);
+        resize_plane(dst + (size_t)k * dh * dw, dh, dw, src + (size_t)k * sh * sw, sh, 1, (size_t)sw, &ax, &ay, tmp);
     free(tmp);
     axis_free(&ax);
     axis_free(&ay);
@@ -217,7 +218,7 @@ void xai_rgb_to_square(uint8_t *dst, int size, const uint8_t *rgb, int h, int w)
     XAI_CHECK(tmp);
     const uint8_t *base = rgb + ((size_t)y0 * w + x0) * 3;
     for (int k = 0; k < 3; k++)
-        resize_plane(dst + (size_t)k * size * size, size, size, base + k, side, side, 3, (size_t)w * 3, &a, &a, tmp);
+        resize_plane(dst + (size_t)k * size * size, size, size, base + k, side, 3, (size_t)w * 3, &a, &a, tmp);
     free(tmp);
     axis_free(&a);
 }

@@ -4,5 +4,7 @@
 #define XAI_COMMANDS_H
 
 int xai_cmd_bench(int argc, char **argv);    /* core/cmd_bench.c */
+int xai_cmd_fetch(int argc, char **argv);    /* datasets/cmd_datasets.c */
+int xai_cmd_datasets(int argc, char **argv); /* datasets/cmd_datasets.c */
 
 #endif

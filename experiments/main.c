@@ -10,6 +10,8 @@
 
 static const xai_cmd commands[] = {
     {"bench", "measure training, inference and attribution throughput", xai_cmd_bench},
+    {"fetch", "download, verify, decode and cache datasets", xai_cmd_fetch},
+    {"datasets", "show fetched datasets (info, list)", xai_cmd_datasets},
 };
 #define NCMD (int)(sizeof commands / sizeof *commands)
 

@@ -1,0 +1,406 @@
+/* pixelflip.c: pixel flipping / region perturbation (MoRF, LeRF, random control) with batched passes.
+ * Features, orders, replacement values and the AOPC/AUC scores; formulas in explainers/METRICS.md. */
+#include "explainers/metrics.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *perturb_names[XAI_PERTURB_KINDS] = {"zero", "mean", "noise", "blur"};
+
+const char *xai_perturb_name(xai_perturb_kind k)
+{
+    return k >= 0 && k < XAI_PERTURB_KINDS ? perturb_names[k] : "?";
+}
+
+int xai_perturb_from_name(const char *name)
+{
+    for (int i = 0; i < XAI_PERTURB_KINDS; i++)
+        if (!strcmp(name, perturb_names[i])) return i;
+    if (!strcmp(name, "black")) return XAI_PERTURB_ZERO;
+    return -1;
+}
+
+void xai_flip_defaults(xai_flip_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->patch = 1;
+    o->steps = 50;
+    o->per_step = 0;
+    o->fraction = 0.5;
+    o->perturb = XAI_PERTURB_ZERO;
+    o->blur_sigma = 2.0f;
+    o->seed = 1;
+}
+
+/* Largest blur radius we support: the kernel lives on the stack. */
+#define MAX_BLUR_SIGMA 16.0f
+#define MAX_BLUR_RADIUS 48
+
+xai_status xai_flip_check(const xai_flip_opts *o, xai_shape s)
+{
+    if (s.c <= 0 || s.h <= 0 || s.w <= 0)
+        return xai_fail(XAI_EINVAL, "pixel flipping: empty image shape %dx%dx%d", s.c, s.h, s.w);
+    if (s.c > 4) return xai_fail(XAI_EINVAL, "pixel flipping: %d input channels, expected at most 4 (images)", s.c);
+    if (o->patch < 1 || o->patch > (s.h > s.w ? s.h : s.w))
+        return xai_fail(XAI_EINVAL, "pixel flipping: patch %d must be between 1 and the image side (%dx%d)", o->patch,
+                        s.h, s.w);
+    if (!(o->fraction > 0 && o->fraction <= 1))
+        return xai_fail(XAI_EINVAL, "pixel flipping: fraction %g must be in (0, 1]", o->fraction);
+    if (o->per_step < 0) return xai_fail(XAI_EINVAL, "pixel flipping: features per step %d must be >= 1", o->per_step);
+    if (o->per_step == 0 && o->steps < 1)
+        return xai_fail(XAI_EINVAL, "pixel flipping: steps %d must be >= 1", o->steps);
+    if (o->perturb < 0 || o->perturb >= XAI_PERTURB_KINDS)
+        return xai_fail(XAI_EINVAL, "pixel flipping: unknown perturbation %d", (int)o->perturb);
+    if (o->perturb == XAI_PERTURB_BLUR && !(o->blur_sigma > 0 && o->blur_sigma <= MAX_BLUR_SIGMA))
+        return xai_fail(XAI_EINVAL, "pixel flipping: blur sigma %g must be in (0, %g]", o->blur_sigma,
+                        MAX_BLUR_SIGMA);
+    return XAI_OK;
+}
+
+int xai_flip_nfeatures(xai_shape s, int patch)
+{
+    return ((s.h + patch - 1) / patch) * ((s.w + patch - 1) / patch);
+}
+
+void xai_flip_feature_scores(float *score, const float *attr, xai_shape s, int patch)
+{
+    int gw = (s.w + patch - 1) / patch, nf = xai_flip_nfeatures(s, patch);
+    /* Accumulate in double: a patch of a 224x224x3 map has thousands of terms. */
+    for (int f = 0; f < nf; f++) {
+        int y0 = (f / gw) * patch, x0 = (f % gw) * patch;
+        int y1 = y0 + patch < s.h ? y0 + patch : s.h, x1 = x0 + patch < s.w ? x0 + patch : s.w;
+        double acc = 0;
+        for (int c = 0; c < s.c; c++)
+            for (int y = y0; y < y1; y++)
+                for (int x = x0; x < x1; x++) acc += attr[((size_t)c * s.h + y) * s.w + x];
+        score[f] = (float)acc;
+    }
+}
+
+static int cmp_desc(const void *a, const void *b, void *ctx)
+{
+    const float *s = ctx;
+    int32_t i = *(const int32_t *)a, j = *(const int32_t *)b;
+    if (s[i] != s[j]) return s[i] > s[j] ? -1 : 1;
+    return (i > j) - (i < j);
+}
+
+static int cmp_asc(const void *a, const void *b, void *ctx)
+{
+    const float *s = ctx;
+    int32_t i = *(const int32_t *)a, j = *(const int32_t *)b;
+    if (s[i] != s[j]) return s[i] < s[j] ? -1 : 1;
+    return (i > j) - (i < j);
+}
+
+void xai_flip_order_features(int32_t *order, const float *score, int nf, xai_flip_order which, uint64_t seed,
+                             uint64_t image_id)
+{
+    for (int i = 0; i < nf; i++) order[i] = i;
+    if (which == XAI_FLIP_RANDOM) {
+        xai_rng r;
+        /* One stream per (seed, image): independent of batching, threads and methods. */
+        xai_rng_seed(&r, seed ^ (0x9E3779B97F4A7C15ull * (image_id + 1)));
+        xai_rng_shuffle(&r, order, (size_t)nf);
+        return;
+    }
+    /* Scores are finite (checked by the caller), so both comparators are total orders
+     * and the result does not depend on qsort's algorithm. */
+    qsort_r(order, (size_t)nf, sizeof *order, which == XAI_FLIP_MORF ? cmp_desc : cmp_asc, (void *)score);
+}
+
+/* Separable Gaussian blur; taps that fall outside the image are dropped and the
+ * remaining weights renormalised, so the border is neither darkened nor mirrored. */
+static void blur(float *out, const float *x, xai_shape s, float sigma, float *tmp)
+{
+    int r = (int)ceilf(3 * sigma);
+    if (r > MAX_BLUR_RADIUS) r = MAX_BLUR_RADIUS;
+    float k[2 * MAX_BLUR_RADIUS + 1];
+    for (int i = -r; i <= r; i++) k[i + r] = expf(-0.5f * (float)(i * i) / (sigma * sigma));
+    for (int c = 0; c < s.c; c++) {
+        const float *xc = x + (size_t)c * s.h * s.w;
+        float *tc = tmp + (size_t)c * s.h * s.w, *oc = out + (size_t)c * s.h * s.w;
+        for (int y = 0; y < s.h; y++)
+            for (int xx = 0; xx < s.w; xx++) {
+                double acc = 0, wsum = 0;
+                for (int d = -r; d <= r; d++) {
+                    int q = xx + d;
+                    if (q < 0 || q >= s.w) continue;
+                    acc += (double)k[d + r] * xc[y * s.w + q];
+                    wsum += k[d + r];
+                }
+                tc[y * s.w + xx] = (float)(acc / wsum);
+            }
+        for (int y = 0; y < s.h; y++)
+            for (int xx = 0; xx < s.w; xx++) {
+                double acc = 0, wsum = 0;
+                for (int d = -r; d <= r; d++) {
+                    int q = y + d;
+                    if (q < 0 || q >= s.h) continue;
+                    acc += (double)k[d + r] * tc[q * s.w + xx];
+                    wsum += k[d + r];
+                }
+                oc[y * s.w + xx] = (float)(acc / wsum);
+            }
+    }
+}
+
+void xai_flip_reference(float *ref, const float *x, xai_shape s, const xai_flip_opts *o, const float *mean,
+                        const float *std, uint64_t image_id, float *scratch)
+{
+    size_t plane = (size_t)s.h * s.w, size = xai_shape_size(s);
+    switch (o->perturb) {
+    case XAI_PERTURB_ZERO:
+        for (int c = 0; c < s.c; c++)
+            for (size_t p = 0; p < plane; p++) ref[c * plane + p] = (0.0f - mean[c]) / std[c];
+        break;
+    case XAI_PERTURB_MEAN:
+        memset(ref, 0, size * sizeof *ref);
+        break;
+    case XAI_PERTURB_NOISE:
+        for (int c = 0; c < s.c; c++)
+            for (size_t p = 0; p < plane; p++) {
+                float u = xai_hash_uniform(o->seed, image_id * (uint64_t)size + c * plane + p);
+                ref[c * plane + p] = (u - mean[c]) / std[c];
+            }
+        break;
+    case XAI_PERTURB_BLUR:
+        blur(ref, x, s, o->blur_sigma, scratch);
+        break;
+    default:
+        XAI_CHECK(0);
+    }
+}
+
+void xai_flip_apply(float *img, const float *ref, xai_shape s, int patch, int feature)
+{
+    int gw = (s.w + patch - 1) / patch;
+    XAI_CHECK(feature >= 0 && feature < xai_flip_nfeatures(s, patch));
+    int y0 = (feature / gw) * patch, x0 = (feature % gw) * patch;
+    int y1 = y0 + patch < s.h ? y0 + patch : s.h, x1 = x0 + patch < s.w ? x0 + patch : s.w;
+    for (int c = 0; c < s.c; c++)
+        for (int y = y0; y < y1; y++) {
+            size_t off = ((size_t)c * s.h + y) * s.w + x0;
+            memcpy(img + off, ref + off, (size_t)(x1 - x0) * sizeof *img);
+        }
+}
+
+/* ------------------------------------------------------------ batching */
+
+/* Perturbed images are written straight into the model's input buffer; each slot
+ * remembers where its target logit and probability go. */
+typedef struct {
+    xai_model *m;
+    size_t size;
+    int fill;
+    float **dl, **dp;  /* (max_batch) destinations */
+    int32_t *tgt;      /* (max_batch) */
+    float *probs;      /* (max_batch, classes) */
+    double forwarded;
+} flip_batch;
+
+static void batch_flush(flip_batch *b)
+{
+    if (!b->fill) return;
+    xai_model *m = b->m;
+    const float *logits = xai_model_forward(m, m->acts[0], b->fill);
+    xai_softmax(b->probs, logits, b->fill, m->nclasses);
+    for (int i = 0; i < b->fill; i++) {
+        *b->dl[i] = logits[(size_t)i * m->nclasses + b->tgt[i]];
+        *b->dp[i] = b->probs[(size_t)i * m->nclasses + b->tgt[i]];
+    }
+    b->forwarded += b->fill;
+    b->fill = 0;
+}
+
+static void batch_push(flip_batch *b, const float *img, int32_t target, float *dl, float *dp)
+{
+    memcpy(b->m->acts[0] + (size_t)b->fill * b->size, img, b->size * sizeof *img);
+    b->dl[b->fill] = dl;
+    b->dp[b->fill] = dp;
+    b->tgt[b->fill] = target;
+    if (++b->fill == b->m->max_batch) batch_flush(b);
+}
+
+static void curve_alloc(xai_flip_curve *c, int n, int k)
+{
+    c->logit = xai_calloc((size_t)n * (k + 1), sizeof(float));
+    c->prob = xai_calloc((size_t)n * (k + 1), sizeof(float));
+}
+
+static void curve_free(xai_flip_curve *c)
+{
+    free(c->logit);
+    free(c->prob);
+    c->logit = c->prob = NULL;
+}
+
+void xai_flip_result_free(xai_flip_result *r)
+{
+    curve_free(&r->random);
+    for (int i = 0; i < r->nmethods; i++) {
+        if (r->morf) curve_free(&r->morf[i]);
+        if (r->lerf) curve_free(&r->lerf[i]);
+    }
+    free(r->morf);
+    free(r->lerf);
+    free(r->removed);
+    free(r->frac);
+    memset(r, 0, sizeof *r);
+}
+
+/* Runs one order on one image: step k's image has the first removed[k] features replaced. */
+static void run_order(flip_batch *b, const xai_flip_result *r, const float *xi, const float *ref, float *cur,
+                      const int32_t *order, xai_shape s, int patch, int32_t target, xai_flip_curve *c, int i)
+{
+    int k1 = r->nsteps + 1;
+    memcpy(cur, xi, b->size * sizeof *cur);
+    for (int k = 1; k <= r->nsteps; k++) {
+        for (int64_t j = r->removed[k - 1]; j < r->removed[k]; j++) xai_flip_apply(cur, ref, s, patch, order[j]);
+        batch_push(b, cur, target, &c->logit[(size_t)i * k1 + k], &c->prob[(size_t)i * k1 + k]);
+    }
+}
+
+xai_status xai_pixelflip(xai_flip_result *r, xai_model *m, const float *x, const int32_t *target,
+                         const int64_t *image_id, int n, const float *const *attr, int nmethods,
+                         const xai_flip_opts *o)
+{
+    memset(r, 0, sizeof *r);
+    xai_shape s = m->in;
+    XAI_TRY(xai_flip_check(o, s));
+    if (n <= 0) return xai_fail(XAI_EINVAL, "pixel flipping: no images (n = %d)", n);
+    if (nmethods < 0) return xai_fail(XAI_EINVAL, "pixel flipping: nmethods = %d", nmethods);
+    size_t size = xai_shape_size(s);
+    for (int i = 0; i < n; i++)
+        if (target[i] < 0 || target[i] >= m->nclasses)
+            return xai_fail(XAI_EINVAL, "pixel flipping: image %d has target class %d, expected 0..%d", i, target[i],
+                            m->nclasses - 1);
+    for (int a = 0; a < nmethods; a++)
+        for (size_t j = 0; j < (size_t)n * size; j++)
+            if (!isfinite(attr[a][j]))
+                return xai_fail(XAI_EINVAL, "pixel flipping: attribution %d of image %zu has a non-finite value", a,
+                                j / size);
+    for (int c = 0; c < s.c; c++)
+        if (!(m->std[c] > 0))
+            return xai_fail(XAI_EINVAL, "pixel flipping: model normalisation std[%d] = %g, expected > 0", c, m->std[c]);
+
+    double t0 = xai_now();
+    int nf = xai_flip_nfeatures(s, o->patch);
+    int limit = (int)ceil(o->fraction * nf - 1e-9);
+    if (limit < 1) limit = 1;
+    if (limit > nf) limit = nf;
+    int per = o->per_step > 0 ? o->per_step : (limit + o->steps - 1) / o->steps;
+    if (per > limit) per = limit;
+    int K = (limit + per - 1) / per;
+    r->n = n;
+    r->nsteps = K;
+    r->nfeatures = nf;
+    r->per_step = per;
+    r->nmethods = nmethods;
+    r->removed = xai_calloc(K + 1, sizeof *r->removed);
+    r->frac = xai_calloc(K + 1, sizeof *r->frac);
+    for (int k = 0; k <= K; k++) {
+        r->removed[k] = (int64_t)k * per < limit ? (int64_t)k * per : limit;
+        r->frac[k] = (double)r->removed[k] / nf;
+    }
+    curve_alloc(&r->random, n, K);
+    r->morf = xai_calloc(nmethods ? nmethods : 1, sizeof *r->morf);
+    r->lerf = xai_calloc(nmethods ? nmethods : 1, sizeof *r->lerf);
+    for (int a = 0; a < nmethods; a++) {
+        curve_alloc(&r->morf[a], n, K);
+        curve_alloc(&r->lerf[a], n, K);
+    }
+
+    int B = m->max_batch;
+    flip_batch b = {m, size, 0, xai_calloc(B, sizeof(float *)), xai_calloc(B, sizeof(float *)),
+                    xai_calloc(B, sizeof(int32_t)), xai_calloc((size_t)B * m->nclasses, sizeof(float)), 0};
+    float *ref = xai_malloc(size * sizeof *ref), *cur = xai_malloc(size * sizeof *cur);
+    float *scratch = xai_malloc(size * sizeof *scratch), *score = xai_malloc(nf * sizeof *score);
+    int32_t *order = xai_malloc(nf * sizeof *order);
+    m->train = 0;
+    int k1 = K + 1;
+    xai_progress p;
+    xai_progress_start(&p, "pixel flipping", n, "img");
+    for (int i = 0; i < n; i++) {
+        const float *xi = x + (size_t)i * size;
+        uint64_t id = image_id ? (uint64_t)image_id[i] : (uint64_t)i;
+        xai_flip_reference(ref, xi, s, o, m->mean, m->std, id, scratch);
+        /* Step 0 is the same image for every order: one pass, copied below. */
+        batch_push(&b, xi, target[i], &r->random.logit[(size_t)i * k1], &r->random.prob[(size_t)i * k1]);
+        xai_flip_order_features(order, NULL, nf, XAI_FLIP_RANDOM, o->seed, id);
+        run_order(&b, r, xi, ref, cur, order, s, o->patch, target[i], &r->random, i);
+        for (int a = 0; a < nmethods; a++) {
+            xai_flip_feature_scores(score, attr[a] + (size_t)i * size, s, o->patch);
+            xai_flip_order_features(order, score, nf, XAI_FLIP_MORF, o->seed, id);
+            run_order(&b, r, xi, ref, cur, order, s, o->patch, target[i], &r->morf[a], i);
+            xai_flip_order_features(order, score, nf, XAI_FLIP_LERF, o->seed, id);
+            run_order(&b, r, xi, ref, cur, order, s, o->patch, target[i], &r->lerf[a], i);
+        }
+        xai_progress_update(&p, i + 1);
+    }
+    batch_flush(&b);
+    for (int i = 0; i < n; i++) {
+        size_t at = (size_t)i * k1;
+        for (int a = 0; a < nmethods; a++) {
+            r->morf[a].logit[at] = r->lerf[a].logit[at] = r->random.logit[at];
+            r->morf[a].prob[at] = r->lerf[a].prob[at] = r->random.prob[at];
+        }
+    }
+    r->forward_images = b.forwarded;
+    r->seconds = xai_now() - t0;
+    char msg[96];
+    snprintf(msg, sizeof msg, "%.0f images through the net, %.0f img/s", b.forwarded,
+             b.forwarded / (r->seconds > 0 ? r->seconds : 1e-9));
+    xai_progress_end(&p, msg);
+    free(b.dl);
+    free(b.dp);
+    free(b.tgt);
+    free(b.probs);
+    free(ref);
+    free(cur);
+    free(scratch);
+    free(score);
+    free(order);
+    return XAI_OK;
+}
+
+/* ------------------------------------------------------------- scores */
+
+void xai_flip_aopc(double *aopc, const float *curves, int n, int nsteps)
+{
+    int k1 = nsteps + 1;
+    for (int i = 0; i < n; i++) {
+        const float *f = curves + (size_t)i * k1;
+        double acc = 0;
+        for (int k = 0; k < k1; k++) acc += (double)f[0] - f[k];
+        aopc[i] = acc / k1;
+    }
+}
+
+void xai_flip_auc(double *auc, const float *curves, const double *frac, int n, int nsteps)
+{
+    int k1 = nsteps + 1;
+    for (int i = 0; i < n; i++) {
+        const float *f = curves + (size_t)i * k1;
+        double acc = 0;
+        for (int k = 1; k < k1; k++) acc += (frac[k] - frac[k - 1]) * 0.5 * ((double)f[k - 1] + f[k]);
+        auc[i] = acc;
+    }
+}
+
+void xai_flip_curve_stats(double *mean, double *se, const float *curves, int n, int nsteps)
+{
+    int k1 = nsteps + 1;
+    for (int k = 0; k < k1; k++) {
+        double s = 0, s2 = 0;
+        for (int i = 0; i < n; i++) s += curves[(size_t)i * k1 + k];
+        double mu = s / n;
+        for (int i = 0; i < n; i++) {
+            double d = curves[(size_t)i * k1 + k] - mu;
+            s2 += d * d;
+        }
+        mean[k] = mu;
+        se[k] = n > 1 ? sqrt(s2 / (n - 1) / n) : NAN;
+    }
+}

@@ -1,0 +1,190 @@
+/* sanity.c: model-parameter randomisation test (Adebayo et al. 2018) with Spearman and SSIM.
+ * Layers are re-initialised top-down, cumulatively; a method that ignores the model keeps correlation 1. */
+#include "explainers/metrics.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cmp_by_value(const void *a, const void *b, void *ctx)
+{
+    const float *v = ctx;
+    int32_t i = *(const int32_t *)a, j = *(const int32_t *)b;
+    if (v[i] != v[j]) return v[i] < v[j] ? -1 : 1;
+    return (i > j) - (i < j);
+}
+
+/* Average ranks (1-based), ties share the mean of their positions. */
+static void ranks(double *r, const float *v, int n, int32_t *idx)
+{
+    for (int i = 0; i < n; i++) idx[i] = i;
+    qsort_r(idx, (size_t)n, sizeof *idx, cmp_by_value, (void *)v);
+    for (int i = 0; i < n;) {
+        int j = i;
+        while (j + 1 < n && v[idx[j + 1]] == v[idx[i]]) j++;
+        double avg = 0.5 * (i + j) + 1;
+        for (int t = i; t <= j; t++) r[idx[t]] = avg;
+        i = j + 1;
+    }
+}
+
+double xai_spearman(const float *a, const float *b, int n, int32_t *idx, double *rank)
+{
+    if (n < 2) return NAN;
+    double *ra = rank, *rb = rank + n;
+    ranks(ra, a, n, idx);
+    ranks(rb, b, n, idx);
+    double mu = 0.5 * (n + 1), sab = 0, saa = 0, sbb = 0;
+    for (int i = 0; i < n; i++) {
+        double da = ra[i] - mu, db = rb[i] - mu;
+        sab += da * db;
+        saa += da * da;
+        sbb += db * db;
+    }
+    if (saa == 0 || sbb == 0) return NAN;
+    return sab / sqrt(saa * sbb);
+}
+
+double xai_ssim(const float *a, const float *b, int h, int w, double range)
+{
+    int win = 11;
+    if (win > h) win = h;
+    if (win > w) win = w;
+    if (win % 2 == 0) win--;
+    int r = win / 2;
+    double g[11], gs = 0;
+    for (int i = -r; i <= r; i++) gs += g[i + r] = exp(-0.5 * i * i / (1.5 * 1.5));
+    for (int i = 0; i < win; i++) g[i] /= gs;
+    double c1 = (0.01 * range) * (0.01 * range), c2 = (0.03 * range) * (0.03 * range);
+    double total = 0;
+    int count = 0;
+    for (int y = r; y < h - r; y++)
+        for (int x = r; x < w - r; x++) {
+            double ma = 0, mb = 0, aa = 0, bb = 0, ab = 0;
+            for (int dy = -r; dy <= r; dy++)
+                for (int dx = -r; dx <= r; dx++) {
+                    double wt = g[dy + r] * g[dx + r];
+                    double va = a[(y + dy) * w + x + dx], vb = b[(y + dy) * w + x + dx];
+                    ma += wt * va;
+                    mb += wt * vb;
+                    aa += wt * va * va;
+                    bb += wt * vb * vb;
+                    ab += wt * va * vb;
+                }
+            double va = aa - ma * ma, vb = bb - mb * mb, cov = ab - ma * mb;
+            total += (2 * ma * mb + c1) * (2 * cov + c2) / ((ma * ma + mb * mb + c1) * (va + vb + c2));
+            count++;
+        }
+    return count ? total / count : NAN;
+}
+
+void xai_sanity_result_free(xai_sanity_result *r)
+{
+    free(r->layer);
+    free(r->spearman);
+    free(r->spearman_abs);
+    free(r->ssim);
+    memset(r, 0, sizeof *r);
+}
+
+static xai_status attribute_all(float *attr, xai_model *m, const float *x, const int32_t *target, int n,
+                                xai_attr_fn fn, void *ctx)
+{
+    size_t size = xai_shape_size(m->in);
+    for (int i0 = 0; i0 < n; i0 += m->max_batch) {
+        int nb = n - i0 < m->max_batch ? n - i0 : m->max_batch;
+        XAI_TRY(fn(ctx, m, x + (size_t)i0 * size, target + i0, nb, attr + (size_t)i0 * size));
+    }
+    for (size_t j = 0; j < (size_t)n * size; j++)
+        if (!isfinite(attr[j]))
+            return xai_fail(XAI_ESTATE, "sanity check: the method gave a non-finite attribution for image %zu", j / size);
+    return XAI_OK;
+}
+
+/* Channel-summed map (H, W) of one image; abs_scaled additionally takes |.| / max. */
+static void heatmap(float *map, float *abs_scaled, const float *attr, xai_shape s)
+{
+    size_t plane = (size_t)s.h * s.w;
+    float mx = 0;
+    for (size_t p = 0; p < plane; p++) {
+        double acc = 0;
+        for (int c = 0; c < s.c; c++) acc += attr[c * plane + p];
+        map[p] = (float)acc;
+        abs_scaled[p] = fabsf(map[p]);
+        if (abs_scaled[p] > mx) mx = abs_scaled[p];
+    }
+    if (mx > 0)
+        for (size_t p = 0; p < plane; p++) abs_scaled[p] /= mx;
+}
+
+xai_status xai_sanity_cascade(xai_sanity_result *r, const xai_model *m, const float *x, const int32_t *target, int n,
+                              xai_attr_fn fn, void *ctx, uint64_t seed)
+{
+    memset(r, 0, sizeof *r);
+    if (n <= 0) return xai_fail(XAI_EINVAL, "sanity check: no images (n = %d)", n);
+    xai_model *w = NULL, *rnd = NULL;
+    XAI_TRY(xai_model_clone(&w, m, m->max_batch));
+    xai_status st = xai_model_clone(&rnd, m, 1);
+    if (st != XAI_OK) {
+        xai_model_free(w);
+        return st;
+    }
+    xai_model_init(rnd, seed);
+    w->train = 0;
+    int np = 0;
+    for (int i = 0; i < m->nlayers; i++) np += m->layers[i].type == XAI_CONV2D || m->layers[i].type == XAI_LINEAR;
+    r->nsteps = 1 + np;
+    r->n = n;
+    r->layer = xai_malloc(r->nsteps * sizeof *r->layer);
+    r->spearman = xai_calloc((size_t)r->nsteps * n, sizeof(float));
+    r->spearman_abs = xai_calloc((size_t)r->nsteps * n, sizeof(float));
+    r->ssim = xai_calloc((size_t)r->nsteps * n, sizeof(float));
+    r->layer[0] = -1;
+    for (int i = m->nlayers - 1, s = 1; i >= 0; i--)
+        if (m->layers[i].type == XAI_CONV2D || m->layers[i].type == XAI_LINEAR) r->layer[s++] = i;
+
+    xai_shape sh = m->in;
+    size_t size = xai_shape_size(sh), plane = (size_t)sh.h * sh.w;
+    float *a0 = xai_malloc((size_t)n * size * sizeof *a0), *a1 = xai_malloc((size_t)n * size * sizeof *a1);
+    float *m0 = xai_malloc(plane * sizeof *m0), *m1 = xai_malloc(plane * sizeof *m1);
+    float *s0 = xai_malloc(plane * sizeof *s0), *s1 = xai_malloc(plane * sizeof *s1);
+    int32_t *idx = xai_malloc(plane * sizeof *idx);
+    double *rk = xai_malloc(2 * plane * sizeof *rk);
+    xai_progress p;
+    xai_progress_start(&p, "randomisation", r->nsteps, "step");
+    st = attribute_all(a0, w, x, target, n, fn, ctx);
+    for (int s = 0; st == XAI_OK && s < r->nsteps; s++) {
+        if (s > 0) {
+            const xai_layer *src = &rnd->layers[r->layer[s]];
+            xai_layer *dst = &w->layers[r->layer[s]];
+            memcpy(dst->w, src->w, src->nw * sizeof *dst->w);
+            if (src->nb) memcpy(dst->b, src->b, src->nb * sizeof *dst->b);
+            st = attribute_all(a1, w, x, target, n, fn, ctx);
+            if (st != XAI_OK) break;
+        } else {
+            memcpy(a1, a0, (size_t)n * size * sizeof *a1);
+        }
+        for (int i = 0; i < n; i++) {
+            heatmap(m0, s0, a0 + (size_t)i * size, sh);
+            heatmap(m1, s1, a1 + (size_t)i * size, sh);
+            size_t at = (size_t)s * n + i;
+            r->spearman[at] = (float)xai_spearman(m0, m1, (int)plane, idx, rk);
+            r->spearman_abs[at] = (float)xai_spearman(s0, s1, (int)plane, idx, rk);
+            r->ssim[at] = (float)xai_ssim(s0, s1, sh.h, sh.w, 1.0);
+        }
+        xai_progress_update(&p, s + 1);
+    }
+    xai_progress_end(&p, NULL);
+    free(a0);
+    free(a1);
+    free(m0);
+    free(m1);
+    free(s0);
+    free(s1);
+    free(idx);
+    free(rk);
+    xai_model_free(w);
+    xai_model_free(rnd);
+    if (st != XAI_OK) xai_sanity_result_free(r);
+    return st;
+}

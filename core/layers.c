@@ -29,15 +29,17 @@ static void im2col(float *col /* (Ci*k*k, Ho*Wo) */, const float *x /* (Ci, H, W
                     int iy = oy * s - p + ky;
                     float *r = row + oy * Wo;
                     if (iy < 0 || iy >= H) {
-                        memset(r, 0, Wo * sizeof *r);
+                        for (int ox = 0; ox < Wo; ox++) r[ox] = 0;
                         continue;
                     }
                     const float *xr = x + ((size_t)c * H + iy) * W;
                     if (s == 1) {
                         /* Contiguous run with zero borders: the common case. */
                         int ox0 = p - kx > 0 ? p - kx : 0, ox1 = W + p - kx < Wo ? W + p - kx : Wo;
+                        /* Rows are short (tens of floats): an inlined loop beats memcpy calls. */
+                        const float *xs = xr - p + kx;
                         for (int ox = 0; ox < ox0; ox++) r[ox] = 0;
-                        if (ox1 > ox0) memcpy(r + ox0, xr + ox0 - p + kx, (ox1 - ox0) * sizeof *r);
+                        for (int ox = ox0; ox < ox1; ox++) r[ox] = xs[ox];
                         for (int ox = ox1 > ox0 ? ox1 : ox0; ox < Wo; ox++) r[ox] = 0;
                     } else {
                         for (int ox = 0; ox < Wo; ox++) {
@@ -62,6 +64,12 @@ static void col2im_add(float *x /* (Ci, H, W) */, const float *col /* (Ci*k*k, H
                     if (iy < 0 || iy >= H) continue;
                     float *xr = x + ((size_t)c * H + iy) * W;
                     const float *r = row + oy * Wo;
+                    if (s == 1) {
+                        int ox0 = p - kx > 0 ? p - kx : 0, ox1 = W + p - kx < Wo ? W + p - kx : Wo;
+                        float *xo = xr - p + kx;
+                        for (int ox = ox0; ox < ox1; ox++) xo[ox] += r[ox];
+                        continue;
+                    }
                     for (int ox = 0; ox < Wo; ox++) {
                         int ix = ox * s - p + kx;
                         if (ix >= 0 && ix < W) xr[ix] += r[ox];
@@ -72,8 +80,9 @@ static void col2im_add(float *x /* (Ci, H, W) */, const float *col /* (Ci*k*k, H
 
 static inline int conv_is_pointwise(const xai_layer *l) { return l->k == 1 && l->stride == 1 && l->pad == 0; }
 
-void xai_conv2d_forward(float *out /* (N, Co, Ho, Wo) */, const float *in /* (N, Ci, H, W) */, const xai_layer *l,
-                        int n)
+/* relu_out, when given, gets relu(out) sample by sample while it is in cache. */
+static void conv_forward(float *out /* (N, Co, Ho, Wo) */, float *relu_out /* (N, Co, Ho, Wo) or NULL */,
+                         const float *in /* (N, Ci, H, W) */, const xai_layer *l, int n)
 {
     const int Co = l->out.c, HWo = l->out.h * l->out.w, K = l->in.c * l->k * l->k;
     const size_t isz = xai_shape_size(l->in), osz = xai_shape_size(l->out);
@@ -88,17 +97,39 @@ void xai_conv2d_forward(float *out /* (N, Co, Ho, Wo) */, const float *in /* (N,
                 im2col(col, in + i * isz, l);
                 cm = col;
             }
-            if (l->bias)
-                for (int o = 0; o < Co; o++)
-                    for (int j = 0; j < HWo; j++) y[o * HWo + j] = l->b[o];
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Co, HWo, K, 1.0f, l->w, K, cm, HWo,
-                        l->bias ? 1.0f : 0.0f, y, HWo);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Co, HWo, K, 1.0f, l->w, K, cm, HWo, 0.0f, y,
+                        HWo);
+            /* Bias and relu in one sweep over the cache-hot output. */
+            float *r = relu_out ? relu_out + i * osz : NULL;
+            for (int o = 0; o < Co; o++) {
+                float *yo = y + o * HWo;
+                const float b = l->bias ? l->b[o] : 0.0f;
+                if (r) {
+                    float *ro = r + o * HWo;
+                    for (int j = 0; j < HWo; j++) {
+                        float v = yo[j] + b;
+                        yo[j] = v;
+                        ro[j] = v > 0 ? v : 0.0f;
+                    }
+                } else if (l->bias)
+                    for (int j = 0; j < HWo; j++) yo[j] += b;
+            }
         }
     }
 }
 
-void xai_conv2d_backward(float *din /* (N, Ci, H, W) */, const float *dout /* (N, Co, Ho, Wo) */,
-                         const float *in /* (N, Ci, H, W) */, const xai_layer *l, int n)
+void xai_conv2d_forward(float *out, const float *in, const xai_layer *l, int n) { conv_forward(out, NULL, in, l, n); }
+
+void xai_conv2d_relu_forward(float *z, float *relu_out, const float *in, const xai_layer *l, int n)
+{
+    conv_forward(z, relu_out, in, l, n);
+}
+
+/* z, when given, is the conv output feeding a relu and dout the relu output's
+ * gradient: it is masked per sample into scratch instead of in a separate pass. */
+static void conv_backward(float *din /* (N, Ci, H, W) */, const float *dout /* (N, Co, Ho, Wo) */,
+                          const float *z /* (N, Co, Ho, Wo) or NULL */, const float *in /* (N, Ci, H, W) */,
+                          const xai_layer *l, int n)
 {
     const int Co = l->out.c, HWo = l->out.h * l->out.w, K = l->in.c * l->k * l->k;
     const size_t isz = xai_shape_size(l->in), osz = xai_shape_size(l->out);
@@ -109,9 +140,18 @@ void xai_conv2d_backward(float *din /* (N, Ci, H, W) */, const float *dout /* (N
     for (int c = 0; c < nch; c++) {
         float *col = l->col + (size_t)c * K * HWo;
         float *gp = l->gpart + (size_t)c * np;
+        float *masked = l->dmask + (size_t)c * osz;
         int first = 1;
         for (int i = chunk_lo(c, n, nch); i < chunk_lo(c + 1, n, nch); i++) {
             const float *dy = dout + i * osz;
+            if (z) {
+                const float *zi = z + i * osz;
+                for (size_t j = 0; j < osz; j++) {
+                    float d = dy[j]; /* unconditional load: the loop becomes a vector blend */
+                    masked[j] = zi[j] > 0 ? d : 0.0f;
+                }
+                dy = masked;
+            }
             if (want_w) {
                 const float *cm = in + i * isz;
                 if (!conv_is_pointwise(l)) {
@@ -124,6 +164,8 @@ void xai_conv2d_backward(float *din /* (N, Ci, H, W) */, const float *dout /* (N
                 if (l->bias)
                     for (int o = 0; o < Co; o++) {
                         float s = 0;
+                        /* The vector order of this sum is fixed at compile time: still deterministic. */
+#pragma omp simd reduction(+ : s)
                         for (int j = 0; j < HWo; j++) s += dy[o * HWo + j];
                         gp[l->nw + o] = first ? s : gp[l->nw + o] + s;
                     }
@@ -153,6 +195,17 @@ void xai_conv2d_backward(float *din /* (N, Ci, H, W) */, const float *dout /* (N
     }
 }
 
+void xai_conv2d_backward(float *din, const float *dout, const float *in, const xai_layer *l, int n)
+{
+    conv_backward(din, dout, NULL, in, l, n);
+}
+
+void xai_conv2d_relu_backward(float *din, const float *drelu, const float *z, const float *in, const xai_layer *l,
+                              int n)
+{
+    conv_backward(din, drelu, z, in, l, n);
+}
+
 /* -------------------------------------------------------------------- relu */
 
 void xai_relu_forward(float *out, const float *in, const xai_layer *l, int n)
@@ -177,6 +230,28 @@ void xai_maxpool2d_forward(float *out, const float *in, const xai_layer *l, int 
     const int C = l->in.c, H = l->in.h, W = l->in.w, Ho = l->out.h, Wo = l->out.w;
     const int k = l->k, s = l->stride, p = l->pad;
     const size_t isz = xai_shape_size(l->in), osz = xai_shape_size(l->out);
+    if (k == 2 && s == 2 && p == 0) {
+        /* The common 2x2 pool, without bounds checks. Ties go to the first, as below. */
+#pragma omp parallel for schedule(static) if ((size_t)n * isz > PAR_MIN)
+        for (int i = 0; i < n; i++)
+            for (int c = 0; c < C; c++)
+                for (int oy = 0; oy < Ho; oy++) {
+                    const int base = (c * H + 2 * oy) * W;
+                    const float *r0 = in + i * isz + base, *r1 = r0 + W;
+                    float *o = out + i * osz + (c * Ho + oy) * Wo;
+                    int32_t *am = l->argmax + i * osz + (c * Ho + oy) * Wo;
+                    for (int ox = 0; ox < Wo; ox++) {
+                        int j = 2 * ox, bj = j;
+                        float b = r0[j];
+                        if (r0[j + 1] > b || r0[j + 1] != r0[j + 1]) b = r0[j + 1], bj = j + 1;
+                        if (r1[j] > b || r1[j] != r1[j]) b = r1[j], bj = W + j;
+                        if (r1[j + 1] > b || r1[j + 1] != r1[j + 1]) b = r1[j + 1], bj = W + j + 1;
+                        o[ox] = b;
+                        am[ox] = base + bj;
+                    }
+                }
+        return;
+    }
 #pragma omp parallel for schedule(static) if ((size_t)n * isz > PAR_MIN)
     for (int i = 0; i < n; i++)
         for (int c = 0; c < C; c++)

@@ -154,7 +154,7 @@ xai_status xai_model_create(xai_model **out, const xai_layer_spec *specs, int ns
     m->max_batch = max_batch;
     for (int c = 0; c < 4; c++) m->mean[c] = 0, m->std[c] = 1;
     xai_shape cur = in;
-    size_t maxact = xai_shape_size(in), col = 0, gpart = 0, work = 0;
+    size_t maxact = xai_shape_size(in), col = 0, gpart = 0, dmask = 0, work = 0;
     for (int i = 0; i < nspecs; i++) {
         xai_layer *l = &m->layers[i];
         l->in = cur;
@@ -172,12 +172,13 @@ xai_status xai_model_create(xai_model **out, const xai_layer_spec *specs, int ns
             size_t c = (size_t)l->in.c * l->k * l->k * l->out.h * l->out.w;
             if (c > col) col = c;
             if (l->nw + l->nb > gpart) gpart = l->nw + l->nb;
+            if (osz > dmask) dmask = osz;
         }
         /* per-layer workspace, in floats */
         if (l->type == XAI_BATCHNORM2D) work += 2 * (size_t)l->in.c + (size_t)max_batch * xai_shape_size(l->in);
         if (l->type == XAI_DROPOUT) work += ((size_t)max_batch * xai_shape_size(l->in) + 3) / 4;
         if (l->type == XAI_MAXPOOL2D) work += (size_t)max_batch * osz;
-        m->act_floats += (size_t)max_batch * xai_shape_size(l->in);
+        if (i == 0 || specs[i - 1].type != XAI_FLATTEN) m->act_floats += (size_t)max_batch * xai_shape_size(l->in);
     }
     if (cur.c != nclasses || cur.h != 1 || cur.w != 1) {
         xai_status s = xai_fail(XAI_EINVAL, "model: the last layer outputs %dx%dx%d, expected %d classes (a linear "
@@ -186,7 +187,7 @@ xai_status xai_model_create(xai_model **out, const xai_layer_spec *specs, int ns
         return s;
     }
     m->act_floats += (size_t)max_batch * nclasses + 2 * (size_t)max_batch * maxact;
-    work += XAI_CHUNKS * (col + gpart);
+    work += XAI_CHUNKS * (col + gpart + dmask);
     m->work_floats = work;
     m->params = xai_calloc(m->nparams ? m->nparams : 1, sizeof(float));
     m->grads = xai_calloc(m->nparams ? m->nparams : 1, sizeof(float));
@@ -196,12 +197,16 @@ xai_status xai_model_create(xai_model **out, const xai_layer_spec *specs, int ns
     m->acts = xai_calloc(nspecs + 1, sizeof *m->acts);
     /* Wire views into the arenas. */
     float *p = m->params, *g = m->grads, *bf = m->buffers, *a = m->act_arena, *w = m->work_arena;
-    float *colbuf = w, *gpbuf = w + XAI_CHUNKS * col;
-    w += XAI_CHUNKS * (col + gpart);
+    float *colbuf = w, *gpbuf = w + XAI_CHUNKS * col, *dmbuf = w + XAI_CHUNKS * (col + gpart);
+    w += XAI_CHUNKS * (col + gpart + dmask);
     for (int i = 0; i < nspecs; i++) {
         xai_layer *l = &m->layers[i];
-        m->acts[i] = a;
-        a += (size_t)max_batch * xai_shape_size(l->in);
+        /* flatten changes no byte: its output shares its input's memory */
+        if (i > 0 && m->layers[i - 1].type == XAI_FLATTEN) m->acts[i] = m->acts[i - 1];
+        else {
+            m->acts[i] = a;
+            a += (size_t)max_batch * xai_shape_size(l->in);
+        }
         if (l->nw) {
             l->w = p, l->gw = g;
             p += l->nw, g += l->nw;
@@ -211,7 +216,7 @@ xai_status xai_model_create(xai_model **out, const xai_layer_spec *specs, int ns
             p += l->nb, g += l->nb;
         }
         switch (l->type) {
-        case XAI_CONV2D: l->col = colbuf, l->gpart = gpbuf; break;
+        case XAI_CONV2D: l->col = colbuf, l->gpart = gpbuf, l->dmask = dmbuf; break;
         case XAI_BATCHNORM2D:
             l->rmean = bf, l->rvar = bf + l->in.c;
             bf += 2 * l->in.c;
@@ -229,8 +234,11 @@ xai_status xai_model_create(xai_model **out, const xai_layer_spec *specs, int ns
         default: break;
         }
     }
-    m->acts[nspecs] = a;
-    a += (size_t)max_batch * nclasses;
+    if (m->layers[nspecs - 1].type == XAI_FLATTEN) m->acts[nspecs] = m->acts[nspecs - 1];
+    else {
+        m->acts[nspecs] = a;
+        a += (size_t)max_batch * nclasses;
+    }
     m->dbuf[0] = a;
     m->dbuf[1] = a + (size_t)max_batch * maxact;
     XAI_CHECK(p == m->params + m->nparams && (size_t)(w - m->work_arena) == work);
@@ -378,14 +386,28 @@ xai_status xai_model_clone(xai_model **dst, const xai_model *src, int max_batch)
     return XAI_OK;
 }
 
+/* A relu right after a conv runs inside the conv's per-sample loop, forward and
+ * backward: the big activation is touched once while in cache. */
+static int fused_conv_relu(const xai_model *m, int i)
+{
+    return i + 1 < m->nlayers && m->layers[i].type == XAI_CONV2D && m->layers[i + 1].type == XAI_RELU;
+}
+
 float *xai_model_forward(xai_model *m, const float *x, int n)
 {
     XAI_CHECK(n > 0 && n <= m->max_batch);
     xai_threads(); /* pins OpenBLAS to one thread before the first sgemm */
     if (x != m->acts[0]) memcpy(m->acts[0], x, (size_t)n * xai_shape_size(m->in) * sizeof *x);
     uint64_t step_seed = m->seed ^ (0x9E3779B97F4A7C15ull * (m->step + 1));
-    for (int i = 0; i < m->nlayers; i++)
+    for (int i = 0; i < m->nlayers; i++) {
+        if (fused_conv_relu(m, i)) {
+            xai_conv2d_relu_forward(m->acts[i + 1], m->acts[i + 2], m->acts[i], &m->layers[i], n);
+            i++;
+            continue;
+        }
+        if (m->layers[i].type == XAI_FLATTEN) continue; /* aliased, see xai_model_create */
         xai_layer_forward(&m->layers[i], m->acts[i + 1], m->acts[i], n, m->train, step_seed + (uint64_t)i * 0x632BE5AB);
+    }
     if (m->train) m->step++;
     return m->acts[m->nlayers];
 }
@@ -400,13 +422,17 @@ void xai_model_backward(xai_model *m, const float *dlogits, int n, int want_dx)
     if (!want_dx)
         while (lowest < m->nlayers && m->layers[lowest].nw == 0) lowest++;
     for (int i = m->nlayers - 1; i >= lowest; i--) {
+        if (m->layers[i].type == XAI_FLATTEN && i > 0) continue; /* aliased: the gradient passes unchanged */
+        int fused = i >= 1 && i - 1 >= lowest && fused_conv_relu(m, i - 1);
+        if (fused) i--; /* one step covers relu i and conv i - 1 */
         xai_layer *l = &m->layers[i];
         float *din = NULL;
         if (i > lowest || want_dx) {
             din = m->dbuf[k];
             memset(din, 0, (size_t)n * xai_shape_size(l->in) * sizeof *din);
         }
-        xai_layer_backward(l, din, cur, m->acts[i], m->acts[i + 1], n, m->train);
+        if (fused) xai_conv2d_relu_backward(din, cur, m->acts[i + 1], m->acts[i], l, n);
+        else xai_layer_backward(l, din, cur, m->acts[i], m->acts[i + 1], n, m->train);
         if (!din) break;
         cur = din;
         k ^= 1;

@@ -138,6 +138,7 @@ typedef struct xai_layer {
     int32_t *argmax;          /* maxpool: flat input index of each output (N, out) */
     float *col;               /* conv: im2col scratch (XAI_CHUNKS, in.c*k*k, out.h*out.w) */
     float *gpart;             /* conv: per-chunk weight-gradient partials (XAI_CHUNKS, nw + nb) */
+    float *dmask;             /* conv: per-chunk masked output gradient (XAI_CHUNKS, out) */
 } xai_layer;
 
 /* The batch is cut into at most XAI_CHUNKS pieces that depend only on N, and
@@ -157,6 +158,12 @@ void xai_layer_backward(const xai_layer *l, float *din /* (N, in) */, const floa
 /* Per-layer kernels (the pair every layer has); dispatch above calls these. */
 void xai_conv2d_forward(float *out, const float *in, const xai_layer *l, int n);
 void xai_conv2d_backward(float *din, const float *dout, const float *in, const xai_layer *l, int n);
+/* conv2d followed by relu in one pass (the model fuses them): z is the conv
+ * output (N, out), relu_out = max(z, 0); backward takes the relu output's
+ * gradient. Same numbers as the two layers in turn. */
+void xai_conv2d_relu_forward(float *z, float *relu_out, const float *in, const xai_layer *l, int n);
+void xai_conv2d_relu_backward(float *din, const float *drelu, const float *z, const float *in, const xai_layer *l,
+                              int n);
 void xai_relu_forward(float *out, const float *in, const xai_layer *l, int n);
 void xai_relu_backward(float *din, const float *dout, const float *in, const xai_layer *l, int n);
 void xai_maxpool2d_forward(float *out, const float *in, const xai_layer *l, int n);

@@ -191,6 +191,8 @@ int xai_cmd_bench(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     const char *what = argv[1];
+    if (!strcmp(what, "ig")) return xai_bench_ig(argc, argv);
+    if (!strcmp(what, "lrp")) return xai_bench_lrp(argc, argv);
     bench_opts o = {"experiments/mnist.ini", 128, 7, 2, 5, 0};
     for (int i = 2; i < argc; i++) {
         const char *v;

@@ -1,11 +1,14 @@
 /* layers.c: forward and backward kernels of every layer, float32 NCHW.
- * Convolution is im2col + sgemm per sample; batches are cut into chunks fixed by N alone. */
+ * Convolution is im2col + sgemm over groups of samples; batches are cut into chunks fixed by N alone. */
 #include "core/xai.h"
 
 #include <cblas.h>
 #include <float.h>
 #include <math.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 /* Chunk c of n samples covers [chunk_lo(c), chunk_lo(c + 1)). */
 static inline int nchunks(int n) { return n < XAI_CHUNKS ? n : XAI_CHUNKS; }
@@ -17,14 +20,42 @@ static inline int chunk_lo(int c, int n, int nch) { return (int)((long)c * n / n
 
 /* ------------------------------------------------------------------ conv2d */
 
-static void im2col(float *col /* (Ci*k*k, Ho*Wo) */, const float *x /* (Ci, H, W) */, const xai_layer *l)
+/* Convolution as GEMM over a group of S samples at once: im2col writes the S
+ * column matrices side by side, (K, S*HWo), so one sgemm sees a wide N (and, for
+ * the weight gradient, a long K) instead of S small products that spend their
+ * time packing. S depends only on the layer, so results stay thread-independent. */
+int xai_conv2d_group(const xai_layer *l)
+{
+    size_t per = (size_t)l->in.c * l->k * l->k * l->out.h * l->out.w;
+    size_t g = ((size_t)1 << 20) / (per ? per : 1);
+    return g < 1 ? 1 : g > 8 ? 8 : (int)g;
+}
+
+size_t xai_conv2d_scratch_floats(const xai_layer *l)
+{
+    size_t hw = (size_t)l->out.h * l->out.w * xai_conv2d_group(l);
+    return hw * ((size_t)l->in.c * l->k * l->k + l->out.c);
+}
+
+static inline float *thread_scratch(const xai_layer *l)
+{
+    int t = 0;
+#ifdef _OPENMP
+    t = omp_get_thread_num();
+#endif
+    XAI_CHECK(t < l->scratch_threads);
+    return l->col + (size_t)t * l->scratch_stride;
+}
+
+/* col (K, ld) gets sample x's columns at column offset 0; the caller offsets col. */
+static void im2col(float *col /* (Ci*k*k, ld) */, size_t ld, const float *x /* (Ci, H, W) */, const xai_layer *l)
 {
     const int C = l->in.c, H = l->in.h, W = l->in.w, k = l->k, s = l->stride, p = l->pad;
     const int Ho = l->out.h, Wo = l->out.w;
     for (int c = 0; c < C; c++)
         for (int ky = 0; ky < k; ky++)
             for (int kx = 0; kx < k; kx++) {
-                float *row = col + ((size_t)(c * k + ky) * k + kx) * Ho * Wo;
+                float *row = col + ((size_t)(c * k + ky) * k + kx) * ld;
                 for (int oy = 0; oy < Ho; oy++) {
                     int iy = oy * s - p + ky;
                     float *r = row + oy * Wo;
@@ -34,9 +65,9 @@ static void im2col(float *col /* (Ci*k*k, Ho*Wo) */, const float *x /* (Ci, H, W
                     }
                     const float *xr = x + ((size_t)c * H + iy) * W;
                     if (s == 1) {
-                        /* Contiguous run with zero borders: the common case. */
+                        /* Contiguous run with zero borders: the common case. Rows are
+                         * short (tens of floats): an inlined loop beats memcpy calls. */
                         int ox0 = p - kx > 0 ? p - kx : 0, ox1 = W + p - kx < Wo ? W + p - kx : Wo;
-                        /* Rows are short (tens of floats): an inlined loop beats memcpy calls. */
                         const float *xs = xr - p + kx;
                         for (int ox = 0; ox < ox0; ox++) r[ox] = 0;
                         for (int ox = ox0; ox < ox1; ox++) r[ox] = xs[ox];
@@ -51,14 +82,14 @@ static void im2col(float *col /* (Ci*k*k, Ho*Wo) */, const float *x /* (Ci, H, W
             }
 }
 
-static void col2im_add(float *x /* (Ci, H, W) */, const float *col /* (Ci*k*k, Ho*Wo) */, const xai_layer *l)
+static void col2im_add(float *x /* (Ci, H, W) */, const float *col /* (Ci*k*k, ld) */, size_t ld, const xai_layer *l)
 {
     const int C = l->in.c, H = l->in.h, W = l->in.w, k = l->k, s = l->stride, p = l->pad;
     const int Ho = l->out.h, Wo = l->out.w;
     for (int c = 0; c < C; c++)
         for (int ky = 0; ky < k; ky++)
             for (int kx = 0; kx < k; kx++) {
-                const float *row = col + ((size_t)(c * k + ky) * k + kx) * Ho * Wo;
+                const float *row = col + ((size_t)(c * k + ky) * k + kx) * ld;
                 for (int oy = 0; oy < Ho; oy++) {
                     int iy = oy * s - p + ky;
                     if (iy < 0 || iy >= H) continue;
@@ -78,42 +109,38 @@ static void col2im_add(float *x /* (Ci, H, W) */, const float *col /* (Ci*k*k, H
             }
 }
 
-static inline int conv_is_pointwise(const xai_layer *l) { return l->k == 1 && l->stride == 1 && l->pad == 0; }
-
-/* relu_out, when given, gets relu(out) sample by sample while it is in cache. */
+/* relu_out, when given, gets relu(out) in the same sweep that adds the bias. */
 static void conv_forward(float *out /* (N, Co, Ho, Wo) */, float *relu_out /* (N, Co, Ho, Wo) or NULL */,
                          const float *in /* (N, Ci, H, W) */, const xai_layer *l, int n)
 {
-    const int Co = l->out.c, HWo = l->out.h * l->out.w, K = l->in.c * l->k * l->k;
+    const int Co = l->out.c, HWo = l->out.h * l->out.w, K = l->in.c * l->k * l->k, G = xai_conv2d_group(l);
     const size_t isz = xai_shape_size(l->in), osz = xai_shape_size(l->out);
     const int nch = nchunks(n);
 #pragma omp parallel for schedule(static) if ((size_t)n * (osz + isz) > PAR_MIN)
     for (int c = 0; c < nch; c++) {
-        float *col = l->col + (size_t)c * K * HWo;
-        for (int i = chunk_lo(c, n, nch); i < chunk_lo(c + 1, n, nch); i++) {
-            float *y = out + i * osz;
-            const float *cm = in + i * isz;
-            if (!conv_is_pointwise(l)) {
-                im2col(col, in + i * isz, l);
-                cm = col;
-            }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Co, HWo, K, 1.0f, l->w, K, cm, HWo, 0.0f, y,
-                        HWo);
-            /* Bias and relu in one sweep over the cache-hot output. */
-            float *r = relu_out ? relu_out + i * osz : NULL;
-            for (int o = 0; o < Co; o++) {
-                float *yo = y + o * HWo;
-                const float b = l->bias ? l->b[o] : 0.0f;
-                if (r) {
-                    float *ro = r + o * HWo;
-                    for (int j = 0; j < HWo; j++) {
-                        float v = yo[j] + b;
-                        yo[j] = v;
-                        ro[j] = v > 0 ? v : 0.0f;
-                    }
-                } else if (l->bias)
-                    for (int j = 0; j < HWo; j++) yo[j] += b;
-            }
+        float *col = thread_scratch(l), *y = col + (size_t)K * G * HWo; /* (K, S*HWo), (Co, S*HWo) */
+        const int hi = chunk_lo(c + 1, n, nch);
+        for (int i0 = chunk_lo(c, n, nch); i0 < hi; i0 += G) {
+            const int S = hi - i0 < G ? hi - i0 : G;
+            const size_t ld = (size_t)S * HWo;
+            for (int s = 0; s < S; s++) im2col(col + (size_t)s * HWo, ld, in + (i0 + s) * isz, l);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Co, (int)ld, K, 1.0f, l->w, K, col, (int)ld, 0.0f,
+                        y, (int)ld);
+            for (int s = 0; s < S; s++)
+                for (int o = 0; o < Co; o++) {
+                    const float *ys = y + o * ld + (size_t)s * HWo;
+                    float *zo = out + (i0 + s) * osz + (size_t)o * HWo;
+                    const float b = l->bias ? l->b[o] : 0.0f;
+                    if (relu_out) {
+                        float *ro = relu_out + (i0 + s) * osz + (size_t)o * HWo;
+                        for (int j = 0; j < HWo; j++) {
+                            float v = ys[j] + b;
+                            zo[j] = v;
+                            ro[j] = v > 0 ? v : 0.0f;
+                        }
+                    } else
+                        for (int j = 0; j < HWo; j++) zo[j] = ys[j] + b;
+                }
         }
     }
 }
@@ -126,61 +153,59 @@ void xai_conv2d_relu_forward(float *z, float *relu_out, const float *in, const x
 }
 
 /* z, when given, is the conv output feeding a relu and dout the relu output's
- * gradient: it is masked per sample into scratch instead of in a separate pass. */
+ * gradient: the mask is applied while gathering the group's (Co, S*HWo) gradient. */
 static void conv_backward(float *din /* (N, Ci, H, W) */, const float *dout /* (N, Co, Ho, Wo) */,
                           const float *z /* (N, Co, Ho, Wo) or NULL */, const float *in /* (N, Ci, H, W) */,
                           const xai_layer *l, int n)
 {
-    const int Co = l->out.c, HWo = l->out.h * l->out.w, K = l->in.c * l->k * l->k;
+    const int Co = l->out.c, HWo = l->out.h * l->out.w, K = l->in.c * l->k * l->k, G = xai_conv2d_group(l);
     const size_t isz = xai_shape_size(l->in), osz = xai_shape_size(l->out);
     const size_t np = l->nw + l->nb;
     const int want_w = l->gw != NULL, nch = nchunks(n);
     if (!want_w && !din) return;
 #pragma omp parallel for schedule(static) if ((size_t)n * (osz + isz) > PAR_MIN)
     for (int c = 0; c < nch; c++) {
-        float *col = l->col + (size_t)c * K * HWo;
+        float *col = thread_scratch(l), *dy = col + (size_t)K * G * HWo; /* (K, S*HWo), (Co, S*HWo) */
         float *gp = l->gpart + (size_t)c * np;
-        float *masked = l->dmask + (size_t)c * osz;
         int first = 1;
-        for (int i = chunk_lo(c, n, nch); i < chunk_lo(c + 1, n, nch); i++) {
-            const float *dy = dout + i * osz;
-            if (z) {
-                const float *zi = z + i * osz;
-                for (size_t j = 0; j < osz; j++) {
-                    float d = dy[j]; /* unconditional load: the loop becomes a vector blend */
-                    masked[j] = zi[j] > 0 ? d : 0.0f;
+        const int hi = chunk_lo(c + 1, n, nch);
+        for (int i0 = chunk_lo(c, n, nch); i0 < hi; i0 += G) {
+            const int S = hi - i0 < G ? hi - i0 : G;
+            const size_t ld = (size_t)S * HWo;
+            for (int s = 0; s < S; s++)
+                for (int o = 0; o < Co; o++) {
+                    const float *d = dout + (i0 + s) * osz + (size_t)o * HWo;
+                    float *g = dy + o * ld + (size_t)s * HWo;
+                    if (z) {
+                        const float *zo = z + (i0 + s) * osz + (size_t)o * HWo;
+                        for (int j = 0; j < HWo; j++) {
+                            float v = d[j]; /* unconditional load: the loop becomes a vector blend */
+                            g[j] = zo[j] > 0 ? v : 0.0f;
+                        }
+                    } else
+                        for (int j = 0; j < HWo; j++) g[j] = d[j];
                 }
-                dy = masked;
-            }
             if (want_w) {
-                const float *cm = in + i * isz;
-                if (!conv_is_pointwise(l)) {
-                    im2col(col, in + i * isz, l);
-                    cm = col;
-                }
-                /* dW (Co, K) += dY (Co, HWo) * col^T (HWo, K) */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Co, K, HWo, 1.0f, dy, HWo, cm, HWo,
+                for (int s = 0; s < S; s++) im2col(col + (size_t)s * HWo, ld, in + (i0 + s) * isz, l);
+                /* dW (Co, K) += dY (Co, S*HWo) * col^T (S*HWo, K) */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Co, K, (int)ld, 1.0f, dy, (int)ld, col, (int)ld,
                             first ? 0.0f : 1.0f, gp, K);
                 if (l->bias)
                     for (int o = 0; o < Co; o++) {
-                        float s = 0;
+                        float acc = 0;
+                        const float *g = dy + o * ld;
                         /* The vector order of this sum is fixed at compile time: still deterministic. */
-#pragma omp simd reduction(+ : s)
-                        for (int j = 0; j < HWo; j++) s += dy[o * HWo + j];
-                        gp[l->nw + o] = first ? s : gp[l->nw + o] + s;
+#pragma omp simd reduction(+ : acc)
+                        for (size_t j = 0; j < ld; j++) acc += g[j];
+                        gp[l->nw + o] = first ? acc : gp[l->nw + o] + acc;
                     }
                 first = 0;
             }
             if (din) {
-                if (conv_is_pointwise(l)) {
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, HWo, Co, 1.0f, l->w, K, dy, HWo, 1.0f,
-                                din + i * isz, HWo);
-                } else {
-                    /* dcol (K, HWo) = W^T (K, Co) * dY (Co, HWo), then scatter-add. */
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, HWo, Co, 1.0f, l->w, K, dy, HWo, 0.0f,
-                                col, HWo);
-                    col2im_add(din + i * isz, col, l);
-                }
+                /* dcol (K, S*HWo) = W^T (K, Co) * dY (Co, S*HWo), then scatter-add per sample. */
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, (int)ld, Co, 1.0f, l->w, K, dy, (int)ld, 0.0f,
+                            col, (int)ld);
+                for (int s = 0; s < S; s++) col2im_add(din + (i0 + s) * isz, col + (size_t)s * HWo, ld, l);
             }
         }
     }
@@ -188,10 +213,10 @@ static void conv_backward(float *din /* (N, Ci, H, W) */, const float *dout /* (
     /* Reduce chunk partials in chunk order: the same sums whatever the thread count. */
 #pragma omp parallel for schedule(static) if (np * nch > PAR_MIN)
     for (size_t j = 0; j < np; j++) {
-        float s = 0;
-        for (int c = 0; c < nch; c++) s += l->gpart[(size_t)c * np + j];
-        if (j < l->nw) l->gw[j] += s;
-        else l->gb[j - l->nw] += s;
+        float acc = 0;
+        for (int c = 0; c < nch; c++) acc += l->gpart[(size_t)c * np + j];
+        if (j < l->nw) l->gw[j] += acc;
+        else l->gb[j - l->nw] += acc;
     }
 }
 

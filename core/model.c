@@ -154,7 +154,9 @@ xai_status xai_model_create(xai_model **out, const xai_layer_spec *specs, int ns
     m->max_batch = max_batch;
     for (int c = 0; c < 4; c++) m->mean[c] = 0, m->std[c] = 1;
     xai_shape cur = in;
-    size_t maxact = xai_shape_size(in), col = 0, gpart = 0, dmask = 0, work = 0;
+    size_t maxact = xai_shape_size(in), col = 0, gpart = 0, work = 0;
+    /* Conv scratch is per thread; a later, larger thread count fails an XAI_CHECK. */
+    const int nthr = xai_threads();
     for (int i = 0; i < nspecs; i++) {
         xai_layer *l = &m->layers[i];
         l->in = cur;
@@ -169,10 +171,9 @@ xai_status xai_model_create(xai_model **out, const xai_layer_spec *specs, int ns
         size_t osz = xai_shape_size(l->out);
         if (osz > maxact) maxact = osz;
         if (l->type == XAI_CONV2D) {
-            size_t c = (size_t)l->in.c * l->k * l->k * l->out.h * l->out.w;
+            size_t c = xai_conv2d_scratch_floats(l);
             if (c > col) col = c;
             if (l->nw + l->nb > gpart) gpart = l->nw + l->nb;
-            if (osz > dmask) dmask = osz;
         }
         /* per-layer workspace, in floats */
         if (l->type == XAI_BATCHNORM2D) work += 2 * (size_t)l->in.c + (size_t)max_batch * xai_shape_size(l->in);
@@ -187,7 +188,8 @@ xai_status xai_model_create(xai_model **out, const xai_layer_spec *specs, int ns
         return s;
     }
     m->act_floats += (size_t)max_batch * nclasses + 2 * (size_t)max_batch * maxact;
-    work += XAI_CHUNKS * (col + gpart + dmask);
+    col = (col + 15) & ~(size_t)15; /* keep each thread's scratch on its own cache lines */
+    work += (size_t)nthr * col + XAI_CHUNKS * gpart;
     m->work_floats = work;
     m->params = xai_calloc(m->nparams ? m->nparams : 1, sizeof(float));
     m->grads = xai_calloc(m->nparams ? m->nparams : 1, sizeof(float));
@@ -197,8 +199,8 @@ xai_status xai_model_create(xai_model **out, const xai_layer_spec *specs, int ns
     m->acts = xai_calloc(nspecs + 1, sizeof *m->acts);
     /* Wire views into the arenas. */
     float *p = m->params, *g = m->grads, *bf = m->buffers, *a = m->act_arena, *w = m->work_arena;
-    float *colbuf = w, *gpbuf = w + XAI_CHUNKS * col, *dmbuf = w + XAI_CHUNKS * (col + gpart);
-    w += XAI_CHUNKS * (col + gpart + dmask);
+    float *colbuf = w, *gpbuf = w + (size_t)nthr * col;
+    w += (size_t)nthr * col + XAI_CHUNKS * gpart;
     for (int i = 0; i < nspecs; i++) {
         xai_layer *l = &m->layers[i];
         /* flatten changes no byte: its output shares its input's memory */
@@ -216,7 +218,10 @@ xai_status xai_model_create(xai_model **out, const xai_layer_spec *specs, int ns
             p += l->nb, g += l->nb;
         }
         switch (l->type) {
-        case XAI_CONV2D: l->col = colbuf, l->gpart = gpbuf, l->dmask = dmbuf; break;
+        case XAI_CONV2D:
+            l->col = colbuf, l->scratch_stride = col, l->scratch_threads = nthr;
+            l->gpart = gpbuf;
+            break;
         case XAI_BATCHNORM2D:
             l->rmean = bf, l->rvar = bf + l->in.c;
             bf += 2 * l->in.c;

@@ -136,9 +136,11 @@ typedef struct xai_layer {
     float *bn_xhat;           /* (N, C, H, W) normalised input kept for backward (train) */
     uint8_t *mask;            /* dropout keep mask (N, in) */
     int32_t *argmax;          /* maxpool: flat input index of each output (N, out) */
-    float *col;               /* conv: im2col scratch (XAI_CHUNKS, in.c*k*k, out.h*out.w) */
+    float *col;               /* conv: per-thread scratch (scratch_threads, scratch_stride): im2col
+                                 columns and the output (gradient) of a group of samples */
+    size_t scratch_stride;    /* floats per thread, >= xai_conv2d_scratch_floats(l) */
+    int scratch_threads;      /* threads the scratch was sized for */
     float *gpart;             /* conv: per-chunk weight-gradient partials (XAI_CHUNKS, nw + nb) */
-    float *dmask;             /* conv: per-chunk masked output gradient (XAI_CHUNKS, out) */
 } xai_layer;
 
 /* The batch is cut into at most XAI_CHUNKS pieces that depend only on N, and
@@ -154,6 +156,10 @@ void xai_layer_forward(const xai_layer *l, float *out /* (N, out) */, const floa
  * gradients (skipped when NULL). in/out are the tensors of the forward pass. */
 void xai_layer_backward(const xai_layer *l, float *din /* (N, in) */, const float *dout /* (N, out) */,
                         const float *in /* (N, in) */, const float *out /* (N, out) */, int n, int train);
+
+/* Samples per GEMM in a conv layer, and the per-thread scratch that needs. */
+int xai_conv2d_group(const xai_layer *l);
+size_t xai_conv2d_scratch_floats(const xai_layer *l);
 
 /* Per-layer kernels (the pair every layer has); dispatch above calls these. */
 void xai_conv2d_forward(float *out, const float *in, const xai_layer *l, int n);

@@ -1,0 +1,27 @@
+/* provenance.h: the run record of `xai reproduce` and the pipeline's publishing step.
+ * What made each result: program, compiler, libraries, CPU, seeds, data, stage times. */
+#ifndef XAI_PROVENANCE_H
+#define XAI_PROVENANCE_H
+
+#include "core/xai.h"
+
+typedef struct {
+    const char *name, *dataset, *config, *seed;
+    const char *stage[8];
+    double seconds[8]; /* wall seconds of the last run of each stage (-1: unknown) */
+    int ran[8];        /* 1: ran in this invocation; 0: up to date */
+    int nstages;
+} xai_prov_stage_times;
+
+/* Library versions, compiler and CPU as one JSON object body (no braces), malloc'd. */
+char *xai_provenance_build_json(void);
+/* Writes <results>/provenance.json atomically. */
+xai_status xai_provenance_write(const char *results, const xai_prov_stage_times *t, int n, int quick,
+                                double total_s);
+
+/* Figures across experiments and the report (experiments/publish.c). */
+xai_status xai_publish_all(const char *results, const char *const *names, int n);
+/* The artefact bundle <results>/xai-repro-artifact.zip. */
+xai_status xai_publish_bundle(const char *results, const char *const *names, int n);
+
+#endif

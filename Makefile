@@ -9,7 +9,7 @@ XAI      := $(BUILD)/xai
 
 DEB_PKGS := build-essential cmake pkg-config libhdf5-dev hdf5-tools libopenblas-dev libcmocka-dev \
             gnuplot-nox libcurl4-openssl-dev libarchive-dev libjpeg62-turbo-dev zlib1g-dev \
-            libzip-dev libinih-dev
+            libzip-dev libinih-dev dataset-fashion-mnist
 
 .PHONY: all deps build test test-asan reproduce bench clean
 

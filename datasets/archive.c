@@ -1,5 +1,5 @@
 /* archive.c: decodes an image-folder .tgz (Imagenette/Imagewoof layout) straight from the archive stream.
- * Members are read sequentially in batches; each batch is decoded and resized in parallel, order kept. */
+ * One thread reads members in archive order while the others decode and resize them as OpenMP tasks. */
 #include "datasets/datasets.h"
 
 #include <archive.h>
@@ -7,107 +7,108 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+/* OpenMP through _Pragma so that a build without OpenMP has no unknown-pragma warnings. */
 #ifdef _OPENMP
-#include <omp.h>
+#define OMP(x) _Pragma(#x)
+#else
+#define OMP(x)
 #endif
 
-/* Enough members to keep both cores busy while bounding the compressed bytes
- * held at once (a few MB). */
-#define BATCH 256
+/* Members per decode task: small enough to balance two cores, large enough
+ * that task overhead is negligible. */
+#define CHUNK 32
+/* Chunks read ahead of the decoders at most: bounds the compressed bytes held
+ * in memory (about 128 x 32 x 6 kB = 25 MB) when decoding is the slower side. */
+#define MAX_AHEAD 128
 /* No image of these datasets is anywhere near this; bigger members are refused. */
 #define MEMBER_MAX ((size_t)64 << 20)
 
 typedef struct {
-    uint8_t *bytes;
+    uint8_t *bytes; /* compressed JPEG, freed once decoded */
     size_t len;
     char *name;
     int split; /* 0 train, 1 test (`val`) */
     int label;
     xai_status st;
-    char err[256];
+    char err[200];
 } member_t;
 
-/* A split under construction; arrays grow by doubling. */
 typedef struct {
-    int n, cap;
-    uint8_t *images; /* (cap, 3, S, S) */
-    int32_t *labels;
-    char **files;
-} grow_t;
+    int n;
+    member_t m[CHUNK];
+    uint8_t *out; /* (CHUNK, 3, S, S) decoded images */
+} chunk_t;
 
-static xai_status grow_push(grow_t *g, const uint8_t *img, size_t isz, int label, const char *file)
+/* One decoded image on its way into a split. */
+typedef struct {
+    const char *name;
+    const uint8_t *img; /* (3, S, S) */
+    int label;
+} ref_t;
+
+static void decode_chunk(chunk_t *c, int size)
 {
-    if (g->n == g->cap) {
-        int nc = g->cap ? 2 * g->cap : 1024;
-        uint8_t *im = realloc(g->images, (size_t)nc * isz);
-        if (im) g->images = im;
-        int32_t *lb = realloc(g->labels, sizeof(int32_t) * nc);
-        if (lb) g->labels = lb;
-        char **fs = realloc(g->files, sizeof(char *) * nc);
-        if (fs) g->files = fs;
-        if (!im || !lb || !fs) return xai_fail(XAI_ENOMEM, "out of memory holding %d decoded images", nc);
-        g->cap = nc;
+    size_t isz = (size_t)3 * size * size;
+    for (int i = 0; i < c->n; i++) {
+        member_t *m = &c->m[i];
+        uint8_t *rgb;
+        int w, h;
+        m->st = xai_jpeg_decode_rgb(m->bytes, m->len, &rgb, &w, &h, m->err, sizeof m->err);
+        if (m->st == XAI_OK) {
+            xai_rgb_to_square(c->out + (size_t)i * isz, size, rgb, h, w);
+            free(rgb);
+        }
+        free(m->bytes);
+        m->bytes = NULL;
     }
-    memcpy(g->images + (size_t)g->n * isz, img, isz);
-    g->labels[g->n] = label;
-    g->files[g->n] = xai_strdup(file);
-    g->n++;
-    return XAI_OK;
 }
 
-static void grow_free(grow_t *g)
+static void chunk_free(chunk_t *c)
 {
-    for (int i = 0; i < g->n; i++) free(g->files[i]);
-    free(g->images);
-    free(g->labels);
-    free(g->files);
-    memset(g, 0, sizeof *g);
+    if (!c) return;
+    for (int i = 0; i < c->n; i++) {
+        free(c->m[i].bytes);
+        free(c->m[i].name);
+    }
+    free(c->out);
+    free(c);
 }
+
+static int cmp_ref(const void *a, const void *b) { return strcmp(((const ref_t *)a)->name, ((const ref_t *)b)->name); }
 
 /* Sorts by member path (so the result does not depend on how the tarball was
  * packed), then applies a fixed pseudo-random permutation so that any prefix of
  * the split is a class-balanced sample (used by xai_fetch_opts.limit). */
-static const char *const *sort_names;
-static int cmp_name(const void *a, const void *b)
+static xai_status gather(ref_t *r, size_t n, xai_split *out, int size, uint64_t seed)
 {
-    return strcmp(sort_names[*(const int32_t *)a], sort_names[*(const int32_t *)b]);
-}
-
-static xai_status finish_split(grow_t *g, xai_split *out, int size, uint64_t seed)
-{
-    size_t isz = (size_t)3 * size * size;
-    int n = g->n;
-    int32_t *idx = xai_malloc(sizeof(int32_t) * (n ? n : 1));
-    for (int i = 0; i < n; i++) idx[i] = i;
-    sort_names = (const char *const *)g->files;
-    qsort(idx, (size_t)n, sizeof *idx, cmp_name);
-    sort_names = NULL;
-    xai_rng r;
-    xai_rng_seed(&r, seed);
-    xai_rng_shuffle(&r, idx, (size_t)n);
+    size_t isz = (size_t)3 * size * size, n1 = n ? n : 1;
+    qsort(r, n, sizeof *r, cmp_ref);
+    int32_t *idx = xai_malloc(sizeof(int32_t) * n1);
+    for (size_t i = 0; i < n; i++) idx[i] = (int32_t)i;
+    xai_rng rng;
+    xai_rng_seed(&rng, seed);
+    xai_rng_shuffle(&rng, idx, n);
     memset(out, 0, sizeof *out);
-    out->n = out->total = n;
-    out->shape = (xai_shape){3, size, size};
-    out->images = malloc(isz * (n ? n : 1));
-    out->labels = malloc(sizeof(int32_t) * (n ? n : 1));
-    out->files = malloc(sizeof(char *) * (n ? n : 1));
+    out->images = malloc(isz * n1);
+    out->labels = malloc(sizeof(int32_t) * n1);
+    out->files = calloc(n1, sizeof(char *));
     if (!out->images || !out->labels || !out->files) {
         free(out->images);
         free(out->labels);
         free(out->files);
         free(idx);
         memset(out, 0, sizeof *out);
-        return xai_fail(XAI_ENOMEM, "out of memory ordering %d images", n);
+        return xai_fail(XAI_ENOMEM, "out of memory for %zu decoded images", n);
     }
-    for (int i = 0; i < n; i++) {
-        memcpy(out->images + (size_t)i * isz, g->images + (size_t)idx[i] * isz, isz);
-        out->labels[i] = g->labels[idx[i]];
-        out->files[i] = g->files[idx[i]];
-        g->files[idx[i]] = NULL;
+    out->n = out->total = (int)n;
+    out->shape = (xai_shape){3, size, size};
+    for (size_t i = 0; i < n; i++) {
+        const ref_t *x = &r[idx[i]];
+        memcpy(out->images + i * isz, x->img, isz);
+        out->labels[i] = x->label;
+        out->files[i] = xai_strdup(x->name);
     }
     free(idx);
-    g->n = 0; /* the names now belong to out */
-    grow_free(g);
     return XAI_OK;
 }
 
@@ -135,49 +136,6 @@ static int split_path(const char *archive, const char *name, char *buf, size_t c
         n++;
     }
     return n;
-}
-
-static void decode_batch(member_t *m, int n, uint8_t *out /* (n, 3, S, S) */, int size)
-{
-    size_t isz = (size_t)3 * size * size;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic, 4)
-#endif
-    for (int i = 0; i < n; i++) {
-        uint8_t *rgb;
-        int w, h;
-        m[i].st = xai_jpeg_decode_rgb(m[i].bytes, m[i].len, &rgb, &w, &h, m[i].err, sizeof m[i].err);
-        if (m[i].st != XAI_OK) continue;
-        xai_rgb_to_square(out + (size_t)i * isz, size, rgb, h, w);
-        free(rgb);
-    }
-}
-
-static xai_status flush_batch(member_t *m, int n, uint8_t *out, int size, int skip_bad, const char *path,
-                              grow_t *splits, int *nskipped)
-{
-    decode_batch(m, n, out, size);
-    size_t isz = (size_t)3 * size * size;
-    xai_status s = XAI_OK;
-    /* Errors are reported in archive order, whatever thread met them first. */
-    for (int i = 0; i < n && s == XAI_OK; i++) {
-        if (m[i].st != XAI_OK) {
-            if (!skip_bad) {
-                s = xai_fail(XAI_EFORMAT, "%s: member '%s': corrupt JPEG (%s); rerun with --skip-bad to skip corrupt images",
-                             path, m[i].name, m[i].err);
-                break;
-            }
-            fprintf(stderr, "warning: %s: skipping corrupt JPEG '%s' (%s)\n", path, m[i].name, m[i].err);
-            ++*nskipped;
-            continue;
-        }
-        s = grow_push(&splits[m[i].split], out + (size_t)i * isz, isz, m[i].label, m[i].name);
-    }
-    for (int i = 0; i < n; i++) {
-        free(m[i].bytes);
-        free(m[i].name);
-    }
-    return s;
 }
 
 static xai_status read_member(struct archive *a, struct archive_entry *e, const char *path, const char *name,
@@ -219,33 +177,16 @@ static xai_status read_member(struct archive *a, struct archive_entry *e, const 
     return XAI_OK;
 }
 
-xai_status xai_tgz_decode(const char *path, const char *const *class_ids, int nclasses, int size, int skip_bad,
-                          xai_split *train, xai_split *test, int *nskipped)
+/* Reads members until the end or an error; runs on the calling thread (OpenMP
+ * master) while the other threads decode the chunks it hands out as tasks. */
+static xai_status read_all(struct archive *a, const char *path, const char *const *class_ids, int nclasses, int size,
+                           chunk_t ***chunks_out, int *nchunks, xai_progress *pr)
 {
-    memset(train, 0, sizeof *train);
-    memset(test, 0, sizeof *test);
-    *nskipped = 0;
-    if (size < 1 || size > 4096) return xai_fail(XAI_EINVAL, "image size %d, expected 1..4096", size);
-    struct stat st;
-    if (stat(path, &st) != 0) return xai_fail(XAI_ENOTFOUND, "%s: no such archive", path);
-    struct archive *a = archive_read_new();
-    archive_read_support_filter_gzip(a);
-    archive_read_support_format_tar(a);
-    if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
-        xai_status s = xai_fail(XAI_EFORMAT, "%s: cannot open as a gzip'd tar archive: %s", path,
-                                archive_error_string(a) ? archive_error_string(a) : "unknown error");
-        archive_read_free(a);
-        return s;
-    }
-    member_t *batch = xai_calloc(BATCH, sizeof *batch);
-    uint8_t *out = xai_malloc((size_t)BATCH * 3 * size * size);
-    grow_t splits[2];
-    memset(splits, 0, sizeof splits);
-    int nb = 0;
-    xai_status s = XAI_OK;
-    xai_progress pr;
-    xai_progress_start(&pr, "decode", (double)st.st_size / 1e6, "MB");
+    size_t isz = (size_t)3 * size * size;
     char namebuf[4096], *comp[8];
+    chunk_t **chunks = NULL, *cur = NULL;
+    int n = 0, cap = 0, ahead = 0;
+    xai_status s = XAI_OK;
     struct archive_entry *e;
     for (;;) {
         int r = archive_read_next_header(a, &e);
@@ -300,49 +241,142 @@ xai_status xai_tgz_decode(const char *path, const char *const *class_ids, int nc
                          path, name, comp[2], nclasses, class_ids[0]);
             break;
         }
-        member_t *m = &batch[nb];
-        memset(m, 0, sizeof *m);
+        if (!cur) {
+            cur = xai_calloc(1, sizeof *cur);
+            cur->out = malloc(CHUNK * isz);
+            if (!cur->out) {
+                s = xai_fail(XAI_ENOMEM, "%s: out of memory for decoded images", path);
+                break;
+            }
+        }
+        member_t *m = &cur->m[cur->n];
         s = read_member(a, e, path, name, &m->bytes, &m->len);
         if (s != XAI_OK) break;
         m->name = xai_strdup(name);
         m->split = split;
         m->label = label;
-        if (++nb == BATCH) {
-            s = flush_batch(batch, nb, out, size, skip_bad, path, splits, nskipped);
-            nb = 0;
-            if (s != XAI_OK) break;
-            xai_progress_update(&pr, (double)archive_filter_bytes(a, -1) / 1e6);
+        if (++cur->n < CHUNK) continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 256;
+            chunk_t **nc2 = realloc(chunks, sizeof *chunks * cap);
+            if (!nc2) {
+                s = xai_fail(XAI_ENOMEM, "%s: out of memory", path);
+                break;
+            }
+            chunks = nc2;
+        }
+        chunks[n++] = cur;
+        chunk_t *job = cur;
+        cur = NULL;
+        /* Each task writes only its own chunk: disjoint outputs, no locks. */
+        OMP(omp task firstprivate(job, size))
+        decode_chunk(job, size);
+        if (++ahead >= MAX_AHEAD) {
+            OMP(omp taskwait)
+            ahead = 0;
+        }
+        xai_progress_update(pr, (double)archive_filter_bytes(a, -1) / 1e6);
+    }
+    if (s == XAI_OK && cur && cur->n) {
+        if (n == cap) {
+            chunk_t **nc2 = realloc(chunks, sizeof *chunks * (cap + 1));
+            if (nc2) chunks = nc2;
+            else s = xai_fail(XAI_ENOMEM, "%s: out of memory", path);
+        }
+        if (s == XAI_OK) {
+            chunks[n++] = cur;
+            chunk_t *job = cur;
+            cur = NULL;
+            OMP(omp task firstprivate(job, size))
+            decode_chunk(job, size);
         }
     }
-    if (s == XAI_OK && nb) s = flush_batch(batch, nb, out, size, skip_bad, path, splits, nskipped);
-    else
-        for (int i = 0; i < nb; i++) {
-            free(batch[i].bytes);
-            free(batch[i].name);
-        }
+    OMP(omp taskwait)
+    chunk_free(cur); /* a chunk still being filled when an error struck */
+    *chunks_out = chunks;
+    *nchunks = n;
+    return s;
+}
+
+xai_status xai_tgz_decode(const char *path, const char *const *class_ids, int nclasses, int size, int skip_bad,
+                          xai_split *train, xai_split *test, int *nskipped)
+{
+    memset(train, 0, sizeof *train);
+    memset(test, 0, sizeof *test);
+    *nskipped = 0;
+    if (size < 1 || size > 4096) return xai_fail(XAI_EINVAL, "image size %d, expected 1..4096", size);
+    struct stat st;
+    if (stat(path, &st) != 0) return xai_fail(XAI_ENOTFOUND, "%s: no such archive", path);
+    struct archive *a = archive_read_new();
+    archive_read_support_filter_gzip(a);
+    archive_read_support_format_tar(a);
+    if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
+        xai_status s = xai_fail(XAI_EFORMAT, "%s: cannot open as a gzip'd tar archive: %s", path,
+                                archive_error_string(a) ? archive_error_string(a) : "unknown error");
+        archive_read_free(a);
+        return s;
+    }
+    xai_progress pr;
+    char label[96];
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    snprintf(label, sizeof label, "decoding %.80s", base);
+    xai_progress_start(&pr, label, (double)st.st_size / 1e6, "MB");
+    chunk_t **chunks = NULL;
+    int nch = 0;
+    xai_status s = XAI_OK;
+    /* The master thread (the caller, so that its error message is the one the
+     * caller sees) reads; the others pick up decode tasks at the barrier. */
+    OMP(omp parallel)
+    OMP(omp master)
+    s = read_all(a, path, class_ids, nclasses, size, &chunks, &nch, &pr);
     archive_read_free(a);
-    free(batch);
-    free(out);
-    if (s == XAI_OK && (splits[0].n == 0 || splits[1].n == 0))
-        s = xai_fail(XAI_EFORMAT, "%s: no images found under <top>/%s/<class id>/ (found %d train, %d val)", path,
-                     splits[0].n == 0 ? "train" : "val", splits[0].n, splits[1].n);
+    /* Errors and skips are reported in archive order, whatever thread met them. */
+    size_t isz = (size_t)3 * size * size, cnt[2] = {0, 0};
+    for (int c = 0; s == XAI_OK && c < nch; c++)
+        for (int i = 0; s == XAI_OK && i < chunks[c]->n; i++) {
+            const member_t *m = &chunks[c]->m[i];
+            if (m->st == XAI_OK) cnt[m->split]++;
+            else if (!skip_bad)
+                s = xai_fail(XAI_EFORMAT, "%s: member '%s': corrupt JPEG (%s); rerun with --skip-bad to skip corrupt images",
+                             path, m->name, m->err);
+            else {
+                fprintf(stderr, "warning: %s: skipping corrupt JPEG '%s' (%s)\n", path, m->name, m->err);
+                ++*nskipped;
+            }
+        }
+    if (s == XAI_OK && (cnt[0] == 0 || cnt[1] == 0))
+        s = xai_fail(XAI_EFORMAT, "%s: no images found under <top>/%s/<class id>/ (found %zu train, %zu val)", path,
+                     cnt[0] == 0 ? "train" : "val", cnt[0], cnt[1]);
     if (s == XAI_OK) {
+        ref_t *refs[2] = {xai_malloc(sizeof(ref_t) * cnt[0]), xai_malloc(sizeof(ref_t) * cnt[1])};
+        size_t k[2] = {0, 0};
+        for (int c = 0; c < nch; c++)
+            for (int i = 0; i < chunks[c]->n; i++) {
+                const member_t *m = &chunks[c]->m[i];
+                if (m->st != XAI_OK) continue;
+                refs[m->split][k[m->split]++] = (ref_t){m->name, chunks[c]->out + (size_t)i * isz, m->label};
+            }
         char msg[128];
-        snprintf(msg, sizeof msg, "%d train + %d val images%s", splits[0].n, splits[1].n,
-                 *nskipped ? " (some corrupt ones skipped)" : "");
+        snprintf(msg, sizeof msg, "%zu train + %zu val images%s", cnt[0], cnt[1],
+                 *nskipped ? " (corrupt ones skipped)" : "");
         xai_progress_end(&pr, msg);
-        s = finish_split(&splits[0], train, size, 0x7261696eULL);
-        if (s == XAI_OK) s = finish_split(&splits[1], test, size, 0x76616cULL);
+        s = gather(refs[0], cnt[0], train, size, 0x7261696eULL);
+        if (s == XAI_OK) s = gather(refs[1], cnt[1], test, size, 0x76616cULL);
+        free(refs[0]);
+        free(refs[1]);
     }
-    grow_free(&splits[0]);
-    grow_free(&splits[1]);
+    for (int c = 0; c < nch; c++) chunk_free(chunks[c]);
+    free(chunks);
     if (s != XAI_OK) {
-        for (int i = 0; i < train->n; i++) free(train->files ? train->files[i] : NULL);
-        free(train->images), free(train->labels), free(train->files);
-        for (int i = 0; i < test->n; i++) free(test->files ? test->files[i] : NULL);
-        free(test->images), free(test->labels), free(test->files);
-        memset(train, 0, sizeof *train);
-        memset(test, 0, sizeof *test);
+        xai_split *sp[2] = {train, test};
+        for (int j = 0; j < 2; j++) {
+            if (sp[j]->files)
+                for (int i = 0; i < sp[j]->n; i++) free(sp[j]->files[i]);
+            free(sp[j]->images);
+            free(sp[j]->labels);
+            free(sp[j]->files);
+            memset(sp[j], 0, sizeof *sp[j]);
+        }
     }
     return s;
 }

@@ -3,6 +3,7 @@
 #include "datasets/datasets.h"
 
 #include <dirent.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,10 +115,12 @@ static void datasets_usage(FILE *f)
 {
     fprintf(f,
             "usage: xai datasets info DATASET [--data-dir DIR] [--size N]\n"
+            "       xai datasets check DATASET [--data-dir DIR] [--size N]\n"
             "       xai datasets list [--data-dir DIR]\n"
             "\n"
-            "info: counts per split and class, image size, source files and checksums of a fetched dataset.\n"
-            "list: the known datasets and the caches present in the data directory.\n");
+            "info:  counts per split and class, image size, source files and checksums of a fetched dataset.\n"
+            "check: loads every image of the cache (timed) and recomputes its channel statistics.\n"
+            "list:  the known datasets and the caches present in the data directory.\n");
 }
 
 static int cmd_list(const xai_fetch_opts *o)
@@ -148,6 +151,41 @@ static int cmd_list(const xai_fetch_opts *o)
     return 0;
 }
 
+/* Reads the whole cache back, as training will, and checks the stored
+ * statistics against the pixels: a cheap end-to-end test of the file. */
+static int cmd_check(const char *name, const xai_fetch_opts *o)
+{
+    char *path;
+    xai_status s = xai_dataset_cache_path(&path, name, o);
+    if (s != XAI_OK) return xai_cli_error(s);
+    if (!xai_file_exists(path)) {
+        fprintf(stderr, "xai: %s: not fetched yet (no %s); run 'xai fetch %s'\n", name, path, name);
+        free(path);
+        return 1;
+    }
+    xai_dataset d;
+    double t0 = xai_now();
+    s = xai_dataset_load_file(&d, path, 0);
+    double dt = xai_now() - t0;
+    free(path);
+    if (s != XAI_OK) return xai_cli_error(s);
+    int C = d.train.shape.c, bad = 0;
+    size_t hw = (size_t)d.train.shape.h * d.train.shape.w;
+    for (int c = 0; c < C; c++) {
+        double s1 = 0, s2 = 0;
+        for (int i = 0; i < d.train.n; i++) {
+            const uint8_t *p = d.train.images + ((size_t)i * C + c) * hw;
+            for (size_t k = 0; k < hw; k++) s1 += p[k], s2 += (double)p[k] * p[k];
+        }
+        double n = (double)d.train.n * hw, m = s1 / n, sd = sqrt(s2 / n - m * m);
+        if (fabs(m / 255 - d.mean[c]) > 1e-4 || fabs(sd / 255 - d.std[c]) > 1e-4) bad = 1;
+    }
+    printf("%s: loaded %d train + %d test images (%dx%dx%d) from %s in %.3f s; channel statistics %s\n", d.name,
+           d.train.n, d.test.n, C, d.train.shape.h, d.train.shape.w, d.path, dt, bad ? "DO NOT MATCH" : "match");
+    xai_dataset_free(&d);
+    return bad;
+}
+
 int xai_cmd_datasets(int argc, char **argv)
 {
     xai_fetch_opts o = {0};
@@ -175,7 +213,7 @@ int xai_cmd_datasets(int argc, char **argv)
         }
     }
     if (sub && !strcmp(sub, "list")) return cmd_list(&o);
-    if (!sub || strcmp(sub, "info") != 0 || !name) {
+    if (!sub || (strcmp(sub, "info") != 0 && strcmp(sub, "check") != 0) || !name) {
         datasets_usage(stderr);
         return 2;
     }
@@ -184,6 +222,7 @@ int xai_cmd_datasets(int argc, char **argv)
         return 2;
     }
     if (size_set && !is_resizable(name)) o.size = 0;
+    if (!strcmp(sub, "check")) return cmd_check(name, &o);
     xai_status s = xai_dataset_info(stdout, name, &o);
     return s == XAI_OK ? 0 : xai_cli_error(s);
 }

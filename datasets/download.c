@@ -233,8 +233,10 @@ static xai_status transfer(const char *url, int fd, sink_t *s, const char *label
                 return xai_fail(XAI_EFORMAT, "%s: larger than %u bytes; not a checksum list", url, TEXT_MAX);
             return xai_fail(XAI_EIO, "%s: cannot write the download: %s", label, strerror(s->werr));
         }
-        /* The file is shorter than what we have: start over rather than fail. */
-        if (rc == CURLE_BAD_DOWNLOAD_RESUME && fd >= 0 && resumed) {
+        /* The file is shorter than what we have, or the server cannot send
+         * ranges (libcurl stops when a 200 answers our range): start over. */
+        if ((rc == CURLE_BAD_DOWNLOAD_RESUME || rc == CURLE_RANGE_ERROR) && fd >= 0 && resumed) {
+            if (!xai_quiet) fprintf(stderr, "%s: cannot resume (%s); downloading from the start\n", label, curl_easy_strerror(rc));
             if (ftruncate(fd, 0) != 0) return xai_fail(XAI_EIO, "%s: cannot truncate: %s", label, strerror(errno));
             continue;
         }
@@ -245,6 +247,7 @@ static xai_status transfer(const char *url, int fd, sink_t *s, const char *label
         fprintf(stderr, "%s: %s; retrying in %d s (attempt %d of %d)\n", label, why, wait, attempt + 1, MAX_ATTEMPTS);
         sleep((unsigned)wait);
     }
+    for (size_t n = strlen(why); n > 0 && (why[n - 1] == '.' || why[n - 1] == ' '); n--) why[n - 1] = 0;
     return xai_fail(st, "cannot download %s: %s.%s%s", url, why, upstream_hint ? " " : "",
                     upstream_hint ? MIRROR_HINT : "");
 }

@@ -11,7 +11,13 @@
 static const xai_cmd commands[] = {
     {"bench", "measure training, inference and attribution throughput", xai_cmd_bench},
     {"fetch", "download, verify, decode and cache datasets", xai_cmd_fetch},
-    {"datasets", "show fetched datasets (info, list)", xai_cmd_datasets},
+    {"datasets", "show fetched datasets (info, check, list)", xai_cmd_datasets},
+    {"train", "train an experiment's model from scratch (checkpoints, --resume)", xai_cmd_train},
+    {"explain", "attributions (IG, LRP, gradients) of test images to HDF5", xai_cmd_explain},
+    {"evaluate", "score attributions: pixel flipping, completeness, sanity checks", xai_cmd_evaluate},
+    {"export", "plot data (and --figures) from one experiment's HDF5 results", xai_cmd_export},
+    {"report", "Markdown/HTML report and artefact zip from the results", xai_cmd_report},
+    {"reproduce", "the whole study: fetch, train, explain, evaluate, figures, report", xai_cmd_reproduce},
 };
 #define NCMD (int)(sizeof commands / sizeof *commands)
 

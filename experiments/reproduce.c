@@ -225,10 +225,8 @@ static int stage(const repro_opts *o, experiment *e, int st)
         arg(a, "--model=%s", model);
         arg(a, "--dataset=%s", dataset);
         arg(a, "--out=%s", attr);
-        const char *skip[] = {"n", NULL};
-        section_args(a, &e->cfg, "explain", skip);
-        arg(a, "--n=%s", o->quick ? xai_config_str(&e->cfg, "quick", "n", "8")
-                                  : xai_config_str(&e->cfg, "explain", "n", "256"));
+        arg(a, "--config=%s", e->config); /* its [explain] section */
+        if (o->quick) arg(a, "--n=%s", xai_config_str(&e->cfg, "quick", "n", "8"));
         inputs = in_explain;
         outputs = out_explain;
         break;
@@ -248,7 +246,9 @@ static int stage(const repro_opts *o, experiment *e, int st)
     case ST_EXPORT: {
         const char *in_export[] = {model, attr, metrics, NULL};
         base_args(a, o, "export");
+        if (o->data_dir) arg(a, "--data-dir=%s", o->data_dir);
         arg(a, "--results=%s", e->dir);
+        arg(a, "--figures");
         inputs = in_export;
         outputs = out_export;
         char key[8192];
@@ -374,6 +374,26 @@ static int find_experiments(const repro_opts *o, experiment *exps)
     return k;
 }
 
+/* The published outputs depend on which experiments there are and on every
+ * stage record of each (records carry the input checksums). */
+static void publish_key(char *key, size_t n, const experiment *exps, int ne)
+{
+    size_t len = snprintf(key, n, "version %s\n", xai_version());
+    for (int i = 0; i < ne && len < n; i++) {
+        uint64_t h = 0xcbf29ce484222325ull;
+        for (int st = ST_FETCH + 1; st < NSTAGE; st++) {
+            char path[600], *text;
+            record_path(path, sizeof path, &exps[i], stage_names[st]);
+            if (xai_read_file(path, &text, NULL) != XAI_OK) continue;
+            char *end = strstr(text, "wall_seconds"); /* the key part only, not the timing */
+            if (end) *end = 0;
+            for (const unsigned char *p = (const unsigned char *)text; *p; p++) h = (h ^ *p) * 0x100000001b3ull;
+            free(text);
+        }
+        len += snprintf(key + len, n - len, "experiment %s %016llx\n", exps[i].name, (unsigned long long)h);
+    }
+}
+
 /* ------------------------------------------------------------ command */
 
 static void usage(FILE *f)
@@ -474,16 +494,9 @@ int xai_cmd_reproduce(int argc, char **argv)
         for (int i = 0; i < ne; i++) xai_config_free(&exps[i].cfg);
         return 1;
     }
-    /* Cross-experiment outputs: figures, report, provenance, bundle. */
+    /* Cross-experiment outputs: provenance first, so the report and bundle carry it. */
     const char *names[MAX_EXP];
     for (int i = 0; i < ne; i++) names[i] = exps[i].name;
-    double tp = xai_now();
-    xai_status s = xai_publish_all(o.results, names, ne);
-    double publish_s = xai_now() - tp;
-    if (s != XAI_OK) {
-        for (int i = 0; i < ne; i++) xai_config_free(&exps[i].cfg);
-        return xai_cli_error(s);
-    }
     xai_prov_stage_times times[MAX_EXP];
     for (int i = 0; i < ne; i++) {
         times[i].name = exps[i].name;
@@ -497,8 +510,31 @@ int xai_cmd_reproduce(int argc, char **argv)
         }
         times[i].nstages = NSTAGE;
     }
-    s = xai_provenance_write(o.results, times, ne, o.quick, total + publish_s);
-    if (s == XAI_OK) s = xai_publish_bundle(o.results, names, ne);
+    double tp = xai_now();
+    char report[700], bundle[700], rec[700], key[4096];
+    snprintf(report, sizeof report, "%s/report.html", o.results);
+    snprintf(bundle, sizeof bundle, "%s/xai-repro-artifact.zip", o.results);
+    snprintf(rec, sizeof rec, "%s/stages/publish.done", o.results);
+    publish_key(key, sizeof key, exps, ne);
+    xai_status s = XAI_OK;
+    char *old = NULL;
+    if (!o.force && xai_file_exists(report) && xai_file_exists(bundle) && xai_read_file(rec, &old, NULL) == XAI_OK &&
+        !strcmp(old, key)) {
+        /* The same experiments with the same stage records: figures, report and bundle stand. */
+        fprintf(stderr, "xai reproduce: figures, report and bundle up to date\n");
+    } else {
+        s = xai_provenance_write(o.results, times, ne, o.quick, total);
+        if (s == XAI_OK) s = xai_publish_all(o.results, names, ne);
+        if (s == XAI_OK) s = xai_publish_bundle(o.results, names, ne);
+        if (s == XAI_OK) {
+            char dir[700];
+            snprintf(dir, sizeof dir, "%s/stages", o.results);
+            s = xai_mkdirs(dir);
+            if (s == XAI_OK) s = xai_write_file_atomic(rec, key, strlen(key));
+        }
+    }
+    free(old);
+    double publish_s = xai_now() - tp;
     for (int i = 0; i < ne; i++) xai_config_free(&exps[i].cfg);
     if (s != XAI_OK) return xai_cli_error(s);
     fprintf(stderr, "xai reproduce: done in %.1f s (stages %.1f s, figures/report/bundle %.1f s); results in %s\n",

@@ -87,32 +87,6 @@ void xai_target_logits(float *out, xai_model *m, const float *x, const int32_t *
     }
 }
 
-xai_status xai_completeness_sweep(double *rel, xai_model *m, const float *x, const float *xref,
-                                  const int32_t *target, int n, xai_attr_fn fn, void *const *ctx, int nsettings)
-{
-    size_t size = xai_shape_size(m->in);
-    float *fx = xai_malloc((size_t)n * sizeof *fx), *fr = xai_malloc((size_t)n * sizeof *fr);
-    float *attr = xai_malloc((size_t)m->max_batch * size * sizeof *attr);
-    xai_target_logits(fx, m, x, target, n);
-    xai_target_logits(fr, m, xref, target, n);
-    xai_status st = XAI_OK;
-    xai_progress p;
-    xai_progress_start(&p, "completeness sweep", (double)nsettings * n, "img");
-    for (int s = 0; st == XAI_OK && s < nsettings; s++)
-        for (int i0 = 0; st == XAI_OK && i0 < n; i0 += m->max_batch) {
-            int nb = n - i0 < m->max_batch ? n - i0 : m->max_batch;
-            st = fn(ctx[s], m, x + (size_t)i0 * size, target + i0, nb, attr);
-            if (st == XAI_OK)
-                xai_completeness(rel + (size_t)s * n + i0, NULL, NULL, attr, size, fx + i0, fr + i0, nb);
-            xai_progress_update(&p, (double)s * n + i0 + nb);
-        }
-    xai_progress_end(&p, NULL);
-    free(fx);
-    free(fr);
-    free(attr);
-    return st;
-}
-
 /* ------------------------------------------------------------- summaries */
 
 static double attr_or_nan(hid_t file, const char *group, const char *name)

@@ -115,13 +115,6 @@ void xai_target_logits(float *out /* (N) */, xai_model *m, const float *x /* (N,
 typedef xai_status (*xai_attr_fn)(void *ctx, xai_model *m, const float *x /* (N, C, H, W) */,
                                   const int32_t *target /* (N) */, int n, float *attr /* (N, C, H, W) */);
 
-/* Completeness error for several settings of one method (e.g. IG step counts):
- * rel[s * n + i] for setting s, computed by fn(ctx[s], ...) against the reference
- * inputs xref (the IG baseline of each image). Runs in chunks of m->max_batch. */
-xai_status xai_completeness_sweep(double *rel /* (S, N) */, xai_model *m, const float *x /* (N, C, H, W) */,
-                                  const float *xref /* (N, C, H, W) */, const int32_t *target /* (N) */, int n,
-                                  xai_attr_fn fn, void *const *ctx /* (S) */, int nsettings);
-
 /* ------------------------------------------------------------ sanity checks */
 
 /* Spearman rank correlation of a and b (average ranks for ties; NaN when either is constant).

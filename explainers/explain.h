@@ -1,0 +1,274 @@
+/* explain.h: public API of the explainers: Integrated Gradients, the LRP family, gradient baselines,
+ * method specs (as `xai explain --methods` takes them) and the attribution HDF5 file (README.md). */
+#ifndef XAI_EXPLAIN_H
+#define XAI_EXPLAIN_H
+
+#include "core/xai.h"
+
+#include <stdint.h>
+
+/* Every explainer runs through a model the caller owns, in batches of m->max_batch rows: the
+ * capacity of the model bounds the memory whatever the number of steps or samples. The model is
+ * put in eval mode and parameter gradients are switched off for the call; both are restored. */
+
+/* -------------------------------------------------- batched input gradients */
+
+/* Writes the network input of row k of image i into xrow. Called from OpenMP threads, so it must
+ * only write xrow. */
+typedef void (*xai_row_fn)(void *ctx, float *xrow /* (C, H, W) */, int image, int k);
+
+/* G[i] = sum_k weight[k] * d f_target[i](x_ik) / dx for k < per_image, where x_ik is the row that
+ * fill() writes; all rows of all n images go through m in batches of m->max_batch rows (an image's
+ * rows may straddle two batches). row_logit, when not NULL, gets f_target[i](x_ik). */
+xai_status xai_grad_accumulate(xai_model *m, int n, int per_image, const double *weight /* (per_image) */,
+                               const int32_t *target /* (N) */, xai_row_fn fill, void *ctx,
+                               double *G /* (N, C, H, W) */, float *row_logit /* (N, per_image) or NULL */);
+
+/* Target logits of n inputs, in batches of m->max_batch (eval mode). */
+void xai_explain_logits(xai_model *m, const float *x /* (N, C, H, W) */, const int32_t *target /* (N) */, int n,
+                        double *f /* (N) */);
+
+/* ------------------------------------------------------ Integrated Gradients */
+
+/* Quadrature on [0, 1] of the path integral. left/right Riemann: alpha = k/S (k < S, resp. k >= 1),
+ * weights 1/S; midpoint: (k + 1/2)/S; trapezoid: alpha = k/(S-1), weights 1/(S-1) with both
+ * ends halved (S >= 2); gauss: S-point Gauss-Legendre mapped to [0, 1]. Weights sum to 1. */
+typedef enum { XAI_QUAD_LEFT, XAI_QUAD_RIGHT, XAI_QUAD_MIDPOINT, XAI_QUAD_TRAPEZOID, XAI_QUAD_GAUSS, XAI_QUAD_RULES } xai_quad_rule;
+const char *xai_quad_rule_name(xai_quad_rule r); /* "left", "right", "midpoint", "trapezoid", "gauss" */
+int xai_quad_rule_from_name(const char *name);   /* -1 when unknown; also accepts riemann_* and gausslegendre */
+xai_status xai_quadrature(xai_quad_rule r, int steps, double *alpha /* (steps) */, double *weight /* (steps) */);
+
+/* Baselines x' in the network's input space (pixels normalised by the model's mean/std):
+ * black: pixel 0 (zero is an alias); const: pixel value `value`; mean: the dataset mean, i.e. 0;
+ * uniform: pixels uniform in [0, 1) from a counter hash of (seed, image id, pixel);
+ * blur: x smoothed by a Gaussian of `sigma` pixels (weights renormalised at the borders). */
+typedef enum { XAI_BASE_BLACK, XAI_BASE_CONST, XAI_BASE_MEAN, XAI_BASE_UNIFORM, XAI_BASE_BLUR, XAI_BASE_KINDS } xai_baseline_kind;
+const char *xai_baseline_name(xai_baseline_kind k);
+int xai_baseline_from_name(const char *name); /* -1 when unknown */
+
+typedef struct {
+    int steps;              /* quadrature points, >= 1 (trapezoid: >= 2) */
+    xai_quad_rule rule;
+    xai_baseline_kind baseline;
+    double value;           /* const baseline: pixel value in [0, 1] */
+    double sigma;           /* blur baseline: Gaussian sigma in pixels, > 0 */
+    uint64_t seed;          /* uniform baseline */
+} xai_ig_opts;
+
+void xai_ig_defaults(xai_ig_opts *o); /* 50 steps, gauss, black, value 0, sigma 5, seed 1 */
+/* Names the offending option when the settings are invalid. */
+xai_status xai_ig_check(const xai_ig_opts *o);
+
+/* Separable Gaussian blur per channel; the kernel (radius ceil(3 sigma)) is renormalised where it
+ * leaves the image, so a constant image stays constant. scratch: (C, H, W). */
+void xai_gaussian_blur(float *dst /* (C, H, W) */, const float *src /* (C, H, W) */, xai_shape s, double sigma,
+                       float *scratch /* (C, H, W) */);
+/* The baseline of one image. mean/std: the model's normalisation (m->mean, m->std). */
+void xai_ig_baseline(float *xb /* (C, H, W) */, const float *x /* (C, H, W) */, xai_shape s, const xai_ig_opts *o,
+                     const float *mean /* (C) */, const float *std /* (C) */, uint64_t image_id,
+                     float *scratch /* (C, H, W) */);
+
+/* IG of the target logit: attr = (x - x') * sum_k w_k grad f(x' + alpha_k (x - x')).
+ * xb: the baselines (N, C, H, W); NULL builds them from o (ids name the images for the seeded
+ * baseline; NULL: 0..n-1). delta[i] = sum(attr_i) - (f(x_i) - f(x'_i)), fbase[i] = f(x'_i);
+ * either may be NULL. Sums are taken in double. */
+xai_status xai_ig(xai_model *m, const xai_ig_opts *o, const float *x /* (N, C, H, W) */,
+                  const float *xb /* (N, C, H, W) or NULL */, const int32_t *target /* (N) */,
+                  const int64_t *ids /* (N) or NULL */, int n, float *attr /* (N, C, H, W) */,
+                  double *delta /* (N) or NULL */, double *fbase /* (N) or NULL */);
+
+/* --------------------------------------------------------------------- LRP */
+
+/* Rules for conv/linear layers (z_ij = x_i w_ij, z_j = sum_i z_ij + b_j; README.md has the formulas):
+ * 0: z_ij / z_j; epsilon: z_ij / (z_j + eps sign z_j); gamma: w + gamma w+; alphabeta: alpha
+ * (z_ij)+ / z_j+ - beta (z_ij)- / z_j- (alpha - beta = 1; alpha 1, beta 0 is z+); flat: w = 1,
+ * x = 1; wsquare: w^2, x = 1; zbox (z^B): x w - l w+ - h w- with the data range [l, h]. */
+typedef enum {
+    XAI_LRP_ZERO,
+    XAI_LRP_EPSILON,
+    XAI_LRP_GAMMA,
+    XAI_LRP_ALPHABETA,
+    XAI_LRP_FLAT,
+    XAI_LRP_WSQUARE,
+    XAI_LRP_ZBOX,
+    XAI_LRP_RULES
+} xai_lrp_rule;
+const char *xai_lrp_rule_name(xai_lrp_rule r); /* "0", "epsilon", "gamma", "alphabeta", "flat", "wsquare", "zbox" */
+int xai_lrp_rule_from_name(const char *name);  /* -1 when unknown; "zplus" gives alphabeta */
+
+typedef struct {
+    char composite[32];         /* name it was built from ("" when set by hand) */
+    int first;                  /* xai_lrp_rule of the first conv/linear layer (the one that sees the
+                                   input); -1: the rule of its type (conv or dense) */
+    xai_lrp_rule conv, dense;   /* other conv layers, other linear layers */
+    double epsilon;             /* epsilon rule's stabiliser */
+    double gamma;               /* gamma rule */
+    double alpha, beta;         /* alphabeta rule, alpha - beta = 1 */
+    double stabilizer;          /* added (sign-preserving) to every other rule's denominator */
+    int bias_input;             /* 1: a bias is an input with activation 1 (it takes its share of
+                                   relevance, so relevance is not conserved); 0: biases are ignored */
+    double zb_low, zb_high;     /* zbox data range in pixel units (normalised with the model's mean/std) */
+} xai_lrp_opts;
+
+/* Composites by name:
+ *   lrp-0 / lrp-epsilon / lrp-gamma / lrp-zplus / lrp-alpha1beta0 / lrp-alpha2beta1 / lrp-flat /
+ *   lrp-wsquare / lrp-zbox: that rule everywhere (zbox: first layer only, epsilon elsewhere);
+ *   lrp-epsilon-plus-flat: flat first, z+ conv, epsilon dense (Zennit's EpsilonPlusFlat);
+ *   lrp-epsilon-gamma-box: z^B first, gamma conv, epsilon dense (Zennit's EpsilonGammaBox);
+ *   lrp-preset-a: z+ conv (first included), epsilon 0.1 dense (iNNvestigate LRPSequentialPresetA);
+ *   lrp-preset-b: alpha2beta1 conv, epsilon 0.1 dense (LRPSequentialPresetB).
+ * The leading "lrp-" is optional. Defaults: epsilon 1e-6 (presets 0.1), gamma 0.25, stabilizer
+ * 1e-9, biases as inputs, zbox range [0, 1]. */
+xai_status xai_lrp_composite(xai_lrp_opts *o, const char *name);
+extern const char *const xai_lrp_composite_names[]; /* NULL-terminated */
+xai_status xai_lrp_check(const xai_lrp_opts *o);
+
+/* A copy of m for LRP, of capacity max_batch: every batchnorm that directly follows a conv or
+ * linear layer is merged into it (a bias is added when missing); other batchnorm layers stay and
+ * are treated as per-element affine layers. Logits equal m's to float rounding. */
+xai_status xai_lrp_canonize(xai_model **out, const xai_model *m, int max_batch);
+
+typedef struct xai_lrp xai_lrp;
+/* Builds the canonised net (capacity rows) and the modified weights every rule needs. */
+xai_status xai_lrp_create(xai_lrp **ctx, const xai_model *m, const xai_lrp_opts *o, int rows);
+void xai_lrp_free(xai_lrp *c);
+const xai_model *xai_lrp_model(const xai_lrp *c); /* the canonised net */
+/* Rule of layer i of the canonised net; -1 for layers without weights. */
+int xai_lrp_layer_rule(const xai_lrp *c, int layer);
+/* Overrides one conv/linear layer's rule (names the layer when it has no weights, or when zbox is
+ * asked for a layer that a conv/linear layer feeds). */
+xai_status xai_lrp_set_layer_rule(xai_lrp *c, int layer, xai_lrp_rule r);
+/* "index type rule" per layer, one line each (malloc'd). */
+char *xai_lrp_describe(const xai_lrp *c);
+/* Relevance starts as the target logit and is propagated to the input: attr (N, C, H, W).
+ * residual[i] = sum(attr_i) - f_target(x_i); layer_sums[i * (L + 1) + j] = sum of the relevance
+ * at the input of layer j (j = L: the output). Both may be NULL. Any n (batched by rows). */
+xai_status xai_lrp_run(xai_lrp *c, const float *x /* (N, C, H, W) */, const int32_t *target /* (N) */, int n,
+                       float *attr /* (N, C, H, W) */, double *residual /* (N) */,
+                       double *layer_sums /* (N, L + 1) */);
+
+/* --------------------------------------------------------------- baselines */
+
+/* The input gradient of the target logit; saliency is its absolute value; gradient x input is
+ * their product with x. */
+xai_status xai_gradient(xai_model *m, const float *x /* (N, C, H, W) */, const int32_t *target /* (N) */, int n,
+                        float *grad /* (N, C, H, W) */);
+xai_status xai_saliency(xai_model *m, const float *x, const int32_t *target, int n, float *attr);
+xai_status xai_gradient_x_input(xai_model *m, const float *x, const int32_t *target, int n, float *attr);
+
+/* SmoothGrad (Smilkov et al. 2017): the mean gradient over `samples` copies of x with Gaussian
+ * noise of sigma = noise * (max(x) - min(x)) per image, drawn from a counter hash of (seed, image
+ * id, sample, pixel), so batch size and thread count do not change it. */
+typedef struct {
+    int samples;
+    double noise;
+    uint64_t seed;
+} xai_smoothgrad_opts;
+void xai_smoothgrad_defaults(xai_smoothgrad_opts *o); /* 50 samples, noise 0.15, seed 1 */
+xai_status xai_smoothgrad(xai_model *m, const xai_smoothgrad_opts *o, const float *x /* (N, C, H, W) */,
+                          const int32_t *target /* (N) */, const int64_t *ids /* (N) or NULL */, int n,
+                          float *attr /* (N, C, H, W) */);
+
+/* The control every metric needs: uniform in [-1, 1) from a counter hash of (seed, image id, pixel). */
+void xai_random_attribution(float *attr /* (N, size) */, size_t size, int n, const int64_t *ids /* (N) or NULL */,
+                            uint64_t seed);
+
+/* ------------------------------------------------------------ method specs */
+
+typedef enum {
+    XAI_METHOD_IG,
+    XAI_METHOD_LRP,
+    XAI_METHOD_GRADIENT,
+    XAI_METHOD_SALIENCY,
+    XAI_METHOD_GXI,
+    XAI_METHOD_SMOOTHGRAD,
+    XAI_METHOD_RANDOM,
+    XAI_METHOD_KINDS
+} xai_method_kind;
+/* "ig", "lrp", "gradient", "saliency", "gradient-x-input", "smoothgrad", "random" */
+const char *xai_method_kind_name(xai_method_kind k);
+
+typedef struct {
+    char spec[128];          /* as given; the dataset name in the attribution file */
+    xai_method_kind kind;
+    xai_ig_opts ig;
+    xai_lrp_opts lrp;
+    xai_smoothgrad_opts sg;
+    uint64_t seed;           /* random */
+} xai_method;
+
+/* Parses NAME[:key=value]...: NAME is ig, gradient, saliency, gradient-x-input (gxi),
+ * smoothgrad, random or an LRP composite (lrp-...). Keys: ig: steps, rule, baseline, value,
+ * sigma, seed; lrp: eps, gamma, alpha, beta, stabilizer, bias (input|ignore), first, conv, dense
+ * (rule names; zplus and alpha2beta1 also set alpha and beta), low, high; smoothgrad: samples,
+ * noise, seed; random: seed. Fields start at their defaults (xai_ig_defaults, the composite's,
+ * xai_smoothgrad_defaults, seed 1); overrides[kind] (NULL, or entries NULL) is a "key=value:..."
+ * list applied before the spec's own keys (how `xai explain --ig-steps` reaches every IG method).
+ * Errors name the spec and the bad part. */
+xai_status xai_method_parse(xai_method *out, const char *spec, const char *const *overrides /* (XAI_METHOD_KINDS) */);
+
+/* Per-image side outputs of a method (any may be NULL). */
+typedef struct {
+    double *delta;      /* ig: (N) */
+    double *fbase;      /* ig: (N) */
+    double *residual;   /* lrp: (N) */
+    double *layer_sums; /* lrp: (N, L + 1); L from xai_explainer_lrp_layers */
+} xai_explain_aux;
+
+/* A method bound to a model (LRP's canonised copy and weights are built once). */
+typedef struct xai_explainer xai_explainer;
+xai_status xai_explainer_create(xai_explainer **e, const xai_method *meth, xai_model *m);
+void xai_explainer_free(xai_explainer *e);
+int xai_explainer_lrp_layers(const xai_explainer *e); /* L of the canonised net; 0 for other methods */
+const xai_lrp *xai_explainer_lrp(const xai_explainer *e); /* NULL for other methods */
+xai_status xai_explainer_run(xai_explainer *e, const float *x /* (N, C, H, W) */, const int32_t *target /* (N) */,
+                             const int64_t *ids /* (N) or NULL */, int n, float *attr /* (N, C, H, W) */,
+                             const xai_explain_aux *aux /* or NULL */);
+/* The rows per batch `xai explain` uses unless told: up to 256 within about 512 MB of
+ * activations of m (any capacity). */
+int xai_explain_default_rows(const xai_model *m);
+/* Matches metrics.h's xai_attr_fn: ctx is a const xai_method *; image ids are 0..n-1. */
+xai_status xai_method_attr_fn(void *ctx, xai_model *m, const float *x, const int32_t *target, int n, float *attr);
+
+/* ---------------------------------------------------------- attribution file */
+
+/* Header of an attribution file (layout: explainers/README.md). */
+typedef struct {
+    int n, nclasses;
+    xai_shape shape;
+    float *inputs;       /* (N, C, H, W) */
+    int32_t *labels;     /* (N) */
+    int32_t *targets;    /* (N) */
+    int64_t *indices;    /* (N) */
+    float *logits;       /* (N, K) */
+    double norm_mean[4], norm_std[4];
+    char model_path[1024], model_sha256[65], dataset[1024], dataset_sha256[65], target_mode[32];
+    int nmethods;
+    char **methods;      /* (nmethods) dataset names under /attributions, in creation order */
+} xai_attr_header;
+
+/* Writer: create, header, then one call per method, then commit (or abort: no file is left). */
+typedef struct {
+    xai_h5file f;
+    int n;
+    xai_shape shape;
+} xai_attr_writer;
+xai_status xai_attr_create(xai_attr_writer *w, const char *path, const xai_attr_header *h, const char *command);
+/* kind-specific side outputs come from aux (delta/fbase for IG, residual/layer_sums for LRP);
+ * lrp_desc: xai_lrp_describe text (LRP only). */
+xai_status xai_attr_write_method(xai_attr_writer *w, const xai_method *meth, const float *attr /* (N, C, H, W) */,
+                                 const xai_explain_aux *aux, int lrp_layers, const char *lrp_desc, double seconds);
+xai_status xai_attr_commit(xai_attr_writer *w);
+void xai_attr_abort(xai_attr_writer *w);
+
+/* Reader: the header and the method list; every array checked against N and the shape. */
+xai_status xai_attr_read_header(xai_attr_header *h, const char *path);
+void xai_attr_header_free(xai_attr_header *h);
+/* One method's map (N, C, H, W) into attr (caller-sized). */
+xai_status xai_attr_read_method(const char *path, const char *method, float *attr, const xai_attr_header *h);
+/* A per-image vector such as "ig/delta" or "lrp/residual" of a method: returns XAI_ENOTFOUND
+ * (with a message) when the method has none. */
+xai_status xai_attr_read_vector(const char *path, const char *group, const char *method, double *v /* (N) */,
+                                const xai_attr_header *h);
+
+#endif

@@ -1,0 +1,362 @@
+/* ig.c: Integrated Gradients: quadrature rules, baselines, and the batched input-gradient engine
+ * that IG, SmoothGrad and plain gradients share (all rows of several images in one batch). */
+#include "explainers/explain.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------- model state */
+
+/* Explainers need eval mode and no weight gradients; the caller's settings come back after. */
+typedef struct {
+    int train, grads_on;
+} model_state;
+
+static model_state enter_explain(xai_model *m)
+{
+    model_state s = {m->train, 0};
+    for (int i = 0; i < m->nlayers; i++)
+        if (m->layers[i].nw && m->layers[i].gw) s.grads_on = 1;
+    m->train = 0;
+    xai_model_set_param_grads(m, 0);
+    return s;
+}
+
+static void leave_explain(xai_model *m, model_state s)
+{
+    m->train = s.train;
+    xai_model_set_param_grads(m, s.grads_on);
+}
+
+static xai_status check_targets(const xai_model *m, const int32_t *target, int n, const char *who)
+{
+    if (n < 0) return xai_fail(XAI_EINVAL, "%s: image count %d is negative", who, n);
+    for (int i = 0; i < n; i++)
+        if (target[i] < 0 || target[i] >= m->nclasses)
+            return xai_fail(XAI_EINVAL, "%s: target %d of image %d is not a class of the model (0..%d)", who,
+                            (int)target[i], i, m->nclasses - 1);
+    return XAI_OK;
+}
+
+/* ------------------------------------------------- batched input gradients */
+
+xai_status xai_grad_accumulate(xai_model *m, int n, int per_image, const double *weight, const int32_t *target,
+                               xai_row_fn fill, void *ctx, double *G, float *row_logit)
+{
+    if (per_image < 1) return xai_fail(XAI_EINVAL, "gradient engine: %d rows per image (expected >= 1)", per_image);
+    XAI_TRY(check_targets(m, target, n, "gradient engine"));
+    const size_t isz = xai_shape_size(m->in);
+    const int K = m->nclasses, rows = m->max_batch;
+    memset(G, 0, (size_t)n * isz * sizeof *G);
+    if (n == 0) return XAI_OK;
+    model_state st = enter_explain(m);
+    float *dlogits = xai_calloc((size_t)rows * K, sizeof *dlogits);
+    const long total = (long)n * per_image;
+    for (long start = 0; start < total; start += rows) {
+        const int nb = (int)(total - start < rows ? total - start : rows);
+        float *xin = m->acts[0];
+#pragma omp parallel for schedule(static)
+        for (int r = 0; r < nb; r++) {
+            long idx = start + r;
+            fill(ctx, xin + (size_t)r * isz, (int)(idx / per_image), (int)(idx % per_image));
+        }
+        const float *logits = xai_model_forward(m, xin, nb);
+        /* The quadrature weight rides on the output gradient: the backward pass is linear in it. */
+        memset(dlogits, 0, (size_t)nb * K * sizeof *dlogits);
+        for (int r = 0; r < nb; r++) {
+            long idx = start + r;
+            int i = (int)(idx / per_image), k = (int)(idx % per_image);
+            dlogits[(size_t)r * K + target[i]] = (float)weight[k];
+            if (row_logit) row_logit[idx] = logits[(size_t)r * K + target[i]];
+        }
+        xai_model_backward(m, dlogits, nb, 1);
+        const float *dx = m->dx;
+        /* Rows are added in order whatever the thread count: blocks of pixels are independent. */
+        const size_t blk = 512, nblk = (isz + blk - 1) / blk;
+#pragma omp parallel for schedule(static)
+        for (size_t b = 0; b < nblk; b++) {
+            size_t j0 = b * blk, j1 = j0 + blk < isz ? j0 + blk : isz;
+            for (int r = 0; r < nb; r++) {
+                double *g = G + (size_t)((start + r) / per_image) * isz;
+                const float *d = dx + (size_t)r * isz;
+#pragma omp simd
+                for (size_t j = j0; j < j1; j++) g[j] += d[j];
+            }
+        }
+    }
+    free(dlogits);
+    leave_explain(m, st);
+    return XAI_OK;
+}
+
+void xai_explain_logits(xai_model *m, const float *x, const int32_t *target, int n, double *f)
+{
+    model_state st = enter_explain(m);
+    const size_t isz = xai_shape_size(m->in);
+    for (int s = 0; s < n; s += m->max_batch) {
+        int nb = n - s < m->max_batch ? n - s : m->max_batch;
+        const float *lg = xai_model_forward(m, x + (size_t)s * isz, nb);
+        for (int r = 0; r < nb; r++) f[s + r] = lg[(size_t)r * m->nclasses + target[s + r]];
+    }
+    leave_explain(m, st);
+}
+
+/* --------------------------------------------------------------- quadrature */
+
+static const char *quad_names[XAI_QUAD_RULES] = {"left", "right", "midpoint", "trapezoid", "gauss"};
+
+const char *xai_quad_rule_name(xai_quad_rule r) { return (unsigned)r < XAI_QUAD_RULES ? quad_names[r] : "unknown"; }
+
+int xai_quad_rule_from_name(const char *name)
+{
+    static const struct { const char *alias; xai_quad_rule r; } aliases[] = {
+        {"riemann_left", XAI_QUAD_LEFT},           {"riemann_right", XAI_QUAD_RIGHT},
+        {"riemann_middle", XAI_QUAD_MIDPOINT},     {"riemann_trapezoid", XAI_QUAD_TRAPEZOID},
+        {"gausslegendre", XAI_QUAD_GAUSS},         {"gauss-legendre", XAI_QUAD_GAUSS},
+        {"trapezoidal", XAI_QUAD_TRAPEZOID},       {"middle", XAI_QUAD_MIDPOINT}};
+    for (int i = 0; i < XAI_QUAD_RULES; i++)
+        if (!strcmp(name, quad_names[i])) return i;
+    for (size_t i = 0; i < sizeof aliases / sizeof *aliases; i++)
+        if (!strcmp(name, aliases[i].alias)) return aliases[i].r;
+    return -1;
+}
+
+/* Gauss-Legendre on [-1, 1] by Newton's method on P_n, in double; mapped to [0, 1]. */
+static void gauss_legendre(int n, double *alpha, double *weight)
+{
+    for (int i = 0; i < (n + 1) / 2; i++) {
+        double x = cos(M_PI * (i + 0.75) / (n + 0.5)), dp = 1;
+        for (int it = 0; it < 100; it++) {
+            double p0 = 1, p1 = x;
+            for (int k = 2; k <= n; k++) {
+                double p2 = ((2 * k - 1) * x * p1 - (k - 1) * p0) / k;
+                p0 = p1;
+                p1 = p2;
+            }
+            dp = n * (x * p1 - p0) / (x * x - 1);
+            double dx = p1 / dp;
+            x -= dx;
+            if (fabs(dx) < 1e-16) break;
+        }
+        /* Recompute the derivative at the converged root for the weight. */
+        double p0 = 1, p1 = x;
+        for (int k = 2; k <= n; k++) {
+            double p2 = ((2 * k - 1) * x * p1 - (k - 1) * p0) / k;
+            p0 = p1;
+            p1 = p2;
+        }
+        dp = n == 1 ? 1 : n * (x * p1 - p0) / (x * x - 1);
+        double w = 2 / ((1 - x * x) * dp * dp);
+        /* x > 0 here: the root nearest +1 first; fill symmetric pairs in ascending alpha. */
+        alpha[n - 1 - i] = (1 + x) / 2, weight[n - 1 - i] = w / 2;
+        alpha[i] = (1 - x) / 2, weight[i] = w / 2;
+    }
+    if (n % 2) alpha[n / 2] = 0.5;
+}
+
+xai_status xai_quadrature(xai_quad_rule r, int steps, double *alpha, double *weight)
+{
+    if ((unsigned)r >= XAI_QUAD_RULES) return xai_fail(XAI_EINVAL, "IG: unknown quadrature rule %d", (int)r);
+    if (steps < 1 || (r == XAI_QUAD_TRAPEZOID && steps < 2))
+        return xai_fail(XAI_EINVAL, "IG: %d steps with the %s rule (expected at least %d)", steps, quad_names[r],
+                        r == XAI_QUAD_TRAPEZOID ? 2 : 1);
+    const int S = steps;
+    switch (r) {
+    case XAI_QUAD_LEFT:
+        for (int k = 0; k < S; k++) alpha[k] = (double)k / S, weight[k] = 1.0 / S;
+        break;
+    case XAI_QUAD_RIGHT:
+        for (int k = 0; k < S; k++) alpha[k] = (double)(k + 1) / S, weight[k] = 1.0 / S;
+        break;
+    case XAI_QUAD_MIDPOINT:
+        for (int k = 0; k < S; k++) alpha[k] = (k + 0.5) / S, weight[k] = 1.0 / S;
+        break;
+    case XAI_QUAD_TRAPEZOID:
+        /* S points span S-1 intervals: weights 1/(S-1), ends halved, so they sum to exactly 1. */
+        for (int k = 0; k < S; k++) alpha[k] = (double)k / (S - 1), weight[k] = 1.0 / (S - 1);
+        weight[0] *= 0.5;
+        weight[S - 1] *= 0.5;
+        break;
+    case XAI_QUAD_GAUSS: gauss_legendre(S, alpha, weight); break;
+    default: break;
+    }
+    return XAI_OK;
+}
+
+/* ---------------------------------------------------------------- baselines */
+
+static const char *base_names[XAI_BASE_KINDS] = {"black", "const", "mean", "uniform", "blur"};
+
+const char *xai_baseline_name(xai_baseline_kind k) { return (unsigned)k < XAI_BASE_KINDS ? base_names[k] : "unknown"; }
+
+int xai_baseline_from_name(const char *name)
+{
+    for (int i = 0; i < XAI_BASE_KINDS; i++)
+        if (!strcmp(name, base_names[i])) return i;
+    if (!strcmp(name, "zero")) return XAI_BASE_BLACK;
+    if (!strcmp(name, "constant")) return XAI_BASE_CONST;
+    if (!strcmp(name, "noise")) return XAI_BASE_UNIFORM;
+    if (!strcmp(name, "blurred")) return XAI_BASE_BLUR;
+    return -1;
+}
+
+void xai_ig_defaults(xai_ig_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->steps = 50;
+    o->rule = XAI_QUAD_GAUSS;
+    o->baseline = XAI_BASE_BLACK;
+    o->value = 0;
+    o->sigma = 5;
+    o->seed = 1;
+}
+
+xai_status xai_ig_check(const xai_ig_opts *o)
+{
+    if ((unsigned)o->rule >= XAI_QUAD_RULES)
+        return xai_fail(XAI_EINVAL, "IG: rule %d is not one of left, right, midpoint, trapezoid, gauss", (int)o->rule);
+    if (o->steps < 1 || (o->rule == XAI_QUAD_TRAPEZOID && o->steps < 2))
+        return xai_fail(XAI_EINVAL, "IG: steps=%d with rule %s (expected >= %d)", o->steps, quad_names[o->rule],
+                        o->rule == XAI_QUAD_TRAPEZOID ? 2 : 1);
+    if (o->steps > 1000000) return xai_fail(XAI_EINVAL, "IG: steps=%d is more than 1000000", o->steps);
+    if ((unsigned)o->baseline >= XAI_BASE_KINDS)
+        return xai_fail(XAI_EINVAL, "IG: baseline %d is not one of black, const, mean, uniform, blur", (int)o->baseline);
+    if (o->baseline == XAI_BASE_BLUR && !(o->sigma > 0 && o->sigma <= 1000))
+        return xai_fail(XAI_EINVAL, "IG: blur sigma=%g must be in (0, 1000] pixels", o->sigma);
+    if (o->baseline == XAI_BASE_CONST && !isfinite(o->value))
+        return xai_fail(XAI_EINVAL, "IG: const baseline value=%g must be finite", o->value);
+    return XAI_OK;
+}
+
+/* One 1-D pass along rows (dx = 1) or columns (dx = W) of every channel. */
+static void blur_pass(float *dst, const float *src, const double *k, int r, int len, int other, size_t step,
+                      size_t ostep, int nch, size_t chstep)
+{
+    for (int c = 0; c < nch; c++)
+        for (int o = 0; o < other; o++) {
+            const float *s = src + c * chstep + o * ostep;
+            float *d = dst + c * chstep + o * ostep;
+            for (int i = 0; i < len; i++) {
+                int lo = i - r < 0 ? -i : -r, hi = i + r >= len ? len - 1 - i : r;
+                double acc = 0, norm = 0;
+                for (int t = lo; t <= hi; t++) {
+                    acc += k[t + r] * s[(i + t) * step];
+                    norm += k[t + r];
+                }
+                d[i * step] = (float)(acc / norm);
+            }
+        }
+}
+
+void xai_gaussian_blur(float *dst, const float *src, xai_shape s, double sigma, float *scratch)
+{
+    int r = (int)ceil(3 * sigma);
+    int maxr = (s.h > s.w ? s.h : s.w) - 1;
+    if (r > maxr) r = maxr;
+    if (r < 0) r = 0;
+    double *k = xai_malloc((2 * (size_t)r + 1) * sizeof *k);
+    for (int t = -r; t <= r; t++) k[t + r] = exp(-0.5 * t * t / (sigma * sigma));
+    const size_t plane = (size_t)s.h * s.w;
+    blur_pass(scratch, src, k, r, s.w, s.h, 1, s.w, s.c, plane); /* along x */
+    blur_pass(dst, scratch, k, r, s.h, s.w, s.w, 1, s.c, plane); /* along y */
+    free(k);
+}
+
+void xai_ig_baseline(float *xb, const float *x, xai_shape s, const xai_ig_opts *o, const float *mean,
+                     const float *std, uint64_t image_id, float *scratch)
+{
+    const size_t plane = (size_t)s.h * s.w, isz = xai_shape_size(s);
+    for (int c = 0; c < s.c; c++) {
+        /* Channels beyond the stored normalisation are taken as unnormalised. */
+        const float mu = c < 4 ? mean[c] : 0.0f, sd = c < 4 ? std[c] : 1.0f;
+        float *b = xb + c * plane;
+        switch (o->baseline) {
+        case XAI_BASE_BLACK:
+            for (size_t j = 0; j < plane; j++) b[j] = (0.0f - mu) / sd;
+            break;
+        case XAI_BASE_CONST:
+            for (size_t j = 0; j < plane; j++) b[j] = ((float)o->value - mu) / sd;
+            break;
+        case XAI_BASE_MEAN: memset(b, 0, plane * sizeof *b); break;
+        case XAI_BASE_UNIFORM:
+            for (size_t j = 0; j < plane; j++)
+                b[j] = (xai_hash_uniform(o->seed, image_id * isz + c * plane + j) - mu) / sd;
+            break;
+        default: break;
+        }
+    }
+    if (o->baseline == XAI_BASE_BLUR) xai_gaussian_blur(xb, x, s, o->sigma, scratch);
+}
+
+/* ----------------------------------------------------------------------- IG */
+
+typedef struct {
+    const float *x, *xb;
+    const double *alpha;
+    size_t isz;
+} ig_rows;
+
+static void ig_fill(void *ctx, float *row, int i, int k)
+{
+    const ig_rows *c = ctx;
+    const float *x = c->x + (size_t)i * c->isz, *b = c->xb + (size_t)i * c->isz;
+    const float a = (float)c->alpha[k];
+#pragma omp simd
+    for (size_t j = 0; j < c->isz; j++) row[j] = b[j] + a * (x[j] - b[j]);
+}
+
+xai_status xai_ig(xai_model *m, const xai_ig_opts *o, const float *x, const float *xb, const int32_t *target,
+                  const int64_t *ids, int n, float *attr, double *delta, double *fbase)
+{
+    XAI_TRY(xai_ig_check(o));
+    XAI_TRY(check_targets(m, target, n, "IG"));
+    if (n == 0) return XAI_OK;
+    const size_t isz = xai_shape_size(m->in);
+    double *alpha = xai_malloc((size_t)o->steps * sizeof *alpha), *w = xai_malloc((size_t)o->steps * sizeof *w);
+    xai_status s = xai_quadrature(o->rule, o->steps, alpha, w);
+    float *own = NULL;
+    if (s == XAI_OK && !xb) {
+        own = xai_malloc(2 * (size_t)n * isz * sizeof *own);
+        float *scratch = own + (size_t)n * isz;
+#pragma omp parallel for schedule(static)
+        for (int i = 0; i < n; i++)
+            xai_ig_baseline(own + (size_t)i * isz, x + (size_t)i * isz, m->in, o, m->mean, m->std,
+                            ids ? (uint64_t)ids[i] : (uint64_t)i, scratch + (size_t)i * isz);
+        xb = own;
+    }
+    double *G = s == XAI_OK ? xai_malloc((size_t)n * isz * sizeof *G) : NULL;
+    if (s == XAI_OK) {
+        ig_rows rc = {x, xb, alpha, isz};
+        s = xai_grad_accumulate(m, n, o->steps, w, target, ig_fill, &rc, G, NULL);
+    }
+    if (s == XAI_OK) {
+        double *fx = NULL, *fb = NULL;
+        if (delta || fbase) {
+            fx = xai_malloc(2 * (size_t)n * sizeof *fx);
+            fb = fx + n;
+            xai_explain_logits(m, x, target, n, fx);
+            xai_explain_logits(m, xb, target, n, fb);
+        }
+#pragma omp parallel for schedule(static)
+        for (int i = 0; i < n; i++) {
+            const float *xi = x + (size_t)i * isz, *bi = xb + (size_t)i * isz;
+            const double *g = G + (size_t)i * isz;
+            float *a = attr + (size_t)i * isz;
+            double sum = 0;
+            for (size_t j = 0; j < isz; j++) {
+                double v = ((double)xi[j] - bi[j]) * g[j];
+                a[j] = (float)v;
+                sum += v;
+            }
+            if (delta) delta[i] = sum - (fx[i] - fb[i]);
+            if (fbase) fbase[i] = fb[i];
+        }
+        free(fx);
+    }
+    free(G);
+    free(own);
+    free(alpha);
+    free(w);
+    return s;
+}

@@ -1,0 +1,739 @@
+/* lrp.c: Layer-wise Relevance Propagation: rules, composites, batchnorm canonisation, and the
+ * relevance pass, run as modified backward passes through the engine's own conv/linear kernels. */
+#include "explainers/explain.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Below this many elements a loop is not worth waking the other threads for. */
+#define PAR_MIN 32768
+
+/* ------------------------------------------------------------------ names */
+
+static const char *rule_names[XAI_LRP_RULES] = {"0", "epsilon", "gamma", "alphabeta", "flat", "wsquare", "zbox"};
+
+const char *xai_lrp_rule_name(xai_lrp_rule r) { return (unsigned)r < XAI_LRP_RULES ? rule_names[r] : "unknown"; }
+
+int xai_lrp_rule_from_name(const char *name)
+{
+    for (int i = 0; i < XAI_LRP_RULES; i++)
+        if (!strcmp(name, rule_names[i])) return i;
+    static const struct { const char *alias; xai_lrp_rule r; } aliases[] = {
+        {"zero", XAI_LRP_ZERO},       {"lrp0", XAI_LRP_ZERO},       {"eps", XAI_LRP_EPSILON},
+        {"zplus", XAI_LRP_ALPHABETA}, {"z+", XAI_LRP_ALPHABETA},    {"alpha1beta0", XAI_LRP_ALPHABETA},
+        {"alpha2beta1", XAI_LRP_ALPHABETA}, {"alpha-beta", XAI_LRP_ALPHABETA}, {"w2", XAI_LRP_WSQUARE},
+        {"w-square", XAI_LRP_WSQUARE}, {"zb", XAI_LRP_ZBOX},        {"box", XAI_LRP_ZBOX}};
+    for (size_t i = 0; i < sizeof aliases / sizeof *aliases; i++)
+        if (!strcmp(name, aliases[i].alias)) return aliases[i].r;
+    return -1;
+}
+
+const char *const xai_lrp_composite_names[] = {
+    "lrp-0",        "lrp-epsilon",    "lrp-gamma",  "lrp-zplus",    "lrp-alpha1beta0",       "lrp-alpha2beta1",
+    "lrp-flat",     "lrp-wsquare",    "lrp-zbox",   "lrp-epsilon-plus-flat", "lrp-epsilon-gamma-box",
+    "lrp-preset-a", "lrp-preset-b",   NULL};
+
+xai_status xai_lrp_composite(xai_lrp_opts *o, const char *name)
+{
+    const char *n = !strncmp(name, "lrp-", 4) ? name + 4 : name;
+    memset(o, 0, sizeof *o);
+    o->first = -1;
+    o->epsilon = 1e-6;
+    o->gamma = 0.25;
+    o->alpha = 1;
+    o->beta = 0;
+    o->stabilizer = 1e-9;
+    o->bias_input = 1;
+    o->zb_low = 0;
+    o->zb_high = 1;
+    xai_lrp_rule conv, dense;
+    int first = -1;
+    if (!strcmp(n, "0")) conv = dense = XAI_LRP_ZERO;
+    else if (!strcmp(n, "epsilon")) conv = dense = XAI_LRP_EPSILON;
+    else if (!strcmp(n, "gamma")) conv = dense = XAI_LRP_GAMMA;
+    else if (!strcmp(n, "zplus") || !strcmp(n, "alpha1beta0")) conv = dense = XAI_LRP_ALPHABETA;
+    else if (!strcmp(n, "alpha2beta1")) {
+        conv = dense = XAI_LRP_ALPHABETA;
+        o->alpha = 2, o->beta = 1;
+    } else if (!strcmp(n, "flat")) conv = dense = XAI_LRP_FLAT;
+    else if (!strcmp(n, "wsquare")) conv = dense = XAI_LRP_WSQUARE;
+    else if (!strcmp(n, "zbox")) {
+        first = XAI_LRP_ZBOX;
+        conv = dense = XAI_LRP_EPSILON;
+    } else if (!strcmp(n, "epsilon-plus-flat")) {
+        first = XAI_LRP_FLAT;
+        conv = XAI_LRP_ALPHABETA;
+        dense = XAI_LRP_EPSILON;
+    } else if (!strcmp(n, "epsilon-gamma-box")) {
+        first = XAI_LRP_ZBOX;
+        conv = XAI_LRP_GAMMA;
+        dense = XAI_LRP_EPSILON;
+    } else if (!strcmp(n, "preset-a")) {
+        conv = XAI_LRP_ALPHABETA;
+        dense = XAI_LRP_EPSILON;
+        o->epsilon = 0.1;
+    } else if (!strcmp(n, "preset-b")) {
+        conv = XAI_LRP_ALPHABETA;
+        dense = XAI_LRP_EPSILON;
+        o->alpha = 2, o->beta = 1;
+        o->epsilon = 0.1;
+    } else
+        return xai_fail(XAI_EINVAL,
+                        "LRP: unknown composite '%s' (expected lrp-0, lrp-epsilon, lrp-gamma, lrp-zplus, "
+                        "lrp-alpha2beta1, lrp-flat, lrp-wsquare, lrp-zbox, lrp-epsilon-plus-flat, "
+                        "lrp-epsilon-gamma-box, lrp-preset-a or lrp-preset-b)",
+                        name);
+    o->first = first;
+    o->conv = conv;
+    o->dense = dense;
+    snprintf(o->composite, sizeof o->composite, "lrp-%s", n);
+    return XAI_OK;
+}
+
+xai_status xai_lrp_check(const xai_lrp_opts *o)
+{
+    if (o->first < -1 || o->first >= XAI_LRP_RULES || (unsigned)o->conv >= XAI_LRP_RULES ||
+        (unsigned)o->dense >= XAI_LRP_RULES)
+        return xai_fail(XAI_EINVAL, "LRP: a rule is out of range (first=%d conv=%d dense=%d)", o->first, (int)o->conv,
+                        (int)o->dense);
+    if (!(o->epsilon >= 0 && isfinite(o->epsilon)))
+        return xai_fail(XAI_EINVAL, "LRP: epsilon=%g must be finite and >= 0", o->epsilon);
+    if (!(o->gamma >= 0 && isfinite(o->gamma)))
+        return xai_fail(XAI_EINVAL, "LRP: gamma=%g must be finite and >= 0", o->gamma);
+    if (!(o->stabilizer > 0 && o->stabilizer < 1))
+        return xai_fail(XAI_EINVAL, "LRP: stabilizer=%g must be in (0, 1)", o->stabilizer);
+    if (!(o->beta >= 0 && isfinite(o->alpha) && fabs(o->alpha - o->beta - 1) < 1e-9))
+        return xai_fail(XAI_EINVAL,
+                        "LRP: alpha=%g beta=%g: alpha-beta needs beta >= 0 and alpha - beta = 1 (so relevance is "
+                        "conserved), e.g. alpha=2 beta=1",
+                        o->alpha, o->beta);
+    if (!(o->zb_low < o->zb_high) || !isfinite(o->zb_low) || !isfinite(o->zb_high))
+        return xai_fail(XAI_EINVAL, "LRP: zbox range low=%g high=%g needs low < high", o->zb_low, o->zb_high);
+    if (o->conv == XAI_LRP_ZBOX || o->dense == XAI_LRP_ZBOX)
+        return xai_fail(XAI_EINVAL, "LRP: zbox is a first-layer rule (use first=zbox), not one for every %s layer",
+                        o->conv == XAI_LRP_ZBOX ? "conv" : "dense");
+    return XAI_OK;
+}
+
+/* ------------------------------------------------------------ canonisation */
+
+static int is_affine(const xai_layer *l) { return l->type == XAI_CONV2D || l->type == XAI_LINEAR; }
+
+xai_status xai_lrp_canonize(xai_model **out, const xai_model *m, int max_batch)
+{
+    *out = NULL;
+    xai_layer_spec *specs = xai_calloc(m->nlayers, sizeof *specs);
+    int *src = xai_calloc(m->nlayers, sizeof *src); /* canonical layer -> original layer */
+    int n = 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        const xai_layer *l = &m->layers[i];
+        if (l->type == XAI_BATCHNORM2D && i > 0 && is_affine(&m->layers[i - 1])) {
+            specs[n - 1].bias = 1; /* the merged shift needs a bias */
+            continue;
+        }
+        xai_layer_spec *s = &specs[n];
+        s->type = l->type;
+        s->out = l->out.c;
+        s->k = l->k;
+        s->stride = l->stride;
+        s->pad = l->pad;
+        s->bias = l->bias;
+        s->eps = l->eps;
+        s->momentum = l->momentum;
+        s->p = l->p;
+        src[n++] = i;
+    }
+    xai_model *c;
+    xai_status s = xai_model_create(&c, specs, n, m->in, m->nclasses, max_batch);
+    if (s == XAI_OK) {
+        for (int j = 0; j < n; j++) {
+            const xai_layer *l = &m->layers[src[j]];
+            xai_layer *d = &c->layers[j];
+            if (l->type == XAI_BATCHNORM2D) {
+                memcpy(d->w, l->w, l->nw * sizeof *d->w);
+                memcpy(d->b, l->b, l->nb * sizeof *d->b);
+                memcpy(d->rmean, l->rmean, l->in.c * sizeof *d->rmean);
+                memcpy(d->rvar, l->rvar, l->in.c * sizeof *d->rvar);
+                continue;
+            }
+            if (!is_affine(l)) continue;
+            const xai_layer *bn =
+                src[j] + 1 < m->nlayers && m->layers[src[j] + 1].type == XAI_BATCHNORM2D ? &m->layers[src[j] + 1] : NULL;
+            const size_t per = l->nw / l->out.c;
+            for (int o = 0; o < l->out.c; o++) {
+                /* y = g (z - mu) / sqrt(var + eps) + beta with z = w x + b: scale w, fold the shift into b. */
+                double a = 1, shift = 0, b = l->bias ? l->b[o] : 0;
+                if (bn) {
+                    a = bn->w[o] / sqrt((double)bn->rvar[o] + bn->eps);
+                    shift = bn->b[o] - a * bn->rmean[o];
+                }
+                for (size_t t = 0; t < per; t++) d->w[o * per + t] = (float)(a * l->w[o * per + t]);
+                if (d->bias) d->b[o] = (float)(a * b + shift);
+            }
+        }
+        memcpy(c->mean, m->mean, sizeof c->mean);
+        memcpy(c->std, m->std, sizeof c->std);
+        c->seed = m->seed;
+        c->train = 0;
+        *out = c;
+    }
+    free(specs);
+    free(src);
+    return s;
+}
+
+/* ---------------------------------------------------------------- context */
+
+typedef struct {
+    float *wpos, *wneg, *wgam, *wsq, *wones; /* (nw) modified weights, made when a rule needs them */
+    float *bpos, *bneg, *bgam;               /* (out.c) modified biases */
+    float *zflat, *zsq;                      /* (out) denominators of the input-free rules, one sample */
+    float *lo, *hi;                          /* zbox: (in) bounds of the layer input */
+    float *zbc;                              /* zbox: (out) l w+ + h w-, one sample */
+} layer_aux;
+
+struct xai_lrp {
+    xai_model *m; /* canonised, capacity rows */
+    xai_lrp_opts o;
+    int *rule;    /* (nlayers) xai_lrp_rule of conv/linear layers, -1 otherwise */
+    int first;    /* index of the first conv/linear layer, -1 when none */
+    layer_aux *aux;
+    size_t maxact;
+    float *buf[6]; /* (rows, maxact) scratch, made on first use */
+};
+
+enum { B_Z1, B_Z2, B_D1, B_D2, B_XP, B_XN };
+
+static float *scratch(xai_lrp *c, int k)
+{
+    if (!c->buf[k]) c->buf[k] = xai_malloc((size_t)c->m->max_batch * c->maxact * sizeof(float));
+    return c->buf[k];
+}
+
+const xai_model *xai_lrp_model(const xai_lrp *c) { return c->m; }
+
+int xai_lrp_layer_rule(const xai_lrp *c, int layer)
+{
+    return layer >= 0 && layer < c->m->nlayers ? c->rule[layer] : -1;
+}
+
+/* A layer struct running `w` through the engine's kernels: no bias, no parameter gradients. */
+static xai_layer with_weights(const xai_layer *l, const float *w)
+{
+    xai_layer t = *l;
+    t.w = (float *)w;
+    t.b = NULL;
+    t.bias = 0;
+    t.gw = t.gb = NULL;
+    return t;
+}
+
+static void affine_fwd(const xai_layer *l, const float *w, const float *in, float *z, int n)
+{
+    xai_layer t = with_weights(l, w);
+    if (l->type == XAI_CONV2D) xai_conv2d_forward(z, in, &t, n);
+    else xai_linear_forward(z, in, &t, n);
+}
+
+/* din += W^T s through the input-gradient kernel. */
+static void affine_bwd(const xai_layer *l, const float *w, const float *s, const float *in, float *din, int n)
+{
+    xai_layer t = with_weights(l, w);
+    if (l->type == XAI_CONV2D) xai_conv2d_backward(din, s, in, &t, n);
+    else xai_linear_backward(din, s, in, &t, n);
+}
+
+static float *map_weights(const xai_layer *l, int kind, double gamma)
+{
+    float *w = xai_malloc(l->nw * sizeof *w);
+    for (size_t j = 0; j < l->nw; j++) {
+        float v = l->w[j];
+        switch (kind) {
+        case 0: w[j] = v > 0 ? v : 0; break;
+        case 1: w[j] = v < 0 ? v : 0; break;
+        case 2: w[j] = v + (float)gamma * (v > 0 ? v : 0); break;
+        case 3: w[j] = v * v; break;
+        default: w[j] = 1; break;
+        }
+    }
+    return w;
+}
+
+static float *map_bias(const xai_layer *l, int kind, double gamma)
+{
+    float *b = xai_calloc(l->out.c, sizeof *b);
+    if (!l->bias) return b;
+    for (int j = 0; j < l->out.c; j++) {
+        float v = l->b[j];
+        switch (kind) {
+        case 0: b[j] = v > 0 ? v : 0; break;
+        case 1: b[j] = v < 0 ? v : 0; break;
+        case 2: b[j] = v + (float)gamma * (v > 0 ? v : 0); break;
+        default: b[j] = v * v; break;
+        }
+    }
+    return b;
+}
+
+/* One sample of `w` applied to a constant input (value v, or the per-element image `img`). */
+static float *const_response(xai_lrp *c, const xai_layer *l, const float *w, const float *img, float v)
+{
+    const size_t isz = xai_shape_size(l->in), osz = xai_shape_size(l->out);
+    float *x = xai_malloc(isz * sizeof *x), *z = xai_malloc(osz * sizeof *z);
+    for (size_t j = 0; j < isz; j++) x[j] = img ? img[j] : v;
+    affine_fwd(l, w, x, z, 1);
+    free(x);
+    (void)c;
+    return z;
+}
+
+/* Data-range bounds at the input of layer `li`: the model's [low, high] pushed through the
+ * weight-free layers before it (pools and flatten keep a box a box). */
+static xai_status zbox_bounds(xai_lrp *c, int li)
+{
+    xai_model *m = c->m;
+    for (int j = 0; j < li; j++) {
+        xai_layer_type t = m->layers[j].type;
+        if (t == XAI_CONV2D || t == XAI_LINEAR || t == XAI_BATCHNORM2D)
+            return xai_fail(XAI_EINVAL,
+                            "LRP: zbox at layer %d needs the data range of its input, but layer %d (%s) comes "
+                            "before it; use zbox for the first conv/linear layer only",
+                            li, j, xai_layer_type_name(t));
+    }
+    layer_aux *a = &c->aux[li];
+    if (a->lo) return XAI_OK;
+    const size_t isz0 = xai_shape_size(m->in), plane = (size_t)m->in.h * m->in.w;
+    float *cur[2];
+    for (int side = 0; side < 2; side++) {
+        float *x = xai_malloc(c->maxact * sizeof *x), *y = xai_malloc(c->maxact * sizeof *y);
+        for (size_t j = 0; j < isz0; j++) {
+            int ch = (int)(j / plane);
+            float mu = ch < 4 ? m->mean[ch] : 0.0f, sd = ch < 4 ? m->std[ch] : 1.0f;
+            x[j] = ((float)(side ? c->o.zb_high : c->o.zb_low) - mu) / sd;
+        }
+        for (int j = 0; j < li; j++) {
+            xai_layer_forward(&m->layers[j], y, x, 1, 0, 0);
+            float *t = x;
+            x = y;
+            y = t;
+        }
+        free(y);
+        cur[side] = x;
+    }
+    a->lo = cur[0];
+    a->hi = cur[1];
+    return XAI_OK;
+}
+
+static xai_status prepare_layer(xai_lrp *c, int i)
+{
+    const xai_layer *l = &c->m->layers[i];
+    layer_aux *a = &c->aux[i];
+    switch (c->rule[i]) {
+    case XAI_LRP_GAMMA:
+        if (!a->wgam) a->wgam = map_weights(l, 2, c->o.gamma), a->bgam = map_bias(l, 2, c->o.gamma);
+        break;
+    case XAI_LRP_ALPHABETA:
+        if (!a->wpos) a->wpos = map_weights(l, 0, 0), a->bpos = map_bias(l, 0, 0);
+        if (!a->wneg) a->wneg = map_weights(l, 1, 0), a->bneg = map_bias(l, 1, 0);
+        break;
+    case XAI_LRP_FLAT:
+        if (!a->wones) a->wones = map_weights(l, 4, 0);
+        if (!a->zflat) a->zflat = const_response(c, l, a->wones, NULL, 1.0f);
+        break;
+    case XAI_LRP_WSQUARE:
+        if (!a->wsq) a->wsq = map_weights(l, 3, 0);
+        if (!a->zsq) a->zsq = const_response(c, l, a->wsq, NULL, 1.0f);
+        break;
+    case XAI_LRP_ZBOX:
+        XAI_TRY(zbox_bounds(c, i));
+        if (!a->wpos) a->wpos = map_weights(l, 0, 0), a->bpos = map_bias(l, 0, 0);
+        if (!a->wneg) a->wneg = map_weights(l, 1, 0), a->bneg = map_bias(l, 1, 0);
+        if (!a->zbc) {
+            float *zl = const_response(c, l, a->wpos, a->lo, 0), *zh = const_response(c, l, a->wneg, a->hi, 0);
+            for (size_t j = 0; j < xai_shape_size(l->out); j++) zl[j] += zh[j];
+            free(zh);
+            a->zbc = zl;
+        }
+        break;
+    default: break;
+    }
+    return XAI_OK;
+}
+
+xai_status xai_lrp_set_layer_rule(xai_lrp *c, int layer, xai_lrp_rule r)
+{
+    if (layer < 0 || layer >= c->m->nlayers)
+        return xai_fail(XAI_EINVAL, "LRP: layer %d does not exist (the canonised net has %d layers)", layer,
+                        c->m->nlayers);
+    if (!is_affine(&c->m->layers[layer]))
+        return xai_fail(XAI_EINVAL, "LRP: layer %d is a %s layer; rules apply to conv and linear layers", layer,
+                        xai_layer_type_name(c->m->layers[layer].type));
+    if ((unsigned)r >= XAI_LRP_RULES) return xai_fail(XAI_EINVAL, "LRP: rule %d is out of range", (int)r);
+    int old = c->rule[layer];
+    c->rule[layer] = r;
+    xai_status s = prepare_layer(c, layer);
+    if (s != XAI_OK) c->rule[layer] = old;
+    return s;
+}
+
+void xai_lrp_free(xai_lrp *c)
+{
+    if (!c) return;
+    for (int i = 0; c->aux && i < c->m->nlayers; i++) {
+        layer_aux *a = &c->aux[i];
+        float *p[] = {a->wpos, a->wneg, a->wgam, a->wsq, a->wones, a->bpos, a->bneg,
+                      a->bgam, a->zflat, a->zsq, a->lo, a->hi, a->zbc};
+        for (size_t k = 0; k < sizeof p / sizeof *p; k++) free(p[k]);
+    }
+    for (int k = 0; k < 6; k++) free(c->buf[k]);
+    free(c->aux);
+    free(c->rule);
+    xai_model_free(c->m);
+    free(c);
+}
+
+xai_status xai_lrp_create(xai_lrp **out, const xai_model *m, const xai_lrp_opts *o, int rows)
+{
+    *out = NULL;
+    XAI_TRY(xai_lrp_check(o));
+    if (rows <= 0) return xai_fail(XAI_EINVAL, "LRP: batch of %d rows (expected > 0)", rows);
+    xai_lrp *c = xai_calloc(1, sizeof *c);
+    c->o = *o;
+    xai_status s = xai_lrp_canonize(&c->m, m, rows);
+    if (s != XAI_OK) {
+        free(c);
+        return s;
+    }
+    const int L = c->m->nlayers;
+    c->rule = xai_malloc(L * sizeof *c->rule);
+    c->aux = xai_calloc(L, sizeof *c->aux);
+    c->first = -1;
+    c->maxact = xai_shape_size(c->m->in);
+    for (int i = 0; i < L; i++) {
+        const xai_layer *l = &c->m->layers[i];
+        size_t osz = xai_shape_size(l->out);
+        if (osz > c->maxact) c->maxact = osz;
+        c->rule[i] = -1;
+        if (!is_affine(l)) continue;
+        c->rule[i] = l->type == XAI_CONV2D ? o->conv : o->dense;
+        if (c->first < 0) {
+            c->first = i;
+            if (o->first >= 0) c->rule[i] = o->first;
+        }
+    }
+    for (int i = 0; i < L && s == XAI_OK; i++)
+        if (c->rule[i] >= 0) s = prepare_layer(c, i);
+    if (s != XAI_OK) {
+        xai_lrp_free(c);
+        return s;
+    }
+    *out = c;
+    return XAI_OK;
+}
+
+char *xai_lrp_describe(const xai_lrp *c)
+{
+    size_t cap = 96 * (size_t)c->m->nlayers + 1, len = 0;
+    char *t = xai_malloc(cap);
+    t[0] = 0;
+    for (int i = 0; i < c->m->nlayers; i++) {
+        const xai_layer *l = &c->m->layers[i];
+        const char *r;
+        char buf[48];
+        switch (l->type) {
+        case XAI_CONV2D:
+        case XAI_LINEAR:
+            if (c->rule[i] == XAI_LRP_ALPHABETA) {
+                snprintf(buf, sizeof buf, "alpha%gbeta%g", c->o.alpha, c->o.beta);
+                r = buf;
+            } else
+                r = rule_names[c->rule[i]];
+            break;
+        case XAI_MAXPOOL2D: r = "winner-take-all"; break;
+        case XAI_AVGPOOL2D:
+        case XAI_GAP: r = "proportional"; break;
+        case XAI_BATCHNORM2D: r = "proportional (not merged)"; break;
+        default: r = "pass-through"; break;
+        }
+        len += snprintf(t + len, cap - len, "%d %s %s\n", i, xai_layer_type_name(l->type), r);
+    }
+    return t;
+}
+
+/* ------------------------------------------------------------- the pass */
+
+/* Sign-preserving stabiliser; 0 counts as positive. */
+static inline float stab(float z, float e) { return z + (z >= 0 ? e : -e); }
+
+static void add_bias(float *z, const float *b, const xai_layer *l, int n, float scale)
+{
+    const int C = l->out.c;
+    const size_t hw = (size_t)l->out.h * l->out.w;
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++)
+        for (int o = 0; o < C; o++) {
+            float *zz = z + ((size_t)i * C + o) * hw;
+            for (size_t j = 0; j < hw; j++) zz[j] += scale * b[o];
+        }
+}
+
+/* s = scale * R / stab(z): the relevance per unit of denominator. */
+static void ratio(float *s, const float *R, const float *z, size_t tot, float e, float scale)
+{
+#pragma omp parallel for simd schedule(static) if (tot > PAR_MIN)
+    for (size_t j = 0; j < tot; j++) s[j] = scale * R[j] / stab(z[j], e);
+}
+
+static void mul_into(float *out, const float *a, const float *b, size_t tot)
+{
+#pragma omp parallel for simd schedule(static) if (tot > PAR_MIN)
+    for (size_t j = 0; j < tot; j++) out[j] = a[j] * b[j];
+}
+
+/* out *= a: Rin was accumulated as W^T s, relevance is x times that. */
+static void scale_by(float *out, const float *a, size_t tot)
+{
+#pragma omp parallel for simd schedule(static) if (tot > PAR_MIN)
+    for (size_t j = 0; j < tot; j++) out[j] *= a[j];
+}
+
+static void muladd_into(float *out, const float *a, const float *b, size_t tot, float sign)
+{
+#pragma omp parallel for simd schedule(static) if (tot > PAR_MIN)
+    for (size_t j = 0; j < tot; j++) out[j] += sign * a[j] * b[j];
+}
+
+static int has_negative(const float *x, size_t tot)
+{
+    int neg = 0;
+#pragma omp parallel for schedule(static) reduction(| : neg) if (tot > PAR_MIN)
+    for (size_t j = 0; j < tot; j++) neg |= x[j] < 0;
+    return neg;
+}
+
+/* Relevance through conv/linear layer i: Rout (n, out) -> Rin (n, in), Rin zeroed by the caller. */
+static void affine_rule(xai_lrp *c, int i, const float *Rout, float *Rin, int n)
+{
+    const xai_layer *l = &c->m->layers[i];
+    const layer_aux *a = &c->aux[i];
+    const float *in = c->m->acts[i], *out = c->m->acts[i + 1];
+    const size_t isz = xai_shape_size(l->in), osz = xai_shape_size(l->out);
+    const size_t ti = (size_t)n * isz, to = (size_t)n * osz;
+    const float eps = (float)c->o.stabilizer;
+    const int bias_in = c->o.bias_input && l->bias;
+    float *z = scratch(c, B_Z1), *d = NULL; /* d: a second (n, in) buffer, only where a rule needs one */
+    switch ((xai_lrp_rule)c->rule[i]) {
+    case XAI_LRP_ZERO:
+    case XAI_LRP_EPSILON: {
+        /* The forward output is z (with the bias); without it, take the bias back out. */
+        const float e = c->rule[i] == XAI_LRP_EPSILON && c->o.epsilon > 0 ? (float)c->o.epsilon : eps;
+        if (l->bias && !bias_in) {
+            memcpy(z, out, to * sizeof *z);
+            add_bias(z, l->b, l, n, -1.0f);
+            ratio(z, Rout, z, to, e, 1);
+        } else
+            ratio(z, Rout, out, to, e, 1);
+        affine_bwd(l, l->w, z, in, Rin, n);
+        scale_by(Rin, in, ti);
+        break;
+    }
+    case XAI_LRP_GAMMA:
+        affine_fwd(l, a->wgam, in, z, n);
+        if (bias_in) add_bias(z, a->bgam, l, n, 1.0f);
+        ratio(z, Rout, z, to, eps, 1);
+        affine_bwd(l, a->wgam, z, in, Rin, n);
+        scale_by(Rin, in, ti);
+        break;
+    case XAI_LRP_ALPHABETA: {
+        const float al = (float)c->o.alpha, be = (float)c->o.beta;
+        float *z2 = scratch(c, B_Z2);
+        if (!has_negative(in, ti)) {
+            /* Non-negative inputs (after a ReLU): (x w)+ = x w+ and (x w)- = x w-. */
+            affine_fwd(l, a->wpos, in, z, n);
+            if (bias_in) add_bias(z, a->bpos, l, n, 1.0f);
+            ratio(z, Rout, z, to, eps, al);
+            affine_bwd(l, a->wpos, z, in, Rin, n);
+            if (be != 0) {
+                affine_fwd(l, a->wneg, in, z2, n);
+                if (bias_in) add_bias(z2, a->bneg, l, n, 1.0f);
+                ratio(z2, Rout, z2, to, eps, -be);
+                affine_bwd(l, a->wneg, z2, in, Rin, n);
+            }
+            scale_by(Rin, in, ti);
+        } else {
+            /* Mixed signs: positive contributions are x+ w+ and x- w-, negative ones x+ w- and x- w+. */
+            float *xp = scratch(c, B_XP), *xn = scratch(c, B_XN), *d2 = scratch(c, B_D2);
+            d = scratch(c, B_D1);
+#pragma omp parallel for schedule(static) if (ti > PAR_MIN)
+            for (size_t j = 0; j < ti; j++) {
+                xp[j] = in[j] > 0 ? in[j] : 0;
+                xn[j] = in[j] < 0 ? in[j] : 0;
+            }
+            affine_fwd(l, a->wpos, xp, z, n);
+            affine_fwd(l, a->wneg, xn, d, n); /* d as an (n, out) temporary: maxact covers it */
+#pragma omp parallel for schedule(static) if (to > PAR_MIN)
+            for (size_t j = 0; j < to; j++) z[j] += d[j];
+            if (bias_in) add_bias(z, a->bpos, l, n, 1.0f);
+            ratio(z, Rout, z, to, eps, al);
+            if (be != 0) {
+                affine_fwd(l, a->wneg, xp, z2, n);
+                affine_fwd(l, a->wpos, xn, d, n);
+#pragma omp parallel for schedule(static) if (to > PAR_MIN)
+                for (size_t j = 0; j < to; j++) z2[j] += d[j];
+                if (bias_in) add_bias(z2, a->bneg, l, n, 1.0f);
+                ratio(z2, Rout, z2, to, eps, -be);
+            }
+            memset(d, 0, ti * sizeof *d);
+            memset(d2, 0, ti * sizeof *d2);
+            affine_bwd(l, a->wpos, z, in, d, n);
+            affine_bwd(l, a->wneg, z, in, d2, n);
+            if (be != 0) {
+                affine_bwd(l, a->wneg, z2, in, d, n);
+                affine_bwd(l, a->wpos, z2, in, d2, n);
+            }
+            mul_into(Rin, xp, d, ti);
+            muladd_into(Rin, xn, d2, ti, 1);
+        }
+        break;
+    }
+    case XAI_LRP_FLAT:
+    case XAI_LRP_WSQUARE: {
+        /* Input-free rules: the denominator is the same for every image. Biases take no share
+         * (as in iNNvestigate): under flat even a zero bias would otherwise absorb relevance. */
+        const int flat = c->rule[i] == XAI_LRP_FLAT;
+        const float *zc = flat ? a->zflat : a->zsq, *w = flat ? a->wones : a->wsq;
+#pragma omp parallel for schedule(static) if (to > PAR_MIN)
+        for (size_t j = 0; j < to; j++) z[j] = Rout[j] / stab(zc[j % osz], eps);
+        affine_bwd(l, w, z, in, Rin, n);
+        break;
+    }
+    case XAI_LRP_ZBOX: {
+        /* z = x w - l w+ - h w-; the bias, an input fixed at 1 with bounds 1, cancels. */
+        const size_t hw = (size_t)l->out.h * l->out.w;
+#pragma omp parallel for schedule(static) if (to > PAR_MIN)
+        for (size_t j = 0; j < to; j++) {
+            size_t jo = j % osz;
+            float zz = out[j] - (l->bias ? l->b[jo / hw] : 0.0f) - a->zbc[jo];
+            z[j] = Rout[j] / stab(zz, eps);
+        }
+        affine_bwd(l, l->w, z, in, Rin, n);
+        scale_by(Rin, in, ti);
+        d = scratch(c, B_D1);
+        const float *bound[2] = {a->lo, a->hi};
+        const float *wb[2] = {a->wpos, a->wneg};
+        for (int side = 0; side < 2; side++) {
+            memset(d, 0, ti * sizeof *d);
+            affine_bwd(l, wb[side], z, in, d, n);
+            const float *bb = bound[side];
+#pragma omp parallel for schedule(static) if (ti > PAR_MIN)
+            for (size_t j = 0; j < ti; j++) Rin[j] -= bb[j % isz] * d[j];
+        }
+        break;
+    }
+    default: XAI_CHECK(!"LRP rule out of range");
+    }
+}
+
+/* Average pooling, global average pooling and a batchnorm left standing are linear layers whose
+ * contributions are known: relevance goes to each input in proportion to its share. */
+static void proportional_rule(xai_lrp *c, int i, const float *Rout, float *Rin, int n)
+{
+    const xai_layer *l = &c->m->layers[i];
+    const float *in = c->m->acts[i], *out = c->m->acts[i + 1];
+    const size_t isz = xai_shape_size(l->in), ti = (size_t)n * isz, to = (size_t)n * xai_shape_size(l->out);
+    const float eps = (float)c->o.stabilizer;
+    float *s = scratch(c, B_Z1);
+    if (l->type == XAI_BATCHNORM2D) {
+        const size_t hw = (size_t)l->in.h * l->in.w;
+#pragma omp parallel for schedule(static) if (ti > PAR_MIN)
+        for (size_t j = 0; j < ti; j++) {
+            int ch = (int)((j % isz) / hw);
+            float a = l->w[ch] / sqrtf(l->rvar[ch] + l->eps);
+            float contrib = a * in[j], z = c->o.bias_input ? out[j] : contrib;
+            Rin[j] = contrib * Rout[j] / stab(z, eps);
+        }
+        return;
+    }
+    ratio(s, Rout, out, to, eps, 1);
+    xai_avgpool2d_backward(Rin, s, l, n);
+    scale_by(Rin, in, ti);
+}
+
+static void relevance_sums(double *ls, int col, int ncol, const float *R, size_t sz, int n)
+{
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++) {
+        double s = 0;
+        const float *r = R + (size_t)i * sz;
+        for (size_t j = 0; j < sz; j++) s += r[j];
+        ls[(size_t)i * ncol + col] = s;
+    }
+}
+
+xai_status xai_lrp_run(xai_lrp *c, const float *x, const int32_t *target, int n, float *attr, double *residual,
+                       double *layer_sums)
+{
+    xai_model *m = c->m;
+    const int L = m->nlayers, K = m->nclasses, rows = m->max_batch;
+    if (n < 0) return xai_fail(XAI_EINVAL, "LRP: image count %d is negative", n);
+    for (int i = 0; i < n; i++)
+        if (target[i] < 0 || target[i] >= K)
+            return xai_fail(XAI_EINVAL, "LRP: target %d of image %d is not a class of the model (0..%d)",
+                            (int)target[i], i, K - 1);
+    const size_t isz = xai_shape_size(m->in);
+    double *ls = xai_malloc((size_t)rows * (L + 1) * sizeof *ls);
+    m->train = 0;
+    for (int s0 = 0; s0 < n; s0 += rows) {
+        const int nb = n - s0 < rows ? n - s0 : rows;
+        const float *logits = xai_model_forward(m, x + (size_t)s0 * isz, nb);
+        float *cur = m->dbuf[0], *other = m->dbuf[1];
+        memset(cur, 0, (size_t)nb * K * sizeof *cur);
+        for (int r = 0; r < nb; r++) cur[(size_t)r * K + target[s0 + r]] = logits[(size_t)r * K + target[s0 + r]];
+        relevance_sums(ls, L, L + 1, cur, K, nb);
+        /* Per-layer sums cost a pass over every activation: only when asked for. */
+        const int want_sums = layer_sums != NULL;
+        for (int i = L - 1; i >= 0; i--) {
+            const xai_layer *l = &m->layers[i];
+            const size_t lsz = xai_shape_size(l->in);
+            switch (l->type) {
+            case XAI_RELU:
+            case XAI_DROPOUT:
+            case XAI_FLATTEN: break; /* relevance passes unchanged */
+            case XAI_MAXPOOL2D:
+                memset(other, 0, (size_t)nb * lsz * sizeof *other);
+                xai_maxpool2d_backward(other, cur, l, nb); /* to the winner the forward pass stored */
+                break;
+            case XAI_AVGPOOL2D:
+            case XAI_GAP:
+            case XAI_BATCHNORM2D:
+                if (l->type != XAI_BATCHNORM2D) memset(other, 0, (size_t)nb * lsz * sizeof *other);
+                proportional_rule(c, i, cur, other, nb);
+                break;
+            case XAI_CONV2D:
+            case XAI_LINEAR:
+                memset(other, 0, (size_t)nb * lsz * sizeof *other);
+                affine_rule(c, i, cur, other, nb);
+                break;
+            default: XAI_CHECK(!"unknown layer type");
+            }
+            const int moved = l->type != XAI_RELU && l->type != XAI_DROPOUT && l->type != XAI_FLATTEN;
+            if (moved) {
+                float *t = cur;
+                cur = other;
+                other = t;
+            }
+            if (i == 0 || (want_sums && moved)) relevance_sums(ls, i, L + 1, cur, lsz, nb);
+            else if (want_sums)
+                for (int r = 0; r < nb; r++) ls[(size_t)r * (L + 1) + i] = ls[(size_t)r * (L + 1) + i + 1];
+        }
+        memcpy(attr + (size_t)s0 * isz, cur, (size_t)nb * isz * sizeof *attr);
+        for (int r = 0; r < nb; r++) {
+            if (residual) residual[s0 + r] = ls[(size_t)r * (L + 1)] - ls[(size_t)r * (L + 1) + L];
+            if (layer_sums) memcpy(layer_sums + (size_t)(s0 + r) * (L + 1), ls + (size_t)r * (L + 1), (L + 1) * sizeof *ls);
+        }
+    }
+    free(ls);
+    return XAI_OK;
+}

@@ -1,0 +1,669 @@
+/* test_lrp.c: LRP rules against hand-computed values and a slow plain-loop reference in double,
+ * LRP-0 = gradient x input, layer-by-layer conservation, batchnorm canonisation, composites. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/xai.h"
+#include "explainers/explain.h"
+
+/* cmocka's assert_float_equal compares floats; these checks need doubles. */
+#define assert_close(a, b, tol)                                                                              \
+    do {                                                                                                 \
+        double a_ = (a), b_ = (b), t_ = (tol);                                                           \
+        if (!(fabs(a_ - b_) <= t_)) fail_msg("%s = %.17g, expected %.17g (tolerance %g)", #a, a_, b_, t_); \
+    } while (0)
+
+static xai_model *model_from(const char *text, int max_batch)
+{
+    xai_config c;
+    assert_int_equal(xai_config_load_string(&c, text, "test.ini"), XAI_OK);
+    xai_model *m = NULL;
+    xai_status s = xai_model_from_config(&m, &c, max_batch);
+    if (s != XAI_OK) fail_msg("%s", xai_errmsg());
+    xai_config_free(&c);
+    return m;
+}
+
+static void randomize(xai_model *m, uint64_t seed, float bias)
+{
+    xai_model_init(m, seed);
+    xai_rng r;
+    xai_rng_seed(&r, seed + 7);
+    for (int i = 0; i < m->nlayers; i++)
+        if (m->layers[i].type != XAI_BATCHNORM2D)
+            for (size_t j = 0; j < m->layers[i].nb; j++) m->layers[i].b[j] = bias * xai_rng_normal(&r);
+}
+
+static float *random_inputs(size_t n, uint64_t seed, float lo, float hi)
+{
+    float *x = malloc(n * sizeof *x);
+    xai_rng r;
+    xai_rng_seed(&r, seed);
+    for (size_t j = 0; j < n; j++) x[j] = lo + (hi - lo) * xai_rng_uniform(&r);
+    return x;
+}
+
+static double max_abs(const double *v, size_t n)
+{
+    double m = 0;
+    for (size_t j = 0; j < n; j++) m = fmax(m, fabs(v[j]));
+    return m;
+}
+
+/* Runs one composite (optionally with spec keys) on n images. */
+static void run_lrp(const xai_model *m, const char *spec, const float *x, const int32_t *t, int n, float *attr,
+                    double *res, double *ls)
+{
+    xai_method meth;
+    if (xai_method_parse(&meth, spec, NULL) != XAI_OK) fail_msg("%s", xai_errmsg());
+    xai_lrp *c;
+    if (xai_lrp_create(&c, m, &meth.lrp, 4) != XAI_OK) fail_msg("%s", xai_errmsg());
+    assert_int_equal(xai_lrp_run(c, x, t, n, attr, res, ls), XAI_OK);
+    xai_lrp_free(c);
+}
+
+/* ------------------------------------------------------- hand-sized net */
+
+/* x = (1, 2); h = relu(W1 x) with W1 = [[1, 1], [-1, 2]] (h = (3, 3)); logits = W2 h with
+ * W2 = [[1, 2], [0, 1]] (9, 3). No biases. Relevance values worked out by hand. */
+static xai_model *hand_net(void)
+{
+    xai_model *m = model_from("[model]\ninput = 2x1x1\nclasses = 2\nlayer = linear out=2 bias=0\nlayer = relu\n"
+                              "layer = linear out=2 bias=0\n",
+                              4);
+    const float w1[4] = {1, 1, -1, 2}, w2[4] = {1, 2, 0, 1};
+    memcpy(m->layers[0].w, w1, sizeof w1);
+    memcpy(m->layers[2].w, w2, sizeof w2);
+    return m;
+}
+
+static void test_hand_values(void **state)
+{
+    (void)state;
+    xai_model *m = hand_net();
+    m->mean[0] = m->mean[1] = 0, m->std[0] = m->std[1] = 1;
+    const float x[2] = {1, 2};
+    const int32_t t = 0;
+    float a[2];
+    double res, ls[4];
+    static const struct {
+        const char *spec;
+        double r1, r2, sum;
+    } cases[] = {
+        {"lrp-0", -1, 10, 9},                      /* = gradient x input: (-1, 5) * (1, 2) */
+        {"lrp-epsilon:eps=1", -0.675, 6.75, 6.075}, /* z + 1 in every denominator */
+        {"lrp-zplus", 1, 8, 9},
+        {"lrp-alpha2beta1", -8, 32, 24}, /* h1 has no negative part: 2x its share, unconserved */
+        {"lrp-gamma:gamma=0.5", -0.2, 9.2, 9},
+        {"lrp-flat", 4.5, 4.5, 9},
+        {"lrp-wsquare", 2.34, 6.66, 9},
+        {"lrp-zbox:low=-1:high=2:eps=1e-9", 1.2 + 6.0 / 7, 1.8 + 36.0 / 7, 9},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        run_lrp(m, cases[k].spec, x, &t, 1, a, &res, ls);
+        print_message("%-34s R = (%g, %g)\n", cases[k].spec, a[0], a[1]);
+        assert_close(a[0], cases[k].r1, 1e-5);
+        assert_close(a[1], cases[k].r2, 1e-5);
+        assert_close(res, cases[k].sum - 9, 1e-5);
+        assert_close(ls[3], 9, 1e-6); /* relevance starts as the target logit */
+    }
+    xai_model_free(m);
+}
+
+/* ------------------------------------------------ plain-loop reference */
+
+/* One conv/linear layer as explicit connections: output j gets w * input i. */
+typedef struct {
+    int j, i;
+    double w;
+} conn;
+
+static conn *connections(const xai_layer *l, int *nc)
+{
+    size_t cap = l->type == XAI_LINEAR ? l->nw : l->nw * l->out.h * l->out.w;
+    conn *c = malloc(cap * sizeof *c);
+    int n = 0;
+    if (l->type == XAI_LINEAR) {
+        for (int o = 0; o < l->out.c; o++)
+            for (int i = 0; i < l->in.c; i++) c[n++] = (conn){o, i, l->w[o * l->in.c + i]};
+    } else {
+        const int k = l->k;
+        for (int o = 0; o < l->out.c; o++)
+            for (int oy = 0; oy < l->out.h; oy++)
+                for (int ox = 0; ox < l->out.w; ox++)
+                    for (int ci = 0; ci < l->in.c; ci++)
+                        for (int ky = 0; ky < k; ky++)
+                            for (int kx = 0; kx < k; kx++) {
+                                int iy = oy * l->stride - l->pad + ky, ix = ox * l->stride - l->pad + kx;
+                                if (iy < 0 || iy >= l->in.h || ix < 0 || ix >= l->in.w) continue;
+                                c[n++] = (conn){(o * l->out.h + oy) * l->out.w + ox, (ci * l->in.h + iy) * l->in.w + ix,
+                                                l->w[((o * l->in.c + ci) * k + ky) * k + kx]};
+                            }
+    }
+    *nc = n;
+    return c;
+}
+
+static double bias_of(const xai_layer *l, int j)
+{
+    if (!l->bias) return 0;
+    return l->b[l->type == XAI_LINEAR ? j : j / (l->out.h * l->out.w)];
+}
+
+static double stabd(double z, double e) { return z >= 0 ? z + e : z - e; }
+
+/* Forward of layer l in double. */
+static void ref_forward(const xai_layer *l, const double *in, double *out)
+{
+    const int isz = (int)xai_shape_size(l->in), osz = (int)xai_shape_size(l->out);
+    switch (l->type) {
+    case XAI_CONV2D:
+    case XAI_LINEAR: {
+        int nc;
+        conn *c = connections(l, &nc);
+        for (int j = 0; j < osz; j++) out[j] = bias_of(l, j);
+        for (int q = 0; q < nc; q++) out[c[q].j] += c[q].w * in[c[q].i];
+        free(c);
+        break;
+    }
+    case XAI_RELU:
+        for (int j = 0; j < isz; j++) out[j] = in[j] > 0 ? in[j] : 0;
+        break;
+    case XAI_MAXPOOL2D:
+    case XAI_AVGPOOL2D:
+        for (int ch = 0; ch < l->out.c; ch++)
+            for (int oy = 0; oy < l->out.h; oy++)
+                for (int ox = 0; ox < l->out.w; ox++) {
+                    double best = -INFINITY, sum = 0;
+                    for (int ky = 0; ky < l->k; ky++)
+                        for (int kx = 0; kx < l->k; kx++) {
+                            int iy = oy * l->stride - l->pad + ky, ix = ox * l->stride - l->pad + kx;
+                            if (iy < 0 || iy >= l->in.h || ix < 0 || ix >= l->in.w) continue;
+                            double v = in[(ch * l->in.h + iy) * l->in.w + ix];
+                            best = fmax(best, v);
+                            sum += v;
+                        }
+                    out[(ch * l->out.h + oy) * l->out.w + ox] = l->type == XAI_MAXPOOL2D ? best : sum / (l->k * l->k);
+                }
+        break;
+    case XAI_GAP:
+        for (int ch = 0; ch < l->in.c; ch++) {
+            double s = 0;
+            for (int j = 0; j < l->in.h * l->in.w; j++) s += in[ch * l->in.h * l->in.w + j];
+            out[ch] = s / (l->in.h * l->in.w);
+        }
+        break;
+    default: memcpy(out, in, isz * sizeof *out); break;
+    }
+}
+
+typedef struct {
+    int rule; /* per layer */
+    double eps, gamma, alpha, beta, stab;
+    int bias_in;
+    double lo[4], hi[4]; /* zbox bounds per input channel, network units */
+} ref_opts;
+
+/* The numerators a rule gives connection (i, j): into z+ (and z- for alpha-beta). */
+static void ref_num(const ref_opts *o, int rule, double xi, double w, double li, double hi, double *num, double *num2)
+{
+    const double wp = fmax(w, 0), wn = fmin(w, 0);
+    *num2 = 0;
+    switch (rule) {
+    case XAI_LRP_ZERO:
+    case XAI_LRP_EPSILON: *num = xi * w; break;
+    case XAI_LRP_GAMMA: *num = xi * (w + o->gamma * wp); break;
+    case XAI_LRP_ALPHABETA:
+        *num = fmax(xi * w, 0);
+        *num2 = fmin(xi * w, 0);
+        break;
+    case XAI_LRP_FLAT: *num = 1; break;
+    case XAI_LRP_WSQUARE: *num = w * w; break;
+    default: *num = xi * w - li * wp - hi * wn; break; /* zbox */
+    }
+}
+
+/* Relevance through conv/linear layer l by the rule's formula, connection by connection. A bias
+ * taken as an input has activation 1 (and, for zbox, bounds 1, so it cancels); flat and wsquare
+ * give biases no share. */
+static void ref_affine(const xai_layer *l, const ref_opts *o, int rule, const double *x, const double *Rout,
+                       double *Rin)
+{
+    const int isz = (int)xai_shape_size(l->in), osz = (int)xai_shape_size(l->out), plane = l->in.h * l->in.w;
+    const int zb = rule == XAI_LRP_ZBOX; /* bounds exist for the input's channels only */
+    int nc;
+    conn *c = connections(l, &nc);
+    double *zp = calloc(osz, sizeof *zp), *zn = calloc(osz, sizeof *zn), num, num2;
+    for (int q = 0; q < nc; q++) {
+        const int i = c[q].i;
+        ref_num(o, rule, x[i], c[q].w, zb ? o->lo[i / plane] : 0, zb ? o->hi[i / plane] : 0, &num, &num2);
+        zp[c[q].j] += num;
+        zn[c[q].j] += num2;
+    }
+    if (o->bias_in && l->bias && rule != XAI_LRP_ZBOX && rule != XAI_LRP_FLAT && rule != XAI_LRP_WSQUARE)
+        for (int j = 0; j < osz; j++) {
+            ref_num(o, rule, 1, bias_of(l, j), 1, 1, &num, &num2);
+            zp[j] += num;
+            zn[j] += num2;
+        }
+    for (int i = 0; i < isz; i++) Rin[i] = 0;
+    for (int q = 0; q < nc; q++) {
+        const int i = c[q].i, j = c[q].j;
+        ref_num(o, rule, x[i], c[q].w, zb ? o->lo[i / plane] : 0, zb ? o->hi[i / plane] : 0, &num, &num2);
+        if (rule == XAI_LRP_ALPHABETA)
+            Rin[i] += o->alpha * num / stabd(zp[j], o->stab) * Rout[j] - o->beta * num2 / stabd(zn[j], o->stab) * Rout[j];
+        else
+            Rin[i] += num / stabd(zp[j], rule == XAI_LRP_EPSILON ? o->eps : o->stab) * Rout[j];
+    }
+    free(zp);
+    free(zn);
+    free(c);
+}
+
+/* The whole reference: forward in double, then relevance layer by layer. */
+static void ref_lrp(const xai_model *m, const int *rules, const ref_opts *o, const float *xf, int target, double *R0)
+{
+    const int L = m->nlayers;
+    double **a = malloc((L + 1) * sizeof *a);
+    a[0] = malloc(xai_shape_size(m->in) * sizeof **a);
+    for (size_t j = 0; j < xai_shape_size(m->in); j++) a[0][j] = xf[j];
+    for (int i = 0; i < L; i++) {
+        a[i + 1] = calloc(xai_shape_size(m->layers[i].out), sizeof **a);
+        ref_forward(&m->layers[i], a[i], a[i + 1]);
+    }
+    double *R = calloc(m->nclasses, sizeof *R);
+    R[target] = a[L][target];
+    for (int i = L - 1; i >= 0; i--) {
+        const xai_layer *l = &m->layers[i];
+        const int isz = (int)xai_shape_size(l->in);
+        double *Rin = calloc(isz, sizeof *Rin);
+        switch (l->type) {
+        case XAI_CONV2D:
+        case XAI_LINEAR: ref_affine(l, o, rules[i], a[i], R, Rin); break;
+        case XAI_MAXPOOL2D:
+            for (int ch = 0; ch < l->out.c; ch++)
+                for (int oy = 0; oy < l->out.h; oy++)
+                    for (int ox = 0; ox < l->out.w; ox++) {
+                        int bi = -1;
+                        double best = -INFINITY;
+                        for (int ky = 0; ky < l->k; ky++)
+                            for (int kx = 0; kx < l->k; kx++) {
+                                int iy = oy * l->stride - l->pad + ky, ix = ox * l->stride - l->pad + kx;
+                                if (iy < 0 || iy >= l->in.h || ix < 0 || ix >= l->in.w) continue;
+                                int idx = (ch * l->in.h + iy) * l->in.w + ix;
+                                if (a[i][idx] > best) best = a[i][idx], bi = idx;
+                            }
+                        Rin[bi] += R[(ch * l->out.h + oy) * l->out.w + ox];
+                    }
+            break;
+        case XAI_AVGPOOL2D:
+            for (int ch = 0; ch < l->out.c; ch++)
+                for (int oy = 0; oy < l->out.h; oy++)
+                    for (int ox = 0; ox < l->out.w; ox++) {
+                        int j = (ch * l->out.h + oy) * l->out.w + ox;
+                        for (int ky = 0; ky < l->k; ky++)
+                            for (int kx = 0; kx < l->k; kx++) {
+                                int iy = oy * l->stride - l->pad + ky, ix = ox * l->stride - l->pad + kx;
+                                if (iy < 0 || iy >= l->in.h || ix < 0 || ix >= l->in.w) continue;
+                                int idx = (ch * l->in.h + iy) * l->in.w + ix;
+                                Rin[idx] += a[i][idx] / (l->k * l->k) / stabd(a[i + 1][j], o->stab) * R[j];
+                            }
+                    }
+            break;
+        case XAI_GAP:
+            for (int j = 0; j < isz; j++) {
+                int ch = j / (l->in.h * l->in.w);
+                Rin[j] = a[i][j] / (l->in.h * l->in.w) / stabd(a[i + 1][ch], o->stab) * R[ch];
+            }
+            break;
+        default: memcpy(Rin, R, isz * sizeof *Rin); break;
+        }
+        free(R);
+        R = Rin;
+    }
+    memcpy(R0, R, xai_shape_size(m->in) * sizeof *R0);
+    free(R);
+    for (int i = 0; i <= L; i++) free(a[i]);
+    free(a);
+}
+
+static const char *ref_net = "[model]\ninput = 2x8x8\nclasses = 3\n"
+                             "layer = conv out=4 k=3 pad=1\nlayer = relu\nlayer = maxpool k=2\n"
+                             "layer = conv out=6 k=2 stride=2 pad=1\nlayer = relu\nlayer = avgpool k=2 stride=1\n"
+                             "layer = flatten\nlayer = linear out=5\nlayer = relu\nlayer = linear out=3\n";
+
+/* Every rule, both bias modes, on a net with padding, strides, both pools and biases, with
+ * inputs of both signs (the mixed-sign alpha-beta path) against the reference. */
+static void test_rules_vs_reference(void **state)
+{
+    (void)state;
+    xai_model *m = model_from(ref_net, 4);
+    randomize(m, 21, 0.05f);
+    m->mean[0] = 0.3f, m->std[0] = 0.5f, m->mean[1] = 0.6f, m->std[1] = 0.4f;
+    const int n = 3;
+    const size_t isz = xai_shape_size(m->in);
+    float *x = random_inputs(n * isz, 5, -1.2f, 1.6f), *attr = malloc(n * isz * sizeof *attr);
+    double *want = malloc(isz * sizeof *want), res[3];
+    int32_t t[3] = {0, 1, 2};
+    static const char *rule_specs[] = {"0", "epsilon", "gamma", "zplus", "alpha2beta1", "flat", "wsquare"};
+    int zero_cases = 0, cases = 0; /* z+ may find no positive contribution to a target: all zero */
+    for (int bias = 0; bias < 2; bias++)
+        for (int rs = 0; rs < 7; rs++)
+            for (int first_zb = 0; first_zb < 2; first_zb++) {
+                char spec[160];
+                snprintf(spec, sizeof spec, "lrp-epsilon:eps=0.05:first=%s:conv=%s:dense=%s:bias=%s:gamma=0.3",
+                         first_zb ? "zbox" : rule_specs[rs], rule_specs[rs], rule_specs[rs], bias ? "input" : "ignore");
+                xai_method meth;
+                if (xai_method_parse(&meth, spec, NULL) != XAI_OK) fail_msg("%s", xai_errmsg());
+                ref_opts o = {0, meth.lrp.epsilon, meth.lrp.gamma, meth.lrp.alpha, meth.lrp.beta, meth.lrp.stabilizer,
+                              bias, {0}, {0}};
+                for (int ch = 0; ch < 2; ch++) {
+                    o.lo[ch] = (0 - m->mean[ch]) / m->std[ch];
+                    o.hi[ch] = (1 - m->mean[ch]) / m->std[ch];
+                }
+                int rules[10];
+                for (int i = 0; i < m->nlayers; i++) rules[i] = xai_lrp_rule_from_name(rule_specs[rs]);
+                if (first_zb) rules[0] = XAI_LRP_ZBOX;
+                run_lrp(m, spec, x, t, n, attr, res, NULL);
+                for (int i = 0; i < n; i++) {
+                    ref_lrp(m, rules, &o, x + i * isz, t[i], want);
+                    double mx = max_abs(want, isz), sum = 0;
+                    zero_cases += mx == 0;
+                    cases++;
+                    for (size_t j = 0; j < isz; j++) {
+                        sum += attr[i * isz + j];
+                        if (fabs(attr[i * isz + j] - want[j]) > 2e-4 * mx + 1e-12)
+                            fail_msg("%s image %d pixel %zu: %g, reference %g (max %g)", spec, i, j, attr[i * isz + j],
+                                     want[j], mx);
+                    }
+                    (void)sum;
+                }
+            }
+    assert_true(zero_cases * 10 < cases);
+    /* One thread or two: the same bits. */
+    double *r1 = malloc(n * sizeof *r1), *r2 = malloc(n * sizeof *r2);
+    float *a2 = malloc(n * isz * sizeof *a2);
+    const char *tspec = "lrp-epsilon-gamma-box:conv=alpha2beta1";
+    xai_set_threads(1);
+    run_lrp(m, tspec, x, t, n, attr, r1, NULL);
+    xai_set_threads(2);
+    run_lrp(m, tspec, x, t, n, a2, r2, NULL);
+    assert_memory_equal(attr, a2, n * isz * sizeof *a2);
+    assert_memory_equal(r1, r2, n * sizeof *r1);
+    free(r1);
+    free(r2);
+    free(a2);
+    free(x);
+    free(attr);
+    free(want);
+    xai_model_free(m);
+}
+
+/* ------------------------------------------------------------ properties */
+
+static const char *nobias_net = "[model]\ninput = 2x12x12\nclasses = 4\n"
+                                "layer = conv out=6 k=3 bias=0\nlayer = relu\nlayer = maxpool k=2\n"
+                                "layer = conv out=8 k=2 bias=0\nlayer = relu\nlayer = avgpool k=2\n"
+                                "layer = flatten\nlayer = linear out=12 bias=0\nlayer = relu\nlayer = dropout p=0.3\n"
+                                "layer = linear out=4 bias=0\n";
+
+static const char *gap_net = "[model]\ninput = 3x7x7\nclasses = 5\n"
+                             "layer = conv out=5 k=3 pad=1 bias=0\nlayer = relu\nlayer = conv out=7 k=3 stride=2 bias=0\n"
+                             "layer = relu\nlayer = gap\nlayer = linear out=5 bias=0\n";
+
+/* LRP-0 and epsilon -> 0 on a bias-free ReLU net equal gradient x input (Ancona et al. 2018). */
+static void test_lrp0_is_gradient_x_input(void **state)
+{
+    (void)state;
+    const char *nets[2] = {nobias_net, gap_net};
+    for (int k = 0; k < 2; k++) {
+        xai_model *m = model_from(nets[k], 4);
+        randomize(m, 3 + k, 0);
+        const int n = 5;
+        const size_t isz = xai_shape_size(m->in);
+        float *x = random_inputs(n * isz, 8, -1, 2), *a = malloc(n * isz * 4), *g = malloc(n * isz * 4);
+        int32_t t[5] = {0, 1, 2, 3, 1};
+        assert_int_equal(xai_gradient_x_input(m, x, t, n, g), XAI_OK);
+        double mx = 0;
+        for (size_t j = 0; j < n * isz; j++) mx = fmax(mx, fabs(g[j]));
+        assert_true(mx > 0);
+        const char *specs[2] = {"lrp-0", "lrp-epsilon:eps=1e-9"};
+        for (int s = 0; s < 2; s++) {
+            run_lrp(m, specs[s], x, t, n, a, NULL, NULL);
+            for (size_t j = 0; j < n * isz; j++) assert_close(a[j], g[j], 1e-5 * mx);
+        }
+        /* A larger epsilon absorbs relevance: the total shrinks towards 0. */
+        double res0[5], res1[5];
+        run_lrp(m, "lrp-epsilon:eps=1e-9", x, t, n, a, res0, NULL);
+        run_lrp(m, "lrp-epsilon:eps=10", x, t, n, a, res1, NULL);
+        for (int i = 0; i < n; i++) assert_true(fabs(res0[i]) < 1e-4);
+        int shrunk = 0;
+        for (int i = 0; i < n; i++) shrunk += fabs(res1[i]) > 1e-3;
+        assert_true(shrunk > 0);
+        free(x);
+        free(a);
+        free(g);
+        xai_model_free(m);
+    }
+}
+
+/* z+ and alpha-beta (alpha - beta = 1) on a bias-free net conserve relevance at every layer. */
+static void test_conservation(void **state)
+{
+    (void)state;
+    xai_model *m = model_from(nobias_net, 4);
+    randomize(m, 9, 0);
+    const int n = 6, L = m->nlayers;
+    const size_t isz = xai_shape_size(m->in);
+    float *x = random_inputs(n * isz, 2, -1, 2), *a = malloc(n * isz * 4);
+    int32_t t[6] = {0, 1, 2, 3, 0, 1};
+    double *ls = malloc(n * (L + 1) * sizeof *ls), res[6];
+    const char *specs[] = {"lrp-zplus", "lrp-alpha2beta1", "lrp-alpha1beta0", "lrp-epsilon-plus-flat:dense=zplus",
+                           "lrp-zplus:alpha=3:beta=2", "lrp-zplus:first=wsquare", "lrp-zbox:dense=zplus:conv=zplus"};
+    for (size_t s = 0; s < sizeof specs / sizeof *specs; s++) {
+        run_lrp(m, specs[s], x, t, n, a, res, ls);
+        for (int i = 0; i < n; i++) {
+            double top = ls[i * (L + 1) + L];
+            assert_true(fabs(top) > 1e-3);
+            for (int j = 0; j <= L; j++)
+                if (fabs(ls[i * (L + 1) + j] - top) > 1e-5 * fabs(top))
+                    fail_msg("%s image %d: relevance %g at layer %d, %g at the output", specs[s], i, ls[i * (L + 1) + j],
+                             j, top);
+            assert_true(fabs(res[i]) <= 1e-5 * fabs(top));
+        }
+    }
+    /* Biases as inputs absorb relevance; ignoring them restores conservation. */
+    randomize(m, 9, 0.5f);
+    xai_model *mb = model_from("[model]\ninput = 2x12x12\nclasses = 4\nlayer = conv out=6 k=3\nlayer = relu\n"
+                               "layer = maxpool k=2\nlayer = conv out=8 k=2\nlayer = relu\nlayer = avgpool k=2\n"
+                               "layer = flatten\nlayer = linear out=12\nlayer = relu\nlayer = dropout p=0.3\n"
+                               "layer = linear out=4\n",
+                               4);
+    randomize(mb, 9, 0.5f);
+    run_lrp(mb, "lrp-zplus:bias=input", x, t, n, a, res, NULL);
+    int leaked = 0;
+    for (int i = 0; i < n; i++) leaked += fabs(res[i]) > 1e-3;
+    assert_true(leaked > 0);
+    run_lrp(mb, "lrp-zplus:bias=ignore", x, t, n, a, res, ls);
+    for (int i = 0; i < n; i++) assert_true(fabs(res[i]) <= 1e-5 * fabs(ls[i * (L + 1) + L]));
+    free(x);
+    free(a);
+    free(ls);
+    xai_model_free(m);
+    xai_model_free(mb);
+}
+
+/* alpha-beta: the positive part carries alpha R, the negative part -beta R (checked on one
+ * dense layer where every neuron has both signs). */
+static void test_alphabeta_split(void **state)
+{
+    (void)state;
+    xai_model *m = model_from("[model]\ninput = 3x1x1\nclasses = 2\nlayer = linear out=2 bias=0\n", 2);
+    const float w[6] = {1, -2, 0.5f, -1, 3, -0.5f};
+    memcpy(m->layers[0].w, w, sizeof w);
+    const float x[3] = {1, 0.5f, 2};
+    const int32_t t = 0;
+    float a[3];
+    /* z_ij = (1, -1, 1); z+ = 2, z- = -1, f = 1 */
+    run_lrp(m, "lrp-alpha2beta1", x, &t, 1, a, NULL, NULL);
+    assert_close(a[0], 2 * 1.0 / 2, 1e-6);
+    assert_close(a[1], -1 * -1.0 / -1, 1e-6);
+    assert_close(a[2], 2 * 1.0 / 2, 1e-6);
+    double pos = a[0] + a[2], neg = a[1];
+    assert_close(pos, 2 * 1.0, 1e-6);
+    assert_close(neg, -1 * 1.0, 1e-6);
+    assert_close(pos + neg, 1.0, 1e-6); /* alpha - beta = 1 */
+    /* Settings that break conservation are refused. */
+    xai_method meth;
+    assert_int_equal(xai_method_parse(&meth, "lrp-alpha2beta1:beta=0", NULL), XAI_EINVAL);
+    assert_non_null(strstr(xai_errmsg(), "alpha - beta = 1"));
+    xai_lrp_opts o;
+    assert_int_equal(xai_lrp_composite(&o, "lrp-alpha2beta1"), XAI_OK);
+    o.alpha = 1.5;
+    assert_int_equal(xai_lrp_check(&o), XAI_EINVAL);
+    xai_model_free(m);
+}
+
+/* --------------------------------------------------------- canonisation */
+
+static void test_bn_canonisation(void **state)
+{
+    (void)state;
+    /* bn right after conv (with and without bias), after linear, and one after a relu that
+     * cannot be merged and stays as a per-element affine layer. */
+    xai_model *m = model_from("[model]\ninput = 2x8x8\nclasses = 4\n"
+                              "layer = conv out=5 k=3 bias=0\nlayer = bn\nlayer = relu\n"
+                              "layer = conv out=6 k=3\nlayer = bn\nlayer = relu\nlayer = bn\nlayer = maxpool k=2\n"
+                              "layer = flatten\nlayer = linear out=7\nlayer = bn\nlayer = relu\nlayer = linear out=4\n",
+                              4);
+    randomize(m, 4, 0.2f);
+    xai_rng r;
+    xai_rng_seed(&r, 77);
+    for (int i = 0; i < m->nlayers; i++) {
+        xai_layer *l = &m->layers[i];
+        if (l->type != XAI_BATCHNORM2D) continue;
+        for (int c = 0; c < l->in.c; c++) {
+            l->w[c] = 0.5f + xai_rng_uniform(&r);
+            l->b[c] = 0.3f * xai_rng_normal(&r);
+            l->rmean[c] = 0.5f * xai_rng_normal(&r);
+            l->rvar[c] = 0.2f + xai_rng_uniform(&r);
+            /* The bn that stays has no shift, so ignoring biases conserves through it. */
+            if (i == 6) l->b[c] = l->w[c] / sqrtf(l->rvar[c] + l->eps) * l->rmean[c];
+        }
+    }
+    xai_model *c;
+    assert_int_equal(xai_lrp_canonize(&c, m, 4), XAI_OK);
+    assert_int_equal(c->nlayers, m->nlayers - 3); /* three bn merged, one kept */
+    int kept = 0;
+    for (int i = 0; i < c->nlayers; i++) kept += c->layers[i].type == XAI_BATCHNORM2D;
+    assert_int_equal(kept, 1);
+    assert_int_equal(c->layers[0].bias, 1); /* a bias appears for the merged shift */
+    const int n = 4;
+    const size_t isz = xai_shape_size(m->in);
+    float *x = random_inputs(n * isz, 6, -1, 1);
+    m->train = 0;
+    float *l1 = malloc(n * 4 * sizeof *l1);
+    memcpy(l1, xai_model_forward(m, x, n), n * 4 * sizeof *l1);
+    const float *l2 = xai_model_forward(c, x, n);
+    for (int j = 0; j < n * 4; j++) assert_close(l2[j], l1[j], 1e-5 * (1 + fabs(l1[j])));
+    /* LRP on it: LRP-0 with ignored biases conserves, through the standing bn too. */
+    xai_lrp_opts o;
+    assert_int_equal(xai_lrp_composite(&o, "lrp-0"), XAI_OK);
+    o.bias_input = 0;
+    xai_lrp *ctx;
+    assert_int_equal(xai_lrp_create(&ctx, m, &o, 3), XAI_OK);
+    int32_t t[4] = {0, 1, 2, 3};
+    float *a = malloc(n * isz * sizeof *a);
+    double res[4];
+    assert_int_equal(xai_lrp_run(ctx, x, t, n, a, res, NULL), XAI_OK);
+    for (int i = 0; i < n; i++)
+        if (!(fabs(res[i]) < 1e-4 * (1 + fabs(l1[i * 4 + t[i]])))) fail_msg("image %d: residual %g, f %g", i, res[i], l1[i * 4 + t[i]]);
+    char *desc = xai_lrp_describe(ctx);
+    assert_non_null(strstr(desc, "batchnorm2d proportional"));
+    free(desc);
+    xai_lrp_free(ctx);
+    free(a);
+    free(x);
+    free(l1);
+    xai_model_free(c);
+    xai_model_free(m);
+}
+
+/* ------------------------------------------------------------ composites */
+
+static void test_composites(void **state)
+{
+    (void)state;
+    xai_model *m = model_from("[model]\ninput = 1x10x10\nclasses = 3\nlayer = conv out=3 k=3\nlayer = relu\n"
+                              "layer = conv out=4 k=3\nlayer = relu\nlayer = flatten\nlayer = linear out=8\n"
+                              "layer = relu\nlayer = linear out=3\n",
+                              2);
+    xai_model_init(m, 1);
+    static const struct {
+        const char *name;
+        int r0, r2, r5, r7;
+        double eps, alpha;
+    } want[] = {
+        {"lrp-epsilon", XAI_LRP_EPSILON, XAI_LRP_EPSILON, XAI_LRP_EPSILON, XAI_LRP_EPSILON, 1e-6, 1},
+        {"lrp-zplus", XAI_LRP_ALPHABETA, XAI_LRP_ALPHABETA, XAI_LRP_ALPHABETA, XAI_LRP_ALPHABETA, 1e-6, 1},
+        {"lrp-alpha2beta1", XAI_LRP_ALPHABETA, XAI_LRP_ALPHABETA, XAI_LRP_ALPHABETA, XAI_LRP_ALPHABETA, 1e-6, 2},
+        {"lrp-epsilon-plus-flat", XAI_LRP_FLAT, XAI_LRP_ALPHABETA, XAI_LRP_EPSILON, XAI_LRP_EPSILON, 1e-6, 1},
+        {"lrp-epsilon-gamma-box", XAI_LRP_ZBOX, XAI_LRP_GAMMA, XAI_LRP_EPSILON, XAI_LRP_EPSILON, 1e-6, 1},
+        {"lrp-preset-a", XAI_LRP_ALPHABETA, XAI_LRP_ALPHABETA, XAI_LRP_EPSILON, XAI_LRP_EPSILON, 0.1, 1},
+        {"lrp-preset-b", XAI_LRP_ALPHABETA, XAI_LRP_ALPHABETA, XAI_LRP_EPSILON, XAI_LRP_EPSILON, 0.1, 2},
+    };
+    for (size_t k = 0; k < sizeof want / sizeof *want; k++) {
+        xai_lrp_opts o;
+        assert_int_equal(xai_lrp_composite(&o, want[k].name), XAI_OK);
+        assert_close(o.epsilon, want[k].eps, 1e-12);
+        assert_close(o.alpha, want[k].alpha, 0);
+        assert_close(o.alpha - o.beta, 1, 0);
+        xai_lrp *c;
+        assert_int_equal(xai_lrp_create(&c, m, &o, 2), XAI_OK);
+        assert_int_equal(xai_lrp_layer_rule(c, 0), want[k].r0);
+        assert_int_equal(xai_lrp_layer_rule(c, 1), -1);
+        assert_int_equal(xai_lrp_layer_rule(c, 2), want[k].r2);
+        assert_int_equal(xai_lrp_layer_rule(c, 5), want[k].r5);
+        assert_int_equal(xai_lrp_layer_rule(c, 7), want[k].r7);
+        /* zbox only where the input's data range is known. */
+        assert_int_equal(xai_lrp_set_layer_rule(c, 2, XAI_LRP_ZBOX), XAI_EINVAL);
+        assert_int_equal(xai_lrp_set_layer_rule(c, 1, XAI_LRP_FLAT), XAI_EINVAL);
+        assert_int_equal(xai_lrp_set_layer_rule(c, 5, XAI_LRP_WSQUARE), XAI_OK);
+        assert_int_equal(xai_lrp_layer_rule(c, 5), XAI_LRP_WSQUARE);
+        xai_lrp_free(c);
+    }
+    for (int k = 0; xai_lrp_composite_names[k]; k++) {
+        xai_lrp_opts o;
+        assert_int_equal(xai_lrp_composite(&o, xai_lrp_composite_names[k]), XAI_OK);
+        assert_int_equal(xai_lrp_check(&o), XAI_OK);
+    }
+    xai_lrp_opts o;
+    assert_int_equal(xai_lrp_composite(&o, "lrp-plaid"), XAI_EINVAL);
+    assert_non_null(strstr(xai_errmsg(), "lrp-plaid"));
+    xai_method meth;
+    assert_int_equal(xai_method_parse(&meth, "lrp-epsilon:conv=zbox", NULL), XAI_EINVAL);
+    assert_int_equal(xai_method_parse(&meth, "lrp-epsilon:eps=-1", NULL), XAI_EINVAL);
+    assert_int_equal(xai_method_parse(&meth, "lrp-epsilon:wobble=1", NULL), XAI_EINVAL);
+    assert_int_equal(xai_method_parse(&meth, "lrp-epsilon:eps=0.25:bias=ignore", NULL), XAI_OK);
+    assert_close(meth.lrp.epsilon, 0.25, 0);
+    assert_int_equal(meth.lrp.bias_input, 0);
+    xai_model_free(m);
+}
+
+int main(void)
+{
+    xai_quiet = 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hand_values),      cmocka_unit_test(test_rules_vs_reference),
+        cmocka_unit_test(test_lrp0_is_gradient_x_input), cmocka_unit_test(test_conservation),
+        cmocka_unit_test(test_alphabeta_split),  cmocka_unit_test(test_bn_canonisation),
+        cmocka_unit_test(test_composites),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,269 @@
+/* test_metrics_cli.c: `xai evaluate` end to end on a linear model and an attribution file written here,
+ * whose scores are known: exact maps beat the random control, sums are exact, bad input leaves no file. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "experiments/commands.h"
+#include "explainers/metrics.h"
+
+#define N 12
+#define K 3
+static const xai_shape SHAPE = {1, 6, 6};
+#define SIZE 36
+
+static char dir[64];
+static char model_path[128], other_path[128], attr_path[128];
+
+static xai_model *linear(uint64_t seed)
+{
+    xai_layer_spec s[2];
+    assert_int_equal(xai_layer_spec_parse(&s[0], "flatten", "test", 1), XAI_OK);
+    assert_int_equal(xai_layer_spec_parse(&s[1], "linear out=3", "test", 2), XAI_OK);
+    xai_model *m = NULL;
+    assert_int_equal(xai_model_create(&m, s, 2, SHAPE, K, 16), XAI_OK);
+    xai_model_init(m, seed);
+    m->mean[0] = 0.1307f;
+    m->std[0] = 0.3081f;
+    return m;
+}
+
+static void put_method(hid_t f, const char *name, const char *kind, const float *a)
+{
+    uint64_t d[4] = {N, 1, 6, 6};
+    char path[128];
+    snprintf(path, sizeof path, "/attributions/%s", name);
+    assert_int_equal(xai_h5_write_f32(f, path, a, 4, d), XAI_OK);
+    hid_t ds = H5Dopen2(f, path, H5P_DEFAULT);
+    assert_int_equal(xai_h5_attr_str(ds, "kind", kind), XAI_OK);
+    assert_int_equal(xai_h5_attr_str(ds, "method", name), XAI_OK);
+    H5Dclose(ds);
+}
+
+/* The layout of explainers/README.md, written by hand: IG's exact map for a linear model with the
+ * black baseline, gradient x input (exact conservation, no bias) and a random control map. */
+static int setup(void **state)
+{
+    (void)state;
+    xai_quiet = 1;
+    snprintf(dir, sizeof dir, "/tmp/xai-metrics-cli-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(model_path, sizeof model_path, "%s/model.h5", dir);
+    snprintf(other_path, sizeof other_path, "%s/other.h5", dir);
+    snprintf(attr_path, sizeof attr_path, "%s/attributions.h5", dir);
+    xai_model *m = linear(3), *o = linear(4);
+    memset(m->layers[1].b, 0, K * sizeof(float));
+    assert_int_equal(xai_model_save(m, model_path), XAI_OK);
+    assert_int_equal(xai_model_save(o, other_path), XAI_OK);
+
+    static float x[N * SIZE], logits[N * K], ig[N * SIZE], gxi[N * SIZE], rnd[N * SIZE];
+    int32_t t[N], y[N];
+    int64_t idx[N];
+    double fb[N];
+    xai_rng r;
+    xai_rng_seed(&r, 8);
+    for (int i = 0; i < N * SIZE; i++) x[i] = (xai_rng_uniform(&r) - m->mean[0]) / m->std[0];
+    for (int i = 0; i < N * SIZE; i++) rnd[i] = 2 * xai_rng_uniform(&r) - 1;
+    memcpy(logits, xai_model_forward(m, x, N), sizeof logits);
+    float black = -m->mean[0] / m->std[0];
+    for (int i = 0; i < N; i++) {
+        t[i] = xai_model_argmax(logits + i * K, K);
+        y[i] = i % K;
+        idx[i] = 100 + i;
+        const float *w = m->layers[1].w + (size_t)t[i] * SIZE;
+        fb[i] = 0;
+        for (int j = 0; j < SIZE; j++) {
+            ig[i * SIZE + j] = w[j] * (x[i * SIZE + j] - black);
+            gxi[i * SIZE + j] = w[j] * x[i * SIZE + j];
+            fb[i] += (double)w[j] * black;
+        }
+    }
+    xai_h5file f;
+    assert_int_equal(xai_h5_create(&f, attr_path), XAI_OK);
+    uint64_t d4[4] = {N, 1, 6, 6}, d1[1] = {N}, d2[2] = {N, K};
+    assert_int_equal(xai_h5_write_f32(f.id, "/inputs", x, 4, d4), XAI_OK);
+    assert_int_equal(xai_h5_write(f.id, "/labels", H5T_NATIVE_INT32, y, 1, d1), XAI_OK);
+    assert_int_equal(xai_h5_write(f.id, "/targets", H5T_NATIVE_INT32, t, 1, d1), XAI_OK);
+    assert_int_equal(xai_h5_write(f.id, "/indices", H5T_NATIVE_INT64, idx, 1, d1), XAI_OK);
+    assert_int_equal(xai_h5_write_f32(f.id, "/logits", logits, 2, d2), XAI_OK);
+    put_method(f.id, "ig", "ig", ig);
+    put_method(f.id, "gradient-x-input", "gradient-x-input", gxi);
+    put_method(f.id, "random", "random", rnd);
+    hid_t ds = H5Dopen2(f.id, "/attributions/ig", H5P_DEFAULT);
+    xai_h5_attr_str(ds, "baseline", "black");
+    xai_h5_attr_i64(ds, "steps", 4);
+    H5Dclose(ds);
+    assert_int_equal(xai_h5_write(f.id, "/ig/f_baseline/ig", H5T_NATIVE_DOUBLE, fb, 1, d1), XAI_OK);
+    assert_int_equal(xai_h5_commit(&f), XAI_OK);
+    xai_model_free(m);
+    xai_model_free(o);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char p[400];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        unlink(p);
+    }
+    if (d) closedir(d);
+    rmdir(dir);
+    return 0;
+}
+
+static int run(const char *const *args)
+{
+    char *argv[64];
+    int argc = 0;
+    for (; args[argc]; argc++) argv[argc] = (char *)args[argc];
+    argv[argc] = NULL;
+    return xai_cmd_evaluate(argc, argv);
+}
+
+static double attr_of(hid_t f, const char *obj, const char *name)
+{
+    double v = NAN;
+    hid_t o = H5Oopen(f, obj, H5P_DEFAULT);
+    assert_true(o >= 0);
+    assert_int_equal(xai_h5_get_f64(o, name, &v), XAI_OK);
+    H5Oclose(o);
+    return v;
+}
+
+static int count_files(void)
+{
+    int n = 0;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (e->d_name[0] != '.') n++;
+    if (d) closedir(d);
+    return n;
+}
+
+static void test_evaluate_linear(void **state)
+{
+    (void)state;
+    char out[160], csv[160];
+    snprintf(out, sizeof out, "%s/metrics.h5", dir);
+    snprintf(csv, sizeof csv, "%s/summary.csv", dir);
+    const char *args[] = {"evaluate", "--model", model_path, "--attributions", attr_path, "--per-step", "1",
+                          "--fraction", "1", "--batch", "7", "--sanity", "--sanity-n", "4", "--ig-curve", "yes",
+                          "--ig-steps", "4,8", "--ig-rules=gauss,midpoint", "--summary", csv, "--label", "tiny", NULL};
+    assert_int_equal(run(args), 0);
+    hid_t f;
+    assert_int_equal(xai_h5_open(&f, out, 0), XAI_OK); /* default: metrics.h5 beside the attributions */
+    assert_float_equal(attr_of(f, "/", "n_images"), N, 0);
+    assert_float_equal(attr_of(f, "/", "steps"), SIZE, 0);
+    double rnd = attr_of(f, "/random/logit", "aopc_mean");
+    /* IG's map is exact for removal to black: its MoRF curve is the lowest any order reaches. */
+    static float morf[N * (SIZE + 1)], rc[N * (SIZE + 1)];
+    assert_int_equal(xai_h5_read(f, "/methods/ig/morf/logit/curves", H5T_NATIVE_FLOAT, morf, 2, NULL, out), XAI_OK);
+    assert_int_equal(xai_h5_read(f, "/methods/ig/random/logit/curves", H5T_NATIVE_FLOAT, rc, 2, NULL, out), XAI_OK);
+    for (int j = 0; j < N * (SIZE + 1); j++) assert_true(morf[j] <= rc[j] + 1e-4f);
+    assert_true(attr_of(f, "/methods/ig/morf/logit", "aopc_mean") > rnd);
+    assert_true(attr_of(f, "/methods/ig/vs_random/logit", "z") > 3);
+    assert_true(attr_of(f, "/methods/ig/abpc/logit", "mean") > 0);
+    /* Sums are exact on a linear model: IG against f(x) - f(black), gradient x input against f(x). */
+    assert_true(attr_of(f, "/methods/ig/completeness", "p90") < 1e-5);
+    assert_true(attr_of(f, "/methods/gradient-x-input/completeness", "p90") < 1e-5);
+    assert_true(attr_of(f, "/methods/random/completeness", "median") > 0.01);
+    assert_true(fabs(attr_of(f, "/methods/random/vs_random/logit", "z")) < 4);
+    /* Recomputed IG on the linear model is exact for every rule and step count. */
+    double med[2];
+    assert_int_equal(xai_h5_read(f, "/ig_steps/ig/gauss/median", H5T_NATIVE_DOUBLE, med, 1, NULL, out), XAI_OK);
+    assert_true(med[0] < 1e-5 && med[1] < 1e-5);
+    assert_int_equal(xai_h5_read(f, "/ig_steps/ig/midpoint/median", H5T_NATIVE_DOUBLE, med, 1, NULL, out), XAI_OK);
+    assert_true(med[0] < 1e-5 && med[1] < 1e-5);
+    /* Randomisation: one parametrised layer, so two steps; the random control ignores the model. */
+    int64_t layers[2];
+    float sp[2 * 4];
+    assert_int_equal(xai_h5_read(f, "/methods/random/sanity/layer", H5T_NATIVE_INT64, layers, 1, NULL, out), XAI_OK);
+    assert_true(layers[0] == -1 && layers[1] == 1);
+    assert_int_equal(xai_h5_read(f, "/methods/random/sanity/spearman", H5T_NATIVE_FLOAT, sp, 2, NULL, out), XAI_OK);
+    for (int j = 0; j < 8; j++) assert_float_equal(sp[j], 1, 1e-6);
+    assert_int_equal(xai_h5_read(f, "/methods/gradient-x-input/sanity/spearman", H5T_NATIVE_FLOAT, sp, 2, NULL, out),
+                     XAI_OK);
+    for (int j = 4; j < 8; j++) assert_true(sp[j] < 0.9f);
+    H5Fclose(f);
+
+    FILE *c = fopen(csv, "r");
+    assert_non_null(c);
+    char line[1024];
+    int lines = 0;
+    while (fgets(line, sizeof line, c)) {
+        if (lines == 0) assert_non_null(strstr(line, "label,method,aopc_morf,"));
+        /* This file's writer did not track creation order: methods come by name. */
+        if (lines == 1) assert_int_equal(strncmp(line, "tiny,gradient-x-input,", 22), 0);
+        lines++;
+    }
+    fclose(c);
+    assert_int_equal(lines, 4);
+
+    /* A subset, patches that do not divide the image, blur, one method. */
+    char out2[160];
+    snprintf(out2, sizeof out2, "%s/m2.h5", dir);
+    const char *args2[] = {"evaluate", "--model", model_path, "--attributions", attr_path, "--out", out2, "--n", "3",
+                           "--patch", "4", "--perturb", "blur", "--steps", "3", "--methods", "gradient-x-input", NULL};
+    assert_int_equal(run(args2), 0);
+    assert_int_equal(xai_h5_open(&f, out2, 0), XAI_OK);
+    assert_float_equal(attr_of(f, "/", "n_images"), 3, 0);
+    assert_float_equal(attr_of(f, "/", "n_features"), 4, 0);
+    assert_false(xai_h5_exists(f, "/methods/ig"));
+    H5Fclose(f);
+}
+
+static void test_evaluate_errors(void **state)
+{
+    (void)state;
+    int before = count_files();
+    char out[160], missing[160];
+    snprintf(out, sizeof out, "%s/bad.h5", dir);
+    snprintf(missing, sizeof missing, "%s/nothing.h5", dir);
+    const char *wrong_model[] = {"evaluate", "--model", other_path, "--attributions", attr_path, "--out", out, NULL};
+    assert_int_equal(run(wrong_model), 1);
+    assert_non_null(strstr(xai_errmsg(), "same model"));
+    const char *no_file[] = {"evaluate", "--model", model_path, "--attributions", missing, "--out", out, NULL};
+    assert_int_equal(run(no_file), 1);
+    const char *no_method[] = {"evaluate", "--model", model_path, "--attributions", attr_path, "--out", out,
+                               "--methods", "ig,lrp-nothing", NULL};
+    assert_int_equal(run(no_method), 1);
+    assert_non_null(strstr(xai_errmsg(), "lrp-nothing"));
+    const char *not_attr[] = {"evaluate", "--model", model_path, "--attributions", model_path, "--out", out, NULL};
+    assert_int_equal(run(not_attr), 1);
+    const char *bad_patch[] = {"evaluate", "--model", model_path, "--attributions", attr_path, "--out", out,
+                               "--patch", "7", NULL};
+    assert_int_equal(run(bad_patch), 1);
+    const char *bad_opts[][10] = {
+        {"evaluate", "--model", model_path, "--attributions", attr_path, "--perturb", "fog", NULL},
+        {"evaluate", "--model", model_path, "--attributions", attr_path, "--fraction", "1.5", NULL},
+        {"evaluate", "--model", model_path, "--attributions", attr_path, "--ig-rules", "simpson", NULL},
+        {"evaluate", "--model", model_path, "--attributions", attr_path, "--sanity=maybe", NULL},
+        {"evaluate", "--attributions", attr_path, NULL},
+        {"evaluate", "--model", model_path, "--attributions", attr_path, "--frobnicate", NULL},
+    };
+    for (size_t k = 0; k < sizeof bad_opts / sizeof *bad_opts; k++) assert_int_equal(run(bad_opts[k]), 2);
+    /* Nothing was written, not even a temporary file. */
+    assert_int_equal(count_files(), before);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_evaluate_linear),
+        cmocka_unit_test(test_evaluate_errors),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

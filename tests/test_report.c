@@ -1,0 +1,182 @@
+/* test_report.c: the report (Markdown and HTML) carries the numbers of the fixture HDF5 files, links
+ * only figures that exist, lists what is missing; and the experiment summary and list readers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "test_export_fixture.h"
+
+static void test_summary_load(void **state)
+{
+    (void)state;
+    char *root = fx_tmpdir();
+    fx_numbers x;
+    fx_defaults(&x, 1);
+    char *dir = fx_experiment(root, "tiny", &x);
+    xai_exp_summary s;
+    assert_int_equal(xai_exp_summary_load(&s, dir), XAI_OK);
+    assert_string_equal(s.name, "tiny");
+    assert_string_equal(s.dataset, "tiny");
+    assert_true(s.has_model && s.has_train && s.has_attr && s.has_metrics);
+    assert_int_equal(s.input_shape[0], 1);
+    assert_int_equal(s.input_shape[2], FX_S);
+    assert_int_equal(s.nclasses, FX_K);
+    assert_string_equal(s.layers_text, "flatten\nlinear out=3\n");
+    assert_true(s.test_acc == x.test_acc);
+    assert_int_equal(s.hist_rows, FX_EPOCHS);
+    assert_int_equal(s.hist_cols, 7);
+    assert_true(s.history[1 * 7 + 2] == 0.5);
+    assert_int_equal(s.n_images, FX_N);
+    assert_int_equal(s.flip_steps, FX_STEPS);
+    assert_true(s.random_aopc == x.random_aopc);
+    /* Display order: IG, then LRP, then the rest. */
+    assert_int_equal(s.nmethods, 3);
+    assert_string_equal(s.methods[0].name, "ig");
+    assert_string_equal(s.methods[1].name, "lrp-epsilon");
+    assert_string_equal(s.methods[2].name, "gradient");
+    assert_true(s.methods[1].aopc_morf == x.aopc_morf[1]);
+    assert_true(s.methods[0].sec_per_attr == x.sec_per_attr[0]);
+    /* |delta| = {0.1, 0.2, 0.3, 0.5, 0.2, 0.4}: median 0.25, max 0.5. */
+    assert_true(fabs(s.methods[0].delta_median - 0.25) < 1e-12);
+    assert_true(s.methods[0].delta_max == 0.5);
+    assert_true(fabs(s.methods[1].delta_median - 0.015) < 1e-12);
+    assert_true(isnan(s.methods[2].delta_median));
+    assert_int_equal(s.nig, 1);
+    assert_int_equal(s.ig[0].nrules, 2);
+    assert_string_equal(s.ig[0].rule[0], "left");
+    assert_int_equal(s.ig[0].steps[2], 64);
+    assert_int_equal(s.notes.n, 0);
+    xai_exp_summary_free(&s);
+    /* A missing directory is an error; a missing file only a note. */
+    char *nodir = xai_path_join(root, "nothere");
+    assert_int_equal(xai_exp_summary_load(&s, nodir), XAI_ENOTFOUND);
+    xai_exp_summary_free(&s);
+    char *mp = xai_path_join(dir, "metrics.h5");
+    unlink(mp);
+    assert_int_equal(xai_exp_summary_load(&s, dir), XAI_OK);
+    assert_false(s.has_metrics);
+    assert_true(isnan(s.methods[0].aopc_morf));
+    assert_non_null(strstr(s.notes.s, "metrics.h5: missing"));
+    xai_exp_summary_free(&s);
+    free(mp);
+    free(nodir);
+    free(dir);
+    fx_rmtree(root);
+    free(root);
+}
+
+static void test_exp_list(void **state)
+{
+    (void)state;
+    char *root = fx_tmpdir();
+    fx_numbers x;
+    fx_defaults(&x, 1);
+    const char *made[] = {"zeta", "mnist", "imagewoof", "fashion-mnist"};
+    for (int i = 0; i < 4; i++) {
+        char *d = xai_path_join(root, made[i]);
+        assert_int_equal(xai_mkdirs(d), XAI_OK);
+        fx_model(d, &x, 0);
+        free(d);
+    }
+    char *empty = xai_path_join(root, "plot");
+    assert_int_equal(xai_mkdirs(empty), XAI_OK);
+    char **names;
+    int n;
+    assert_int_equal(xai_exp_list(root, &names, &n), XAI_OK);
+    assert_int_equal(n, 4);
+    assert_string_equal(names[0], "mnist");
+    assert_string_equal(names[1], "fashion-mnist");
+    assert_string_equal(names[2], "imagewoof");
+    assert_string_equal(names[3], "zeta");
+    xai_exp_list_free(names, n);
+    free(empty);
+    fx_rmtree(root);
+    free(root);
+}
+
+static void test_report_numbers(void **state)
+{
+    (void)state;
+    char *root = fx_tmpdir();
+    fx_numbers x;
+    fx_defaults(&x, 3);
+    char *a = fx_experiment(root, "alpha", &x);
+    fx_defaults(&x, 1);
+    x.test_acc = 0.8125;
+    x.sec_per_attr[1] = 0.0321;
+    char *b = fx_experiment(root, "beta", &x);
+    /* beta has no metrics file; alpha has one rendered figure and a provenance record. */
+    char *mp = xai_path_join(b, "metrics.h5");
+    unlink(mp);
+    char *figs = xai_path_join(a, "figures");
+    assert_int_equal(xai_mkdirs(figs), XAI_OK);
+    char *png = xai_path_join(figs, "heatmaps.png");
+    assert_int_equal(xai_write_file_atomic(png, "\x89PNG\r\n\x1a\n", 8), XAI_OK);
+    char *prov = xai_path_join(root, "provenance.json");
+    assert_int_equal(xai_write_file_atomic(prov, "{\"cpu\": \"Test CPU <fast>\"}\n", 27), XAI_OK);
+    const char *exps[2] = {"alpha", "beta"};
+    assert_int_equal(xai_report_write(root, exps, 2), XAI_OK);
+    char *md = fx_read(root, "report.md"), *html = fx_read(root, "report.html");
+    assert_non_null(md);
+    assert_non_null(html);
+    const char *both[] = {
+        "97.50 %", "81.25 %", "96.25 %",          /* test accuracies, validation */
+        "0.412 ± 0.013",                          /* AOPC MoRF of ig, alpha */
+        "0.538 ± 0.013", "0.017 ± 0.013",         /* lrp-epsilon MoRF, LeRF */
+        "0.205 ± 0.011",                          /* random control */
+        "2.500 ± 0.100",                          /* ABPC */
+        "0.00123", "0.0456",                      /* completeness median, p90 of ig */
+        "12.3", "32.1",                           /* ms per attribution */
+        "900 / 100 / 200", "3×4×4", "1×4×4", "adam", "cosine",
+        "linear out=3", "0.0312",                 /* architecture, IG step table (0.5 / 16) */
+        "alpha/figures/heatmaps.png", "Test CPU",
+        "beta/metrics.h5: missing",
+    };
+    for (size_t i = 0; i < sizeof both / sizeof *both; i++) {
+        if (!strstr(md, both[i])) fprintf(stderr, "report.md lacks '%s'\n", both[i]);
+        assert_non_null(strstr(md, both[i]));
+        if (!strstr(html, both[i])) fprintf(stderr, "report.html lacks '%s'\n", both[i]);
+        assert_non_null(strstr(html, both[i]));
+    }
+    /* beta's scores are not in any file: shown as absent, never made up. */
+    assert_non_null(strstr(md, "| ig | ig | – | – | – | – | – | – | 0.25 | 0.5 | 12.3 |"));
+    /* Figures that were not rendered are not linked. */
+    assert_null(strstr(md, "alpha/figures/pixelflip.png"));
+    assert_null(strstr(md, "figures/aopc.png"));
+    assert_non_null(strstr(md, "![Figure 1. alpha: test images"));
+    /* HTML is one self-contained page: inline style, escaped text. */
+    assert_non_null(strstr(html, "<!DOCTYPE html>"));
+    assert_non_null(strstr(html, "<style>"));
+    assert_non_null(strstr(html, "<img src=\"alpha/figures/heatmaps.png\""));
+    assert_non_null(strstr(html, "Test CPU &lt;fast&gt;"));
+    assert_null(strstr(html, "<fast>"));
+    assert_non_null(strstr(html, "</html>\n"));
+    free(md);
+    free(html);
+    /* Bad input: an experiment directory that is not there. */
+    const char *bad[1] = {"gamma"};
+    assert_int_equal(xai_report_write(root, bad, 1), XAI_ENOTFOUND);
+    assert_non_null(strstr(xai_errmsg(), "gamma"));
+    assert_int_equal(xai_report_write(root, exps, 0), XAI_EINVAL);
+    free(prov);
+    free(png);
+    free(figs);
+    free(mp);
+    free(a);
+    free(b);
+    fx_rmtree(root);
+    free(root);
+}
+
+int main(void)
+{
+    xai_quiet = 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_summary_load),
+        cmocka_unit_test(test_exp_list),
+        cmocka_unit_test(test_report_numbers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -179,6 +179,7 @@ static void bench_usage(FILE *f)
 {
     fprintf(f, "usage: xai bench <train|infer> --config FILE [--batch N] [--repeats R] [--warmup W]\n"
                "                  [--iters I] [--peak-gflops G]\n"
+               "       xai bench <ig|lrp> --help   (attribution throughput, see there)\n"
                "Prints `key value` lines: throughput (median of R repeats of I steps after W warm-up\n"
                "steps), threads used, GFLOP/s and the fraction of the machine's FP32 peak\n"
                "(threads x 32 FLOP/cycle x clock unless --peak-gflops is given), and peak memory.\n");
@@ -216,6 +217,6 @@ int xai_cmd_bench(int argc, char **argv)
     }
     if (!strcmp(what, "train")) return bench_model(&o, 1);
     if (!strcmp(what, "infer")) return bench_model(&o, 0);
-    fprintf(stderr, "xai bench: unknown benchmark '%s' (expected train or infer)\n", what);
+    fprintf(stderr, "xai bench: unknown benchmark '%s' (expected train, infer, ig or lrp)\n", what);
     return 2;
 }

@@ -226,27 +226,25 @@ xai_status xai_h5_get_str(hid_t loc, const char *name, char *out, size_t cap)
 {
     if (H5Aexists(loc, name) <= 0) return XAI_ENOTFOUND;
     hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    if (a < 0) return XAI_ENOTFOUND;
     hid_t t = H5Aget_type(a);
     xai_status s = XAI_OK;
+    /* The memory type copies the stored one: HDF5 converts neither ASCII <-> UTF-8
+     * nor padding, and h5py writes variable-length strings by default. */
     if (H5Tget_class(t) != H5T_STRING) s = xai_fail(XAI_EFORMAT, "attribute '%s' is not a string", name);
     else if (H5Tis_variable_str(t) > 0) {
-        /* h5py writes variable-length strings by default. */
         char *v = NULL;
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, H5T_VARIABLE);
-        H5Tset_cset(mt, H5Tget_cset(t)); /* HDF5 does not convert ASCII <-> UTF-8 */
+        hid_t mt = H5Tcopy(t);
         if (H5Aread(a, mt, &v) < 0 || !v) s = xai_fail(XAI_EFORMAT, "cannot read attribute '%s'", name);
-        else {
-            snprintf(out, cap, "%s", v);
-            H5free_memory(v);
-        }
+        else snprintf(out, cap, "%s", v);
+        if (v) H5free_memory(v);
         H5Tclose(mt);
     } else {
         size_t n = H5Tget_size(t);
         char *buf = xai_calloc(n + 1, 1);
-        hid_t mt = H5Tcopy(H5T_C_S1);
+        hid_t mt = H5Tcopy(t);
         H5Tset_size(mt, n + 1);
-        H5Tset_cset(mt, H5Tget_cset(t));
+        H5Tset_strpad(mt, H5T_STR_NULLTERM);
         if (H5Aread(a, mt, buf) < 0) s = xai_fail(XAI_EFORMAT, "cannot read attribute '%s'", name);
         else snprintf(out, cap, "%s", buf);
         H5Tclose(mt);

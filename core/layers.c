@@ -154,9 +154,9 @@ void xai_conv2d_relu_forward(float *z, float *relu_out, const float *in, const x
 
 /* z, when given, is the conv output feeding a relu and dout the relu output's
  * gradient: the mask is applied while gathering the group's (Co, S*HWo) gradient. */
-static void conv_backward(float *din /* (N, Ci, H, W) */, const float *dout /* (N, Co, Ho, Wo) */,
-                          const float *z /* (N, Co, Ho, Wo) or NULL */, const float *in /* (N, Ci, H, W) */,
-                          const xai_layer *l, int n)
+void xai_conv2d_backward_ex(float *din /* (N, Ci, H, W) */, const float *dout /* (N, Co, Ho, Wo) */,
+                            const float *z /* (N, Co, Ho, Wo) or NULL */, const float *in /* (N, Ci, H, W) */,
+                            const xai_layer *l, int n, int overwrite)
 {
     const int Co = l->out.c, HWo = l->out.h * l->out.w, K = l->in.c * l->k * l->k, G = xai_conv2d_group(l);
     const size_t isz = xai_shape_size(l->in), osz = xai_shape_size(l->out);
@@ -205,7 +205,12 @@ static void conv_backward(float *din /* (N, Ci, H, W) */, const float *dout /* (
                 /* dcol (K, S*HWo) = W^T (K, Co) * dY (Co, S*HWo), then scatter-add per sample. */
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, (int)ld, Co, 1.0f, l->w, K, dy, (int)ld, 0.0f,
                             col, (int)ld);
-                for (int s = 0; s < S; s++) col2im_add(din + (i0 + s) * isz, col + (size_t)s * HWo, ld, l);
+                for (int s = 0; s < S; s++) {
+                    /* Zeroing here, sample by sample, touches memory that col2im is about
+                     * to use anyway, instead of a separate pass over the whole batch. */
+                    if (overwrite) memset(din + (i0 + s) * isz, 0, isz * sizeof *din);
+                    col2im_add(din + (i0 + s) * isz, col + (size_t)s * HWo, ld, l);
+                }
             }
         }
     }
@@ -222,13 +227,13 @@ static void conv_backward(float *din /* (N, Ci, H, W) */, const float *dout /* (
 
 void xai_conv2d_backward(float *din, const float *dout, const float *in, const xai_layer *l, int n)
 {
-    conv_backward(din, dout, NULL, in, l, n);
+    xai_conv2d_backward_ex(din, dout, NULL, in, l, n, 0);
 }
 
 void xai_conv2d_relu_backward(float *din, const float *drelu, const float *z, const float *in, const xai_layer *l,
                               int n)
 {
-    conv_backward(din, drelu, z, in, l, n);
+    xai_conv2d_backward_ex(din, drelu, z, in, l, n, 0);
 }
 
 /* -------------------------------------------------------------------- relu */

@@ -434,9 +434,9 @@ void xai_model_backward(xai_model *m, const float *dlogits, int n, int want_dx)
         float *din = NULL;
         if (i > lowest || want_dx) {
             din = m->dbuf[k];
-            memset(din, 0, (size_t)n * xai_shape_size(l->in) * sizeof *din);
+            if (l->type != XAI_CONV2D) memset(din, 0, (size_t)n * xai_shape_size(l->in) * sizeof *din);
         }
-        if (fused) xai_conv2d_relu_backward(din, cur, m->acts[i + 1], m->acts[i], l, n);
+        if (l->type == XAI_CONV2D) xai_conv2d_backward_ex(din, cur, fused ? m->acts[i + 1] : NULL, m->acts[i], l, n, 1);
         else xai_layer_backward(l, din, cur, m->acts[i], m->acts[i + 1], n, m->train);
         if (!din) break;
         cur = din;

@@ -170,6 +170,11 @@ void xai_conv2d_backward(float *din, const float *dout, const float *in, const x
 void xai_conv2d_relu_forward(float *z, float *relu_out, const float *in, const xai_layer *l, int n);
 void xai_conv2d_relu_backward(float *din, const float *drelu, const float *z, const float *in, const xai_layer *l,
                               int n);
+/* Both of the above: z (NULL: no relu) as in xai_conv2d_relu_backward; with
+ * overwrite, din is set rather than accumulated (a whole-model backward pass
+ * then needs no zeroing pass over the batch). */
+void xai_conv2d_backward_ex(float *din, const float *dout, const float *z, const float *in, const xai_layer *l, int n,
+                            int overwrite);
 void xai_relu_forward(float *out, const float *in, const xai_layer *l, int n);
 void xai_relu_backward(float *din, const float *dout, const float *in, const xai_layer *l, int n);
 void xai_maxpool2d_forward(float *out, const float *in, const xai_layer *l, int n);

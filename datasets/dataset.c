@@ -476,41 +476,6 @@ static void dataset_id(char hex[65], const opts_t *r, const char *decoder, const
 
 /* ------------------------------------------------------------------ cache */
 
-/* Reads a string attribute in the character set it was written in.
- * xai_h5_get_str (core/h5.c) asks HDF5 for ASCII, which cannot convert the
- * UTF-8 strings that xai_h5_attr_str writes, so we read them ourselves. */
-static xai_status attr_str(hid_t loc, const char *name, char *out, size_t cap)
-{
-    if (H5Aexists(loc, name) <= 0) return XAI_ENOTFOUND;
-    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-    if (a < 0) return XAI_ENOTFOUND;
-    hid_t t = H5Aget_type(a);
-    xai_status s = XAI_OK;
-    if (H5Tget_class(t) != H5T_STRING) {
-        s = xai_fail(XAI_EFORMAT, "attribute '%s' is not a string", name);
-    } else if (H5Tis_variable_str(t) > 0) {
-        char *v = NULL;
-        hid_t mt = H5Tcopy(t);
-        if (H5Aread(a, mt, &v) < 0 || !v) s = xai_fail(XAI_EFORMAT, "cannot read attribute '%s'", name);
-        else snprintf(out, cap, "%s", v);
-        if (v) H5free_memory(v);
-        H5Tclose(mt);
-    } else {
-        size_t n = H5Tget_size(t);
-        char *buf = xai_calloc(n + 1, 1);
-        hid_t mt = H5Tcopy(t);
-        H5Tset_size(mt, n + 1);
-        H5Tset_strpad(mt, H5T_STR_NULLTERM);
-        if (H5Aread(a, mt, buf) < 0) s = xai_fail(XAI_EFORMAT, "cannot read attribute '%s'", name);
-        else snprintf(out, cap, "%s", buf);
-        H5Tclose(mt);
-        free(buf);
-    }
-    H5Tclose(t);
-    H5Aclose(a);
-    return s;
-}
-
 static xai_status write_strings(hid_t loc, const char *name, char *const *s, int n)
 {
     size_t w = 1;
@@ -739,17 +704,17 @@ static xai_status load_body(hid_t f, xai_dataset *d, const char *path, int limit
 {
     char fmt[64] = "";
     int64_t ver = 0, size = 0, ncl = 0;
-    attr_str(f, "format", fmt, sizeof fmt);
+    xai_h5_get_str(f, "format", fmt, sizeof fmt);
     xai_h5_get_i64(f, "format_version", &ver);
     if (strcmp(fmt, CACHE_FORMAT) != 0 || ver != CACHE_VERSION)
         return xai_fail(XAI_EFORMAT, "%s: not a dataset cache of format %s version %d (found '%s' version %lld); delete it and run 'xai fetch' again",
                         path, CACHE_FORMAT, CACHE_VERSION, fmt, (long long)ver);
-    if (attr_str(f, "dataset", d->name, sizeof d->name) != XAI_OK || xai_h5_get_i64(f, "size", &size) != XAI_OK ||
+    if (xai_h5_get_str(f, "dataset", d->name, sizeof d->name) != XAI_OK || xai_h5_get_i64(f, "size", &size) != XAI_OK ||
         xai_h5_get_i64(f, "nclasses", &ncl) != XAI_OK || size < 1 || size > 4096 || ncl < 1 || ncl > 1000)
         return xai_fail(XAI_EFORMAT, "%s: missing or invalid dataset/size/nclasses attributes", path);
     d->size = (int)size;
-    attr_str(f, "source", d->source, sizeof d->source);
-    attr_str(f, "sha256", d->sha256, sizeof d->sha256);
+    xai_h5_get_str(f, "source", d->source, sizeof d->source);
+    xai_h5_get_str(f, "sha256", d->sha256, sizeof d->sha256);
     int n1 = 0, n2 = 0;
     XAI_TRY(read_strings(f, "/classes/ids", 0, path, &d->class_ids, &n1));
     d->nclasses = n1;
@@ -792,11 +757,11 @@ static int cache_ok(const char *path, const opts_t *r, int *ntrain, int *ntest, 
     char fmt[64] = "", name[64] = "";
     int64_t ver = 0, size = 0;
     uint64_t a[8], b[8];
-    attr_str(f, "format", fmt, sizeof fmt);
+    xai_h5_get_str(f, "format", fmt, sizeof fmt);
     xai_h5_get_i64(f, "format_version", &ver);
-    attr_str(f, "dataset", name, sizeof name);
+    xai_h5_get_str(f, "dataset", name, sizeof name);
     xai_h5_get_i64(f, "size", &size);
-    attr_str(f, "source", source, cap);
+    xai_h5_get_str(f, "source", source, cap);
     int ok = !strcmp(fmt, CACHE_FORMAT) && ver == CACHE_VERSION && !strcmp(name, r->def->name) && size == r->size &&
              xai_h5_dims(f, "/train/images", a) == 4 && xai_h5_dims(f, "/test/images", b) == 4 &&
              xai_h5_exists(f, "/train/labels") && xai_h5_exists(f, "/test/labels");
@@ -943,11 +908,11 @@ static xai_status info_body(FILE *out, hid_t f, const char *path)
 {
     char name[64] = "", source[1024] = "", sha[80] = "", decoder[1024] = "", ver[128] = "";
     int64_t size = 0, ch = 0, skipped = 0;
-    attr_str(f, "dataset", name, sizeof name);
-    attr_str(f, "source", source, sizeof source);
-    attr_str(f, "sha256", sha, sizeof sha);
-    attr_str(f, "decoder", decoder, sizeof decoder);
-    attr_str(f, "xai_version", ver, sizeof ver);
+    xai_h5_get_str(f, "dataset", name, sizeof name);
+    xai_h5_get_str(f, "source", source, sizeof source);
+    xai_h5_get_str(f, "sha256", sha, sizeof sha);
+    xai_h5_get_str(f, "decoder", decoder, sizeof decoder);
+    xai_h5_get_str(f, "xai_version", ver, sizeof ver);
     xai_h5_get_i64(f, "size", &size);
     xai_h5_get_i64(f, "channels", &ch);
     xai_h5_get_i64(f, "skipped_corrupt", &skipped);

@@ -197,7 +197,9 @@ static int stage(const repro_opts *o, experiment *e, int st)
     const char *in_none[] = {NULL};
     const char *in_train[] = {NULL, NULL}, *in_explain[] = {model, NULL}, *in_eval[] = {model, attr, NULL};
     const char *out_fetch[] = {NULL}, *out_train[] = {model, NULL}, *out_explain[] = {attr, NULL};
-    const char *out_eval[] = {metrics, NULL}, *out_export[] = {plot, NULL};
+    char summary[600];
+    snprintf(summary, sizeof summary, "%s/summary.csv", e->dir);
+    const char *out_eval[] = {metrics, summary, NULL}, *out_export[] = {plot, NULL};
     const char *const *inputs = in_none, *const *outputs = out_fetch;
     (void)in_train;
     switch (st) {
@@ -236,6 +238,8 @@ static int stage(const repro_opts *o, experiment *e, int st)
         arg(a, "--model=%s", model);
         arg(a, "--attributions=%s", attr);
         arg(a, "--out=%s", metrics);
+        arg(a, "--summary=%s/summary.csv", e->dir);
+        arg(a, "--label=%s", e->name);
         const char *skip[] = {NULL};
         section_args(a, &e->cfg, "evaluate", skip);
         if (o->quick) section_args(a, &e->cfg, "quick-evaluate", skip);

@@ -195,6 +195,12 @@ static void test_schedules(void **s)
     near(xai_sched_lr(&oc, 50), 0.8117456539497631, "onecycle", 50);
     near(xai_sched_lr(&oc, 65), (1 + 4e-6) / 2, "onecycle", 65);
     near(xai_sched_lr(&oc, 100), 4e-6, "onecycle", 100);
+    /* A warm-up as long as the run (e.g. `--epochs 1` on a config with more warm-up epochs)
+     * rises to the peak at the last step and never anneals. */
+    xai_sched shortrun = oc;
+    shortrun.total_steps = 20;
+    near(xai_sched_lr(&shortrun, 0), 0.04, "onecycle, short run", 0);
+    near(xai_sched_lr(&shortrun, 19), 1, "onecycle, short run", 19);
     /* Monotone up, then down. */
     for (int64_t t = 1; t <= 30; t++) assert_true(xai_sched_lr(&oc, t) > xai_sched_lr(&oc, t - 1));
     for (int64_t t = 31; t <= 100; t++) assert_true(xai_sched_lr(&oc, t) < xai_sched_lr(&oc, t - 1));

@@ -122,7 +122,8 @@ double xai_sched_lr(const xai_sched *s, int64_t step)
     if (warm > s->total_steps) warm = s->total_steps;
     /* The peak is the last step of the warm-up (step 0 without one). */
     const int64_t peak = warm > 0 ? warm - 1 : 0;
-    const double down = s->total_steps - 1 > peak ? (double)(step - peak) / (double)(s->total_steps - 1 - peak) : 1;
+    /* Annealing progress; a warm-up as long as the run (e.g. --epochs 1) leaves none. */
+    const double down = s->total_steps - 1 > peak ? (double)(step - peak) / (double)(s->total_steps - 1 - peak) : 0;
     switch (s->type) {
     case XAI_SCHED_CONSTANT: return s->lr;
     case XAI_SCHED_STEP: {

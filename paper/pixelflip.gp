@@ -14,14 +14,14 @@ set ylabel "target logit (mean ± s.e.)"
 set xrange [0:*]
 do for [fmt in "png pdf"] {
     if (fmt eq "png") {
-        set terminal pngcairo size 1300, 600 font "Sans,11"
+        set terminal pngcairo size 1300, 720 font "Sans,11"
     } else {
-        set terminal pdfcairo size 7in, 3.25in font "Sans,7"
+        set terminal pdfcairo size 7in, 3.9in font "Sans,7"
     }
     set output out.'/pixelflip.'.fmt
     set multiplot layout 1, 2 \
         title sprintf("%s: pixel flipping (%d images, %s perturbation)", dataset_title, flip_images, flip_perturb) \
-        noenhanced margins 0.07, 0.98, 0.24, 0.88 spacing 0.07, 0
+        noenhanced margins 0.07, 0.98, 0.34, 0.90 spacing 0.07, 0
     set key at screen 0.5, screen 0.015 center bottom horizontal maxrows 2 noenhanced samplen 2.5 reverse Left width 2
     set title "MoRF: most relevant features first (steep drop = good)"
     plot for [i = 1:n_curves] f index (i - 1) using ($1 * 100):($2 - $3):($2 + $3) \

@@ -23,11 +23,14 @@ static inline int chunk_lo(int c, int n, int nch) { return (int)((long)c * n / n
 /* Convolution as GEMM over a group of S samples at once: im2col writes the S
  * column matrices side by side, (K, S*HWo), so one sgemm sees a wide N (and, for
  * the weight gradient, a long K) instead of S small products that spend their
- * time packing. S depends only on the layer, so results stay thread-independent. */
+ * time packing; layers with large columns use S = 1. S depends only on the layer,
+ * so results stay thread-independent. */
 int xai_conv2d_group(const xai_layer *l)
 {
+    /* Keep the group's columns within about 1 MB: cache-resident between im2col
+     * and the GEMM's packing, which otherwise both stream from memory. */
     size_t per = (size_t)l->in.c * l->k * l->k * l->out.h * l->out.w;
-    size_t g = ((size_t)1 << 20) / (per ? per : 1);
+    size_t g = ((size_t)1 << 18) / (per ? per : 1);
     return g < 1 ? 1 : g > 8 ? 8 : (int)g;
 }
 
@@ -56,19 +59,20 @@ static void im2col(float *col /* (Ci*k*k, ld) */, size_t ld, const float *x /* (
         for (int ky = 0; ky < k; ky++)
             for (int kx = 0; kx < k; kx++) {
                 float *row = col + ((size_t)(c * k + ky) * k + kx) * ld;
+                /* Stride 1: each output row is a contiguous run of an input row with
+                 * zero borders, the same columns for every oy. Rows are short (tens
+                 * of floats): restrict-qualified inline loops beat memcpy calls. */
+                const int ox0 = p - kx > 0 ? p - kx : 0, ox1 = W + p - kx < Wo ? W + p - kx : Wo;
                 for (int oy = 0; oy < Ho; oy++) {
                     int iy = oy * s - p + ky;
-                    float *r = row + oy * Wo;
+                    float *restrict r = row + oy * Wo;
                     if (iy < 0 || iy >= H) {
                         for (int ox = 0; ox < Wo; ox++) r[ox] = 0;
                         continue;
                     }
                     const float *xr = x + ((size_t)c * H + iy) * W;
                     if (s == 1) {
-                        /* Contiguous run with zero borders: the common case. Rows are
-                         * short (tens of floats): an inlined loop beats memcpy calls. */
-                        int ox0 = p - kx > 0 ? p - kx : 0, ox1 = W + p - kx < Wo ? W + p - kx : Wo;
-                        const float *xs = xr - p + kx;
+                        const float *restrict xs = xr - p + kx;
                         for (int ox = 0; ox < ox0; ox++) r[ox] = 0;
                         for (int ox = ox0; ox < ox1; ox++) r[ox] = xs[ox];
                         for (int ox = ox1 > ox0 ? ox1 : ox0; ox < Wo; ox++) r[ox] = 0;

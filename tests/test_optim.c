@@ -249,6 +249,45 @@ static void test_train_cfg(void **s)
     }
 }
 
+/* Label-smoothed cross-entropy: eps = 0 matches the engine's loss; uniform logits cost log K
+ * whatever eps; the gradient matches central differences of the loss. */
+static void test_smoothed_xent(void **s)
+{
+    (void)s;
+    enum { N = 3, K = 4 };
+    float z[N * K] = {0.5f, -1.0f, 2.0f, 0.25f, 1.5f, 1.5f, -0.5f, 0.0f, -2.0f, 0.75f, 0.1f, 3.0f};
+    const int32_t y[N] = {2, 0, 1};
+    float dz[N * K], dref[N * K];
+    int c0, c1;
+    double l0 = xai_train_xent(z, y, N, K, 0, dz, &c0);
+    double lref = xai_softmax_xent(z, y, N, K, dref, &c1);
+    assert_float_equal(l0, lref, 1e-12);
+    assert_int_equal(c0, c1);
+    assert_int_equal(c0, 2); /* sample 1 ties 0/1: argmax takes the first */
+    for (int i = 0; i < N * K; i++) assert_float_equal(dz[i], dref[i], 1e-7);
+    float zero[N * K] = {0};
+    assert_float_equal(xai_train_xent(zero, y, N, K, 0.3, dz, NULL), log(K), 1e-12);
+    const double eps = 0.2;
+    xai_train_xent(z, y, N, K, eps, dz, NULL);
+    /* By hand for sample 0: lse - (1-eps) z_y - eps/K sum z. */
+    double lse0 = log(exp(0.5) + exp(-1.0) + exp(2.0) + exp(0.25));
+    double l_0 = lse0 - 0.8 * 2.0 - 0.05 * (0.5 - 1.0 + 2.0 + 0.25);
+    float one[K];
+    memcpy(one, z, sizeof one);
+    float d1[K];
+    assert_float_equal(xai_train_xent(one, y, 1, K, eps, d1, NULL), l_0, 1e-6);
+    for (int i = 0; i < N * K; i++) {
+        float keep = z[i];
+        const float h = 1e-2f;
+        z[i] = keep + h;
+        double lp = xai_train_xent(z, y, N, K, eps, dref, NULL);
+        z[i] = keep - h;
+        double lm = xai_train_xent(z, y, N, K, eps, dref, NULL);
+        z[i] = keep;
+        assert_float_equal(dz[i], (lp - lm) / (2 * h), 1e-4);
+    }
+}
+
 /* ------------------------------------------------------------- augmentation */
 
 #define H 6
@@ -380,6 +419,7 @@ int main(void)
         cmocka_unit_test(test_adam_bias_correction), cmocka_unit_test(test_adam_l2_and_adamw),
         cmocka_unit_test(test_bad_optim_cfg),     cmocka_unit_test(test_decay_mask),
         cmocka_unit_test(test_schedules),         cmocka_unit_test(test_train_cfg),
+        cmocka_unit_test(test_smoothed_xent),
         cmocka_unit_test(test_normalize),         cmocka_unit_test(test_crop_is_shift),
         cmocka_unit_test(test_rrc),
     };

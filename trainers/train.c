@@ -55,9 +55,7 @@ static uint64_t train_hash(const xai_config *c)
     return h;
 }
 
-/* Softmax cross-entropy against (1 - eps) one-hot + eps/K; dz (N, K) = (p - target) / n. */
-static double xent_smooth(const float *z /* (N, K) */, const int32_t *y /* (N) */, int n, int k, double eps,
-                          float *dz /* (N, K) */, int *correct)
+double xai_train_xent(const float *z, const int32_t *y, int n, int k, double eps, float *dz, int *correct)
 {
     double loss = 0;
     int ok = 0;
@@ -71,12 +69,12 @@ static double xent_smooth(const float *z /* (N, K) */, const int32_t *y /* (N) *
         double mx = zi[am], s = 0, sz = 0;
         for (int j = 0; j < k; j++) s += exp((double)zi[j] - mx), sz += zi[j];
         double lse = mx + log(s);
-        /* -sum_j t_j log p_j with log p_j = z_j - lse */
+        /* -sum_j t_j log p_j with log p_j = z_j - lse and sum_j t_j = 1 */
         loss += lse - (1 - eps) * zi[y[i]] - off * sz;
         for (int j = 0; j < k; j++)
             dz[(size_t)i * k + j] = (float)((exp(zi[j] - lse) - (j == y[i] ? on : off)) / n);
     }
-    *correct = ok;
+    if (correct) *correct = ok;
     return loss / n;
 }
 
@@ -474,7 +472,7 @@ xai_status xai_train(const xai_config *c, const xai_dataset *d, const xai_train_
             xai_model_zero_grad(m);
             const float *logits = xai_model_forward(m, m->acts[0], bsz);
             int ok;
-            double loss = xent_smooth(logits, ybuf, bsz, K, tc.label_smoothing, dlogits, &ok);
+            double loss = xai_train_xent(logits, ybuf, bsz, K, tc.label_smoothing, dlogits, &ok);
             lr = xai_sched_lr(&tc.sched, st.step);
             if (!isfinite(loss)) {
                 if (o->verbose) fprintf(stderr, "\n");

@@ -115,6 +115,12 @@ typedef struct {
 /* Parses [train] (and [experiment] seed); unknown [train] keys are errors naming the line. */
 xai_status xai_train_cfg_parse(xai_train_cfg *t, const xai_config *c);
 
+/* Training loss: softmax cross-entropy against (1 - eps) one-hot + eps/K targets, averaged
+ * over the batch; dz gets its gradient (softmax - target) / n. correct (may be NULL) counts
+ * argmax hits. eps = 0 is xai_softmax_xent. */
+double xai_train_xent(const float *z /* (N, K) */, const int32_t *y /* (N) */, int n, int k, double eps,
+                      float *dz /* (N, K) */, int *correct);
+
 /* Columns of the per-epoch history (dataset /train/history). */
 enum { XAI_HIST_EPOCH, XAI_HIST_LR, XAI_HIST_TRAIN_LOSS, XAI_HIST_TRAIN_ACC, XAI_HIST_VAL_LOSS, XAI_HIST_VAL_ACC,
        XAI_HIST_SECONDS, XAI_HIST_COLS };

@@ -25,8 +25,9 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-static double cpu_ghz(void)
+double xai_peak_gflops(double given)
 {
+    if (given > 0) return given;
     FILE *f = fopen("/proc/cpuinfo", "r");
     char line[256];
     double mhz = 0;
@@ -37,13 +38,8 @@ static double cpu_ghz(void)
             break;
         }
     if (f) fclose(f);
-    return mhz > 0 ? mhz / 1000 : 2.0;
-}
-
-/* 2 cores x 32 FLOP/cycle (two 8-wide FMA units) x clock, unless given. */
-static double peak_gflops(const bench_opts *o)
-{
-    return o->peak_gflops > 0 ? o->peak_gflops : xai_threads() * 32.0 * cpu_ghz();
+    /* threads x 32 FLOP/cycle (two 8-wide FMA units, AVX2) x clock */
+    return xai_threads() * 32.0 * (mhz > 0 ? mhz / 1000 : 2.0);
 }
 
 static void fill_random(float *x, size_t n, uint64_t seed)
@@ -138,7 +134,7 @@ static int bench_model(const bench_opts *o, int train)
     for (int i = 0; i < o->batch; i++) c.y[i] = i % m->nclasses;
     double conv_f, f = xai_model_flops(m, &conv_f);
     double t = time_median(train ? train_step : infer_step, &c, o);
-    double peak = peak_gflops(o);
+    double peak = xai_peak_gflops(o->peak_gflops);
     /* Training costs forward + two backward products per weight (3x), less the first layer's input grad. */
     double flops = (train ? 3.0 : 1.0) * f * o->batch;
     printf("threads %d\n", xai_threads());

@@ -318,6 +318,10 @@ void xai_progress_update(xai_progress *p, double done);
 void xai_progress_end(xai_progress *p, const char *summary);
 extern int xai_quiet; /* silence progress (tests) */
 
+/* The FP32 peak that `xai bench` reports fractions of: `given` when positive,
+ * else threads x 32 FLOP/cycle (two 8-wide FMA units) x the clock in /proc/cpuinfo. */
+double xai_peak_gflops(double given);
+
 /* -------------------------------------------------------------------- CLI */
 
 /* A subcommand: argv[0] is the command name. Returns the process exit code. */

@@ -697,22 +697,6 @@ typedef struct {
     xai_quad_rule rule;
 } bench_opts;
 
-static double bench_peak(const bench_opts *o)
-{
-    if (o->peak > 0) return o->peak;
-    /* threads x 32 FLOP/cycle (two 8-wide FMA units) x clock, as `xai bench train` counts it. */
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    char line[256];
-    double mhz = 0;
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "cpu MHz", 7)) {
-            char *c = strchr(line, ':');
-            if (c) mhz = atof(c + 1);
-            break;
-        }
-    if (f) fclose(f);
-    return xai_threads() * 32.0 * (mhz > 0 ? mhz / 1000 : 2.0);
-}
 
 typedef xai_status (*bench_fn)(void *ctx);
 
@@ -865,7 +849,7 @@ int xai_bench_ig(int argc, char **argv)
     c.ig.rule = o.rule;
     double t = bench_time(ig_step, &c, &o, &s);
     if (s == XAI_OK) {
-        double f = xai_model_flops(c.m, NULL), per = 2.0 * f * o.steps, peak = bench_peak(&o);
+        double f = xai_model_flops(c.m, NULL), per = 2.0 * f * o.steps, peak = xai_peak_gflops(o.peak);
         printf("threads %d\n", xai_threads());
         printf("steps %d\n", o.steps);
         printf("images %d\n", o.images);
@@ -908,7 +892,7 @@ int xai_bench_lrp(int argc, char **argv)
     if (s == XAI_OK) t = bench_time(lrp_step, &c, &o, &s);
     if (s == XAI_OK) tg = bench_time(gxi_step, &c, &o, &s);
     if (s == XAI_OK) {
-        double per = 2.0 * xai_model_flops(c.m, NULL), peak = bench_peak(&o);
+        double per = 2.0 * xai_model_flops(c.m, NULL), peak = xai_peak_gflops(o.peak);
         printf("threads %d\n", xai_threads());
         printf("method %s\n", meth.spec);
         printf("batch %d\n", o.rows);

@@ -356,22 +356,23 @@ void xai_model_init(xai_model *m, uint64_t seed)
     m->step = 0;
 }
 
+void xai_layer_spec_of(xai_layer_spec *s, const xai_layer *l)
+{
+    memset(s, 0, sizeof *s);
+    s->type = l->type;
+    s->out = l->out.c;
+    s->k = l->k;
+    s->stride = l->stride;
+    s->pad = l->pad;
+    s->bias = l->bias;
+    s->eps = l->eps;
+    s->momentum = l->momentum;
+    s->p = l->p;
+}
+
 static void get_specs(const xai_model *m, xai_layer_spec *specs)
 {
-    for (int i = 0; i < m->nlayers; i++) {
-        const xai_layer *l = &m->layers[i];
-        xai_layer_spec *s = &specs[i];
-        memset(s, 0, sizeof *s);
-        s->type = l->type;
-        s->out = l->out.c;
-        s->k = l->k;
-        s->stride = l->stride;
-        s->pad = l->pad;
-        s->bias = l->bias;
-        s->eps = l->eps;
-        s->momentum = l->momentum;
-        s->p = l->p;
-    }
+    for (int i = 0; i < m->nlayers; i++) xai_layer_spec_of(&specs[i], &m->layers[i]);
 }
 
 xai_status xai_model_clone(xai_model **dst, const xai_model *src, int max_batch)

@@ -230,6 +230,8 @@ typedef struct xai_model {
 
 /* Parse one `layer` value such as "conv out=32 k=3 stride=1 pad=0". */
 xai_status xai_layer_spec_parse(xai_layer_spec *s, const char *text, const char *file, int line);
+/* The spec that rebuilds layer l (its hyperparameters, without weights). */
+void xai_layer_spec_of(xai_layer_spec *s, const xai_layer *l);
 /* Build a model: infers and checks every shape, allocates all arenas. */
 xai_status xai_model_create(xai_model **m, const xai_layer_spec *specs, int nspecs, xai_shape in,
                             int nclasses, int max_batch);

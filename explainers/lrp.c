@@ -132,16 +132,7 @@ xai_status xai_lrp_canonize(xai_model **out, const xai_model *m, int max_batch)
             specs[n - 1].bias = 1; /* the merged shift needs a bias */
             continue;
         }
-        xai_layer_spec *s = &specs[n];
-        s->type = l->type;
-        s->out = l->out.c;
-        s->k = l->k;
-        s->stride = l->stride;
-        s->pad = l->pad;
-        s->bias = l->bias;
-        s->eps = l->eps;
-        s->momentum = l->momentum;
-        s->p = l->p;
+        xai_layer_spec_of(&specs[n], l);
         src[n++] = i;
     }
     xai_model *c;

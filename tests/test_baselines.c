@@ -11,42 +11,7 @@
 
 #include "core/xai.h"
 #include "explainers/explain.h"
-
-/* cmocka's assert_float_equal compares floats; these checks need doubles. */
-#define assert_close(a, b, tol)                                                                              \
-    do {                                                                                                 \
-        double a_ = (a), b_ = (b), t_ = (tol);                                                           \
-        if (!(fabs(a_ - b_) <= t_)) fail_msg("%s = %.17g, expected %.17g (tolerance %g)", #a, a_, b_, t_); \
-    } while (0)
-
-static xai_model *model_from(const char *text, int max_batch)
-{
-    xai_config c;
-    assert_int_equal(xai_config_load_string(&c, text, "test.ini"), XAI_OK);
-    xai_model *m = NULL;
-    xai_status s = xai_model_from_config(&m, &c, max_batch);
-    if (s != XAI_OK) fail_msg("%s", xai_errmsg());
-    xai_config_free(&c);
-    return m;
-}
-
-static void randomize(xai_model *m, uint64_t seed)
-{
-    xai_model_init(m, seed);
-    xai_rng r;
-    xai_rng_seed(&r, seed + 7);
-    for (int i = 0; i < m->nlayers; i++)
-        for (size_t j = 0; j < m->layers[i].nb; j++) m->layers[i].b[j] = 0.1f * xai_rng_normal(&r);
-}
-
-static float *random_inputs(size_t n, uint64_t seed, float lo, float hi)
-{
-    float *x = malloc(n * sizeof *x);
-    xai_rng r;
-    xai_rng_seed(&r, seed);
-    for (size_t j = 0; j < n; j++) x[j] = lo + (hi - lo) * xai_rng_uniform(&r);
-    return x;
-}
+#include "tests/test_explain_common.h"
 
 static const char *net = "[model]\ninput = 2x8x8\nclasses = 4\n"
                          "layer = conv out=4 k=3\nlayer = relu\nlayer = avgpool k=2\nlayer = flatten\n"
@@ -65,7 +30,7 @@ static void test_gradient_finite_differences(void **state)
 {
     (void)state;
     xai_model *m = model_from(net, 3);
-    randomize(m, 4);
+    randomize(m, 4, 0.1f, 1);
     const int n = 3;
     const size_t isz = xai_shape_size(m->in);
     float *x = random_inputs(n * isz, 2, -1, 2), *g = malloc(n * isz * 4), *xp = malloc(isz * 4);
@@ -107,8 +72,8 @@ static void test_smoothgrad(void **state)
 {
     (void)state;
     xai_model *m = model_from(net, 5), *big = model_from(net, 64);
-    randomize(m, 4);
-    randomize(big, 4);
+    randomize(m, 4, 0.1f, 1);
+    randomize(big, 4, 0.1f, 1);
     const int n = 3;
     const size_t isz = xai_shape_size(m->in);
     float *x = random_inputs(n * isz, 2, -1, 2), *g = malloc(n * isz * 4), *a = malloc(n * isz * 4),
@@ -139,7 +104,7 @@ static void test_smoothgrad(void **state)
     assert_memory_not_equal(a, b, n * isz * 4);
     /* On a linear model every sample has the same gradient: SmoothGrad is the weight row. */
     xai_model *lin = model_from(linear_net, 4);
-    randomize(lin, 3);
+    randomize(lin, 3, 0.1f, 1);
     float *xl = random_inputs(16, 1, 0, 1), al[16];
     int32_t tl = 2;
     o.samples = 13;
@@ -225,7 +190,7 @@ static void test_explainer_dispatch(void **state)
 {
     (void)state;
     xai_model *m = model_from(net, 4);
-    randomize(m, 6);
+    randomize(m, 6, 0.1f, 1);
     const int n = 5;
     const size_t isz = xai_shape_size(m->in);
     float *x = random_inputs(n * isz, 3, -1, 2), *a = malloc(n * isz * 4), *b = malloc(n * isz * 4);

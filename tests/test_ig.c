@@ -11,43 +11,7 @@
 
 #include "core/xai.h"
 #include "explainers/explain.h"
-
-/* cmocka's assert_float_equal compares floats; these checks need doubles. */
-#define assert_close(a, b, tol)                                                                              \
-    do {                                                                                                 \
-        double a_ = (a), b_ = (b), t_ = (tol);                                                           \
-        if (!(fabs(a_ - b_) <= t_)) fail_msg("%s = %.17g, expected %.17g (tolerance %g)", #a, a_, b_, t_); \
-    } while (0)
-
-static xai_model *model_from(const char *text, int max_batch)
-{
-    xai_config c;
-    assert_int_equal(xai_config_load_string(&c, text, "test.ini"), XAI_OK);
-    xai_model *m = NULL;
-    xai_status s = xai_model_from_config(&m, &c, max_batch);
-    if (s != XAI_OK) fail_msg("%s", xai_errmsg());
-    xai_config_free(&c);
-    return m;
-}
-
-/* Weights from xai_model_init plus non-zero biases: a net that is not positively homogeneous. */
-static void randomize(xai_model *m, uint64_t seed)
-{
-    xai_model_init(m, seed);
-    xai_rng r;
-    xai_rng_seed(&r, seed + 7);
-    for (int i = 0; i < m->nlayers; i++)
-        for (size_t j = 0; j < m->layers[i].nb; j++) m->layers[i].b[j] = 0.1f * xai_rng_normal(&r);
-}
-
-static float *random_inputs(size_t n, uint64_t seed, float lo, float hi)
-{
-    float *x = malloc(n * sizeof *x);
-    xai_rng r;
-    xai_rng_seed(&r, seed);
-    for (size_t j = 0; j < n; j++) x[j] = lo + (hi - lo) * xai_rng_uniform(&r);
-    return x;
-}
+#include "tests/test_explain_common.h"
 
 static const char *linear_net = "[model]\ninput = 2x3x4\nclasses = 3\nlayer = flatten\nlayer = linear out=3\n";
 
@@ -200,7 +164,7 @@ static void test_linear_exact(void **state)
 {
     (void)state;
     xai_model *m = model_from(linear_net, 6);
-    randomize(m, 5);
+    randomize(m, 5, 0.1f, 1);
     m->mean[0] = 0.3f, m->std[0] = 0.2f, m->mean[1] = 0.5f, m->std[1] = 0.25f;
     const int n = 4;
     const size_t isz = xai_shape_size(m->in);
@@ -252,8 +216,8 @@ static void test_batching_invariance(void **state)
 {
     (void)state;
     xai_model *small = model_from(relu_net, 5), *big = model_from(relu_net, 300);
-    randomize(small, 3);
-    randomize(big, 3);
+    randomize(small, 3, 0.1f, 1);
+    randomize(big, 3, 0.1f, 1);
     const int n = 3;
     const size_t isz = xai_shape_size(small->in);
     float *x = random_inputs(n * isz, 4, -0.5f, 2), *a1 = malloc(n * isz * 4), *a2 = malloc(n * isz * 4);
@@ -300,7 +264,7 @@ static void test_many_steps_bounded(void **state)
 {
     (void)state;
     xai_model *m = model_from(linear_net, 4);
-    randomize(m, 2);
+    randomize(m, 2, 0.1f, 1);
     const size_t isz = xai_shape_size(m->in);
     float *x = random_inputs(2 * isz, 1, 0, 1), *a = malloc(2 * isz * 4);
     int32_t t[2] = {0, 1};
@@ -333,7 +297,7 @@ static void test_grad_accumulate(void **state)
 {
     (void)state;
     xai_model *m = model_from(linear_net, 4);
-    randomize(m, 8);
+    randomize(m, 8, 0.1f, 1);
     const size_t isz = xai_shape_size(m->in);
     float *x = random_inputs(3 * isz, 2, -1, 1), rl[9];
     double *G = malloc(3 * isz * sizeof *G), w[3] = {0.5, 0.25, 2};
@@ -363,7 +327,7 @@ static void test_relu_convergence(void **state)
 {
     (void)state;
     xai_model *m = model_from(relu_net, 256);
-    randomize(m, 1);
+    randomize(m, 1, 0.1f, 1);
     const int n = 16;
     const size_t isz = xai_shape_size(m->in);
     float *x = random_inputs(n * isz, 101, -0.4f, 2.6f), *a = malloc(n * isz * 4);

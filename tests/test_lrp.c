@@ -11,43 +11,7 @@
 
 #include "core/xai.h"
 #include "explainers/explain.h"
-
-/* cmocka's assert_float_equal compares floats; these checks need doubles. */
-#define assert_close(a, b, tol)                                                                              \
-    do {                                                                                                 \
-        double a_ = (a), b_ = (b), t_ = (tol);                                                           \
-        if (!(fabs(a_ - b_) <= t_)) fail_msg("%s = %.17g, expected %.17g (tolerance %g)", #a, a_, b_, t_); \
-    } while (0)
-
-static xai_model *model_from(const char *text, int max_batch)
-{
-    xai_config c;
-    assert_int_equal(xai_config_load_string(&c, text, "test.ini"), XAI_OK);
-    xai_model *m = NULL;
-    xai_status s = xai_model_from_config(&m, &c, max_batch);
-    if (s != XAI_OK) fail_msg("%s", xai_errmsg());
-    xai_config_free(&c);
-    return m;
-}
-
-static void randomize(xai_model *m, uint64_t seed, float bias)
-{
-    xai_model_init(m, seed);
-    xai_rng r;
-    xai_rng_seed(&r, seed + 7);
-    for (int i = 0; i < m->nlayers; i++)
-        if (m->layers[i].type != XAI_BATCHNORM2D)
-            for (size_t j = 0; j < m->layers[i].nb; j++) m->layers[i].b[j] = bias * xai_rng_normal(&r);
-}
-
-static float *random_inputs(size_t n, uint64_t seed, float lo, float hi)
-{
-    float *x = malloc(n * sizeof *x);
-    xai_rng r;
-    xai_rng_seed(&r, seed);
-    for (size_t j = 0; j < n; j++) x[j] = lo + (hi - lo) * xai_rng_uniform(&r);
-    return x;
-}
+#include "tests/test_explain_common.h"
 
 static double max_abs(const double *v, size_t n)
 {
@@ -344,7 +308,7 @@ static void test_rules_vs_reference(void **state)
 {
     (void)state;
     xai_model *m = model_from(ref_net, 4);
-    randomize(m, 21, 0.05f);
+    randomize(m, 21, 0.05f, 0);
     m->mean[0] = 0.3f, m->std[0] = 0.5f, m->mean[1] = 0.6f, m->std[1] = 0.4f;
     const int n = 3;
     const size_t isz = xai_shape_size(m->in);
@@ -424,7 +388,7 @@ static void test_lrp0_is_gradient_x_input(void **state)
     const char *nets[2] = {nobias_net, gap_net};
     for (int k = 0; k < 2; k++) {
         xai_model *m = model_from(nets[k], 4);
-        randomize(m, 3 + k, 0);
+        randomize(m, 3 + k, 0, 0);
         const int n = 5;
         const size_t isz = xai_shape_size(m->in);
         float *x = random_inputs(n * isz, 8, -1, 2), *a = malloc(n * isz * 4), *g = malloc(n * isz * 4);
@@ -458,7 +422,7 @@ static void test_conservation(void **state)
 {
     (void)state;
     xai_model *m = model_from(nobias_net, 4);
-    randomize(m, 9, 0);
+    randomize(m, 9, 0, 0);
     const int n = 6, L = m->nlayers;
     const size_t isz = xai_shape_size(m->in);
     float *x = random_inputs(n * isz, 2, -1, 2), *a = malloc(n * isz * 4);
@@ -479,13 +443,13 @@ static void test_conservation(void **state)
         }
     }
     /* Biases as inputs absorb relevance; ignoring them restores conservation. */
-    randomize(m, 9, 0.5f);
+    randomize(m, 9, 0.5f, 0);
     xai_model *mb = model_from("[model]\ninput = 2x12x12\nclasses = 4\nlayer = conv out=6 k=3\nlayer = relu\n"
                                "layer = maxpool k=2\nlayer = conv out=8 k=2\nlayer = relu\nlayer = avgpool k=2\n"
                                "layer = flatten\nlayer = linear out=12\nlayer = relu\nlayer = dropout p=0.3\n"
                                "layer = linear out=4\n",
                                4);
-    randomize(mb, 9, 0.5f);
+    randomize(mb, 9, 0.5f, 0);
     run_lrp(mb, "lrp-zplus:bias=input", x, t, n, a, res, NULL);
     int leaked = 0;
     for (int i = 0; i < n; i++) leaked += fabs(res[i]) > 1e-3;
@@ -542,7 +506,7 @@ static void test_bn_canonisation(void **state)
                               "layer = conv out=6 k=3\nlayer = bn\nlayer = relu\nlayer = bn\nlayer = maxpool k=2\n"
                               "layer = flatten\nlayer = linear out=7\nlayer = bn\nlayer = relu\nlayer = linear out=4\n",
                               4);
-    randomize(m, 4, 0.2f);
+    randomize(m, 4, 0.2f, 0);
     xai_rng r;
     xai_rng_seed(&r, 77);
     for (int i = 0; i < m->nlayers; i++) {

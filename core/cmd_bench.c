@@ -124,7 +124,7 @@ static int bench_model(const bench_opts *o, int train)
     xai_config_free(&cfg);
     if (s != XAI_OK) return xai_cli_error(s);
     xai_model_init(m, 1);
-    m->train = train;
+    m->train = train, m->lean = 1; /* as the trainer runs it */
     bench_ctx c = {m, NULL, NULL, NULL, o->batch, 0};
     size_t isz = xai_shape_size(m->in);
     c.x = xai_malloc((size_t)o->batch * isz * sizeof(float));

@@ -1,22 +1,16 @@
 /* layers.c: forward and backward kernels of every layer, float32 NCHW.
  * Convolution is im2col + sgemm over groups of samples; batches are cut into chunks fixed by N alone. */
-#include "core/xai.h"
+#include "core/kernels.h"
 
 #include <cblas.h>
 #include <float.h>
 #include <math.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
-/* Chunk c of n samples covers [chunk_lo(c), chunk_lo(c + 1)). */
-static inline int nchunks(int n) { return n < XAI_CHUNKS ? n : XAI_CHUNKS; }
-
-/* Parallel regions cost microseconds, and far more when cores are shared:
- * below this many floats touched a loop runs on the calling thread. */
-#define PAR_MIN 32768
-static inline int chunk_lo(int c, int n, int nch) { return (int)((long)c * n / nch); }
+#define nchunks xai_nchunks
+#define chunk_lo xai_chunk_lo
+#define PAR_MIN XAI_PAR_MIN
+#define thread_scratch xai_conv_thread_scratch
 
 /* ------------------------------------------------------------------ conv2d */
 
@@ -34,20 +28,20 @@ int xai_conv2d_group(const xai_layer *l)
     return g < 1 ? 1 : g > 8 ? 8 : (int)g;
 }
 
+/* Sized for both implementations: which one runs can change at run time. */
 size_t xai_conv2d_scratch_floats(const xai_layer *l)
 {
     size_t hw = (size_t)l->out.h * l->out.w * xai_conv2d_group(l);
-    return hw * ((size_t)l->in.c * l->k * l->k + l->out.c);
+    size_t a = hw * ((size_t)l->in.c * l->k * l->k + l->out.c), b = xai_conv_direct_scratch_floats(l);
+    return a > b ? a : b;
 }
 
-static inline float *thread_scratch(const xai_layer *l)
+size_t xai_conv2d_pack_floats(const xai_layer *l) { return xai_conv_direct_pack_floats(l); }
+
+size_t xai_conv2d_gpart_floats(const xai_layer *l)
 {
-    int t = 0;
-#ifdef _OPENMP
-    t = omp_get_thread_num();
-#endif
-    XAI_CHECK(t < l->scratch_threads);
-    return l->col + (size_t)t * l->scratch_stride;
+    size_t a = l->nw + l->nb, b = xai_conv_direct_gpart_floats(l);
+    return a > b ? a : b;
 }
 
 /* col (K, ld) gets sample x's columns at column offset 0; the caller offsets col. */
@@ -117,6 +111,10 @@ static void col2im_add(float *x /* (Ci, H, W) */, const float *col /* (Ci*k*k, l
 static void conv_forward(float *out /* (N, Co, Ho, Wo) */, float *relu_out /* (N, Co, Ho, Wo) or NULL */,
                          const float *in /* (N, Ci, H, W) */, const xai_layer *l, int n)
 {
+    if (xai_conv_direct_ok(l)) {
+        xai_conv_direct_forward(out, relu_out, NULL, NULL, in, l, n);
+        return;
+    }
     const int Co = l->out.c, HWo = l->out.h * l->out.w, K = l->in.c * l->k * l->k, G = xai_conv2d_group(l);
     const size_t isz = xai_shape_size(l->in), osz = xai_shape_size(l->out);
     const int nch = nchunks(n);
@@ -167,6 +165,10 @@ void xai_conv2d_backward_ex(float *din /* (N, Ci, H, W) */, const float *dout /*
     const size_t np = l->nw + l->nb;
     const int want_w = l->gw != NULL, nch = nchunks(n);
     if (!want_w && !din) return;
+    if (xai_conv_direct_ok(l)) {
+        xai_conv_direct_backward(din, dout, z, NULL, NULL, NULL, in, l, n, overwrite);
+        return;
+    }
 #pragma omp parallel for schedule(static) if ((size_t)n * (osz + isz) > PAR_MIN)
     for (int c = 0; c < nch; c++) {
         float *col = thread_scratch(l), *dy = col + (size_t)K * G * HWo; /* (K, S*HWo), (Co, S*HWo) */
@@ -238,6 +240,27 @@ void xai_conv2d_relu_backward(float *din, const float *drelu, const float *z, co
                               int n)
 {
     xai_conv2d_backward_ex(din, drelu, z, in, l, n, 0);
+}
+
+int xai_conv2d_relu_pool_ok(const xai_layer *conv, const xai_layer *pool)
+{
+    return conv->type == XAI_CONV2D && pool->type == XAI_MAXPOOL2D && pool->k == 2 && pool->stride == 2 &&
+           pool->pad == 0 && pool->out.h == conv->out.h / 2 && pool->out.w == conv->out.w / 2 &&
+           xai_conv_direct_ok(conv);
+}
+
+void xai_conv2d_relu_pool_forward(float *z, float *relu_out, float *pool_out, const float *in, const xai_layer *conv,
+                                  const xai_layer *pool, int n)
+{
+    XAI_CHECK(xai_conv2d_relu_pool_ok(conv, pool));
+    xai_conv_direct_forward(z, relu_out, pool_out, pool->argmax, in, conv, n);
+}
+
+void xai_conv2d_relu_pool_backward(float *din, const float *dpool, const float *pooled, const float *in,
+                                   const xai_layer *conv, const xai_layer *pool, int n, int overwrite)
+{
+    XAI_CHECK(xai_conv2d_relu_pool_ok(conv, pool));
+    xai_conv_direct_backward(din, NULL, NULL, dpool, pooled, pool->argmax, in, conv, n, overwrite);
 }
 
 /* -------------------------------------------------------------------- relu */
@@ -396,48 +419,65 @@ void xai_avgpool2d_backward(float *din, const float *dout, const xai_layer *l, i
 
 /* ------------------------------------------------------------------ linear */
 
+/* The work is cut along the long input dimension, never along the batch: a
+ * batch split would have every piece pack all of W for sgemm, which on a
+ * 9216x128 layer costs as much as the products. The cuts depend only on the
+ * layer, so results do not depend on the thread count. */
+int xai_linear_kchunks(const xai_layer *l)
+{
+    int k = l->in.c / 512;
+    return k < 1 ? 1 : k > XAI_CHUNKS ? XAI_CHUNKS : k;
+}
+
+size_t xai_linear_work_floats(const xai_layer *l, int max_batch)
+{
+    const int k = xai_linear_kchunks(l);
+    return k > 1 ? (size_t)k * max_batch * l->out.c : 0;
+}
+
 void xai_linear_forward(float *out /* (N, O) */, const float *in /* (N, I) */, const xai_layer *l, int n)
 {
-    const int NI = l->in.c, NO = l->out.c, nch = nchunks(n);
-#pragma omp parallel for schedule(static) if ((size_t)n * NI * NO > 8 * PAR_MIN)
-    for (int c = 0; c < nch; c++) {
-        int lo = chunk_lo(c, n, nch), m = chunk_lo(c + 1, n, nch) - lo;
-        float *y = out + (size_t)lo * NO;
-        if (l->bias)
-            for (int i = 0; i < m; i++) memcpy(y + (size_t)i * NO, l->b, NO * sizeof *y);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, NO, NI, 1.0f, in + (size_t)lo * NI, NI, l->w, NI,
-                    l->bias ? 1.0f : 0.0f, y, NO);
+    const int NI = l->in.c, NO = l->out.c, nk = xai_linear_kchunks(l);
+    const size_t no = (size_t)n * NO;
+    if (nk == 1) {
+        for (int i = 0; l->bias && i < n; i++) memcpy(out + (size_t)i * NO, l->b, NO * sizeof *out);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, NO, NI, 1.0f, in, NI, l->w, NI, l->bias ? 1.0f : 0.0f,
+                    out, NO);
+        return;
+    }
+    /* part c (N, O) = X[:, Kc] W[:, Kc]^T, then summed in chunk order */
+#pragma omp parallel for schedule(static) if (no * NI > 8 * PAR_MIN)
+    for (int c = 0; c < nk; c++) {
+        const int lo = chunk_lo(c, NI, nk), m = chunk_lo(c + 1, NI, nk) - lo;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, NO, m, 1.0f, in + lo, NI, l->w + lo, NI, 0.0f,
+                    l->lpart + c * no, NO);
+    }
+#pragma omp parallel for schedule(static) if (no * nk > PAR_MIN)
+    for (size_t j = 0; j < no; j++) {
+        float acc = l->bias ? l->b[j % NO] : 0.0f;
+        for (int c = 0; c < nk; c++) acc += l->lpart[c * no + j];
+        out[j] = acc;
     }
 }
 
 void xai_linear_backward(float *din /* (N, I) */, const float *dout /* (N, O) */, const float *in /* (N, I) */,
                          const xai_layer *l, int n)
 {
-    const int NI = l->in.c, NO = l->out.c;
-    if (l->gw) {
-        /* dW (O, I) += dY^T (O, N) * X (N, I): rows of dW split, each sums all N. */
-        const int nch = NO < XAI_CHUNKS ? NO : XAI_CHUNKS;
+    const int NI = l->in.c, NO = l->out.c, nk = xai_linear_kchunks(l);
+    if (l->bias && l->gb)
+        for (int i = 0; i < n; i++)
+            for (int o = 0; o < NO; o++) l->gb[o] += dout[(size_t)i * NO + o];
+    if (!l->gw && !din) return;
+    /* Column block c of dW (O, I) += dY^T (O, N) X[:, c], and of dX (N, I) += dY (N, O) W[:, c]. */
 #pragma omp parallel for schedule(static) if ((size_t)n * NI * NO > 8 * PAR_MIN)
-        for (int c = 0; c < nch; c++) {
-            int lo = chunk_lo(c, NO, nch), m = chunk_lo(c + 1, NO, nch) - lo;
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, NI, n, 1.0f, dout + lo, NO, in, NI, 1.0f,
-                        l->gw + (size_t)lo * NI, NI);
-            if (l->bias)
-                for (int o = lo; o < lo + m; o++) {
-                    float s = 0;
-                    for (int i = 0; i < n; i++) s += dout[(size_t)i * NO + o];
-                    l->gb[o] += s;
-                }
-        }
-    }
-    if (din) {
-        const int nch = nchunks(n);
-#pragma omp parallel for schedule(static) if ((size_t)n * NI * NO > 8 * PAR_MIN)
-        for (int c = 0; c < nch; c++) {
-            int lo = chunk_lo(c, n, nch), m = chunk_lo(c + 1, n, nch) - lo;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, NI, NO, 1.0f, dout + (size_t)lo * NO, NO, l->w, NI,
-                        1.0f, din + (size_t)lo * NI, NI);
-        }
+    for (int c = 0; c < nk; c++) {
+        const int lo = chunk_lo(c, NI, nk), m = chunk_lo(c + 1, NI, nk) - lo;
+        if (l->gw)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, NO, m, n, 1.0f, dout, NO, in + lo, NI, 1.0f,
+                        l->gw + lo, NI);
+        if (din)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, m, NO, 1.0f, dout, NO, l->w + lo, NI, 1.0f,
+                        din + lo, NI);
     }
 }
 
@@ -546,8 +586,7 @@ void xai_dropout_backward(float *din, const float *dout, const xai_layer *l, int
     }
     const float scale = 1.0f / (1.0f - l->p);
 #pragma omp parallel for schedule(static) if (tot > PAR_MIN)
-    for (size_t i = 0; i < tot; i++)
-        if (l->mask[i]) din[i] += dout[i] * scale;
+    for (size_t i = 0; i < tot; i++) din[i] += dout[i] * (scale * l->mask[i]); /* branch-free: vectorises */
 }
 
 /* ---------------------------------------------------------------- dispatch */

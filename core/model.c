@@ -154,7 +154,7 @@ xai_status xai_model_create(xai_model **out, const xai_layer_spec *specs, int ns
     m->max_batch = max_batch;
     for (int c = 0; c < 4; c++) m->mean[c] = 0, m->std[c] = 1;
     xai_shape cur = in;
-    size_t maxact = xai_shape_size(in), col = 0, gpart = 0, work = 0;
+    size_t maxact = xai_shape_size(in), col = 0, gpart = 0, pack = 0, lpart = 0, work = 0;
     /* Conv scratch is per thread; a later, larger thread count fails an XAI_CHECK. */
     const int nthr = xai_threads();
     for (int i = 0; i < nspecs; i++) {
@@ -173,8 +173,12 @@ xai_status xai_model_create(xai_model **out, const xai_layer_spec *specs, int ns
         if (l->type == XAI_CONV2D) {
             size_t c = xai_conv2d_scratch_floats(l);
             if (c > col) col = c;
-            if (l->nw + l->nb > gpart) gpart = l->nw + l->nb;
+            size_t gp = xai_conv2d_gpart_floats(l), pk = xai_conv2d_pack_floats(l);
+            if (gp > gpart) gpart = gp;
+            if (pk > pack) pack = pk;
         }
+        if (l->type == XAI_LINEAR && xai_linear_work_floats(l, max_batch) > lpart)
+            lpart = xai_linear_work_floats(l, max_batch);
         /* per-layer workspace, in floats */
         if (l->type == XAI_BATCHNORM2D) work += 2 * (size_t)l->in.c + (size_t)max_batch * xai_shape_size(l->in);
         if (l->type == XAI_DROPOUT) work += ((size_t)max_batch * xai_shape_size(l->in) + 3) / 4;
@@ -189,7 +193,8 @@ xai_status xai_model_create(xai_model **out, const xai_layer_spec *specs, int ns
     }
     m->act_floats += (size_t)max_batch * nclasses + 2 * (size_t)max_batch * maxact;
     col = (col + 15) & ~(size_t)15; /* keep each thread's scratch on its own cache lines */
-    work += (size_t)nthr * col + XAI_CHUNKS * gpart;
+    gpart = (gpart + 15) & ~(size_t)15, pack = (pack + 15) & ~(size_t)15;
+    work += (size_t)nthr * col + XAI_CHUNKS * gpart + pack + lpart;
     m->work_floats = work;
     m->params = xai_calloc(m->nparams ? m->nparams : 1, sizeof(float));
     m->grads = xai_calloc(m->nparams ? m->nparams : 1, sizeof(float));
@@ -199,8 +204,9 @@ xai_status xai_model_create(xai_model **out, const xai_layer_spec *specs, int ns
     m->acts = xai_calloc(nspecs + 1, sizeof *m->acts);
     /* Wire views into the arenas. */
     float *p = m->params, *g = m->grads, *bf = m->buffers, *a = m->act_arena, *w = m->work_arena;
-    float *colbuf = w, *gpbuf = w + (size_t)nthr * col;
-    w += (size_t)nthr * col + XAI_CHUNKS * gpart;
+    float *colbuf = w, *gpbuf = w + (size_t)nthr * col, *packbuf = gpbuf + XAI_CHUNKS * gpart;
+    float *lpartbuf = packbuf + pack;
+    w += (size_t)nthr * col + XAI_CHUNKS * gpart + pack + lpart;
     for (int i = 0; i < nspecs; i++) {
         xai_layer *l = &m->layers[i];
         /* flatten changes no byte: its output shares its input's memory */
@@ -220,7 +226,7 @@ xai_status xai_model_create(xai_model **out, const xai_layer_spec *specs, int ns
         switch (l->type) {
         case XAI_CONV2D:
             l->col = colbuf, l->scratch_stride = col, l->scratch_threads = nthr;
-            l->gpart = gpbuf;
+            l->gpart = gpbuf, l->pack = packbuf;
             break;
         case XAI_BATCHNORM2D:
             l->rmean = bf, l->rvar = bf + l->in.c;
@@ -232,6 +238,7 @@ xai_status xai_model_create(xai_model **out, const xai_layer_spec *specs, int ns
             l->mask = (uint8_t *)w;
             w += ((size_t)max_batch * xai_shape_size(l->in) + 3) / 4;
             break;
+        case XAI_LINEAR: l->lpart = lpartbuf; break;
         case XAI_MAXPOOL2D:
             l->argmax = (int32_t *)w;
             w += (size_t)max_batch * xai_shape_size(l->out);
@@ -399,6 +406,13 @@ static int fused_conv_relu(const xai_model *m, int i)
     return i + 1 < m->nlayers && m->layers[i].type == XAI_CONV2D && m->layers[i + 1].type == XAI_RELU;
 }
 
+/* conv, relu, 2x2 max pool: one pass that keeps the conv output in cache, and
+ * a backward pass that reads only the (4x smaller) pool tensors. */
+static int fused_conv_relu_pool(const xai_model *m, int i)
+{
+    return fused_conv_relu(m, i) && i + 2 < m->nlayers && xai_conv2d_relu_pool_ok(&m->layers[i], &m->layers[i + 2]);
+}
+
 float *xai_model_forward(xai_model *m, const float *x, int n)
 {
     XAI_CHECK(n > 0 && n <= m->max_batch);
@@ -406,6 +420,12 @@ float *xai_model_forward(xai_model *m, const float *x, int n)
     if (x != m->acts[0]) memcpy(m->acts[0], x, (size_t)n * xai_shape_size(m->in) * sizeof *x);
     uint64_t step_seed = m->seed ^ (0x9E3779B97F4A7C15ull * (m->step + 1));
     for (int i = 0; i < m->nlayers; i++) {
+        if (fused_conv_relu_pool(m, i)) {
+            xai_conv2d_relu_pool_forward(m->lean ? NULL : m->acts[i + 1], m->lean ? NULL : m->acts[i + 2],
+                                         m->acts[i + 3], m->acts[i], &m->layers[i], &m->layers[i + 2], n);
+            i += 2;
+            continue;
+        }
         if (fused_conv_relu(m, i)) {
             xai_conv2d_relu_forward(m->acts[i + 1], m->acts[i + 2], m->acts[i], &m->layers[i], n);
             i++;
@@ -429,7 +449,9 @@ void xai_model_backward(xai_model *m, const float *dlogits, int n, int want_dx)
         while (lowest < m->nlayers && m->layers[lowest].nw == 0) lowest++;
     for (int i = m->nlayers - 1; i >= lowest; i--) {
         if (m->layers[i].type == XAI_FLATTEN && i > 0) continue; /* aliased: the gradient passes unchanged */
-        int fused = i >= 1 && i - 1 >= lowest && fused_conv_relu(m, i - 1);
+        const int pooled = i >= 2 && i - 2 >= lowest && fused_conv_relu_pool(m, i - 2);
+        if (pooled) i -= 2; /* one step covers pool i, relu i - 1 and conv i - 2 */
+        const int fused = !pooled && i >= 1 && i - 1 >= lowest && fused_conv_relu(m, i - 1);
         if (fused) i--; /* one step covers relu i and conv i - 1 */
         xai_layer *l = &m->layers[i];
         float *din = NULL;
@@ -437,7 +459,9 @@ void xai_model_backward(xai_model *m, const float *dlogits, int n, int want_dx)
             din = m->dbuf[k];
             if (l->type != XAI_CONV2D) memset(din, 0, (size_t)n * xai_shape_size(l->in) * sizeof *din);
         }
-        if (l->type == XAI_CONV2D) xai_conv2d_backward_ex(din, cur, fused ? m->acts[i + 1] : NULL, m->acts[i], l, n, 1);
+        if (pooled) xai_conv2d_relu_pool_backward(din, cur, m->acts[i + 3], m->acts[i], l, &m->layers[i + 2], n, 1);
+        else if (l->type == XAI_CONV2D)
+            xai_conv2d_backward_ex(din, cur, fused ? m->acts[i + 1] : NULL, m->acts[i], l, n, 1);
         else xai_layer_backward(l, din, cur, m->acts[i], m->acts[i + 1], n, m->train);
         if (!din) break;
         cur = din;

@@ -65,10 +65,3 @@ void xai_rng_shuffle(xai_rng *r, int32_t *a, size_t n)
         a[j] = t;
     }
 }
-
-float xai_hash_uniform(uint64_t seed, uint64_t counter)
-{
-    uint64_t x = seed ^ (counter * 0xD1B54A32D192ED03ull);
-    uint64_t z = splitmix64(&x);
-    return (float)(z >> 40) * (1.0f / 16777216.0f);
-}

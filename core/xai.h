@@ -65,8 +65,16 @@ uint32_t xai_rng_below(xai_rng *r, uint32_t n);  /* uniform in [0, n) without mo
 float xai_rng_uniform(xai_rng *r);               /* [0, 1), 24 random bits */
 float xai_rng_normal(xai_rng *r);                /* Box-Muller (uses libm) */
 void xai_rng_shuffle(xai_rng *r, int32_t *a, size_t n);
-/* Stateless counter-based hash to [0,1): same answer whatever thread asks. */
-float xai_hash_uniform(uint64_t seed, uint64_t counter);
+/* Stateless counter-based hash to [0,1): same answer whatever thread asks.
+ * Inline: dropout draws one per activation. */
+static inline float xai_hash_uniform(uint64_t seed, uint64_t counter)
+{
+    uint64_t z = (seed ^ (counter * 0xD1B54A32D192ED03ull)) + 0x9E3779B97F4A7C15ull; /* one splitmix64 step */
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return (float)(z >> 40) * (1.0f / 16777216.0f);
+}
 
 /* ----------------------------------------------------------------- config */
 
@@ -140,7 +148,9 @@ typedef struct xai_layer {
                                  columns and the output (gradient) of a group of samples */
     size_t scratch_stride;    /* floats per thread, >= xai_conv2d_scratch_floats(l) */
     int scratch_threads;      /* threads the scratch was sized for */
-    float *gpart;             /* conv: per-chunk weight-gradient partials (XAI_CHUNKS, nw + nb) */
+    float *gpart;             /* conv: per-chunk weight-gradient partials (XAI_CHUNKS, gpart floats) */
+    float *lpart;             /* linear: forward partials (xai_linear_kchunks, N, out.c) */
+    float *pack;              /* conv: weights packed for the direct kernels and their index tables */
 } xai_layer;
 
 /* The batch is cut into at most XAI_CHUNKS pieces that depend only on N, and
@@ -157,9 +167,25 @@ void xai_layer_forward(const xai_layer *l, float *out /* (N, out) */, const floa
 void xai_layer_backward(const xai_layer *l, float *din /* (N, in) */, const float *dout /* (N, out) */,
                         const float *in /* (N, in) */, const float *out /* (N, out) */, int n, int train);
 
-/* Samples per GEMM in a conv layer, and the per-thread scratch that needs. */
+/* Samples per GEMM in a conv layer (im2col path), and the arena space a conv
+ * layer needs: per-thread scratch, shared packed weights, per-chunk partials. */
 int xai_conv2d_group(const xai_layer *l);
 size_t xai_conv2d_scratch_floats(const xai_layer *l);
+size_t xai_conv2d_pack_floats(const xai_layer *l);
+size_t xai_conv2d_gpart_floats(const xai_layer *l);
+/* Linear layers cut their products along the input dimension into this many
+ * pieces; the forward pass keeps each piece's (N, out) partial in lpart. */
+int xai_linear_kchunks(const xai_layer *l);
+size_t xai_linear_work_floats(const xai_layer *l, int max_batch);
+
+/* Convolution implementation: "auto" (the best this CPU runs; the default, or
+ * the XAI_CONV environment variable), "im2col" (im2col + OpenBLAS sgemm, also
+ * what stride > 1 and tiny planes always use) or the direct kernels "avx512",
+ * "avx2", "generic". XAI_EINVAL when unknown or the CPU lacks it. With FMA the
+ * direct kernels give bit-identical results at every vector width. */
+xai_status xai_conv_impl_set(const char *name);
+const char *xai_conv_impl_name(void);
+int xai_conv_vector_width(void); /* floats per vector of the kernels in use */
 
 /* Per-layer kernels (the pair every layer has); dispatch above calls these. */
 void xai_conv2d_forward(float *out, const float *in, const xai_layer *l, int n);
@@ -175,6 +201,15 @@ void xai_conv2d_relu_backward(float *din, const float *drelu, const float *z, co
  * then needs no zeroing pass over the batch). */
 void xai_conv2d_backward_ex(float *din, const float *dout, const float *z, const float *in, const xai_layer *l, int n,
                             int overwrite);
+/* conv2d, relu and a 2x2 stride-2 max pool in one pass (the model fuses the
+ * three where xai_conv2d_relu_pool_ok): z and relu_out as above, each NULL
+ * when not kept; pool_out and pool->argmax as xai_maxpool2d_forward. Backward
+ * needs only the pool's output, its argmax and gradient; din as in _ex. */
+int xai_conv2d_relu_pool_ok(const xai_layer *conv, const xai_layer *pool);
+void xai_conv2d_relu_pool_forward(float *z, float *relu_out, float *pool_out, const float *in, const xai_layer *conv,
+                                  const xai_layer *pool, int n);
+void xai_conv2d_relu_pool_backward(float *din, const float *dpool, const float *pooled, const float *in,
+                                   const xai_layer *conv, const xai_layer *pool, int n, int overwrite);
 void xai_relu_forward(float *out, const float *in, const xai_layer *l, int n);
 void xai_relu_backward(float *din, const float *dout, const float *in, const xai_layer *l, int n);
 void xai_maxpool2d_forward(float *out, const float *in, const xai_layer *l, int n);
@@ -218,6 +253,9 @@ typedef struct xai_model {
     float *dbuf[2]; /* ping-pong gradient buffers, (max_batch, largest activation) */
     float *dx;      /* after xai_model_backward: dL/dinput (max_batch, in), valid until next call */
     int train;      /* 1: batch statistics and dropout */
+    int lean;       /* 1: the forward pass may leave the activations between a conv and a
+                       fused relu + max pool unwritten (training and gradients need only the
+                       pool's); explainers that read every activation (LRP) set 0 */
     uint64_t seed;  /* dropout stream; xai_model_forward advances `step` */
     uint64_t step;
     /* normalisation applied by callers before the net, stored with the model */

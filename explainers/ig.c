@@ -10,22 +10,22 @@
 
 /* Explainers need eval mode and no weight gradients; the caller's settings come back after. */
 typedef struct {
-    int train, grads_on;
+    int train, grads_on, lean;
 } model_state;
 
 static model_state enter_explain(xai_model *m)
 {
-    model_state s = {m->train, 0};
+    model_state s = {m->train, 0, m->lean};
     for (int i = 0; i < m->nlayers; i++)
         if (m->layers[i].nw && m->layers[i].gw) s.grads_on = 1;
-    m->train = 0;
+    m->train = 0, m->lean = 1; /* gradients need no activation a fused pool skips */
     xai_model_set_param_grads(m, 0);
     return s;
 }
 
 static void leave_explain(xai_model *m, model_state s)
 {
-    m->train = s.train;
+    m->train = s.train, m->lean = s.lean;
     xai_model_set_param_grads(m, s.grads_on);
 }
 

@@ -675,7 +675,7 @@ xai_status xai_lrp_run(xai_lrp *c, const float *x, const int32_t *target, int n,
                             (int)target[i], i, K - 1);
     const size_t isz = xai_shape_size(m->in);
     double *ls = xai_malloc((size_t)rows * (L + 1) * sizeof *ls);
-    m->train = 0;
+    m->train = 0, m->lean = 0; /* the rules read every layer's input */
     for (int s0 = 0; s0 < n; s0 += rows) {
         const int nb = n - s0 < rows ? n - s0 : rows;
         const float *logits = xai_model_forward(m, x + (size_t)s0 * isz, nb);

@@ -136,6 +136,38 @@ static void test_conv_pointwise(void **s)
     (void)s;
     gradcheck("conv out=3 k=1", (xai_shape){4, 3, 5}, 3, 0, 0, 0);
 }
+/* The direct kernels (planes of at least one pixel tile) under every
+ * instruction set this CPU runs; the shapes above are small enough for im2col. */
+static const char *const impls[] = {"avx512", "avx2", "generic"};
+static void gradcheck_direct(const char *spec, xai_shape in)
+{
+    for (size_t i = 0; i < sizeof impls / sizeof *impls; i++) {
+        if (xai_conv_impl_set(impls[i]) != XAI_OK) continue;
+        gradcheck(spec, in, 2, 0, 0, 0);
+    }
+    xai_conv_impl_set("auto");
+}
+static void test_conv_direct_pad1(void **s)
+{
+    (void)s;
+    gradcheck_direct("conv out=5 k=3 pad=1", (xai_shape){3, 9, 8});
+}
+static void test_conv_direct_k5_nobias(void **s)
+{
+    (void)s;
+    gradcheck_direct("conv out=3 k=5 pad=2 bias=0", (xai_shape){2, 8, 9});
+}
+static void test_conv_direct_nopad(void **s)
+{
+    (void)s;
+    gradcheck_direct("conv out=9 k=3", (xai_shape){1, 10, 11});
+}
+static void test_conv_direct_pointwise(void **s)
+{
+    (void)s;
+    gradcheck_direct("conv out=2 k=1", (xai_shape){6, 8, 9});
+}
+
 static void test_linear(void **s)
 {
     (void)s;
@@ -337,6 +369,84 @@ static void test_thread_independence(void **s)
 #endif
 }
 
+/* logits, input gradient and parameter gradients of one training step */
+static void conv_net_step(const char *impl, const char *net, int n, int lean, float **out, size_t *nout)
+{
+    assert_int_equal(xai_conv_impl_set(impl), XAI_OK);
+    xai_config c;
+    assert_int_equal(xai_config_load_string(&c, net, "t.ini"), XAI_OK);
+    xai_model *m;
+    assert_int_equal(xai_model_from_config(&m, &c, n), XAI_OK);
+    xai_model_init(m, 5);
+    xai_rng g;
+    xai_rng_seed(&g, 9);
+    for (size_t i = 0; i < m->nparams; i++) m->params[i] += 0.1f * (xai_rng_uniform(&g) - 0.5f);
+    m->train = 1, m->lean = lean;
+    size_t nin = n * xai_shape_size(m->in), k = m->nclasses;
+    float *x = malloc(nin * sizeof *x), *dl = malloc(n * k * sizeof *dl);
+    int32_t *y = malloc(n * sizeof *y);
+    for (size_t i = 0; i < nin; i++) x[i] = xai_rng_normal(&g);
+    for (int i = 0; i < n; i++) y[i] = i % (int)k;
+    xai_model_zero_grad(m);
+    float *z = xai_model_forward(m, x, n);
+    *nout = n * k + nin + m->nparams;
+    float *o = *out = malloc(*nout * sizeof *o);
+    memcpy(o, z, n * k * sizeof *o);
+    xai_softmax_xent(z, y, n, (int)k, dl, NULL);
+    xai_model_backward(m, dl, n, 1);
+    memcpy(o + n * k, m->dx, nin * sizeof *o);
+    memcpy(o + n * k + nin, m->grads, m->nparams * sizeof *o);
+    xai_model_free(m);
+    xai_config_free(&c);
+    free(x), free(dl), free(y);
+}
+
+/* Every direct kernel set agrees with im2col + sgemm to float rounding on a
+ * net with fused conv+relu and conv+relu+pool, padding, odd channel counts and
+ * a batch that leaves uneven chunks; the FMA sets agree with each other bit
+ * for bit, and so do lean and full forward passes. */
+static void test_conv_impls_agree(void **s)
+{
+    (void)s;
+    const char *nets[] = {
+        "[model]\ninput = 1x28x28\nclasses = 10\nlayer = conv out=32 k=3\nlayer = relu\nlayer = conv out=64 k=3\n"
+        "layer = relu\nlayer = maxpool k=2\nlayer = flatten\nlayer = linear out=10\n",
+        "[model]\ninput = 3x11x13\nclasses = 4\nlayer = conv out=19 k=3 pad=1\nlayer = relu\n"
+        "layer = conv out=7 k=3 pad=1 bias=0\nlayer = relu\nlayer = conv out=33 k=5 pad=2\nlayer = gap\n"
+        "layer = flatten\nlayer = linear out=4\n",
+    };
+    for (int t = 0; t < 2; t++) {
+        float *ref, *fma = NULL;
+        size_t nref, nv;
+        conv_net_step("im2col", nets[t], 37, 0, &ref, &nref);
+        double scale = 0;
+        for (size_t j = 0; j < nref; j++) scale = fmax(scale, fabs(ref[j]));
+        for (size_t i = 0; i < sizeof impls / sizeof *impls; i++) {
+            if (xai_conv_impl_set(impls[i]) != XAI_OK) continue;
+            float *v;
+            conv_net_step(impls[i], nets[t], 37, 0, &v, &nv);
+            assert_int_equal(nv, nref);
+            double worst = 0;
+            for (size_t j = 0; j < nv; j++) worst = fmax(worst, fabs(v[j] - ref[j]));
+            if (worst > 1e-4 * scale) print_error("net %d, %s: max |difference| %g (scale %g)\n", t, impls[i], worst, scale);
+            assert_true(worst <= 1e-4 * scale);
+            /* A lean forward pass (fused pools skip the activations before them) changes nothing. */
+            float *vl;
+            size_t nl;
+            conv_net_step(impls[i], nets[t], 37, 1, &vl, &nl);
+            assert_memory_equal(v, vl, nv * sizeof *v);
+            free(vl);
+            if (strcmp(impls[i], "generic")) {
+                if (fma) assert_memory_equal(fma, v, nv * sizeof *v);
+                else fma = v, v = NULL;
+            }
+            free(v);
+        }
+        free(ref), free(fma);
+    }
+    xai_conv_impl_set("auto");
+}
+
 int main(void)
 {
     xai_quiet = 1;
@@ -349,6 +459,9 @@ int main(void)
         cmocka_unit_test(test_batchnorm_eval),    cmocka_unit_test(test_dropout),
         cmocka_unit_test(test_model_gradcheck),   cmocka_unit_test(test_softmax_xent),
         cmocka_unit_test(test_thread_independence),
+        cmocka_unit_test(test_conv_direct_pad1),  cmocka_unit_test(test_conv_direct_k5_nobias),
+        cmocka_unit_test(test_conv_direct_nopad), cmocka_unit_test(test_conv_direct_pointwise),
+        cmocka_unit_test(test_conv_impls_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

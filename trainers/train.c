@@ -468,7 +468,7 @@ xai_status xai_train(const xai_config *c, const xai_dataset *d, const xai_train_
                 ybuf[i] = tr->labels[j];
             }
             xai_augment_batch(m->acts[0], ptrs, bsz, m->in, &nz, &tc.aug, &st.rng);
-            m->train = 1;
+            m->train = 1, m->lean = 1; /* nothing reads the activations a fused pool skips */
             xai_model_zero_grad(m);
             const float *logits = xai_model_forward(m, m->acts[0], bsz);
             int ok;

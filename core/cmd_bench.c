@@ -42,6 +42,15 @@ double xai_peak_gflops(double given)
     return xai_threads() * 32.0 * (mhz > 0 ? mhz / 1000 : 2.0);
 }
 
+void xai_print_peak(const char *prefix, double gflops, double given)
+{
+    const double peak = xai_peak_gflops(given), isa = peak * xai_conv_vector_width() / 8.0;
+    printf("%speak_gflops %.1f\n", prefix, peak);
+    printf("%sfraction_of_peak %.3f\n", prefix, gflops / peak);
+    printf("%sisa_peak_gflops %.1f\n", prefix, isa);
+    printf("%sfraction_of_isa_peak %.3f\n", prefix, gflops / isa);
+}
+
 static void fill_random(float *x, size_t n, uint64_t seed)
 {
     xai_rng r;
@@ -134,16 +143,15 @@ static int bench_model(const bench_opts *o, int train)
     for (int i = 0; i < o->batch; i++) c.y[i] = i % m->nclasses;
     double conv_f, f = xai_model_flops(m, &conv_f);
     double t = time_median(train ? train_step : infer_step, &c, o);
-    double peak = xai_peak_gflops(o->peak_gflops);
     /* Training costs forward + two backward products per weight (3x), less the first layer's input grad. */
     double flops = (train ? 3.0 : 1.0) * f * o->batch;
     printf("threads %d\n", xai_threads());
+    printf("conv_impl %s\n", xai_conv_impl_name());
     printf("batch %d\n", o->batch);
     printf("%s %.1f\n", train ? "train_img_per_s" : "infer_img_per_s", o->batch / t);
     printf("%s %.3f\n", train ? "train_step_ms" : "infer_batch_ms", 1e3 * t);
     printf("gflops %.2f\n", flops / t * 1e-9);
-    printf("peak_gflops %.1f\n", peak);
-    printf("fraction_of_peak %.3f\n", flops / t * 1e-9 / peak);
+    xai_print_peak("", flops / t * 1e-9, o->peak_gflops);
     /* Conv layers alone, for the fraction of peak the engine's core reaches. */
     double conv_t = 0, conv_fl = 0;
     if (train) xai_model_forward(m, c.x, c.n);
@@ -161,7 +169,7 @@ static int bench_model(const bench_opts *o, int train)
     }
     if (conv_t > 0) {
         printf("conv_gflops %.2f\n", conv_fl / conv_t * 1e-9);
-        printf("conv_fraction_of_peak %.3f\n", conv_fl / conv_t * 1e-9 / peak);
+        xai_print_peak("conv_", conv_fl / conv_t * 1e-9, o->peak_gflops);
     }
     printf("peak_rss_mb %.1f\n", peak_rss_mb());
     free(c.x);

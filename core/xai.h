@@ -361,6 +361,10 @@ extern int xai_quiet; /* silence progress (tests) */
 /* The FP32 peak that `xai bench` reports fractions of: `given` when positive,
  * else threads x 32 FLOP/cycle (two 8-wide FMA units) x the clock in /proc/cpuinfo. */
 double xai_peak_gflops(double given);
+/* Prints `<prefix>peak_gflops`, `<prefix>fraction_of_peak` (the figure above)
+ * and `<prefix>isa_peak_gflops`, `<prefix>fraction_of_isa_peak`: the peak at
+ * the vector width the kernels run (AVX-512 doubles it), for `gflops` reached. */
+void xai_print_peak(const char *prefix, double gflops, double given);
 
 /* -------------------------------------------------------------------- CLI */
 

@@ -96,6 +96,8 @@ char *xai_provenance_build_json(void)
     put(&b, ",\n    \"openblas_coretype_env\": ");
     if (blas_core) put_str(&b, blas_core);
     else put(&b, "null");
+    put(&b, ",\n    \"conv_kernels\": ");
+    put_str(&b, xai_conv_impl_name());
     put(&b, ",\n    \"libjpeg\": \"libjpeg-turbo %s (API %d)\"", 
 #ifdef LIBJPEG_TURBO_VERSION
 #define XAI_STR2(x) #x

@@ -849,7 +849,7 @@ int xai_bench_ig(int argc, char **argv)
     c.ig.rule = o.rule;
     double t = bench_time(ig_step, &c, &o, &s);
     if (s == XAI_OK) {
-        double f = xai_model_flops(c.m, NULL), per = 2.0 * f * o.steps, peak = xai_peak_gflops(o.peak);
+        double f = xai_model_flops(c.m, NULL), per = 2.0 * f * o.steps;
         printf("threads %d\n", xai_threads());
         printf("steps %d\n", o.steps);
         printf("images %d\n", o.images);
@@ -858,8 +858,7 @@ int xai_bench_ig(int argc, char **argv)
         printf("ig_ms_per_attr %.3f\n", 1e3 * t / o.images);
         printf("gflop_per_attr %.3f\n", per * 1e-9);
         printf("gflops %.2f\n", per * o.images / t * 1e-9);
-        printf("peak_gflops %.1f\n", peak);
-        printf("fraction_of_peak %.3f\n", per * o.images / t * 1e-9 / peak);
+        xai_print_peak("", per * o.images / t * 1e-9, o.peak);
         printf("peak_rss_mb %.1f\n", peak_rss_mb());
     }
     bench_free(&c);
@@ -892,15 +891,14 @@ int xai_bench_lrp(int argc, char **argv)
     if (s == XAI_OK) t = bench_time(lrp_step, &c, &o, &s);
     if (s == XAI_OK) tg = bench_time(gxi_step, &c, &o, &s);
     if (s == XAI_OK) {
-        double per = 2.0 * xai_model_flops(c.m, NULL), peak = xai_peak_gflops(o.peak);
+        double per = 2.0 * xai_model_flops(c.m, NULL);
         printf("threads %d\n", xai_threads());
         printf("method %s\n", meth.spec);
         printf("batch %d\n", o.rows);
         printf("lrp_attr_per_s %.1f\n", o.rows / t);
         printf("gxi_attr_per_s %.1f\n", o.rows / tg);
         printf("gflops %.2f\n", per * o.rows / t * 1e-9);
-        printf("peak_gflops %.1f\n", peak);
-        printf("fraction_of_peak %.3f\n", per * o.rows / t * 1e-9 / peak);
+        xai_print_peak("", per * o.rows / t * 1e-9, o.peak);
         printf("peak_rss_mb %.1f\n", peak_rss_mb());
     }
     bench_free(&c);

@@ -447,6 +447,21 @@ static void test_conv_impls_agree(void **s)
     xai_conv_impl_set("auto");
 }
 
+/* Unknown or unsupported implementations are refused with a message that names them. */
+static void test_conv_impl_names(void **s)
+{
+    (void)s;
+    assert_int_equal(xai_conv_impl_set("fft"), XAI_EINVAL);
+    assert_non_null(strstr(xai_errmsg(), "'fft'"));
+    assert_int_equal(xai_conv_impl_set("im2col"), XAI_OK);
+    assert_string_equal(xai_conv_impl_name(), "im2col");
+    assert_int_equal(xai_conv_impl_set("generic"), XAI_OK);
+    assert_string_equal(xai_conv_impl_name(), "generic");
+    assert_int_equal(xai_conv_vector_width(), 4);
+    assert_int_equal(xai_conv_impl_set("auto"), XAI_OK);
+    assert_string_not_equal(xai_conv_impl_name(), "im2col");
+}
+
 int main(void)
 {
     xai_quiet = 1;
@@ -461,7 +476,7 @@ int main(void)
         cmocka_unit_test(test_thread_independence),
         cmocka_unit_test(test_conv_direct_pad1),  cmocka_unit_test(test_conv_direct_k5_nobias),
         cmocka_unit_test(test_conv_direct_nopad), cmocka_unit_test(test_conv_direct_pointwise),
-        cmocka_unit_test(test_conv_impls_agree),
+        cmocka_unit_test(test_conv_impls_agree),  cmocka_unit_test(test_conv_impl_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

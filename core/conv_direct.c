@@ -257,18 +257,22 @@ void xai_conv_direct_forward(float *z, float *relu_out, float *pool_out, int32_t
             const float b = l->bias ? l->b[o] : 0.0f;
             const float *wo = wide + (size_t)o * g.ldo;
             float *zo = z ? z + i * osz + o * hwo : NULL, *ro = relu_out ? relu_out + i * osz + o * hwo : NULL;
-            for (int y = 0; y < g.ho; y++) {
+            for (int y = 0; zo || ro ? y < g.ho : 0; y++) {
                 const float *wr = wo + (size_t)y * g.wp;
-                float *zr = zo + y * g.wo;
-                if (zo && ro) {
-                    float *rr = ro + y * g.wo;
+                float *zr = zo ? zo + y * g.wo : NULL, *rr = ro ? ro + y * g.wo : NULL;
+                if (zr && rr)
                     for (int x0 = 0; x0 < g.wo; x0++) {
                         const float v = wr[x0] + b;
                         zr[x0] = v;
                         rr[x0] = v > 0 ? v : 0.0f;
                     }
-                } else if (zo)
+                else if (zr)
                     for (int x0 = 0; x0 < g.wo; x0++) zr[x0] = wr[x0] + b;
+                else
+                    for (int x0 = 0; x0 < g.wo; x0++) {
+                        const float v = wr[x0] + b;
+                        rr[x0] = v > 0 ? v : 0.0f;
+                    }
             }
             if (!pool_out) continue;
             /* relu, then the 2x2 max pool of xai_maxpool2d_forward with its tie rule,

@@ -131,13 +131,13 @@ static void conv_forward(float *out /* (N, Co, Ho, Wo) */, float *relu_out /* (N
             for (int s = 0; s < S; s++)
                 for (int o = 0; o < Co; o++) {
                     const float *ys = y + o * ld + (size_t)s * HWo;
-                    float *zo = out + (i0 + s) * osz + (size_t)o * HWo;
+                    float *zo = out ? out + (i0 + s) * osz + (size_t)o * HWo : NULL;
                     const float b = l->bias ? l->b[o] : 0.0f;
                     if (relu_out) {
                         float *ro = relu_out + (i0 + s) * osz + (size_t)o * HWo;
+                        for (int j = 0; zo && j < HWo; j++) zo[j] = ys[j] + b;
                         for (int j = 0; j < HWo; j++) {
                             float v = ys[j] + b;
-                            zo[j] = v;
                             ro[j] = v > 0 ? v : 0.0f;
                         }
                     } else

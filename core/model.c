@@ -427,7 +427,7 @@ float *xai_model_forward(xai_model *m, const float *x, int n)
             continue;
         }
         if (fused_conv_relu(m, i)) {
-            xai_conv2d_relu_forward(m->acts[i + 1], m->acts[i + 2], m->acts[i], &m->layers[i], n);
+            xai_conv2d_relu_forward(m->lean ? NULL : m->acts[i + 1], m->acts[i + 2], m->acts[i], &m->layers[i], n);
             i++;
             continue;
         }
@@ -461,7 +461,9 @@ void xai_model_backward(xai_model *m, const float *dlogits, int n, int want_dx)
         }
         if (pooled) xai_conv2d_relu_pool_backward(din, cur, m->acts[i + 3], m->acts[i], l, &m->layers[i + 2], n, 1);
         else if (l->type == XAI_CONV2D)
-            xai_conv2d_backward_ex(din, cur, fused ? m->acts[i + 1] : NULL, m->acts[i], l, n, 1);
+            /* relu(z) > 0 exactly where z > 0: the relu output is the mask, so a lean
+             * forward pass need not keep z */
+            xai_conv2d_backward_ex(din, cur, fused ? m->acts[i + 2] : NULL, m->acts[i], l, n, 1);
         else xai_layer_backward(l, din, cur, m->acts[i], m->acts[i + 1], n, m->train);
         if (!din) break;
         cur = din;

@@ -191,8 +191,9 @@ int xai_conv_vector_width(void); /* floats per vector of the kernels in use */
 void xai_conv2d_forward(float *out, const float *in, const xai_layer *l, int n);
 void xai_conv2d_backward(float *din, const float *dout, const float *in, const xai_layer *l, int n);
 /* conv2d followed by relu in one pass (the model fuses them): z is the conv
- * output (N, out), relu_out = max(z, 0); backward takes the relu output's
- * gradient. Same numbers as the two layers in turn. */
+ * output (N, out) (NULL: not kept), relu_out = max(z, 0); backward takes the
+ * relu output's gradient and, as the mask, z or relu_out (both are > 0 at the
+ * same places). Same numbers as the two layers in turn. */
 void xai_conv2d_relu_forward(float *z, float *relu_out, const float *in, const xai_layer *l, int n);
 void xai_conv2d_relu_backward(float *din, const float *drelu, const float *z, const float *in, const xai_layer *l,
                               int n);

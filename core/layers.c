@@ -563,7 +563,7 @@ void xai_dropout_forward(float *out, const float *in, const xai_layer *l, int n,
 {
     const size_t tot = (size_t)n * xai_shape_size(l->in);
     if (!train || l->p <= 0) {
-        memcpy(out, in, tot * sizeof *out);
+        if (out != in) memcpy(out, in, tot * sizeof *out); /* the model runs it in place */
         return;
     }
     const float scale = 1.0f / (1.0f - l->p), p = l->p;
@@ -574,6 +574,15 @@ void xai_dropout_forward(float *out, const float *in, const xai_layer *l, int n,
         l->mask[i] = keep;
         out[i] = keep ? in[i] * scale : 0.0f;
     }
+}
+
+void xai_dropout_backward_inplace(float *d, const xai_layer *l, int n)
+{
+    const size_t tot = (size_t)n * xai_shape_size(l->in);
+    if (l->p <= 0) return;
+    const float scale = 1.0f / (1.0f - l->p);
+#pragma omp parallel for schedule(static) if (tot > PAR_MIN)
+    for (size_t i = 0; i < tot; i++) d[i] = l->mask[i] ? d[i] * scale : 0.0f; /* +0 where dropped, as before */
 }
 
 void xai_dropout_backward(float *din, const float *dout, const xai_layer *l, int n, int train)

@@ -137,6 +137,12 @@ static xai_status infer_shape(xai_layer *l, const xai_layer_spec *s, const char 
     return XAI_OK;
 }
 
+/* Layers whose output is their input's memory: flatten changes no byte, and
+ * dropout works in place (identity in eval mode; no backward reads its input,
+ * and a relu or pool mask read through it is unchanged where the gradient is
+ * not zeroed anyway). */
+static int aliased(xai_layer_type t) { return t == XAI_FLATTEN || t == XAI_DROPOUT; }
+
 xai_status xai_model_create(xai_model **out, const xai_layer_spec *specs, int nspecs, xai_shape in, int nclasses,
                             int max_batch)
 {
@@ -183,7 +189,7 @@ xai_status xai_model_create(xai_model **out, const xai_layer_spec *specs, int ns
         if (l->type == XAI_BATCHNORM2D) work += 2 * (size_t)l->in.c + (size_t)max_batch * xai_shape_size(l->in);
         if (l->type == XAI_DROPOUT) work += ((size_t)max_batch * xai_shape_size(l->in) + 3) / 4;
         if (l->type == XAI_MAXPOOL2D) work += (size_t)max_batch * osz;
-        if (i == 0 || specs[i - 1].type != XAI_FLATTEN) m->act_floats += (size_t)max_batch * xai_shape_size(l->in);
+        if (i == 0 || !aliased(specs[i - 1].type)) m->act_floats += (size_t)max_batch * xai_shape_size(l->in);
     }
     if (cur.c != nclasses || cur.h != 1 || cur.w != 1) {
         xai_status s = xai_fail(XAI_EINVAL, "model: the last layer outputs %dx%dx%d, expected %d classes (a linear "
@@ -210,7 +216,7 @@ xai_status xai_model_create(xai_model **out, const xai_layer_spec *specs, int ns
     for (int i = 0; i < nspecs; i++) {
         xai_layer *l = &m->layers[i];
         /* flatten changes no byte: its output shares its input's memory */
-        if (i > 0 && m->layers[i - 1].type == XAI_FLATTEN) m->acts[i] = m->acts[i - 1];
+        if (i > 0 && aliased(m->layers[i - 1].type)) m->acts[i] = m->acts[i - 1];
         else {
             m->acts[i] = a;
             a += (size_t)max_batch * xai_shape_size(l->in);
@@ -246,7 +252,7 @@ xai_status xai_model_create(xai_model **out, const xai_layer_spec *specs, int ns
         default: break;
         }
     }
-    if (m->layers[nspecs - 1].type == XAI_FLATTEN) m->acts[nspecs] = m->acts[nspecs - 1];
+    if (aliased(m->layers[nspecs - 1].type)) m->acts[nspecs] = m->acts[nspecs - 1];
     else {
         m->acts[nspecs] = a;
         a += (size_t)max_batch * nclasses;
@@ -432,6 +438,7 @@ float *xai_model_forward(xai_model *m, const float *x, int n)
             continue;
         }
         if (m->layers[i].type == XAI_FLATTEN) continue; /* aliased, see xai_model_create */
+        if (m->layers[i].type == XAI_DROPOUT && !m->train) continue; /* identity, in place */
         xai_layer_forward(&m->layers[i], m->acts[i + 1], m->acts[i], n, m->train, step_seed + (uint64_t)i * 0x632BE5AB);
     }
     if (m->train) m->step++;
@@ -449,6 +456,13 @@ void xai_model_backward(xai_model *m, const float *dlogits, int n, int want_dx)
         while (lowest < m->nlayers && m->layers[lowest].nw == 0) lowest++;
     for (int i = m->nlayers - 1; i >= lowest; i--) {
         if (m->layers[i].type == XAI_FLATTEN && i > 0) continue; /* aliased: the gradient passes unchanged */
+        if (m->layers[i].type == XAI_DROPOUT && i > 0) {
+            if (!m->train) continue; /* identity */
+            if (cur != dlogits) { /* our own buffer: mask it in place */
+                xai_dropout_backward_inplace((float *)cur, &m->layers[i], n);
+                continue;
+            }
+        }
         const int pooled = i >= 2 && i - 2 >= lowest && fused_conv_relu_pool(m, i - 2);
         if (pooled) i -= 2; /* one step covers pool i, relu i - 1 and conv i - 2 */
         const int fused = !pooled && i >= 1 && i - 1 >= lowest && fused_conv_relu(m, i - 1);

@@ -223,6 +223,8 @@ void xai_batchnorm2d_forward(float *out, const float *in, const xai_layer *l, in
 void xai_batchnorm2d_backward(float *din, const float *dout, const xai_layer *l, int n, int train);
 void xai_dropout_forward(float *out, const float *in, const xai_layer *l, int n, int train, uint64_t seed);
 void xai_dropout_backward(float *din, const float *dout, const xai_layer *l, int n, int train);
+/* Dropout (train mode) applied to a gradient in place: d = mask ? d / (1 - p) : 0. */
+void xai_dropout_backward_inplace(float *d /* (N, in) */, const xai_layer *l, int n);
 
 /* Softmax cross-entropy averaged over the batch; dlogits (may be NULL) gets
  * (softmax - onehot) / n. Returns the mean loss. */

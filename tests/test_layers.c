@@ -299,6 +299,19 @@ static void test_model_gradcheck(void **s)
     model_gradcheck(net, 1);
 }
 
+/* The model's fusions on the direct kernels (planes of a pixel tile): conv+relu
+ * and conv+relu+pool, each followed by a dropout that works in place on the
+ * activation their backward pass reads as its mask. */
+static void test_model_gradcheck_fused(void **s)
+{
+    (void)s;
+    const char *net = "[model]\ninput = 1x12x11\nclasses = 3\nlayer = conv out=3 k=3 pad=1\nlayer = relu\n"
+                      "layer = dropout p=0.3\nlayer = conv out=4 k=3 pad=1\nlayer = relu\nlayer = maxpool k=2\n"
+                      "layer = dropout p=0.25\nlayer = flatten\nlayer = linear out=3\n";
+    model_gradcheck(net, 0);
+    model_gradcheck(net, 1);
+}
+
 static void test_softmax_xent(void **s)
 {
     (void)s;
@@ -472,7 +485,7 @@ int main(void)
         cmocka_unit_test(test_maxpool),           cmocka_unit_test(test_avgpool),
         cmocka_unit_test(test_gap),               cmocka_unit_test(test_batchnorm_train),
         cmocka_unit_test(test_batchnorm_eval),    cmocka_unit_test(test_dropout),
-        cmocka_unit_test(test_model_gradcheck),   cmocka_unit_test(test_softmax_xent),
+        cmocka_unit_test(test_model_gradcheck),   cmocka_unit_test(test_model_gradcheck_fused),   cmocka_unit_test(test_softmax_xent),
         cmocka_unit_test(test_thread_independence),
         cmocka_unit_test(test_conv_direct_pad1),  cmocka_unit_test(test_conv_direct_k5_nobias),
         cmocka_unit_test(test_conv_direct_nopad), cmocka_unit_test(test_conv_direct_pointwise),

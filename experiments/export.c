@@ -818,7 +818,11 @@ static void dataset_title(char *out, size_t cap, const char *d)
             snprintf(out, cap, "%s", t[i].t);
             return;
         }
-    snprintf(out, cap, "%s", d);
+    /* Unknown names are shown as they are, cut to fit (a plain copy: GCC's
+     * truncation warning fires on snprintf here under -O3). */
+    size_t n = strlen(d) < cap ? strlen(d) : cap - 1;
+    memcpy(out, d, n);
+    out[n] = '\0';
 }
 
 xai_status xai_export_experiment(const char *exp_dir, const char *out_dir, const xai_export_opts *opts, FILE *log)

@@ -29,7 +29,7 @@ static xai_status parse_num(const char *spec, const char *key, const char *v, do
 
 static xai_status parse_int(const char *spec, const char *key, const char *v, long lo, long hi, long *out)
 {
-    double d;
+    double d = 0; /* set by parse_num; GCC -O3 cannot see it */
     XAI_TRY(parse_num(spec, key, v, (double)lo, (double)hi, &d));
     if (d != floor(d)) return xai_fail(XAI_EINVAL, "method '%s': %s=%s is not an integer", spec, key, v);
     *out = (long)d;

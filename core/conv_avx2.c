@@ -10,6 +10,7 @@
 #define WKR4 2
 #define WKR2 6 /* 6 x 2 accumulators + 2 gradient vectors + 1 input */
 #define WKR1 12
+#define WG_WIDE 0 /* 2-vector channel blocks: 4-vector ones leave room for only 2 x 4 accumulators */
 #include "core/conv_kernels.inc"
 #else
 typedef int xai_conv_avx2_unused;

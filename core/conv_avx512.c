@@ -10,6 +10,7 @@
 #define WKR4 6 /* 6 x 4 accumulators + 4 gradient vectors */
 #define WKR2 12
 #define WKR1 16
+#define WG_WIDE 1 /* 4-vector channel blocks */
 #include "core/conv_kernels.inc"
 #else
 typedef int xai_conv_avx512_unused;

@@ -8,4 +8,5 @@
 #define WKR4 2
 #define WKR2 6
 #define WKR1 12
+#define WG_WIDE 0
 #include "core/conv_kernels.inc"

@@ -21,7 +21,8 @@ typedef void (*dzt_fn)(float *dzt, size_t ldc, float *gb, const float *d, const 
 #define DECL(sfx)                                                                                                  \
     void xai_cd_fwd_##sfx(float *, size_t, const float *, const int *, int, const float *, int, int);             \
     void xai_cd_wgrad_##sfx(float *, size_t, int, const float *, const float *, const int *, int, const int *, int); \
-    void xai_cd_dzt_##sfx(float *, size_t, float *, const float *, const float *, int, int);
+    void xai_cd_dzt_##sfx(float *, size_t, float *, const float *, const float *, int, int);                      \
+    extern const int xai_cd_mr_##sfx;
 DECL(generic)
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 #define X86_KERNELS 1
@@ -35,16 +36,19 @@ DECL(avx512)
 
 typedef struct {
     const char *name;
-    int vl, mr;    /* floats per vector; rows per forward block */
+    int vl;        /* floats per vector */
+    const int *mr; /* rows per forward block, as the kernels were built */
     fwd_fn fwd;
     wgrad_fn wgrad;
     dzt_fn dzt;
 } kernels;
 
-static const kernels k_generic = {"generic", 4, 4, xai_cd_fwd_generic, xai_cd_wgrad_generic, xai_cd_dzt_generic};
+static const kernels k_generic = {"generic", 4, &xai_cd_mr_generic, xai_cd_fwd_generic, xai_cd_wgrad_generic,
+                                  xai_cd_dzt_generic};
 #if X86_KERNELS
-static const kernels k_avx2 = {"avx2", 8, 4, xai_cd_fwd_avx2, xai_cd_wgrad_avx2, xai_cd_dzt_avx2};
-static const kernels k_avx512 = {"avx512", 16, 8, xai_cd_fwd_avx512, xai_cd_wgrad_avx512, xai_cd_dzt_avx512};
+static const kernels k_avx2 = {"avx2", 8, &xai_cd_mr_avx2, xai_cd_fwd_avx2, xai_cd_wgrad_avx2, xai_cd_dzt_avx2};
+static const kernels k_avx512 = {"avx512", 16, &xai_cd_mr_avx512, xai_cd_fwd_avx512, xai_cd_wgrad_avx512,
+                                 xai_cd_dzt_avx512};
 #endif
 
 /* The largest pixel tile of any kernel set (AVX-512's single-row tile): planes
@@ -245,7 +249,7 @@ void xai_conv_direct_forward(float *z, float *relu_out, float *pool_out, int32_t
     const kernels *kr = active;
     float *wp = l->pack;
     int *sh = (int *)(wp + pack_w_floats(&g));
-    pack(wp, g.co, g.kf, kr->mr, l->w, &g, 0);
+    pack(wp, g.co, g.kf, *kr->mr, l->w, &g, 0);
     shifts(sh, g.ci, g.k, g.hp * g.wp, g.wp);
     const size_t isz = xai_shape_size(l->in), osz = xai_shape_size(l->out), hwo = (size_t)g.ho * g.wo;
 #pragma omp parallel for schedule(static) if ((size_t)n * (osz + isz) > XAI_PAR_MIN)
@@ -314,7 +318,7 @@ void xai_conv_direct_backward(float *din, const float *dout, const float *z, con
     float *wp = l->pack;
     int *shb = (int *)(wp + pack_w_floats(&g)), *shw = shb + g.kb, *pix = shw + g.kp;
     if (din) {
-        pack(wp, g.ci, g.kb, kr->mr, l->w, &g, 1);
+        pack(wp, g.ci, g.kb, *kr->mr, l->w, &g, 1);
         shifts(shb, g.co, g.k, g.hq * g.wq, g.wq);
     }
     if (want_w) {

@@ -7,11 +7,6 @@
 #include <math.h>
 #include <string.h>
 
-#define nchunks xai_nchunks
-#define chunk_lo xai_chunk_lo
-#define PAR_MIN XAI_PAR_MIN
-#define thread_scratch xai_conv_thread_scratch
-
 /* ------------------------------------------------------------------ conv2d */
 
 /* Convolution as GEMM over a group of S samples at once: im2col writes the S
@@ -117,12 +112,12 @@ static void conv_forward(float *out /* (N, Co, Ho, Wo) */, float *relu_out /* (N
     }
     const int Co = l->out.c, HWo = l->out.h * l->out.w, K = l->in.c * l->k * l->k, G = xai_conv2d_group(l);
     const size_t isz = xai_shape_size(l->in), osz = xai_shape_size(l->out);
-    const int nch = nchunks(n);
-#pragma omp parallel for schedule(static) if ((size_t)n * (osz + isz) > PAR_MIN)
+    const int nch = xai_nchunks(n);
+#pragma omp parallel for schedule(static) if ((size_t)n * (osz + isz) > XAI_PAR_MIN)
     for (int c = 0; c < nch; c++) {
-        float *col = thread_scratch(l), *y = col + (size_t)K * G * HWo; /* (K, S*HWo), (Co, S*HWo) */
-        const int hi = chunk_lo(c + 1, n, nch);
-        for (int i0 = chunk_lo(c, n, nch); i0 < hi; i0 += G) {
+        float *col = xai_conv_thread_scratch(l), *y = col + (size_t)K * G * HWo; /* (K, S*HWo), (Co, S*HWo) */
+        const int hi = xai_chunk_lo(c + 1, n, nch);
+        for (int i0 = xai_chunk_lo(c, n, nch); i0 < hi; i0 += G) {
             const int S = hi - i0 < G ? hi - i0 : G;
             const size_t ld = (size_t)S * HWo;
             for (int s = 0; s < S; s++) im2col(col + (size_t)s * HWo, ld, in + (i0 + s) * isz, l);
@@ -163,19 +158,19 @@ void xai_conv2d_backward_ex(float *din /* (N, Ci, H, W) */, const float *dout /*
     const int Co = l->out.c, HWo = l->out.h * l->out.w, K = l->in.c * l->k * l->k, G = xai_conv2d_group(l);
     const size_t isz = xai_shape_size(l->in), osz = xai_shape_size(l->out);
     const size_t np = l->nw + l->nb;
-    const int want_w = l->gw != NULL, nch = nchunks(n);
+    const int want_w = l->gw != NULL, nch = xai_nchunks(n);
     if (!want_w && !din) return;
     if (xai_conv_direct_ok(l)) {
         xai_conv_direct_backward(din, dout, z, NULL, NULL, NULL, in, l, n, overwrite);
         return;
     }
-#pragma omp parallel for schedule(static) if ((size_t)n * (osz + isz) > PAR_MIN)
+#pragma omp parallel for schedule(static) if ((size_t)n * (osz + isz) > XAI_PAR_MIN)
     for (int c = 0; c < nch; c++) {
-        float *col = thread_scratch(l), *dy = col + (size_t)K * G * HWo; /* (K, S*HWo), (Co, S*HWo) */
+        float *col = xai_conv_thread_scratch(l), *dy = col + (size_t)K * G * HWo; /* (K, S*HWo), (Co, S*HWo) */
         float *gp = l->gpart + (size_t)c * np;
         int first = 1;
-        const int hi = chunk_lo(c + 1, n, nch);
-        for (int i0 = chunk_lo(c, n, nch); i0 < hi; i0 += G) {
+        const int hi = xai_chunk_lo(c + 1, n, nch);
+        for (int i0 = xai_chunk_lo(c, n, nch); i0 < hi; i0 += G) {
             const int S = hi - i0 < G ? hi - i0 : G;
             const size_t ld = (size_t)S * HWo;
             for (int s = 0; s < S; s++)
@@ -222,7 +217,7 @@ void xai_conv2d_backward_ex(float *din /* (N, Ci, H, W) */, const float *dout /*
     }
     if (!want_w) return;
     /* Reduce chunk partials in chunk order: the same sums whatever the thread count. */
-#pragma omp parallel for schedule(static) if (np * nch > PAR_MIN)
+#pragma omp parallel for schedule(static) if (np * nch > XAI_PAR_MIN)
     for (size_t j = 0; j < np; j++) {
         float acc = 0;
         for (int c = 0; c < nch; c++) acc += l->gpart[(size_t)c * np + j];
@@ -268,14 +263,14 @@ void xai_conv2d_relu_pool_backward(float *din, const float *dpool, const float *
 void xai_relu_forward(float *out, const float *in, const xai_layer *l, int n)
 {
     const size_t tot = (size_t)n * xai_shape_size(l->in);
-#pragma omp parallel for schedule(static) if (tot > PAR_MIN)
+#pragma omp parallel for schedule(static) if (tot > XAI_PAR_MIN)
     for (size_t i = 0; i < tot; i++) out[i] = in[i] > 0 ? in[i] : 0.0f;
 }
 
 void xai_relu_backward(float *din, const float *dout, const float *in, const xai_layer *l, int n)
 {
     const size_t tot = (size_t)n * xai_shape_size(l->in);
-#pragma omp parallel for schedule(static) if (tot > PAR_MIN)
+#pragma omp parallel for schedule(static) if (tot > XAI_PAR_MIN)
     for (size_t i = 0; i < tot; i++)
         if (in[i] > 0) din[i] += dout[i];
 }
@@ -289,7 +284,7 @@ void xai_maxpool2d_forward(float *out, const float *in, const xai_layer *l, int 
     const size_t isz = xai_shape_size(l->in), osz = xai_shape_size(l->out);
     if (k == 2 && s == 2 && p == 0) {
         /* The common 2x2 pool, without bounds checks. Ties go to the first, as below. */
-#pragma omp parallel for schedule(static) if ((size_t)n * isz > PAR_MIN)
+#pragma omp parallel for schedule(static) if ((size_t)n * isz > XAI_PAR_MIN)
         for (int i = 0; i < n; i++)
             for (int c = 0; c < C; c++)
                 for (int oy = 0; oy < Ho; oy++) {
@@ -309,7 +304,7 @@ void xai_maxpool2d_forward(float *out, const float *in, const xai_layer *l, int 
                 }
         return;
     }
-#pragma omp parallel for schedule(static) if ((size_t)n * isz > PAR_MIN)
+#pragma omp parallel for schedule(static) if ((size_t)n * isz > XAI_PAR_MIN)
     for (int i = 0; i < n; i++)
         for (int c = 0; c < C; c++)
             for (int oy = 0; oy < Ho; oy++)
@@ -340,7 +335,7 @@ void xai_maxpool2d_forward(float *out, const float *in, const xai_layer *l, int 
 void xai_maxpool2d_backward(float *din, const float *dout, const xai_layer *l, int n)
 {
     const size_t isz = xai_shape_size(l->in), osz = xai_shape_size(l->out);
-#pragma omp parallel for schedule(static) if ((size_t)n * isz > PAR_MIN)
+#pragma omp parallel for schedule(static) if ((size_t)n * isz > XAI_PAR_MIN)
     for (int i = 0; i < n; i++)
         for (size_t o = 0; o < osz; o++) din[i * isz + l->argmax[i * osz + o]] += dout[i * osz + o];
 }
@@ -353,7 +348,7 @@ void xai_avgpool2d_forward(float *out, const float *in, const xai_layer *l, int 
     const size_t isz = xai_shape_size(l->in), osz = xai_shape_size(l->out);
     if (l->type == XAI_GAP) {
         const float inv = 1.0f / (H * W);
-#pragma omp parallel for schedule(static) if ((size_t)n * isz > PAR_MIN)
+#pragma omp parallel for schedule(static) if ((size_t)n * isz > XAI_PAR_MIN)
         for (int i = 0; i < n; i++)
             for (int c = 0; c < C; c++) {
                 float s = 0;
@@ -365,7 +360,7 @@ void xai_avgpool2d_forward(float *out, const float *in, const xai_layer *l, int 
     }
     const int k = l->k, s = l->stride, p = l->pad;
     const float inv = 1.0f / (k * k);
-#pragma omp parallel for schedule(static) if ((size_t)n * isz > PAR_MIN)
+#pragma omp parallel for schedule(static) if ((size_t)n * isz > XAI_PAR_MIN)
     for (int i = 0; i < n; i++)
         for (int c = 0; c < C; c++)
             for (int oy = 0; oy < Ho; oy++)
@@ -389,7 +384,7 @@ void xai_avgpool2d_backward(float *din, const float *dout, const xai_layer *l, i
     const size_t isz = xai_shape_size(l->in), osz = xai_shape_size(l->out);
     if (l->type == XAI_GAP) {
         const float inv = 1.0f / (H * W);
-#pragma omp parallel for schedule(static) if ((size_t)n * isz > PAR_MIN)
+#pragma omp parallel for schedule(static) if ((size_t)n * isz > XAI_PAR_MIN)
         for (int i = 0; i < n; i++)
             for (int c = 0; c < C; c++) {
                 float g = dout[i * osz + c] * inv;
@@ -400,7 +395,7 @@ void xai_avgpool2d_backward(float *din, const float *dout, const xai_layer *l, i
     }
     const int k = l->k, s = l->stride, p = l->pad;
     const float inv = 1.0f / (k * k);
-#pragma omp parallel for schedule(static) if ((size_t)n * isz > PAR_MIN)
+#pragma omp parallel for schedule(static) if ((size_t)n * isz > XAI_PAR_MIN)
     for (int i = 0; i < n; i++)
         for (int c = 0; c < C; c++)
             for (int oy = 0; oy < Ho; oy++)
@@ -446,13 +441,13 @@ void xai_linear_forward(float *out /* (N, O) */, const float *in /* (N, I) */, c
         return;
     }
     /* part c (N, O) = X[:, Kc] W[:, Kc]^T, then summed in chunk order */
-#pragma omp parallel for schedule(static) if (no * NI > 8 * PAR_MIN)
+#pragma omp parallel for schedule(static) if (no * NI > 8 * XAI_PAR_MIN)
     for (int c = 0; c < nk; c++) {
-        const int lo = chunk_lo(c, NI, nk), m = chunk_lo(c + 1, NI, nk) - lo;
+        const int lo = xai_chunk_lo(c, NI, nk), m = xai_chunk_lo(c + 1, NI, nk) - lo;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, NO, m, 1.0f, in + lo, NI, l->w + lo, NI, 0.0f,
                     l->lpart + c * no, NO);
     }
-#pragma omp parallel for schedule(static) if (no * nk > PAR_MIN)
+#pragma omp parallel for schedule(static) if (no * nk > XAI_PAR_MIN)
     for (size_t j = 0; j < no; j++) {
         float acc = l->bias ? l->b[j % NO] : 0.0f;
         for (int c = 0; c < nk; c++) acc += l->lpart[c * no + j];
@@ -469,9 +464,9 @@ void xai_linear_backward(float *din /* (N, I) */, const float *dout /* (N, O) */
             for (int o = 0; o < NO; o++) l->gb[o] += dout[(size_t)i * NO + o];
     if (!l->gw && !din) return;
     /* Column block c of dW (O, I) += dY^T (O, N) X[:, c], and of dX (N, I) += dY (N, O) W[:, c]. */
-#pragma omp parallel for schedule(static) if ((size_t)n * NI * NO > 8 * PAR_MIN)
+#pragma omp parallel for schedule(static) if ((size_t)n * NI * NO > 8 * XAI_PAR_MIN)
     for (int c = 0; c < nk; c++) {
-        const int lo = chunk_lo(c, NI, nk), m = chunk_lo(c + 1, NI, nk) - lo;
+        const int lo = xai_chunk_lo(c, NI, nk), m = xai_chunk_lo(c + 1, NI, nk) - lo;
         if (l->gw)
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, NO, m, n, 1.0f, dout, NO, in + lo, NI, 1.0f,
                         l->gw + lo, NI);
@@ -488,7 +483,7 @@ void xai_batchnorm2d_forward(float *out, const float *in, const xai_layer *l, in
     const int C = l->in.c, HW = l->in.h * l->in.w;
     const size_t isz = xai_shape_size(l->in);
     const double M = (double)n * HW;
-#pragma omp parallel for schedule(static) if ((size_t)n * isz > PAR_MIN)
+#pragma omp parallel for schedule(static) if ((size_t)n * isz > XAI_PAR_MIN)
     for (int c = 0; c < C; c++) {
         float mean, istd;
         if (train) {
@@ -531,7 +526,7 @@ void xai_batchnorm2d_backward(float *din, const float *dout, const xai_layer *l,
     const int C = l->in.c, HW = l->in.h * l->in.w;
     const size_t isz = xai_shape_size(l->in);
     const double M = (double)n * HW;
-#pragma omp parallel for schedule(static) if ((size_t)n * isz > PAR_MIN)
+#pragma omp parallel for schedule(static) if ((size_t)n * isz > XAI_PAR_MIN)
     for (int c = 0; c < C; c++) {
         double sdy = 0, sdyx = 0;
         for (int i = 0; i < n; i++) {
@@ -567,7 +562,7 @@ void xai_dropout_forward(float *out, const float *in, const xai_layer *l, int n,
         return;
     }
     const float scale = 1.0f / (1.0f - l->p), p = l->p;
-#pragma omp parallel for schedule(static) if (tot > PAR_MIN)
+#pragma omp parallel for schedule(static) if (tot > XAI_PAR_MIN)
     for (size_t i = 0; i < tot; i++) {
         /* Counter-based mask: the same bits whatever thread draws them. */
         uint8_t keep = xai_hash_uniform(seed, i) >= p;
@@ -581,7 +576,7 @@ void xai_dropout_backward_inplace(float *d, const xai_layer *l, int n)
     const size_t tot = (size_t)n * xai_shape_size(l->in);
     if (l->p <= 0) return;
     const float scale = 1.0f / (1.0f - l->p);
-#pragma omp parallel for schedule(static) if (tot > PAR_MIN)
+#pragma omp parallel for schedule(static) if (tot > XAI_PAR_MIN)
     for (size_t i = 0; i < tot; i++) d[i] = l->mask[i] ? d[i] * scale : 0.0f; /* +0 where dropped, as before */
 }
 
@@ -589,12 +584,12 @@ void xai_dropout_backward(float *din, const float *dout, const xai_layer *l, int
 {
     const size_t tot = (size_t)n * xai_shape_size(l->in);
     if (!train || l->p <= 0) {
-#pragma omp parallel for schedule(static) if (tot > PAR_MIN)
+#pragma omp parallel for schedule(static) if (tot > XAI_PAR_MIN)
         for (size_t i = 0; i < tot; i++) din[i] += dout[i];
         return;
     }
     const float scale = 1.0f / (1.0f - l->p);
-#pragma omp parallel for schedule(static) if (tot > PAR_MIN)
+#pragma omp parallel for schedule(static) if (tot > XAI_PAR_MIN)
     for (size_t i = 0; i < tot; i++) din[i] += dout[i] * (scale * l->mask[i]); /* branch-free: vectorises */
 }
 

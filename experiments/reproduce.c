@@ -195,7 +195,8 @@ static int stage(const repro_opts *o, experiment *e, int st)
     const char *size = xai_config_str(&e->cfg, "experiment", "size", NULL);
     argbuf *a = xai_calloc(1, sizeof *a);
     const char *in_none[] = {NULL};
-    const char *in_train[] = {NULL, NULL}, *in_explain[] = {model, NULL}, *in_eval[] = {model, attr, NULL};
+    const char *in_train[] = {NULL, NULL}, *in_explain[] = {model, NULL}, *in_eval[] = {model, attr, NULL},
+               *in_export[] = {model, attr, metrics, NULL};
     const char *out_fetch[] = {NULL}, *out_train[] = {model, NULL}, *out_explain[] = {attr, NULL};
     char summary[600];
     snprintf(summary, sizeof summary, "%s/summary.csv", e->dir);
@@ -247,33 +248,14 @@ static int stage(const repro_opts *o, experiment *e, int st)
         outputs = out_eval;
         break;
     }
-    case ST_EXPORT: {
-        const char *in_export[] = {model, attr, metrics, NULL};
+    case ST_EXPORT:
         base_args(a, o, "export");
         if (o->data_dir) arg(a, "--data-dir=%s", o->data_dir);
         arg(a, "--results=%s", e->dir);
         arg(a, "--figures");
         inputs = in_export;
         outputs = out_export;
-        char key[8192];
-        make_key(key, sizeof key, e, o, inputs);
-        int r = 0;
-        if (up_to_date(e, o, stage_names[st], key, outputs)) {
-            e->stage_s[st] = recorded_seconds(e, stage_names[st]);
-            fprintf(stderr, "[%s] %s: up to date\n", e->name, stage_names[st]);
-        } else {
-            double t0 = xai_now();
-            r = run_child(o, e, a, stage_names[st]);
-            e->stage_s[st] = xai_now() - t0;
-            e->stage_ran[st] = 1;
-            if (r == 0) {
-                xai_write_file_atomic(plot, "ok\n", 3);
-                write_record(e, stage_names[st], key, e->stage_s[st]);
-            }
-        }
-        free(a);
-        return r;
-    }
+        break;
     }
     char key[8192];
     make_key(key, sizeof key, e, o, inputs);
@@ -287,6 +269,7 @@ static int stage(const repro_opts *o, experiment *e, int st)
         r = run_child(o, e, a, stage_names[st]);
         e->stage_s[st] = xai_now() - t0;
         e->stage_ran[st] = 1;
+        if (r == 0 && st == ST_EXPORT) xai_write_file_atomic(plot, "ok\n", 3); /* export's own output marker */
         if (r == 0) write_record(e, stage_names[st], key, e->stage_s[st]);
     }
     free(a);

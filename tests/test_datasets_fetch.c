@@ -19,6 +19,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "tests/test_jpeg_fixture.h"
+
 /* ---------------------------------------------------------------- helpers */
 
 typedef struct {
@@ -471,40 +473,14 @@ static void test_corrupt_cache_rebuilt(void **state)
 
 /* ------------------------------------------------------ Imagenette fixtures */
 
-static uint8_t *jpeg_encode(const uint8_t *px, int w, int h, int comps, J_COLOR_SPACE cs, size_t *len)
-{
-    struct jpeg_compress_struct c;
-    struct jpeg_error_mgr e;
-    c.err = jpeg_std_error(&e);
-    jpeg_create_compress(&c);
-    unsigned char *out = NULL;
-    unsigned long n = 0;
-    jpeg_mem_dest(&c, &out, &n);
-    c.image_width = (JDIMENSION)w;
-    c.image_height = (JDIMENSION)h;
-    c.input_components = comps;
-    c.in_color_space = cs;
-    jpeg_set_defaults(&c);
-    jpeg_set_quality(&c, 95, TRUE);
-    jpeg_start_compress(&c, TRUE);
-    uint8_t *row = malloc((size_t)w * comps);
-    while (c.next_scanline < c.image_height) {
-        for (int x = 0; x < w * comps; x++) row[x] = px[x % comps];
-        JSAMPROW r = row;
-        jpeg_write_scanlines(&c, &r, 1);
-    }
-    free(row);
-    jpeg_finish_compress(&c);
-    jpeg_destroy_compress(&c);
-    *len = n;
-    return out;
-}
-
 /* A solid-colour JPEG: comps 3 (RGB), 1 (grey) or 4 (Adobe-style inverted CMYK). */
 static uint8_t *solid_jpeg(int w, int h, int comps, const uint8_t *v, size_t *len)
 {
     J_COLOR_SPACE cs = comps == 3 ? JCS_RGB : comps == 1 ? JCS_GRAYSCALE : JCS_CMYK;
-    return jpeg_encode(v, w, h, comps, cs, len);
+    uint8_t *px = solid(w, h, comps, v);
+    uint8_t *j = jpeg_encode(px, w, h, comps, cs, len);
+    free(px);
+    return j;
 }
 
 typedef struct {

@@ -441,7 +441,8 @@ static void test_conv_impls_agree(void **s)
             assert_int_equal(nv, nref);
             double worst = 0;
             for (size_t j = 0; j < nv; j++) worst = fmax(worst, fabs(v[j] - ref[j]));
-            if (worst > 1e-4 * scale) print_error("net %d, %s: max |difference| %g (scale %g)\n", t, impls[i], worst, scale);
+            if (worst > 1e-4 * scale)
+                print_error("net %d, %s: max |difference| %g (scale %g)\n", t, impls[i], worst, scale);
             assert_true(worst <= 1e-4 * scale);
             /* A lean forward pass (fused pools skip the activations before them) changes nothing. */
             float *vl;
@@ -485,7 +486,8 @@ int main(void)
         cmocka_unit_test(test_maxpool),           cmocka_unit_test(test_avgpool),
         cmocka_unit_test(test_gap),               cmocka_unit_test(test_batchnorm_train),
         cmocka_unit_test(test_batchnorm_eval),    cmocka_unit_test(test_dropout),
-        cmocka_unit_test(test_model_gradcheck),   cmocka_unit_test(test_model_gradcheck_fused),   cmocka_unit_test(test_softmax_xent),
+        cmocka_unit_test(test_model_gradcheck),   cmocka_unit_test(test_model_gradcheck_fused),
+        cmocka_unit_test(test_softmax_xent),
         cmocka_unit_test(test_thread_independence),
         cmocka_unit_test(test_conv_direct_pad1),  cmocka_unit_test(test_conv_direct_k5_nobias),
         cmocka_unit_test(test_conv_direct_nopad), cmocka_unit_test(test_conv_direct_pointwise),

@@ -11,7 +11,7 @@ DEB_PKGS := build-essential cmake pkg-config libhdf5-dev hdf5-tools libopenblas-
             gnuplot-nox libcurl4-openssl-dev libarchive-dev libjpeg62-turbo-dev zlib1g-dev \
             libzip-dev libinih-dev dataset-fashion-mnist
 
-.PHONY: all deps build test test-asan reproduce bench clean
+.PHONY: all deps build test test-repeat test-asan reproduce bench clean
 
 all: build
 
@@ -36,6 +36,11 @@ build: deps $(BUILD)/CMakeCache.txt
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The suite again and again, to catch tests whose outcome depends on timing (REPEAT=N).
+REPEAT   ?= 20
+test-repeat: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --repeat until-fail:$(REPEAT)
 
 # The same suite under AddressSanitizer + UBSan, in its own build tree.
 test-asan: deps

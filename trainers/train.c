@@ -317,6 +317,43 @@ static int cmp_i32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Test-only hook for end-to-end tests that kill a training run: XAI_TEST_TRAIN_PAUSE =
+ * "EPOCH:BATCH:FIFO" (1-based) makes the run, after that optimiser step, write "paused <pid>"
+ * to the named pipe and wait to be killed. The test blocks on the pipe, so the kill lands at
+ * that exact step however fast the machine is. Read once per run; not for users. */
+typedef struct {
+    long epoch, batch;
+    const char *fifo;
+} pause_hook;
+
+static int pause_at_step(void *ctx, int epoch, int batch)
+{
+    const pause_hook *h = ctx;
+    if (epoch + 1 != h->epoch || batch + 1 != h->batch) return 0;
+    int fd = open(h->fifo, O_WRONLY);
+    if (fd >= 0) {
+        char msg[64];
+        int n = snprintf(msg, sizeof msg, "paused %ld\n", (long)getpid());
+        if (write(fd, msg, (size_t)n) != n) _exit(4);
+        close(fd);
+    }
+    for (;;) pause();
+}
+
+static xai_status pause_hook_from_env(pause_hook *h)
+{
+    const char *v = getenv("XAI_TEST_TRAIN_PAUSE");
+    h->fifo = NULL;
+    if (!v || !*v) return XAI_OK;
+    char *end;
+    h->epoch = strtol(v, &end, 10);
+    if (*end == ':') h->batch = strtol(end + 1, &end, 10);
+    if (*end != ':' || !end[1] || h->epoch < 1 || h->batch < 1)
+        return xai_fail(XAI_EINVAL, "XAI_TEST_TRAIN_PAUSE = '%s': expected EPOCH:BATCH:FIFO (test hook)", v);
+    h->fifo = end + 1;
+    return XAI_OK;
+}
+
 xai_status xai_train(const xai_config *c, const xai_dataset *d, const xai_train_opts *o, xai_train_result *res)
 {
     xai_train_cfg tc;
@@ -324,6 +361,11 @@ xai_status xai_train(const xai_config *c, const xai_dataset *d, const xai_train_
     const int epochs = o->epochs > 0 ? o->epochs : tc.epochs;
     const uint64_t seed = o->have_seed ? o->seed : tc.seed;
     const xai_split *tr = &d->train;
+    pause_hook ph;
+    XAI_TRY(pause_hook_from_env(&ph));
+    int (*on_batch)(void *, int, int) = o->on_batch;
+    void *hook_ctx = o->hook_ctx;
+    if (!on_batch && ph.fifo) on_batch = pause_at_step, hook_ctx = &ph;
     if (!o->out || !*o->out) return xai_fail(XAI_EINVAL, "train: no output file given");
     if (tr->n <= 0) return xai_fail(XAI_EINVAL, "%s: the training split of %s is empty", d->path, d->name);
 
@@ -504,7 +546,7 @@ xai_status xai_train(const xai_config *c, const xai_dataset *d, const xai_train_
             lsum += loss;
             correct += ok;
             if (o->verbose) xai_progress_update(&bar, (double)(b + 1) * bsz);
-            if (o->on_batch && o->on_batch(o->hook_ctx, e, b)) {
+            if (on_batch && on_batch(hook_ctx, e, b)) {
                 s = xai_fail(XAI_ESTATE, "training stopped by the test hook at epoch %d, batch %d", e + 1, b + 1);
                 break;
             }

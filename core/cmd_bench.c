@@ -1,6 +1,9 @@
 /* cmd_bench.c: `xai bench`: throughput of training, inference and attribution.
  * Prints one `key value` figure a line: warm-up first, then the median of several repeats. */
-#include "core/xai.h"
+#include "core/base.h"
+#include "core/config.h"
+#include "core/nn.h"
+#include "core/io.h"
 #include "experiments/commands.h"
 
 #include <stdlib.h>
@@ -13,15 +16,9 @@ typedef struct {
     double peak_gflops;
 } bench_opts;
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static double median(double *v, int n)
 {
-    qsort(v, n, sizeof *v, cmp_double);
+    qsort(v, n, sizeof *v, xai_cmp_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 

@@ -1,6 +1,8 @@
 /* config.c: experiment INI files, read with libinih, with line numbers kept.
  * Every getter's error names file:line, the key, the bad value and what was expected. */
-#include "core/xai.h"
+#include "core/base.h"
+#include "core/config.h"
+#include "core/io.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -138,7 +140,5 @@ xai_status xai_config_float(const xai_config *c, const char *section, const char
 
 uint64_t xai_config_hash(const xai_config *c)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (const unsigned char *p = (const unsigned char *)c->text; p && *p; p++) h = (h ^ *p) * 0x100000001b3ull;
-    return h;
+    return c->text ? xai_fnv1a(XAI_FNV_OFFSET, c->text, strlen(c->text)) : XAI_FNV_OFFSET;
 }

@@ -1,6 +1,7 @@
 /* fileutil.c: small file-system helpers shared by every stage.
  * Writers go through a temp name and rename, so a crash never leaves a half file. */
-#include "core/xai.h"
+#include "core/base.h"
+#include "core/io.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,8 @@
 /* h5.c: thin HDF5 helpers: atomic file creation, datasets with shape checks, attributes.
  * Errors name the file and the object so a user can tell what is wrong with which file. */
-#include "core/xai.h"
+#include "core/base.h"
+#include "core/h5.h"
+#include "core/io.h"
 
 #include <stdlib.h>
 #include <string.h>

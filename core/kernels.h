@@ -3,7 +3,8 @@
 #ifndef XAI_KERNELS_H
 #define XAI_KERNELS_H
 
-#include "core/xai.h"
+#include "core/base.h"
+#include "core/nn.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif

@@ -1,6 +1,8 @@
 /* model.c: a sequential CNN built from layer specs, with one arena per kind of memory.
  * Shapes are inferred and checked at build time; forward/backward never allocate. */
-#include "core/xai.h"
+#include "core/base.h"
+#include "core/config.h"
+#include "core/nn.h"
 
 #include <ctype.h>
 #include <math.h>

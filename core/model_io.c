@@ -1,6 +1,8 @@
 /* model_io.c: save and load models in HDF5, weights in PyTorch's layout.
  * The file alone is enough to rebuild the net (layout documented in core/README.md). */
-#include "core/xai.h"
+#include "core/base.h"
+#include "core/nn.h"
+#include "core/h5.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,7 @@
 /* progress.c: progress bars with rate and ETA on a terminal, plain log lines otherwise.
  * Output goes to stderr so stdout stays machine-readable (bench figures, info). */
-#include "core/xai.h"
+#include "core/base.h"
+#include "core/io.h"
 
 #include <unistd.h>
 

@@ -1,6 +1,6 @@
 /* rng.c: portable seeded random numbers (xoshiro256** and a counter hash).
  * Integer-only generators so a seed gives the same stream on every machine. */
-#include "core/xai.h"
+#include "core/base.h"
 
 #include <math.h>
 

@@ -1,6 +1,7 @@
 /* util.c: errors, allocation, threads, clocks and version for the whole program.
  * The error message is thread-local so OpenMP workers never clobber each other's. */
-#include "core/xai.h"
+#include "core/base.h"
+#include "core/io.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -15,10 +16,14 @@ static _Thread_local char err_msg[2048];
 
 xai_status xai_fail(xai_status code, const char *fmt, ...)
 {
+    /* Formatted aside first: an argument may be xai_errmsg() itself (a message that wraps
+     * the previous one), and vsnprintf must not write the buffer it reads. */
+    char buf[sizeof err_msg];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err_msg, sizeof err_msg, fmt, ap);
+    vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    memcpy(err_msg, buf, sizeof buf);
     return code;
 }
 

@@ -1,5 +1,6 @@
 /* dataset.c: the four datasets: where their files come from, how they are verified, decoded and cached.
  * Sources are tried in order mirror, system copy, upstream; nothing unverified is ever decoded. */
+#include "core/h5.h"
 #include "datasets/datasets.h"
 
 #include <ctype.h>

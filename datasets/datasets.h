@@ -3,7 +3,10 @@
 #ifndef XAI_DATASETS_H
 #define XAI_DATASETS_H
 
-#include "core/xai.h"
+#include "core/base.h"
+#include "core/config.h"
+#include "core/io.h"
+#include "core/nn.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,5 +1,6 @@
 /* export.c: `xai export`: plain-text plot data (gnuplot .dat/.tsv and meta.gp) from one experiment's
  * HDF5 results, and the gnuplot runs that turn them into the paper's figures (the scripts in paper/). */
+#include "core/h5.h"
 #include "experiments/commands.h"
 #include "experiments/publish.h"
 #include "datasets/datasets.h"

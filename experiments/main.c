@@ -1,6 +1,7 @@
 /* main.c: the `xai` command-line entry point and subcommand dispatch.
  * Global options come before the subcommand; each subcommand parses its own. */
-#include "core/xai.h"
+#include "core/base.h"
+#include "core/io.h"
 #include "experiments/commands.h"
 
 #include <cblas.h>

@@ -1,5 +1,6 @@
 /* provenance.c: JSON run records: program version and commit, compiler and flags,
  * library versions, CPU and threads, seeds, dataset checksums and per-stage wall times. */
+#include "core/h5.h"
 #include "experiments/provenance.h"
 
 #include <archive.h>

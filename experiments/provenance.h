@@ -3,7 +3,10 @@
 #ifndef XAI_PROVENANCE_H
 #define XAI_PROVENANCE_H
 
-#include "core/xai.h"
+#include "core/base.h"
+#include "core/config.h"
+#include "core/nn.h"
+#include "core/io.h"
 
 typedef struct {
     const char *name, *dataset, *config, *seed;

@@ -3,7 +3,10 @@
 #ifndef XAI_PUBLISH_H
 #define XAI_PUBLISH_H
 
-#include "core/xai.h"
+#include "core/base.h"
+#include "core/config.h"
+#include "core/nn.h"
+#include "core/io.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -12,17 +15,6 @@
 /* Layout of everything read and written here: results/README.md. An experiment directory
  * <root>/<exp>/ holds model.h5, attributions.h5, metrics.h5 and summary.csv; any of the three
  * HDF5 files may be missing, and what needs it is skipped with a note. */
-
-/* ------------------------------------------------------------- text buffer */
-
-/* A growable NUL-terminated string (writers build whole files in memory, then write them atomically). */
-typedef struct {
-    char *s;
-    size_t n, cap;
-} xai_sbuf;
-void xai_sbuf_printf(xai_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void xai_sbuf_vprintf(xai_sbuf *b, const char *fmt, va_list ap);
-void xai_sbuf_free(xai_sbuf *b);
 
 /* ------------------------------------------------------ experiment summary */
 

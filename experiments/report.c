@@ -1,5 +1,6 @@
 /* report.c: the reproduction report (results/report.md and results/report.html) and the experiment
  * summary it is built from; every number comes from the HDF5 result files (results/README.md). */
+#include "core/h5.h"
 #include "experiments/commands.h"
 #include "experiments/publish.h"
 
@@ -8,42 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-/* ------------------------------------------------------------- text buffer */
-
-void xai_sbuf_vprintf(xai_sbuf *b, const char *fmt, va_list ap)
-{
-    va_list aq;
-    va_copy(aq, ap);
-    int k = vsnprintf(NULL, 0, fmt, aq);
-    va_end(aq);
-    if (k < 0) return;
-    if (b->n + (size_t)k + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap < b->n + (size_t)k + 1) cap *= 2;
-        char *s = xai_malloc(cap);
-        if (b->n) memcpy(s, b->s, b->n);
-        free(b->s);
-        b->s = s;
-        b->cap = cap;
-    }
-    vsnprintf(b->s + b->n, (size_t)k + 1, fmt, ap);
-    b->n += (size_t)k;
-}
-
-void xai_sbuf_printf(xai_sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    xai_sbuf_vprintf(b, fmt, ap);
-    va_end(ap);
-}
-
-void xai_sbuf_free(xai_sbuf *b)
-{
-    free(b->s);
-    memset(b, 0, sizeof *b);
-}
 
 /* ------------------------------------------------------------ method colours */
 
@@ -77,8 +42,7 @@ const char *xai_method_color(const char *method)
     snprintf(pre, sizeof pre, "lrp-%s", method);
     for (size_t i = 0; i < nk; i++)
         if (!strcmp(pre, KNOWN_COLORS[i].name)) return KNOWN_COLORS[i].color;
-    uint64_t h = 1469598103934665603ull; /* FNV-1a: stable across runs and machines */
-    for (const unsigned char *p = (const unsigned char *)method; *p; p++) h = (h ^ *p) * 1099511628211ull;
+    uint64_t h = xai_fnv1a(XAI_FNV_OFFSET, method, strlen(method));
     return HASH_COLORS[h % (sizeof HASH_COLORS / sizeof *HASH_COLORS)];
 }
 
@@ -164,12 +128,6 @@ static void free_names(char **v, int n)
     free(v);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Median and maximum of |v| over the finite entries. */
 static void abs_median_max(const double *v, int n, double *med, double *max)
 {
@@ -177,7 +135,7 @@ static void abs_median_max(const double *v, int n, double *med, double *max)
     int k = 0;
     for (int i = 0; i < n; i++)
         if (isfinite(v[i])) a[k++] = fabs(v[i]);
-    if (k > 1) qsort(a, k, sizeof *a, cmp_double);
+    if (k > 1) qsort(a, k, sizeof *a, xai_cmp_double);
     *med = k ? (k % 2 ? a[k / 2] : 0.5 * (a[k / 2 - 1] + a[k / 2])) : NAN;
     *max = k ? a[k - 1] : NAN;
     free(a);

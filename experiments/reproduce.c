@@ -1,6 +1,8 @@
 /* reproduce.c: `xai reproduce`, the whole study as make-like stages per experiment.
  * Each stage runs as a child `xai <command>` and records what it was built from. */
-#include "core/xai.h"
+#include "core/base.h"
+#include "core/config.h"
+#include "core/io.h"
 #include "datasets/datasets.h"
 #include "experiments/commands.h"
 #include "experiments/provenance.h"

@@ -1,5 +1,6 @@
 /* attrfile.c: the attribution HDF5 file that `xai explain` writes and `xai evaluate` reads.
  * Layout (groups, shapes, dtypes, attributes) in explainers/README.md; written atomically. */
+#include "core/h5.h"
 #include "explainers/explain.h"
 
 #include <stdlib.h>

@@ -1,6 +1,9 @@
 /* cmd_evaluate.c: `xai evaluate`: scores every method of an attribution file and writes a metrics HDF5 file.
  * Pixel flipping (MoRF/LeRF/random), completeness, and on request the randomisation test and the IG step curve. */
-#include "core/xai.h"
+#include "core/base.h"
+#include "core/nn.h"
+#include "core/h5.h"
+#include "core/io.h"
 #include "experiments/commands.h"
 #include "explainers/explain.h"
 #include "explainers/metrics.h"

@@ -376,18 +376,12 @@ static char *join_args(int argc, char **argv)
     return s;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static double median_abs(const double *v, int n)
 {
     if (n <= 0) return NAN;
     double *t = xai_malloc(n * sizeof *t);
     for (int i = 0; i < n; i++) t[i] = fabs(v[i]);
-    qsort(t, n, sizeof *t, cmp_double);
+    qsort(t, n, sizeof *t, xai_cmp_double);
     double r = n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
     free(t);
     return r;
@@ -710,7 +704,7 @@ static double bench_time(bench_fn fn, void *ctx, const bench_opts *o, xai_status
         for (int i = 0; i < o->iters && *st == XAI_OK; i++) *st = fn(ctx);
         t[r] = (xai_now() - t0) / o->iters;
     }
-    qsort(t, o->repeats, sizeof *t, cmp_double);
+    qsort(t, o->repeats, sizeof *t, xai_cmp_double);
     double med = o->repeats % 2 ? t[o->repeats / 2] : 0.5 * (t[o->repeats / 2 - 1] + t[o->repeats / 2]);
     free(t);
     return med;

@@ -3,7 +3,11 @@
 #ifndef XAI_EXPLAIN_H
 #define XAI_EXPLAIN_H
 
-#include "core/xai.h"
+#include "core/base.h"
+#include "core/config.h"
+#include "core/io.h"
+#include "core/nn.h"
+#include "core/h5.h"
 
 #include <stdint.h>
 

@@ -1,18 +1,11 @@
 /* metrics.c: statistics, completeness/conservation sums and the summary CSV of a metrics file.
  * The formulas are stated in explainers/METRICS.md. */
+#include "core/h5.h"
 #include "explainers/metrics.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    /* NaN sorts last so quantiles of mostly-finite data stay meaningful. */
-    if (isnan(x) || isnan(y)) return isnan(x) - isnan(y);
-    return (x > y) - (x < y);
-}
 
 static double quantile_sorted(const double *v, int n, double q)
 {
@@ -31,7 +24,7 @@ double xai_quantile(const double *v, int n, double q)
     if (n <= 0) return NAN;
     double *c = xai_malloc((size_t)n * sizeof *c);
     memcpy(c, v, (size_t)n * sizeof *c);
-    qsort(c, (size_t)n, sizeof *c, cmp_double);
+    qsort(c, (size_t)n, sizeof *c, xai_cmp_double);
     double r = quantile_sorted(c, n, q);
     free(c);
     return r;
@@ -52,7 +45,7 @@ void xai_stats_of(xai_stats *s, const double *v, int n)
     if (n > 0) {
         double *c = xai_malloc((size_t)n * sizeof *c);
         memcpy(c, v, (size_t)n * sizeof *c);
-        qsort(c, (size_t)n, sizeof *c, cmp_double);
+        qsort(c, (size_t)n, sizeof *c, xai_cmp_double);
         s->median = quantile_sorted(c, n, 0.5);
         s->p90 = quantile_sorted(c, n, 0.9);
         free(c);

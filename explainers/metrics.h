@@ -3,7 +3,10 @@
 #ifndef XAI_METRICS_H
 #define XAI_METRICS_H
 
-#include "core/xai.h"
+#include "core/base.h"
+#include "core/config.h"
+#include "core/io.h"
+#include "core/nn.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -10,7 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/xai.h"
+#include "core/base.h"
+#include "core/config.h"
+#include "core/nn.h"
+#include "core/h5.h"
+#include "core/io.h"
 #include "datasets/datasets.h"
 #include "explainers/explain.h"
 

@@ -3,7 +3,10 @@
 #ifndef TEST_EXPORT_FIXTURE_H
 #define TEST_EXPORT_FIXTURE_H
 
-#include "core/xai.h"
+#include "core/base.h"
+#include "core/nn.h"
+#include "core/h5.h"
+#include "core/io.h"
 #include "experiments/publish.h"
 
 #include <ftw.h>

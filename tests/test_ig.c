@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/xai.h"
+#include "core/base.h"
+#include "core/nn.h"
+#include "core/io.h"
 #include "explainers/explain.h"
 #include "tests/test_explain_common.h"
 

@@ -12,7 +12,10 @@
 #include <omp.h>
 #endif
 
-#include "core/xai.h"
+#include "core/base.h"
+#include "core/config.h"
+#include "core/nn.h"
+#include "core/io.h"
 
 /* A one-layer model [layer, flatten] whose "classes" equal the layer output size:
  * the simplest harness, since the model wires the arenas. */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/h5.h"
 #include "experiments/commands.h"
 #include "explainers/metrics.h"
 

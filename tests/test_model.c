@@ -10,7 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/xai.h"
+#include "core/base.h"
+#include "core/config.h"
+#include "core/nn.h"
+#include "core/h5.h"
+#include "core/io.h"
 
 static const char *NET = "[model]\ninput = 3x10x9\nclasses = 4\n"
                          "layer = conv out=5 k=3 pad=1\nlayer = batchnorm\nlayer = relu\n"

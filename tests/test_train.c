@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/h5.h"
 #include "trainers/trainers.h"
 
 /* 3 classes of 1x8x8 images: a bright 3x3 blob in the top-left, top-right or bottom half,

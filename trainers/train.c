@@ -1,5 +1,6 @@
 /* train.c: the from-scratch training loop: seeded shuffling and augmentation, held-out
  * validation, per-epoch atomic checkpoints with exact resume, and the trained-model file. */
+#include "core/h5.h"
 #include "trainers/trainers.h"
 
 #include <fcntl.h>

@@ -3,7 +3,10 @@
 #ifndef XAI_TRAINERS_H
 #define XAI_TRAINERS_H
 
-#include "core/xai.h"
+#include "core/base.h"
+#include "core/io.h"
+#include "core/config.h"
+#include "core/nn.h"
 #include "datasets/datasets.h"
 
 #include <stddef.h>

@@ -40,11 +40,52 @@ void xai_print_peak(const char *prefix, double gflops, double given);
 /* A subcommand: argv[0] is the command name. Returns the process exit code. */
 typedef int (*xai_cmd_fn)(int argc, char **argv);
 typedef struct { const char *name, *summary; xai_cmd_fn fn; } xai_cmd;
-/* Prints "xai: <msg>" for a failed status and returns 1 (helper for commands). */
+/* Prints "xai: <msg>" for a failed status and returns 1 (the exit code of a failed command). */
 int xai_cli_error(xai_status s);
-/* Common option parsing: returns 1 and advances *i when argv[*i] is --name VALUE
- * or --name=VALUE. */
-int xai_opt(int argc, char **argv, int *i, const char *name, const char **value);
 
+/* --------------------------------------------------------- option parsing */
+
+/* Every command describes its options in a table; xai_opts_parse does the rest: --name VALUE
+ * and --name=VALUE, values checked whole and in range (`2x` and out-of-range numbers are
+ * errors naming the option), the global options (--threads N, --quiet) anywhere on the line,
+ * and --help generated from the same table, so every listed option is described. */
+typedef enum {
+    XAI_ARG_FLAG, /* int *: set to 1 when given */
+    XAI_ARG_STR,  /* const char **: the argument itself (not copied), non-empty */
+    XAI_ARG_INT,  /* int *: whole number in [lo, hi] (hi = 0 with lo >= 0: no upper bound but INT_MAX) */
+    XAI_ARG_I64,  /* int64_t *: likewise, 64-bit */
+    XAI_ARG_F64,  /* double *: finite number in [lo, hi] */
+    XAI_ARG_BOOL, /* int *: yes/no, on/off, true/false, 1/0 */
+} xai_arg_kind;
+
+typedef struct {
+    const char *name;    /* "--steps"; a {NULL} entry ends the table */
+    xai_arg_kind kind;
+    void *dest;
+    const char *metavar; /* "N", "FILE"; NULL for flags */
+    double lo, hi;       /* numbers: the accepted range, inclusive */
+    const char *help;    /* what it does and its default; '\n' starts an indented line */
+} xai_optdef;
+
+typedef struct {
+    const char *cmd;      /* "xai train" */
+    const char *synopsis; /* after the command in the usage line, e.g. "--config FILE [options]" */
+    const char *about;    /* a paragraph under the usage line (may be NULL) */
+    const xai_optdef *opts;
+    int max_pos;          /* positional arguments accepted; -1: any number */
+} xai_cmdspec;
+
+enum { XAI_OPTS_OK = 0, XAI_OPTS_HELP = 1, XAI_OPTS_ERROR = 2 };
+/* Parses argv[1..argc). Positional arguments go to pos (room for argc entries) and *npos
+ * (both may be NULL when max_pos is 0). XAI_OPTS_HELP: usage printed on stdout (exit 0);
+ * XAI_OPTS_ERROR: a one-line message printed on stderr (exit 2). */
+int xai_opts_parse(const xai_cmdspec *c, int argc, char **argv, char **pos, int *npos);
+void xai_opts_usage(const xai_cmdspec *c, FILE *f);
+/* The global options before the command name (main): parses from *i, stops at the first
+ * non-option (or --help/--version), leaving *i there. */
+int xai_opts_globals(int argc, char **argv, int *i);
+/* Old-style single option matcher, kept until every command uses a table: returns 1 and
+ * advances *i when argv[*i] is --name VALUE or --name=VALUE (*value NULL when missing). */
+int xai_opt(int argc, char **argv, int *i, const char *name, const char **value);
 
 #endif

@@ -107,13 +107,6 @@ double xai_now(void)
 
 const char *xai_version(void) { return XAI_VERSION " (" XAI_GIT_COMMIT ")"; }
 
-int xai_cli_error(xai_status s)
-{
-    const char *m = xai_errmsg();
-    fprintf(stderr, "xai: %s\n", m && *m ? m : xai_status_name(s));
-    return 1;
-}
-
 int xai_opt(int argc, char **argv, int *i, const char *name, const char **value)
 {
     const char *a = argv[*i];

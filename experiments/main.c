@@ -1,5 +1,5 @@
 /* main.c: the `xai` command-line entry point and subcommand dispatch.
- * Global options come before the subcommand; each subcommand parses its own. */
+ * Global options may come before the subcommand or anywhere after it (core/cli.c). */
 #include "core/base.h"
 #include "core/io.h"
 #include "experiments/commands.h"
@@ -25,7 +25,7 @@ static const xai_cmd commands[] = {
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: xai [--threads N] [--quiet] <command> [options]\n"
+            "usage: xai [global options] <command> [options]   (global options may also follow the command)\n"
             "\n"
             "Reproduces 'Explaining Deep Neural Networks using LRP and Integrated Gradients'.\n"
             "\n"
@@ -35,7 +35,7 @@ static void usage(FILE *f)
             "  %-12s %s\n"
             "\n"
             "global options:\n"
-            "  --threads N  OpenMP threads (default: XAI_THREADS or all cores)\n"
+            "  --threads N  OpenMP threads (default: XAI_THREADS or all cores; at most 4 per core)\n"
             "  --quiet      no progress output\n"
             "  --version    print the version\n"
             "Run 'xai <command> --help' for a command's options.\n",
@@ -75,28 +75,16 @@ int main(int argc, char **argv)
 {
     pick_blas_kernels(argv);
     int i = 1;
-    int threads = 0;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        const char *v;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--version")) {
-            printf("xai %s\n", xai_version());
-            return 0;
-        } else if (!strcmp(argv[i], "--quiet")) {
-            xai_quiet = 1;
-        } else if (xai_opt(argc, argv, &i, "--threads", &v)) {
-            if (!v || (threads = atoi(v)) <= 0) {
-                fprintf(stderr, "xai: --threads needs a positive integer\n");
-                return 2;
-            }
-        } else {
-            fprintf(stderr, "xai: unknown option '%s' (see 'xai --help')\n", argv[i]);
-            return 2;
-        }
+    int r = xai_opts_globals(argc, argv, &i);
+    if (r != XAI_OPTS_OK) return r;
+    if (i < argc && (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))) {
+        usage(stdout);
+        return 0;
     }
-    xai_set_threads(threads);
+    if (i < argc && !strcmp(argv[i], "--version")) {
+        printf("xai %s\n", xai_version());
+        return 0;
+    }
     if (i >= argc) {
         usage(stderr);
         return 2;

@@ -17,7 +17,7 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 check help 0 "$XAI" --help;                contains help-lists-bench "bench"
 check version 0 "$XAI" --version;          contains version "xai "
 check unknown-cmd 2 "$XAI" frobnicate;     contains unknown-cmd "unknown command 'frobnicate'"
-check bad-threads 2 "$XAI" --threads 0 bench; contains bad-threads "--threads needs a positive integer"
+check bad-threads 2 "$XAI" --threads 0 bench; contains bad-threads "--threads 0: expected a whole number"
 check bench-help 0 "$XAI" bench --help;    contains bench-help "usage: xai bench"
 check bench-missing 1 "$XAI" bench train --config "$tmp/none.ini"
 contains bench-missing "none.ini: cannot open"

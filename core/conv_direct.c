@@ -247,7 +247,7 @@ void xai_conv_direct_forward(float *z, float *relu_out, float *pool_out, int32_t
     geom_of(l, &g);
     choose();
     const kernels *kr = active;
-    float *wp = l->pack;
+    float *wp = l->ws->pack;
     int *sh = (int *)(wp + pack_w_floats(&g));
     pack(wp, g.co, g.kf, *kr->mr, l->w, &g, 0);
     shifts(sh, g.ci, g.k, g.hp * g.wp, g.wp);
@@ -315,7 +315,7 @@ void xai_conv_direct_backward(float *din, const float *dout, const float *z, con
     geom_of(l, &g);
     choose();
     const kernels *kr = active;
-    float *wp = l->pack;
+    float *wp = l->ws->pack;
     int *shb = (int *)(wp + pack_w_floats(&g)), *shw = shb + g.kb, *pix = shw + g.kp;
     if (din) {
         pack(wp, g.ci, g.kb, *kr->mr, l->w, &g, 1);
@@ -337,7 +337,7 @@ void xai_conv_direct_backward(float *din, const float *dout, const float *z, con
         float *dzp = dzt + up(hwo * ldc, 16);              /* (Co, Hq, Wq) */
         float *wide = dzp + up((size_t)g.co * g.hq * g.wq, 16); /* (Ci rows, ldob) */
         float *dense = wide + (size_t)(g.ci + MR_MAX) * g.ldob;    /* (Co, HWo): the gradient behind a pool */
-        float *gp = l->gpart + (size_t)c * gs;             /* (Kp, ldc) then the bias (ldc) */
+        float *gp = l->ws->gpart + (size_t)c * gs;             /* (Kp, ldc) then the bias (ldc) */
         if (want_w) {
             memset(gp, 0, gs * sizeof *gp);
             memset(dzt, 0, hwo * ldc * sizeof *dzt); /* channels past Co stay zero */
@@ -395,7 +395,7 @@ void xai_conv_direct_backward(float *din, const float *dout, const float *z, con
     for (size_t j = 0; j < nw + l->nb; j++) {
         const size_t off = j < nw ? (j % kf) * ldc + j / kf : (size_t)g.kp * ldc + (j - nw);
         float acc = 0;
-        for (int c = 0; c < nch; c++) acc += l->gpart[(size_t)c * gs + off];
+        for (int c = 0; c < nch; c++) acc += l->ws->gpart[(size_t)c * gs + off];
         if (j < nw) l->gw[j] += acc;
         else l->gb[j - nw] += acc;
     }

@@ -41,6 +41,11 @@ size_t xai_conv2d_gpart_floats(const xai_layer *l);
 int xai_linear_kchunks(const xai_layer *l);
 size_t xai_linear_work_floats(const xai_layer *l, int max_batch);
 
+/* xai_model_create with errors naming `where` (a config file, a model file and object)
+ * instead of "model"; "where:line" when a spec carries its source line. */
+xai_status xai_model_create_at(xai_model **m, const xai_layer_spec *specs, int nspecs, xai_shape in, int nclasses,
+                               int max_batch, const char *where);
+
 /* Chunk c of n samples covers [chunk_lo(c), chunk_lo(c + 1)). */
 static inline int xai_nchunks(int n) { return n < XAI_CHUNKS ? n : XAI_CHUNKS; }
 static inline int xai_chunk_lo(int c, int n, int nch) { return (int)((long)c * n / nch); }

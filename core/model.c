@@ -93,6 +93,9 @@ xai_status xai_layer_spec_parse(xai_layer_spec *s, const char *text, const char 
 /* Infers l->out from l->in; fills hyperparameters. */
 static xai_status infer_shape(xai_layer *l, const xai_layer_spec *s, const char *where, int idx)
 {
+    char at[512]; /* "file:line" of the spec, or what the caller names */
+    if (s->line > 0) snprintf(at, sizeof at, "%s:%d", where, s->line);
+    else snprintf(at, sizeof at, "%s", where);
     xai_shape in = l->in;
     l->type = s->type;
     l->k = s->k;
@@ -108,11 +111,11 @@ static xai_status infer_shape(xai_layer *l, const xai_layer_spec *s, const char 
     case XAI_MAXPOOL2D:
     case XAI_AVGPOOL2D:
         if (l->k <= 0 || l->stride <= 0 || l->pad < 0 || (s->type != XAI_CONV2D && 2 * l->pad > l->k))
-            return xai_fail(XAI_EINVAL, "%s:%d: layer %d (%s): bad kernel k=%d stride=%d pad=%d", where, s->line,
+            return xai_fail(XAI_EINVAL, "%s: layer %d (%s): bad kernel k=%d stride=%d pad=%d", at,
                             idx, type_names[s->type], l->k, l->stride, l->pad);
         if (in.h + 2 * l->pad < l->k || in.w + 2 * l->pad < l->k)
-            return xai_fail(XAI_EINVAL, "%s:%d: layer %d (%s): kernel %d does not fit the input %dx%dx%d (pad %d)",
-                            where, s->line, idx, type_names[s->type], l->k, in.c, in.h, in.w, l->pad);
+            return xai_fail(XAI_EINVAL, "%s: layer %d (%s): kernel %d does not fit the input %dx%dx%d (pad %d)",
+                            at, idx, type_names[s->type], l->k, in.c, in.h, in.w, l->pad);
         l->out.h = (in.h + 2 * l->pad - l->k) / l->stride + 1;
         l->out.w = (in.w + 2 * l->pad - l->k) / l->stride + 1;
         if (s->type == XAI_CONV2D) {
@@ -126,8 +129,8 @@ static xai_status infer_shape(xai_layer *l, const xai_layer_spec *s, const char 
     case XAI_LINEAR:
         if (in.h != 1 || in.w != 1)
             return xai_fail(XAI_EINVAL,
-                            "%s:%d: layer %d (linear) gets a %dx%dx%d input; add `layer = flatten` (or gap) before it",
-                            where, s->line, idx, in.c, in.h, in.w);
+                            "%s: layer %d (linear) gets a %dx%dx%d input; add `layer = flatten` (or gap) before it",
+                            at, idx, in.c, in.h, in.w);
         l->out = (xai_shape){s->out, 1, 1};
         l->nw = (size_t)s->out * in.c;
         l->nb = l->bias ? (size_t)s->out : 0;
@@ -155,12 +158,12 @@ typedef struct {
     int nthr;                  /* threads the conv scratch is sized for */
 } arena_plan;
 
-static xai_status check_create_args(int nspecs, xai_shape in, int max_batch)
+static xai_status check_create_args(int nspecs, xai_shape in, int max_batch, const char *where)
 {
-    if (nspecs <= 0) return xai_fail(XAI_EINVAL, "model: no layers given (add `layer = ...` lines)");
+    if (nspecs <= 0) return xai_fail(XAI_EINVAL, "%s: no layers given (add `layer = ...` lines)", where);
     if (in.c <= 0 || in.h <= 0 || in.w <= 0)
-        return xai_fail(XAI_EINVAL, "model: input shape %dx%dx%d is invalid (expected CxHxW)", in.c, in.h, in.w);
-    if (max_batch <= 0) return xai_fail(XAI_EINVAL, "model: batch size %d must be positive", max_batch);
+        return xai_fail(XAI_EINVAL, "%s: input shape %dx%dx%d is invalid (expected CxHxW)", where, in.c, in.h, in.w);
+    if (max_batch <= 0) return xai_fail(XAI_EINVAL, "%s: batch size %d must be positive", where, max_batch);
     return XAI_OK;
 }
 
@@ -177,7 +180,7 @@ static size_t layer_work_floats(const xai_layer *l, int max_batch)
 }
 
 /* Infers every layer's shape and counts what the arenas must hold. */
-static xai_status plan_layers(xai_model *m, const xai_layer_spec *specs, arena_plan *p)
+static xai_status plan_layers(xai_model *m, const xai_layer_spec *specs, arena_plan *p, const char *where)
 {
     memset(p, 0, sizeof *p);
     /* Conv scratch is per thread; a later, larger thread count fails an XAI_CHECK. */
@@ -187,7 +190,7 @@ static xai_status plan_layers(xai_model *m, const xai_layer_spec *specs, arena_p
     for (int i = 0; i < m->nlayers; i++) {
         xai_layer *l = &m->layers[i];
         l->in = cur;
-        XAI_TRY(infer_shape(l, &specs[i], "model", i));
+        XAI_TRY(infer_shape(l, &specs[i], where, i));
         cur = l->out;
         m->nparams += l->nw + l->nb;
         if (l->type == XAI_BATCHNORM2D) m->nbuffers += 2 * (size_t)l->in.c;
@@ -204,8 +207,8 @@ static xai_status plan_layers(xai_model *m, const xai_layer_spec *specs, arena_p
         if (i == 0 || !aliased(specs[i - 1].type)) m->act_floats += (size_t)m->max_batch * xai_shape_size(l->in);
     }
     if (cur.c != m->nclasses || cur.h != 1 || cur.w != 1)
-        return xai_fail(XAI_EINVAL, "model: the last layer outputs %dx%dx%d, expected %d classes (a linear "
-                                    "layer with out=%d)", cur.c, cur.h, cur.w, m->nclasses, m->nclasses);
+        return xai_fail(XAI_EINVAL, "%s: the last layer outputs %dx%dx%d, expected %d classes (a linear "
+                                    "layer with out=%d)", where, cur.c, cur.h, cur.w, m->nclasses, m->nclasses);
     m->act_floats += (size_t)m->max_batch * m->nclasses + 2 * (size_t)m->max_batch * p->maxact;
     p->col = (p->col + 15) & ~(size_t)15; /* keep each thread's scratch on its own cache lines */
     p->gpart = (p->gpart + 15) & ~(size_t)15, p->pack = (p->pack + 15) & ~(size_t)15;
@@ -290,11 +293,11 @@ static char *spec_text_of(const xai_model *m)
     return b.s ? b.s : xai_strdup("");
 }
 
-xai_status xai_model_create(xai_model **out, const xai_layer_spec *specs, int nspecs, xai_shape in, int nclasses,
-                            int max_batch)
+xai_status xai_model_create_at(xai_model **out, const xai_layer_spec *specs, int nspecs, xai_shape in, int nclasses,
+                               int max_batch, const char *where)
 {
     *out = NULL;
-    XAI_TRY(check_create_args(nspecs, in, max_batch));
+    XAI_TRY(check_create_args(nspecs, in, max_batch, where));
     xai_model *m = xai_calloc(1, sizeof *m);
     m->nlayers = nspecs;
     m->layers = xai_calloc(nspecs, sizeof *m->layers);
@@ -304,7 +307,7 @@ xai_status xai_model_create(xai_model **out, const xai_layer_spec *specs, int ns
     m->max_batch = max_batch;
     for (int c = 0; c < 4; c++) m->mean[c] = 0, m->std[c] = 1;
     arena_plan plan;
-    xai_status s = plan_layers(m, specs, &plan);
+    xai_status s = plan_layers(m, specs, &plan, where);
     if (s != XAI_OK) {
         xai_model_free(m);
         return s;
@@ -318,6 +321,12 @@ xai_status xai_model_create(xai_model **out, const xai_layer_spec *specs, int ns
         }
     *out = m;
     return XAI_OK;
+}
+
+xai_status xai_model_create(xai_model **out, const xai_layer_spec *specs, int nspecs, xai_shape in, int nclasses,
+                            int max_batch)
+{
+    return xai_model_create_at(out, specs, nspecs, in, nclasses, max_batch, "model");
 }
 
 static xai_status parse_shape(const char *v, xai_shape *s)
@@ -343,18 +352,12 @@ xai_status xai_model_from_config(xai_model **m, const xai_config *c, int max_bat
     xai_layer_spec *specs = xai_calloc(n, sizeof *specs);
     int k = 0;
     xai_status s = XAI_OK;
-    for (int i = 0; i < c->n && s == XAI_OK; i++)
-        if (!strcmp(c->e[i].section, "model") && !strcmp(c->e[i].key, "layer"))
-            s = xai_layer_spec_parse(&specs[k++], c->e[i].value, c->path, c->e[i].line);
-    if (s == XAI_OK) {
-        s = xai_model_create(m, specs, n, in, (int)classes, max_batch);
-        if (s != XAI_OK) {
-            /* Re-badge errors with the config's path. */
-            char msg[1024];
-            snprintf(msg, sizeof msg, "%s", xai_errmsg());
-            if (!strncmp(msg, "model:", 6)) s = xai_fail(s, "%s%s", c->path, msg + 5);
-        }
+    for (int i = 0; i < c->n; i++) {
+        if (strcmp(c->e[i].section, "model") || strcmp(c->e[i].key, "layer")) continue;
+        if ((s = xai_layer_spec_parse(&specs[k++], c->e[i].value, c->path, c->e[i].line)) != XAI_OK) goto done;
     }
+    s = xai_model_create_at(m, specs, n, in, (int)classes, max_batch, c->path);
+done:
     free(specs);
     return s;
 }

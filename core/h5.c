@@ -131,11 +131,6 @@ xai_status xai_h5_write(hid_t loc, const char *name, hid_t type, const void *dat
     return XAI_OK;
 }
 
-xai_status xai_h5_write_f32(hid_t loc, const char *name, const float *data, int rank, const uint64_t *dims)
-{
-    return xai_h5_write(loc, name, H5T_NATIVE_FLOAT, data, rank, dims);
-}
-
 int xai_h5_dims(hid_t loc, const char *name, uint64_t *dims)
 {
     if (!xai_h5_exists(loc, name)) return -1;
@@ -314,47 +309,22 @@ xai_status xai_h5_read_as(hid_t loc, const char *name, xai_h5_type t, void *data
     return xai_h5_read(loc, name, native(t), data, rank, expect, path);
 }
 
-xai_status xai_h5_write_f64(hid_t loc, const char *name, const double *data, int rank, const uint64_t *dims)
-{
-    return xai_h5_write(loc, name, H5T_NATIVE_DOUBLE, data, rank, dims);
-}
-xai_status xai_h5_write_i32(hid_t loc, const char *name, const int32_t *data, int rank, const uint64_t *dims)
-{
-    return xai_h5_write(loc, name, H5T_NATIVE_INT32, data, rank, dims);
-}
-xai_status xai_h5_write_i64(hid_t loc, const char *name, const int64_t *data, int rank, const uint64_t *dims)
-{
-    return xai_h5_write(loc, name, H5T_NATIVE_INT64, data, rank, dims);
-}
-xai_status xai_h5_write_u8(hid_t loc, const char *name, const uint8_t *data, int rank, const uint64_t *dims)
-{
-    return xai_h5_write(loc, name, H5T_NATIVE_UINT8, data, rank, dims);
-}
-xai_status xai_h5_read_f32(hid_t loc, const char *name, float *data, int rank, const uint64_t *expect,
-                           const char *path)
-{
-    return xai_h5_read(loc, name, H5T_NATIVE_FLOAT, data, rank, expect, path);
-}
-xai_status xai_h5_read_f64(hid_t loc, const char *name, double *data, int rank, const uint64_t *expect,
-                           const char *path)
-{
-    return xai_h5_read(loc, name, H5T_NATIVE_DOUBLE, data, rank, expect, path);
-}
-xai_status xai_h5_read_i32(hid_t loc, const char *name, int32_t *data, int rank, const uint64_t *expect,
-                           const char *path)
-{
-    return xai_h5_read(loc, name, H5T_NATIVE_INT32, data, rank, expect, path);
-}
-xai_status xai_h5_read_i64(hid_t loc, const char *name, int64_t *data, int rank, const uint64_t *expect,
-                           const char *path)
-{
-    return xai_h5_read(loc, name, H5T_NATIVE_INT64, data, rank, expect, path);
-}
-xai_status xai_h5_read_u8(hid_t loc, const char *name, uint8_t *data, int rank, const uint64_t *expect,
-                          const char *path)
-{
-    return xai_h5_read(loc, name, H5T_NATIVE_UINT8, data, rank, expect, path);
-}
+/* The per-type wrappers: one definition each, from a single pattern. */
+#define TYPED_IO(sfx, ctype, T)                                                                                    \
+    xai_status xai_h5_write_##sfx(hid_t loc, const char *name, const ctype *data, int rank, const uint64_t *dims) \
+    {                                                                                                              \
+        return xai_h5_write_as(loc, name, T, data, rank, dims);                                                    \
+    }                                                                                                              \
+    xai_status xai_h5_read_##sfx(hid_t loc, const char *name, ctype *data, int rank, const uint64_t *expect,       \
+                                 const char *path)                                                                 \
+    {                                                                                                              \
+        return xai_h5_read_as(loc, name, T, data, rank, expect, path);                                             \
+    }
+TYPED_IO(f32, float, XAI_H5_F32)
+TYPED_IO(f64, double, XAI_H5_F64)
+TYPED_IO(i32, int32_t, XAI_H5_I32)
+TYPED_IO(i64, int64_t, XAI_H5_I64)
+TYPED_IO(u8, uint8_t, XAI_H5_U8)
 
 xai_status xai_h5_read_rows(hid_t loc, const char *name, xai_h5_type t, uint64_t row0, uint64_t nrows, void *data,
                             const char *path)

@@ -247,7 +247,7 @@ void xai_conv_direct_forward(float *z, float *relu_out, float *pool_out, int32_t
     geom_of(l, &g);
     choose();
     const kernels *kr = active;
-    float *wp = l->pack;
+    float *wp = l->ws->pack;
     int *sh = (int *)(wp + pack_w_floats(&g));
     pack(wp, g.co, g.kf, *kr->mr, l->w, &g, 0);
     shifts(sh, g.ci, g.k, g.hp * g.wp, g.wp);
@@ -306,6 +306,68 @@ void xai_conv_direct_forward(float *z, float *relu_out, float *pool_out, int32_t
 
 /* --------------------------------------------------------------- backward */
 
+/* Max-pool backward then the relu mask, for sample i: the winner of each window
+ * gets the gradient when its relu passed (the pooled value is > 0). */
+static void unpool_relu(float *dense /* (Co, Ho, Wo) */, const float *dpool, const float *pooled,
+                        const int32_t *argmax, int i, const geom *g)
+{
+    const size_t psz = (size_t)g->co * (g->ho / 2) * (g->wo / 2);
+    const float *dp = dpool + i * psz, *pv = pooled + i * psz;
+    const int32_t *am = argmax + i * psz;
+    memset(dense, 0, (size_t)g->co * g->ho * g->wo * sizeof *dense);
+    for (size_t q = 0; q < psz; q++)
+        if (pv[q] > 0) dense[am[q]] = dp[q];
+}
+
+/* The output gradient d, masked by z > 0 when z is given, into the (k - 1)-padded planes of dzp. */
+static void spread_masked(float *dzp /* (Co, Hq, Wq) */, const float *d /* (Co, Ho, Wo) */, const float *z,
+                          const geom *g)
+{
+    const int q = g->k - 1;
+    const size_t hwo = (size_t)g->ho * g->wo;
+    for (int o = 0; o < g->co; o++)
+        for (int y = 0; y < g->ho; y++) {
+            const float *dr = d + o * hwo + y * g->wo, *zr = z ? z + o * hwo + y * g->wo : NULL;
+            float *pr = dzp + ((size_t)o * g->hq + y + q) * g->wq + q;
+            if (zr)
+                for (int x0 = 0; x0 < g->wo; x0++) {
+                    const float v = dr[x0];
+                    pr[x0] = zr[x0] > 0 ? v : 0.0f;
+                }
+            else
+                memcpy(pr, dr, g->wo * sizeof *pr);
+        }
+}
+
+/* The input gradient of one sample from the kernel's wide rows, set or accumulated. */
+static void store_din(float *di /* (Ci, H, W) */, const float *wide /* (Ci rows, ldob) */, const geom *g,
+                      int overwrite)
+{
+    for (int ch = 0; ch < g->ci; ch++)
+        for (int y = 0; y < g->h; y++) {
+            const float *wr = wide + (size_t)ch * g->ldob + (size_t)(y + g->p) * g->wq + g->p;
+            float *dr = di + ((size_t)ch * g->h + y) * g->w;
+            if (overwrite) memcpy(dr, wr, g->w * sizeof *dr);
+            else
+                for (int x0 = 0; x0 < g->w; x0++) dr[x0] += wr[x0];
+        }
+}
+
+/* Reduces the chunk partials in chunk order: the same sums whatever the thread count. */
+static void reduce_wgrad(const xai_layer *l, const geom *g, int nch)
+{
+    const size_t nw = l->nw, kf = g->kf, ldc = g->ldc, gs = xai_conv_direct_gpart_floats(l);
+    const float *gpart = l->ws->gpart;
+#pragma omp parallel for schedule(static) if ((nw + l->nb) * nch > XAI_PAR_MIN)
+    for (size_t j = 0; j < nw + l->nb; j++) {
+        const size_t off = j < nw ? (j % kf) * ldc + j / kf : (size_t)g->kp * ldc + (j - nw);
+        float acc = 0;
+        for (int c = 0; c < nch; c++) acc += gpart[(size_t)c * gs + off];
+        if (j < nw) l->gw[j] += acc;
+        else l->gb[j - nw] += acc;
+    }
+}
+
 void xai_conv_direct_backward(float *din, const float *dout, const float *z, const float *dpool, const float *pooled,
                               const int32_t *argmax, const float *in, const xai_layer *l, int n, int overwrite)
 {
@@ -315,7 +377,7 @@ void xai_conv_direct_backward(float *din, const float *dout, const float *z, con
     geom_of(l, &g);
     choose();
     const kernels *kr = active;
-    float *wp = l->pack;
+    float *wp = l->ws->pack;
     int *shb = (int *)(wp + pack_w_floats(&g)), *shw = shb + g.kb, *pix = shw + g.kp;
     if (din) {
         pack(wp, g.ci, g.kb, *kr->mr, l->w, &g, 1);
@@ -337,7 +399,7 @@ void xai_conv_direct_backward(float *din, const float *dout, const float *z, con
         float *dzp = dzt + up(hwo * ldc, 16);              /* (Co, Hq, Wq) */
         float *wide = dzp + up((size_t)g.co * g.hq * g.wq, 16); /* (Ci rows, ldob) */
         float *dense = wide + (size_t)(g.ci + MR_MAX) * g.ldob;    /* (Co, HWo): the gradient behind a pool */
-        float *gp = l->gpart + (size_t)c * gs;             /* (Kp, ldc) then the bias (ldc) */
+        float *gp = l->ws->gpart + (size_t)c * gs;             /* (Kp, ldc) then the bias (ldc) */
         if (want_w) {
             memset(gp, 0, gs * sizeof *gp);
             memset(dzt, 0, hwo * ldc * sizeof *dzt); /* channels past Co stay zero */
@@ -346,57 +408,18 @@ void xai_conv_direct_backward(float *din, const float *dout, const float *z, con
         const int hi = xai_chunk_lo(c + 1, n, nch);
         for (int i = xai_chunk_lo(c, n, nch); i < hi; i++) {
             const float *d = dpool ? dense : dout + i * osz, *zi = z ? z + i * osz : NULL;
-            if (dpool) {
-                /* Max-pool backward then the relu mask: the winner of each window
-                 * gets the gradient when its relu passed (the pooled value is > 0). */
-                const size_t psz = (size_t)g.co * (g.ho / 2) * (g.wo / 2);
-                const float *dp = dpool + i * psz, *pv = pooled + i * psz;
-                const int32_t *am = argmax + i * psz;
-                memset(dense, 0, (size_t)g.co * hwo * sizeof *dense);
-                for (size_t q = 0; q < psz; q++)
-                    if (pv[q] > 0) dense[am[q]] = dp[q];
-            }
+            if (dpool) unpool_relu(dense, dpool, pooled, argmax, i, &g);
             if (want_w) {
                 kr->dzt(dzt, ldc, gp + (size_t)g.kp * ldc, d, zi, g.co, (int)hwo);
                 const float *x = padded(s, in + i * isz, &g);
                 kr->wgrad(gp, ldc, (int)ldc, dzt, x, shw, g.kf, pix, (int)hwo);
             }
             if (din) {
-                const int q = g.k - 1;
-                for (int o = 0; o < g.co; o++)
-                    for (int y = 0; y < g.ho; y++) {
-                        const float *dr = d + o * hwo + y * g.wo, *zr = zi ? zi + o * hwo + y * g.wo : NULL;
-                        float *pr = dzp + ((size_t)o * g.hq + y + q) * g.wq + q;
-                        if (zr)
-                            for (int x0 = 0; x0 < g.wo; x0++) {
-                                const float v = dr[x0];
-                                pr[x0] = zr[x0] > 0 ? v : 0.0f;
-                            }
-                        else
-                            memcpy(pr, dr, g.wo * sizeof *pr);
-                    }
+                spread_masked(dzp, d, zi, &g);
                 kr->fwd(wide, g.ldob, dzp, shb, g.kb, wp, g.ci, g.pb);
-                float *di = din + i * isz;
-                for (int ch = 0; ch < g.ci; ch++)
-                    for (int y = 0; y < g.h; y++) {
-                        const float *wr = wide + (size_t)ch * g.ldob + (size_t)(y + g.p) * g.wq + g.p;
-                        float *dr = di + ((size_t)ch * g.h + y) * g.w;
-                        if (overwrite) memcpy(dr, wr, g.w * sizeof *dr);
-                        else
-                            for (int x0 = 0; x0 < g.w; x0++) dr[x0] += wr[x0];
-                    }
+                store_din(din + i * isz, wide, &g, overwrite);
             }
         }
     }
-    if (!want_w) return;
-    /* Reduce chunk partials in chunk order: the same sums whatever the thread count. */
-    const size_t nw = l->nw, kf = g.kf;
-#pragma omp parallel for schedule(static) if ((nw + l->nb) * nch > XAI_PAR_MIN)
-    for (size_t j = 0; j < nw + l->nb; j++) {
-        const size_t off = j < nw ? (j % kf) * ldc + j / kf : (size_t)g.kp * ldc + (j - nw);
-        float acc = 0;
-        for (int c = 0; c < nch; c++) acc += l->gpart[(size_t)c * gs + off];
-        if (j < nw) l->gw[j] += acc;
-        else l->gb[j - nw] += acc;
-    }
+    if (want_w) reduce_wgrad(l, &g, nch);
 }

@@ -80,35 +80,26 @@ xai_status xai_write_file_atomic(const char *path, const void *data, size_t len)
     size_t n = strlen(path) + 32;
     char *tmp = xai_malloc(n);
     snprintf(tmp, n, "%s.tmp.%d", path, (int)getpid());
+    xai_status s = XAI_OK;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
     if (fd < 0) {
-        xai_status s = xai_fail(XAI_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-        free(tmp);
-        return s;
+        s = xai_fail(XAI_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+        goto done;
     }
-    const char *p = data;
-    size_t left = len;
-    while (left) {
-        ssize_t w = write(fd, p, left);
+    for (const char *p = data, *end = p + len; p < end;) {
+        ssize_t w = write(fd, p, (size_t)(end - p));
+        if (w < 0 && errno == EINTR) continue;
         if (w < 0) {
-            if (errno == EINTR) continue;
-            xai_status s = xai_fail(XAI_EIO, "%s: write failed: %s", tmp, strerror(errno));
-            close(fd);
-            unlink(tmp);
-            free(tmp);
-            return s;
+            s = xai_fail(XAI_EIO, "%s: write failed: %s", tmp, strerror(errno));
+            goto done;
         }
         p += w;
-        left -= (size_t)w;
     }
     fsync(fd);
-    close(fd);
-    if (rename(tmp, path) != 0) {
-        xai_status s = xai_fail(XAI_EIO, "%s: cannot rename from %s: %s", path, tmp, strerror(errno));
-        unlink(tmp);
-        free(tmp);
-        return s;
-    }
+    if (rename(tmp, path) != 0) s = xai_fail(XAI_EIO, "%s: cannot rename from %s: %s", path, tmp, strerror(errno));
+done:
+    if (fd >= 0) close(fd);
+    if (s != XAI_OK && fd >= 0) unlink(tmp);
     free(tmp);
-    return XAI_OK;
+    return s;
 }

@@ -131,11 +131,6 @@ xai_status xai_h5_write(hid_t loc, const char *name, hid_t type, const void *dat
     return XAI_OK;
 }
 
-xai_status xai_h5_write_f32(hid_t loc, const char *name, const float *data, int rank, const uint64_t *dims)
-{
-    return xai_h5_write(loc, name, H5T_NATIVE_FLOAT, data, rank, dims);
-}
-
 int xai_h5_dims(hid_t loc, const char *name, uint64_t *dims)
 {
     if (!xai_h5_exists(loc, name)) return -1;
@@ -284,4 +279,139 @@ int xai_h5_get_f64v(hid_t loc, const char *name, double *out, int cap)
     H5Sclose(sp);
     H5Aclose(a);
     return r;
+}
+
+/* ------------------------------------------------------------ typed helpers */
+
+static hid_t native(xai_h5_type t)
+{
+    switch (t) {
+    case XAI_H5_U8: return H5T_NATIVE_UINT8;
+    case XAI_H5_I32: return H5T_NATIVE_INT32;
+    case XAI_H5_I64: return H5T_NATIVE_INT64;
+    case XAI_H5_U64: return H5T_NATIVE_UINT64;
+    case XAI_H5_F32: return H5T_NATIVE_FLOAT;
+    case XAI_H5_F64: return H5T_NATIVE_DOUBLE;
+    }
+    XAI_CHECK(!"unknown xai_h5_type");
+    return -1;
+}
+
+xai_status xai_h5_write_as(hid_t loc, const char *name, xai_h5_type t, const void *data, int rank,
+                           const uint64_t *dims)
+{
+    return xai_h5_write(loc, name, native(t), data, rank, dims);
+}
+
+xai_status xai_h5_read_as(hid_t loc, const char *name, xai_h5_type t, void *data, int rank, const uint64_t *expect,
+                          const char *path)
+{
+    return xai_h5_read(loc, name, native(t), data, rank, expect, path);
+}
+
+/* The per-type wrappers: one definition each, from a single pattern. */
+#define TYPED_IO(sfx, ctype, T)                                                                                    \
+    xai_status xai_h5_write_##sfx(hid_t loc, const char *name, const ctype *data, int rank, const uint64_t *dims) \
+    {                                                                                                              \
+        return xai_h5_write_as(loc, name, T, data, rank, dims);                                                    \
+    }                                                                                                              \
+    xai_status xai_h5_read_##sfx(hid_t loc, const char *name, ctype *data, int rank, const uint64_t *expect,       \
+                                 const char *path)                                                                 \
+    {                                                                                                              \
+        return xai_h5_read_as(loc, name, T, data, rank, expect, path);                                             \
+    }
+TYPED_IO(f32, float, XAI_H5_F32)
+TYPED_IO(f64, double, XAI_H5_F64)
+TYPED_IO(i32, int32_t, XAI_H5_I32)
+TYPED_IO(i64, int64_t, XAI_H5_I64)
+TYPED_IO(u8, uint8_t, XAI_H5_U8)
+
+xai_status xai_h5_read_rows(hid_t loc, const char *name, xai_h5_type t, uint64_t row0, uint64_t nrows, void *data,
+                            const char *path)
+{
+    uint64_t d[8];
+    int r = xai_h5_dims(loc, name, d);
+    if (r < 0) return xai_fail(XAI_ENOTFOUND, "%s: missing dataset '%s'", path, name);
+    if (r < 1 || row0 + nrows > d[0])
+        return xai_fail(XAI_EFORMAT, "%s: dataset '%s' has %llu rows, expected at least %llu", path, name,
+                        (unsigned long long)(r < 1 ? 0 : d[0]), (unsigned long long)(row0 + nrows));
+    hsize_t start[8] = {0}, count[8];
+    start[0] = row0;
+    count[0] = nrows;
+    for (int i = 1; i < r; i++) count[i] = d[i];
+    hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
+    hid_t fs = ds >= 0 ? H5Dget_space(ds) : -1;
+    hid_t ms = H5Screate_simple(r, count, NULL);
+    herr_t e = fs >= 0 && H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) >= 0
+                   ? H5Dread(ds, native(t), ms, fs, H5P_DEFAULT, data)
+                   : -1;
+    H5Sclose(ms);
+    if (fs >= 0) H5Sclose(fs);
+    if (ds >= 0) H5Dclose(ds);
+    if (e < 0)
+        return xai_fail(XAI_EFORMAT, "%s: cannot read rows %llu..%llu of dataset '%s' (truncated or corrupt file?)",
+                        path, (unsigned long long)row0, (unsigned long long)(row0 + nrows), name);
+    return XAI_OK;
+}
+
+hid_t xai_h5_open_group(hid_t loc, const char *path)
+{
+    if (!xai_h5_exists(loc, path)) return -1;
+    return H5Gopen2(loc, path, H5P_DEFAULT);
+}
+
+void xai_h5_close(hid_t id)
+{
+    if (id < 0) return;
+    switch (H5Iget_type(id)) {
+    case H5I_FILE: H5Fclose(id); break;
+    case H5I_GROUP: H5Gclose(id); break;
+    case H5I_DATASET: H5Dclose(id); break;
+    case H5I_DATASPACE: H5Sclose(id); break;
+    case H5I_DATATYPE: H5Tclose(id); break;
+    case H5I_ATTR: H5Aclose(id); break;
+    default: H5Oclose(id); break;
+    }
+}
+
+typedef struct {
+    char **names;
+    int n, cap;
+} name_list;
+
+static herr_t collect_name(hid_t g, const char *name, const H5L_info_t *info, void *p)
+{
+    (void)g, (void)info;
+    name_list *l = p;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 16;
+        char **nn = realloc(l->names, l->cap * sizeof *nn);
+        XAI_CHECK(nn != NULL);
+        l->names = nn;
+    }
+    l->names[l->n++] = xai_strdup(name);
+    return 0;
+}
+
+int xai_h5_list(hid_t loc, const char *path, char ***names)
+{
+    *names = NULL;
+    hid_t g = xai_h5_open_group(loc, path);
+    if (g < 0) return -1;
+    name_list l = {NULL, 0, 0};
+    /* Creation order needs a tracked index; files without one list by name. */
+    if (H5Literate(g, H5_INDEX_CRT_ORDER, H5_ITER_INC, NULL, collect_name, &l) < 0) {
+        xai_h5_names_free(l.names, l.n);
+        l = (name_list){NULL, 0, 0};
+        H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, NULL, collect_name, &l);
+    }
+    H5Gclose(g);
+    *names = l.names;
+    return l.n;
+}
+
+void xai_h5_names_free(char **names, int n)
+{
+    for (int i = 0; i < n; i++) free(names[i]);
+    free(names);
 }

@@ -41,6 +41,43 @@ xai_status xai_h5_get_i64(hid_t loc, const char *name, int64_t *out);
 xai_status xai_h5_get_f64(hid_t loc, const char *name, double *out);
 int xai_h5_get_f64v(hid_t loc, const char *name, double *out, int cap); /* count read, -1 absent */
 
+/* --------------------------------------------- typed helpers (no H5T_* needed) */
+
+/* Element types of datasets, for modules that must not spell HDF5's own type names. */
+typedef enum { XAI_H5_U8, XAI_H5_I32, XAI_H5_I64, XAI_H5_U64, XAI_H5_F32, XAI_H5_F64 } xai_h5_type;
+xai_status xai_h5_write_as(hid_t loc, const char *name, xai_h5_type t, const void *data, int rank,
+                           const uint64_t *dims);
+/* As xai_h5_read: exactly `expect` dims (NULL: any), errors name path and dataset. */
+xai_status xai_h5_read_as(hid_t loc, const char *name, xai_h5_type t, void *data, int rank, const uint64_t *expect,
+                          const char *path);
+/* Rows [row0, row0 + nrows) along the first dimension into data (nrows x the other dims). */
+xai_status xai_h5_read_rows(hid_t loc, const char *name, xai_h5_type t, uint64_t row0, uint64_t nrows, void *data,
+                            const char *path);
+xai_status xai_h5_write_f64(hid_t loc, const char *name, const double *data, int rank, const uint64_t *dims);
+xai_status xai_h5_write_i32(hid_t loc, const char *name, const int32_t *data, int rank, const uint64_t *dims);
+xai_status xai_h5_write_i64(hid_t loc, const char *name, const int64_t *data, int rank, const uint64_t *dims);
+xai_status xai_h5_write_u8(hid_t loc, const char *name, const uint8_t *data, int rank, const uint64_t *dims);
+xai_status xai_h5_read_f32(hid_t loc, const char *name, float *data, int rank, const uint64_t *expect,
+                           const char *path);
+xai_status xai_h5_read_f64(hid_t loc, const char *name, double *data, int rank, const uint64_t *expect,
+                           const char *path);
+xai_status xai_h5_read_i32(hid_t loc, const char *name, int32_t *data, int rank, const uint64_t *expect,
+                           const char *path);
+xai_status xai_h5_read_i64(hid_t loc, const char *name, int64_t *data, int rank, const uint64_t *expect,
+                           const char *path);
+xai_status xai_h5_read_u8(hid_t loc, const char *name, uint8_t *data, int rank, const uint64_t *expect,
+                          const char *path);
+
+/* Opens an existing group ('/'-path, absolute or relative to loc); -1 when missing. */
+hid_t xai_h5_open_group(hid_t loc, const char *path);
+/* Closes a file, group or dataset id (whichever it is); ids < 0 are ignored. */
+void xai_h5_close(hid_t id);
+/* Names of the links in group `path` under loc, in creation order when the file tracks it,
+ * else by name. Returns the count (0 for an empty group), -1 when the group is missing;
+ * *names is malloc'd, each name too (free with xai_h5_names_free). */
+int xai_h5_list(hid_t loc, const char *path, char ***names);
+void xai_h5_names_free(char **names, int n);
+
 /* Model I/O on an open file (the model file format lives in model_io.c). */
 xai_status xai_model_save_to(const xai_model *m, hid_t file); /* into an open file */
 xai_status xai_model_load_from(xai_model **m, hid_t file, const char *path, int max_batch);

@@ -1,5 +1,5 @@
-/* kernels.h: private helpers shared by the layer kernels (layers.c, conv_direct.c).
- * Batch chunking, the parallel-region threshold and the direct convolution's entry points. */
+/* kernels.h: private to core/ (and core's tests): the layers' workspace, batch chunking, the
+ * parallel-region threshold, arena sizing and the direct convolution's entry points. */
 #ifndef XAI_KERNELS_H
 #define XAI_KERNELS_H
 
@@ -8,6 +8,43 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+
+/* A layer's workspace: views into its model's work arena, wired by xai_model_create.
+ * Shapes are those of the model's max_batch N. */
+typedef struct xai_layer_ws {
+    float *bn_mean, *bn_istd; /* batchnorm: (C) statistics used by the last forward */
+    float *bn_xhat;           /* batchnorm: (N, C, H, W) normalised input kept for backward (train) */
+    uint8_t *mask;            /* dropout: keep mask (N, in) */
+    int32_t *argmax;          /* maxpool: flat input index of each output (N, out) */
+    float *col;               /* conv: per-thread scratch (scratch_threads, scratch_stride): im2col
+                                 columns and the output (gradient) of a group of samples */
+    size_t scratch_stride;    /* floats per thread, >= xai_conv2d_scratch_floats(l) */
+    int scratch_threads;      /* threads the scratch was sized for */
+    float *gpart;             /* conv: per-chunk weight-gradient partials (XAI_CHUNKS, gpart floats) */
+    float *lpart;             /* linear: forward partials (xai_linear_kchunks, N, out.c) */
+    float *pack;              /* conv: weights packed for the direct kernels and their index tables */
+} xai_layer_ws;
+
+/* The batch is cut into at most XAI_CHUNKS pieces that depend only on N, and
+ * partial gradients are reduced in chunk order: results do not depend on the
+ * thread count. */
+#define XAI_CHUNKS 16
+
+/* Samples per GEMM in a conv layer (im2col path), and the arena space a conv
+ * layer needs: per-thread scratch, shared packed weights, per-chunk partials. */
+int xai_conv2d_group(const xai_layer *l);
+size_t xai_conv2d_scratch_floats(const xai_layer *l);
+size_t xai_conv2d_pack_floats(const xai_layer *l);
+size_t xai_conv2d_gpart_floats(const xai_layer *l);
+/* Linear layers cut their products along the input dimension into this many
+ * pieces; the forward pass keeps each piece's (N, out) partial in lpart. */
+int xai_linear_kchunks(const xai_layer *l);
+size_t xai_linear_work_floats(const xai_layer *l, int max_batch);
+
+/* xai_model_create with errors naming `where` (a config file, a model file and object)
+ * instead of "model"; "where:line" when a spec carries its source line. */
+xai_status xai_model_create_at(xai_model **m, const xai_layer_spec *specs, int nspecs, xai_shape in, int nclasses,
+                               int max_batch, const char *where);
 
 /* Chunk c of n samples covers [chunk_lo(c), chunk_lo(c + 1)). */
 static inline int xai_nchunks(int n) { return n < XAI_CHUNKS ? n : XAI_CHUNKS; }
@@ -24,8 +61,8 @@ static inline float *xai_conv_thread_scratch(const xai_layer *l)
 #ifdef _OPENMP
     t = omp_get_thread_num();
 #endif
-    XAI_CHECK(t < l->scratch_threads);
-    return l->col + (size_t)t * l->scratch_stride;
+    XAI_CHECK(t < l->ws->scratch_threads);
+    return l->ws->col + (size_t)t * l->ws->scratch_stride;
 }
 
 /* Direct convolution (conv_direct.c): stride 1 and planes of at least one pixel

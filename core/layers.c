@@ -167,7 +167,7 @@ void xai_conv2d_backward_ex(float *din /* (N, Ci, H, W) */, const float *dout /*
 #pragma omp parallel for schedule(static) if ((size_t)n * (osz + isz) > XAI_PAR_MIN)
     for (int c = 0; c < nch; c++) {
         float *col = xai_conv_thread_scratch(l), *dy = col + (size_t)K * G * HWo; /* (K, S*HWo), (Co, S*HWo) */
-        float *gp = l->gpart + (size_t)c * np;
+        float *gp = l->ws->gpart + (size_t)c * np;
         int first = 1;
         const int hi = xai_chunk_lo(c + 1, n, nch);
         for (int i0 = xai_chunk_lo(c, n, nch); i0 < hi; i0 += G) {
@@ -220,7 +220,7 @@ void xai_conv2d_backward_ex(float *din /* (N, Ci, H, W) */, const float *dout /*
 #pragma omp parallel for schedule(static) if (np * nch > XAI_PAR_MIN)
     for (size_t j = 0; j < np; j++) {
         float acc = 0;
-        for (int c = 0; c < nch; c++) acc += l->gpart[(size_t)c * np + j];
+        for (int c = 0; c < nch; c++) acc += l->ws->gpart[(size_t)c * np + j];
         if (j < l->nw) l->gw[j] += acc;
         else l->gb[j - l->nw] += acc;
     }
@@ -248,14 +248,14 @@ void xai_conv2d_relu_pool_forward(float *z, float *relu_out, float *pool_out, co
                                   const xai_layer *pool, int n)
 {
     XAI_CHECK(xai_conv2d_relu_pool_ok(conv, pool));
-    xai_conv_direct_forward(z, relu_out, pool_out, pool->argmax, in, conv, n);
+    xai_conv_direct_forward(z, relu_out, pool_out, pool->ws->argmax, in, conv, n);
 }
 
 void xai_conv2d_relu_pool_backward(float *din, const float *dpool, const float *pooled, const float *in,
                                    const xai_layer *conv, const xai_layer *pool, int n, int overwrite)
 {
     XAI_CHECK(xai_conv2d_relu_pool_ok(conv, pool));
-    xai_conv_direct_backward(din, NULL, NULL, dpool, pooled, pool->argmax, in, conv, n, overwrite);
+    xai_conv_direct_backward(din, NULL, NULL, dpool, pooled, pool->ws->argmax, in, conv, n, overwrite);
 }
 
 /* -------------------------------------------------------------------- relu */
@@ -291,7 +291,7 @@ void xai_maxpool2d_forward(float *out, const float *in, const xai_layer *l, int 
                     const int base = (c * H + 2 * oy) * W;
                     const float *r0 = in + i * isz + base, *r1 = r0 + W;
                     float *o = out + i * osz + (c * Ho + oy) * Wo;
-                    int32_t *am = l->argmax + i * osz + (c * Ho + oy) * Wo;
+                    int32_t *am = l->ws->argmax + i * osz + (c * Ho + oy) * Wo;
                     for (int ox = 0; ox < Wo; ox++) {
                         int j = 2 * ox, bj = j;
                         float b = r0[j];
@@ -328,7 +328,7 @@ void xai_maxpool2d_forward(float *out, const float *in, const xai_layer *l, int 
                     }
                     size_t o = i * osz + (c * Ho + oy) * Wo + ox;
                     out[o] = best;
-                    l->argmax[o] = bi;
+                    l->ws->argmax[o] = bi;
                 }
 }
 
@@ -337,7 +337,7 @@ void xai_maxpool2d_backward(float *din, const float *dout, const xai_layer *l, i
     const size_t isz = xai_shape_size(l->in), osz = xai_shape_size(l->out);
 #pragma omp parallel for schedule(static) if ((size_t)n * isz > XAI_PAR_MIN)
     for (int i = 0; i < n; i++)
-        for (size_t o = 0; o < osz; o++) din[i * isz + l->argmax[i * osz + o]] += dout[i * osz + o];
+        for (size_t o = 0; o < osz; o++) din[i * isz + l->ws->argmax[i * osz + o]] += dout[i * osz + o];
 }
 
 /* Average pooling counts padded zeros in the divisor (PyTorch's default). The
@@ -445,12 +445,12 @@ void xai_linear_forward(float *out /* (N, O) */, const float *in /* (N, I) */, c
     for (int c = 0; c < nk; c++) {
         const int lo = xai_chunk_lo(c, NI, nk), m = xai_chunk_lo(c + 1, NI, nk) - lo;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, NO, m, 1.0f, in + lo, NI, l->w + lo, NI, 0.0f,
-                    l->lpart + c * no, NO);
+                    l->ws->lpart + c * no, NO);
     }
 #pragma omp parallel for schedule(static) if (no * nk > XAI_PAR_MIN)
     for (size_t j = 0; j < no; j++) {
         float acc = l->bias ? l->b[j % NO] : 0.0f;
-        for (int c = 0; c < nk; c++) acc += l->lpart[c * no + j];
+        for (int c = 0; c < nk; c++) acc += l->ws->lpart[c * no + j];
         out[j] = acc;
     }
 }
@@ -507,12 +507,12 @@ void xai_batchnorm2d_forward(float *out, const float *in, const xai_layer *l, in
             mean = l->rmean[c];
             istd = 1.0f / sqrtf(l->rvar[c] + l->eps);
         }
-        l->bn_mean[c] = mean;
-        l->bn_istd[c] = istd;
+        l->ws->bn_mean[c] = mean;
+        l->ws->bn_istd[c] = istd;
         const float g = l->w[c], b = l->b[c];
         for (int i = 0; i < n; i++) {
             const float *x = in + i * isz + (size_t)c * HW;
-            float *xh = l->bn_xhat + i * isz + (size_t)c * HW, *y = out + i * isz + (size_t)c * HW;
+            float *xh = l->ws->bn_xhat + i * isz + (size_t)c * HW, *y = out + i * isz + (size_t)c * HW;
             for (int j = 0; j < HW; j++) {
                 xh[j] = (x[j] - mean) * istd;
                 y[j] = g * xh[j] + b;
@@ -530,7 +530,7 @@ void xai_batchnorm2d_backward(float *din, const float *dout, const xai_layer *l,
     for (int c = 0; c < C; c++) {
         double sdy = 0, sdyx = 0;
         for (int i = 0; i < n; i++) {
-            const float *dy = dout + i * isz + (size_t)c * HW, *xh = l->bn_xhat + i * isz + (size_t)c * HW;
+            const float *dy = dout + i * isz + (size_t)c * HW, *xh = l->ws->bn_xhat + i * isz + (size_t)c * HW;
             for (int j = 0; j < HW; j++) {
                 sdy += dy[j];
                 sdyx += (double)dy[j] * xh[j];
@@ -541,11 +541,11 @@ void xai_batchnorm2d_backward(float *din, const float *dout, const xai_layer *l,
             l->gb[c] += (float)sdy;
         }
         if (!din) continue;
-        const float gi = l->w[c] * l->bn_istd[c];
+        const float gi = l->w[c] * l->ws->bn_istd[c];
         /* In train mode the statistics depend on the input, hence the two mean terms. */
         const float a = train ? (float)(sdy / M) : 0.0f, bq = train ? (float)(sdyx / M) : 0.0f;
         for (int i = 0; i < n; i++) {
-            const float *dy = dout + i * isz + (size_t)c * HW, *xh = l->bn_xhat + i * isz + (size_t)c * HW;
+            const float *dy = dout + i * isz + (size_t)c * HW, *xh = l->ws->bn_xhat + i * isz + (size_t)c * HW;
             float *dx = din + i * isz + (size_t)c * HW;
             for (int j = 0; j < HW; j++) dx[j] += gi * (dy[j] - a - xh[j] * bq);
         }
@@ -562,11 +562,12 @@ void xai_dropout_forward(float *out, const float *in, const xai_layer *l, int n,
         return;
     }
     const float scale = 1.0f / (1.0f - l->p), p = l->p;
+    uint8_t *mask = l->ws->mask; /* (N, in) */
 #pragma omp parallel for schedule(static) if (tot > XAI_PAR_MIN)
     for (size_t i = 0; i < tot; i++) {
         /* Counter-based mask: the same bits whatever thread draws them. */
         uint8_t keep = xai_hash_uniform(seed, i) >= p;
-        l->mask[i] = keep;
+        mask[i] = keep;
         out[i] = keep ? in[i] * scale : 0.0f;
     }
 }
@@ -576,8 +577,9 @@ void xai_dropout_backward_inplace(float *d, const xai_layer *l, int n)
     const size_t tot = (size_t)n * xai_shape_size(l->in);
     if (l->p <= 0) return;
     const float scale = 1.0f / (1.0f - l->p);
+    const uint8_t *mask = l->ws->mask;
 #pragma omp parallel for schedule(static) if (tot > XAI_PAR_MIN)
-    for (size_t i = 0; i < tot; i++) d[i] = l->mask[i] ? d[i] * scale : 0.0f; /* +0 where dropped, as before */
+    for (size_t i = 0; i < tot; i++) d[i] = mask[i] ? d[i] * scale : 0.0f; /* +0 where dropped, as before */
 }
 
 void xai_dropout_backward(float *din, const float *dout, const xai_layer *l, int n, int train)
@@ -589,8 +591,9 @@ void xai_dropout_backward(float *din, const float *dout, const xai_layer *l, int
         return;
     }
     const float scale = 1.0f / (1.0f - l->p);
+    const uint8_t *mask = l->ws->mask;
 #pragma omp parallel for schedule(static) if (tot > XAI_PAR_MIN)
-    for (size_t i = 0; i < tot; i++) din[i] += dout[i] * (scale * l->mask[i]); /* branch-free: vectorises */
+    for (size_t i = 0; i < tot; i++) din[i] += dout[i] * (scale * mask[i]); /* branch-free: vectorises */
 }
 
 /* ---------------------------------------------------------------- dispatch */

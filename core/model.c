@@ -3,6 +3,7 @@
 #include "core/base.h"
 #include "core/config.h"
 #include "core/nn.h"
+#include "core/kernels.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -92,6 +93,9 @@ xai_status xai_layer_spec_parse(xai_layer_spec *s, const char *text, const char 
 /* Infers l->out from l->in; fills hyperparameters. */
 static xai_status infer_shape(xai_layer *l, const xai_layer_spec *s, const char *where, int idx)
 {
+    char at[512]; /* "file:line" of the spec, or what the caller names */
+    if (s->line > 0) snprintf(at, sizeof at, "%s:%d", where, s->line);
+    else snprintf(at, sizeof at, "%s", where);
     xai_shape in = l->in;
     l->type = s->type;
     l->k = s->k;
@@ -107,11 +111,11 @@ static xai_status infer_shape(xai_layer *l, const xai_layer_spec *s, const char 
     case XAI_MAXPOOL2D:
     case XAI_AVGPOOL2D:
         if (l->k <= 0 || l->stride <= 0 || l->pad < 0 || (s->type != XAI_CONV2D && 2 * l->pad > l->k))
-            return xai_fail(XAI_EINVAL, "%s:%d: layer %d (%s): bad kernel k=%d stride=%d pad=%d", where, s->line,
+            return xai_fail(XAI_EINVAL, "%s: layer %d (%s): bad kernel k=%d stride=%d pad=%d", at,
                             idx, type_names[s->type], l->k, l->stride, l->pad);
         if (in.h + 2 * l->pad < l->k || in.w + 2 * l->pad < l->k)
-            return xai_fail(XAI_EINVAL, "%s:%d: layer %d (%s): kernel %d does not fit the input %dx%dx%d (pad %d)",
-                            where, s->line, idx, type_names[s->type], l->k, in.c, in.h, in.w, l->pad);
+            return xai_fail(XAI_EINVAL, "%s: layer %d (%s): kernel %d does not fit the input %dx%dx%d (pad %d)",
+                            at, idx, type_names[s->type], l->k, in.c, in.h, in.w, l->pad);
         l->out.h = (in.h + 2 * l->pad - l->k) / l->stride + 1;
         l->out.w = (in.w + 2 * l->pad - l->k) / l->stride + 1;
         if (s->type == XAI_CONV2D) {
@@ -125,8 +129,8 @@ static xai_status infer_shape(xai_layer *l, const xai_layer_spec *s, const char 
     case XAI_LINEAR:
         if (in.h != 1 || in.w != 1)
             return xai_fail(XAI_EINVAL,
-                            "%s:%d: layer %d (linear) gets a %dx%dx%d input; add `layer = flatten` (or gap) before it",
-                            where, s->line, idx, in.c, in.h, in.w);
+                            "%s: layer %d (linear) gets a %dx%dx%d input; add `layer = flatten` (or gap) before it",
+                            at, idx, in.c, in.h, in.w);
         l->out = (xai_shape){s->out, 1, 1};
         l->nw = (size_t)s->out * in.c;
         l->nb = l->bias ? (size_t)s->out : 0;
@@ -145,148 +149,184 @@ static xai_status infer_shape(xai_layer *l, const xai_layer_spec *s, const char 
  * not zeroed anyway). */
 static int aliased(xai_layer_type t) { return t == XAI_FLATTEN || t == XAI_DROPOUT; }
 
-xai_status xai_model_create(xai_model **out, const xai_layer_spec *specs, int nspecs, xai_shape in, int nclasses,
-                            int max_batch)
+/* How big each arena must be, worked out from the inferred shapes before anything is wired. */
+typedef struct {
+    size_t maxact;             /* largest per-sample activation, floats */
+    size_t col, gpart, pack;   /* conv: scratch per thread, partials per chunk, packed weights */
+    size_t lpart;              /* linear: forward partials */
+    size_t layer_work;         /* batchnorm, dropout and maxpool workspace, all layers */
+    int nthr;                  /* threads the conv scratch is sized for */
+} arena_plan;
+
+static xai_status check_create_args(int nspecs, xai_shape in, int max_batch, const char *where)
 {
-    *out = NULL;
-    const char *where = "model";
-    if (nspecs <= 0) return xai_fail(XAI_EINVAL, "model: no layers given (add `layer = ...` lines)");
+    if (nspecs <= 0) return xai_fail(XAI_EINVAL, "%s: no layers given (add `layer = ...` lines)", where);
     if (in.c <= 0 || in.h <= 0 || in.w <= 0)
-        return xai_fail(XAI_EINVAL, "model: input shape %dx%dx%d is invalid (expected CxHxW)", in.c, in.h, in.w);
-    if (max_batch <= 0) return xai_fail(XAI_EINVAL, "model: batch size %d must be positive", max_batch);
-    xai_model *m = xai_calloc(1, sizeof *m);
-    m->nlayers = nspecs;
-    m->layers = xai_calloc(nspecs, sizeof *m->layers);
-    m->in = in;
-    m->nclasses = nclasses;
-    m->max_batch = max_batch;
-    for (int c = 0; c < 4; c++) m->mean[c] = 0, m->std[c] = 1;
-    xai_shape cur = in;
-    size_t maxact = xai_shape_size(in), col = 0, gpart = 0, pack = 0, lpart = 0, work = 0;
+        return xai_fail(XAI_EINVAL, "%s: input shape %dx%dx%d is invalid (expected CxHxW)", where, in.c, in.h, in.w);
+    if (max_batch <= 0) return xai_fail(XAI_EINVAL, "%s: batch size %d must be positive", where, max_batch);
+    return XAI_OK;
+}
+
+/* Workspace of one layer in the work arena, floats (conv and linear share theirs across layers). */
+static size_t layer_work_floats(const xai_layer *l, int max_batch)
+{
+    const size_t nin = (size_t)max_batch * xai_shape_size(l->in);
+    switch (l->type) {
+    case XAI_BATCHNORM2D: return 2 * (size_t)l->in.c + nin;
+    case XAI_DROPOUT: return (nin + 3) / 4; /* bytes */
+    case XAI_MAXPOOL2D: return (size_t)max_batch * xai_shape_size(l->out);
+    default: return 0;
+    }
+}
+
+/* Infers every layer's shape and counts what the arenas must hold. */
+static xai_status plan_layers(xai_model *m, const xai_layer_spec *specs, arena_plan *p, const char *where)
+{
+    memset(p, 0, sizeof *p);
     /* Conv scratch is per thread; a later, larger thread count fails an XAI_CHECK. */
-    const int nthr = xai_threads();
-    for (int i = 0; i < nspecs; i++) {
+    p->nthr = xai_threads();
+    p->maxact = xai_shape_size(m->in);
+    xai_shape cur = m->in;
+    for (int i = 0; i < m->nlayers; i++) {
         xai_layer *l = &m->layers[i];
         l->in = cur;
-        xai_status s = infer_shape(l, &specs[i], where, i);
-        if (s != XAI_OK) {
-            xai_model_free(m);
-            return s;
-        }
+        XAI_TRY(infer_shape(l, &specs[i], where, i));
         cur = l->out;
         m->nparams += l->nw + l->nb;
         if (l->type == XAI_BATCHNORM2D) m->nbuffers += 2 * (size_t)l->in.c;
-        size_t osz = xai_shape_size(l->out);
-        if (osz > maxact) maxact = osz;
+        if (xai_shape_size(l->out) > p->maxact) p->maxact = xai_shape_size(l->out);
         if (l->type == XAI_CONV2D) {
-            size_t c = xai_conv2d_scratch_floats(l);
-            if (c > col) col = c;
-            size_t gp = xai_conv2d_gpart_floats(l), pk = xai_conv2d_pack_floats(l);
-            if (gp > gpart) gpart = gp;
-            if (pk > pack) pack = pk;
+            size_t c = xai_conv2d_scratch_floats(l), gp = xai_conv2d_gpart_floats(l), pk = xai_conv2d_pack_floats(l);
+            if (c > p->col) p->col = c;
+            if (gp > p->gpart) p->gpart = gp;
+            if (pk > p->pack) p->pack = pk;
         }
-        if (l->type == XAI_LINEAR && xai_linear_work_floats(l, max_batch) > lpart)
-            lpart = xai_linear_work_floats(l, max_batch);
-        /* per-layer workspace, in floats */
-        if (l->type == XAI_BATCHNORM2D) work += 2 * (size_t)l->in.c + (size_t)max_batch * xai_shape_size(l->in);
-        if (l->type == XAI_DROPOUT) work += ((size_t)max_batch * xai_shape_size(l->in) + 3) / 4;
-        if (l->type == XAI_MAXPOOL2D) work += (size_t)max_batch * osz;
-        if (i == 0 || !aliased(specs[i - 1].type)) m->act_floats += (size_t)max_batch * xai_shape_size(l->in);
+        if (l->type == XAI_LINEAR && xai_linear_work_floats(l, m->max_batch) > p->lpart)
+            p->lpart = xai_linear_work_floats(l, m->max_batch);
+        p->layer_work += layer_work_floats(l, m->max_batch);
+        if (i == 0 || !aliased(specs[i - 1].type)) m->act_floats += (size_t)m->max_batch * xai_shape_size(l->in);
     }
-    if (cur.c != nclasses || cur.h != 1 || cur.w != 1) {
-        xai_status s = xai_fail(XAI_EINVAL, "model: the last layer outputs %dx%dx%d, expected %d classes (a linear "
-                                            "layer with out=%d)", cur.c, cur.h, cur.w, nclasses, nclasses);
-        xai_model_free(m);
-        return s;
-    }
-    m->act_floats += (size_t)max_batch * nclasses + 2 * (size_t)max_batch * maxact;
-    col = (col + 15) & ~(size_t)15; /* keep each thread's scratch on its own cache lines */
-    gpart = (gpart + 15) & ~(size_t)15, pack = (pack + 15) & ~(size_t)15;
-    work += (size_t)nthr * col + XAI_CHUNKS * gpart + pack + lpart;
-    m->work_floats = work;
+    if (cur.c != m->nclasses || cur.h != 1 || cur.w != 1)
+        return xai_fail(XAI_EINVAL, "%s: the last layer outputs %dx%dx%d, expected %d classes (a linear "
+                                    "layer with out=%d)", where, cur.c, cur.h, cur.w, m->nclasses, m->nclasses);
+    m->act_floats += (size_t)m->max_batch * m->nclasses + 2 * (size_t)m->max_batch * p->maxact;
+    p->col = (p->col + 15) & ~(size_t)15; /* keep each thread's scratch on its own cache lines */
+    p->gpart = (p->gpart + 15) & ~(size_t)15, p->pack = (p->pack + 15) & ~(size_t)15;
+    m->work_floats = (size_t)p->nthr * p->col + XAI_CHUNKS * p->gpart + p->pack + p->lpart + p->layer_work;
+    return XAI_OK;
+}
+
+static void alloc_arenas(xai_model *m)
+{
     m->params = xai_calloc(m->nparams ? m->nparams : 1, sizeof(float));
     m->grads = xai_calloc(m->nparams ? m->nparams : 1, sizeof(float));
     m->buffers = xai_calloc(m->nbuffers ? m->nbuffers : 1, sizeof(float));
     m->act_arena = xai_calloc(m->act_floats, sizeof(float));
-    m->work_arena = xai_calloc(work ? work : 1, sizeof(float));
-    m->acts = xai_calloc(nspecs + 1, sizeof *m->acts);
-    /* Wire views into the arenas. */
-    float *p = m->params, *g = m->grads, *bf = m->buffers, *a = m->act_arena, *w = m->work_arena;
-    float *colbuf = w, *gpbuf = w + (size_t)nthr * col, *packbuf = gpbuf + XAI_CHUNKS * gpart;
-    float *lpartbuf = packbuf + pack;
-    w += (size_t)nthr * col + XAI_CHUNKS * gpart + pack + lpart;
-    for (int i = 0; i < nspecs; i++) {
+    m->work_arena = xai_calloc(m->work_floats ? m->work_floats : 1, sizeof(float));
+    m->acts = xai_calloc(m->nlayers + 1, sizeof *m->acts);
+}
+
+/* Points layer l's workspace at *w (the per-layer part of the work arena) and the shared parts. */
+static void wire_workspace(xai_layer *l, xai_layer_ws *ws, float **w, const arena_plan *p, float *shared)
+{
+    float *gpbuf = shared + (size_t)p->nthr * p->col, *packbuf = gpbuf + XAI_CHUNKS * p->gpart;
+    l->ws = ws;
+    switch (l->type) {
+    case XAI_CONV2D:
+        ws->col = shared, ws->scratch_stride = p->col, ws->scratch_threads = p->nthr;
+        ws->gpart = gpbuf, ws->pack = packbuf;
+        break;
+    case XAI_BATCHNORM2D: ws->bn_mean = *w, ws->bn_istd = *w + l->in.c, ws->bn_xhat = *w + 2 * l->in.c; break;
+    case XAI_DROPOUT: ws->mask = (uint8_t *)*w; break;
+    case XAI_LINEAR: ws->lpart = packbuf + p->pack; break;
+    case XAI_MAXPOOL2D: ws->argmax = (int32_t *)*w; break;
+    default: break;
+    }
+}
+
+/* Views of every layer into the arenas: activations, weights and gradients, buffers, workspace. */
+static void wire_layers(xai_model *m, const arena_plan *p)
+{
+    const int nb = m->max_batch;
+    float *pp = m->params, *g = m->grads, *bf = m->buffers, *a = m->act_arena;
+    float *shared = m->work_arena, *w = shared + (size_t)p->nthr * p->col + XAI_CHUNKS * p->gpart + p->pack + p->lpart;
+    for (int i = 0; i < m->nlayers; i++) {
         xai_layer *l = &m->layers[i];
         /* flatten changes no byte: its output shares its input's memory */
         if (i > 0 && aliased(m->layers[i - 1].type)) m->acts[i] = m->acts[i - 1];
         else {
             m->acts[i] = a;
-            a += (size_t)max_batch * xai_shape_size(l->in);
+            a += (size_t)nb * xai_shape_size(l->in);
         }
-        if (l->nw) {
-            l->w = p, l->gw = g;
-            p += l->nw, g += l->nw;
-        }
-        if (l->nb) {
-            l->b = p, l->gb = g;
-            p += l->nb, g += l->nb;
-        }
-        switch (l->type) {
-        case XAI_CONV2D:
-            l->col = colbuf, l->scratch_stride = col, l->scratch_threads = nthr;
-            l->gpart = gpbuf, l->pack = packbuf;
-            break;
-        case XAI_BATCHNORM2D:
-            l->rmean = bf, l->rvar = bf + l->in.c;
-            bf += 2 * l->in.c;
-            l->bn_mean = w, l->bn_istd = w + l->in.c, l->bn_xhat = w + 2 * l->in.c;
-            w += 2 * (size_t)l->in.c + (size_t)max_batch * xai_shape_size(l->in);
-            break;
-        case XAI_DROPOUT:
-            l->mask = (uint8_t *)w;
-            w += ((size_t)max_batch * xai_shape_size(l->in) + 3) / 4;
-            break;
-        case XAI_LINEAR: l->lpart = lpartbuf; break;
-        case XAI_MAXPOOL2D:
-            l->argmax = (int32_t *)w;
-            w += (size_t)max_batch * xai_shape_size(l->out);
-            break;
-        default: break;
-        }
+        if (l->nw) l->w = pp, l->gw = g, pp += l->nw, g += l->nw;
+        if (l->nb) l->b = pp, l->gb = g, pp += l->nb, g += l->nb;
+        if (l->type == XAI_BATCHNORM2D) l->rmean = bf, l->rvar = bf + l->in.c, bf += 2 * l->in.c;
+        wire_workspace(l, &m->ws[i], &w, p, shared);
+        w += layer_work_floats(l, nb);
     }
-    if (aliased(m->layers[nspecs - 1].type)) m->acts[nspecs] = m->acts[nspecs - 1];
+    if (aliased(m->layers[m->nlayers - 1].type)) m->acts[m->nlayers] = m->acts[m->nlayers - 1];
     else {
-        m->acts[nspecs] = a;
-        a += (size_t)max_batch * nclasses;
+        m->acts[m->nlayers] = a;
+        a += (size_t)nb * m->nclasses;
     }
     m->dbuf[0] = a;
-    m->dbuf[1] = a + (size_t)max_batch * maxact;
-    XAI_CHECK(p == m->params + m->nparams && (size_t)(w - m->work_arena) == work);
-    /* Spec text for provenance. */
-    size_t cap = 64 * (size_t)nspecs + 64, len = 0;
-    m->spec_text = xai_malloc(cap);
-    m->spec_text[0] = 0;
-    for (int i = 0; i < nspecs; i++) {
+    m->dbuf[1] = a + (size_t)nb * p->maxact;
+    XAI_CHECK(pp == m->params + m->nparams && (size_t)(w - m->work_arena) == m->work_floats);
+}
+
+/* The `layer = ...` lines that rebuild the net, for provenance (malloc'd). */
+static char *spec_text_of(const xai_model *m)
+{
+    xai_sbuf b = {0};
+    for (int i = 0; i < m->nlayers; i++) {
         const xai_layer *l = &m->layers[i];
-        len += snprintf(m->spec_text + len, cap - len, "%s", type_names[l->type]);
+        xai_sbuf_printf(&b, "%s", type_names[l->type]);
         if (l->type == XAI_CONV2D)
-            len += snprintf(m->spec_text + len, cap - len, " out=%d k=%d stride=%d pad=%d bias=%d", l->out.c, l->k,
-                            l->stride, l->pad, l->bias);
-        else if (l->type == XAI_LINEAR)
-            len += snprintf(m->spec_text + len, cap - len, " out=%d bias=%d", l->out.c, l->bias);
+            xai_sbuf_printf(&b, " out=%d k=%d stride=%d pad=%d bias=%d", l->out.c, l->k, l->stride, l->pad, l->bias);
+        else if (l->type == XAI_LINEAR) xai_sbuf_printf(&b, " out=%d bias=%d", l->out.c, l->bias);
         else if (l->type == XAI_MAXPOOL2D || l->type == XAI_AVGPOOL2D)
-            len += snprintf(m->spec_text + len, cap - len, " k=%d stride=%d pad=%d", l->k, l->stride, l->pad);
-        else if (l->type == XAI_DROPOUT) len += snprintf(m->spec_text + len, cap - len, " p=%g", l->p);
-        else if (l->type == XAI_BATCHNORM2D)
-            len += snprintf(m->spec_text + len, cap - len, " eps=%g momentum=%g", l->eps, l->momentum);
-        len += snprintf(m->spec_text + len, cap - len, "\n");
+            xai_sbuf_printf(&b, " k=%d stride=%d pad=%d", l->k, l->stride, l->pad);
+        else if (l->type == XAI_DROPOUT) xai_sbuf_printf(&b, " p=%g", l->p);
+        else if (l->type == XAI_BATCHNORM2D) xai_sbuf_printf(&b, " eps=%g momentum=%g", l->eps, l->momentum);
+        xai_sbuf_printf(&b, "\n");
     }
+    return b.s ? b.s : xai_strdup("");
+}
+
+xai_status xai_model_create_at(xai_model **out, const xai_layer_spec *specs, int nspecs, xai_shape in, int nclasses,
+                               int max_batch, const char *where)
+{
+    *out = NULL;
+    XAI_TRY(check_create_args(nspecs, in, max_batch, where));
+    xai_model *m = xai_calloc(1, sizeof *m);
+    m->nlayers = nspecs;
+    m->layers = xai_calloc(nspecs, sizeof *m->layers);
+    m->ws = xai_calloc(nspecs, sizeof *m->ws);
+    m->in = in;
+    m->nclasses = nclasses;
+    m->max_batch = max_batch;
+    for (int c = 0; c < 4; c++) m->mean[c] = 0, m->std[c] = 1;
+    arena_plan plan;
+    xai_status s = plan_layers(m, specs, &plan, where);
+    if (s != XAI_OK) {
+        xai_model_free(m);
+        return s;
+    }
+    alloc_arenas(m);
+    wire_layers(m, &plan);
+    m->spec_text = spec_text_of(m);
     for (int i = 0; i < nspecs; i++)
         if (m->layers[i].type == XAI_BATCHNORM2D) {
             for (int c = 0; c < m->layers[i].in.c; c++) m->layers[i].w[c] = 1, m->layers[i].rvar[c] = 1;
         }
     *out = m;
     return XAI_OK;
+}
+
+xai_status xai_model_create(xai_model **out, const xai_layer_spec *specs, int nspecs, xai_shape in, int nclasses,
+                            int max_batch)
+{
+    return xai_model_create_at(out, specs, nspecs, in, nclasses, max_batch, "model");
 }
 
 static xai_status parse_shape(const char *v, xai_shape *s)
@@ -312,18 +352,12 @@ xai_status xai_model_from_config(xai_model **m, const xai_config *c, int max_bat
     xai_layer_spec *specs = xai_calloc(n, sizeof *specs);
     int k = 0;
     xai_status s = XAI_OK;
-    for (int i = 0; i < c->n && s == XAI_OK; i++)
-        if (!strcmp(c->e[i].section, "model") && !strcmp(c->e[i].key, "layer"))
-            s = xai_layer_spec_parse(&specs[k++], c->e[i].value, c->path, c->e[i].line);
-    if (s == XAI_OK) {
-        s = xai_model_create(m, specs, n, in, (int)classes, max_batch);
-        if (s != XAI_OK) {
-            /* Re-badge errors with the config's path. */
-            char msg[1024];
-            snprintf(msg, sizeof msg, "%s", xai_errmsg());
-            if (!strncmp(msg, "model:", 6)) s = xai_fail(s, "%s%s", c->path, msg + 5);
-        }
+    for (int i = 0; i < c->n; i++) {
+        if (strcmp(c->e[i].section, "model") || strcmp(c->e[i].key, "layer")) continue;
+        if ((s = xai_layer_spec_parse(&specs[k++], c->e[i].value, c->path, c->e[i].line)) != XAI_OK) goto done;
     }
+    s = xai_model_create_at(m, specs, n, in, (int)classes, max_batch, c->path);
+done:
     free(specs);
     return s;
 }
@@ -332,6 +366,7 @@ void xai_model_free(xai_model *m)
 {
     if (!m) return;
     free(m->layers);
+    free(m->ws);
     free(m->params);
     free(m->grads);
     free(m->buffers);

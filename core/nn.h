@@ -30,7 +30,7 @@ int xai_layer_type_from_name(const char *name);       /* -1 when unknown */
 
 /* A layer: hyperparameters plus views into the model's arenas. Explainers may
  * copy the struct and point w/b at modified weights to run a custom rule
- * through the same kernels. */
+ * through the same kernels (the copy shares the workspace, so one at a time). */
 typedef struct xai_layer {
     xai_layer_type type;
     xai_shape in, out;
@@ -43,24 +43,8 @@ typedef struct xai_layer {
     float *gw, *gb; /* gradients, same shapes; NULL: parameter gradients not wanted */
     size_t nw, nb;  /* element counts of w and b */
     float *rmean, *rvar;     /* bn running statistics (C), in the model's buffer arena */
-    /* Workspace, views into the model's work arena: */
-    float *bn_mean, *bn_istd; /* (C) statistics used by the last forward */
-    float *bn_xhat;           /* (N, C, H, W) normalised input kept for backward (train) */
-    uint8_t *mask;            /* dropout keep mask (N, in) */
-    int32_t *argmax;          /* maxpool: flat input index of each output (N, out) */
-    float *col;               /* conv: per-thread scratch (scratch_threads, scratch_stride): im2col
-                                 columns and the output (gradient) of a group of samples */
-    size_t scratch_stride;    /* floats per thread, >= xai_conv2d_scratch_floats(l) */
-    int scratch_threads;      /* threads the scratch was sized for */
-    float *gpart;             /* conv: per-chunk weight-gradient partials (XAI_CHUNKS, gpart floats) */
-    float *lpart;             /* linear: forward partials (xai_linear_kchunks, N, out.c) */
-    float *pack;              /* conv: weights packed for the direct kernels and their index tables */
+    struct xai_layer_ws *ws;  /* the kernels' workspace in the model's work arena (core/kernels.h) */
 } xai_layer;
-
-/* The batch is cut into at most XAI_CHUNKS pieces that depend only on N, and
- * partial gradients are reduced in chunk order: results do not depend on the
- * thread count. */
-#define XAI_CHUNKS 16
 
 /* Forward: out = layer(in). train selects batch statistics (bn) and dropout;
  * seed/step feed dropout's counter-based mask. */
@@ -70,17 +54,6 @@ void xai_layer_forward(const xai_layer *l, float *out /* (N, out) */, const floa
  * gradients (skipped when NULL). in/out are the tensors of the forward pass. */
 void xai_layer_backward(const xai_layer *l, float *din /* (N, in) */, const float *dout /* (N, out) */,
                         const float *in /* (N, in) */, const float *out /* (N, out) */, int n, int train);
-
-/* Samples per GEMM in a conv layer (im2col path), and the arena space a conv
- * layer needs: per-thread scratch, shared packed weights, per-chunk partials. */
-int xai_conv2d_group(const xai_layer *l);
-size_t xai_conv2d_scratch_floats(const xai_layer *l);
-size_t xai_conv2d_pack_floats(const xai_layer *l);
-size_t xai_conv2d_gpart_floats(const xai_layer *l);
-/* Linear layers cut their products along the input dimension into this many
- * pieces; the forward pass keeps each piece's (N, out) partial in lpart. */
-int xai_linear_kchunks(const xai_layer *l);
-size_t xai_linear_work_floats(const xai_layer *l, int max_batch);
 
 /* Convolution implementation: "auto" (the best this CPU runs; the default, or
  * the XAI_CONV environment variable), "im2col" (im2col + OpenBLAS sgemm, also
@@ -150,6 +123,7 @@ typedef struct {
 typedef struct xai_model {
     int nlayers;
     xai_layer *layers;   /* (nlayers) */
+    struct xai_layer_ws *ws; /* (nlayers) the layers' workspace views (core/kernels.h) */
     xai_shape in;        /* input of one sample */
     int nclasses;
     int max_batch;       /* arenas hold this many samples */

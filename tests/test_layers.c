@@ -15,6 +15,7 @@
 #include "core/base.h"
 #include "core/config.h"
 #include "core/nn.h"
+#include "core/kernels.h"
 #include "core/io.h"
 
 /* A one-layer model [layer, flatten] whose "classes" equal the layer output size:
@@ -227,7 +228,7 @@ static uint64_t pattern(const xai_model *m, int n)
             for (size_t j = 0; j < tot; j++) h = (h ^ (m->acts[i][j] > 0)) * 1099511628211ull;
         } else if (l->type == XAI_MAXPOOL2D) {
             size_t tot = (size_t)n * xai_shape_size(l->out);
-            for (size_t j = 0; j < tot; j++) h = (h ^ (uint64_t)l->argmax[j]) * 1099511628211ull;
+            for (size_t j = 0; j < tot; j++) h = (h ^ (uint64_t)l->ws->argmax[j]) * 1099511628211ull;
         }
     }
     return h;

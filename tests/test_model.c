@@ -305,6 +305,45 @@ static void test_init_reproducible(void **s)
     xai_model_free(b);
 }
 
+/* The typed HDF5 helpers: element types by enum, row slices, group listing. */
+static void test_h5_typed(void **s)
+{
+    (void)s;
+    char *path = tmp("typed.h5");
+    xai_h5file f;
+    assert_int_equal(xai_h5_create(&f, path), XAI_OK);
+    int32_t v[6] = {1, 2, 3, 4, 5, 6};
+    uint8_t u[3] = {7, 8, 9};
+    uint64_t d2[2] = {3, 2}, d1[1] = {3};
+    assert_int_equal(xai_h5_write_i32(f.id, "g/b", v, 2, d2), XAI_OK);
+    assert_int_equal(xai_h5_write_u8(f.id, "g/a", u, 1, d1), XAI_OK);
+    assert_int_equal(xai_h5_commit(&f), XAI_OK);
+    hid_t h;
+    assert_int_equal(xai_h5_open(&h, path, 0), XAI_OK);
+    int32_t rows[4];
+    assert_int_equal(xai_h5_read_rows(h, "g/b", XAI_H5_I32, 1, 2, rows, path), XAI_OK);
+    assert_int_equal(rows[0], 3);
+    assert_int_equal(rows[3], 6);
+    assert_int_equal(xai_h5_read_rows(h, "g/b", XAI_H5_I32, 2, 2, rows, path), XAI_EFORMAT);
+    assert_non_null(strstr(xai_errmsg(), "has 3 rows, expected at least 4"));
+    double back[3];
+    assert_int_equal(xai_h5_read_as(h, "g/a", XAI_H5_F64, back, 1, d1, path), XAI_OK); /* converted */
+    assert_true(back[2] == 9.0);
+    assert_int_equal(xai_h5_read_u8(h, "g/a", u, 2, d2, path), XAI_EFORMAT); /* wrong shape */
+    char **names;
+    int n = xai_h5_list(h, "g", &names);
+    assert_int_equal(n, 2);
+    assert_string_equal(names[0], "a"); /* by name: this file does not track creation order */
+    xai_h5_names_free(names, n);
+    assert_int_equal(xai_h5_list(h, "nope", &names), -1);
+    hid_t g = xai_h5_open_group(h, "/g");
+    assert_true(g >= 0);
+    assert_true(xai_h5_open_group(h, "/nope") < 0);
+    xai_h5_close(g);
+    xai_h5_close(h);
+    free(path);
+}
+
 int main(void)
 {
     xai_quiet = 1;
@@ -312,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_shapes_inferred),     cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_save_load_identical), cmocka_unit_test(test_corrupt_files),
         cmocka_unit_test(test_golden),              cmocka_unit_test(test_init_reproducible),
+        cmocka_unit_test(test_h5_typed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

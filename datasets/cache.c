@@ -16,7 +16,7 @@ static void strv_free(char **v, int n)
     free(v);
 }
 
-static void split_free(xai_split *s)
+void xai_split_free(xai_split *s)
 {
     if (s->files)
         for (int i = 0; i < s->n; i++) free(s->files[i]);
@@ -203,8 +203,8 @@ void xai_dataset_free(xai_dataset *d)
     if (!d) return;
     strv_free(d->class_ids, d->nclasses);
     strv_free(d->class_names, d->nclasses);
-    split_free(&d->train);
-    split_free(&d->test);
+    xai_split_free(&d->train);
+    xai_split_free(&d->test);
     memset(d, 0, sizeof *d);
 }
 

@@ -59,6 +59,8 @@ xai_status xai_dataset_load(xai_dataset *d, const char *name, const xai_fetch_op
 /* Loads a cache file by path (no fetching). limit as in xai_fetch_opts. */
 xai_status xai_dataset_load_file(xai_dataset *d, const char *path, int limit);
 void xai_dataset_free(xai_dataset *d);
+/* Frees one split's arrays and zeroes it. */
+void xai_split_free(xai_split *s);
 /* Path of the cache file for these options (malloc'd), and whether it exists. */
 xai_status xai_dataset_cache_path(char **path, const char *name, const xai_fetch_opts *o);
 /* Prints what `xai datasets info` shows: counts per split and class, image

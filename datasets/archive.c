@@ -177,15 +177,89 @@ static xai_status read_member(struct archive *a, struct archive_entry *e, const 
     return XAI_OK;
 }
 
+/* Where a member goes: *split 0 train, 1 test, -1 not an image of the layout (skipped), and its
+ * label. Links, devices, '..' and absolute paths refuse the whole archive. */
+static xai_status classify_member(struct archive_entry *e, const char *path, const char *const *class_ids,
+                                  int nclasses, int *split, int *label)
+{
+    char namebuf[4096], *comp[8];
+    *split = -1;
+    const char *name = archive_entry_pathname(e);
+    if (!name) return xai_fail(XAI_EFORMAT, "%s: member without a name", path);
+    int nc = split_path(path, name, namebuf, sizeof namebuf, comp, 8);
+    if (nc < 0) return XAI_EFORMAT;
+    mode_t type = archive_entry_filetype(e);
+    if (type == AE_IFDIR) return XAI_OK;
+    if (archive_entry_hardlink(e))
+        return xai_fail(XAI_EFORMAT, "%s: member '%s' is a hard link (to '%s'); refusing the archive", path, name,
+                        archive_entry_hardlink(e));
+    if (type == AE_IFLNK) {
+        const char *t = archive_entry_symlink(e);
+        return xai_fail(XAI_EFORMAT, "%s: member '%s' is a symbolic link (to '%s'); refusing the archive", path,
+                        name, t ? t : "?");
+    }
+    if (type != AE_IFREG)
+        return xai_fail(XAI_EFORMAT,
+                        "%s: member '%s' is not a regular file (device, fifo or socket); refusing the archive", path,
+                        name);
+    /* Layout: <top>/<train|val>/<wnid>/<image>. Other files (the csv of
+     * noisy labels, READMEs) are not images and are skipped. */
+    int sp = nc >= 2 ? (!strcmp(comp[1], "train") ? 0 : !strcmp(comp[1], "val") ? 1 : -1) : -1;
+    if (sp < 0) return XAI_OK;
+    if (nc != 4)
+        return xai_fail(XAI_EFORMAT, "%s: member '%s' is not at <top>/%s/<class id>/<image> as expected", path, name,
+                        comp[1]);
+    *label = -1;
+    for (int c = 0; c < nclasses; c++)
+        if (!strcmp(comp[2], class_ids[c])) *label = c;
+    if (*label < 0)
+        return xai_fail(XAI_EFORMAT,
+                        "%s: member '%s' is in class folder '%s', which is not one of the %d expected (%s, ...)", path,
+                        name, comp[2], nclasses, class_ids[0]);
+    *split = sp;
+    return XAI_OK;
+}
+
+/* The chunks read so far and the one being filled. */
+typedef struct {
+    chunk_t **chunks, *cur;
+    int n, cap, ahead;
+} reader_t;
+
+static xai_status new_chunk(reader_t *rd, size_t isz, const char *path)
+{
+    rd->cur = xai_calloc(1, sizeof *rd->cur);
+    rd->cur->out = malloc(CHUNK * isz);
+    if (!rd->cur->out) return xai_fail(XAI_ENOMEM, "%s: out of memory for decoded images", path);
+    return XAI_OK;
+}
+
+/* Files the current chunk and hands it to a decode task. */
+static xai_status dispatch(reader_t *rd, int size, const char *path)
+{
+    if (rd->n == rd->cap) {
+        int cap = rd->cap ? 2 * rd->cap : 256;
+        chunk_t **p = realloc(rd->chunks, sizeof *p * cap);
+        if (!p) return xai_fail(XAI_ENOMEM, "%s: out of memory", path);
+        rd->chunks = p;
+        rd->cap = cap;
+    }
+    rd->chunks[rd->n++] = rd->cur;
+    chunk_t *job = rd->cur;
+    rd->cur = NULL;
+    /* Each task writes only its own chunk: disjoint outputs, no locks. */
+    OMP(omp task firstprivate(job, size))
+    decode_chunk(job, size);
+    return XAI_OK;
+}
+
 /* Reads members until the end or an error; runs on the calling thread (OpenMP
  * master) while the other threads decode the chunks it hands out as tasks. */
 static xai_status read_all(struct archive *a, const char *path, const char *const *class_ids, int nclasses, int size,
                            chunk_t ***chunks_out, int *nchunks, xai_progress *pr)
 {
     size_t isz = (size_t)3 * size * size;
-    char namebuf[4096], *comp[8];
-    chunk_t **chunks = NULL, *cur = NULL;
-    int n = 0, cap = 0, ahead = 0;
+    reader_t rd = {NULL, NULL, 0, 0, 0};
     xai_status s = XAI_OK;
     struct archive_entry *e;
     for (;;) {
@@ -194,108 +268,95 @@ static xai_status read_all(struct archive *a, const char *path, const char *cons
         if (r < ARCHIVE_WARN) {
             s = xai_fail(XAI_EFORMAT, "%s: corrupt or truncated archive: %s", path,
                          archive_error_string(a) ? archive_error_string(a) : "read error");
-            break;
+            goto done;
         }
-        const char *name = archive_entry_pathname(e);
-        if (!name) {
-            s = xai_fail(XAI_EFORMAT, "%s: member without a name", path);
-            break;
-        }
-        int nc = split_path(path, name, namebuf, sizeof namebuf, comp, 8);
-        if (nc < 0) {
-            s = XAI_EFORMAT;
-            break;
-        }
-        mode_t type = archive_entry_filetype(e);
-        if (type == AE_IFDIR) continue;
-        if (archive_entry_hardlink(e)) {
-            s = xai_fail(XAI_EFORMAT, "%s: member '%s' is a hard link (to '%s'); refusing the archive", path, name,
-                         archive_entry_hardlink(e));
-            break;
-        }
-        if (type == AE_IFLNK) {
-            const char *t = archive_entry_symlink(e);
-            s = xai_fail(XAI_EFORMAT, "%s: member '%s' is a symbolic link (to '%s'); refusing the archive", path, name,
-                         t ? t : "?");
-            break;
-        }
-        if (type != AE_IFREG) {
-            s = xai_fail(XAI_EFORMAT, "%s: member '%s' is not a regular file (device, fifo or socket); refusing the archive",
-                         path, name);
-            break;
-        }
-        /* Layout: <top>/<train|val>/<wnid>/<image>. Other files (the csv of
-         * noisy labels, READMEs) are not images and are skipped. */
-        int split = nc >= 2 ? (!strcmp(comp[1], "train") ? 0 : !strcmp(comp[1], "val") ? 1 : -1) : -1;
+        int split, label;
+        if ((s = classify_member(e, path, class_ids, nclasses, &split, &label)) != XAI_OK) goto done;
         if (split < 0) continue;
-        if (nc != 4) {
-            s = xai_fail(XAI_EFORMAT, "%s: member '%s' is not at <top>/%s/<class id>/<image> as expected", path, name,
-                         comp[1]);
-            break;
-        }
-        int label = -1;
-        for (int c = 0; c < nclasses; c++)
-            if (!strcmp(comp[2], class_ids[c])) label = c;
-        if (label < 0) {
-            s = xai_fail(XAI_EFORMAT, "%s: member '%s' is in class folder '%s', which is not one of the %d expected (%s, ...)",
-                         path, name, comp[2], nclasses, class_ids[0]);
-            break;
-        }
-        if (!cur) {
-            cur = xai_calloc(1, sizeof *cur);
-            cur->out = malloc(CHUNK * isz);
-            if (!cur->out) {
-                s = xai_fail(XAI_ENOMEM, "%s: out of memory for decoded images", path);
-                break;
-            }
-        }
-        member_t *m = &cur->m[cur->n];
-        s = read_member(a, e, path, name, &m->bytes, &m->len);
-        if (s != XAI_OK) break;
+        if (!rd.cur && (s = new_chunk(&rd, isz, path)) != XAI_OK) goto done;
+        const char *name = archive_entry_pathname(e);
+        member_t *m = &rd.cur->m[rd.cur->n];
+        if ((s = read_member(a, e, path, name, &m->bytes, &m->len)) != XAI_OK) goto done;
         m->name = xai_strdup(name);
         m->split = split;
         m->label = label;
-        if (++cur->n < CHUNK) continue;
-        if (n == cap) {
-            cap = cap ? 2 * cap : 256;
-            chunk_t **nc2 = realloc(chunks, sizeof *chunks * cap);
-            if (!nc2) {
-                s = xai_fail(XAI_ENOMEM, "%s: out of memory", path);
-                break;
-            }
-            chunks = nc2;
-        }
-        chunks[n++] = cur;
-        chunk_t *job = cur;
-        cur = NULL;
-        /* Each task writes only its own chunk: disjoint outputs, no locks. */
-        OMP(omp task firstprivate(job, size))
-        decode_chunk(job, size);
-        if (++ahead >= MAX_AHEAD) {
+        if (++rd.cur->n < CHUNK) continue;
+        if ((s = dispatch(&rd, size, path)) != XAI_OK) goto done;
+        if (++rd.ahead >= MAX_AHEAD) {
             OMP(omp taskwait)
-            ahead = 0;
+            rd.ahead = 0;
         }
         xai_progress_update(pr, (double)archive_filter_bytes(a, -1) / 1e6);
     }
-    if (s == XAI_OK && cur && cur->n) {
-        if (n == cap) {
-            chunk_t **nc2 = realloc(chunks, sizeof *chunks * (cap + 1));
-            if (nc2) chunks = nc2;
-            else s = xai_fail(XAI_ENOMEM, "%s: out of memory", path);
-        }
-        if (s == XAI_OK) {
-            chunks[n++] = cur;
-            chunk_t *job = cur;
-            cur = NULL;
-            OMP(omp task firstprivate(job, size))
-            decode_chunk(job, size);
-        }
-    }
+    if (rd.cur && rd.cur->n) s = dispatch(&rd, size, path);
+done:;
     OMP(omp taskwait)
-    chunk_free(cur); /* a chunk still being filled when an error struck */
-    *chunks_out = chunks;
-    *nchunks = n;
+    chunk_free(rd.cur); /* a chunk still being filled when an error struck */
+    *chunks_out = rd.chunks;
+    *nchunks = rd.n;
     return s;
+}
+
+/* Counts the decoded images per split in archive order, so that errors and skips are reported
+ * in that order whatever thread met them; corrupt ones fail unless skip_bad. */
+static xai_status tally(chunk_t *const *chunks, int nch, const char *path, int skip_bad, size_t cnt[2],
+                        int *nskipped)
+{
+    for (int c = 0; c < nch; c++)
+        for (int i = 0; i < chunks[c]->n; i++) {
+            const member_t *m = &chunks[c]->m[i];
+            if (m->st == XAI_OK) {
+                cnt[m->split]++;
+            } else if (!skip_bad) {
+                return xai_fail(XAI_EFORMAT,
+                                "%s: member '%s': corrupt JPEG (%s); rerun with --skip-bad to skip corrupt images",
+                                path, m->name, m->err);
+            } else {
+                fprintf(stderr, "warning: %s: skipping corrupt JPEG '%s' (%s)\n", path, m->name, m->err);
+                ++*nskipped;
+            }
+        }
+    if (cnt[0] == 0 || cnt[1] == 0)
+        return xai_fail(XAI_EFORMAT, "%s: no images found under <top>/%s/<class id>/ (found %zu train, %zu val)", path,
+                        cnt[0] == 0 ? "train" : "val", cnt[0], cnt[1]);
+    return XAI_OK;
+}
+
+/* The decoded images into the two splits, each sorted and put in its fixed order. */
+static xai_status assemble(chunk_t *const *chunks, int nch, const size_t cnt[2], int size, xai_split *train,
+                           xai_split *test)
+{
+    size_t isz = (size_t)3 * size * size;
+    ref_t *refs[2] = {xai_malloc(sizeof(ref_t) * cnt[0]), xai_malloc(sizeof(ref_t) * cnt[1])};
+    size_t k[2] = {0, 0};
+    for (int c = 0; c < nch; c++)
+        for (int i = 0; i < chunks[c]->n; i++) {
+            const member_t *m = &chunks[c]->m[i];
+            if (m->st != XAI_OK) continue;
+            refs[m->split][k[m->split]++] = (ref_t){m->name, chunks[c]->out + (size_t)i * isz, m->label};
+        }
+    xai_status s;
+    if ((s = gather(refs[0], cnt[0], train, size, 0x7261696eULL)) != XAI_OK) goto done;
+    s = gather(refs[1], cnt[1], test, size, 0x76616cULL);
+done:
+    free(refs[0]);
+    free(refs[1]);
+    return s;
+}
+
+static xai_status open_tgz(struct archive **out, const char *path)
+{
+    struct archive *a = archive_read_new();
+    archive_read_support_filter_gzip(a);
+    archive_read_support_format_tar(a);
+    if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
+        xai_status s = xai_fail(XAI_EFORMAT, "%s: cannot open as a gzip'd tar archive: %s", path,
+                                archive_error_string(a) ? archive_error_string(a) : "unknown error");
+        archive_read_free(a);
+        return s;
+    }
+    *out = a;
+    return XAI_OK;
 }
 
 xai_status xai_tgz_decode(const char *path, const char *const *class_ids, int nclasses, int size, int skip_bad,
@@ -307,15 +368,8 @@ xai_status xai_tgz_decode(const char *path, const char *const *class_ids, int nc
     if (size < 1 || size > 4096) return xai_fail(XAI_EINVAL, "image size %d, expected 1..4096", size);
     struct stat st;
     if (stat(path, &st) != 0) return xai_fail(XAI_ENOTFOUND, "%s: no such archive", path);
-    struct archive *a = archive_read_new();
-    archive_read_support_filter_gzip(a);
-    archive_read_support_format_tar(a);
-    if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
-        xai_status s = xai_fail(XAI_EFORMAT, "%s: cannot open as a gzip'd tar archive: %s", path,
-                                archive_error_string(a) ? archive_error_string(a) : "unknown error");
-        archive_read_free(a);
-        return s;
-    }
+    struct archive *a;
+    XAI_TRY(open_tgz(&a, path));
     xai_progress pr;
     char label[96];
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
@@ -323,6 +377,7 @@ xai_status xai_tgz_decode(const char *path, const char *const *class_ids, int nc
     xai_progress_start(&pr, label, (double)st.st_size / 1e6, "MB");
     chunk_t **chunks = NULL;
     int nch = 0;
+    size_t cnt[2] = {0, 0};
     xai_status s = XAI_OK;
     /* The master thread (the caller, so that its error message is the one the
      * caller sees) reads; the others pick up decode tasks at the barrier. */
@@ -330,53 +385,19 @@ xai_status xai_tgz_decode(const char *path, const char *const *class_ids, int nc
     OMP(omp master)
     s = read_all(a, path, class_ids, nclasses, size, &chunks, &nch, &pr);
     archive_read_free(a);
-    /* Errors and skips are reported in archive order, whatever thread met them. */
-    size_t isz = (size_t)3 * size * size, cnt[2] = {0, 0};
-    for (int c = 0; s == XAI_OK && c < nch; c++)
-        for (int i = 0; s == XAI_OK && i < chunks[c]->n; i++) {
-            const member_t *m = &chunks[c]->m[i];
-            if (m->st == XAI_OK) cnt[m->split]++;
-            else if (!skip_bad)
-                s = xai_fail(XAI_EFORMAT, "%s: member '%s': corrupt JPEG (%s); rerun with --skip-bad to skip corrupt images",
-                             path, m->name, m->err);
-            else {
-                fprintf(stderr, "warning: %s: skipping corrupt JPEG '%s' (%s)\n", path, m->name, m->err);
-                ++*nskipped;
-            }
-        }
-    if (s == XAI_OK && (cnt[0] == 0 || cnt[1] == 0))
-        s = xai_fail(XAI_EFORMAT, "%s: no images found under <top>/%s/<class id>/ (found %zu train, %zu val)", path,
-                     cnt[0] == 0 ? "train" : "val", cnt[0], cnt[1]);
-    if (s == XAI_OK) {
-        ref_t *refs[2] = {xai_malloc(sizeof(ref_t) * cnt[0]), xai_malloc(sizeof(ref_t) * cnt[1])};
-        size_t k[2] = {0, 0};
-        for (int c = 0; c < nch; c++)
-            for (int i = 0; i < chunks[c]->n; i++) {
-                const member_t *m = &chunks[c]->m[i];
-                if (m->st != XAI_OK) continue;
-                refs[m->split][k[m->split]++] = (ref_t){m->name, chunks[c]->out + (size_t)i * isz, m->label};
-            }
-        char msg[128];
-        snprintf(msg, sizeof msg, "%zu train + %zu val images%s", cnt[0], cnt[1],
-                 *nskipped ? " (corrupt ones skipped)" : "");
-        xai_progress_end(&pr, msg);
-        s = gather(refs[0], cnt[0], train, size, 0x7261696eULL);
-        if (s == XAI_OK) s = gather(refs[1], cnt[1], test, size, 0x76616cULL);
-        free(refs[0]);
-        free(refs[1]);
-    }
+    if (s != XAI_OK) goto done;
+    if ((s = tally(chunks, nch, path, skip_bad, cnt, nskipped)) != XAI_OK) goto done;
+    char msg[128];
+    snprintf(msg, sizeof msg, "%zu train + %zu val images%s", cnt[0], cnt[1],
+             *nskipped ? " (corrupt ones skipped)" : "");
+    xai_progress_end(&pr, msg);
+    s = assemble(chunks, nch, cnt, size, train, test);
+done:
     for (int c = 0; c < nch; c++) chunk_free(chunks[c]);
     free(chunks);
     if (s != XAI_OK) {
-        xai_split *sp[2] = {train, test};
-        for (int j = 0; j < 2; j++) {
-            if (sp[j]->files)
-                for (int i = 0; i < sp[j]->n; i++) free(sp[j]->files[i]);
-            free(sp[j]->images);
-            free(sp[j]->labels);
-            free(sp[j]->files);
-            memset(sp[j], 0, sizeof *sp[j]);
-        }
+        xai_split_free(train);
+        xai_split_free(test);
     }
     return s;
 }

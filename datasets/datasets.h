@@ -59,6 +59,8 @@ xai_status xai_dataset_load(xai_dataset *d, const char *name, const xai_fetch_op
 /* Loads a cache file by path (no fetching). limit as in xai_fetch_opts. */
 xai_status xai_dataset_load_file(xai_dataset *d, const char *path, int limit);
 void xai_dataset_free(xai_dataset *d);
+/* Frees one split's arrays and zeroes it. */
+void xai_split_free(xai_split *s);
 /* Path of the cache file for these options (malloc'd), and whether it exists. */
 xai_status xai_dataset_cache_path(char **path, const char *name, const xai_fetch_opts *o);
 /* Prints what `xai datasets info` shows: counts per split and class, image
@@ -66,6 +68,17 @@ xai_status xai_dataset_cache_path(char **path, const char *name, const xai_fetch
 xai_status xai_dataset_info(FILE *out, const char *name, const xai_fetch_opts *o);
 /* 1 when name is one of XAI_DATASET_NAMES. */
 int xai_dataset_known(const char *name);
+/* The known datasets in the order of XAI_DATASET_NAMES: name i of count (NULL outside). */
+int xai_dataset_count(void);
+const char *xai_dataset_name(int i);
+/* 1 when the dataset takes an image size (imagenette, imagewoof); the MNIST family is 28x28. */
+int xai_dataset_resizable(const char *name);
+/* Prints what `xai datasets list` shows: the data directory (NULL: $XAI_DATA_DIR, else
+ * ./data) and, per known dataset, the caches present in it. */
+void xai_dataset_list(FILE *out, const char *data_dir);
+/* Loads every image of a fetched cache (timed), recomputes the channel statistics from the
+ * pixels and prints one line saying whether they match the stored ones (*match). */
+xai_status xai_dataset_check(FILE *out, const char *name, const xai_fetch_opts *o, int *match);
 
 /* ------------------------------------------------------------- hashing */
 
@@ -151,10 +164,5 @@ xai_status xai_download(const char *url, const char *dest, const char *expect_sh
                         const char *source, int upstream_hint, char got_sha256[65]);
 /* Fetches a small file (at most 16 MB) into memory, NUL-terminated. */
 xai_status xai_download_text(const char *url, char **text, size_t *len);
-
-/* ------------------------------------------------------------------ CLI */
-
-int xai_cmd_fetch(int argc, char **argv);
-int xai_cmd_datasets(int argc, char **argv);
 
 #endif

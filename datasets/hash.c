@@ -63,6 +63,26 @@ static void sha256_block(uint32_t h[8], const uint8_t *p)
     h[7] += k;
 }
 
+/* Buffers input into 64-byte blocks for a Merkle-Damgard hash (SHA-256 and MD5 alike). */
+static void feed(uint32_t *h, uint8_t buf[64], size_t *nbuf, const void *data, size_t n,
+                 void (*block)(uint32_t *, const uint8_t *))
+{
+    const uint8_t *p = data;
+    if (*nbuf) {
+        size_t k = 64 - *nbuf < n ? 64 - *nbuf : n;
+        memcpy(buf + *nbuf, p, k);
+        *nbuf += k;
+        p += k;
+        n -= k;
+        if (*nbuf < 64) return;
+        block(h, buf);
+        *nbuf = 0;
+    }
+    for (; n >= 64; p += 64, n -= 64) block(h, p);
+    memcpy(buf, p, n);
+    *nbuf = n;
+}
+
 void xai_sha256_init(xai_sha256_ctx *c)
 {
     static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
@@ -74,21 +94,8 @@ void xai_sha256_init(xai_sha256_ctx *c)
 
 void xai_sha256_update(xai_sha256_ctx *c, const void *data, size_t n)
 {
-    const uint8_t *p = data;
     c->len += n;
-    if (c->nbuf) {
-        size_t k = 64 - c->nbuf < n ? 64 - c->nbuf : n;
-        memcpy(c->buf + c->nbuf, p, k);
-        c->nbuf += k;
-        p += k;
-        n -= k;
-        if (c->nbuf < 64) return;
-        sha256_block(c->h, c->buf);
-        c->nbuf = 0;
-    }
-    for (; n >= 64; p += 64, n -= 64) sha256_block(c->h, p);
-    memcpy(c->buf, p, n);
-    c->nbuf = n;
+    feed(c->h, c->buf, &c->nbuf, data, n, sha256_block);
 }
 
 void xai_sha256_final(xai_sha256_ctx *c, char hex[65])
@@ -165,21 +172,8 @@ void xai_md5_init(xai_md5_ctx *c)
 
 void xai_md5_update(xai_md5_ctx *c, const void *data, size_t n)
 {
-    const uint8_t *p = data;
     c->len += n;
-    if (c->nbuf) {
-        size_t k = 64 - c->nbuf < n ? 64 - c->nbuf : n;
-        memcpy(c->buf + c->nbuf, p, k);
-        c->nbuf += k;
-        p += k;
-        n -= k;
-        if (c->nbuf < 64) return;
-        md5_block(c->h, c->buf);
-        c->nbuf = 0;
-    }
-    for (; n >= 64; p += 64, n -= 64) md5_block(c->h, p);
-    memcpy(c->buf, p, n);
-    c->nbuf = n;
+    feed(c->h, c->buf, &c->nbuf, data, n, md5_block);
 }
 
 void xai_md5_final(xai_md5_ctx *c, char hex[33])

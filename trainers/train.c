@@ -1,60 +1,16 @@
 /* train.c: the from-scratch training loop: seeded shuffling and augmentation, held-out
  * validation, per-epoch atomic checkpoints with exact resume, and the trained-model file. */
-#include "core/h5.h"
-#include "trainers/trainers.h"
+#include "trainers/checkpoint.h"
 
 #include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#define CKPT_FORMAT "xai-checkpoint-1"
-#define TRAIN_FORMAT "xai-train-1"
 /* The held-out validation images are a fixed function of the training-split size and
  * val_fraction, so that runs with different seeds are selected on the same images. */
 #define VAL_SPLIT_SEED 0x76616c73706c6974ull
-
-char *xai_train_ckpt_path(const char *out)
-{
-    size_t n = strlen(out) + 16;
-    char *p = xai_malloc(n);
-    snprintf(p, n, "%s.ckpt.h5", out);
-    return p;
-}
-
-/* Everything a checkpoint must restore for the continuation to be bit-identical. */
-typedef struct {
-    xai_model *m;
-    xai_optim opt;
-    xai_rng rng;        /* shuffling and augmentation stream, at an epoch boundary */
-    int epoch;          /* completed epochs */
-    int64_t step;       /* optimiser steps taken */
-    double *hist;       /* (epochs, XAI_HIST_COLS) */
-    float *best_params; /* (nparams) */
-    float *best_buffers;/* (nbuffers) */
-    int best_epoch;     /* 1-based; 0: none yet */
-    double best_val_acc;
-    double seconds;     /* training wall time of all runs so far */
-} run_state;
-
-/* FNV-1a over the entries that decide the trained weights ([experiment], [model], [train]),
- * so that adding [explain]/[evaluate] settings later does not orphan a checkpoint. */
-static uint64_t train_hash(const xai_config *c)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (int i = 0; i < c->n; i++) {
-        const char *sec = c->e[i].section;
-        if (strcmp(sec, "experiment") && strcmp(sec, "model") && strcmp(sec, "train")) continue;
-        const char *parts[3] = {sec, c->e[i].key, c->e[i].value};
-        for (int k = 0; k < 3; k++) {
-            for (const unsigned char *p = (const unsigned char *)parts[k]; *p; p++) h = (h ^ *p) * 0x100000001b3ull;
-            h = (h ^ 0x1f) * 0x100000001b3ull;
-        }
-    }
-    return h;
-}
 
 double xai_train_xent(const float *z, const int32_t *y, int n, int k, double eps, float *dz, int *correct)
 {
@@ -111,198 +67,6 @@ static void evaluate(xai_model *m, const xai_split *sp, const int32_t *idx, int 
     *acc = n ? (double)correct / n : NAN;
 }
 
-/* ------------------------------------------------------------ checkpoints */
-
-static xai_status write_hist(hid_t loc, const double *hist, int rows)
-{
-    uint64_t d[2] = {(uint64_t)rows, XAI_HIST_COLS};
-    XAI_TRY(xai_h5_write(loc, "history", H5T_NATIVE_DOUBLE, hist, 2, d));
-    hid_t ds = H5Dopen2(loc, "history", H5P_DEFAULT);
-    xai_status s = xai_h5_attr_str(ds, "columns", XAI_HIST_COLUMNS);
-    H5Dclose(ds);
-    return s;
-}
-
-/* fsync so that a crash of the machine (not only of the process) cannot leave the rename
- * pointing at unwritten blocks. */
-static void sync_file(const char *path)
-{
-    int fd = open(path, O_RDONLY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
-static xai_status ckpt_write(const char *path, const run_state *st, const char *signature)
-{
-    const xai_model *m = st->m;
-    xai_h5file f;
-    XAI_TRY(xai_h5_create(&f, path));
-    xai_status s = xai_model_save_to(m, f.id);
-    hid_t g = s == XAI_OK ? xai_h5_group(f.id, "/checkpoint") : -1;
-    if (s == XAI_OK && g < 0) s = xai_fail(XAI_EIO, "%s: cannot create group /checkpoint", f.tmp);
-    uint64_t np[1] = {m->nparams}, nb[1] = {m->nbuffers}, nr[1] = {4};
-    if (s == XAI_OK) s = xai_h5_attr_str(g, "format", CKPT_FORMAT);
-    if (s == XAI_OK) s = xai_h5_attr_str(g, "signature", signature);
-    if (s == XAI_OK) s = xai_h5_attr_i64(g, "epoch", st->epoch);
-    if (s == XAI_OK) s = xai_h5_attr_i64(g, "step", st->step);
-    if (s == XAI_OK) s = xai_h5_attr_i64(g, "model_step", (int64_t)m->step);
-    if (s == XAI_OK) s = xai_h5_attr_i64(g, "model_seed", (int64_t)m->seed);
-    if (s == XAI_OK) s = xai_h5_attr_i64(g, "best_epoch", st->best_epoch);
-    if (s == XAI_OK) s = xai_h5_attr_f64(g, "best_val_acc", st->best_val_acc);
-    if (s == XAI_OK) s = xai_h5_attr_f64(g, "train_seconds", st->seconds);
-    if (s == XAI_OK) s = xai_h5_attr_str(g, "optimizer", xai_optim_name(st->opt.cfg.type));
-    if (s == XAI_OK) s = xai_h5_attr_i64(g, "optimizer_t", st->opt.t);
-    if (s == XAI_OK) s = xai_h5_attr_str(g, "program_version", xai_version());
-    if (s == XAI_OK) s = xai_h5_write(g, "rng_state", H5T_NATIVE_UINT64, st->rng.s, 1, nr);
-    if (s == XAI_OK) s = xai_h5_write_f32(g, "optimizer_m1", st->opt.m1, 1, np);
-    if (s == XAI_OK && st->opt.m2) s = xai_h5_write_f32(g, "optimizer_m2", st->opt.m2, 1, np);
-    if (s == XAI_OK) s = xai_h5_write_f32(g, "best_params", st->best_params, 1, np);
-    if (s == XAI_OK && m->nbuffers) s = xai_h5_write_f32(g, "best_buffers", st->best_buffers, 1, nb);
-    if (s == XAI_OK) s = write_hist(g, st->hist, st->epoch);
-    if (g >= 0) H5Gclose(g);
-    if (s == XAI_OK && H5Fflush(f.id, H5F_SCOPE_GLOBAL) < 0) s = xai_fail(XAI_EIO, "%s: flush failed", f.tmp);
-    if (s != XAI_OK) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", xai_errmsg());
-        xai_h5_abort(&f);
-        return xai_fail(s, "%s: writing checkpoint failed: %s", path, msg);
-    }
-    sync_file(f.tmp);
-    return xai_h5_commit(&f);
-}
-
-/* Restores st from a checkpoint written for the same signature. */
-static xai_status ckpt_read(const char *path, run_state *st, const char *signature, int epochs)
-{
-    hid_t f;
-    XAI_TRY(xai_h5_open(&f, path, 0));
-    xai_model *cm = NULL;
-    xai_status s = xai_model_load_from(&cm, f, path, 1);
-    xai_model *m = st->m;
-    if (s == XAI_OK && (cm->nparams != m->nparams || cm->nbuffers != m->nbuffers || strcmp(cm->spec_text, m->spec_text)))
-        s = xai_fail(XAI_EFORMAT, "%s: the checkpoint's layers differ from the config's [model]", path);
-    hid_t g = -1;
-    if (s == XAI_OK) {
-        if (!xai_h5_exists(f, "/checkpoint")) s = xai_fail(XAI_EFORMAT, "%s: no /checkpoint group (not a checkpoint)", path);
-        else g = H5Gopen2(f, "/checkpoint", H5P_DEFAULT);
-    }
-    char fmt[64] = "", sig[1024] = "";
-    if (s == XAI_OK && (xai_h5_get_str(g, "format", fmt, sizeof fmt) != XAI_OK || strcmp(fmt, CKPT_FORMAT)))
-        s = xai_fail(XAI_EFORMAT, "%s: /checkpoint format '%s', expected '%s'", path, fmt, CKPT_FORMAT);
-    if (s == XAI_OK && (xai_h5_get_str(g, "signature", sig, sizeof sig) != XAI_OK || strcmp(sig, signature)))
-        s = xai_fail(XAI_EINVAL,
-                     "%s: the checkpoint belongs to another run (%s) than this one (%s); delete it or run without "
-                     "--resume",
-                     path, sig, signature);
-    int64_t ep = 0, step = 0, mstep = 0, mseed = 0, best = 0, ot = 0;
-    double bva = 0, secs = 0;
-    const char *what = NULL;
-    if (s == XAI_OK) {
-        if (xai_h5_get_i64(g, "epoch", &ep) != XAI_OK) what = "epoch";
-        else if (xai_h5_get_i64(g, "step", &step) != XAI_OK) what = "step";
-        else if (xai_h5_get_i64(g, "model_step", &mstep) != XAI_OK) what = "model_step";
-        else if (xai_h5_get_i64(g, "model_seed", &mseed) != XAI_OK) what = "model_seed";
-        else if (xai_h5_get_i64(g, "best_epoch", &best) != XAI_OK) what = "best_epoch";
-        else if (xai_h5_get_f64(g, "best_val_acc", &bva) != XAI_OK) what = "best_val_acc";
-        else if (xai_h5_get_f64(g, "train_seconds", &secs) != XAI_OK) what = "train_seconds";
-        else if (xai_h5_get_i64(g, "optimizer_t", &ot) != XAI_OK) what = "optimizer_t";
-        if (what) s = xai_fail(XAI_EFORMAT, "%s: /checkpoint lacks attribute '%s'", path, what);
-    }
-    if (s == XAI_OK && (ep < 1 || ep > epochs || best < 0 || best > ep || step < 0))
-        s = xai_fail(XAI_EFORMAT, "%s: /checkpoint epoch %lld / best epoch %lld out of range (1..%d)", path,
-                     (long long)ep, (long long)best, epochs);
-    uint64_t np[1] = {m->nparams}, nb[1] = {m->nbuffers}, nr[1] = {4}, nh[2] = {(uint64_t)ep, XAI_HIST_COLS};
-    if (s == XAI_OK) s = xai_h5_read(g, "rng_state", H5T_NATIVE_UINT64, st->rng.s, 1, nr, path);
-    if (s == XAI_OK) s = xai_h5_read(g, "optimizer_m1", H5T_NATIVE_FLOAT, st->opt.m1, 1, np, path);
-    if (s == XAI_OK && st->opt.m2) s = xai_h5_read(g, "optimizer_m2", H5T_NATIVE_FLOAT, st->opt.m2, 1, np, path);
-    if (s == XAI_OK) s = xai_h5_read(g, "best_params", H5T_NATIVE_FLOAT, st->best_params, 1, np, path);
-    if (s == XAI_OK && m->nbuffers) s = xai_h5_read(g, "best_buffers", H5T_NATIVE_FLOAT, st->best_buffers, 1, nb, path);
-    if (s == XAI_OK) s = xai_h5_read(g, "history", H5T_NATIVE_DOUBLE, st->hist, 2, nh, path);
-    if (s == XAI_OK) {
-        memcpy(m->params, cm->params, m->nparams * sizeof(float));
-        memcpy(m->buffers, cm->buffers, m->nbuffers * sizeof(float));
-        m->step = (uint64_t)mstep;
-        m->seed = (uint64_t)mseed;
-        st->epoch = (int)ep;
-        st->step = step;
-        st->best_epoch = (int)best;
-        st->best_val_acc = bva;
-        st->seconds = secs;
-        st->opt.t = ot;
-    }
-    if (g >= 0) H5Gclose(g);
-    xai_model_free(cm);
-    H5Fclose(f);
-    return s;
-}
-
-/* --------------------------------------------------------- trained model */
-
-static xai_status write_model_file(const char *out, const run_state *st, const xai_config *c, const xai_dataset *d,
-                                   const xai_train_cfg *tc, const xai_train_opts *o, const xai_train_result *r,
-                                   int epochs)
-{
-    xai_h5file f;
-    XAI_TRY(xai_h5_create(&f, out));
-    xai_status s = xai_model_save_to(st->m, f.id);
-    hid_t g = s == XAI_OK ? xai_h5_group(f.id, "/train") : -1;
-    if (s == XAI_OK && g < 0) s = xai_fail(XAI_EIO, "%s: cannot create group /train", f.tmp);
-    char hash[32], thash[32], when[32];
-    snprintf(hash, sizeof hash, "%016llx", (unsigned long long)xai_config_hash(c));
-    snprintf(thash, sizeof thash, "%016llx", (unsigned long long)train_hash(c));
-    time_t now = time(NULL);
-    struct tm tmv;
-    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tmv));
-    const char *exp_name = xai_config_str(c, "experiment", "name", "");
-#define PUT(expr)                                                                                                      \
-    if (s == XAI_OK) s = (expr)
-    PUT(xai_h5_attr_str(g, "format", TRAIN_FORMAT));
-    PUT(xai_h5_attr_str(g, "experiment", exp_name));
-    PUT(xai_h5_attr_str(g, "config_path", c->path ? c->path : ""));
-    PUT(xai_h5_attr_str(g, "config_text", c->text ? c->text : ""));
-    PUT(xai_h5_attr_str(g, "config_hash", hash));
-    PUT(xai_h5_attr_str(g, "train_hash", thash));
-    PUT(xai_h5_attr_i64(g, "seed", (int64_t)(o->have_seed ? o->seed : tc->seed)));
-    PUT(xai_h5_attr_str(g, "dataset", d->name));
-    PUT(xai_h5_attr_str(g, "dataset_sha256", d->sha256));
-    PUT(xai_h5_attr_str(g, "dataset_source", d->source));
-    PUT(xai_h5_attr_i64(g, "limit", o->limit));
-    PUT(xai_h5_attr_i64(g, "train_images", r->ntrain));
-    PUT(xai_h5_attr_i64(g, "val_images", r->nval));
-    PUT(xai_h5_attr_i64(g, "test_images", r->ntest));
-    PUT(xai_h5_attr_i64(g, "epochs", epochs));
-    PUT(xai_h5_attr_i64(g, "batch", tc->batch));
-    PUT(xai_h5_attr_str(g, "optimizer", xai_optim_name(tc->optim.type)));
-    PUT(xai_h5_attr_str(g, "schedule", xai_sched_name(tc->sched.type)));
-    PUT(xai_h5_attr_f64(g, "lr", tc->sched.lr));
-    PUT(xai_h5_attr_str(g, "select", tc->select_best ? "best" : "last"));
-    PUT(xai_h5_attr_i64(g, "best_epoch", r->best_epoch));
-    PUT(xai_h5_attr_f64(g, "final_train_loss", r->train_loss));
-    PUT(xai_h5_attr_f64(g, "final_train_acc", r->train_acc));
-    PUT(xai_h5_attr_f64(g, "final_val_loss", r->val_loss));
-    PUT(xai_h5_attr_f64(g, "final_val_acc", r->val_acc));
-    PUT(xai_h5_attr_f64(g, "final_test_loss", r->test_loss));
-    PUT(xai_h5_attr_f64(g, "final_test_acc", r->test_acc));
-    PUT(xai_h5_attr_f64(g, "train_seconds", r->seconds));
-    PUT(xai_h5_attr_f64(g, "img_per_s", r->img_per_s));
-    PUT(xai_h5_attr_i64(g, "resumed_from_epoch", r->resumed_from));
-    PUT(xai_h5_attr_i64(g, "threads", xai_threads()));
-    PUT(xai_h5_attr_str(g, "program_version", xai_version()));
-    PUT(xai_h5_attr_str(g, "created_utc", when));
-    PUT(write_hist(g, st->hist, epochs));
-#undef PUT
-    if (g >= 0) H5Gclose(g);
-    if (s != XAI_OK) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", xai_errmsg());
-        xai_h5_abort(&f);
-        return xai_fail(s, "%s: writing the model file failed: %s", out, msg);
-    }
-    return xai_h5_commit(&f);
-}
-
 /* ------------------------------------------------------------- training */
 
 static void fmt_eta(char *buf, size_t n, double s)
@@ -355,292 +119,361 @@ static xai_status pause_hook_from_env(pause_hook *h)
     return XAI_OK;
 }
 
-xai_status xai_train(const xai_config *c, const xai_dataset *d, const xai_train_opts *o, xai_train_result *res)
-{
+/* One training run: the settings, the data plan and the buffers of the loop. */
+typedef struct {
+    const xai_config *c;
+    const xai_dataset *d;
+    const xai_train_opts *o;
     xai_train_cfg tc;
-    XAI_TRY(xai_train_cfg_parse(&tc, c));
-    const int epochs = o->epochs > 0 ? o->epochs : tc.epochs;
-    const uint64_t seed = o->have_seed ? o->seed : tc.seed;
-    const xai_split *tr = &d->train;
+    int epochs;
+    uint64_t seed;
     pause_hook ph;
-    XAI_TRY(pause_hook_from_env(&ph));
-    int (*on_batch)(void *, int, int) = o->on_batch;
-    void *hook_ctx = o->hook_ctx;
-    if (!on_batch && ph.fifo) on_batch = pause_at_step, hook_ctx = &ph;
-    if (!o->out || !*o->out) return xai_fail(XAI_EINVAL, "train: no output file given");
-    if (tr->n <= 0) return xai_fail(XAI_EINVAL, "%s: the training split of %s is empty", d->path, d->name);
+    int (*on_batch)(void *, int, int);
+    void *hook_ctx;
+    xai_train_state st;
+    int32_t *order;          /* (ntrain) val_idx then tr_idx, each ascending */
+    int32_t *val_idx, *tr_idx;
+    int nval, ntr, bsz, spe; /* spe: steps per epoch of bsz images */
+    char signature[512];
+    char *ckpt;
+    int resumed_from;
+    xai_normalizer nz;
+    const uint8_t **ptrs;    /* (max_batch) */
+    int32_t *ybuf;           /* (max_batch) */
+    float *dlogits;          /* (max_batch, K) */
+    int32_t *perm;           /* (ntr) this epoch's order */
+    double run_t0, run_imgs, run_train_s;
+} trainer;
 
-    run_state st;
-    memset(&st, 0, sizeof st);
-    xai_status s = xai_model_from_config(&st.m, c, tc.batch);
-    if (s != XAI_OK) return s;
-    xai_model *m = st.m;
+static void trainer_free(trainer *t)
+{
+    free(t->ckpt);
+    free(t->perm);
+    free(t->dlogits);
+    free(t->ybuf);
+    free(t->ptrs);
+    free(t->order);
+    free(t->st.hist);
+    free(t->st.best_params);
+    free(t->st.best_buffers);
+    xai_optim_free(&t->st.opt);
+    xai_model_free(t->st.m);
+}
+
+static xai_status check_labels(const xai_split *sp, const char *which, const char *path, int nclasses)
+{
+    for (int i = 0; i < sp->n; i++)
+        if (sp->labels[i] < 0 || sp->labels[i] >= nclasses)
+            return xai_fail(XAI_EFORMAT, "%s: %s label %d of image %d is outside [0, %d)", path, which, sp->labels[i],
+                            i, nclasses);
+    return XAI_OK;
+}
+
+/* The dataset must fit the [model]; its normalisation becomes the model's. */
+static xai_status fit_model_to_data(xai_model *m, const xai_config *c, const xai_dataset *d)
+{
+    const xai_split *tr = &d->train;
     if (tr->shape.c != m->in.c || tr->shape.h != m->in.h || tr->shape.w != m->in.w || d->test.shape.c != m->in.c ||
-        (d->test.n && (d->test.shape.h != m->in.h || d->test.shape.w != m->in.w))) {
-        s = xai_fail(XAI_EINVAL, "%s: [model] input = %dx%dx%d but %s images are %dx%dx%d", c->path, m->in.c, m->in.h,
-                     m->in.w, d->name, tr->shape.c, tr->shape.h, tr->shape.w);
-        xai_model_free(m);
-        return s;
-    }
-    if (d->nclasses != m->nclasses) {
-        s = xai_fail(XAI_EINVAL, "%s: [model] classes = %d but %s has %d classes", c->path, m->nclasses, d->name,
-                     d->nclasses);
-        xai_model_free(m);
-        return s;
-    }
-    for (int i = 0; i < tr->n; i++)
-        if (tr->labels[i] < 0 || tr->labels[i] >= m->nclasses) {
-            s = xai_fail(XAI_EFORMAT, "%s: training label %d of image %d is outside [0, %d)", d->path, tr->labels[i], i,
-                         m->nclasses);
-            xai_model_free(m);
-            return s;
-        }
-    for (int i = 0; i < d->test.n; i++)
-        if (d->test.labels[i] < 0 || d->test.labels[i] >= m->nclasses) {
-            s = xai_fail(XAI_EFORMAT, "%s: test label %d of image %d is outside [0, %d)", d->path, d->test.labels[i], i,
-                         m->nclasses);
-            xai_model_free(m);
-            return s;
-        }
+        (d->test.n && (d->test.shape.h != m->in.h || d->test.shape.w != m->in.w)))
+        return xai_fail(XAI_EINVAL, "%s: [model] input = %dx%dx%d but %s images are %dx%dx%d", c->path, m->in.c,
+                        m->in.h, m->in.w, d->name, tr->shape.c, tr->shape.h, tr->shape.w);
+    if (d->nclasses != m->nclasses)
+        return xai_fail(XAI_EINVAL, "%s: [model] classes = %d but %s has %d classes", c->path, m->nclasses, d->name,
+                        d->nclasses);
+    XAI_TRY(check_labels(tr, "training", d->path, m->nclasses));
+    XAI_TRY(check_labels(&d->test, "test", d->path, m->nclasses));
     for (int k = 0; k < m->in.c; k++) {
-        if (!(d->std[k] > 0)) {
-            s = xai_fail(XAI_EFORMAT, "%s: channel %d has std %g; expected > 0", d->path, k, d->std[k]);
-            xai_model_free(m);
-            return s;
-        }
+        if (!(d->std[k] > 0))
+            return xai_fail(XAI_EFORMAT, "%s: channel %d has std %g; expected > 0", d->path, k, d->std[k]);
         m->mean[k] = d->mean[k];
         m->std[k] = d->std[k];
     }
+    return XAI_OK;
+}
 
-    /* Held-out validation images: a fixed random subset of the training split. */
-    int nval = (int)llround(tc.val_fraction * tr->n);
-    if (tc.val_fraction > 0 && nval < 1) nval = 1;
-    int ntr = tr->n - nval;
-    if (ntr < 1) {
-        xai_model_free(m);
-        return xai_fail(XAI_EINVAL, "%s: val_fraction = %g leaves no training images of %d", c->path, tc.val_fraction,
-                        tr->n);
-    }
-    int32_t *order = xai_malloc((size_t)tr->n * sizeof *order);
-    for (int i = 0; i < tr->n; i++) order[i] = i;
+/* Held-out validation images: a fixed random subset of the training split; then the batch
+ * size, steps per epoch and the schedule's length. */
+static xai_status plan_data(trainer *t)
+{
+    const xai_split *tr = &t->d->train;
+    t->nval = (int)llround(t->tc.val_fraction * tr->n);
+    if (t->tc.val_fraction > 0 && t->nval < 1) t->nval = 1;
+    t->ntr = tr->n - t->nval;
+    if (t->ntr < 1)
+        return xai_fail(XAI_EINVAL, "%s: val_fraction = %g leaves no training images of %d", t->c->path,
+                        t->tc.val_fraction, tr->n);
+    t->order = xai_malloc((size_t)tr->n * sizeof *t->order);
+    for (int i = 0; i < tr->n; i++) t->order[i] = i;
     xai_rng vr;
     xai_rng_seed(&vr, VAL_SPLIT_SEED);
-    xai_rng_shuffle(&vr, order, (size_t)tr->n);
-    int32_t *val_idx = order, *tr_idx = order + nval;
-    qsort(val_idx, nval, sizeof *val_idx, cmp_i32);
-    qsort(tr_idx, ntr, sizeof *tr_idx, cmp_i32);
+    xai_rng_shuffle(&vr, t->order, (size_t)tr->n);
+    t->val_idx = t->order, t->tr_idx = t->order + t->nval;
+    qsort(t->val_idx, t->nval, sizeof *t->val_idx, cmp_i32);
+    qsort(t->tr_idx, t->ntr, sizeof *t->tr_idx, cmp_i32);
 
-    const int bsz = tc.batch < ntr ? tc.batch : ntr;
+    xai_train_cfg *tc = &t->tc;
+    t->bsz = tc->batch < t->ntr ? tc->batch : t->ntr;
     /* The last partial batch is dropped (a different random remainder each epoch): batchnorm
      * statistics over a handful of images are noise. */
-    const int spe = ntr / bsz;
-    tc.sched.steps_per_epoch = spe;
-    tc.sched.total_steps = (int64_t)spe * epochs;
-    if (!tc.sched.nmilestones && tc.step_epochs > 0)
-        for (int e = tc.step_epochs; e < epochs && tc.sched.nmilestones < XAI_SCHED_MAX_MILESTONES; e += tc.step_epochs)
-            tc.sched.milestones[tc.sched.nmilestones++] = e;
+    t->spe = t->ntr / t->bsz;
+    tc->sched.steps_per_epoch = t->spe;
+    tc->sched.total_steps = (int64_t)t->spe * t->epochs;
+    if (!tc->sched.nmilestones && tc->step_epochs > 0)
+        for (int e = tc->step_epochs; e < t->epochs && tc->sched.nmilestones < XAI_SCHED_MAX_MILESTONES;
+             e += tc->step_epochs)
+            tc->sched.milestones[tc->sched.nmilestones++] = e;
+    return XAI_OK;
+}
 
-    char signature[512];
-    snprintf(signature, sizeof signature, "train_hash=%016llx seed=%llu epochs=%d limit=%d dataset=%s:%.16s images=%d",
-             (unsigned long long)train_hash(c), (unsigned long long)seed, epochs, o->limit, d->name, d->sha256, tr->n);
-
-    s = xai_optim_init(&st.opt, &tc.optim, m->nparams);
-    if (s != XAI_OK) {
-        free(order);
-        xai_model_free(m);
-        return s;
-    }
-    xai_optim_decay_model(&st.opt, m, tc.decay_all);
-    st.hist = xai_calloc((size_t)epochs * XAI_HIST_COLS, sizeof(double));
-    st.best_params = xai_calloc(m->nparams ? m->nparams : 1, sizeof(float));
-    st.best_buffers = xai_calloc(m->nbuffers ? m->nbuffers : 1, sizeof(float));
-    st.best_val_acc = -1;
-    xai_model_init(m, seed);
+/* Fresh weights, optimiser and streams; then the checkpoint's state when resuming. */
+static xai_status start_or_resume(trainer *t)
+{
+    xai_model *m = t->st.m;
+    const xai_train_opts *o = t->o;
+    XAI_TRY(xai_optim_init(&t->st.opt, &t->tc.optim, m->nparams));
+    xai_optim_decay_model(&t->st.opt, m, t->tc.decay_all);
+    t->st.hist = xai_calloc((size_t)t->epochs * XAI_HIST_COLS, sizeof(double));
+    t->st.best_params = xai_calloc(m->nparams ? m->nparams : 1, sizeof(float));
+    t->st.best_buffers = xai_calloc(m->nbuffers ? m->nbuffers : 1, sizeof(float));
+    t->st.best_val_acc = -1;
+    xai_model_init(m, t->seed);
     /* The shuffling/augmentation stream is separate from the weight-init stream. */
-    xai_rng_seed(&st.rng, seed ^ 0x73687566666c6531ull);
+    xai_rng_seed(&t->st.rng, t->seed ^ 0x73687566666c6531ull);
 
-    char *ckpt = xai_train_ckpt_path(o->out);
-    int resumed_from = 0;
-    if (o->resume && xai_file_exists(ckpt)) {
-        s = ckpt_read(ckpt, &st, signature, epochs);
-        if (s == XAI_OK) {
-            resumed_from = st.epoch;
-            if (o->verbose)
-                fprintf(stderr, "train: resuming from %s after epoch %d/%d (%.1f s trained so far)\n", ckpt, st.epoch,
-                        epochs, st.seconds);
-        }
+    t->ckpt = xai_train_ckpt_path(o->out);
+    if (o->resume && xai_file_exists(t->ckpt)) {
+        XAI_TRY(xai_ckpt_read(t->ckpt, &t->st, t->signature, t->epochs));
+        t->resumed_from = t->st.epoch;
+        if (o->verbose)
+            fprintf(stderr, "train: resuming from %s after epoch %d/%d (%.1f s trained so far)\n", t->ckpt,
+                    t->st.epoch, t->epochs, t->st.seconds);
     } else if (o->verbose) {
-        if (o->resume) fprintf(stderr, "train: no checkpoint at %s; starting from scratch\n", ckpt);
-        else if (xai_file_exists(ckpt))
-            fprintf(stderr, "train: starting from scratch; %s will be replaced (use --resume to continue it)\n", ckpt);
+        if (o->resume) fprintf(stderr, "train: no checkpoint at %s; starting from scratch\n", t->ckpt);
+        else if (xai_file_exists(t->ckpt))
+            fprintf(stderr, "train: starting from scratch; %s will be replaced (use --resume to continue it)\n",
+                    t->ckpt);
     }
+    return XAI_OK;
+}
 
-    const size_t isz = xai_shape_size(m->in);
-    const int K = m->nclasses;
-    xai_normalizer nz;
-    xai_normalizer_init(&nz, m->in.c, d->mean, d->std);
-    const uint8_t **ptrs = xai_malloc((size_t)m->max_batch * sizeof *ptrs);
-    int32_t *ybuf = xai_malloc((size_t)m->max_batch * sizeof *ybuf);
-    float *dlogits = xai_malloc((size_t)m->max_batch * K * sizeof *dlogits);
-    int32_t *perm = xai_malloc((size_t)ntr * sizeof *perm);
+static xai_status train_setup(trainer *t, const xai_config *c, const xai_dataset *d, const xai_train_opts *o)
+{
+    t->c = c, t->d = d, t->o = o;
+    XAI_TRY(xai_train_cfg_parse(&t->tc, c));
+    t->epochs = o->epochs > 0 ? o->epochs : t->tc.epochs;
+    t->seed = o->have_seed ? o->seed : t->tc.seed;
+    XAI_TRY(pause_hook_from_env(&t->ph));
+    t->on_batch = o->on_batch, t->hook_ctx = o->hook_ctx;
+    if (!t->on_batch && t->ph.fifo) t->on_batch = pause_at_step, t->hook_ctx = &t->ph;
+    if (!o->out || !*o->out) return xai_fail(XAI_EINVAL, "train: no output file given");
+    if (d->train.n <= 0) return xai_fail(XAI_EINVAL, "%s: the training split of %s is empty", d->path, d->name);
+    XAI_TRY(xai_model_from_config(&t->st.m, c, t->tc.batch));
+    XAI_TRY(fit_model_to_data(t->st.m, c, d));
+    XAI_TRY(plan_data(t));
+    snprintf(t->signature, sizeof t->signature,
+             "train_hash=%016llx seed=%llu epochs=%d limit=%d dataset=%s:%.16s images=%d",
+             (unsigned long long)xai_train_hash(c), (unsigned long long)t->seed, t->epochs, o->limit, d->name,
+             d->sha256, d->train.n);
+    XAI_TRY(start_or_resume(t));
 
-    if (o->verbose && s == XAI_OK && st.epoch < epochs) {
+    const xai_model *m = t->st.m;
+    xai_normalizer_init(&t->nz, m->in.c, d->mean, d->std);
+    t->ptrs = xai_malloc((size_t)m->max_batch * sizeof *t->ptrs);
+    t->ybuf = xai_malloc((size_t)m->max_batch * sizeof *t->ybuf);
+    t->dlogits = xai_malloc((size_t)m->max_batch * m->nclasses * sizeof *t->dlogits);
+    t->perm = xai_malloc((size_t)t->ntr * sizeof *t->perm);
+    if (o->verbose && t->st.epoch < t->epochs) {
         double cf, fl = xai_model_flops(m, &cf);
         fprintf(stderr,
                 "train: %s: %d train / %d val / %d test images, %d epochs x %d steps of %d, %s lr %g (%s), "
                 "%.2fM params, %.1f MFLOP/image, %d threads\n",
-                d->name, ntr, nval, d->test.n, epochs, spe, bsz, xai_optim_name(tc.optim.type), tc.sched.lr,
-                xai_sched_name(tc.sched.type), m->nparams / 1e6, fl / 1e6, xai_threads());
+                d->name, t->ntr, t->nval, d->test.n, t->epochs, t->spe, t->bsz, xai_optim_name(t->tc.optim.type),
+                t->tc.sched.lr, xai_sched_name(t->tc.sched.type), m->nparams / 1e6, fl / 1e6, xai_threads());
     }
-    double run_t0 = xai_now(), run_imgs = 0, run_train_s = 0;
-    for (; s == XAI_OK && st.epoch < epochs; st.epoch++) {
-        const int e = st.epoch;
-        double t0 = xai_now();
-        for (int i = 0; i < ntr; i++) perm[i] = tr_idx[i];
-        xai_rng_shuffle(&st.rng, perm, (size_t)ntr);
-        xai_progress bar;
-        char label[32];
-        snprintf(label, sizeof label, "epoch %d/%d", e + 1, epochs);
-        if (o->verbose) xai_progress_start(&bar, label, (double)spe * bsz, "img");
-        double lsum = 0, lr = 0;
-        long correct = 0;
-        for (int b = 0; b < spe; b++) {
-            for (int i = 0; i < bsz; i++) {
-                int j = perm[(size_t)b * bsz + i];
-                ptrs[i] = tr->images + (size_t)j * isz;
-                ybuf[i] = tr->labels[j];
-            }
-            xai_augment_batch(m->acts[0], ptrs, bsz, m->in, &nz, &tc.aug, &st.rng);
-            m->train = 1, m->lean = 1; /* nothing reads the activations a fused pool skips */
-            xai_model_zero_grad(m);
-            const float *logits = xai_model_forward(m, m->acts[0], bsz);
-            int ok;
-            double loss = xai_train_xent(logits, ybuf, bsz, K, tc.label_smoothing, dlogits, &ok);
-            lr = xai_sched_lr(&tc.sched, st.step);
-            if (!isfinite(loss)) {
-                if (o->verbose) fprintf(stderr, "\n");
-                if (st.epoch > 0)
-                    s = xai_fail(XAI_ESTATE,
-                                 "training diverged: the loss is %g at epoch %d, batch %d (lr %.4g); stopped. The last "
-                                 "good checkpoint (after epoch %d) is kept at %s; lower [train] lr or lengthen "
-                                 "warmup_epochs and train again",
-                                 loss, e + 1, b + 1, lr, st.epoch, ckpt);
-                else
-                    s = xai_fail(XAI_ESTATE,
-                                 "training diverged: the loss is %g at epoch 1, batch %d (lr %.4g); stopped before the "
-                                 "first checkpoint; lower [train] lr or lengthen warmup_epochs and train again",
-                                 loss, b + 1, lr);
-                break;
-            }
-            xai_model_backward(m, dlogits, bsz, 0);
-            if (tc.grad_clip > 0) {
-                double ss = 0;
-                for (size_t i = 0; i < m->nparams; i++) ss += (double)m->grads[i] * m->grads[i];
-                double norm = sqrt(ss);
-                if (norm > tc.grad_clip) {
-                    float f = (float)(tc.grad_clip / norm);
-                    for (size_t i = 0; i < m->nparams; i++) m->grads[i] *= f;
-                }
-            }
-            xai_optim_step(&st.opt, m->params, m->grads, lr);
-            st.step++;
-            lsum += loss;
-            correct += ok;
-            if (o->verbose) xai_progress_update(&bar, (double)(b + 1) * bsz);
-            if (on_batch && on_batch(hook_ctx, e, b)) {
-                s = xai_fail(XAI_ESTATE, "training stopped by the test hook at epoch %d, batch %d", e + 1, b + 1);
-                break;
-            }
-        }
-        if (s != XAI_OK) break;
-        double t_train = xai_now() - t0;
-        run_train_s += t_train;
-        run_imgs += (double)spe * bsz;
-        if (!all_finite(m->params, m->nparams) || !all_finite(m->buffers, m->nbuffers)) {
-            s = xai_fail(XAI_ESTATE,
-                         "training diverged: weights became non-finite in epoch %d (lr %.4g); stopped. %s; lower "
-                         "[train] lr and train again",
-                         e + 1, lr, st.epoch ? "The last good checkpoint is kept" : "No checkpoint was written");
-            break;
-        }
-        double vloss = NAN, vacc = NAN;
-        if (nval) evaluate(m, tr, val_idx, nval, &nz, ptrs, ybuf, &vloss, &vacc);
-        double secs = xai_now() - t0;
-        double *h = st.hist + (size_t)e * XAI_HIST_COLS;
-        h[XAI_HIST_EPOCH] = e + 1;
-        h[XAI_HIST_LR] = lr;
-        h[XAI_HIST_TRAIN_LOSS] = lsum / spe;
-        h[XAI_HIST_TRAIN_ACC] = (double)correct / ((double)spe * bsz);
-        h[XAI_HIST_VAL_LOSS] = vloss;
-        h[XAI_HIST_VAL_ACC] = vacc;
-        h[XAI_HIST_SECONDS] = secs;
-        st.seconds += secs;
-        /* Ties go to the later epoch (further down the schedule); without a validation
-         * split the last epoch is kept. */
-        if (nval && vacc >= st.best_val_acc) {
-            st.best_val_acc = vacc;
-            st.best_epoch = e + 1;
-            memcpy(st.best_params, m->params, m->nparams * sizeof(float));
-            memcpy(st.best_buffers, m->buffers, m->nbuffers * sizeof(float));
-        }
-        if (o->verbose) {
-            char eta[16], summary[256];
-            double per = (xai_now() - run_t0) / (e + 1 - resumed_from);
-            fmt_eta(eta, sizeof eta, per * (epochs - e - 1));
-            xai_progress_end(&bar, NULL);
-            snprintf(summary, sizeof summary,
-                     "epoch %d/%d  lr %.4g  loss %.4f  train %.2f%%  val %.2f%% (loss %.4f)  %.0f img/s  %.1f s  "
-                     "ETA %s",
-                     e + 1, epochs, lr, h[XAI_HIST_TRAIN_LOSS], 100 * h[XAI_HIST_TRAIN_ACC], 100 * vacc, vloss,
-                     spe * bsz / t_train, secs, eta);
-            fprintf(stderr, "%s\n", summary);
-        }
-        st.epoch = e + 1;
-        s = ckpt_write(ckpt, &st, signature);
-        st.epoch = e;
-    }
+    t->run_t0 = xai_now();
+    return XAI_OK;
+}
 
+/* ------------------------------------------------------------- one epoch */
+
+static xai_status diverged_loss(const trainer *t, double loss, int b, double lr)
+{
+    const int e = t->st.epoch;
+    if (t->o->verbose) fprintf(stderr, "\n");
+    if (e > 0)
+        return xai_fail(XAI_ESTATE,
+                        "training diverged: the loss is %g at epoch %d, batch %d (lr %.4g); stopped. The last good "
+                        "checkpoint (after epoch %d) is kept at %s; lower [train] lr or lengthen warmup_epochs and "
+                        "train again",
+                        loss, e + 1, b + 1, lr, e, t->ckpt);
+    return xai_fail(XAI_ESTATE,
+                    "training diverged: the loss is %g at epoch 1, batch %d (lr %.4g); stopped before the first "
+                    "checkpoint; lower [train] lr or lengthen warmup_epochs and train again",
+                    loss, b + 1, lr);
+}
+
+/* Scales the gradients so that their global L2 norm is at most max_norm. */
+static void clip_grads(xai_model *m, double max_norm)
+{
+    double ss = 0;
+    for (size_t i = 0; i < m->nparams; i++) ss += (double)m->grads[i] * m->grads[i];
+    double norm = sqrt(ss);
+    if (norm > max_norm) {
+        float f = (float)(max_norm / norm);
+        for (size_t i = 0; i < m->nparams; i++) m->grads[i] *= f;
+    }
+}
+
+/* The optimiser steps of one epoch over t->perm; sums the loss and hits, leaves the last lr. */
+static xai_status train_batches(trainer *t, xai_progress *bar, double *lsum, long *correct, double *lr)
+{
+    xai_model *m = t->st.m;
+    const xai_split *tr = &t->d->train;
+    const size_t isz = xai_shape_size(m->in);
+    const int e = t->st.epoch, bsz = t->bsz;
+    for (int b = 0; b < t->spe; b++) {
+        for (int i = 0; i < bsz; i++) {
+            int j = t->perm[(size_t)b * bsz + i];
+            t->ptrs[i] = tr->images + (size_t)j * isz;
+            t->ybuf[i] = tr->labels[j];
+        }
+        xai_augment_batch(m->acts[0], t->ptrs, bsz, m->in, &t->nz, &t->tc.aug, &t->st.rng);
+        m->train = 1, m->lean = 1; /* nothing reads the activations a fused pool skips */
+        xai_model_zero_grad(m);
+        const float *logits = xai_model_forward(m, m->acts[0], bsz);
+        int ok;
+        double loss = xai_train_xent(logits, t->ybuf, bsz, m->nclasses, t->tc.label_smoothing, t->dlogits, &ok);
+        *lr = xai_sched_lr(&t->tc.sched, t->st.step);
+        if (!isfinite(loss)) return diverged_loss(t, loss, b, *lr);
+        xai_model_backward(m, t->dlogits, bsz, 0);
+        if (t->tc.grad_clip > 0) clip_grads(m, t->tc.grad_clip);
+        xai_optim_step(&t->st.opt, m->params, m->grads, *lr);
+        t->st.step++;
+        *lsum += loss;
+        *correct += ok;
+        if (t->o->verbose) xai_progress_update(bar, (double)(b + 1) * bsz);
+        if (t->on_batch && t->on_batch(t->hook_ctx, e, b))
+            return xai_fail(XAI_ESTATE, "training stopped by the test hook at epoch %d, batch %d", e + 1, b + 1);
+    }
+    return XAI_OK;
+}
+
+static void print_epoch(const trainer *t, xai_progress *bar, const double *h, double t_train)
+{
+    const int e = t->st.epoch;
+    char eta[16], summary[256];
+    double per = (xai_now() - t->run_t0) / (e + 1 - t->resumed_from);
+    fmt_eta(eta, sizeof eta, per * (t->epochs - e - 1));
+    xai_progress_end(bar, NULL);
+    snprintf(summary, sizeof summary,
+             "epoch %d/%d  lr %.4g  loss %.4f  train %.2f%%  val %.2f%% (loss %.4f)  %.0f img/s  %.1f s  ETA %s",
+             e + 1, t->epochs, h[XAI_HIST_LR], h[XAI_HIST_TRAIN_LOSS], 100 * h[XAI_HIST_TRAIN_ACC],
+             100 * h[XAI_HIST_VAL_ACC], h[XAI_HIST_VAL_LOSS], t->spe * t->bsz / t_train, h[XAI_HIST_SECONDS], eta);
+    fprintf(stderr, "%s\n", summary);
+}
+
+/* Trains epoch st.epoch, validates, records its history row, keeps the best weights and
+ * writes the checkpoint; st.epoch then counts it. */
+static xai_status train_epoch(trainer *t)
+{
+    xai_train_state *st = &t->st;
+    xai_model *m = st->m;
+    const int e = st->epoch;
+    double t0 = xai_now();
+    for (int i = 0; i < t->ntr; i++) t->perm[i] = t->tr_idx[i];
+    xai_rng_shuffle(&st->rng, t->perm, (size_t)t->ntr);
+    xai_progress bar;
+    char label[32];
+    snprintf(label, sizeof label, "epoch %d/%d", e + 1, t->epochs);
+    if (t->o->verbose) xai_progress_start(&bar, label, (double)t->spe * t->bsz, "img");
+    double lsum = 0, lr = 0;
+    long correct = 0;
+    XAI_TRY(train_batches(t, &bar, &lsum, &correct, &lr));
+    double t_train = xai_now() - t0;
+    t->run_train_s += t_train;
+    t->run_imgs += (double)t->spe * t->bsz;
+    if (!all_finite(m->params, m->nparams) || !all_finite(m->buffers, m->nbuffers))
+        return xai_fail(XAI_ESTATE,
+                        "training diverged: weights became non-finite in epoch %d (lr %.4g); stopped. %s; lower "
+                        "[train] lr and train again",
+                        e + 1, lr, e ? "The last good checkpoint is kept" : "No checkpoint was written");
+    double vloss = NAN, vacc = NAN;
+    if (t->nval) evaluate(m, &t->d->train, t->val_idx, t->nval, &t->nz, t->ptrs, t->ybuf, &vloss, &vacc);
+    double secs = xai_now() - t0;
+    double *h = st->hist + (size_t)e * XAI_HIST_COLS;
+    h[XAI_HIST_EPOCH] = e + 1;
+    h[XAI_HIST_LR] = lr;
+    h[XAI_HIST_TRAIN_LOSS] = lsum / t->spe;
+    h[XAI_HIST_TRAIN_ACC] = (double)correct / ((double)t->spe * t->bsz);
+    h[XAI_HIST_VAL_LOSS] = vloss;
+    h[XAI_HIST_VAL_ACC] = vacc;
+    h[XAI_HIST_SECONDS] = secs;
+    st->seconds += secs;
+    /* Ties go to the later epoch (further down the schedule); without a validation
+     * split the last epoch is kept. */
+    if (t->nval && vacc >= st->best_val_acc) {
+        st->best_val_acc = vacc;
+        st->best_epoch = e + 1;
+        memcpy(st->best_params, m->params, m->nparams * sizeof(float));
+        memcpy(st->best_buffers, m->buffers, m->nbuffers * sizeof(float));
+    }
+    if (t->o->verbose) print_epoch(t, &bar, h, t_train);
+    st->epoch = e + 1;
+    return xai_ckpt_write(t->ckpt, st, t->signature);
+}
+
+/* ------------------------------------------------------------- finishing */
+
+/* Keeps the selected epoch's weights, tests them, writes the model file and drops the checkpoint. */
+static xai_status train_finish(trainer *t, xai_train_result *res)
+{
+    xai_train_state *st = &t->st;
+    xai_model *m = st->m;
+    const xai_dataset *d = t->d;
+    const int best = t->tc.select_best && st->best_epoch > 0;
+    if (best) {
+        memcpy(m->params, st->best_params, m->nparams * sizeof(float));
+        memcpy(m->buffers, st->best_buffers, m->nbuffers * sizeof(float));
+    }
+    int kept = best ? st->best_epoch : t->epochs;
+    const double *h = st->hist + (size_t)(kept - 1) * XAI_HIST_COLS;
     xai_train_result r;
     memset(&r, 0, sizeof r);
-    if (s == XAI_OK) {
-        if (tc.select_best && st.best_epoch > 0) {
-            memcpy(m->params, st.best_params, m->nparams * sizeof(float));
-            memcpy(m->buffers, st.best_buffers, m->nbuffers * sizeof(float));
-        }
-        int kept = tc.select_best && st.best_epoch > 0 ? st.best_epoch : epochs;
-        const double *h = st.hist + (size_t)(kept - 1) * XAI_HIST_COLS;
-        r.epochs = epochs;
-        r.best_epoch = kept;
-        r.ntrain = ntr;
-        r.nval = nval;
-        r.ntest = d->test.n;
-        r.train_loss = h[XAI_HIST_TRAIN_LOSS];
-        r.train_acc = h[XAI_HIST_TRAIN_ACC];
-        r.val_loss = h[XAI_HIST_VAL_LOSS];
-        r.val_acc = h[XAI_HIST_VAL_ACC];
-        r.seconds = st.seconds;
-        r.img_per_s = run_train_s > 0 ? run_imgs / run_train_s : 0;
-        r.resumed_from = resumed_from;
-        r.test_loss = r.test_acc = NAN;
-        if (d->test.n) {
-            if (o->verbose) fprintf(stderr, "train: evaluating %d test images\n", d->test.n);
-            evaluate(m, &d->test, NULL, d->test.n, &nz, ptrs, ybuf, &r.test_loss, &r.test_acc);
-        }
-        s = write_model_file(o->out, &st, c, d, &tc, o, &r, epochs);
-        /* The finished model supersedes the checkpoint. */
-        if (s == XAI_OK) unlink(ckpt);
-        if (s == XAI_OK && res) *res = r;
+    r.epochs = t->epochs;
+    r.best_epoch = kept;
+    r.ntrain = t->ntr;
+    r.nval = t->nval;
+    r.ntest = d->test.n;
+    r.train_loss = h[XAI_HIST_TRAIN_LOSS];
+    r.train_acc = h[XAI_HIST_TRAIN_ACC];
+    r.val_loss = h[XAI_HIST_VAL_LOSS];
+    r.val_acc = h[XAI_HIST_VAL_ACC];
+    r.seconds = st->seconds;
+    r.img_per_s = t->run_train_s > 0 ? t->run_imgs / t->run_train_s : 0;
+    r.resumed_from = t->resumed_from;
+    r.test_loss = r.test_acc = NAN;
+    if (d->test.n) {
+        if (t->o->verbose) fprintf(stderr, "train: evaluating %d test images\n", d->test.n);
+        evaluate(m, &d->test, NULL, d->test.n, &t->nz, t->ptrs, t->ybuf, &r.test_loss, &r.test_acc);
     }
-    free(ckpt);
-    free(perm);
-    free(dlogits);
-    free(ybuf);
-    free(ptrs);
-    free(order);
-    free(st.hist);
-    free(st.best_params);
-    free(st.best_buffers);
-    xai_optim_free(&st.opt);
-    xai_model_free(m);
+    xai_train_record rec = {&t->tc, t->seed, t->o->limit, t->epochs, &r};
+    XAI_TRY(xai_train_file_write(t->o->out, st, t->c, d, &rec));
+    /* The finished model supersedes the checkpoint. */
+    unlink(t->ckpt);
+    if (res) *res = r;
+    return XAI_OK;
+}
+
+xai_status xai_train(const xai_config *c, const xai_dataset *d, const xai_train_opts *o, xai_train_result *res)
+{
+    trainer t;
+    memset(&t, 0, sizeof t);
+    xai_status s;
+    if ((s = train_setup(&t, c, d, o)) != XAI_OK) goto done;
+    while (t.st.epoch < t.epochs)
+        if ((s = train_epoch(&t)) != XAI_OK) goto done;
+    s = train_finish(&t, res);
+done:
+    trainer_free(&t);
     return s;
 }

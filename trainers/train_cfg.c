@@ -55,15 +55,40 @@ static xai_status get_num(const xai_config *c, const char *key, double def, doub
     return XAI_OK;
 }
 
-xai_status xai_train_cfg_parse(xai_train_cfg *t, const xai_config *c)
+/* [train] milestones = "10, 15, 20": ascending positive epochs (the only list in [train]). */
+static xai_status parse_milestones(const xai_config *c, xai_sched *s)
 {
-    memset(t, 0, sizeof *t);
+    const char *p = xai_config_str(c, "train", "milestones", NULL);
+    if (!p) return XAI_OK;
+    while (*p) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v <= 0 || s->nmilestones == XAI_SCHED_MAX_MILESTONES ||
+            (s->nmilestones && v <= s->milestones[s->nmilestones - 1]))
+            return bad(c, "milestones", "ascending positive epochs separated by commas (at most 16)");
+        s->milestones[s->nmilestones++] = (int)v;
+        p = end;
+        while (*p == ' ' || *p == '\t' || *p == ',') p++;
+    }
+    return XAI_OK;
+}
+
+/* Every key of [train] must be known: a typo must not silently mean a default. */
+static xai_status check_keys(const xai_config *c)
+{
     for (int i = 0; i < c->n; i++) {
         if (strcmp(c->e[i].section, "train") != 0) continue;
         if (pick(c->e[i].key, train_keys) < 0)
             return xai_fail(XAI_EINVAL, "%s:%d: unknown key '%s' in [train] (see trainers/README.md for the keys)",
                             c->path, c->e[i].line, c->e[i].key);
     }
+    return XAI_OK;
+}
+
+xai_status xai_train_cfg_parse(xai_train_cfg *t, const xai_config *c)
+{
+    memset(t, 0, sizeof *t);
+    XAI_TRY(check_keys(c));
     long seed;
     XAI_TRY(xai_config_int(c, "experiment", "seed", 1, &seed));
     if (seed < 0) return xai_fail(XAI_EINVAL, "%s: [experiment] seed = %ld must be >= 0", c->path, seed);
@@ -100,21 +125,7 @@ xai_status xai_train_cfg_parse(xai_train_cfg *t, const xai_config *c)
     XAI_TRY(get_num(c, "final_div_factor", 1e4, 1, 0, 1e12, 0, &s->final_div_factor));
     XAI_TRY(get_num(c, "gamma", 0.1, 0, 1, 1e30, 0, &s->gamma));
     XAI_TRY(get_int(c, "step_epochs", 0, 0, 100000, &t->step_epochs));
-    const char *ms = xai_config_str(c, "train", "milestones", NULL);
-    if (ms) {
-        /* "10, 15, 20": ascending epochs. */
-        const char *p = ms;
-        while (*p) {
-            char *end;
-            long v = strtol(p, &end, 10);
-            if (end == p || v <= 0 || s->nmilestones == XAI_SCHED_MAX_MILESTONES ||
-                (s->nmilestones && v <= s->milestones[s->nmilestones - 1]))
-                return bad(c, "milestones", "ascending positive epochs separated by commas (at most 16)");
-            s->milestones[s->nmilestones++] = (int)v;
-            p = end;
-            while (*p == ' ' || *p == '\t' || *p == ',') p++;
-        }
-    }
+    XAI_TRY(parse_milestones(c, s));
     if (s->type == XAI_SCHED_STEP && !s->nmilestones && !t->step_epochs)
         return xai_fail(XAI_EINVAL, "%s: [train] schedule = step needs milestones = E1,E2,... or step_epochs = N",
                         c->path);

@@ -163,6 +163,26 @@ xai_status xai_train(const xai_config *c, const xai_dataset *d, const xai_train_
 /* "<out>.ckpt.h5" (malloc'd). */
 char *xai_train_ckpt_path(const char *out);
 
-int xai_cmd_train(int argc, char **argv);
+/* ---------------------------------------------------- training an experiment */
+
+/* What `xai train` asks for. */
+typedef struct {
+    const char *config;    /* experiment config file */
+    const char *out;       /* NULL: results/<[experiment] name, else the config file's stem>/model.h5 */
+    const char *data_dir;  /* as in xai_fetch_opts */
+    const char *mirror;
+    xai_train_opts train;  /* resume, epochs, limit, seed, verbose, hooks; `out` is filled in */
+} xai_train_request;
+
+typedef struct {
+    xai_train_result r;
+    char dataset[32];      /* the [experiment] dataset trained on */
+    char out[1024];        /* the model file written */
+} xai_train_outcome;
+
+/* Trains the experiment of q->config: checks [experiment] dataset and builds the [model]
+ * (so a bad config fails before any download), loads the dataset (fetching it when missing,
+ * q->train.limit images per split), creates the output folder and runs xai_train. */
+xai_status xai_train_experiment(const xai_train_request *q, xai_train_outcome *out);
 
 #endif

@@ -1,7 +1,7 @@
 /* metrics.c: statistics, completeness/conservation sums and the summary CSV of a metrics file.
  * The formulas are stated in explainers/METRICS.md. */
-#include "core/h5.h"
 #include "explainers/metrics.h"
+#include "explainers/metricsfile.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -82,62 +82,19 @@ void xai_target_logits(float *out, xai_model *m, const float *x, const int32_t *
 
 /* ------------------------------------------------------------- summaries */
 
-static double attr_or_nan(hid_t file, const char *group, const char *name)
-{
-    double v = NAN;
-    if (!xai_h5_exists(file, group)) return v;
-    hid_t g = H5Oopen(file, group, H5P_DEFAULT);
-    if (g < 0) return v;
-    if (xai_h5_get_f64(g, name, &v) != XAI_OK) v = NAN;
-    H5Oclose(g);
-    return v;
-}
-
 xai_status xai_metrics_summary_csv(FILE *out, const char *metrics_path, const char *label, int header)
 {
-    hid_t f;
-    XAI_TRY(xai_h5_open(&f, metrics_path, 0));
-    char fmt[64] = "", methods[4096] = "";
-    hid_t root = H5Gopen2(f, "/", H5P_DEFAULT);
-    xai_h5_get_str(root, "format", fmt, sizeof fmt);
-    xai_status s = xai_h5_get_str(root, "methods", methods, sizeof methods);
-    H5Gclose(root);
-    if (strcmp(fmt, "xai-metrics-1") != 0 || s != XAI_OK) {
-        H5Fclose(f);
-        return xai_fail(XAI_EFORMAT, "%s: not a metrics file of `xai evaluate` (format '%s', expected 'xai-metrics-1')",
-                        metrics_path, fmt);
-    }
+    xai_metrics_summary sm;
+    XAI_TRY(xai_metricsfile_read_summary(&sm, metrics_path));
     if (header)
         fprintf(out, "label,method,aopc_morf,aopc_morf_se,aopc_lerf,aopc_lerf_se,aopc_random,aopc_random_se,"
                      "morf_minus_random_z,abpc,abpc_se,aopc_morf_prob,completeness_median,completeness_p90\n");
-    double ar = attr_or_nan(f, "/random/logit", "aopc_mean"), ars = attr_or_nan(f, "/random/logit", "aopc_se");
-    char *save = NULL;
-    for (char *mth = strtok_r(methods, ",", &save); mth; mth = strtok_r(NULL, ",", &save)) {
-        char g[600];
-        double v[12];
-        snprintf(g, sizeof g, "/methods/%s/morf/logit", mth);
-        v[0] = attr_or_nan(f, g, "aopc_mean");
-        v[1] = attr_or_nan(f, g, "aopc_se");
-        snprintf(g, sizeof g, "/methods/%s/lerf/logit", mth);
-        v[2] = attr_or_nan(f, g, "aopc_mean");
-        v[3] = attr_or_nan(f, g, "aopc_se");
-        v[4] = ar;
-        v[5] = ars;
-        snprintf(g, sizeof g, "/methods/%s/vs_random/logit", mth);
-        v[6] = attr_or_nan(f, g, "z");
-        snprintf(g, sizeof g, "/methods/%s/abpc/logit", mth);
-        v[7] = attr_or_nan(f, g, "mean");
-        v[8] = attr_or_nan(f, g, "se");
-        snprintf(g, sizeof g, "/methods/%s/morf/prob", mth);
-        v[9] = attr_or_nan(f, g, "aopc_mean");
-        snprintf(g, sizeof g, "/methods/%s/completeness", mth);
-        v[10] = attr_or_nan(f, g, "median");
-        v[11] = attr_or_nan(f, g, "p90");
-        fprintf(out, "%s,%s", label ? label : "", mth);
-        for (int i = 0; i < 12; i++) fprintf(out, ",%.6g", v[i]);
+    for (int m = 0; m < sm.nmethods; m++) {
+        fprintf(out, "%s,%s", label ? label : "", sm.methods[m]);
+        for (int i = 0; i < XAI_METRICS_SUMMARY_COLS; i++) fprintf(out, ",%.6g", sm.row[m][i]);
         fputc('\n', out);
     }
-    H5Fclose(f);
+    xai_metrics_summary_free(&sm);
     if (ferror(out)) return xai_fail(XAI_EIO, "writing the summary of %s failed", metrics_path);
     return XAI_OK;
 }

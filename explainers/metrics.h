@@ -60,7 +60,8 @@ void xai_flip_order_features(int32_t *order /* (F) */, const float *score /* (F)
  * per-channel normalisation (inputs are (pixel - mean) / std): zero is black, i.e.
  * -mean/std; mean is the dataset mean, 0; noise is uniform in [0, 1) pixel units from a
  * counter hash of (seed, image_id, pixel); blur is x smoothed with a Gaussian of blur_sigma
- * whose weights are renormalised at the borders. scratch: (C, H, W), used by blur only. */
+ * whose weights are renormalised at the borders (explainers/perturb.h builds all of them).
+ * scratch: (C, H, W), used by blur only. */
 void xai_flip_reference(float *ref /* (C, H, W) */, const float *x /* (C, H, W) */, xai_shape s,
                         const xai_flip_opts *o, const float *mean /* (C) */, const float *std /* (C) */,
                         uint64_t image_id, float *scratch /* (C, H, W) */);
@@ -109,7 +110,8 @@ void xai_completeness(double *rel /* (N) */, double *abs_err /* (N) */, double *
                       const float *attr /* (N, size) */, size_t size, const float *fx /* (N) */,
                       const float *fref /* (N) or NULL */, int n);
 
-/* Target logits of x through m in batches of m->max_batch (eval mode). */
+/* Target logits of x through m in batches of m->max_batch (eval mode). Duplicates core's
+ * xai_model_target_logits (core/nn.h), which restores m's mode; to be switched to it. */
 void xai_target_logits(float *out /* (N) */, xai_model *m, const float *x /* (N, C, H, W) */,
                        const int32_t *target /* (N) */, int n);
 
@@ -146,6 +148,8 @@ typedef struct {
 xai_status xai_sanity_cascade(xai_sanity_result *r, const xai_model *m, const float *x /* (N, C, H, W) */,
                               const int32_t *target /* (N) */, int n, xai_attr_fn fn, void *ctx, uint64_t seed);
 void xai_sanity_result_free(xai_sanity_result *r);
+/* Mean and standard error over images of spearman, spearman_abs and ssim at each step. */
+void xai_sanity_means(const xai_sanity_result *r, double *mean /* (3, S) */, double *se /* (3, S) */);
 
 /* ------------------------------------------------------------- summaries */
 

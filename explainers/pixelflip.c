@@ -1,6 +1,7 @@
 /* pixelflip.c: pixel flipping / region perturbation (MoRF, LeRF, random control) with batched passes.
  * Features, orders, replacement values and the AOPC/AUC scores; formulas in explainers/METRICS.md. */
 #include "explainers/metrics.h"
+#include "explainers/perturb.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -33,9 +34,8 @@ void xai_flip_defaults(xai_flip_opts *o)
     o->seed = 1;
 }
 
-/* Largest blur radius we support: the kernel lives on the stack. */
+/* Largest blur sigma pixel flipping accepts (radius 48). */
 #define MAX_BLUR_SIGMA 16.0f
-#define MAX_BLUR_RADIUS 48
 
 xai_status xai_flip_check(const xai_flip_opts *o, xai_shape s)
 {
@@ -110,67 +110,15 @@ void xai_flip_order_features(int32_t *order, const float *score, int nf, xai_fli
     qsort_r(order, (size_t)nf, sizeof *order, which == XAI_FLIP_MORF ? cmp_desc : cmp_asc, (void *)score);
 }
 
-/* Separable Gaussian blur; taps that fall outside the image are dropped and the
- * remaining weights renormalised, so the border is neither darkened nor mirrored. */
-static void blur(float *out, const float *x, xai_shape s, float sigma, float *tmp)
-{
-    int r = (int)ceilf(3 * sigma);
-    if (r > MAX_BLUR_RADIUS) r = MAX_BLUR_RADIUS;
-    float k[2 * MAX_BLUR_RADIUS + 1];
-    for (int i = -r; i <= r; i++) k[i + r] = expf(-0.5f * (float)(i * i) / (sigma * sigma));
-    for (int c = 0; c < s.c; c++) {
-        const float *xc = x + (size_t)c * s.h * s.w;
-        float *tc = tmp + (size_t)c * s.h * s.w, *oc = out + (size_t)c * s.h * s.w;
-        for (int y = 0; y < s.h; y++)
-            for (int xx = 0; xx < s.w; xx++) {
-                double acc = 0, wsum = 0;
-                for (int d = -r; d <= r; d++) {
-                    int q = xx + d;
-                    if (q < 0 || q >= s.w) continue;
-                    acc += (double)k[d + r] * xc[y * s.w + q];
-                    wsum += k[d + r];
-                }
-                tc[y * s.w + xx] = (float)(acc / wsum);
-            }
-        for (int y = 0; y < s.h; y++)
-            for (int xx = 0; xx < s.w; xx++) {
-                double acc = 0, wsum = 0;
-                for (int d = -r; d <= r; d++) {
-                    int q = y + d;
-                    if (q < 0 || q >= s.h) continue;
-                    acc += (double)k[d + r] * tc[q * s.w + xx];
-                    wsum += k[d + r];
-                }
-                oc[y * s.w + xx] = (float)(acc / wsum);
-            }
-    }
-}
+/* The metrics' perturbation kinds are reference images of perturb.c. */
+static const xai_ref_kind ref_of[XAI_PERTURB_KINDS] = {XAI_REF_BLACK, XAI_REF_MEAN, XAI_REF_UNIFORM, XAI_REF_BLUR};
 
 void xai_flip_reference(float *ref, const float *x, xai_shape s, const xai_flip_opts *o, const float *mean,
                         const float *std, uint64_t image_id, float *scratch)
 {
-    size_t plane = (size_t)s.h * s.w, size = xai_shape_size(s);
-    switch (o->perturb) {
-    case XAI_PERTURB_ZERO:
-        for (int c = 0; c < s.c; c++)
-            for (size_t p = 0; p < plane; p++) ref[c * plane + p] = (0.0f - mean[c]) / std[c];
-        break;
-    case XAI_PERTURB_MEAN:
-        memset(ref, 0, size * sizeof *ref);
-        break;
-    case XAI_PERTURB_NOISE:
-        for (int c = 0; c < s.c; c++)
-            for (size_t p = 0; p < plane; p++) {
-                float u = xai_hash_uniform(o->seed, image_id * (uint64_t)size + c * plane + p);
-                ref[c * plane + p] = (u - mean[c]) / std[c];
-            }
-        break;
-    case XAI_PERTURB_BLUR:
-        blur(ref, x, s, o->blur_sigma, scratch);
-        break;
-    default:
-        XAI_CHECK(0);
-    }
+    XAI_CHECK(o->perturb >= 0 && o->perturb < XAI_PERTURB_KINDS);
+    xai_ref_opts r = {ref_of[o->perturb], 0, o->blur_sigma, o->seed};
+    xai_ref_image(ref, x, s, &r, mean, std, image_id, scratch);
 }
 
 void xai_flip_apply(float *img, const float *ref, xai_shape s, int patch, int feature)

@@ -6,19 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int cmp_by_value(const void *a, const void *b, void *ctx)
-{
-    const float *v = ctx;
-    int32_t i = *(const int32_t *)a, j = *(const int32_t *)b;
-    if (v[i] != v[j]) return v[i] < v[j] ? -1 : 1;
-    return (i > j) - (i < j);
-}
-
 /* Average ranks (1-based), ties share the mean of their positions. */
 static void ranks(double *r, const float *v, int n, int32_t *idx)
 {
-    for (int i = 0; i < n; i++) idx[i] = i;
-    qsort_r(idx, (size_t)n, sizeof *idx, cmp_by_value, (void *)v);
+    /* Ascending by value, ties by index: the LeRF order of pixel flipping. */
+    xai_flip_order_features(idx, v, n, XAI_FLIP_LERF, 0, 0);
     for (int i = 0; i < n;) {
         int j = i;
         while (j + 1 < n && v[idx[j + 1]] == v[idx[i]]) j++;
@@ -187,4 +179,20 @@ xai_status xai_sanity_cascade(xai_sanity_result *r, const xai_model *m, const fl
     xai_model_free(rnd);
     if (st != XAI_OK) xai_sanity_result_free(r);
     return st;
+}
+
+void xai_sanity_means(const xai_sanity_result *r, double *mean, double *se)
+{
+    const float *arr[3] = {r->spearman, r->spearman_abs, r->ssim};
+    const int S = r->nsteps, n = r->n;
+    double *v = xai_malloc((size_t)n * sizeof *v);
+    for (int q = 0; q < 3; q++)
+        for (int s = 0; s < S; s++) {
+            for (int i = 0; i < n; i++) v[i] = arr[q][(size_t)s * n + i];
+            xai_stats t;
+            xai_stats_of(&t, v, n);
+            mean[q * S + s] = t.mean;
+            se[q * S + s] = t.se;
+        }
+    free(v);
 }

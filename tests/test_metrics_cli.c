@@ -88,6 +88,7 @@ static int setup(void **state)
     }
     xai_h5file f;
     assert_int_equal(xai_h5_create(&f, attr_path), XAI_OK);
+    assert_int_equal(xai_h5_attr_str(f.id, "format", "xai-attributions-1"), XAI_OK); /* attrfile.c checks it */
     uint64_t d4[4] = {N, 1, 6, 6}, d1[1] = {N}, d2[2] = {N, K};
     assert_int_equal(xai_h5_write_f32(f.id, "/inputs", x, 4, d4), XAI_OK);
     assert_int_equal(xai_h5_write(f.id, "/labels", H5T_NATIVE_INT32, y, 1, d1), XAI_OK);

@@ -1,0 +1,120 @@
+/* cmd_evaluate.c: `xai evaluate`: options from a table, one call of xai_evaluate (explainers/evaluate.c).
+ * Scores every method of an attribution file and writes metrics.h5 (layout: explainers/METRICS.md). */
+#include "core/io.h"
+#include "experiments/commands.h"
+#include "explainers/evaluate.h"
+#include "explainers/explain.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CMD "xai evaluate"
+
+static int bad_value(const char *opt, const char *v, const char *want)
+{
+    fprintf(stderr, CMD ": %s %s: expected %s (see '" CMD " --help')\n", opt, v, want);
+    return XAI_OPTS_ERROR;
+}
+
+static int is_bool_word(const char *v)
+{
+    static const char *w[] = {"yes", "no", "on", "off", "true", "false", "1", "0"};
+    for (size_t i = 0; i < sizeof w / sizeof *w; i++)
+        if (!strcmp(v, w[i])) return 1;
+    return 0;
+}
+
+/* `--sanity` and `--ig-curve` alone turn the check on, and take an optional yes/no (so that
+ * config sections passed as `--key value` pairs work): a bare one becomes `--name=yes`. */
+static char **bare_switches_on(int argc, char **argv)
+{
+    static char sanity_on[] = "--sanity=yes", curve_on[] = "--ig-curve=yes";
+    char **a = xai_malloc((size_t)(argc + 1) * sizeof *a);
+    for (int i = 0; i < argc; i++) {
+        int bare = i + 1 >= argc || !is_bool_word(argv[i + 1]);
+        a[i] = !strcmp(argv[i], "--sanity") && bare ? sanity_on : !strcmp(argv[i], "--ig-curve") && bare ? curve_on : argv[i];
+    }
+    a[argc] = NULL;
+    return a;
+}
+
+/* Checks the table cannot express: names, lists, open ranges, combinations. */
+static int check_opts(xai_eval_opts *o, const char *perturb, const char *steps, const char *rules, double sigma)
+{
+    int k = perturb ? xai_perturb_from_name(perturb) : (int)o->flip.perturb;
+    if (k < 0) return bad_value("--perturb", perturb, "zero, mean, noise or blur");
+    o->flip.perturb = (xai_perturb_kind)k;
+    char v[32];
+    snprintf(v, sizeof v, "%g", sigma);
+    if (!(sigma > 0)) return bad_value("--blur-sigma", v, "a positive number of pixels");
+    o->flip.blur_sigma = (float)sigma;
+    snprintf(v, sizeof v, "%g", o->flip.fraction);
+    if (!(o->flip.fraction > 0)) return bad_value("--fraction", v, "a number in (0, 1]");
+    if (steps && (o->nig_steps = xai_eval_parse_list(steps, o->ig_steps, XAI_EVAL_MAX_LIST, 0)) < 1)
+        return bad_value("--ig-steps", steps, "up to 16 comma-separated positive integers");
+    if (rules && (o->nig_rules = xai_eval_parse_list(rules, o->ig_rules, XAI_EVAL_MAX_LIST, 1)) < 1)
+        return bad_value("--ig-rules", rules, "comma-separated rules: left, right, midpoint, trapezoid, gauss");
+    if (!o->model || !o->attributions) {
+        fprintf(stderr, CMD ": --model and --attributions are required (see '" CMD " --help')\n");
+        return XAI_OPTS_ERROR;
+    }
+    for (int r = 0; o->ig_curve && r < o->nig_rules; r++)
+        for (int s = 0; s < o->nig_steps; s++)
+            if (o->ig_rules[r] == XAI_QUAD_TRAPEZOID && o->ig_steps[s] < 2) {
+                fprintf(stderr, CMD ": --ig-steps: the trapezoid rule needs at least 2 steps\n");
+                return XAI_OPTS_ERROR;
+            }
+    return XAI_OPTS_OK;
+}
+
+int xai_cmd_evaluate(int argc, char **argv)
+{
+    xai_eval_opts o;
+    xai_eval_defaults(&o);
+    const char *perturb = NULL, *steps = NULL, *rules = NULL;
+    double sigma = o.flip.blur_sigma;
+    int64_t seed = (int64_t)o.flip.seed;
+    const xai_optdef opts[] = {
+        {"--model", XAI_ARG_STR, &o.model, "M.h5", 0, 0, "the model that was explained (required)"},
+        {"--attributions", XAI_ARG_STR, &o.attributions, "A.h5", 0, 0, "an attribution file of `xai explain` (required)"},
+        {"--out", XAI_ARG_STR, &o.out, "PATH", 0, 0, "metrics file (default: metrics.h5 next to the attribution file)"},
+        {"--methods", XAI_ARG_STR, &o.methods, "A,B", 0, 0, "methods to score (default: all under /attributions)"},
+        {"--n", XAI_ARG_INT, &o.n, "N", 1, 0, "first N images of the file (default: all)"},
+        {"--patch", XAI_ARG_INT, &o.flip.patch, "P", 1, 0,
+         "feature = P x P patch, relevance summed over it and the channels (default 1)"},
+        {"--perturb", XAI_ARG_STR, &perturb, "KIND", 0, 0,
+         "removed features become zero (black) | mean (dataset mean) | noise\n(uniform, seeded) | blur "
+         "(Gaussian-blurred image) (default zero)"},
+        {"--blur-sigma", XAI_ARG_F64, &sigma, "S", 0, 1e30, "blur perturbation sigma in pixels, > 0 (default 2)"},
+        {"--steps", XAI_ARG_INT, &o.flip.steps, "K", 1, 0, "perturbation steps (default 50)"},
+        {"--per-step", XAI_ARG_INT, &o.flip.per_step, "F", 1, 0, "features removed per step (overrides --steps)"},
+        {"--fraction", XAI_ARG_F64, &o.flip.fraction, "X", 0, 1,
+         "stop once this fraction (0, 1] of the features is removed (default 0.5)"},
+        {"--seed", XAI_ARG_I64, &seed, "S", 0, 0, "noise, random control order and re-initialisation seed (default 1)"},
+        {"--batch", XAI_ARG_INT, &o.batch, "B", 1, 65536, "images per forward pass (default 256)"},
+        {"--sanity", XAI_ARG_BOOL, &o.sanity, "[yes|no]", 0, 0,
+         "model-parameter randomisation test for every method (alone: yes)"},
+        {"--sanity-n", XAI_ARG_INT, &o.sanity_n, "N", 1, 0, "images for it (default 100)"},
+        {"--ig-curve", XAI_ARG_BOOL, &o.ig_curve, "[yes|no]", 0, 0,
+         "IG completeness error over step counts and quadrature rules (alone: yes)"},
+        {"--ig-steps", XAI_ARG_STR, &steps, "LIST", 0, 0, "step counts (default 4,8,16,32,64,128,256)"},
+        {"--ig-rules", XAI_ARG_STR, &rules, "LIST", 0, 0, "rules (default left,right,midpoint,trapezoid,gauss)"},
+        {"--ig-n", XAI_ARG_INT, &o.ig_n, "N", 1, 0, "images for it (default 100)"},
+        {"--summary", XAI_ARG_STR, &o.summary, "CSV", 0, 0,
+         "also write summary rows (method, AOPC MoRF/LeRF, completeness) to CSV"},
+        {"--label", XAI_ARG_STR, &o.label, "L", 0, 0, "first column of the summary rows (default: the attribution file)"},
+        {NULL, 0, NULL, NULL, 0, 0, NULL},
+    };
+    const xai_cmdspec spec = {CMD, "--model M.h5 --attributions A.h5 [options]",
+                              "Scores every method of an attribution file (pixel flipping, completeness) and writes "
+                              "HDF5\n(layout: explainers/METRICS.md).",
+                              opts, 0};
+    char **args = bare_switches_on(argc, argv);
+    int r = xai_opts_parse(&spec, argc, args, NULL, NULL);
+    free(args);
+    if (r == XAI_OPTS_OK) r = check_opts(&o, perturb, steps, rules, sigma);
+    if (r != XAI_OPTS_OK) return r == XAI_OPTS_HELP ? 0 : 2;
+    o.flip.seed = (uint64_t)seed;
+    xai_status s = xai_evaluate(&o, stdout);
+    return s == XAI_OK ? 0 : xai_cli_error(s);
+}

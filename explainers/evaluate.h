@@ -1,0 +1,35 @@
+/* evaluate.h: the evaluation run behind `xai evaluate`: reads an attribution file, scores every
+ * method (pixel flipping, completeness, and on request randomisation and IG step curves), writes metrics.h5. */
+#ifndef XAI_EVALUATE_H
+#define XAI_EVALUATE_H
+
+#include "explainers/metrics.h"
+
+#include <stdio.h>
+
+#define XAI_EVAL_MAX_LIST 16
+
+typedef struct {
+    const char *model, *attributions;
+    const char *out;     /* NULL: metrics.h5 beside the attribution file */
+    const char *methods; /* comma-separated names under /attributions; NULL: all */
+    const char *summary; /* CSV of summary rows, or NULL */
+    const char *label;   /* first column of the summary rows; NULL: the attribution file */
+    int n;               /* first n images; 0: all */
+    int batch;           /* images per forward pass */
+    int sanity, sanity_n;
+    int ig_curve, ig_n;
+    int ig_steps[XAI_EVAL_MAX_LIST], nig_steps;
+    int ig_rules[XAI_EVAL_MAX_LIST], nig_rules; /* xai_quad_rule */
+    xai_flip_opts flip;
+} xai_eval_opts;
+
+/* batch 256, sanity_n and ig_n 100, steps 4..256 (powers of 2), every rule, xai_flip_defaults. */
+void xai_eval_defaults(xai_eval_opts *o);
+/* A comma list of step counts (1..100000) or, with rules != 0, quadrature rule names, into out:
+ * the count, or -1 when an entry is bad or there are more than cap. */
+int xai_eval_parse_list(const char *list, int *out, int cap, int rules);
+/* The whole run; the tables and the files written are printed on log. */
+xai_status xai_evaluate(const xai_eval_opts *o, FILE *log);
+
+#endif

@@ -1,0 +1,81 @@
+/* metricsfile.h: the metrics HDF5 file of `xai evaluate` (layout: explainers/METRICS.md): what it
+ * holds as C types, its only writer, and the summary reader behind xai_metrics_summary_csv. */
+#ifndef XAI_METRICSFILE_H
+#define XAI_METRICSFILE_H
+
+#include "explainers/metrics.h"
+
+#define XAI_METRICS_FORMAT "xai-metrics-1"
+
+/* Per-image AOPC and AUC of one curve; [0]: on the target logit, [1]: on its probability. */
+typedef struct {
+    double *aopc[2], *auc[2]; /* (N) each */
+} xai_curve_scores;
+void xai_curve_scores_of(xai_curve_scores *cs, const xai_flip_curve *c, const xai_flip_result *r);
+void xai_curve_scores_free(xai_curve_scores *cs);
+
+/* Completeness of one method (METRICS.md): Delta = f(x) - f(x') for IG, f(x) otherwise. */
+typedef struct {
+    double *rel, *abs_err, *sum; /* (N) */
+    float *fref;                 /* (N) IG: f(x'); NULL: conservation of f(x) */
+    char reference[160];         /* what Delta is, in words */
+    int lrp;                     /* 1: an LRP method (completeness/lrp is written) */
+    int lrp_cols;                /* L + 1 when /lrp/layer_sums was found, else 0 */
+    double *layer_share;         /* (L) mean share of f(x) absorbed in each layer */
+} xai_completeness_result;
+void xai_completeness_result_free(xai_completeness_result *c);
+
+/* IG's completeness error over quadrature rules and step counts for one IG method. */
+typedef struct {
+    char name[128];              /* the IG method (dataset name), "ig" for the default */
+    char baseline[32];           /* its baseline's name */
+    int n, nsteps, nrules;       /* images, T step counts, R rules */
+    int64_t *steps;              /* (T) */
+    int *rules;                  /* (R) xai_quad_rule */
+    double *rel;                 /* (R, T, N) rel_error */
+    double *median, *p90, *mean; /* (R, T) */
+} xai_ig_curve;
+void xai_ig_curve_free(xai_ig_curve *c);
+
+/* Everything metrics.h5 holds; arrays of N rows are the first N images of the attribution file. */
+typedef struct {
+    const char *model_path, *attributions_path, *model_sha256;
+    xai_flip_opts flip;
+    int batch, n, nmethods;
+    char **methods, **kinds;       /* (nmethods) names under /attributions and their @kind */
+    const int64_t *index;          /* (N) */
+    const int32_t *target, *label; /* (N) */
+    float *fx;                     /* (N) f(x), recomputed */
+    xai_flip_result flip_r;        /* the curves */
+    double inference_rate;         /* plain inference, img/s */
+    xai_curve_scores random;       /* the control */
+    xai_curve_scores *morf, *lerf; /* (nmethods) */
+    xai_completeness_result *completeness; /* (nmethods) */
+    xai_sanity_result *sanity;     /* (nmethods), NULL when not run */
+    uint64_t sanity_seed;
+    int nig;
+    xai_ig_curve *ig;              /* (nig) */
+} xai_metrics;
+/* Frees what the evaluation allocated (not the borrowed paths and per-image inputs). */
+void xai_metrics_free(xai_metrics *m);
+
+/* Writer: create before the long work (an unwritable path fails early), then one write that
+ * commits, or abort; either way the writer is freed and no temporary file is left. */
+typedef struct xai_metrics_writer xai_metrics_writer;
+xai_status xai_metricsfile_create(xai_metrics_writer **w, const char *path);
+xai_status xai_metricsfile_write(xai_metrics_writer *w, const xai_metrics *m);
+void xai_metricsfile_abort(xai_metrics_writer *w);
+
+/* The summary numbers of each method (the columns of xai_metrics_summary_csv after label,method):
+ * aopc_morf, _se, aopc_lerf, _se, aopc_random, _se, morf_minus_random_z, abpc, abpc_se,
+ * aopc_morf_prob, completeness_median, completeness_p90; NaN where absent. */
+#define XAI_METRICS_SUMMARY_COLS 12
+typedef struct {
+    int nmethods;
+    char **methods;                          /* (nmethods) in the file's order */
+    double (*row)[XAI_METRICS_SUMMARY_COLS]; /* (nmethods) */
+} xai_metrics_summary;
+xai_status xai_metricsfile_read_summary(xai_metrics_summary *s, const char *path);
+void xai_metrics_summary_free(xai_metrics_summary *s);
+
+#endif

@@ -6,6 +6,7 @@
 #include "datasets/datasets.h"
 #include "experiments/commands.h"
 #include "experiments/provenance.h"
+#include "paper/publish.h"
 
 #include <dirent.h>
 #include <stdarg.h>

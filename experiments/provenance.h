@@ -22,9 +22,4 @@ char *xai_provenance_build_json(void);
 xai_status xai_provenance_write(const char *results, const xai_prov_stage_times *t, int n, int quick,
                                 double total_s);
 
-/* Figures across experiments and the report (experiments/publish.c). */
-xai_status xai_publish_all(const char *results, const char *const *names, int n);
-/* The artefact bundle <results>/xai-repro-artifact.zip. */
-xai_status xai_publish_bundle(const char *results, const char *const *names, int n);
-
 #endif

@@ -6,6 +6,7 @@
 #include "datasets/datasets.h"
 #include "experiments/commands.h"
 #include "experiments/provenance.h"
+#include "paper/publish.h"
 
 #include <dirent.h>
 #include <stdarg.h>
@@ -385,50 +386,35 @@ static void publish_key(char *key, size_t n, const experiment *exps, int ne)
 
 /* ------------------------------------------------------------ command */
 
-static void usage(FILE *f)
+/* Fills o from the command line; -1 when the run goes ahead, else the exit code. */
+static int parse_options(repro_opts *o, int argc, char **argv)
 {
-    fprintf(f, "usage: xai reproduce [--quick] [--only a,b] [--jobs N] [--force] [--results DIR]\n"
-               "                     [--configs DIR] [--data-dir DIR] [--mirror PATH|URL]\n"
-               "Runs every experiment in experiments/*.ini: fetch -> train -> explain -> evaluate ->\n"
-               "export, then the cross-dataset figures, the report and the artefact bundle.\n"
-               "A stage whose inputs, config and program version are unchanged is skipped; a killed\n"
-               "run resumes (training from its last checkpoint).\n"
-               "  --quick     smoke profile: small subsets, one epoch, few images (results in\n"
-               "              <results>/quick unless --results is given)\n"
-               "  --only      comma-separated experiment names\n"
-               "  --jobs N    experiments in parallel (threads are split between them)\n"
-               "  --force     rerun every stage\n");
-}
-
-int xai_cmd_reproduce(int argc, char **argv)
-{
-    repro_opts o = {0};
-    o.jobs = 1;
-    o.configs = "experiments";
     const char *results = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *v = NULL;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--quick")) o.quick = 1;
-        else if (!strcmp(argv[i], "--force")) o.force = 1;
-        else if (xai_opt(argc, argv, &i, "--only", &v) && v) o.only = v;
-        else if (xai_opt(argc, argv, &i, "--jobs", &v) && v) o.jobs = atoi(v);
-        else if (xai_opt(argc, argv, &i, "--results", &v) && v) results = v;
-        else if (xai_opt(argc, argv, &i, "--configs", &v) && v) o.configs = v;
-        else if (xai_opt(argc, argv, &i, "--data-dir", &v) && v) o.data_dir = v;
-        else if (xai_opt(argc, argv, &i, "--mirror", &v) && v) o.mirror = v;
-        else {
-            fprintf(stderr, "xai reproduce: bad option '%s' (see 'xai reproduce --help')\n", argv[i]);
-            return 2;
-        }
-    }
-    if (o.jobs < 1) {
-        fprintf(stderr, "xai reproduce: --jobs must be at least 1\n");
-        return 2;
-    }
-    o.results = results ? results : o.quick ? "results/quick" : "results";
+    memset(o, 0, sizeof *o);
+    o->jobs = 1;
+    o->configs = "experiments";
+    const xai_optdef opts[] = {
+        {"--quick", XAI_ARG_FLAG, &o->quick, NULL, 0, 0,
+         "smoke profile: small subsets, one epoch, few images (results in\n<results>/quick unless --results is given)"},
+        {"--only", XAI_ARG_STR, &o->only, "LIST", 0, 0, "comma-separated experiment names"},
+        {"--jobs", XAI_ARG_INT, &o->jobs, "N", 1, 0, "experiments in parallel (threads are split between them)"},
+        {"--force", XAI_ARG_FLAG, &o->force, NULL, 0, 0, "rerun every stage"},
+        {"--results", XAI_ARG_STR, &results, "DIR", 0, 0, "results root (default results)"},
+        {"--configs", XAI_ARG_STR, &o->configs, "DIR", 0, 0, "directory of the experiment configs *.ini (default experiments)"},
+        {"--data-dir", XAI_ARG_STR, &o->data_dir, "DIR", 0, 0, "dataset caches (default $XAI_DATA_DIR, else ./data)"},
+        {"--mirror", XAI_ARG_STR, &o->mirror, "PATH|URL", 0, 0, "where to fetch the dataset files from first"},
+        {NULL, 0, NULL, NULL, 0, 0, NULL},
+    };
+    const xai_cmdspec spec = {
+        "xai reproduce", "[options]",
+        "Runs every experiment in experiments/*.ini: fetch -> train -> explain -> evaluate ->\n"
+        "export, then the cross-dataset figures, the report and the artefact bundle.\n"
+        "A stage whose inputs, config and program version are unchanged is skipped; a killed\n"
+        "run resumes (training from its last checkpoint).",
+        opts, 0};
+    int r = xai_opts_parse(&spec, argc, argv, NULL, NULL);
+    if (r != XAI_OPTS_OK) return r == XAI_OPTS_HELP ? 0 : 2;
+    o->results = results ? results : o->quick ? "results/quick" : "results";
     static char self[4096];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     if (n <= 0) {
@@ -436,58 +422,54 @@ int xai_cmd_reproduce(int argc, char **argv)
         return 1;
     }
     self[n] = 0;
-    o.self = self;
+    o->self = self;
     int threads = xai_threads();
-    o.threads = o.jobs > 1 ? (threads / o.jobs > 0 ? threads / o.jobs : 1) : 0;
+    o->threads = o->jobs > 1 ? (threads / o->jobs > 0 ? threads / o->jobs : 1) : 0;
+    return -1;
+}
 
-    static experiment exps[MAX_EXP];
-    int ne = find_experiments(&o, exps);
-    if (ne < 0) return 1;
-    if (ne == 0) {
-        fprintf(stderr, "xai reproduce: no experiments (*.ini) in %s\n", o.configs);
-        return 1;
-    }
-    if (xai_mkdirs(o.results) != XAI_OK) return xai_cli_error(XAI_EIO);
-    double t0 = xai_now();
+/* Every experiment's stages, one after another or in a small process pool: one child per
+ * experiment, at most `jobs` at once; the children rerun the stage logic and the parent reads
+ * their stage records afterwards. 1 when one failed. */
+static int run_all(const repro_opts *o, experiment *exps, int ne)
+{
     int failed = 0;
-    if (o.jobs == 1) {
-        for (int i = 0; i < ne && !failed; i++) failed = run_experiment(&o, &exps[i]) != 0;
-    } else {
-        /* A small process pool: one child per experiment, at most `jobs` at once. The
-         * children rerun the stage logic; the parent reads their stage records afterwards. */
-        int running = 0, next = 0;
-        while (next < ne || running > 0) {
-            if (next < ne && running < o.jobs) {
-                pid_t p = fork();
-                if (p == 0) _exit(run_experiment(&o, &exps[next]) ? 1 : 0);
-                if (p < 0) {
-                    failed = 1;
-                    break;
-                }
-                next++;
-                running++;
-                continue;
+    if (o->jobs == 1) {
+        for (int i = 0; i < ne && !failed; i++) failed = run_experiment(o, &exps[i]) != 0;
+        return failed;
+    }
+    int running = 0, next = 0;
+    while (next < ne || running > 0) {
+        if (next < ne && running < o->jobs) {
+            pid_t p = fork();
+            if (p == 0) _exit(run_experiment(o, &exps[next]) ? 1 : 0);
+            if (p < 0) {
+                failed = 1;
+                break;
             }
-            int st;
-            pid_t done = wait(&st);
-            if (done < 0) break;
-            running--;
-            if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) failed = 1;
+            next++;
+            running++;
+            continue;
         }
-        for (int i = 0; i < ne; i++)
-            for (int s = 0; s < NSTAGE; s++) exps[i].stage_s[s] = recorded_seconds(&exps[i], stage_names[s]);
+        int st;
+        pid_t done = wait(&st);
+        if (done < 0) break;
+        running--;
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) failed = 1;
     }
-    double total = xai_now() - t0;
-    if (failed) {
-        fprintf(stderr, "xai reproduce: stopped after a failure (%.1f s); rerun to resume\n", total);
-        for (int i = 0; i < ne; i++) xai_config_free(&exps[i].cfg);
-        return 1;
-    }
-    /* Cross-experiment outputs: provenance first, so the report and bundle carry it. */
+    for (int i = 0; i < ne; i++)
+        for (int s = 0; s < NSTAGE; s++) exps[i].stage_s[s] = recorded_seconds(&exps[i], stage_names[s]);
+    return failed;
+}
+
+/* Cross-experiment outputs: provenance first, so the report and bundle carry it; skipped when the
+ * same experiments with the same stage records were published already. */
+static xai_status publish(const repro_opts *o, experiment *exps, int ne, double total)
+{
     const char *names[MAX_EXP];
-    for (int i = 0; i < ne; i++) names[i] = exps[i].name;
     xai_prov_stage_times times[MAX_EXP];
     for (int i = 0; i < ne; i++) {
+        names[i] = exps[i].name;
         times[i].name = exps[i].name;
         times[i].dataset = xai_config_str(&exps[i].cfg, "experiment", "dataset", exps[i].name);
         times[i].config = exps[i].config;
@@ -499,30 +481,52 @@ int xai_cmd_reproduce(int argc, char **argv)
         }
         times[i].nstages = NSTAGE;
     }
-    double tp = xai_now();
-    char report[700], bundle[700], rec[700], key[4096];
-    snprintf(report, sizeof report, "%s/report.html", o.results);
-    snprintf(bundle, sizeof bundle, "%s/xai-repro-artifact.zip", o.results);
-    snprintf(rec, sizeof rec, "%s/stages/publish.done", o.results);
+    char report[700], bundle[700], rec[700], dir[700], key[4096];
+    snprintf(report, sizeof report, "%s/report.html", o->results);
+    snprintf(bundle, sizeof bundle, "%s/xai-repro-artifact.zip", o->results);
+    snprintf(rec, sizeof rec, "%s/stages/publish.done", o->results);
+    snprintf(dir, sizeof dir, "%s/stages", o->results);
     publish_key(key, sizeof key, exps, ne);
     xai_status s = XAI_OK;
     char *old = NULL;
-    if (!o.force && xai_file_exists(report) && xai_file_exists(bundle) && xai_read_file(rec, &old, NULL) == XAI_OK &&
+    if (!o->force && xai_file_exists(report) && xai_file_exists(bundle) && xai_read_file(rec, &old, NULL) == XAI_OK &&
         !strcmp(old, key)) {
-        /* The same experiments with the same stage records: figures, report and bundle stand. */
         fprintf(stderr, "xai reproduce: figures, report and bundle up to date\n");
-    } else {
-        s = xai_provenance_write(o.results, times, ne, o.quick, total);
-        if (s == XAI_OK) s = xai_publish_all(o.results, names, ne);
-        if (s == XAI_OK) s = xai_publish_bundle(o.results, names, ne);
-        if (s == XAI_OK) {
-            char dir[700];
-            snprintf(dir, sizeof dir, "%s/stages", o.results);
-            s = xai_mkdirs(dir);
-            if (s == XAI_OK) s = xai_write_file_atomic(rec, key, strlen(key));
-        }
+        goto done;
     }
+    if ((s = xai_provenance_write(o->results, times, ne, o->quick, total)) != XAI_OK) goto done;
+    if ((s = xai_publish_all(o->results, names, ne)) != XAI_OK) goto done;
+    if ((s = xai_publish_bundle(o->results, names, ne)) != XAI_OK) goto done;
+    if ((s = xai_mkdirs(dir)) != XAI_OK) goto done;
+    s = xai_write_file_atomic(rec, key, strlen(key));
+done:
     free(old);
+    return s;
+}
+
+int xai_cmd_reproduce(int argc, char **argv)
+{
+    repro_opts o;
+    int r = parse_options(&o, argc, argv);
+    if (r >= 0) return r;
+    static experiment exps[MAX_EXP];
+    int ne = find_experiments(&o, exps);
+    if (ne < 0) return 1;
+    if (ne == 0) {
+        fprintf(stderr, "xai reproduce: no experiments (*.ini) in %s\n", o.configs);
+        return 1;
+    }
+    if (xai_mkdirs(o.results) != XAI_OK) return xai_cli_error(XAI_EIO);
+    double t0 = xai_now();
+    int failed = run_all(&o, exps, ne);
+    double total = xai_now() - t0;
+    if (failed) {
+        fprintf(stderr, "xai reproduce: stopped after a failure (%.1f s); rerun to resume\n", total);
+        for (int i = 0; i < ne; i++) xai_config_free(&exps[i].cfg);
+        return 1;
+    }
+    double tp = xai_now();
+    xai_status s = publish(&o, exps, ne, total);
     double publish_s = xai_now() - tp;
     for (int i = 0; i < ne; i++) xai_config_free(&exps[i].cfg);
     if (s != XAI_OK) return xai_cli_error(s);

@@ -7,7 +7,7 @@
 #include "core/nn.h"
 #include "core/h5.h"
 #include "core/io.h"
-#include "experiments/publish.h"
+#include "paper/publish.h"
 
 #include <ftw.h>
 #include <math.h>

@@ -1,7 +1,6 @@
 /* publish.c: the pipeline's last steps: cross-dataset figures, the report, the bundle.
- * Thin glue between `xai reproduce` and experiments/publish.h. */
-#include "experiments/provenance.h"
-#include "experiments/publish.h"
+ * Thin glue between `xai reproduce` and paper/publish.h. */
+#include "paper/publish.h"
 
 xai_status xai_publish_all(const char *results, const char *const *names, int n)
 {

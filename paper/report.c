@@ -1,0 +1,550 @@
+/* report.c: the reproduction report (results/report.md and results/report.html), built from the
+ * experiment summaries (paper/summary.c); every number comes from the result files (results/README.md). */
+#include "paper/publish.h"
+#include "core/io.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ----------------------------------------------------------- document model */
+
+/* The report is written once into two buffers, Markdown and HTML, so the two never disagree. */
+typedef struct {
+    xai_sbuf md, html;
+    int nfig; /* figures so far, for "Figure N." */
+} doc;
+
+static void html_escape(xai_sbuf *b, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '&': xai_sbuf_printf(b, "&amp;"); break;
+        case '<': xai_sbuf_printf(b, "&lt;"); break;
+        case '>': xai_sbuf_printf(b, "&gt;"); break;
+        case '"': xai_sbuf_printf(b, "&quot;"); break;
+        default: xai_sbuf_printf(b, "%c", *s);
+        }
+    }
+}
+
+/* Table cells and paragraphs: '|' would split a Markdown cell, '*', '_' and '`' would start markup. */
+static void md_escape(xai_sbuf *b, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|' || *s == '*' || *s == '_' || *s == '`' || *s == '\\') xai_sbuf_printf(b, "\\");
+        if (*s == '\n') xai_sbuf_printf(b, " ");
+        else xai_sbuf_printf(b, "%c", *s);
+    }
+}
+
+static void doc_heading(doc *d, int level, const char *text)
+{
+    xai_sbuf_printf(&d->md, "\n%.*s ", level, "######");
+    md_escape(&d->md, text);
+    xai_sbuf_printf(&d->md, "\n\n");
+    xai_sbuf_printf(&d->html, "<h%d>", level);
+    html_escape(&d->html, text);
+    xai_sbuf_printf(&d->html, "</h%d>\n", level);
+}
+
+static void doc_para(doc *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void doc_para(doc *d, const char *fmt, ...)
+{
+    xai_sbuf t = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    xai_sbuf_vprintf(&t, fmt, ap);
+    va_end(ap);
+    md_escape(&d->md, t.s ? t.s : "");
+    xai_sbuf_printf(&d->md, "\n\n");
+    xai_sbuf_printf(&d->html, "<p>");
+    html_escape(&d->html, t.s ? t.s : "");
+    xai_sbuf_printf(&d->html, "</p>\n");
+    xai_sbuf_free(&t);
+}
+
+static void doc_code(doc *d, const char *text)
+{
+    xai_sbuf_printf(&d->md, "```\n%s%s```\n\n", text, text[0] && text[strlen(text) - 1] != '\n' ? "\n" : "");
+    xai_sbuf_printf(&d->html, "<pre>");
+    html_escape(&d->html, text);
+    xai_sbuf_printf(&d->html, "</pre>\n");
+}
+
+#define MAXCOLS 16
+
+typedef struct {
+    int ncols;
+    char cell[MAXCOLS][160];
+} row;
+
+static void row_begin(row *r) { memset(r, 0, sizeof *r); }
+
+static void cell(row *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void cell(row *r, const char *fmt, ...)
+{
+    XAI_CHECK(r->ncols < MAXCOLS);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->cell[r->ncols++], sizeof r->cell[0], fmt, ap);
+    va_end(ap);
+}
+
+/* A number or an en dash when it is not in the files. */
+static void cellf(row *r, const char *fmt, double v)
+{
+    if (isfinite(v)) cell(r, fmt, v);
+    else cell(r, "–");
+}
+
+static void cell_pm(row *r, double v, double se, int prec)
+{
+    if (!isfinite(v)) cell(r, "–");
+    else if (isfinite(se)) cell(r, "%.*f ± %.*f", prec, v, prec, se);
+    else cell(r, "%.*f", prec, v);
+}
+
+static void cell_i64(row *r, int64_t v)
+{
+    if (v >= 0) cell(r, "%lld", (long long)v);
+    else cell(r, "–");
+}
+
+static void cell_str(row *r, const char *s) { cell(r, "%s", s && s[0] ? s : "–"); }
+
+static void table_row(doc *d, const row *r, int header)
+{
+    xai_sbuf_printf(&d->md, "|");
+    xai_sbuf_printf(&d->html, "<tr>");
+    for (int i = 0; i < r->ncols; i++) {
+        xai_sbuf_printf(&d->md, " ");
+        md_escape(&d->md, r->cell[i]);
+        xai_sbuf_printf(&d->md, " |");
+        xai_sbuf_printf(&d->html, header ? "<th>" : "<td>");
+        html_escape(&d->html, r->cell[i]);
+        xai_sbuf_printf(&d->html, header ? "</th>" : "</td>");
+    }
+    xai_sbuf_printf(&d->md, "\n");
+    xai_sbuf_printf(&d->html, "</tr>\n");
+    if (header) {
+        xai_sbuf_printf(&d->md, "|");
+        for (int i = 0; i < r->ncols; i++) xai_sbuf_printf(&d->md, "%s|", i ? " ---: " : " --- ");
+        xai_sbuf_printf(&d->md, "\n");
+    }
+}
+
+static void table_begin(doc *d, const row *header)
+{
+    xai_sbuf_printf(&d->html, "<table>\n");
+    table_row(d, header, 1);
+}
+
+static void table_end(doc *d)
+{
+    xai_sbuf_printf(&d->md, "\n");
+    xai_sbuf_printf(&d->html, "</table>\n");
+}
+
+static void doc_figure(doc *d, const char *src, const char *text)
+{
+    char caption[800];
+    snprintf(caption, sizeof caption, "Figure %d. %s", ++d->nfig, text);
+    xai_sbuf_printf(&d->md, "![");
+    md_escape(&d->md, caption);
+    xai_sbuf_printf(&d->md, "](%s)\n\n*", src);
+    md_escape(&d->md, caption);
+    xai_sbuf_printf(&d->md, "*\n\n");
+    xai_sbuf_printf(&d->html, "<figure><a href=\"%s\"><img src=\"%s\" alt=\"", src, src);
+    html_escape(&d->html, caption);
+    xai_sbuf_printf(&d->html, "\"></a><figcaption>");
+    html_escape(&d->html, caption);
+    xai_sbuf_printf(&d->html, "</figcaption></figure>\n");
+}
+
+/* ---------------------------------------------------------------- report */
+
+static const char *pct(char *buf, size_t n, double v)
+{
+    if (isfinite(v)) snprintf(buf, n, "%.2f %%", 100 * v);
+    else snprintf(buf, n, "–");
+    return buf;
+}
+
+static void report_runs(doc *d, xai_exp_summary *s, int n)
+{
+    doc_heading(d, 2, "Setup");
+    row h;
+    row_begin(&h);
+    const char *cols[] = {"experiment", "dataset", "input (C×H×W)", "classes", "train / val / test images",
+                          "epochs", "batch", "optimiser", "lr", "schedule", "seed", "training time"};
+    for (size_t i = 0; i < sizeof cols / sizeof *cols; i++) cell(&h, "%s", cols[i]);
+    table_begin(d, &h);
+    for (int e = 0; e < n; e++) {
+        row r;
+        row_begin(&r);
+        cell(&r, "%s", s[e].name);
+        cell_str(&r, s[e].dataset);
+        if (s[e].has_model)
+            cell(&r, "%lld×%lld×%lld", (long long)s[e].input_shape[0], (long long)s[e].input_shape[1],
+                 (long long)s[e].input_shape[2]);
+        else cell(&r, "–");
+        cell_i64(&r, s[e].has_model ? s[e].nclasses : -1);
+        if (s[e].has_train)
+            cell(&r, "%lld / %lld / %lld", (long long)s[e].train_images, (long long)s[e].val_images,
+                 (long long)s[e].test_images);
+        else cell(&r, "–");
+        cell_i64(&r, s[e].epochs);
+        cell_i64(&r, s[e].batch);
+        cell_str(&r, s[e].optimizer);
+        cellf(&r, "%g", s[e].lr);
+        cell_str(&r, s[e].schedule);
+        cell_i64(&r, s[e].seed);
+        cellf(&r, "%.1f s", s[e].train_seconds);
+        table_row(d, &r, 0);
+    }
+    table_end(d);
+    for (int e = 0; e < n; e++)
+        if (s[e].has_train && s[e].limit > 0)
+            doc_para(d, "%s was trained on a subset: the first %lld images of each split (--limit).", s[e].name,
+                     (long long)s[e].limit);
+
+}
+
+static void report_architectures(doc *d, xai_exp_summary *s, int n)
+{
+    doc_heading(d, 3, "Architectures");
+    for (int e = 0; e < n; e++) {
+        if (!s[e].has_model) continue;
+        doc_para(d, "%s: %lld layers, from /model@layers_text of %s/model.h5:", s[e].name, (long long)s[e].nlayers,
+                 s[e].name);
+        doc_code(d, s[e].layers_text);
+    }
+
+}
+
+static void report_explanations(doc *d, xai_exp_summary *s, int n)
+{
+    row h;
+    doc_heading(d, 3, "Explanations and evaluation");
+    row_begin(&h);
+    const char *c2[] = {"experiment", "explained test images", "explained class", "methods", "pixel flipping"};
+    for (size_t i = 0; i < sizeof c2 / sizeof *c2; i++) cell(&h, "%s", c2[i]);
+    table_begin(d, &h);
+    for (int e = 0; e < n; e++) {
+        row r;
+        row_begin(&r);
+        cell(&r, "%s", s[e].name);
+        cell_i64(&r, s[e].has_attr ? s[e].n_images : -1);
+        cell_str(&r, s[e].target_mode);
+        char list[160] = "";
+        for (int i = 0; i < s[e].nmethods; i++) {
+            size_t k = strlen(list);
+            snprintf(list + k, sizeof list - k, "%s%s", i ? ", " : "", s[e].methods[i].name);
+        }
+        cell_str(&r, list);
+        if (s[e].has_metrics)
+            cell(&r, "%lld images, %s perturbation, patch %lld, %lld steps of %lld of %lld features (up to %.0f %%)",
+                 (long long)s[e].metric_images, s[e].perturb, (long long)s[e].patch, (long long)s[e].flip_steps,
+                 (long long)s[e].per_step, (long long)s[e].n_features, 100 * s[e].fraction);
+        else cell(&r, "–");
+        table_row(d, &r, 0);
+    }
+    table_end(d);
+
+}
+
+static void report_provenance_table(doc *d, xai_exp_summary *s, int n)
+{
+    row h;
+    doc_heading(d, 3, "Provenance");
+    row_begin(&h);
+    const char *c3[] = {"experiment", "program version", "trained (UTC)", "threads", "config", "dataset SHA-256"};
+    for (size_t i = 0; i < sizeof c3 / sizeof *c3; i++) cell(&h, "%s", c3[i]);
+    table_begin(d, &h);
+    for (int e = 0; e < n; e++) {
+        row r;
+        row_begin(&r);
+        cell(&r, "%s", s[e].name);
+        cell_str(&r, s[e].model_version[0] ? s[e].model_version : s[e].attr_version);
+        cell_str(&r, s[e].created_utc);
+        cell_i64(&r, s[e].threads);
+        cell_str(&r, s[e].config_path);
+        cell(&r, "%.16s", s[e].dataset_sha256[0] ? s[e].dataset_sha256 : "–");
+        table_row(d, &r, 0);
+    }
+    table_end(d);
+}
+
+static void report_provenance_records(doc *d, const char *root, xai_exp_summary *s, int n)
+{
+    /* The pipeline's provenance records (machine, commands, hashes) go in verbatim: the root's
+     * (e = -1), then each experiment's. */
+    for (int e = -1; e < n; e++) {
+        const char *where = e < 0 ? root : s[e].dir, *label = e < 0 ? "." : s[e].name;
+        DIR *dir = opendir(where);
+        if (!dir) continue;
+        char **files = NULL;
+        int nf = 0;
+        struct dirent *de;
+        while ((de = readdir(dir)))
+            if (!strncmp(de->d_name, "provenance", 10)) {
+                char **w = xai_malloc((size_t)(nf + 1) * sizeof *w);
+                if (nf) memcpy(w, files, (size_t)nf * sizeof *w);
+                free(files);
+                files = w;
+                files[nf++] = xai_strdup(de->d_name);
+            }
+        closedir(dir);
+        xai_exp_sort(files, nf);
+        for (int i = 0; i < nf; i++) {
+            char *p = xai_path_join(where, files[i]);
+            char *text = NULL;
+            size_t len = 0;
+            if (xai_read_file(p, &text, &len) == XAI_OK) {
+                enum { MAXTEXT = 8000 };
+                doc_para(d, "%s/%s%s:", label, files[i], len > MAXTEXT ? " (first 8000 bytes)" : "");
+                if (len > MAXTEXT) text[MAXTEXT] = 0;
+                doc_code(d, text);
+            }
+            xai_clear_error();
+            free(text);
+            free(p);
+            free(files[i]);
+        }
+        free(files);
+    }
+}
+
+static void report_setup(doc *d, const char *root, xai_exp_summary *s, int n)
+{
+    report_runs(d, s, n);
+    report_architectures(d, s, n);
+    report_explanations(d, s, n);
+    report_provenance_table(d, s, n);
+    report_provenance_records(d, root, s, n);
+}
+
+static void report_accuracy(doc *d, xai_exp_summary *s, int n)
+{
+    doc_heading(d, 2, "Accuracy");
+    doc_para(d, "Top-1 accuracy of the kept weights (/train@final_*_acc of each model file); train accuracy is the "
+                "running mean over the kept epoch on augmented inputs.");
+    row h;
+    row_begin(&h);
+    const char *cols[] = {"experiment", "train", "val", "test", "test loss", "kept epoch", "selection"};
+    for (size_t i = 0; i < sizeof cols / sizeof *cols; i++) cell(&h, "%s", cols[i]);
+    table_begin(d, &h);
+    for (int e = 0; e < n; e++) {
+        row r;
+        char b[32];
+        row_begin(&r);
+        cell(&r, "%s", s[e].name);
+        cell(&r, "%s", pct(b, sizeof b, s[e].train_acc));
+        cell(&r, "%s", pct(b, sizeof b, s[e].val_acc));
+        cell(&r, "%s", pct(b, sizeof b, s[e].test_acc));
+        cellf(&r, "%.4f", s[e].test_loss);
+        cell_i64(&r, s[e].best_epoch);
+        cell_str(&r, s[e].select);
+        table_row(d, &r, 0);
+    }
+    table_end(d);
+}
+
+/* IG completeness against the number of steps, one table per curve. */
+static void report_ig_steps(doc *d, const xai_exp_summary *s)
+{
+    row h;
+    for (int g = 0; g < s->nig; g++) {
+        const xai_ig_steps_summary *ig = &s->ig[g];
+        doc_para(d, "IG completeness against the number of steps (%s, %s baseline): median relative error.",
+                 ig->method, ig->baseline[0] ? ig->baseline : "recorded");
+        row_begin(&h);
+        cell(&h, "steps");
+        for (int r = 0; r < ig->nrules && r < MAXCOLS - 1; r++) cell(&h, "%s", ig->rule[r]);
+        table_begin(d, &h);
+        for (int k = 0; k < ig->nsteps; k++) {
+            row r;
+            row_begin(&r);
+            cell(&r, "%lld", (long long)ig->steps[k]);
+            for (int q = 0; q < ig->nrules && q < MAXCOLS - 1; q++)
+                cellf(&r, "%.3g", ig->median[(size_t)q * ig->nsteps + k]);
+            table_row(d, &r, 0);
+        }
+        table_end(d);
+    }
+}
+
+static void report_metrics(doc *d, xai_exp_summary *s, int n)
+{
+    doc_heading(d, 2, "Attribution quality");
+    doc_para(d, "Pixel flipping on the target logit (metrics.h5): AOPC MoRF (most relevant first, higher is better), "
+                "AOPC LeRF (least relevant first, lower is better), ABPC = AUC(LeRF) - AUC(MoRF) (higher is better), "
+                "mean ± standard error over images; z: paired z-score of AOPC MoRF against the random order. "
+                "Completeness: relative error |sum R - (f(x) - f(x'))| / |f(x) - f(x')| for IG, |sum R - f(x)| / "
+                "|f(x)| (conservation) for the others, median and 90th percentile. |Δ|: /ig/delta (IG) or "
+                "/lrp/residual (LRP) of the attribution file, in logit units. Time: wall time per attribution.");
+    for (int e = 0; e < n; e++) {
+        doc_heading(d, 3, s[e].name);
+        if (!s[e].nmethods) {
+            doc_para(d, "No attribution or metrics file.");
+            continue;
+        }
+        row h;
+        row_begin(&h);
+        const char *cols[] = {"method", "kind", "AOPC MoRF", "AOPC LeRF", "ABPC", "z vs random", "completeness median",
+                              "completeness p90", "|Δ| median", "|Δ| max", "ms / attribution"};
+        for (size_t i = 0; i < sizeof cols / sizeof *cols; i++) cell(&h, "%s", cols[i]);
+        table_begin(d, &h);
+        if (isfinite(s[e].random_aopc)) {
+            row r;
+            row_begin(&r);
+            cell(&r, "random order (control)");
+            cell(&r, "control");
+            cell_pm(&r, s[e].random_aopc, s[e].random_aopc_se, 3);
+            for (int k = 0; k < 8; k++) cell(&r, "–");
+            table_row(d, &r, 0);
+        }
+        for (int i = 0; i < s[e].nmethods; i++) {
+            const xai_method_summary *m = &s[e].methods[i];
+            row r;
+            row_begin(&r);
+            cell(&r, "%s", m->name);
+            cell_str(&r, m->kind);
+            cell_pm(&r, m->aopc_morf, m->aopc_morf_se, 3);
+            cell_pm(&r, m->aopc_lerf, m->aopc_lerf_se, 3);
+            cell_pm(&r, m->abpc, m->abpc_se, 3);
+            cellf(&r, "%.1f", m->vs_random_z);
+            cellf(&r, "%.3g", m->compl_median);
+            cellf(&r, "%.3g", m->compl_p90);
+            cellf(&r, "%.3g", m->delta_median);
+            cellf(&r, "%.3g", m->delta_max);
+            cellf(&r, "%.3g", 1e3 * m->sec_per_attr);
+            table_row(d, &r, 0);
+        }
+        table_end(d);
+        report_ig_steps(d, &s[e]);
+    }
+}
+
+static int file_in(const char *root, const char *rel)
+{
+    char *p = xai_path_join(root, rel);
+    int e = xai_file_exists(p);
+    free(p);
+    return e;
+}
+
+static void report_figures(doc *d, const char *root, xai_exp_summary *s, int n)
+{
+    doc_heading(d, 2, "Figures");
+    int any = 0;
+    char src[1200], cap[600];
+    for (int e = 0; e < n; e++) {
+        const char *nm = s[e].name;
+        snprintf(src, sizeof src, "%s/figures/heatmaps.png", nm);
+        if (file_in(root, src)) {
+            snprintf(cap, sizeof cap,
+                     "%s: test images (correctly and wrongly classified) and their IG and LRP relevance maps, summed "
+                     "over channels and scaled by each map's max |R| (red positive, blue negative).",
+                     nm);
+            doc_figure(d, src, cap), any = 1;
+        }
+        snprintf(src, sizeof src, "%s/figures/pixelflip.png", nm);
+        if (file_in(root, src)) {
+            snprintf(cap, sizeof cap,
+                     "%s: target logit while features are removed most relevant first (MoRF) and least relevant "
+                     "first (LeRF), mean ± standard error over %lld images; grey: random order.",
+                     nm, (long long)s[e].metric_images);
+            doc_figure(d, src, cap), any = 1;
+        }
+        snprintf(src, sizeof src, "%s/figures/ig_completeness.png", nm);
+        if (file_in(root, src)) {
+            snprintf(cap, sizeof cap,
+                     "%s: IG completeness error against the number of integration steps for each quadrature rule "
+                     "(median, dashed: 90th percentile).",
+                     nm);
+            doc_figure(d, src, cap), any = 1;
+        }
+        snprintf(src, sizeof src, "%s/figures/training.png", nm);
+        if (file_in(root, src)) {
+            snprintf(cap, sizeof cap, "%s: training and validation loss and accuracy per epoch.", nm);
+            doc_figure(d, src, cap), any = 1;
+        }
+    }
+    if (file_in(root, "figures/aopc.png"))
+        doc_figure(d, "figures/aopc.png",
+                   "AOPC of MoRF and LeRF pixel flipping per method and dataset (target logit, error bars: standard "
+                   "error; grey: random order)."),
+            any = 1;
+    if (file_in(root, "figures/runtime.png"))
+        doc_figure(d, "figures/runtime.png", "Wall time per attribution of each method and dataset (log scale)."),
+            any = 1;
+    if (!any) doc_para(d, "No figures rendered yet (xai export --figures, or the reproduce pipeline, draws them).");
+}
+
+static const char *CSS =
+    "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;"
+    "color:#222;line-height:1.45}\n"
+    "h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.8em}\n"
+    "table{border-collapse:collapse;margin:.8em 0;font-size:.9em}\n"
+    "th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}\n"
+    "th:first-child,td:first-child{text-align:left}th{background:#f3f3f3}\n"
+    "tr:nth-child(even) td{background:#fafafa}\n"
+    "pre{background:#f6f8fa;padding:.7em;overflow-x:auto;font-size:.85em}\n"
+    "figure{margin:1.5em 0}figure img{max-width:100%;border:1px solid #eee}\n"
+    "figcaption{font-style:italic;color:#444;margin-top:.3em}\n";
+
+/* The whole document: title, setup, accuracy, scores, figures and what was missing. */
+static void report_document(doc *d, const char *results_root, xai_exp_summary *s, int n)
+{
+    const char *title = "Explaining deep neural networks using LRP and Integrated Gradients: reproduction report";
+    xai_sbuf_printf(&d->html, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>");
+    html_escape(&d->html, title);
+    xai_sbuf_printf(&d->html, "</title>\n<style>\n%s</style>\n</head>\n<body>\n", CSS);
+    xai_sbuf_printf(&d->md, "# %s\n\n", title);
+    xai_sbuf_printf(&d->html, "<h1>");
+    html_escape(&d->html, title);
+    xai_sbuf_printf(&d->html, "</h1>\n");
+    doc_para(d,
+             "Written by xai %s from the HDF5 result files under %s (per experiment: model.h5, attributions.h5, "
+             "metrics.h5; layout in README.md there). Every number below is read from those files.",
+             xai_version(), results_root);
+    report_setup(d, results_root, s, n);
+    report_accuracy(d, s, n);
+    report_metrics(d, s, n);
+    report_figures(d, results_root, s, n);
+    xai_sbuf all = {0};
+    for (int e = 0; e < n; e++)
+        if (s[e].notes.n) xai_sbuf_printf(&all, "%s", s[e].notes.s);
+    if (all.n) {
+        doc_heading(d, 2, "Missing data");
+        doc_code(d, all.s);
+    }
+    xai_sbuf_free(&all);
+    xai_sbuf_printf(&d->html, "</body>\n</html>\n");
+}
+
+xai_status xai_report_write(const char *results_root, const char *const *exps, int n)
+{
+    if (!results_root || n < 0 || (n > 0 && !exps))
+        return xai_fail(XAI_EINVAL, "xai_report_write: a results directory and a list of experiments are needed");
+    if (n == 0) return xai_fail(XAI_EINVAL, "%s: no experiments to report on", results_root);
+    xai_exp_summary *s = NULL;
+    doc d = {{0}, {0}, 0};
+    char *md = xai_path_join(results_root, "report.md"), *html = xai_path_join(results_root, "report.html");
+    xai_status st;
+    if ((st = xai_exp_summaries_load(&s, results_root, exps, n)) != XAI_OK) goto done;
+    report_document(&d, results_root, s, n);
+    if ((st = xai_write_file_atomic(md, d.md.s, d.md.n)) != XAI_OK) goto done;
+    st = xai_write_file_atomic(html, d.html.s, d.html.n);
+done:
+    xai_sbuf_free(&d.md);
+    xai_sbuf_free(&d.html);
+    free(md);
+    free(html);
+    xai_exp_summaries_free(s, n);
+    return st;
+}

@@ -69,10 +69,9 @@ xai_status xai_attr_create(xai_attr_writer *w, const char *path, const xai_attr_
     af->shape = h->shape;
     w->f = af;
     if ((s = write_header(af->h5.id, path, h, command)) != XAI_OK) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", xai_errmsg());
+        s = xai_fail(s, "%s: %s", path, xai_errmsg());
         xai_attr_abort(w);
-        return xai_fail(s, "%s: %s", path, msg);
+        return s;
     }
     return XAI_OK;
 }
@@ -170,13 +169,10 @@ xai_status xai_attr_write_method(xai_attr_writer *w, const xai_method *meth, con
     char name[512];
     snprintf(name, sizeof name, "attributions/%s", meth->spec);
     if (xai_h5_exists(af->h5.id, name)) return xai_fail(XAI_EINVAL, "%s: method '%s' is listed twice", path, meth->spec);
-    xai_status s = write_map(af, name, meth, attr, lrp_desc, seconds);
-    if (s == XAI_OK && aux) s = write_aux(af->h5.id, meth, aux, lrp_layers, af->n);
-    if (s != XAI_OK) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", xai_errmsg());
-        return xai_fail(s, "%s: method %s: %s", path, meth->spec, msg);
-    }
+    xai_status s;
+    if ((s = write_map(af, name, meth, attr, lrp_desc, seconds)) != XAI_OK ||
+        (aux && (s = write_aux(af->h5.id, meth, aux, lrp_layers, af->n)) != XAI_OK))
+        return xai_fail(s, "%s: method %s: %s", path, meth->spec, xai_errmsg());
     return XAI_OK;
 }
 

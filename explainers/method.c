@@ -208,11 +208,7 @@ xai_status xai_method_parse(xai_method *m, const char *spec, const char *const *
     if (overrides && overrides[m->kind] && overrides[m->kind][0]) XAI_TRY(apply_list(m, overrides[m->kind]));
     if (colon) XAI_TRY(apply_list(m, spec + (colon - name) + 1));
     xai_status s = check_settings(m);
-    if (s != XAI_OK) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", xai_errmsg());
-        return xai_fail(s, "method '%s': %s", spec, msg);
-    }
+    if (s != XAI_OK) return xai_fail(s, "method '%s': %s", spec, xai_errmsg());
     return XAI_OK;
 }
 

@@ -181,5 +181,21 @@ int xai_model_argmax(const float *logits, int k);
 xai_status xai_model_save(const xai_model *m, const char *path);
 xai_status xai_model_load(xai_model **m, const char *path, int max_batch);
 
+/* ------------------------------------------------- evaluating a trained model */
+
+/* Eval mode for explaining: train = 0, lean as asked, weight gradients off; restores on end. */
+typedef struct { int train, lean, grads; } xai_eval_scope;
+xai_eval_scope xai_eval_begin(xai_model *m, int lean);
+void xai_eval_end(xai_model *m, xai_eval_scope s);
+/* Target logits f_c(x) of n images in batches of m->max_batch, eval mode, m restored. */
+void xai_model_target_logits(xai_model *m, const float *x /* (N, C, H, W) */, const int32_t *target /* (N) */, int n,
+                             float *out /* (N) */);
+/* A copy of m of capacity max_batch with each batch norm that directly follows a conv/linear
+ * layer folded into it (a bias is added when missing); other batch norms stay as per-element
+ * affine layers. The same function to float rounding; a model without such pairs is copied exactly. */
+xai_status xai_model_fold_batchnorm(xai_model **out, const xai_model *m, int max_batch);
+/* uint8 pixels -> (pixel/255 - mean[c]) / std[c] as the model expects (mean, std: (C)). */
+void xai_normalize_u8(float *out /* (C, H, W) */, const uint8_t *px /* (C, H, W) */, xai_shape s, const float *mean,
+                      const float *std);
 
 #endif

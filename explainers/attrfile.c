@@ -1,8 +1,9 @@
-/* attrfile.c: the attribution HDF5 file that `xai explain` writes and `xai evaluate` reads.
- * Layout (groups, shapes, dtypes, attributes) in explainers/README.md; written atomically. */
+/* attrfile.c: the attribution HDF5 file that `xai explain` writes and every other command reads:
+ * the only code that touches its layout (explainers/README.md); written atomically. */
 #include "core/h5.h"
 #include "explainers/explain.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,49 +11,67 @@
 
 /* ------------------------------------------------------------------ writer */
 
+struct xai_attr_file {
+    xai_h5file h5;
+    int n;
+    xai_shape shape;
+};
+
+static xai_status write_root_attrs(hid_t f, const xai_attr_header *h, const char *command)
+{
+    const int C = h->shape.c < 4 ? h->shape.c : 4;
+    XAI_TRY(xai_h5_attr_str(f, "format", ATTR_FORMAT));
+    XAI_TRY(xai_h5_attr_str(f, "model_path", h->model_path));
+    XAI_TRY(xai_h5_attr_str(f, "model_sha256", h->model_sha256));
+    XAI_TRY(xai_h5_attr_str(f, "dataset", h->dataset));
+    XAI_TRY(xai_h5_attr_str(f, "dataset_sha256", h->dataset_sha256));
+    XAI_TRY(xai_h5_attr_str(f, "split", "test"));
+    XAI_TRY(xai_h5_attr_str(f, "target_mode", h->target_mode));
+    XAI_TRY(xai_h5_attr_f64v(f, "normalize_mean", h->norm_mean, C));
+    XAI_TRY(xai_h5_attr_f64v(f, "normalize_std", h->norm_std, C));
+    XAI_TRY(xai_h5_attr_str(f, "program_version", xai_version()));
+    return xai_h5_attr_str(f, "command", command ? command : "");
+}
+
+static xai_status write_header(hid_t f, const char *path, const xai_attr_header *h, const char *command)
+{
+    const uint64_t N = (uint64_t)h->n;
+    const uint64_t d4[4] = {N, (uint64_t)h->shape.c, (uint64_t)h->shape.h, (uint64_t)h->shape.w};
+    const uint64_t dk[2] = {N, (uint64_t)h->nclasses};
+    XAI_TRY(write_root_attrs(f, h, command));
+    XAI_TRY(xai_h5_write_f32(f, "inputs", h->inputs, 4, d4));
+    XAI_TRY(xai_h5_write(f, "labels", H5T_NATIVE_INT32, h->labels, 1, &N));
+    XAI_TRY(xai_h5_write(f, "targets", H5T_NATIVE_INT32, h->targets, 1, &N));
+    XAI_TRY(xai_h5_write(f, "indices", H5T_NATIVE_INT64, h->indices, 1, &N));
+    XAI_TRY(xai_h5_write_f32(f, "logits", h->logits, 2, dk));
+    /* Creation order is tracked so readers list methods in the order they were run. */
+    hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
+    H5Pset_link_creation_order(gcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+    hid_t g = H5Gcreate2(f, "attributions", H5P_DEFAULT, gcpl, H5P_DEFAULT);
+    H5Pclose(gcpl);
+    if (g < 0) return xai_fail(XAI_EIO, "%s: cannot create group /attributions", path);
+    H5Gclose(g);
+    return XAI_OK;
+}
+
 xai_status xai_attr_create(xai_attr_writer *w, const char *path, const xai_attr_header *h, const char *command)
 {
     memset(w, 0, sizeof *w);
     if (h->n <= 0 || h->nclasses <= 0 || xai_shape_size(h->shape) == 0)
         return xai_fail(XAI_EINVAL, "%s: attribution file needs N > 0 images of a known shape (got N=%d)", path, h->n);
-    XAI_TRY(xai_h5_create(&w->f, path));
-    w->n = h->n;
-    w->shape = h->shape;
-    hid_t f = w->f.id;
-    const uint64_t N = (uint64_t)h->n;
-    const uint64_t d4[4] = {N, (uint64_t)h->shape.c, (uint64_t)h->shape.h, (uint64_t)h->shape.w};
-    const uint64_t dk[2] = {N, (uint64_t)h->nclasses};
-    const int C = h->shape.c < 4 ? h->shape.c : 4;
-    xai_status s = xai_h5_attr_str(f, "format", ATTR_FORMAT);
-    if (s == XAI_OK) s = xai_h5_attr_str(f, "model_path", h->model_path);
-    if (s == XAI_OK) s = xai_h5_attr_str(f, "model_sha256", h->model_sha256);
-    if (s == XAI_OK) s = xai_h5_attr_str(f, "dataset", h->dataset);
-    if (s == XAI_OK) s = xai_h5_attr_str(f, "dataset_sha256", h->dataset_sha256);
-    if (s == XAI_OK) s = xai_h5_attr_str(f, "split", "test");
-    if (s == XAI_OK) s = xai_h5_attr_str(f, "target_mode", h->target_mode);
-    if (s == XAI_OK) s = xai_h5_attr_f64v(f, "normalize_mean", h->norm_mean, C);
-    if (s == XAI_OK) s = xai_h5_attr_f64v(f, "normalize_std", h->norm_std, C);
-    if (s == XAI_OK) s = xai_h5_attr_str(f, "program_version", xai_version());
-    if (s == XAI_OK) s = xai_h5_attr_str(f, "command", command ? command : "");
-    if (s == XAI_OK) s = xai_h5_write_f32(f, "inputs", h->inputs, 4, d4);
-    if (s == XAI_OK) s = xai_h5_write(f, "labels", H5T_NATIVE_INT32, h->labels, 1, &N);
-    if (s == XAI_OK) s = xai_h5_write(f, "targets", H5T_NATIVE_INT32, h->targets, 1, &N);
-    if (s == XAI_OK) s = xai_h5_write(f, "indices", H5T_NATIVE_INT64, h->indices, 1, &N);
-    if (s == XAI_OK) s = xai_h5_write_f32(f, "logits", h->logits, 2, dk);
-    if (s == XAI_OK) {
-        /* Creation order is tracked so readers list methods in the order they were run. */
-        hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
-        H5Pset_link_creation_order(gcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
-        hid_t g = H5Gcreate2(f, "attributions", H5P_DEFAULT, gcpl, H5P_DEFAULT);
-        H5Pclose(gcpl);
-        if (g < 0) s = xai_fail(XAI_EIO, "%s: cannot create group /attributions", path);
-        else H5Gclose(g);
-    }
+    xai_attr_file *af = xai_calloc(1, sizeof *af);
+    xai_status s = xai_h5_create(&af->h5, path);
     if (s != XAI_OK) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", xai_errmsg());
+        free(af);
+        return s;
+    }
+    af->n = h->n;
+    af->shape = h->shape;
+    w->f = af;
+    if ((s = write_header(af->h5.id, path, h, command)) != XAI_OK) {
+        s = xai_fail(s, "%s: %s", path, xai_errmsg());
         xai_attr_abort(w);
-        return xai_fail(s, "%s: %s", path, msg);
+        return s;
     }
     return XAI_OK;
 }
@@ -81,9 +100,11 @@ static xai_status method_attrs(hid_t d, const xai_method *m, const char *lrp_des
         XAI_TRY(xai_h5_attr_f64(d, "blur_sigma", o->sigma));
         XAI_TRY(xai_h5_attr_i64(d, "seed", (int64_t)o->seed));
         double *a = xai_malloc(2 * (size_t)o->steps * sizeof *a);
-        xai_status s = xai_quadrature(o->rule, o->steps, a, a + o->steps);
-        if (s == XAI_OK) s = xai_h5_attr_f64v(d, "alphas", a, o->steps);
-        if (s == XAI_OK) s = xai_h5_attr_f64v(d, "weights", a + o->steps, o->steps);
+        xai_status s = XAI_OK;
+        if ((s = xai_quadrature(o->rule, o->steps, a, a + o->steps)) != XAI_OK) goto done;
+        if ((s = xai_h5_attr_f64v(d, "alphas", a, o->steps)) != XAI_OK) goto done;
+        s = xai_h5_attr_f64v(d, "weights", a + o->steps, o->steps);
+    done:
         free(a);
         return s;
     }
@@ -109,48 +130,67 @@ static xai_status method_attrs(hid_t d, const xai_method *m, const char *lrp_des
     }
 }
 
+static xai_status write_aux(hid_t f, const xai_method *meth, const xai_explain_aux *aux, int lrp_layers, int n)
+{
+    const uint64_t N = (uint64_t)n;
+    if (meth->kind == XAI_METHOD_IG) {
+        if (aux->delta) XAI_TRY(write_vec(f, "ig/delta", meth->spec, aux->delta, 1, &N));
+        if (aux->fbase) XAI_TRY(write_vec(f, "ig/f_baseline", meth->spec, aux->fbase, 1, &N));
+    }
+    if (meth->kind == XAI_METHOD_LRP) {
+        const uint64_t dl[2] = {N, (uint64_t)lrp_layers + 1};
+        if (aux->residual) XAI_TRY(write_vec(f, "lrp/residual", meth->spec, aux->residual, 1, &N));
+        if (aux->layer_sums) XAI_TRY(write_vec(f, "lrp/layer_sums", meth->spec, aux->layer_sums, 2, dl));
+    }
+    return XAI_OK;
+}
+
+static xai_status write_map(const xai_attr_file *af, const char *name, const xai_method *meth, const float *attr,
+                            const char *lrp_desc, double seconds)
+{
+    hid_t f = af->h5.id;
+    const uint64_t d4[4] = {(uint64_t)af->n, (uint64_t)af->shape.c, (uint64_t)af->shape.h, (uint64_t)af->shape.w};
+    XAI_TRY(xai_h5_write_f32(f, name, attr, 4, d4));
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    if (d < 0) return xai_fail(XAI_EIO, "%s: cannot reopen dataset %s", af->h5.path, name);
+    xai_status s = method_attrs(d, meth, lrp_desc, seconds, af->n);
+    H5Dclose(d);
+    return s;
+}
+
 xai_status xai_attr_write_method(xai_attr_writer *w, const xai_method *meth, const float *attr,
                                  const xai_explain_aux *aux, int lrp_layers, const char *lrp_desc, double seconds)
 {
-    hid_t f = w->f.id;
-    const char *path = w->f.path;
+    const xai_attr_file *af = w->f;
+    const char *path = af->h5.path;
     if (!meth->spec[0] || strchr(meth->spec, '/') || !strcmp(meth->spec, "."))
         return xai_fail(XAI_EINVAL, "%s: method name '%s' cannot name an HDF5 dataset (no '/', not empty)", path,
                         meth->spec);
     char name[512];
     snprintf(name, sizeof name, "attributions/%s", meth->spec);
-    if (xai_h5_exists(f, name)) return xai_fail(XAI_EINVAL, "%s: method '%s' is listed twice", path, meth->spec);
-    const uint64_t N = (uint64_t)w->n;
-    const uint64_t d4[4] = {N, (uint64_t)w->shape.c, (uint64_t)w->shape.h, (uint64_t)w->shape.w};
-    xai_status s = xai_h5_write_f32(f, name, attr, 4, d4);
-    if (s == XAI_OK) {
-        hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
-        s = d < 0 ? xai_fail(XAI_EIO, "%s: cannot reopen dataset %s", path, name)
-                  : method_attrs(d, meth, lrp_desc, seconds, w->n);
-        if (d >= 0) H5Dclose(d);
-    }
-    if (s == XAI_OK && aux && meth->kind == XAI_METHOD_IG) {
-        if (aux->delta) s = write_vec(f, "ig/delta", meth->spec, aux->delta, 1, &N);
-        if (s == XAI_OK && aux->fbase) s = write_vec(f, "ig/f_baseline", meth->spec, aux->fbase, 1, &N);
-    }
-    if (s == XAI_OK && aux && meth->kind == XAI_METHOD_LRP) {
-        const uint64_t dl[2] = {N, (uint64_t)lrp_layers + 1};
-        if (aux->residual) s = write_vec(f, "lrp/residual", meth->spec, aux->residual, 1, &N);
-        if (s == XAI_OK && aux->layer_sums) s = write_vec(f, "lrp/layer_sums", meth->spec, aux->layer_sums, 2, dl);
-    }
-    if (s != XAI_OK) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", xai_errmsg());
-        return xai_fail(s, "%s: method %s: %s", path, meth->spec, msg);
-    }
+    if (xai_h5_exists(af->h5.id, name)) return xai_fail(XAI_EINVAL, "%s: method '%s' is listed twice", path, meth->spec);
+    xai_status s;
+    if ((s = write_map(af, name, meth, attr, lrp_desc, seconds)) != XAI_OK ||
+        (aux && (s = write_aux(af->h5.id, meth, aux, lrp_layers, af->n)) != XAI_OK))
+        return xai_fail(s, "%s: method %s: %s", path, meth->spec, xai_errmsg());
     return XAI_OK;
 }
 
-xai_status xai_attr_commit(xai_attr_writer *w) { return xai_h5_commit(&w->f); }
+xai_status xai_attr_commit(xai_attr_writer *w)
+{
+    if (!w->f) return xai_fail(XAI_EINVAL, "attribution file: commit of a writer that is not open");
+    xai_status s = xai_h5_commit(&w->f->h5);
+    free(w->f);
+    w->f = NULL;
+    return s;
+}
 
 void xai_attr_abort(xai_attr_writer *w)
 {
-    if (w->f.path) xai_h5_abort(&w->f);
+    if (!w->f) return;
+    if (w->f->h5.path) xai_h5_abort(&w->f->h5);
+    free(w->f);
+    w->f = NULL;
 }
 
 /* ------------------------------------------------------------------ reader */
@@ -187,79 +227,122 @@ void xai_attr_header_free(xai_attr_header *h)
     memset(h, 0, sizeof *h);
 }
 
-xai_status xai_attr_read_header(xai_attr_header *h, const char *path)
+/* Reads the first n rows of a dataset whose other dimensions must be tail (rank - 1 of them). */
+static xai_status read_rows(hid_t f, const char *path, const char *name, hid_t type, void *buf, int n, int rank,
+                            const uint64_t *tail)
+{
+    uint64_t d[8], want[8];
+    want[0] = (uint64_t)n;
+    for (int i = 1; i < rank; i++) want[i] = tail[i - 1];
+    int r = xai_h5_dims(f, name, d);
+    /* The whole dataset: the helper checks every dimension and names what differs. */
+    if (r != rank || d[0] <= (uint64_t)n) return xai_h5_read(f, name, type, buf, rank, want, path);
+    for (int i = 1; i < rank; i++)
+        if (d[i] != want[i])
+            return xai_fail(XAI_EFORMAT, "%s: /%s has size %llu in dimension %d, expected %llu", path, name,
+                            (unsigned long long)d[i], i, (unsigned long long)want[i]);
+    hid_t ds = H5Dopen2(f, name, H5P_DEFAULT), fs = ds >= 0 ? H5Dget_space(ds) : -1;
+    hsize_t start[8] = {0}, count[8];
+    for (int i = 0; i < rank; i++) count[i] = want[i];
+    herr_t e = -1;
+    if (fs >= 0 && H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) >= 0) {
+        hid_t ms = H5Screate_simple(rank, count, NULL);
+        e = H5Dread(ds, type, ms, fs, H5P_DEFAULT, buf);
+        H5Sclose(ms);
+    }
+    if (fs >= 0) H5Sclose(fs);
+    if (ds >= 0) H5Dclose(ds);
+    if (e < 0) return xai_fail(XAI_EFORMAT, "%s: cannot read /%s (truncated or corrupt file?)", path, name);
+    return XAI_OK;
+}
+
+/* N, the image shape and the classes from /inputs and /logits; h->n is at most max_n (> 0). */
+static xai_status read_dims(hid_t f, const char *path, xai_attr_header *h, int max_n)
+{
+    char fmt[64] = "";
+    if (xai_h5_get_str(f, "format", fmt, sizeof fmt) != XAI_OK || strcmp(fmt, ATTR_FORMAT))
+        return xai_fail(XAI_EFORMAT,
+                        "%s: not an attribution file (@format is '%s', expected '%s'; made by xai explain?)", path,
+                        fmt, ATTR_FORMAT);
+    uint64_t d[8], dk[8];
+    int r = xai_h5_dims(f, "inputs", d);
+    if (r != 4 || d[0] == 0 || d[0] > (1u << 30) || d[1] == 0 || d[1] > 4096 || d[2] == 0 || d[3] == 0)
+        return xai_fail(XAI_EFORMAT, "%s: /inputs must be a non-empty (N, C, H, W) array", path);
+    h->n = max_n > 0 && (uint64_t)max_n < d[0] ? max_n : (int)d[0];
+    h->shape = (xai_shape){(int)d[1], (int)d[2], (int)d[3]};
+    r = xai_h5_dims(f, "logits", dk);
+    if (r != 2 || dk[0] != d[0] || dk[1] == 0 || dk[1] > (1u << 20))
+        return xai_fail(XAI_EFORMAT, "%s: /logits must be (N=%d, classes)", path, (int)d[0]);
+    h->nclasses = (int)dk[1];
+    return XAI_OK;
+}
+
+static xai_status read_arrays(hid_t f, const char *path, xai_attr_header *h)
+{
+    const uint64_t N = (uint64_t)h->n;
+    const uint64_t img[3] = {(uint64_t)h->shape.c, (uint64_t)h->shape.h, (uint64_t)h->shape.w};
+    const uint64_t k[1] = {(uint64_t)h->nclasses};
+    h->inputs = xai_malloc((size_t)N * xai_shape_size(h->shape) * sizeof *h->inputs);
+    h->logits = xai_malloc((size_t)N * h->nclasses * sizeof *h->logits);
+    h->labels = xai_malloc(N * sizeof *h->labels);
+    h->targets = xai_malloc(N * sizeof *h->targets);
+    h->indices = xai_malloc(N * sizeof *h->indices);
+    XAI_TRY(read_rows(f, path, "inputs", H5T_NATIVE_FLOAT, h->inputs, h->n, 4, img));
+    XAI_TRY(read_rows(f, path, "logits", H5T_NATIVE_FLOAT, h->logits, h->n, 2, k));
+    XAI_TRY(read_rows(f, path, "labels", H5T_NATIVE_INT32, h->labels, h->n, 1, NULL));
+    XAI_TRY(read_rows(f, path, "targets", H5T_NATIVE_INT32, h->targets, h->n, 1, NULL));
+    XAI_TRY(read_rows(f, path, "indices", H5T_NATIVE_INT64, h->indices, h->n, 1, NULL));
+    for (int i = 0; i < h->n; i++)
+        if (h->targets[i] < 0 || h->targets[i] >= h->nclasses)
+            return xai_fail(XAI_EFORMAT, "%s: /targets[%d] = %d is not a class (0..%d)", path, i, (int)h->targets[i],
+                            h->nclasses - 1);
+    return XAI_OK;
+}
+
+/* Provenance and the method names, in creation order (by name in files that did not track it). */
+static void read_about(hid_t f, xai_attr_header *h)
+{
+    xai_h5_get_str(f, "model_path", h->model_path, sizeof h->model_path);
+    xai_h5_get_str(f, "model_sha256", h->model_sha256, sizeof h->model_sha256);
+    xai_h5_get_str(f, "dataset", h->dataset, sizeof h->dataset);
+    xai_h5_get_str(f, "dataset_sha256", h->dataset_sha256, sizeof h->dataset_sha256);
+    xai_h5_get_str(f, "target_mode", h->target_mode, sizeof h->target_mode);
+    xai_h5_get_str(f, "program_version", h->program_version, sizeof h->program_version);
+    for (int c = 0; c < 4; c++) h->norm_mean[c] = 0, h->norm_std[c] = 1;
+    xai_h5_get_f64v(f, "normalize_mean", h->norm_mean, 4);
+    xai_h5_get_f64v(f, "normalize_std", h->norm_std, 4);
+    name_list l = {0};
+    if (xai_h5_exists(f, "attributions")) {
+        hid_t g = H5Gopen2(f, "attributions", H5P_DEFAULT);
+        hsize_t idx = 0;
+        if (H5Literate(g, H5_INDEX_CRT_ORDER, H5_ITER_INC, &idx, collect, &l) < 0) {
+            for (int i = 0; i < l.n; i++) free(l.names[i]);
+            l.n = 0;
+            idx = 0;
+            H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, &idx, collect, &l);
+        }
+        H5Gclose(g);
+    }
+    h->methods = l.names;
+    h->nmethods = l.n;
+}
+
+xai_status xai_attr_read_header_n(xai_attr_header *h, const char *path, int max_n)
 {
     memset(h, 0, sizeof *h);
     hid_t f;
     XAI_TRY(xai_h5_open(&f, path, 0));
-    char fmt[64] = "";
     xai_status s = XAI_OK;
-    if (xai_h5_get_str(f, "format", fmt, sizeof fmt) != XAI_OK || strcmp(fmt, ATTR_FORMAT))
-        s = xai_fail(XAI_EFORMAT, "%s: not an attribution file (@format is '%s', expected '%s'; made by xai explain?)",
-                     path, fmt, ATTR_FORMAT);
-    uint64_t d[8];
-    if (s == XAI_OK) {
-        int r = xai_h5_dims(f, "inputs", d);
-        if (r != 4 || d[0] == 0 || d[0] > (1u << 30) || d[1] == 0 || d[1] > 4096 || d[2] == 0 || d[3] == 0)
-            s = xai_fail(XAI_EFORMAT, "%s: /inputs must be a non-empty (N, C, H, W) array", path);
-        else {
-            h->n = (int)d[0];
-            h->shape = (xai_shape){(int)d[1], (int)d[2], (int)d[3]};
-        }
-    }
-    uint64_t dk[8];
-    if (s == XAI_OK) {
-        int r = xai_h5_dims(f, "logits", dk);
-        if (r != 2 || dk[0] != d[0] || dk[1] == 0 || dk[1] > (1u << 20))
-            s = xai_fail(XAI_EFORMAT, "%s: /logits must be (N=%d, classes)", path, h->n);
-        else h->nclasses = (int)dk[1];
-    }
-    if (s == XAI_OK) {
-        const uint64_t N = (uint64_t)h->n;
-        h->inputs = xai_malloc((size_t)N * xai_shape_size(h->shape) * sizeof *h->inputs);
-        h->logits = xai_malloc((size_t)N * h->nclasses * sizeof *h->logits);
-        h->labels = xai_malloc(N * sizeof *h->labels);
-        h->targets = xai_malloc(N * sizeof *h->targets);
-        h->indices = xai_malloc(N * sizeof *h->indices);
-        s = xai_h5_read(f, "inputs", H5T_NATIVE_FLOAT, h->inputs, 4, d, path);
-        if (s == XAI_OK) s = xai_h5_read(f, "logits", H5T_NATIVE_FLOAT, h->logits, 2, dk, path);
-        if (s == XAI_OK) s = xai_h5_read(f, "labels", H5T_NATIVE_INT32, h->labels, 1, &N, path);
-        if (s == XAI_OK) s = xai_h5_read(f, "targets", H5T_NATIVE_INT32, h->targets, 1, &N, path);
-        if (s == XAI_OK) s = xai_h5_read(f, "indices", H5T_NATIVE_INT64, h->indices, 1, &N, path);
-        for (int i = 0; s == XAI_OK && i < h->n; i++)
-            if (h->targets[i] < 0 || h->targets[i] >= h->nclasses)
-                s = xai_fail(XAI_EFORMAT, "%s: /targets[%d] = %d is not a class (0..%d)", path, i, (int)h->targets[i],
-                             h->nclasses - 1);
-    }
-    if (s == XAI_OK) {
-        xai_h5_get_str(f, "model_path", h->model_path, sizeof h->model_path);
-        xai_h5_get_str(f, "model_sha256", h->model_sha256, sizeof h->model_sha256);
-        xai_h5_get_str(f, "dataset", h->dataset, sizeof h->dataset);
-        xai_h5_get_str(f, "dataset_sha256", h->dataset_sha256, sizeof h->dataset_sha256);
-        xai_h5_get_str(f, "target_mode", h->target_mode, sizeof h->target_mode);
-        for (int c = 0; c < 4; c++) h->norm_mean[c] = 0, h->norm_std[c] = 1;
-        xai_h5_get_f64v(f, "normalize_mean", h->norm_mean, 4);
-        xai_h5_get_f64v(f, "normalize_std", h->norm_std, 4);
-        name_list l = {0};
-        if (xai_h5_exists(f, "attributions")) {
-            hid_t g = H5Gopen2(f, "attributions", H5P_DEFAULT);
-            hsize_t idx = 0;
-            /* Files whose group does not track creation order list by name. */
-            if (H5Literate(g, H5_INDEX_CRT_ORDER, H5_ITER_INC, &idx, collect, &l) < 0) {
-                for (int i = 0; i < l.n; i++) free(l.names[i]);
-                l.n = 0;
-                idx = 0;
-                H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, &idx, collect, &l);
-            }
-            H5Gclose(g);
-        }
-        h->methods = l.names;
-        h->nmethods = l.n;
-    }
+    if ((s = read_dims(f, path, h, max_n)) != XAI_OK) goto done;
+    if ((s = read_arrays(f, path, h)) != XAI_OK) goto done;
+    read_about(f, h);
+done:
     H5Fclose(f);
     if (s != XAI_OK) xai_attr_header_free(h);
     return s;
 }
+
+xai_status xai_attr_read_header(xai_attr_header *h, const char *path) { return xai_attr_read_header_n(h, path, 0); }
 
 xai_status xai_attr_read_method(const char *path, const char *method, float *attr, const xai_attr_header *h)
 {
@@ -267,9 +350,9 @@ xai_status xai_attr_read_method(const char *path, const char *method, float *att
     XAI_TRY(xai_h5_open(&f, path, 0));
     char name[512];
     snprintf(name, sizeof name, "attributions/%s", method);
-    const uint64_t d4[4] = {(uint64_t)h->n, (uint64_t)h->shape.c, (uint64_t)h->shape.h, (uint64_t)h->shape.w};
+    const uint64_t img[3] = {(uint64_t)h->shape.c, (uint64_t)h->shape.h, (uint64_t)h->shape.w};
     xai_status s = xai_h5_exists(f, name)
-                       ? xai_h5_read(f, name, H5T_NATIVE_FLOAT, attr, 4, d4, path)
+                       ? read_rows(f, path, name, H5T_NATIVE_FLOAT, attr, h->n, 4, img)
                        : xai_fail(XAI_ENOTFOUND, "%s: no method '%s' under /attributions", path, method);
     H5Fclose(f);
     return s;
@@ -282,9 +365,31 @@ xai_status xai_attr_read_vector(const char *path, const char *group, const char 
     XAI_TRY(xai_h5_open(&f, path, 0));
     char name[512];
     snprintf(name, sizeof name, "%s/%s", group, method);
-    const uint64_t N = (uint64_t)h->n;
-    xai_status s = xai_h5_exists(f, name) ? xai_h5_read(f, name, H5T_NATIVE_DOUBLE, v, 1, &N, path)
+    xai_status s = xai_h5_exists(f, name) ? read_rows(f, path, name, H5T_NATIVE_DOUBLE, v, h->n, 1, NULL)
                                           : xai_fail(XAI_ENOTFOUND, "%s: method '%s' has no /%s", path, method, group);
+    H5Fclose(f);
+    return s;
+}
+
+xai_status xai_attr_read_method_info(const char *path, const char *method, xai_attr_method_info *info)
+{
+    memset(info, 0, sizeof *info);
+    hid_t f;
+    XAI_TRY(xai_h5_open(&f, path, 0));
+    char name[512];
+    snprintf(name, sizeof name, "attributions/%s", method);
+    xai_status s = XAI_OK;
+    hid_t d = xai_h5_exists(f, name) ? H5Dopen2(f, name, H5P_DEFAULT) : -1;
+    if (d < 0) {
+        s = xai_fail(XAI_ENOTFOUND, "%s: no method '%s' under /attributions", path, method);
+        goto done;
+    }
+    xai_h5_get_str(d, "kind", info->kind, sizeof info->kind);
+    info->seconds = info->seconds_per_attribution = NAN;
+    xai_h5_get_f64(d, "seconds", &info->seconds);
+    xai_h5_get_f64(d, "seconds_per_attribution", &info->seconds_per_attribution);
+    H5Dclose(d);
+done:
     H5Fclose(f);
     return s;
 }

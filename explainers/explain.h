@@ -1,13 +1,10 @@
 /* explain.h: public API of the explainers: Integrated Gradients, the LRP family, gradient baselines,
- * method specs (as `xai explain --methods` takes them) and the attribution HDF5 file (README.md). */
+ * method specs, the `xai explain` run and its benchmarks, and the attribution HDF5 file (README.md). */
 #ifndef XAI_EXPLAIN_H
 #define XAI_EXPLAIN_H
 
 #include "core/base.h"
-#include "core/config.h"
-#include "core/io.h"
 #include "core/nn.h"
-#include "core/h5.h"
 
 #include <stdint.h>
 
@@ -27,10 +24,6 @@ typedef void (*xai_row_fn)(void *ctx, float *xrow /* (C, H, W) */, int image, in
 xai_status xai_grad_accumulate(xai_model *m, int n, int per_image, const double *weight /* (per_image) */,
                                const int32_t *target /* (N) */, xai_row_fn fill, void *ctx,
                                double *G /* (N, C, H, W) */, float *row_logit /* (N, per_image) or NULL */);
-
-/* Target logits of n inputs, in batches of m->max_batch (eval mode). */
-void xai_explain_logits(xai_model *m, const float *x /* (N, C, H, W) */, const int32_t *target /* (N) */, int n,
-                        double *f /* (N) */);
 
 /* ------------------------------------------------------ Integrated Gradients */
 
@@ -127,13 +120,9 @@ xai_status xai_lrp_composite(xai_lrp_opts *o, const char *name);
 extern const char *const xai_lrp_composite_names[]; /* NULL-terminated */
 xai_status xai_lrp_check(const xai_lrp_opts *o);
 
-/* A copy of m for LRP, of capacity max_batch: every batchnorm that directly follows a conv or
- * linear layer is merged into it (a bias is added when missing); other batchnorm layers stay and
- * are treated as per-element affine layers. Logits equal m's to float rounding. */
-xai_status xai_lrp_canonize(xai_model **out, const xai_model *m, int max_batch);
-
 typedef struct xai_lrp xai_lrp;
-/* Builds the canonised net (capacity rows) and the modified weights every rule needs. */
+/* Builds the canonised net (m with batch norms folded, xai_model_fold_batchnorm; capacity rows)
+ * and the modified weights every rule needs. */
 xai_status xai_lrp_create(xai_lrp **ctx, const xai_model *m, const xai_lrp_opts *o, int rows);
 void xai_lrp_free(xai_lrp *c);
 const xai_model *xai_lrp_model(const xai_lrp *c); /* the canonised net */
@@ -210,6 +199,12 @@ typedef struct {
  * list applied before the spec's own keys (how `xai explain --ig-steps` reaches every IG method).
  * Errors name the spec and the bad part. */
 xai_status xai_method_parse(xai_method *out, const char *spec, const char *const *overrides /* (XAI_METHOD_KINDS) */);
+/* A comma-separated list of specs, each as xai_method_parse takes it; a spec listed twice or an
+ * empty list is an error. *out (malloc'd, *n entries) is NULL on error. */
+xai_status xai_method_parse_list(xai_method **out, int *n, const char *list,
+                                 const char *const *overrides /* (XAI_METHOD_KINDS) */);
+/* What `xai explain` runs unless told: ig, the LRP composites of the paper, the gradient family, random. */
+extern const char *const xai_default_methods;
 
 /* Per-image side outputs of a method (any may be NULL). */
 typedef struct {
@@ -234,6 +229,67 @@ int xai_explain_default_rows(const xai_model *m);
 /* Matches metrics.h's xai_attr_fn: ctx is a const xai_method *; image ids are 0..n-1. */
 xai_status xai_method_attr_fn(void *ctx, xai_model *m, const float *x, const int32_t *target, int n, float *attr);
 
+/* ------------------------------------------------------------ xai explain */
+
+/* One method's figures, passed to xai_explain_cfg.on_method once it is written. */
+typedef struct {
+    const xai_method *method;
+    int n;                          /* images */
+    double seconds;                 /* all n attributions */
+    double ig_completeness_median;  /* IG: median |delta / (f(x) - f(x'))|; NaN otherwise */
+    double ig_delta_median;         /* IG: median |delta|; NaN otherwise */
+    double lrp_residual_median;     /* LRP: median |sum R - f(x)|; NaN otherwise */
+} xai_explain_result;
+
+/* Attributions of the model's target class for test images, written to one attribution file. */
+typedef struct {
+    const char *model;              /* model file (xai train) */
+    const char *dataset;            /* dataset name, or a dataset cache file (.h5) */
+    const char *methods;            /* comma-separated specs; NULL: xai_default_methods */
+    const char *const *overrides;   /* (XAI_METHOD_KINDS) "key=value:..." lists or NULL (xai_method_parse) */
+    const char *out;                /* NULL: attributions.h5 beside the model */
+    const char *target;             /* "pred" (NULL), "label" or a class index */
+    const char *data_dir, *mirror;  /* where datasets live / come from; NULL: the defaults */
+    int n, start;                   /* images to explain, from test image `start` */
+    int rows;                       /* rows a batch for every method; 0: xai_explain_default_rows */
+    const char *command;            /* recorded in the file; NULL: "" */
+    void (*on_method)(void *ctx, const xai_explain_result *r); /* after each method; may be NULL */
+    void *ctx;
+} xai_explain_cfg;
+
+/* Methods are parsed first (a typo fails before loading), then the model (batch norms folded
+ * once for all methods) and the images; progress goes to stderr. *outpath (malloc'd; may be
+ * NULL) gets the file written. */
+xai_status xai_explain_run(const xai_explain_cfg *cfg, char **outpath);
+
+/* --------------------------------------------------- xai bench ig / lrp */
+
+/* Attribution throughput on a config's net with random weights and inputs, batch norms folded
+ * as xai explain runs it; times are medians of `repeats` runs of `iters` calls after `warmup`. */
+typedef struct {
+    const char *config;             /* file with a [model] section */
+    const char *method;             /* lrp: an LRP composite spec */
+    int steps, images;              /* ig: quadrature points, attributions per timed call */
+    xai_quad_rule rule;             /* ig */
+    int rows;                       /* rows a batch; 0: xai_explain_default_rows */
+    int repeats, warmup, iters;
+} xai_bench_explain_opts;
+
+typedef struct {
+    int threads, rows, images, steps;
+    char method[128];               /* lrp: the parsed spec */
+    double attr_per_s;              /* the method's attributions per second */
+    double ms_per_attr;             /* ig: milliseconds an attribution */
+    double gxi_attr_per_s;          /* lrp: gradient x input on the same batch */
+    double gflop_per_attr, gflops;  /* counting one forward and one backward pass (2 x forward FLOPs) per step */
+    double peak_rss_mb;
+} xai_bench_explain_result;
+
+/* ig: `images` attributions a timed call, all their steps batched in rows of `rows`. */
+xai_status xai_bench_ig_run(const xai_bench_explain_opts *o, xai_bench_explain_result *r);
+/* lrp: one batch of `rows` images a timed call; then gradient x input on the same batch. */
+xai_status xai_bench_lrp_run(const xai_bench_explain_opts *o, xai_bench_explain_result *r);
+
 /* ---------------------------------------------------------- attribution file */
 
 /* Header of an attribution file (layout: explainers/README.md). */
@@ -247,15 +303,16 @@ typedef struct {
     float *logits;       /* (N, K) */
     double norm_mean[4], norm_std[4];
     char model_path[1024], model_sha256[65], dataset[1024], dataset_sha256[65], target_mode[32];
+    char program_version[64]; /* read only: the writer records xai_version() */
     int nmethods;
     char **methods;      /* (nmethods) dataset names under /attributions, in creation order */
 } xai_attr_header;
 
-/* Writer: create, header, then one call per method, then commit (or abort: no file is left). */
+/* Writer: create, header, then one call per method, then commit (or abort: no file is left).
+ * The open file lives behind f (attrfile.c); a zeroed writer is closed. */
+typedef struct xai_attr_file xai_attr_file;
 typedef struct {
-    xai_h5file f;
-    int n;
-    xai_shape shape;
+    xai_attr_file *f;
 } xai_attr_writer;
 xai_status xai_attr_create(xai_attr_writer *w, const char *path, const xai_attr_header *h, const char *command);
 /* kind-specific side outputs come from aux (delta/fbase for IG, residual/layer_sums for LRP);
@@ -274,5 +331,15 @@ xai_status xai_attr_read_method(const char *path, const char *method, float *att
  * (with a message) when the method has none. */
 xai_status xai_attr_read_vector(const char *path, const char *group, const char *method, double *v /* (N) */,
                                 const xai_attr_header *h);
+/* As xai_attr_read_header, of the first max_n images only (max_n <= 0 or more than the file
+ * has: all). Method maps and vectors are then read for those h->n images. */
+xai_status xai_attr_read_header_n(xai_attr_header *h, const char *path, int max_n);
+/* What the file records about one method (its dataset's attributes). */
+typedef struct {
+    char kind[32];                  /* xai_method_kind_name */
+    double seconds;                 /* all N attributions */
+    double seconds_per_attribution;
+} xai_attr_method_info;
+xai_status xai_attr_read_method_info(const char *path, const char *method, xai_attr_method_info *info);
 
 #endif

@@ -6,29 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ------------------------------------------------------------- model state */
-
-/* Explainers need eval mode and no weight gradients; the caller's settings come back after. */
-typedef struct {
-    int train, grads_on, lean;
-} model_state;
-
-static model_state enter_explain(xai_model *m)
-{
-    model_state s = {m->train, 0, m->lean};
-    for (int i = 0; i < m->nlayers; i++)
-        if (m->layers[i].nw && m->layers[i].gw) s.grads_on = 1;
-    m->train = 0, m->lean = 1; /* gradients need no activation a fused pool skips */
-    xai_model_set_param_grads(m, 0);
-    return s;
-}
-
-static void leave_explain(xai_model *m, model_state s)
-{
-    m->train = s.train, m->lean = s.lean;
-    xai_model_set_param_grads(m, s.grads_on);
-}
-
 static xai_status check_targets(const xai_model *m, const int32_t *target, int n, const char *who)
 {
     if (n < 0) return xai_fail(XAI_EINVAL, "%s: image count %d is negative", who, n);
@@ -50,7 +27,7 @@ xai_status xai_grad_accumulate(xai_model *m, int n, int per_image, const double 
     const int K = m->nclasses, rows = m->max_batch;
     memset(G, 0, (size_t)n * isz * sizeof *G);
     if (n == 0) return XAI_OK;
-    model_state st = enter_explain(m);
+    xai_eval_scope st = xai_eval_begin(m, 1); /* gradients need no activation a fused pool skips */
     float *dlogits = xai_calloc((size_t)rows * K, sizeof *dlogits);
     const long total = (long)n * per_image;
     for (long start = 0; start < total; start += rows) {
@@ -86,20 +63,8 @@ xai_status xai_grad_accumulate(xai_model *m, int n, int per_image, const double 
         }
     }
     free(dlogits);
-    leave_explain(m, st);
+    xai_eval_end(m, st);
     return XAI_OK;
-}
-
-void xai_explain_logits(xai_model *m, const float *x, const int32_t *target, int n, double *f)
-{
-    model_state st = enter_explain(m);
-    const size_t isz = xai_shape_size(m->in);
-    for (int s = 0; s < n; s += m->max_batch) {
-        int nb = n - s < m->max_batch ? n - s : m->max_batch;
-        const float *lg = xai_model_forward(m, x + (size_t)s * isz, nb);
-        for (int r = 0; r < nb; r++) f[s + r] = lg[(size_t)r * m->nclasses + target[s + r]];
-    }
-    leave_explain(m, st);
 }
 
 /* --------------------------------------------------------------- quadrature */
@@ -306,6 +271,35 @@ static void ig_fill(void *ctx, float *row, int i, int k)
     for (size_t j = 0; j < c->isz; j++) row[j] = b[j] + a * (x[j] - b[j]);
 }
 
+/* attr = (x - x') G per pixel; delta and fbase from the target logits of x and x'. */
+static void ig_finish(xai_model *m, const float *x, const float *xb, const int32_t *target, int n, const double *G,
+                      float *attr, double *delta, double *fbase)
+{
+    const size_t isz = xai_shape_size(m->in);
+    float *fx = NULL, *fb = NULL;
+    if (delta || fbase) {
+        fx = xai_malloc(2 * (size_t)n * sizeof *fx);
+        fb = fx + n;
+        xai_model_target_logits(m, x, target, n, fx);
+        xai_model_target_logits(m, xb, target, n, fb);
+    }
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++) {
+        const float *xi = x + (size_t)i * isz, *bi = xb + (size_t)i * isz;
+        const double *g = G + (size_t)i * isz;
+        float *a = attr + (size_t)i * isz;
+        double sum = 0;
+        for (size_t j = 0; j < isz; j++) {
+            double v = ((double)xi[j] - bi[j]) * g[j];
+            a[j] = (float)v;
+            sum += v;
+        }
+        if (delta) delta[i] = sum - ((double)fx[i] - fb[i]);
+        if (fbase) fbase[i] = fb[i];
+    }
+    free(fx);
+}
+
 xai_status xai_ig(xai_model *m, const xai_ig_opts *o, const float *x, const float *xb, const int32_t *target,
                   const int64_t *ids, int n, float *attr, double *delta, double *fbase)
 {
@@ -314,9 +308,11 @@ xai_status xai_ig(xai_model *m, const xai_ig_opts *o, const float *x, const floa
     if (n == 0) return XAI_OK;
     const size_t isz = xai_shape_size(m->in);
     double *alpha = xai_malloc((size_t)o->steps * sizeof *alpha), *w = xai_malloc((size_t)o->steps * sizeof *w);
-    xai_status s = xai_quadrature(o->rule, o->steps, alpha, w);
     float *own = NULL;
-    if (s == XAI_OK && !xb) {
+    double *G = NULL;
+    xai_status s = XAI_OK;
+    if ((s = xai_quadrature(o->rule, o->steps, alpha, w)) != XAI_OK) goto done;
+    if (!xb) {
         own = xai_malloc(2 * (size_t)n * isz * sizeof *own);
         float *scratch = own + (size_t)n * isz;
 #pragma omp parallel for schedule(static)
@@ -325,35 +321,11 @@ xai_status xai_ig(xai_model *m, const xai_ig_opts *o, const float *x, const floa
                             ids ? (uint64_t)ids[i] : (uint64_t)i, scratch + (size_t)i * isz);
         xb = own;
     }
-    double *G = s == XAI_OK ? xai_malloc((size_t)n * isz * sizeof *G) : NULL;
-    if (s == XAI_OK) {
-        ig_rows rc = {x, xb, alpha, isz};
-        s = xai_grad_accumulate(m, n, o->steps, w, target, ig_fill, &rc, G, NULL);
-    }
-    if (s == XAI_OK) {
-        double *fx = NULL, *fb = NULL;
-        if (delta || fbase) {
-            fx = xai_malloc(2 * (size_t)n * sizeof *fx);
-            fb = fx + n;
-            xai_explain_logits(m, x, target, n, fx);
-            xai_explain_logits(m, xb, target, n, fb);
-        }
-#pragma omp parallel for schedule(static)
-        for (int i = 0; i < n; i++) {
-            const float *xi = x + (size_t)i * isz, *bi = xb + (size_t)i * isz;
-            const double *g = G + (size_t)i * isz;
-            float *a = attr + (size_t)i * isz;
-            double sum = 0;
-            for (size_t j = 0; j < isz; j++) {
-                double v = ((double)xi[j] - bi[j]) * g[j];
-                a[j] = (float)v;
-                sum += v;
-            }
-            if (delta) delta[i] = sum - (fx[i] - fb[i]);
-            if (fbase) fbase[i] = fb[i];
-        }
-        free(fx);
-    }
+    G = xai_malloc((size_t)n * isz * sizeof *G);
+    ig_rows rc = {x, xb, alpha, isz};
+    if ((s = xai_grad_accumulate(m, n, o->steps, w, target, ig_fill, &rc, G, NULL)) != XAI_OK) goto done;
+    ig_finish(m, x, xb, target, n, G, attr, delta, fbase);
+done:
     free(G);
     free(own);
     free(alpha);

@@ -1,5 +1,5 @@
-/* lrp.c: Layer-wise Relevance Propagation: rules, composites, batchnorm canonisation, and the
- * relevance pass, run as modified backward passes through the engine's own conv/linear kernels. */
+/* lrp.c: Layer-wise Relevance Propagation: rules, composites, and the relevance pass (on a
+ * copy with batch norms folded, core/model_eval.c),, run as modified backward passes through the engine's own conv/linear kernels. */
 #include "explainers/explain.h"
 
 #include <math.h>
@@ -116,63 +116,9 @@ xai_status xai_lrp_check(const xai_lrp_opts *o)
     return XAI_OK;
 }
 
-/* ------------------------------------------------------------ canonisation */
+/* ------------------------------------------------------------------ layers */
 
 static int is_affine(const xai_layer *l) { return l->type == XAI_CONV2D || l->type == XAI_LINEAR; }
-
-xai_status xai_lrp_canonize(xai_model **out, const xai_model *m, int max_batch)
-{
-    *out = NULL;
-    xai_layer_spec *specs = xai_calloc(m->nlayers, sizeof *specs);
-    int *src = xai_calloc(m->nlayers, sizeof *src); /* canonical layer -> original layer */
-    int n = 0;
-    for (int i = 0; i < m->nlayers; i++) {
-        const xai_layer *l = &m->layers[i];
-        if (l->type == XAI_BATCHNORM2D && i > 0 && is_affine(&m->layers[i - 1])) {
-            specs[n - 1].bias = 1; /* the merged shift needs a bias */
-            continue;
-        }
-        xai_layer_spec_of(&specs[n], l);
-        src[n++] = i;
-    }
-    xai_model *c;
-    xai_status s = xai_model_create(&c, specs, n, m->in, m->nclasses, max_batch);
-    if (s == XAI_OK) {
-        for (int j = 0; j < n; j++) {
-            const xai_layer *l = &m->layers[src[j]];
-            xai_layer *d = &c->layers[j];
-            if (l->type == XAI_BATCHNORM2D) {
-                memcpy(d->w, l->w, l->nw * sizeof *d->w);
-                memcpy(d->b, l->b, l->nb * sizeof *d->b);
-                memcpy(d->rmean, l->rmean, l->in.c * sizeof *d->rmean);
-                memcpy(d->rvar, l->rvar, l->in.c * sizeof *d->rvar);
-                continue;
-            }
-            if (!is_affine(l)) continue;
-            const xai_layer *bn =
-                src[j] + 1 < m->nlayers && m->layers[src[j] + 1].type == XAI_BATCHNORM2D ? &m->layers[src[j] + 1] : NULL;
-            const size_t per = l->nw / l->out.c;
-            for (int o = 0; o < l->out.c; o++) {
-                /* y = g (z - mu) / sqrt(var + eps) + beta with z = w x + b: scale w, fold the shift into b. */
-                double a = 1, shift = 0, b = l->bias ? l->b[o] : 0;
-                if (bn) {
-                    a = bn->w[o] / sqrt((double)bn->rvar[o] + bn->eps);
-                    shift = bn->b[o] - a * bn->rmean[o];
-                }
-                for (size_t t = 0; t < per; t++) d->w[o * per + t] = (float)(a * l->w[o * per + t]);
-                if (d->bias) d->b[o] = (float)(a * b + shift);
-            }
-        }
-        memcpy(c->mean, m->mean, sizeof c->mean);
-        memcpy(c->std, m->std, sizeof c->std);
-        c->seed = m->seed;
-        c->train = 0;
-        *out = c;
-    }
-    free(specs);
-    free(src);
-    return s;
-}
 
 /* ---------------------------------------------------------------- context */
 
@@ -372,7 +318,7 @@ xai_status xai_lrp_set_layer_rule(xai_lrp *c, int layer, xai_lrp_rule r)
 void xai_lrp_free(xai_lrp *c)
 {
     if (!c) return;
-    for (int i = 0; c->aux && i < c->m->nlayers; i++) {
+    for (int i = 0; c->aux && c->m && i < c->m->nlayers; i++) {
         layer_aux *a = &c->aux[i];
         float *p[] = {a->wpos, a->wneg, a->wgam, a->wsq, a->wones, a->bpos, a->bneg,
                       a->bgam, a->zflat, a->zsq, a->lo, a->hi, a->zbc};
@@ -385,24 +331,12 @@ void xai_lrp_free(xai_lrp *c)
     free(c);
 }
 
-xai_status xai_lrp_create(xai_lrp **out, const xai_model *m, const xai_lrp_opts *o, int rows)
+/* Rule of each layer from the options; the first conv/linear layer may have its own. */
+static void assign_rules(xai_lrp *c, const xai_lrp_opts *o)
 {
-    *out = NULL;
-    XAI_TRY(xai_lrp_check(o));
-    if (rows <= 0) return xai_fail(XAI_EINVAL, "LRP: batch of %d rows (expected > 0)", rows);
-    xai_lrp *c = xai_calloc(1, sizeof *c);
-    c->o = *o;
-    xai_status s = xai_lrp_canonize(&c->m, m, rows);
-    if (s != XAI_OK) {
-        free(c);
-        return s;
-    }
-    const int L = c->m->nlayers;
-    c->rule = xai_malloc(L * sizeof *c->rule);
-    c->aux = xai_calloc(L, sizeof *c->aux);
     c->first = -1;
     c->maxact = xai_shape_size(c->m->in);
-    for (int i = 0; i < L; i++) {
+    for (int i = 0; i < c->m->nlayers; i++) {
         const xai_layer *l = &c->m->layers[i];
         size_t osz = xai_shape_size(l->out);
         if (osz > c->maxact) c->maxact = osz;
@@ -414,14 +348,28 @@ xai_status xai_lrp_create(xai_lrp **out, const xai_model *m, const xai_lrp_opts 
             if (o->first >= 0) c->rule[i] = o->first;
         }
     }
-    for (int i = 0; i < L && s == XAI_OK; i++)
-        if (c->rule[i] >= 0) s = prepare_layer(c, i);
-    if (s != XAI_OK) {
-        xai_lrp_free(c);
-        return s;
-    }
+}
+
+xai_status xai_lrp_create(xai_lrp **out, const xai_model *m, const xai_lrp_opts *o, int rows)
+{
+    *out = NULL;
+    XAI_TRY(xai_lrp_check(o));
+    if (rows <= 0) return xai_fail(XAI_EINVAL, "LRP: batch of %d rows (expected > 0)", rows);
+    xai_lrp *c = xai_calloc(1, sizeof *c);
+    c->o = *o;
+    xai_status s = XAI_OK;
+    /* A model folded already (xai explain folds once) is only copied here. */
+    if ((s = xai_model_fold_batchnorm(&c->m, m, rows)) != XAI_OK) goto done;
+    const int L = c->m->nlayers;
+    c->rule = xai_malloc(L * sizeof *c->rule);
+    c->aux = xai_calloc(L, sizeof *c->aux);
+    assign_rules(c, o);
+    for (int i = 0; i < L; i++)
+        if (c->rule[i] >= 0 && (s = prepare_layer(c, i)) != XAI_OK) goto done;
     *out = c;
-    return XAI_OK;
+done:
+    if (s != XAI_OK) xai_lrp_free(c);
+    return s;
 }
 
 char *xai_lrp_describe(const xai_lrp *c)
@@ -504,125 +452,163 @@ static int has_negative(const float *x, size_t tot)
     return neg;
 }
 
+/* What every conv/linear rule needs of layer i: its inputs and outputs of the forward pass. */
+typedef struct {
+    const xai_layer *l;
+    const layer_aux *a;
+    const float *in, *out; /* (n, in), (n, out) of the forward pass */
+    size_t isz, osz, ti, to;
+    float eps;             /* stabiliser of the denominators */
+    int bias_in;           /* the bias takes a share of relevance */
+    int n;
+} affine_ctx;
+
+static void rule_epsilon(xai_lrp *c, const affine_ctx *k, int rule, const float *Rout, float *Rin)
+{
+    const xai_layer *l = k->l;
+    float *z = scratch(c, B_Z1);
+    /* The forward output is z (with the bias); without it, take the bias back out. */
+    const float e = rule == XAI_LRP_EPSILON && c->o.epsilon > 0 ? (float)c->o.epsilon : k->eps;
+    if (l->bias && !k->bias_in) {
+        memcpy(z, k->out, k->to * sizeof *z);
+        add_bias(z, l->b, l, k->n, -1.0f);
+        ratio(z, Rout, z, k->to, e, 1);
+    } else
+        ratio(z, Rout, k->out, k->to, e, 1);
+    affine_bwd(l, l->w, z, k->in, Rin, k->n);
+    scale_by(Rin, k->in, k->ti);
+}
+
+static void rule_gamma(xai_lrp *c, const affine_ctx *k, const float *Rout, float *Rin)
+{
+    float *z = scratch(c, B_Z1);
+    affine_fwd(k->l, k->a->wgam, k->in, z, k->n);
+    if (k->bias_in) add_bias(z, k->a->bgam, k->l, k->n, 1.0f);
+    ratio(z, Rout, z, k->to, k->eps, 1);
+    affine_bwd(k->l, k->a->wgam, z, k->in, Rin, k->n);
+    scale_by(Rin, k->in, k->ti);
+}
+
+/* Non-negative inputs (after a ReLU): (x w)+ = x w+ and (x w)- = x w-. */
+static void rule_alphabeta_pos(xai_lrp *c, const affine_ctx *k, const float *Rout, float *Rin)
+{
+    const xai_layer *l = k->l;
+    const layer_aux *a = k->a;
+    const float al = (float)c->o.alpha, be = (float)c->o.beta;
+    float *z = scratch(c, B_Z1), *z2 = scratch(c, B_Z2);
+    affine_fwd(l, a->wpos, k->in, z, k->n);
+    if (k->bias_in) add_bias(z, a->bpos, l, k->n, 1.0f);
+    ratio(z, Rout, z, k->to, k->eps, al);
+    affine_bwd(l, a->wpos, z, k->in, Rin, k->n);
+    if (be != 0) {
+        affine_fwd(l, a->wneg, k->in, z2, k->n);
+        if (k->bias_in) add_bias(z2, a->bneg, l, k->n, 1.0f);
+        ratio(z2, Rout, z2, k->to, k->eps, -be);
+        affine_bwd(l, a->wneg, z2, k->in, Rin, k->n);
+    }
+    scale_by(Rin, k->in, k->ti);
+}
+
+/* z = (x+ wa) + (x- wb) (+ bias), then the ratio: d is an (n, out) temporary (maxact covers it). */
+static void mixed_z(const affine_ctx *k, const float *wa, const float *wb, const float *bias, const float *xp,
+                    const float *xn, float *z, float *d, const float *Rout, float scale)
+{
+    affine_fwd(k->l, wa, xp, z, k->n);
+    affine_fwd(k->l, wb, xn, d, k->n);
+    const size_t to = k->to;
+#pragma omp parallel for schedule(static) if (to > PAR_MIN)
+    for (size_t j = 0; j < to; j++) z[j] += d[j];
+    if (k->bias_in) add_bias(z, bias, k->l, k->n, 1.0f);
+    ratio(z, Rout, z, to, k->eps, scale);
+}
+
+/* Mixed signs: positive contributions are x+ w+ and x- w-, negative ones x+ w- and x- w+. */
+static void rule_alphabeta_mixed(xai_lrp *c, const affine_ctx *k, const float *Rout, float *Rin)
+{
+    const xai_layer *l = k->l;
+    const layer_aux *a = k->a;
+    const float al = (float)c->o.alpha, be = (float)c->o.beta;
+    const float *in = k->in;
+    const size_t ti = k->ti;
+    float *z = scratch(c, B_Z1), *z2 = scratch(c, B_Z2);
+    float *xp = scratch(c, B_XP), *xn = scratch(c, B_XN), *d2 = scratch(c, B_D2), *d = scratch(c, B_D1);
+#pragma omp parallel for schedule(static) if (ti > PAR_MIN)
+    for (size_t j = 0; j < ti; j++) {
+        xp[j] = in[j] > 0 ? in[j] : 0;
+        xn[j] = in[j] < 0 ? in[j] : 0;
+    }
+    mixed_z(k, a->wpos, a->wneg, a->bpos, xp, xn, z, d, Rout, al);
+    if (be != 0) mixed_z(k, a->wneg, a->wpos, a->bneg, xp, xn, z2, d, Rout, -be);
+    memset(d, 0, ti * sizeof *d);
+    memset(d2, 0, ti * sizeof *d2);
+    affine_bwd(l, a->wpos, z, in, d, k->n);
+    affine_bwd(l, a->wneg, z, in, d2, k->n);
+    if (be != 0) {
+        affine_bwd(l, a->wneg, z2, in, d, k->n);
+        affine_bwd(l, a->wpos, z2, in, d2, k->n);
+    }
+    mul_into(Rin, xp, d, ti);
+    muladd_into(Rin, xn, d2, ti, 1);
+}
+
+/* Input-free rules: the denominator is the same for every image. Biases take no share (as in
+ * iNNvestigate): under flat even a zero bias would otherwise absorb relevance. */
+static void rule_input_free(xai_lrp *c, const affine_ctx *k, int flat, const float *Rout, float *Rin)
+{
+    const float *zc = flat ? k->a->zflat : k->a->zsq, *w = flat ? k->a->wones : k->a->wsq;
+    float *z = scratch(c, B_Z1);
+    const size_t to = k->to, osz = k->osz;
+    const float eps = k->eps;
+#pragma omp parallel for schedule(static) if (to > PAR_MIN)
+    for (size_t j = 0; j < to; j++) z[j] = Rout[j] / stab(zc[j % osz], eps);
+    affine_bwd(k->l, w, z, k->in, Rin, k->n);
+}
+
+/* z = x w - l w+ - h w-; the bias, an input fixed at 1 with bounds 1, cancels. */
+static void rule_zbox(xai_lrp *c, const affine_ctx *k, const float *Rout, float *Rin)
+{
+    const xai_layer *l = k->l;
+    const layer_aux *a = k->a;
+    const size_t hw = (size_t)l->out.h * l->out.w, to = k->to, ti = k->ti, osz = k->osz, isz = k->isz;
+    const float eps = k->eps, *out = k->out;
+    float *z = scratch(c, B_Z1), *d = scratch(c, B_D1);
+#pragma omp parallel for schedule(static) if (to > PAR_MIN)
+    for (size_t j = 0; j < to; j++) {
+        size_t jo = j % osz;
+        float zz = out[j] - (l->bias ? l->b[jo / hw] : 0.0f) - a->zbc[jo];
+        z[j] = Rout[j] / stab(zz, eps);
+    }
+    affine_bwd(l, l->w, z, k->in, Rin, k->n);
+    scale_by(Rin, k->in, ti);
+    const float *bound[2] = {a->lo, a->hi};
+    const float *wb[2] = {a->wpos, a->wneg};
+    for (int side = 0; side < 2; side++) {
+        memset(d, 0, ti * sizeof *d);
+        affine_bwd(l, wb[side], z, k->in, d, k->n);
+        const float *bb = bound[side];
+#pragma omp parallel for schedule(static) if (ti > PAR_MIN)
+        for (size_t j = 0; j < ti; j++) Rin[j] -= bb[j % isz] * d[j];
+    }
+}
+
 /* Relevance through conv/linear layer i: Rout (n, out) -> Rin (n, in), Rin zeroed by the caller. */
 static void affine_rule(xai_lrp *c, int i, const float *Rout, float *Rin, int n)
 {
     const xai_layer *l = &c->m->layers[i];
-    const layer_aux *a = &c->aux[i];
-    const float *in = c->m->acts[i], *out = c->m->acts[i + 1];
-    const size_t isz = xai_shape_size(l->in), osz = xai_shape_size(l->out);
-    const size_t ti = (size_t)n * isz, to = (size_t)n * osz;
-    const float eps = (float)c->o.stabilizer;
-    const int bias_in = c->o.bias_input && l->bias;
-    float *z = scratch(c, B_Z1), *d = NULL; /* d: a second (n, in) buffer, only where a rule needs one */
+    affine_ctx k = {l, &c->aux[i], c->m->acts[i], c->m->acts[i + 1], xai_shape_size(l->in), xai_shape_size(l->out),
+                    0, 0, (float)c->o.stabilizer, c->o.bias_input && l->bias, n};
+    k.ti = (size_t)n * k.isz, k.to = (size_t)n * k.osz;
     switch ((xai_lrp_rule)c->rule[i]) {
     case XAI_LRP_ZERO:
-    case XAI_LRP_EPSILON: {
-        /* The forward output is z (with the bias); without it, take the bias back out. */
-        const float e = c->rule[i] == XAI_LRP_EPSILON && c->o.epsilon > 0 ? (float)c->o.epsilon : eps;
-        if (l->bias && !bias_in) {
-            memcpy(z, out, to * sizeof *z);
-            add_bias(z, l->b, l, n, -1.0f);
-            ratio(z, Rout, z, to, e, 1);
-        } else
-            ratio(z, Rout, out, to, e, 1);
-        affine_bwd(l, l->w, z, in, Rin, n);
-        scale_by(Rin, in, ti);
+    case XAI_LRP_EPSILON: rule_epsilon(c, &k, c->rule[i], Rout, Rin); break;
+    case XAI_LRP_GAMMA: rule_gamma(c, &k, Rout, Rin); break;
+    case XAI_LRP_ALPHABETA:
+        if (!has_negative(k.in, k.ti)) rule_alphabeta_pos(c, &k, Rout, Rin);
+        else rule_alphabeta_mixed(c, &k, Rout, Rin);
         break;
-    }
-    case XAI_LRP_GAMMA:
-        affine_fwd(l, a->wgam, in, z, n);
-        if (bias_in) add_bias(z, a->bgam, l, n, 1.0f);
-        ratio(z, Rout, z, to, eps, 1);
-        affine_bwd(l, a->wgam, z, in, Rin, n);
-        scale_by(Rin, in, ti);
-        break;
-    case XAI_LRP_ALPHABETA: {
-        const float al = (float)c->o.alpha, be = (float)c->o.beta;
-        float *z2 = scratch(c, B_Z2);
-        if (!has_negative(in, ti)) {
-            /* Non-negative inputs (after a ReLU): (x w)+ = x w+ and (x w)- = x w-. */
-            affine_fwd(l, a->wpos, in, z, n);
-            if (bias_in) add_bias(z, a->bpos, l, n, 1.0f);
-            ratio(z, Rout, z, to, eps, al);
-            affine_bwd(l, a->wpos, z, in, Rin, n);
-            if (be != 0) {
-                affine_fwd(l, a->wneg, in, z2, n);
-                if (bias_in) add_bias(z2, a->bneg, l, n, 1.0f);
-                ratio(z2, Rout, z2, to, eps, -be);
-                affine_bwd(l, a->wneg, z2, in, Rin, n);
-            }
-            scale_by(Rin, in, ti);
-        } else {
-            /* Mixed signs: positive contributions are x+ w+ and x- w-, negative ones x+ w- and x- w+. */
-            float *xp = scratch(c, B_XP), *xn = scratch(c, B_XN), *d2 = scratch(c, B_D2);
-            d = scratch(c, B_D1);
-#pragma omp parallel for schedule(static) if (ti > PAR_MIN)
-            for (size_t j = 0; j < ti; j++) {
-                xp[j] = in[j] > 0 ? in[j] : 0;
-                xn[j] = in[j] < 0 ? in[j] : 0;
-            }
-            affine_fwd(l, a->wpos, xp, z, n);
-            affine_fwd(l, a->wneg, xn, d, n); /* d as an (n, out) temporary: maxact covers it */
-#pragma omp parallel for schedule(static) if (to > PAR_MIN)
-            for (size_t j = 0; j < to; j++) z[j] += d[j];
-            if (bias_in) add_bias(z, a->bpos, l, n, 1.0f);
-            ratio(z, Rout, z, to, eps, al);
-            if (be != 0) {
-                affine_fwd(l, a->wneg, xp, z2, n);
-                affine_fwd(l, a->wpos, xn, d, n);
-#pragma omp parallel for schedule(static) if (to > PAR_MIN)
-                for (size_t j = 0; j < to; j++) z2[j] += d[j];
-                if (bias_in) add_bias(z2, a->bneg, l, n, 1.0f);
-                ratio(z2, Rout, z2, to, eps, -be);
-            }
-            memset(d, 0, ti * sizeof *d);
-            memset(d2, 0, ti * sizeof *d2);
-            affine_bwd(l, a->wpos, z, in, d, n);
-            affine_bwd(l, a->wneg, z, in, d2, n);
-            if (be != 0) {
-                affine_bwd(l, a->wneg, z2, in, d, n);
-                affine_bwd(l, a->wpos, z2, in, d2, n);
-            }
-            mul_into(Rin, xp, d, ti);
-            muladd_into(Rin, xn, d2, ti, 1);
-        }
-        break;
-    }
     case XAI_LRP_FLAT:
-    case XAI_LRP_WSQUARE: {
-        /* Input-free rules: the denominator is the same for every image. Biases take no share
-         * (as in iNNvestigate): under flat even a zero bias would otherwise absorb relevance. */
-        const int flat = c->rule[i] == XAI_LRP_FLAT;
-        const float *zc = flat ? a->zflat : a->zsq, *w = flat ? a->wones : a->wsq;
-#pragma omp parallel for schedule(static) if (to > PAR_MIN)
-        for (size_t j = 0; j < to; j++) z[j] = Rout[j] / stab(zc[j % osz], eps);
-        affine_bwd(l, w, z, in, Rin, n);
-        break;
-    }
-    case XAI_LRP_ZBOX: {
-        /* z = x w - l w+ - h w-; the bias, an input fixed at 1 with bounds 1, cancels. */
-        const size_t hw = (size_t)l->out.h * l->out.w;
-#pragma omp parallel for schedule(static) if (to > PAR_MIN)
-        for (size_t j = 0; j < to; j++) {
-            size_t jo = j % osz;
-            float zz = out[j] - (l->bias ? l->b[jo / hw] : 0.0f) - a->zbc[jo];
-            z[j] = Rout[j] / stab(zz, eps);
-        }
-        affine_bwd(l, l->w, z, in, Rin, n);
-        scale_by(Rin, in, ti);
-        d = scratch(c, B_D1);
-        const float *bound[2] = {a->lo, a->hi};
-        const float *wb[2] = {a->wpos, a->wneg};
-        for (int side = 0; side < 2; side++) {
-            memset(d, 0, ti * sizeof *d);
-            affine_bwd(l, wb[side], z, in, d, n);
-            const float *bb = bound[side];
-#pragma omp parallel for schedule(static) if (ti > PAR_MIN)
-            for (size_t j = 0; j < ti; j++) Rin[j] -= bb[j % isz] * d[j];
-        }
-        break;
-    }
+    case XAI_LRP_WSQUARE: rule_input_free(c, &k, c->rule[i] == XAI_LRP_FLAT, Rout, Rin); break;
+    case XAI_LRP_ZBOX: rule_zbox(c, &k, Rout, Rin); break;
     default: XAI_CHECK(!"LRP rule out of range");
     }
 }
@@ -663,6 +649,62 @@ static void relevance_sums(double *ls, int col, int ncol, const float *R, size_t
     }
 }
 
+/* Relevance cur (nb, out of layer i) through layer i; returns 1 when it went to `other`. */
+static int relevance_step(xai_lrp *c, int i, const float *cur, float *other, int nb)
+{
+    const xai_layer *l = &c->m->layers[i];
+    const size_t lsz = xai_shape_size(l->in);
+    switch (l->type) {
+    case XAI_RELU:
+    case XAI_DROPOUT:
+    case XAI_FLATTEN: return 0; /* relevance passes unchanged */
+    case XAI_MAXPOOL2D:
+        memset(other, 0, (size_t)nb * lsz * sizeof *other);
+        xai_maxpool2d_backward(other, cur, l, nb); /* to the winner the forward pass stored */
+        return 1;
+    case XAI_AVGPOOL2D:
+    case XAI_GAP:
+    case XAI_BATCHNORM2D:
+        if (l->type != XAI_BATCHNORM2D) memset(other, 0, (size_t)nb * lsz * sizeof *other);
+        proportional_rule(c, i, cur, other, nb);
+        return 1;
+    case XAI_CONV2D:
+    case XAI_LINEAR:
+        memset(other, 0, (size_t)nb * lsz * sizeof *other);
+        affine_rule(c, i, cur, other, nb);
+        return 1;
+    default: XAI_CHECK(!"unknown layer type");
+    }
+    return 0;
+}
+
+/* One batch of nb images from x: relevance into attr, per-layer sums into ls (nb, L + 1). */
+static void lrp_batch(xai_lrp *c, const float *x, const int32_t *target, int nb, float *attr, double *ls,
+                      int want_sums)
+{
+    xai_model *m = c->m;
+    const int L = m->nlayers, K = m->nclasses;
+    const float *logits = xai_model_forward(m, x, nb);
+    float *cur = m->dbuf[0], *other = m->dbuf[1];
+    memset(cur, 0, (size_t)nb * K * sizeof *cur);
+    for (int r = 0; r < nb; r++) cur[(size_t)r * K + target[r]] = logits[(size_t)r * K + target[r]];
+    relevance_sums(ls, L, L + 1, cur, K, nb);
+    for (int i = L - 1; i >= 0; i--) {
+        const size_t lsz = xai_shape_size(m->layers[i].in);
+        const int moved = relevance_step(c, i, cur, other, nb);
+        if (moved) {
+            float *t = cur;
+            cur = other;
+            other = t;
+        }
+        /* Per-layer sums cost a pass over every activation: only when asked for. */
+        if (i == 0 || (want_sums && moved)) relevance_sums(ls, i, L + 1, cur, lsz, nb);
+        else if (want_sums)
+            for (int r = 0; r < nb; r++) ls[(size_t)r * (L + 1) + i] = ls[(size_t)r * (L + 1) + i + 1];
+    }
+    memcpy(attr, cur, (size_t)nb * xai_shape_size(m->in) * sizeof *attr);
+}
+
 xai_status xai_lrp_run(xai_lrp *c, const float *x, const int32_t *target, int n, float *attr, double *residual,
                        double *layer_sums)
 {
@@ -675,56 +717,16 @@ xai_status xai_lrp_run(xai_lrp *c, const float *x, const int32_t *target, int n,
                             (int)target[i], i, K - 1);
     const size_t isz = xai_shape_size(m->in);
     double *ls = xai_malloc((size_t)rows * (L + 1) * sizeof *ls);
-    m->train = 0, m->lean = 0; /* the rules read every layer's input */
+    xai_eval_scope st = xai_eval_begin(m, 0); /* the rules read every layer's input */
     for (int s0 = 0; s0 < n; s0 += rows) {
         const int nb = n - s0 < rows ? n - s0 : rows;
-        const float *logits = xai_model_forward(m, x + (size_t)s0 * isz, nb);
-        float *cur = m->dbuf[0], *other = m->dbuf[1];
-        memset(cur, 0, (size_t)nb * K * sizeof *cur);
-        for (int r = 0; r < nb; r++) cur[(size_t)r * K + target[s0 + r]] = logits[(size_t)r * K + target[s0 + r]];
-        relevance_sums(ls, L, L + 1, cur, K, nb);
-        /* Per-layer sums cost a pass over every activation: only when asked for. */
-        const int want_sums = layer_sums != NULL;
-        for (int i = L - 1; i >= 0; i--) {
-            const xai_layer *l = &m->layers[i];
-            const size_t lsz = xai_shape_size(l->in);
-            switch (l->type) {
-            case XAI_RELU:
-            case XAI_DROPOUT:
-            case XAI_FLATTEN: break; /* relevance passes unchanged */
-            case XAI_MAXPOOL2D:
-                memset(other, 0, (size_t)nb * lsz * sizeof *other);
-                xai_maxpool2d_backward(other, cur, l, nb); /* to the winner the forward pass stored */
-                break;
-            case XAI_AVGPOOL2D:
-            case XAI_GAP:
-            case XAI_BATCHNORM2D:
-                if (l->type != XAI_BATCHNORM2D) memset(other, 0, (size_t)nb * lsz * sizeof *other);
-                proportional_rule(c, i, cur, other, nb);
-                break;
-            case XAI_CONV2D:
-            case XAI_LINEAR:
-                memset(other, 0, (size_t)nb * lsz * sizeof *other);
-                affine_rule(c, i, cur, other, nb);
-                break;
-            default: XAI_CHECK(!"unknown layer type");
-            }
-            const int moved = l->type != XAI_RELU && l->type != XAI_DROPOUT && l->type != XAI_FLATTEN;
-            if (moved) {
-                float *t = cur;
-                cur = other;
-                other = t;
-            }
-            if (i == 0 || (want_sums && moved)) relevance_sums(ls, i, L + 1, cur, lsz, nb);
-            else if (want_sums)
-                for (int r = 0; r < nb; r++) ls[(size_t)r * (L + 1) + i] = ls[(size_t)r * (L + 1) + i + 1];
-        }
-        memcpy(attr + (size_t)s0 * isz, cur, (size_t)nb * isz * sizeof *attr);
+        lrp_batch(c, x + (size_t)s0 * isz, target + s0, nb, attr + (size_t)s0 * isz, ls, layer_sums != NULL);
         for (int r = 0; r < nb; r++) {
             if (residual) residual[s0 + r] = ls[(size_t)r * (L + 1)] - ls[(size_t)r * (L + 1) + L];
             if (layer_sums) memcpy(layer_sums + (size_t)(s0 + r) * (L + 1), ls + (size_t)r * (L + 1), (L + 1) * sizeof *ls);
         }
     }
+    xai_eval_end(m, st);
     free(ls);
     return XAI_OK;
 }

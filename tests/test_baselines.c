@@ -188,6 +188,30 @@ static void test_method_specs(void **state)
     assert_int_equal(xai_method_parse(&m, "", NULL), XAI_EINVAL);
 }
 
+static void test_method_lists(void **state)
+{
+    (void)state;
+    xai_method *ms;
+    int n;
+    assert_int_equal(xai_method_parse_list(&ms, &n, xai_default_methods, NULL), XAI_OK);
+    assert_int_equal(n, 10);
+    assert_string_equal(ms[0].spec, "ig");
+    assert_int_equal(ms[9].kind, XAI_METHOD_RANDOM);
+    free(ms);
+    const char *ov[XAI_METHOD_KINDS] = {"steps=7"};
+    assert_int_equal(xai_method_parse_list(&ms, &n, "ig,,lrp-zplus,ig:rule=left", ov), XAI_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(ms[2].ig.steps, 7);
+    assert_int_equal(ms[2].ig.rule, XAI_QUAD_LEFT);
+    free(ms);
+    assert_int_equal(xai_method_parse_list(&ms, &n, "ig,ig", NULL), XAI_EINVAL);
+    assert_non_null(strstr(xai_errmsg(), "twice"));
+    assert_null(ms);
+    assert_int_equal(xai_method_parse_list(&ms, &n, ",", NULL), XAI_EINVAL);
+    assert_int_equal(xai_method_parse_list(&ms, &n, "ig,plaid", NULL), XAI_EINVAL);
+    assert_non_null(strstr(xai_errmsg(), "plaid"));
+}
+
 static void test_explainer_dispatch(void **state)
 {
     (void)state;
@@ -234,7 +258,7 @@ int main(void)
         cmocka_unit_test(test_gradient_finite_differences),
         cmocka_unit_test(test_smoothgrad),
         cmocka_unit_test(test_random),
-        cmocka_unit_test(test_method_specs),
+        cmocka_unit_test(test_method_specs), cmocka_unit_test(test_method_lists),
         cmocka_unit_test(test_explainer_dispatch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -387,6 +387,42 @@ static void test_errors(void **state)
     xai_model_free(m);
 }
 
+/* The eval scope restores what it changed; target logits are the forward pass's, model restored;
+ * pixel normalisation is the float expression the trainer's lookup table holds too. */
+static void test_model_eval(void **state)
+{
+    (void)state;
+    xai_model *m = model_from("[model]\ninput = 1x6x6\nclasses = 3\nlayer = conv out=2 k=3\nlayer = relu\n"
+                              "layer = flatten\nlayer = linear out=3\n",
+                              4);
+    randomize(m, 3, 0.2f, 0);
+    m->train = 1, m->lean = 0;
+    xai_eval_scope st = xai_eval_begin(m, 1);
+    assert_int_equal(m->train, 0);
+    assert_int_equal(m->lean, 1);
+    assert_null(m->layers[0].gw);
+    xai_eval_end(m, st);
+    assert_int_equal(m->train, 1);
+    assert_int_equal(m->lean, 0);
+    assert_non_null(m->layers[0].gw);
+    const int n = 6; /* more than the capacity: two batches */
+    float *x = random_inputs((size_t)n * 36, 5, -1, 1), f[6];
+    int32_t t[6] = {0, 1, 2, 2, 1, 0};
+    xai_model_target_logits(m, x, t, n, f);
+    assert_int_equal(m->train, 1);
+    m->train = 0;
+    for (int i = 0; i < n; i++) {
+        const float *lg = xai_model_forward(m, x + (size_t)i * 36, 1);
+        assert_true(lg[t[i]] == f[i]);
+    }
+    uint8_t px[2 * 2 * 3] = {0, 1, 2, 128, 254, 255, 7, 9, 11, 13, 200, 100};
+    float out[12], mean[2] = {0.5f, 0.25f}, sd[2] = {0.2f, 0.4f};
+    xai_normalize_u8(out, px, (xai_shape){2, 2, 3}, mean, sd);
+    for (int j = 0; j < 12; j++) assert_true(out[j] == ((float)px[j] / 255.0f - mean[j / 6]) / sd[j / 6]);
+    free(x);
+    xai_model_free(m);
+}
+
 int main(void)
 {
     xai_quiet = 1;
@@ -396,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_batching_invariance), cmocka_unit_test(test_many_steps_bounded),
         cmocka_unit_test(test_grad_accumulate),
         cmocka_unit_test(test_relu_convergence),    cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_model_eval),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

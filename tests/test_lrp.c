@@ -524,7 +524,7 @@ static void test_bn_canonisation(void **state)
         }
     }
     xai_model *c;
-    assert_int_equal(xai_lrp_canonize(&c, m, 4), XAI_OK);
+    assert_int_equal(xai_model_fold_batchnorm(&c, m, 4), XAI_OK);
     assert_int_equal(c->nlayers, m->nlayers - 3); /* three bn merged, one kept */
     int kept = 0;
     for (int i = 0; i < c->nlayers; i++) kept += c->layers[i].type == XAI_BATCHNORM2D;

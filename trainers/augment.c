@@ -11,11 +11,13 @@ void xai_normalizer_init(xai_normalizer *nz, int c, const float *mean, const flo
     XAI_CHECK(c >= 1 && c <= 4);
     memset(nz, 0, sizeof *nz);
     nz->c = c;
+    uint8_t ramp[256];
+    for (int v = 0; v < 256; v++) ramp[v] = (uint8_t)v;
     for (int k = 0; k < c; k++) {
         nz->mean[k] = mean[k];
         nz->std[k] = std[k];
-        /* The same float expression explainers use: (pixel/255 - mean) / std. */
-        for (int v = 0; v < 256; v++) nz->lut[k][v] = ((float)v / 255.0f - mean[k]) / std[k];
+        /* Every pixel value through the one normalisation the explainers use too. */
+        xai_normalize_u8(nz->lut[k], ramp, (xai_shape){1, 1, 256}, &mean[k], &std[k]);
     }
 }
 

@@ -1,0 +1,142 @@
+/* bench.c: attribution throughput behind `xai bench ig` and `xai bench lrp`: a config's net with
+ * random weights and inputs, batch norms folded as `xai explain` runs it, timed as medians. */
+#include "explainers/explain.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+typedef struct {
+    xai_model *m;
+    xai_ig_opts ig;
+    xai_lrp *lrp;
+    float *x, *attr; /* (n, C, H, W) */
+    int32_t *t;      /* (n) */
+    int n;
+} bench_ctx;
+
+typedef xai_status (*bench_fn)(bench_ctx *c);
+
+/* Median seconds a call of fn: warm-up calls first, then `repeats` runs of `iters` calls. */
+static xai_status bench_time(bench_fn fn, bench_ctx *c, const xai_bench_explain_opts *o, double *median)
+{
+    for (int i = 0; i < o->warmup; i++) XAI_TRY(fn(c));
+    double *t = xai_calloc(o->repeats, sizeof *t);
+    xai_status s = XAI_OK;
+    for (int r = 0; r < o->repeats; r++) {
+        double t0 = xai_now();
+        for (int i = 0; i < o->iters; i++)
+            if ((s = fn(c)) != XAI_OK) goto done;
+        t[r] = (xai_now() - t0) / o->iters;
+    }
+    qsort(t, o->repeats, sizeof *t, xai_cmp_double);
+    *median = o->repeats % 2 ? t[o->repeats / 2] : 0.5 * (t[o->repeats / 2 - 1] + t[o->repeats / 2]);
+done:
+    free(t);
+    return s;
+}
+
+static xai_status ig_step(bench_ctx *c) { return xai_ig(c->m, &c->ig, c->x, NULL, c->t, NULL, c->n, c->attr, NULL, NULL); }
+static xai_status lrp_step(bench_ctx *c) { return xai_lrp_run(c->lrp, c->x, c->t, c->n, c->attr, NULL, NULL); }
+static xai_status gxi_step(bench_ctx *c) { return xai_gradient_x_input(c->m, c->x, c->t, c->n, c->attr); }
+
+static void bench_free(bench_ctx *c)
+{
+    free(c->x);
+    free(c->attr);
+    free(c->t);
+    xai_lrp_free(c->lrp);
+    xai_model_free(c->m);
+}
+
+/* The net of o->config at *rows rows (0: xai explain's default, written back), folded, and n
+ * (0: *rows) random inputs with targets cycling through the classes. */
+static xai_status bench_setup(bench_ctx *c, const char *config, int *rows, int n)
+{
+    memset(c, 0, sizeof *c);
+    xai_config cfg;
+    xai_model *raw = NULL;
+    XAI_TRY(xai_config_load(&cfg, config));
+    xai_status s = xai_model_from_config(&raw, &cfg, 1);
+    xai_config_free(&cfg);
+    if (s != XAI_OK) return s;
+    xai_model_init(raw, 1);
+    if (*rows <= 0) *rows = xai_explain_default_rows(raw);
+    if (n <= 0) n = *rows;
+    s = xai_model_fold_batchnorm(&c->m, raw, *rows);
+    xai_model_free(raw);
+    if (s != XAI_OK) return s;
+    const size_t isz = xai_shape_size(c->m->in);
+    c->n = n;
+    c->x = xai_malloc((size_t)n * isz * sizeof *c->x);
+    c->attr = xai_malloc((size_t)n * isz * sizeof *c->attr);
+    c->t = xai_malloc(n * sizeof *c->t);
+    xai_rng r;
+    xai_rng_seed(&r, 7);
+    for (size_t j = 0; j < (size_t)n * isz; j++) c->x[j] = xai_rng_normal(&r);
+    for (int i = 0; i < n; i++) c->t[i] = i % c->m->nclasses;
+    return XAI_OK;
+}
+
+static double peak_rss_mb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024.0;
+}
+
+xai_status xai_bench_ig_run(const xai_bench_explain_opts *o, xai_bench_explain_result *r)
+{
+    memset(r, 0, sizeof *r);
+    bench_ctx c;
+    int rows = o->rows;
+    double t = 0;
+    xai_status s = XAI_OK;
+    if ((s = bench_setup(&c, o->config, &rows, o->images)) != XAI_OK) goto done;
+    xai_ig_defaults(&c.ig);
+    c.ig.steps = o->steps;
+    c.ig.rule = o->rule;
+    if ((s = bench_time(ig_step, &c, o, &t)) != XAI_OK) goto done;
+    const double per = 2.0 * xai_model_flops(c.m, NULL) * o->steps;
+    r->threads = xai_threads();
+    r->steps = o->steps;
+    r->images = o->images;
+    r->rows = rows;
+    r->attr_per_s = o->images / t;
+    r->ms_per_attr = 1e3 * t / o->images;
+    r->gflop_per_attr = per * 1e-9;
+    r->gflops = per * o->images / t * 1e-9;
+    r->peak_rss_mb = peak_rss_mb();
+done:
+    bench_free(&c);
+    return s;
+}
+
+xai_status xai_bench_lrp_run(const xai_bench_explain_opts *o, xai_bench_explain_result *r)
+{
+    memset(r, 0, sizeof *r);
+    xai_method meth;
+    XAI_TRY(xai_method_parse(&meth, o->method, NULL));
+    if (meth.kind != XAI_METHOD_LRP)
+        return xai_fail(XAI_EINVAL, "--method %s is not an LRP composite (e.g. lrp-epsilon)", o->method);
+    bench_ctx c;
+    int rows = o->rows;
+    double t = 0, tg = 0;
+    xai_status s = XAI_OK;
+    if ((s = bench_setup(&c, o->config, &rows, 0)) != XAI_OK) goto done;
+    if ((s = xai_lrp_create(&c.lrp, c.m, &meth.lrp, rows)) != XAI_OK) goto done;
+    if ((s = bench_time(lrp_step, &c, o, &t)) != XAI_OK) goto done;
+    if ((s = bench_time(gxi_step, &c, o, &tg)) != XAI_OK) goto done;
+    const double per = 2.0 * xai_model_flops(c.m, NULL);
+    r->threads = xai_threads();
+    snprintf(r->method, sizeof r->method, "%s", meth.spec);
+    r->rows = rows;
+    r->attr_per_s = rows / t;
+    r->gxi_attr_per_s = rows / tg;
+    r->gflop_per_attr = per * 1e-9;
+    r->gflops = per * rows / t * 1e-9;
+    r->peak_rss_mb = peak_rss_mb();
+done:
+    bench_free(&c);
+    return s;
+}

@@ -1,0 +1,356 @@
+/* explain.c: the explainer objects (a method bound to a model) and the run behind `xai explain`:
+ * test images and their logits, every method over them with progress, one attribution file. */
+#include "core/io.h"
+#include "datasets/datasets.h"
+#include "explainers/explain.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* --------------------------------------------------------------- explainer */
+
+struct xai_explainer {
+    xai_method meth;
+    xai_model *m;
+    xai_lrp *lrp;
+};
+
+xai_status xai_explainer_create(xai_explainer **out, const xai_method *meth, xai_model *m)
+{
+    *out = NULL;
+    xai_explainer *e = xai_calloc(1, sizeof *e);
+    e->meth = *meth;
+    e->m = m;
+    if (meth->kind == XAI_METHOD_LRP) {
+        xai_status s = xai_lrp_create(&e->lrp, m, &meth->lrp, m->max_batch);
+        if (s != XAI_OK) {
+            free(e);
+            return s;
+        }
+    }
+    *out = e;
+    return XAI_OK;
+}
+
+void xai_explainer_free(xai_explainer *e)
+{
+    if (!e) return;
+    xai_lrp_free(e->lrp);
+    free(e);
+}
+
+int xai_explainer_lrp_layers(const xai_explainer *e) { return e->lrp ? xai_lrp_model(e->lrp)->nlayers : 0; }
+const xai_lrp *xai_explainer_lrp(const xai_explainer *e) { return e->lrp; }
+
+xai_status xai_explainer_run(xai_explainer *e, const float *x, const int32_t *target, const int64_t *ids, int n,
+                             float *attr, const xai_explain_aux *aux)
+{
+    xai_explain_aux none = {0};
+    if (!aux) aux = &none;
+    xai_model *m = e->m;
+    switch (e->meth.kind) {
+    case XAI_METHOD_IG: return xai_ig(m, &e->meth.ig, x, NULL, target, ids, n, attr, aux->delta, aux->fbase);
+    case XAI_METHOD_LRP: return xai_lrp_run(e->lrp, x, target, n, attr, aux->residual, aux->layer_sums);
+    case XAI_METHOD_GRADIENT: return xai_gradient(m, x, target, n, attr);
+    case XAI_METHOD_SALIENCY: return xai_saliency(m, x, target, n, attr);
+    case XAI_METHOD_GXI: return xai_gradient_x_input(m, x, target, n, attr);
+    case XAI_METHOD_SMOOTHGRAD: return xai_smoothgrad(m, &e->meth.sg, x, target, ids, n, attr);
+    case XAI_METHOD_RANDOM:
+        xai_random_attribution(attr, xai_shape_size(m->in), n, ids, e->meth.seed);
+        return XAI_OK;
+    default: return xai_fail(XAI_EINVAL, "method '%s': unknown kind %d", e->meth.spec, (int)e->meth.kind);
+    }
+}
+
+xai_status xai_method_attr_fn(void *ctx, xai_model *m, const float *x, const int32_t *target, int n, float *attr)
+{
+    xai_explainer *e;
+    XAI_TRY(xai_explainer_create(&e, (const xai_method *)ctx, m));
+    xai_status s = xai_explainer_run(e, x, target, NULL, n, attr, NULL);
+    xai_explainer_free(e);
+    return s;
+}
+
+int xai_explain_default_rows(const xai_model *m)
+{
+    /* Wider batches amortise each layer's fixed costs (the engine's GEMMs group up to 8
+     * samples per chunk of 16): take up to 256 rows within about 512 MB of activations.
+     * The activation arena grows with the rows; per-row workspace (masks, argmax, bn) adds less
+     * than a quarter more. Conv scratch is per thread, not per row. */
+    double per_row = 1.25 * sizeof(float) * (double)m->act_floats / m->max_batch;
+    double rows = 512.0 * (1 << 20) / (per_row > 1 ? per_row : 1);
+    int r = rows > 256 ? 256 : (int)rows;
+    r -= r % 8;
+    return r < 8 ? 8 : r;
+}
+
+/* ------------------------------------------------------------- one method */
+
+static double median_abs(const double *v, int n)
+{
+    if (n <= 0) return NAN;
+    double *t = xai_malloc(n * sizeof *t);
+    for (int i = 0; i < n; i++) t[i] = fabs(v[i]);
+    qsort(t, n, sizeof *t, xai_cmp_double);
+    double r = n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+    free(t);
+    return r;
+}
+
+static int gcd(int a, int b) { return b ? gcd(b, a % b) : a; }
+
+/* Images a chunk: whole batches of rows, so progress costs no partial batches. */
+static int chunk_images(const xai_method *meth, int rows, int n)
+{
+    int per = meth->kind == XAI_METHOD_IG ? meth->ig.steps : meth->kind == XAI_METHOD_SMOOTHGRAD ? meth->sg.samples : 1;
+    int chunk = rows / gcd(rows, per);
+    if (per == 1) chunk = rows;
+    while ((long)chunk * per < 4L * rows && chunk < n) chunk *= 2;
+    return chunk;
+}
+
+/* The figures a method is judged on at a glance. */
+static void summarise(xai_explain_result *r, const xai_method *meth, const xai_attr_header *h,
+                      const xai_explain_aux *aux)
+{
+    const int n = h->n;
+    r->ig_completeness_median = r->ig_delta_median = r->lrp_residual_median = NAN;
+    if (meth->kind == XAI_METHOD_IG) {
+        /* Completeness relative to f(x) - f(x'), the scale the error is judged on. */
+        double *rel = xai_malloc(n * sizeof *rel);
+        for (int i = 0; i < n; i++) {
+            double fx = h->logits[(size_t)i * h->nclasses + h->targets[i]], df = fx - aux->fbase[i];
+            rel[i] = df != 0 ? aux->delta[i] / df : aux->delta[i];
+        }
+        r->ig_completeness_median = median_abs(rel, n);
+        r->ig_delta_median = median_abs(aux->delta, n);
+        free(rel);
+    } else if (meth->kind == XAI_METHOD_LRP)
+        r->lrp_residual_median = median_abs(aux->residual, n);
+}
+
+/* Runs e over all images of h in chunks with a progress bar; side outputs into aux. */
+static xai_status run_chunks(xai_explainer *e, const xai_attr_header *h, int L, float *attr,
+                             const xai_explain_aux *aux, double *seconds)
+{
+    const int n = h->n;
+    const size_t isz = xai_shape_size(h->shape);
+    const int chunk = chunk_images(&e->meth, e->m->max_batch, n);
+    xai_progress p;
+    xai_progress_start(&p, e->meth.spec, n, "img");
+    double t0 = xai_now();
+    xai_status s = XAI_OK;
+    for (int i = 0; i < n && s == XAI_OK; i += chunk) {
+        int nb = n - i < chunk ? n - i : chunk;
+        xai_explain_aux a = *aux;
+        if (a.delta) a.delta += i, a.fbase += i;
+        if (a.residual) a.residual += i, a.layer_sums += (size_t)i * (L + 1);
+        s = xai_explainer_run(e, h->inputs + (size_t)i * isz, h->targets + i, h->indices + i, nb,
+                              attr + (size_t)i * isz, &a);
+        xai_progress_update(&p, i + nb);
+    }
+    double secs = xai_now() - t0;
+    char summary[256];
+    snprintf(summary, sizeof summary, "%.3g s, %.4g attr/s", secs, n / secs);
+    xai_progress_end(&p, summary);
+    *seconds = secs;
+    return s;
+}
+
+/* One method over all images, written to w and reported to cfg->on_method. */
+static xai_status explain_method(xai_attr_writer *w, const xai_method *meth, xai_model *m, const xai_attr_header *h,
+                                 float *attr, const xai_explain_cfg *cfg)
+{
+    const int n = h->n;
+    xai_explainer *e;
+    XAI_TRY(xai_explainer_create(&e, meth, m));
+    const int L = xai_explainer_lrp_layers(e);
+    double *vec = xai_calloc((size_t)n * (2 + L + 1), sizeof *vec);
+    xai_explain_aux aux = {0};
+    if (meth->kind == XAI_METHOD_IG) aux.delta = vec, aux.fbase = vec + n;
+    if (meth->kind == XAI_METHOD_LRP) aux.residual = vec, aux.layer_sums = vec + 2 * (size_t)n;
+    char *desc = NULL;
+    xai_explain_result r = {meth, n, 0, NAN, NAN, NAN};
+    xai_status s = XAI_OK;
+    if ((s = run_chunks(e, h, L, attr, &aux, &r.seconds)) != XAI_OK) goto done;
+    desc = e->lrp ? xai_lrp_describe(e->lrp) : NULL;
+    if ((s = xai_attr_write_method(w, meth, attr, &aux, L, desc, r.seconds)) != XAI_OK) goto done;
+    summarise(&r, meth, h, &aux);
+    if (cfg->on_method) cfg->on_method(cfg->ctx, &r);
+done:
+    free(desc);
+    free(vec);
+    xai_explainer_free(e);
+    return s;
+}
+
+/* ---------------------------------------------------------- model, images */
+
+/* The model at the batch capacity asked for (chosen once its size per row is known). */
+static xai_status load_model(xai_model **out, const xai_explain_cfg *cfg)
+{
+    xai_model *m, *wide;
+    XAI_TRY(xai_model_load(&m, cfg->model, 1));
+    xai_status s = xai_model_clone(&wide, m, cfg->rows > 0 ? cfg->rows : xai_explain_default_rows(m));
+    xai_model_free(m);
+    *out = s == XAI_OK ? wide : NULL;
+    return s;
+}
+
+static xai_status load_images(xai_dataset *d, const xai_explain_cfg *cfg, const xai_model *m)
+{
+    size_t L = strlen(cfg->dataset);
+    if (L > 3 && !strcmp(cfg->dataset + L - 3, ".h5"))
+        XAI_TRY(xai_dataset_load_file(d, cfg->dataset, cfg->start + cfg->n));
+    else {
+        xai_fetch_opts fo = {0};
+        fo.data_dir = cfg->data_dir;
+        fo.mirror = cfg->mirror;
+        fo.limit = cfg->start + cfg->n;
+        if (m->in.h != 28 && m->in.h == m->in.w) fo.size = m->in.h;
+        XAI_TRY(xai_dataset_load(d, cfg->dataset, &fo));
+    }
+    if (d->test.shape.c != m->in.c || d->test.shape.h != m->in.h || d->test.shape.w != m->in.w)
+        return xai_fail(XAI_EINVAL, "%s: images are %dx%dx%d but the model %s takes %dx%dx%d", cfg->dataset,
+                        d->test.shape.c, d->test.shape.h, d->test.shape.w, cfg->model, m->in.c, m->in.h, m->in.w);
+    if (d->nclasses != m->nclasses)
+        return xai_fail(XAI_EINVAL, "%s: %d classes but the model %s has %d", cfg->dataset, d->nclasses, cfg->model,
+                        m->nclasses);
+    if (cfg->start >= d->test.n)
+        return xai_fail(XAI_EINVAL, "--start %d: the test split has only %d images", cfg->start, d->test.n);
+    return XAI_OK;
+}
+
+static xai_status set_targets(xai_attr_header *h, const char *target)
+{
+    const char *t = target ? target : "pred";
+    const int n = h->n, K = h->nclasses;
+    if (!strcmp(t, "pred")) {
+        for (int i = 0; i < n; i++) h->targets[i] = xai_model_argmax(h->logits + (size_t)i * K, K);
+        snprintf(h->target_mode, sizeof h->target_mode, "pred");
+        return XAI_OK;
+    }
+    if (!strcmp(t, "label")) {
+        memcpy(h->targets, h->labels, n * sizeof *h->targets);
+        snprintf(h->target_mode, sizeof h->target_mode, "label");
+        return XAI_OK;
+    }
+    char *end;
+    long k = strtol(t, &end, 10);
+    if (end == t || *end || k < 0 || k >= K)
+        return xai_fail(XAI_EINVAL, "--target %s: expected pred, label or a class in 0..%d", t, K - 1);
+    for (int i = 0; i < n; i++) h->targets[i] = (int32_t)k;
+    snprintf(h->target_mode, sizeof h->target_mode, "class:%ld", k);
+    return XAI_OK;
+}
+
+/* The header: n test images from cfg->start, normalised as the model expects, and their logits. */
+static xai_status fill_header(xai_attr_header *h, const xai_explain_cfg *cfg, xai_model *m, const xai_dataset *d)
+{
+    const int n = d->test.n - cfg->start < cfg->n ? d->test.n - cfg->start : cfg->n;
+    if (n < cfg->n)
+        fprintf(stderr, "xai explain: the test split has %d images from %d; explaining %d\n", d->test.n - cfg->start,
+                cfg->start, n);
+    const size_t isz = xai_shape_size(m->in);
+    h->n = n;
+    h->shape = m->in;
+    h->nclasses = m->nclasses;
+    h->inputs = xai_malloc((size_t)n * isz * sizeof *h->inputs);
+    h->labels = xai_malloc(n * sizeof *h->labels);
+    h->targets = xai_malloc(n * sizeof *h->targets);
+    h->indices = xai_malloc(n * sizeof *h->indices);
+    h->logits = xai_malloc((size_t)n * m->nclasses * sizeof *h->logits);
+    for (int c = 0; c < 4; c++) h->norm_mean[c] = m->mean[c], h->norm_std[c] = m->std[c];
+    for (int i = 0; i < n; i++) {
+        xai_normalize_u8(h->inputs + (size_t)i * isz, d->test.images + (size_t)(cfg->start + i) * isz, m->in, m->mean,
+                         m->std);
+        h->labels[i] = d->test.labels[cfg->start + i];
+        h->indices[i] = cfg->start + i;
+    }
+    xai_eval_scope st = xai_eval_begin(m, 0);
+    for (int i = 0; i < n; i += m->max_batch) {
+        int nb = n - i < m->max_batch ? n - i : m->max_batch;
+        const float *lg = xai_model_forward(m, h->inputs + (size_t)i * isz, nb);
+        memcpy(h->logits + (size_t)i * m->nclasses, lg, (size_t)nb * m->nclasses * sizeof *lg);
+    }
+    xai_eval_end(m, st);
+    XAI_TRY(set_targets(h, cfg->target));
+    snprintf(h->model_path, sizeof h->model_path, "%s", cfg->model);
+    snprintf(h->dataset, sizeof h->dataset, "%s", cfg->dataset);
+    snprintf(h->dataset_sha256, sizeof h->dataset_sha256, "%s", d->sha256);
+    return XAI_OK;
+}
+
+static char *default_outpath(const char *model)
+{
+    const char *slash = strrchr(model, '/');
+    size_t dl = slash ? (size_t)(slash - model) : 0;
+    char *p = xai_malloc(dl + 32);
+    snprintf(p, dl + 32, "%.*s%sattributions.h5", (int)dl, model, slash ? "/" : "");
+    return p;
+}
+
+/* Every method runs on a copy with batch norm folded into the convs: the same function to float
+ * rounding, without the per-element batch-norm passes; LRP needs it folded anyway. */
+static xai_status fold(xai_model **m)
+{
+    xai_model *folded;
+    XAI_TRY(xai_model_fold_batchnorm(&folded, *m, (*m)->max_batch));
+    xai_model_free(*m);
+    *m = folded;
+    return XAI_OK;
+}
+
+/* All methods into one file, committed only when every one succeeded. */
+static xai_status write_all(const char *outpath, const xai_method *meths, int nm, xai_model *m,
+                            const xai_attr_header *h, const xai_explain_cfg *cfg)
+{
+    xai_attr_writer w = {0};
+    XAI_TRY(xai_attr_create(&w, outpath, h, cfg->command));
+    fprintf(stderr, "xai explain: %d images of %s, %d method%s, %d rows a batch, %d thread%s\n", h->n, cfg->dataset, nm,
+            nm > 1 ? "s" : "", m->max_batch, xai_threads(), xai_threads() > 1 ? "s" : "");
+    float *attr = xai_malloc((size_t)h->n * xai_shape_size(m->in) * sizeof *attr);
+    xai_status s = XAI_OK;
+    for (int k = 0; k < nm && s == XAI_OK; k++) s = explain_method(&w, &meths[k], m, h, attr, cfg);
+    free(attr);
+    if (s != XAI_OK) {
+        xai_attr_abort(&w);
+        return s;
+    }
+    return xai_attr_commit(&w);
+}
+
+xai_status xai_explain_run(const xai_explain_cfg *cfg, char **outpath_out)
+{
+    if (outpath_out) *outpath_out = NULL;
+    xai_method *meths = NULL;
+    int nm = 0;
+    xai_model *m = NULL;
+    xai_dataset d;
+    memset(&d, 0, sizeof d);
+    xai_attr_header h;
+    memset(&h, 0, sizeof h);
+    char *outpath = NULL;
+    xai_status s = XAI_OK;
+    /* Methods first: a typo should fail before minutes of loading. */
+    if ((s = xai_method_parse_list(&meths, &nm, cfg->methods ? cfg->methods : xai_default_methods,
+                                   cfg->overrides)) != XAI_OK)
+        goto done;
+    if ((s = load_model(&m, cfg)) != XAI_OK) goto done;
+    if ((s = xai_hash_file(cfg->model, h.model_sha256, NULL)) != XAI_OK) goto done;
+    if ((s = load_images(&d, cfg, m)) != XAI_OK) goto done;
+    if ((s = fill_header(&h, cfg, m, &d)) != XAI_OK) goto done;
+    outpath = cfg->out ? xai_strdup(cfg->out) : default_outpath(cfg->model);
+    if ((s = fold(&m)) != XAI_OK) goto done;
+    if ((s = write_all(outpath, meths, nm, m, &h, cfg)) != XAI_OK) goto done;
+    if (outpath_out) *outpath_out = outpath, outpath = NULL;
+done:
+    free(outpath);
+    xai_attr_header_free(&h);
+    xai_dataset_free(&d);
+    xai_model_free(m);
+    free(meths);
+    return s;
+}

@@ -20,29 +20,6 @@ xai_status xai_attr_read_info(xai_attr_info *info, const char *path)
     return XAI_OK;
 }
 
-xai_status xai_attr_read_method_info(xai_attr_method_info *mi, const char *path, const char *method)
-{
-    memset(mi, 0, sizeof *mi);
-    mi->seconds_per_attr = NAN;
-    hid_t f;
-    XAI_TRY(xai_h5_open(&f, path, 0));
-    char name[512];
-    snprintf(name, sizeof name, "attributions/%s", method);
-    xai_status s = XAI_OK;
-    hid_t d = xai_h5_exists(f, name) ? H5Dopen2(f, name, H5P_DEFAULT) : -1;
-    if (d < 0) {
-        s = xai_fail(XAI_ENOTFOUND, "%s: no method '%s' under /attributions", path, method);
-    } else {
-        xai_h5_get_str(d, "kind", mi->kind, sizeof mi->kind);
-        if (xai_h5_get_f64(d, "seconds_per_attribution", &mi->seconds_per_attr) != XAI_OK)
-            mi->seconds_per_attr = NAN;
-        xai_clear_error();
-        H5Dclose(d);
-    }
-    H5Fclose(f);
-    return s;
-}
-
 /* One row of an open (N, C, H, W) float dataset, by hyperslab. */
 static xai_status read_row(hid_t ds, const char *path, const char *name, int image, float *out,
                            const xai_attr_header *h)

@@ -12,14 +12,6 @@ typedef struct {
 } xai_attr_info;
 xai_status xai_attr_read_info(xai_attr_info *info, const char *path);
 
-/* Attributes of /attributions/<method>: @kind ("" when absent) and @seconds_per_attribution
- * (NaN when absent). XAI_ENOTFOUND (with a message) when the method is not in the file. */
-typedef struct {
-    char kind[32];
-    double seconds_per_attr;
-} xai_attr_method_info;
-xai_status xai_attr_read_method_info(xai_attr_method_info *mi, const char *path, const char *method);
-
 /* Row `image` (C, H, W) of a method's map, or of /inputs when method is NULL: only that image is
  * read. Errors name the file, the dataset and the row. */
 xai_status xai_attr_read_row(const char *path, const char *method, int image, float *out /* (C, H, W) */,

@@ -189,9 +189,9 @@ static xai_status load_attr(xai_exp_summary *s, const char *path)
     for (int i = 0; i < h.nmethods; i++) {
         xai_method_summary *m = method_add(s, h.methods[i]);
         xai_attr_method_info mi;
-        if ((st = xai_attr_read_method_info(&mi, path, h.methods[i])) != XAI_OK) goto done;
+        if ((st = xai_attr_read_method_info(path, h.methods[i], &mi)) != XAI_OK) goto done;
         snprintf(m->kind, sizeof m->kind, "%s", mi.kind);
-        m->sec_per_attr = mi.seconds_per_attr;
+        m->sec_per_attr = mi.seconds_per_attribution;
         load_delta(s, m, path, &h);
     }
     if (!h.nmethods) summary_note(s, "%s: no /attributions group", path);

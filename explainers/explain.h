@@ -56,11 +56,7 @@ void xai_ig_defaults(xai_ig_opts *o); /* 50 steps, gauss, black, value 0, sigma 
 /* Names the offending option when the settings are invalid. */
 xai_status xai_ig_check(const xai_ig_opts *o);
 
-/* Separable Gaussian blur per channel; the kernel (radius ceil(3 sigma)) is renormalised where it
- * leaves the image, so a constant image stays constant. scratch: (C, H, W). */
-void xai_gaussian_blur(float *dst /* (C, H, W) */, const float *src /* (C, H, W) */, xai_shape s, double sigma,
-                       float *scratch /* (C, H, W) */);
-/* The baseline of one image. mean/std: the model's normalisation (m->mean, m->std). */
+/* The baseline of one image (perturb.c's reference image of the same kind). mean/std: the model's normalisation (m->mean, m->std). */
 void xai_ig_baseline(float *xb /* (C, H, W) */, const float *x /* (C, H, W) */, xai_shape s, const xai_ig_opts *o,
                      const float *mean /* (C) */, const float *std /* (C) */, uint64_t image_id,
                      float *scratch /* (C, H, W) */);

@@ -1,6 +1,7 @@
 /* ig.c: Integrated Gradients: quadrature rules, baselines, and the batched input-gradient engine
  * that IG, SmoothGrad and plain gradients share (all rows of several images in one batch). */
 #include "explainers/explain.h"
+#include "explainers/perturb.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -194,64 +195,16 @@ xai_status xai_ig_check(const xai_ig_opts *o)
     return XAI_OK;
 }
 
-/* One 1-D pass along rows (dx = 1) or columns (dx = W) of every channel. */
-static void blur_pass(float *dst, const float *src, const double *k, int r, int len, int other, size_t step,
-                      size_t ostep, int nch, size_t chstep)
-{
-    for (int c = 0; c < nch; c++)
-        for (int o = 0; o < other; o++) {
-            const float *s = src + c * chstep + o * ostep;
-            float *d = dst + c * chstep + o * ostep;
-            for (int i = 0; i < len; i++) {
-                int lo = i - r < 0 ? -i : -r, hi = i + r >= len ? len - 1 - i : r;
-                double acc = 0, norm = 0;
-                for (int t = lo; t <= hi; t++) {
-                    acc += k[t + r] * s[(i + t) * step];
-                    norm += k[t + r];
-                }
-                d[i * step] = (float)(acc / norm);
-            }
-        }
-}
-
-void xai_gaussian_blur(float *dst, const float *src, xai_shape s, double sigma, float *scratch)
-{
-    int r = (int)ceil(3 * sigma);
-    int maxr = (s.h > s.w ? s.h : s.w) - 1;
-    if (r > maxr) r = maxr;
-    if (r < 0) r = 0;
-    double *k = xai_malloc((2 * (size_t)r + 1) * sizeof *k);
-    for (int t = -r; t <= r; t++) k[t + r] = exp(-0.5 * t * t / (sigma * sigma));
-    const size_t plane = (size_t)s.h * s.w;
-    blur_pass(scratch, src, k, r, s.w, s.h, 1, s.w, s.c, plane); /* along x */
-    blur_pass(dst, scratch, k, r, s.h, s.w, s.w, 1, s.c, plane); /* along y */
-    free(k);
-}
-
+/* The baseline kinds are perturb.c's reference kinds, in the same order. */
+_Static_assert((int)XAI_BASE_BLACK == (int)XAI_REF_BLACK && (int)XAI_BASE_CONST == (int)XAI_REF_CONST &&
+                   (int)XAI_BASE_MEAN == (int)XAI_REF_MEAN && (int)XAI_BASE_UNIFORM == (int)XAI_REF_UNIFORM &&
+                   (int)XAI_BASE_BLUR == (int)XAI_REF_BLUR && (int)XAI_BASE_KINDS == (int)XAI_REF_KINDS,
+               "IG baselines and reference images must line up");
 void xai_ig_baseline(float *xb, const float *x, xai_shape s, const xai_ig_opts *o, const float *mean,
                      const float *std, uint64_t image_id, float *scratch)
 {
-    const size_t plane = (size_t)s.h * s.w, isz = xai_shape_size(s);
-    for (int c = 0; c < s.c; c++) {
-        /* Channels beyond the stored normalisation are taken as unnormalised. */
-        const float mu = c < 4 ? mean[c] : 0.0f, sd = c < 4 ? std[c] : 1.0f;
-        float *b = xb + c * plane;
-        switch (o->baseline) {
-        case XAI_BASE_BLACK:
-            for (size_t j = 0; j < plane; j++) b[j] = (0.0f - mu) / sd;
-            break;
-        case XAI_BASE_CONST:
-            for (size_t j = 0; j < plane; j++) b[j] = ((float)o->value - mu) / sd;
-            break;
-        case XAI_BASE_MEAN: memset(b, 0, plane * sizeof *b); break;
-        case XAI_BASE_UNIFORM:
-            for (size_t j = 0; j < plane; j++)
-                b[j] = (xai_hash_uniform(o->seed, image_id * isz + c * plane + j) - mu) / sd;
-            break;
-        default: break;
-        }
-    }
-    if (o->baseline == XAI_BASE_BLUR) xai_gaussian_blur(xb, x, s, o->sigma, scratch);
+    const xai_ref_opts r = {(xai_ref_kind)o->baseline, o->value, o->sigma, o->seed};
+    xai_ref_image(xb, x, s, &r, mean, std, image_id, scratch);
 }
 
 /* ----------------------------------------------------------------------- IG */

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-/* Same order as explain.h's xai_baseline_kind, so IG's baselines map one to one. */
+/* Same order as explain.h's xai_baseline_kind, so IG's baselines map one to one (checked in ig.c). */
 typedef enum { XAI_REF_BLACK, XAI_REF_CONST, XAI_REF_MEAN, XAI_REF_UNIFORM, XAI_REF_BLUR, XAI_REF_KINDS } xai_ref_kind;
 
 typedef struct {

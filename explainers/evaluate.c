@@ -138,7 +138,7 @@ static xai_status check_model(const eval_input *in, xai_model *m, const char *mo
     for (int i = 0; i < in->n; i++)
         if (h->targets[i] < 0 || h->targets[i] >= K)
             return xai_fail(XAI_EFORMAT, "%s: /targets[%d] = %d, expected 0..%d", in->path, i, h->targets[i], K - 1);
-    xai_target_logits(fx, m, h->inputs, h->targets, in->n);
+    xai_model_target_logits(m, h->inputs, h->targets, in->n, fx);
     for (int i = 0; i < in->n; i++) {
         float l = h->logits[(size_t)i * K + h->targets[i]];
         if (!(fabsf(fx[i] - l) <= 1e-3f * (1 + fabsf(l))))
@@ -209,7 +209,7 @@ static xai_status ig_reference(xai_completeness_result *c, const eval_input *in,
     for (int i = 0; i < n; i++)
         xai_ig_baseline(xb + (size_t)i * size, h->inputs + (size_t)i * size, h->shape, &meth.ig, m->mean, m->std,
                         (uint64_t)h->indices[i], scr);
-    xai_target_logits(c->fref, m, xb, h->targets, n);
+    xai_model_target_logits(m, xb, h->targets, n, c->fref);
     free(xb);
     free(scr);
     snprintf(c->reference, sizeof c->reference, "f(x) - f(x'), x' the '%s' baseline rebuilt",
@@ -296,8 +296,8 @@ static xai_status ig_curve_of(xai_ig_curve *c, const char *name, const xai_metho
     for (int i = 0; i < n; i++)
         xai_ig_baseline(xb + (size_t)i * size, h->inputs + (size_t)i * size, h->shape, &meth->ig, m->mean, m->std,
                         (uint64_t)h->indices[i], scr);
-    xai_target_logits(fx, m, h->inputs, h->targets, n);
-    xai_target_logits(fb, m, xb, h->targets, n);
+    xai_model_target_logits(m, h->inputs, h->targets, n, fx);
+    xai_model_target_logits(m, xb, h->targets, n, fb);
     xai_status s = XAI_OK;
     xai_progress p;
     xai_progress_start(&p, "IG step curve", (double)R * T, "run");
@@ -464,7 +464,7 @@ xai_status xai_evaluate(const xai_eval_opts *o, FILE *log)
     xai_status s;
     if ((s = read_input(&in, o->attributions, o->n, o->methods)) != XAI_OK) goto done;
     if ((s = xai_model_load(&m, o->model, o->batch)) != XAI_OK) goto done;
-    m->train = 0;
+    xai_eval_begin(m, 1); /* our own model: nothing to restore */
     r = (xai_metrics){.model_path = o->model, .attributions_path = o->attributions, .model_sha256 = in.h.model_sha256,
                       .flip = o->flip, .batch = o->batch, .n = in.n, .nmethods = in.nmethods, .methods = in.names,
                       .kinds = in.kinds, .index = in.h.indices, .target = in.h.targets, .label = in.h.labels};

@@ -69,17 +69,6 @@ void xai_completeness(double *rel, double *abs_err, double *sum, const float *at
     }
 }
 
-void xai_target_logits(float *out, xai_model *m, const float *x, const int32_t *target, int n)
-{
-    size_t size = xai_shape_size(m->in);
-    m->train = 0, m->lean = 1; /* only logits are read */
-    for (int i0 = 0; i0 < n; i0 += m->max_batch) {
-        int nb = n - i0 < m->max_batch ? n - i0 : m->max_batch;
-        const float *lg = xai_model_forward(m, x + (size_t)i0 * size, nb);
-        for (int i = 0; i < nb; i++) out[i0 + i] = lg[(size_t)i * m->nclasses + target[i0 + i]];
-    }
-}
-
 /* ------------------------------------------------------------- summaries */
 
 xai_status xai_metrics_summary_csv(FILE *out, const char *metrics_path, const char *label, int header)

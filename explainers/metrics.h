@@ -110,10 +110,6 @@ void xai_completeness(double *rel /* (N) */, double *abs_err /* (N) */, double *
                       const float *attr /* (N, size) */, size_t size, const float *fx /* (N) */,
                       const float *fref /* (N) or NULL */, int n);
 
-/* Target logits of x through m in batches of m->max_batch (eval mode). Duplicates core's
- * xai_model_target_logits (core/nn.h), which restores m's mode; to be switched to it. */
-void xai_target_logits(float *out /* (N) */, xai_model *m, const float *x /* (N, C, H, W) */,
-                       const int32_t *target /* (N) */, int n);
 
 /* An attribution method as a callback, so metrics can recompute attributions on other
  * models or with other settings: fills attr for n <= m->max_batch images. */

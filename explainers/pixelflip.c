@@ -266,7 +266,7 @@ xai_status xai_pixelflip(xai_flip_result *r, xai_model *m, const float *x, const
     float *ref = xai_malloc(size * sizeof *ref), *cur = xai_malloc(size * sizeof *cur);
     float *scratch = xai_malloc(size * sizeof *scratch), *score = xai_malloc(nf * sizeof *score);
     int32_t *order = xai_malloc(nf * sizeof *order);
-    m->train = 0, m->lean = 1; /* only logits are read */
+    xai_eval_scope mode = xai_eval_begin(m, 1); /* only logits are read */
     int k1 = K + 1;
     xai_progress p;
     xai_progress_start(&p, "pixel flipping", n, "img");
@@ -310,6 +310,7 @@ xai_status xai_pixelflip(xai_flip_result *r, xai_model *m, const float *x, const
     free(scratch);
     free(score);
     free(order);
+    xai_eval_end(m, mode);
     return XAI_OK;
 }
 

@@ -122,7 +122,7 @@ xai_status xai_sanity_cascade(xai_sanity_result *r, const xai_model *m, const fl
         return st;
     }
     xai_model_init(rnd, seed);
-    w->train = 0;
+    xai_eval_begin(w, 0); /* a private copy: nothing to restore */
     int np = 0;
     for (int i = 0; i < m->nlayers; i++) np += m->layers[i].type == XAI_CONV2D || m->layers[i].type == XAI_LINEAR;
     r->nsteps = 1 + np;

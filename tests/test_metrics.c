@@ -74,8 +74,8 @@ static void test_completeness_linear(void **state)
     int32_t t[6] = {0, 1, 2, 3, 1, 2};
     fill(x, n * size, 1);
     fill(xb, n * size, 2);
-    xai_target_logits(fx, m, x, t, n);
-    xai_target_logits(fb, m, xb, t, n);
+    xai_model_target_logits(m, x, t, n, fx);
+    xai_model_target_logits(m, xb, t, n, fb);
     for (int i = 0; i < n; i++) {
         const float *w = m->layers[1].w + (size_t)t[i] * size;
         for (size_t j = 0; j < size; j++) a[i * size + j] = w[j] * (x[i * size + j] - xb[i * size + j]);
@@ -99,7 +99,7 @@ static void test_completeness_linear(void **state)
     }
     /* With the biases removed, conservation is exact. */
     memset(m->layers[1].b, 0, 4 * sizeof(float));
-    xai_target_logits(fx, m, x, t, n);
+    xai_model_target_logits(m, x, t, n, fx);
     xai_completeness(rel, NULL, NULL, a, size, fx, NULL, n);
     for (int i = 0; i < n; i++) assert_true(rel[i] < 1e-5);
     free(x);
@@ -133,7 +133,7 @@ static void test_gradient_x_input_conserves(void **state)
     float *x = malloc(n * size * sizeof *x), *a = malloc(n * size * sizeof *a), fx[5];
     int32_t t[5] = {0, 1, 2, 0, 1};
     fill(x, n * size, 5);
-    xai_target_logits(fx, m, x, t, n);
+    xai_model_target_logits(m, x, t, n, fx);
     xai_model_set_param_grads(m, 0);
     xai_model_forward(m, x, n);
     float d[15] = {0};

@@ -49,7 +49,7 @@ static void evaluate(xai_model *m, const xai_split *sp, const int32_t *idx, int 
     const size_t isz = xai_shape_size(sp->shape);
     double lsum = 0;
     long correct = 0;
-    m->train = 0;
+    xai_eval_scope mode = xai_eval_begin(m, 1); /* logits only */
     for (int b = 0; b < n; b += m->max_batch) {
         int nb = n - b < m->max_batch ? n - b : m->max_batch;
         for (int i = 0; i < nb; i++) {
@@ -63,6 +63,7 @@ static void evaluate(xai_model *m, const xai_split *sp, const int32_t *idx, int 
         lsum += xai_softmax_xent(logits, ybuf, nb, m->nclasses, NULL, &c) * nb;
         correct += c;
     }
+    xai_eval_end(m, mode);
     *loss = n ? lsum / n : NAN;
     *acc = n ? (double)correct / n : NAN;
 }

@@ -89,7 +89,7 @@ void xai_sbuf_free(xai_sbuf *b);
 
 /* 64-bit FNV-1a of n bytes continuing from h (start with XAI_FNV_OFFSET): stable across
  * runs and machines, for cache keys and colours, never for security. */
-#define XAI_FNV_OFFSET 1469598103934665603ull
+#define XAI_FNV_OFFSET 0xcbf29ce484222325ull /* the standard 64-bit offset basis */
 uint64_t xai_fnv1a(uint64_t h, const void *data, size_t n);
 
 /* qsort comparator for doubles, ascending (NaN last). */

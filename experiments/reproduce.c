@@ -370,14 +370,14 @@ static void publish_key(char *key, size_t n, const experiment *exps, int ne)
 {
     size_t len = snprintf(key, n, "version %s\n", xai_version());
     for (int i = 0; i < ne && len < n; i++) {
-        uint64_t h = 0xcbf29ce484222325ull;
+        uint64_t h = XAI_FNV_OFFSET;
         for (int st = ST_FETCH + 1; st < NSTAGE; st++) {
             char path[600], *text;
             record_path(path, sizeof path, &exps[i], stage_names[st]);
             if (xai_read_file(path, &text, NULL) != XAI_OK) continue;
             char *end = strstr(text, "wall_seconds"); /* the key part only, not the timing */
             if (end) *end = 0;
-            for (const unsigned char *p = (const unsigned char *)text; *p; p++) h = (h ^ *p) * 0x100000001b3ull;
+            h = xai_fnv1a(h, text, strlen(text));
             free(text);
         }
         len += snprintf(key + len, n - len, "experiment %s %016llx\n", exps[i].name, (unsigned long long)h);

@@ -1,10 +1,10 @@
 /* bench.c: attribution throughput behind `xai bench ig` and `xai bench lrp`: a config's net with
  * random weights and inputs, batch norms folded as `xai explain` runs it, timed as medians. */
+#include "core/bench.h"
 #include "explainers/explain.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 typedef struct {
     xai_model *m;
@@ -15,30 +15,32 @@ typedef struct {
     int n;
 } bench_ctx;
 
-typedef xai_status (*bench_fn)(bench_ctx *c);
-
-/* Median seconds a call of fn: warm-up calls first, then `repeats` runs of `iters` calls. */
-static xai_status bench_time(bench_fn fn, bench_ctx *c, const xai_bench_explain_opts *o, double *median)
+/* Median seconds a call of fn (core's timing loop: warm-up, then `repeats` runs of `iters` calls). */
+static xai_status bench_time(xai_bench_step fn, bench_ctx *c, const xai_bench_explain_opts *o, double *median)
 {
-    for (int i = 0; i < o->warmup; i++) XAI_TRY(fn(c));
-    double *t = xai_calloc(o->repeats, sizeof *t);
-    xai_status s = XAI_OK;
-    for (int r = 0; r < o->repeats; r++) {
-        double t0 = xai_now();
-        for (int i = 0; i < o->iters; i++)
-            if ((s = fn(c)) != XAI_OK) goto done;
-        t[r] = (xai_now() - t0) / o->iters;
-    }
-    qsort(t, o->repeats, sizeof *t, xai_cmp_double);
-    *median = o->repeats % 2 ? t[o->repeats / 2] : 0.5 * (t[o->repeats / 2 - 1] + t[o->repeats / 2]);
-done:
-    free(t);
+    const xai_bench_timing t = {.repeats = o->repeats, .warmup = o->warmup, .iters = o->iters};
+    xai_status s;
+    *median = xai_bench_time(fn, c, &t, &s);
     return s;
 }
 
-static xai_status ig_step(bench_ctx *c) { return xai_ig(c->m, &c->ig, c->x, NULL, c->t, NULL, c->n, c->attr, NULL, NULL); }
-static xai_status lrp_step(bench_ctx *c) { return xai_lrp_run(c->lrp, c->x, c->t, c->n, c->attr, NULL, NULL); }
-static xai_status gxi_step(bench_ctx *c) { return xai_gradient_x_input(c->m, c->x, c->t, c->n, c->attr); }
+static xai_status ig_step(void *p)
+{
+    bench_ctx *c = p;
+    return xai_ig(c->m, &c->ig, c->x, NULL, c->t, NULL, c->n, c->attr, NULL, NULL);
+}
+
+static xai_status lrp_step(void *p)
+{
+    bench_ctx *c = p;
+    return xai_lrp_run(c->lrp, c->x, c->t, c->n, c->attr, NULL, NULL);
+}
+
+static xai_status gxi_step(void *p)
+{
+    bench_ctx *c = p;
+    return xai_gradient_x_input(c->m, c->x, c->t, c->n, c->attr);
+}
 
 static void bench_free(bench_ctx *c)
 {
@@ -78,12 +80,6 @@ static xai_status bench_setup(bench_ctx *c, const char *config, int *rows, int n
     return XAI_OK;
 }
 
-static double peak_rss_mb(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss / 1024.0;
-}
 
 xai_status xai_bench_ig_run(const xai_bench_explain_opts *o, xai_bench_explain_result *r)
 {
@@ -106,7 +102,7 @@ xai_status xai_bench_ig_run(const xai_bench_explain_opts *o, xai_bench_explain_r
     r->ms_per_attr = 1e3 * t / o->images;
     r->gflop_per_attr = per * 1e-9;
     r->gflops = per * o->images / t * 1e-9;
-    r->peak_rss_mb = peak_rss_mb();
+    r->peak_rss_mb = xai_peak_rss_mb();
 done:
     bench_free(&c);
     return s;
@@ -135,7 +131,7 @@ xai_status xai_bench_lrp_run(const xai_bench_explain_opts *o, xai_bench_explain_
     r->gxi_attr_per_s = rows / tg;
     r->gflop_per_attr = per * 1e-9;
     r->gflops = per * rows / t * 1e-9;
-    r->peak_rss_mb = peak_rss_mb();
+    r->peak_rss_mb = xai_peak_rss_mb();
 done:
     bench_free(&c);
     return s;

@@ -45,7 +45,8 @@ const char *xai_method_color(const char *method)
     snprintf(pre, sizeof pre, "lrp-%s", method);
     for (size_t i = 0; i < nk; i++)
         if (!strcmp(pre, KNOWN_COLORS[i].name)) return KNOWN_COLORS[i].color;
-    uint64_t h = xai_fnv1a(XAI_FNV_OFFSET, method, strlen(method));
+    /* A non-standard seed, kept so that every method keeps the colour it always had. */
+    uint64_t h = xai_fnv1a(1469598103934665603ull, method, strlen(method));
     return HASH_COLORS[h % (sizeof HASH_COLORS / sizeof *HASH_COLORS)];
 }
 

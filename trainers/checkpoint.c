@@ -11,9 +11,6 @@
 
 #define CKPT_FORMAT "xai-checkpoint-1"
 #define TRAIN_FORMAT "xai-train-1"
-/* The standard 64-bit FNV offset basis; checkpoint signatures and /train train_hash were
- * made with it, so it must not change. */
-#define TRAIN_HASH_OFFSET 0xcbf29ce484222325ull
 
 char *xai_train_ckpt_path(const char *out)
 {
@@ -25,7 +22,7 @@ char *xai_train_ckpt_path(const char *out)
 
 uint64_t xai_train_hash(const xai_config *c)
 {
-    uint64_t h = TRAIN_HASH_OFFSET;
+    uint64_t h = XAI_FNV_OFFSET; /* checkpoints and train_hash were made with it: never change */
     for (int i = 0; i < c->n; i++) {
         const char *sec = c->e[i].section;
         if (strcmp(sec, "experiment") && strcmp(sec, "model") && strcmp(sec, "train")) continue;

@@ -40,9 +40,9 @@ static xai_status write_header(hid_t f, const char *path, const xai_attr_header 
     const uint64_t dk[2] = {N, (uint64_t)h->nclasses};
     XAI_TRY(write_root_attrs(f, h, command));
     XAI_TRY(xai_h5_write_f32(f, "inputs", h->inputs, 4, d4));
-    XAI_TRY(xai_h5_write(f, "labels", H5T_NATIVE_INT32, h->labels, 1, &N));
-    XAI_TRY(xai_h5_write(f, "targets", H5T_NATIVE_INT32, h->targets, 1, &N));
-    XAI_TRY(xai_h5_write(f, "indices", H5T_NATIVE_INT64, h->indices, 1, &N));
+    XAI_TRY(xai_h5_write_i32(f, "labels", h->labels, 1, &N));
+    XAI_TRY(xai_h5_write_i32(f, "targets", h->targets, 1, &N));
+    XAI_TRY(xai_h5_write_i64(f, "indices", h->indices, 1, &N));
     XAI_TRY(xai_h5_write_f32(f, "logits", h->logits, 2, dk));
     /* Creation order is tracked so readers list methods in the order they were run. */
     hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
@@ -50,7 +50,7 @@ static xai_status write_header(hid_t f, const char *path, const xai_attr_header 
     hid_t g = H5Gcreate2(f, "attributions", H5P_DEFAULT, gcpl, H5P_DEFAULT);
     H5Pclose(gcpl);
     if (g < 0) return xai_fail(XAI_EIO, "%s: cannot create group /attributions", path);
-    H5Gclose(g);
+    xai_h5_close(g);
     return XAI_OK;
 }
 
@@ -81,7 +81,7 @@ static xai_status write_vec(hid_t f, const char *group, const char *method, cons
 {
     char name[512];
     snprintf(name, sizeof name, "%s/%s", group, method);
-    return xai_h5_write(f, name, H5T_NATIVE_DOUBLE, v, rank, dims);
+    return xai_h5_write_f64(f, name, v, rank, dims);
 }
 
 static xai_status method_attrs(hid_t d, const xai_method *m, const char *lrp_desc, double seconds, int n)
@@ -154,7 +154,7 @@ static xai_status write_map(const xai_attr_file *af, const char *name, const xai
     hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
     if (d < 0) return xai_fail(XAI_EIO, "%s: cannot reopen dataset %s", af->h5.path, name);
     xai_status s = method_attrs(d, meth, lrp_desc, seconds, af->n);
-    H5Dclose(d);
+    xai_h5_close(d);
     return s;
 }
 
@@ -195,26 +195,6 @@ void xai_attr_abort(xai_attr_writer *w)
 
 /* ------------------------------------------------------------------ reader */
 
-typedef struct {
-    char **names;
-    int n, cap;
-} name_list;
-
-static herr_t collect(hid_t g, const char *name, const H5L_info_t *info, void *data)
-{
-    (void)g;
-    (void)info;
-    name_list *l = data;
-    if (l->n == l->cap) {
-        l->cap = l->cap ? 2 * l->cap : 8;
-        char **t = realloc(l->names, l->cap * sizeof *t);
-        XAI_CHECK(t != NULL);
-        l->names = t;
-    }
-    l->names[l->n++] = xai_strdup(name);
-    return 0;
-}
-
 void xai_attr_header_free(xai_attr_header *h)
 {
     free(h->inputs);
@@ -222,37 +202,26 @@ void xai_attr_header_free(xai_attr_header *h)
     free(h->targets);
     free(h->indices);
     free(h->logits);
-    for (int i = 0; i < h->nmethods; i++) free(h->methods[i]);
-    free(h->methods);
+    xai_h5_names_free(h->methods, h->nmethods);
     memset(h, 0, sizeof *h);
 }
 
 /* Reads the first n rows of a dataset whose other dimensions must be tail (rank - 1 of them). */
-static xai_status read_rows(hid_t f, const char *path, const char *name, hid_t type, void *buf, int n, int rank,
-                            const uint64_t *tail)
+static xai_status read_rows(hid_t f, const char *path, const char *name, xai_h5_type type, void *buf, int n,
+                            int rank, const uint64_t *tail)
 {
     uint64_t d[8], want[8];
     want[0] = (uint64_t)n;
     for (int i = 1; i < rank; i++) want[i] = tail[i - 1];
     int r = xai_h5_dims(f, name, d);
     /* The whole dataset: the helper checks every dimension and names what differs. */
-    if (r != rank || d[0] <= (uint64_t)n) return xai_h5_read(f, name, type, buf, rank, want, path);
+    if (r != rank || d[0] <= (uint64_t)n) return xai_h5_read_as(f, name, type, buf, rank, want, path);
     for (int i = 1; i < rank; i++)
         if (d[i] != want[i])
             return xai_fail(XAI_EFORMAT, "%s: /%s has size %llu in dimension %d, expected %llu", path, name,
                             (unsigned long long)d[i], i, (unsigned long long)want[i]);
-    hid_t ds = H5Dopen2(f, name, H5P_DEFAULT), fs = ds >= 0 ? H5Dget_space(ds) : -1;
-    hsize_t start[8] = {0}, count[8];
-    for (int i = 0; i < rank; i++) count[i] = want[i];
-    herr_t e = -1;
-    if (fs >= 0 && H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) >= 0) {
-        hid_t ms = H5Screate_simple(rank, count, NULL);
-        e = H5Dread(ds, type, ms, fs, H5P_DEFAULT, buf);
-        H5Sclose(ms);
-    }
-    if (fs >= 0) H5Sclose(fs);
-    if (ds >= 0) H5Dclose(ds);
-    if (e < 0) return xai_fail(XAI_EFORMAT, "%s: cannot read /%s (truncated or corrupt file?)", path, name);
+    if (xai_h5_read_rows(f, name, type, 0, (uint64_t)n, buf, path) != XAI_OK)
+        return xai_fail(XAI_EFORMAT, "%s: cannot read /%s (truncated or corrupt file?)", path, name);
     return XAI_OK;
 }
 
@@ -287,11 +256,11 @@ static xai_status read_arrays(hid_t f, const char *path, xai_attr_header *h)
     h->labels = xai_malloc(N * sizeof *h->labels);
     h->targets = xai_malloc(N * sizeof *h->targets);
     h->indices = xai_malloc(N * sizeof *h->indices);
-    XAI_TRY(read_rows(f, path, "inputs", H5T_NATIVE_FLOAT, h->inputs, h->n, 4, img));
-    XAI_TRY(read_rows(f, path, "logits", H5T_NATIVE_FLOAT, h->logits, h->n, 2, k));
-    XAI_TRY(read_rows(f, path, "labels", H5T_NATIVE_INT32, h->labels, h->n, 1, NULL));
-    XAI_TRY(read_rows(f, path, "targets", H5T_NATIVE_INT32, h->targets, h->n, 1, NULL));
-    XAI_TRY(read_rows(f, path, "indices", H5T_NATIVE_INT64, h->indices, h->n, 1, NULL));
+    XAI_TRY(read_rows(f, path, "inputs", XAI_H5_F32, h->inputs, h->n, 4, img));
+    XAI_TRY(read_rows(f, path, "logits", XAI_H5_F32, h->logits, h->n, 2, k));
+    XAI_TRY(read_rows(f, path, "labels", XAI_H5_I32, h->labels, h->n, 1, NULL));
+    XAI_TRY(read_rows(f, path, "targets", XAI_H5_I32, h->targets, h->n, 1, NULL));
+    XAI_TRY(read_rows(f, path, "indices", XAI_H5_I64, h->indices, h->n, 1, NULL));
     for (int i = 0; i < h->n; i++)
         if (h->targets[i] < 0 || h->targets[i] >= h->nclasses)
             return xai_fail(XAI_EFORMAT, "%s: /targets[%d] = %d is not a class (0..%d)", path, i, (int)h->targets[i],
@@ -299,32 +268,26 @@ static xai_status read_arrays(hid_t f, const char *path, xai_attr_header *h)
     return XAI_OK;
 }
 
-/* Provenance and the method names, in creation order (by name in files that did not track it). */
+/* Provenance, the normalisation and the method names, in creation order (by name in files
+ * that did not track it). */
 static void read_about(hid_t f, xai_attr_header *h)
 {
-    xai_h5_get_str(f, "model_path", h->model_path, sizeof h->model_path);
-    xai_h5_get_str(f, "model_sha256", h->model_sha256, sizeof h->model_sha256);
-    xai_h5_get_str(f, "dataset", h->dataset, sizeof h->dataset);
-    xai_h5_get_str(f, "dataset_sha256", h->dataset_sha256, sizeof h->dataset_sha256);
-    xai_h5_get_str(f, "target_mode", h->target_mode, sizeof h->target_mode);
-    xai_h5_get_str(f, "program_version", h->program_version, sizeof h->program_version);
+    const struct {
+        const char *name;
+        char *out;
+        size_t cap;
+    } str[] = {{"model_path", h->model_path, sizeof h->model_path},
+               {"model_sha256", h->model_sha256, sizeof h->model_sha256},
+               {"dataset", h->dataset, sizeof h->dataset},
+               {"dataset_sha256", h->dataset_sha256, sizeof h->dataset_sha256},
+               {"target_mode", h->target_mode, sizeof h->target_mode},
+               {"program_version", h->program_version, sizeof h->program_version}};
+    for (size_t i = 0; i < sizeof str / sizeof *str; i++) xai_h5_get_str(f, str[i].name, str[i].out, str[i].cap);
     for (int c = 0; c < 4; c++) h->norm_mean[c] = 0, h->norm_std[c] = 1;
-    xai_h5_get_f64v(f, "normalize_mean", h->norm_mean, 4);
-    xai_h5_get_f64v(f, "normalize_std", h->norm_std, 4);
-    name_list l = {0};
-    if (xai_h5_exists(f, "attributions")) {
-        hid_t g = H5Gopen2(f, "attributions", H5P_DEFAULT);
-        hsize_t idx = 0;
-        if (H5Literate(g, H5_INDEX_CRT_ORDER, H5_ITER_INC, &idx, collect, &l) < 0) {
-            for (int i = 0; i < l.n; i++) free(l.names[i]);
-            l.n = 0;
-            idx = 0;
-            H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, &idx, collect, &l);
-        }
-        H5Gclose(g);
-    }
-    h->methods = l.names;
-    h->nmethods = l.n;
+    h->norm_mean_n = xai_h5_get_f64v(f, "normalize_mean", h->norm_mean, 4);
+    h->norm_std_n = xai_h5_get_f64v(f, "normalize_std", h->norm_std, 4);
+    int n = xai_h5_list(f, "attributions", &h->methods);
+    h->nmethods = n > 0 ? n : 0;
 }
 
 xai_status xai_attr_read_header_n(xai_attr_header *h, const char *path, int max_n)
@@ -337,7 +300,7 @@ xai_status xai_attr_read_header_n(xai_attr_header *h, const char *path, int max_
     if ((s = read_arrays(f, path, h)) != XAI_OK) goto done;
     read_about(f, h);
 done:
-    H5Fclose(f);
+    xai_h5_close(f);
     if (s != XAI_OK) xai_attr_header_free(h);
     return s;
 }
@@ -352,9 +315,31 @@ xai_status xai_attr_read_method(const char *path, const char *method, float *att
     snprintf(name, sizeof name, "attributions/%s", method);
     const uint64_t img[3] = {(uint64_t)h->shape.c, (uint64_t)h->shape.h, (uint64_t)h->shape.w};
     xai_status s = xai_h5_exists(f, name)
-                       ? read_rows(f, path, name, H5T_NATIVE_FLOAT, attr, h->n, 4, img)
+                       ? read_rows(f, path, name, XAI_H5_F32, attr, h->n, 4, img)
                        : xai_fail(XAI_ENOTFOUND, "%s: no method '%s' under /attributions", path, method);
-    H5Fclose(f);
+    xai_h5_close(f);
+    return s;
+}
+
+xai_status xai_attr_read_row(const char *path, const char *method, int image, float *out, const xai_attr_header *h)
+{
+    hid_t f;
+    XAI_TRY(xai_h5_open(&f, path, 0));
+    char name[512];
+    if (method) snprintf(name, sizeof name, "attributions/%s", method);
+    else snprintf(name, sizeof name, "inputs");
+    uint64_t d[8];
+    int r = xai_h5_dims(f, name, d);
+    xai_status s = XAI_OK;
+    if (r < 0)
+        s = xai_fail(XAI_ENOTFOUND, "%s: missing dataset '%s'", path, name);
+    else if (r != 4 || d[1] != (uint64_t)h->shape.c || d[2] != (uint64_t)h->shape.h ||
+             d[3] != (uint64_t)h->shape.w || image < 0 || (uint64_t)image >= d[0])
+        s = xai_fail(XAI_EFORMAT, "%s: '%s' is not (N, %d, %d, %d) with a row %d", path, name, h->shape.c,
+                     h->shape.h, h->shape.w, image);
+    else if (xai_h5_read_rows(f, name, XAI_H5_F32, (uint64_t)image, 1, out, path) != XAI_OK)
+        s = xai_fail(XAI_EFORMAT, "%s: cannot read row %d of '%s' (truncated file?)", path, image, name);
+    xai_h5_close(f);
     return s;
 }
 
@@ -365,31 +350,113 @@ xai_status xai_attr_read_vector(const char *path, const char *group, const char 
     XAI_TRY(xai_h5_open(&f, path, 0));
     char name[512];
     snprintf(name, sizeof name, "%s/%s", group, method);
-    xai_status s = xai_h5_exists(f, name) ? read_rows(f, path, name, H5T_NATIVE_DOUBLE, v, h->n, 1, NULL)
+    xai_status s = xai_h5_exists(f, name) ? read_rows(f, path, name, XAI_H5_F64, v, h->n, 1, NULL)
                                           : xai_fail(XAI_ENOTFOUND, "%s: method '%s' has no /%s", path, method, group);
-    H5Fclose(f);
+    xai_h5_close(f);
     return s;
+}
+
+xai_status xai_attr_read_matrix(const char *path, const char *group, const char *method, double **v, int *cols,
+                                const xai_attr_header *h)
+{
+    *v = NULL;
+    *cols = 0;
+    hid_t f;
+    XAI_TRY(xai_h5_open(&f, path, 0));
+    char name[512];
+    uint64_t d[8];
+    snprintf(name, sizeof name, "%s/%s", group, method);
+    xai_status s = XAI_ENOTFOUND;
+    if (xai_h5_dims(f, name, d) == 2 && d[0] == (uint64_t)h->n && d[1] > 0 && d[1] < (1u << 20)) {
+        double *buf = xai_malloc((size_t)d[0] * d[1] * sizeof *buf);
+        s = xai_h5_read_f64(f, name, buf, 2, d, path);
+        if (s == XAI_OK) *v = buf, *cols = (int)d[1];
+        else free(buf);
+    }
+    xai_h5_close(f);
+    return s;
+}
+
+/* -------------------------------------------------- a method's attributes */
+
+/* Opens the file and the dataset /attributions/<method>, whose attributes describe the method. */
+static xai_status open_method(hid_t *f, hid_t *ds, const char *path, const char *method)
+{
+    XAI_TRY(xai_h5_open(f, path, 0));
+    char name[512];
+    snprintf(name, sizeof name, "attributions/%s", method);
+    *ds = xai_h5_exists(*f, name) ? H5Dopen2(*f, name, H5P_DEFAULT) : -1;
+    if (*ds >= 0) return XAI_OK;
+    xai_h5_close(*f);
+    return xai_fail(XAI_ENOTFOUND, "%s: no method '%s' under /attributions", path, method);
 }
 
 xai_status xai_attr_read_method_info(const char *path, const char *method, xai_attr_method_info *info)
 {
     memset(info, 0, sizeof *info);
-    hid_t f;
-    XAI_TRY(xai_h5_open(&f, path, 0));
-    char name[512];
-    snprintf(name, sizeof name, "attributions/%s", method);
-    xai_status s = XAI_OK;
-    hid_t d = xai_h5_exists(f, name) ? H5Dopen2(f, name, H5P_DEFAULT) : -1;
-    if (d < 0) {
-        s = xai_fail(XAI_ENOTFOUND, "%s: no method '%s' under /attributions", path, method);
-        goto done;
-    }
+    hid_t f, d;
+    XAI_TRY(open_method(&f, &d, path, method));
     xai_h5_get_str(d, "kind", info->kind, sizeof info->kind);
     info->seconds = info->seconds_per_attribution = NAN;
     xai_h5_get_f64(d, "seconds", &info->seconds);
     xai_h5_get_f64(d, "seconds_per_attribution", &info->seconds_per_attribution);
-    H5Dclose(d);
-done:
-    H5Fclose(f);
+    xai_h5_close(d);
+    xai_h5_close(f);
+    return XAI_OK;
+}
+
+/* The settings method_attrs wrote; a missing or unknown one keeps the spec's value. */
+static void ig_settings(xai_ig_opts *o, hid_t ds)
+{
+    int64_t v;
+    char s[64];
+    if (xai_h5_get_i64(ds, "steps", &v) == XAI_OK) o->steps = (int)v;
+    if (xai_h5_get_str(ds, "rule", s, sizeof s) == XAI_OK && xai_quad_rule_from_name(s) >= 0)
+        o->rule = xai_quad_rule_from_name(s);
+    if (xai_h5_get_str(ds, "baseline", s, sizeof s) == XAI_OK && xai_baseline_from_name(s) >= 0)
+        o->baseline = xai_baseline_from_name(s);
+    xai_h5_get_f64(ds, "baseline_value", &o->value);
+    xai_h5_get_f64(ds, "blur_sigma", &o->sigma);
+    if (xai_h5_get_i64(ds, "seed", &v) == XAI_OK) o->seed = (uint64_t)v;
+}
+
+static void lrp_settings(xai_lrp_opts *o, hid_t ds)
+{
+    static const char *const name[] = {"epsilon", "gamma", "alpha", "beta", "stabilizer", "zb_low", "zb_high"};
+    double *const v[] = {&o->epsilon, &o->gamma, &o->alpha, &o->beta, &o->stabilizer, &o->zb_low, &o->zb_high};
+    for (size_t i = 0; i < sizeof name / sizeof *name; i++) xai_h5_get_f64(ds, name[i], v[i]);
+    char s[64];
+    if (xai_h5_get_str(ds, "bias", s, sizeof s) == XAI_OK) o->bias_input = strcmp(s, "ignore") != 0;
+}
+
+static void read_settings(xai_method *meth, hid_t ds)
+{
+    int64_t v;
+    switch (meth->kind) {
+    case XAI_METHOD_IG: ig_settings(&meth->ig, ds); break;
+    case XAI_METHOD_LRP: lrp_settings(&meth->lrp, ds); break;
+    case XAI_METHOD_SMOOTHGRAD:
+        if (xai_h5_get_i64(ds, "samples", &v) == XAI_OK) meth->sg.samples = (int)v;
+        xai_h5_get_f64(ds, "noise", &meth->sg.noise);
+        if (xai_h5_get_i64(ds, "seed", &v) == XAI_OK) meth->sg.seed = (uint64_t)v;
+        break;
+    case XAI_METHOD_RANDOM:
+        if (xai_h5_get_i64(ds, "seed", &v) == XAI_OK) meth->seed = (uint64_t)v;
+        break;
+    default: break;
+    }
+}
+
+xai_status xai_attr_read_method_spec(xai_method *meth, const char *path, const char *method)
+{
+    hid_t f, ds;
+    XAI_TRY(open_method(&f, &ds, path, method));
+    char spec[256];
+    if (xai_h5_get_str(ds, "method", spec, sizeof spec) != XAI_OK) snprintf(spec, sizeof spec, "%s", method);
+    xai_status s = xai_method_parse(meth, spec, NULL);
+    if (s == XAI_OK) read_settings(meth, ds);
+    else s = xai_fail(s, "%s: method '%s': %s", path, method, xai_errmsg());
+    xai_h5_close(ds);
+    xai_h5_close(f);
     return s;
 }

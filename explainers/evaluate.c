@@ -1,7 +1,6 @@
 /* evaluate.c: the evaluation run of `xai evaluate`: reads the attribution file through attrfile's API,
  * checks the model, runs one function per metric family and hands the results to metricsfile.c. */
 #include "explainers/evaluate.h"
-#include "explainers/attrfile_extra.h"
 #include "explainers/explain.h"
 #include "explainers/metricsfile.h"
 
@@ -114,9 +113,9 @@ static xai_status read_input(eval_input *in, const char *path, int nwant, const 
     const size_t size = xai_shape_size(in->h.shape);
     in->attr = xai_calloc(in->nmethods, sizeof *in->attr);
     for (int i = 0; i < in->nmethods; i++) {
-        char kind[64];
-        XAI_TRY(xai_attr_read_kind(path, in->names[i], kind, sizeof kind));
-        in->kinds[i] = xai_strdup(kind);
+        xai_attr_method_info info;
+        XAI_TRY(xai_attr_read_method_info(path, in->names[i], &info));
+        in->kinds[i] = xai_strdup(info.kind);
         in->attr[i] = xai_malloc((size_t)in->h.n * size * sizeof(float));
         XAI_TRY(xai_attr_read_method(path, in->names[i], in->attr[i], &in->h));
         /* Only the first n rows are scored. */

@@ -298,8 +298,9 @@ typedef struct {
     int64_t *indices;    /* (N) */
     float *logits;       /* (N, K) */
     double norm_mean[4], norm_std[4];
+    int norm_mean_n, norm_std_n; /* read only: values in @normalize_mean / @normalize_std (-1: absent) */
     char model_path[1024], model_sha256[65], dataset[1024], dataset_sha256[65], target_mode[32];
-    char program_version[64]; /* read only: the writer records xai_version() */
+    char program_version[128]; /* read only: the writer records xai_version(); "" when absent */
     int nmethods;
     char **methods;      /* (nmethods) dataset names under /attributions, in creation order */
 } xai_attr_header;
@@ -318,7 +319,8 @@ xai_status xai_attr_write_method(xai_attr_writer *w, const xai_method *meth, con
 xai_status xai_attr_commit(xai_attr_writer *w);
 void xai_attr_abort(xai_attr_writer *w);
 
-/* Reader: the header and the method list; every array checked against N and the shape. */
+/* Reader: the header, the normalisation and the method list; every array checked against N and
+ * the shape. */
 xai_status xai_attr_read_header(xai_attr_header *h, const char *path);
 void xai_attr_header_free(xai_attr_header *h);
 /* One method's map (N, C, H, W) into attr (caller-sized). */
@@ -337,5 +339,16 @@ typedef struct {
     double seconds_per_attribution;
 } xai_attr_method_info;
 xai_status xai_attr_read_method_info(const char *path, const char *method, xai_attr_method_info *info);
+/* A method rebuilt from its dataset attributes: @method parsed (the dataset name when absent), then
+ * every setting stored beside it, since `xai explain` may have overridden the spec's defaults. */
+xai_status xai_attr_read_method_spec(xai_method *meth, const char *path, const char *method);
+/* A per-image (N, cols) float64 array such as "lrp/layer_sums" of a method, malloc'd into *v:
+ * XAI_ENOTFOUND (*v NULL, *cols 0, no message) when the method has none or it is not (h->n, cols). */
+xai_status xai_attr_read_matrix(const char *path, const char *group, const char *method, double **v /* (N, cols) */,
+                                int *cols, const xai_attr_header *h);
+/* Row `image` of a method's map, or of /inputs when method is NULL: only that image is read.
+ * Errors name the file, the dataset and the row. */
+xai_status xai_attr_read_row(const char *path, const char *method, int image, float *out /* (C, H, W) */,
+                             const xai_attr_header *h);
 
 #endif

@@ -5,8 +5,8 @@
 #include "core/io.h"
 #include "core/model_info_extra2.h"
 #include "datasets/datasets.h"
-#include "explainers/attrfile_extra2.h"
 #include "explainers/metricsfile_read.h"
+#include "explainers/explain.h"
 #include "core/nn.h"
 
 #include <math.h>
@@ -77,8 +77,7 @@ typedef struct {
 static void find_normalisation(attr_view *a, const char *model_path)
 {
     int c = a->h.shape.c;
-    xai_attr_info info;
-    if (c <= 4 && xai_attr_read_info(&info, a->path) == XAI_OK && info.norm_mean_n == c && info.norm_std_n == c) {
+    if (c <= 4 && a->h.norm_mean_n == c && a->h.norm_std_n == c) {
         a->have_norm = 1;
         memcpy(a->mean, a->h.norm_mean, sizeof a->mean);
         memcpy(a->std, a->h.norm_std, sizeof a->std);

@@ -3,7 +3,7 @@
 #include "paper/summary.h"
 #include "core/io.h"
 #include "core/model_info_extra2.h"
-#include "explainers/attrfile_extra2.h"
+#include "explainers/explain.h"
 #include "trainers/history_read.h"
 
 #include <dirent.h>
@@ -178,15 +178,13 @@ static void load_delta(xai_exp_summary *s, xai_method_summary *m, const char *pa
 static xai_status load_attr(xai_exp_summary *s, const char *path)
 {
     xai_attr_header h;
-    xai_attr_info info;
     XAI_TRY(xai_attr_read_header(&h, path));
-    xai_status st = xai_attr_read_info(&info, path);
-    if (st != XAI_OK) goto done;
+    xai_status st = XAI_OK;
     s->has_attr = 1;
     s->n_images = h.n;
     if (!s->dataset[0]) snprintf(s->dataset, sizeof s->dataset, "%.*s", (int)sizeof s->dataset - 1, h.dataset);
     snprintf(s->target_mode, sizeof s->target_mode, "%s", h.target_mode);
-    snprintf(s->attr_version, sizeof s->attr_version, "%s", info.program_version);
+    snprintf(s->attr_version, sizeof s->attr_version, "%s", h.program_version);
     for (int i = 0; i < h.nmethods; i++) {
         xai_method_summary *m = method_add(s, h.methods[i]);
         xai_attr_method_info mi;

@@ -190,6 +190,42 @@ static void test_round_trip(void **state)
     assert_close(info.seconds, 1.5, 0);
     assert_close(info.seconds_per_attribution, 0.5, 1e-15);
     assert_int_equal(xai_attr_read_method_info(path, "plaid", &info), XAI_ENOTFOUND);
+    /* The normalisation as recorded: one value a channel. */
+    assert_int_equal(r.norm_mean_n, 2);
+    assert_int_equal(r.norm_std_n, 2);
+    /* A method rebuilt from its attributes, and a per-image 2-D array. */
+    xai_method spec;
+    assert_int_equal(xai_attr_read_method_spec(&spec, path, "ig:steps=4:rule=trapezoid"), XAI_OK);
+    assert_int_equal(spec.kind, XAI_METHOD_IG);
+    assert_int_equal(spec.ig.steps, 4);
+    assert_int_equal(spec.ig.rule, xai_quad_rule_from_name("trapezoid"));
+    assert_int_equal(xai_attr_read_method_spec(&spec, path, "lrp-epsilon:eps=0.25"), XAI_OK);
+    assert_int_equal(spec.kind, XAI_METHOD_LRP);
+    assert_close(spec.lrp.epsilon, 0.25, 0);
+    assert_int_equal(xai_attr_read_method_spec(&spec, path, "plaid"), XAI_ENOTFOUND);
+    assert_non_null(strstr(xai_errmsg(), "plaid"));
+    double *mat;
+    int cols;
+    assert_int_equal(xai_attr_read_matrix(path, "lrp/layer_sums", "lrp-epsilon:eps=0.25", &mat, &cols, &r), XAI_OK);
+    assert_int_equal(cols, L + 1);
+    assert_memory_equal(mat, ls, n * (L + 1) * sizeof *mat);
+    free(mat);
+    assert_int_equal(xai_attr_read_matrix(path, "lrp/layer_sums", "random", &mat, &cols, &r), XAI_ENOTFOUND);
+    assert_null(mat);
+    assert_int_equal(cols, 0);
+    /* A single row equals that row of the full read; a row the file lacks names the file. */
+    float row[24];
+    assert_int_equal(xai_attr_read_method(path, "lrp-epsilon:eps=0.25", attr, &r), XAI_OK);
+    assert_int_equal(xai_attr_read_row(path, "lrp-epsilon:eps=0.25", 1, row, &r), XAI_OK);
+    assert_memory_equal(row, attr + 24, sizeof row);
+    assert_int_equal(xai_attr_read_row(path, NULL, 2, row, &r), XAI_OK);
+    assert_memory_equal(row, r.inputs + 2 * 24, sizeof row);
+    assert_int_equal(xai_attr_read_row(path, "random", 3, row, &r), XAI_EFORMAT);
+    assert_non_null(strstr(xai_errmsg(), path));
+    assert_int_equal(xai_attr_read_row(path, "random", -1, row, &r), XAI_EFORMAT);
+    assert_non_null(strstr(xai_errmsg(), path));
+    assert_int_equal(xai_attr_read_row(path, "plaid", 0, row, &r), XAI_ENOTFOUND);
+    assert_non_null(strstr(xai_errmsg(), path));
     xai_attr_header_free(&r);
     /* The first images only: the header, maps and vectors of those rows. */
     assert_int_equal(xai_attr_read_header_n(&r, path, 2), XAI_OK);

@@ -58,6 +58,15 @@ void xai_h5_abort(xai_h5file *f)
     memset(f, 0, sizeof *f);
 }
 
+const char *xai_h5_version(void)
+{
+    static char v[48];
+    unsigned maj = 0, min = 0, rel = 0;
+    H5get_libversion(&maj, &min, &rel);
+    snprintf(v, sizeof v, "%u.%u.%u", maj, min, rel);
+    return v;
+}
+
 xai_status xai_h5_open(hid_t *file, const char *path, int writable)
 {
     xai_h5_init();

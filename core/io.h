@@ -13,6 +13,8 @@ char *xai_path_join(const char *a, const char *b);  /* malloc'd */
 xai_status xai_read_file(const char *path, char **data, size_t *len);
 /* Writes data to path atomically (temp + fsync + rename). */
 xai_status xai_write_file_atomic(const char *path, const void *data, size_t len);
+/* The HDF5 library's version, "major.minor.release" (static storage; core/h5.c). */
+const char *xai_h5_version(void);
 
 /* --------------------------------------------------------------- progress */
 

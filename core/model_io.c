@@ -1,5 +1,5 @@
-/* model_io.c: save and load models in HDF5, weights in PyTorch's layout; the only reader and
- * writer of the model file format. The file alone is enough to rebuild the net (core/README.md). */
+/* model_io.c: save and load models in HDF5, weights in PyTorch's layout, and read a file's
+ * description; the only reader and writer of the model file format (core/README.md). */
 #include "core/base.h"
 #include "core/h5.h"
 #include "core/kernels.h"
@@ -301,4 +301,41 @@ xai_status xai_model_load(xai_model **m, const char *path, int max_batch)
     xai_status s = xai_model_load_from(m, f, path, max_batch);
     H5Fclose(f);
     return s;
+}
+
+/* ------------------------------------------------------------------- info */
+
+enum { LAYERS_TEXT_MAX = 1 << 16 };
+
+xai_status xai_model_info_read(xai_model_info *info, const char *path)
+{
+    memset(info, 0, sizeof *info);
+    info->layers_text = xai_calloc(LAYERS_TEXT_MAX, 1);
+    info->norm_mean_n = info->norm_std_n = -1;
+    hid_t f;
+    XAI_TRY(xai_h5_open(&f, path, 0));
+    hid_t g = xai_h5_open_group(f, "/model");
+    if (g < 0) {
+        xai_h5_close(f);
+        return xai_fail(XAI_EFORMAT, "%s: no /model group (not a model file, see core/README.md)", path);
+    }
+    double shape[3];
+    if (xai_h5_get_f64v(g, "input_shape", shape, 3) == 3)
+        for (int i = 0; i < 3; i++) info->input_shape[i] = (int64_t)shape[i];
+    xai_h5_get_i64(g, "num_classes", &info->nclasses);
+    xai_h5_get_i64(g, "num_layers", &info->nlayers);
+    xai_h5_get_str(g, "layers_text", info->layers_text, LAYERS_TEXT_MAX);
+    xai_h5_get_str(g, "program_version", info->program_version, sizeof info->program_version);
+    info->norm_mean_n = xai_h5_get_f64v(g, "normalize_mean", info->norm_mean, 8);
+    info->norm_std_n = xai_h5_get_f64v(g, "normalize_std", info->norm_std, 8);
+    xai_clear_error();
+    xai_h5_close(g);
+    xai_h5_close(f);
+    return XAI_OK;
+}
+
+void xai_model_info_free(xai_model_info *info)
+{
+    free(info->layers_text);
+    memset(info, 0, sizeof *info);
 }

@@ -1,8 +1,7 @@
 /* provenance.c: JSON run records: program version and commit, compiler and flags,
  * library versions, CPU and threads, seeds, dataset checksums and per-stage wall times. */
-#include "core/h5.h" /* H5get_libversion only */
 #include "experiments/provenance.h"
-#include "trainers/history_read.h"
+#include "trainers/trainers.h"
 
 #include <archive.h>
 #include <cblas.h>
@@ -48,8 +47,6 @@ static void cpu_model(char *out, size_t n)
 char *xai_provenance_build_json(void)
 {
     xai_sbuf b = {0};
-    unsigned maj, min, rel;
-    H5get_libversion(&maj, &min, &rel);
     char cpu[256];
     cpu_model(cpu, sizeof cpu);
     const char *blas_core = getenv("OPENBLAS_CORETYPE");
@@ -66,7 +63,7 @@ char *xai_provenance_build_json(void)
 #else
     xai_sbuf_printf(&b, ",\n  \"openmp\": null");
 #endif
-    xai_sbuf_printf(&b, ",\n  \"libraries\": {\n    \"hdf5\": \"%u.%u.%u\",\n    \"openblas\": ", maj, min, rel);
+    xai_sbuf_printf(&b, ",\n  \"libraries\": {\n    \"hdf5\": \"%s\",\n    \"openblas\": ", xai_h5_version());
     put_str(&b, openblas_get_config());
     xai_sbuf_printf(&b, ",\n    \"openblas_core\": ");
     put_str(&b, openblas_get_corename());

@@ -1,5 +1,5 @@
 /* metricsfile.h: the metrics HDF5 file of `xai evaluate` (layout: explainers/METRICS.md): what it
- * holds as C types, its only writer, and the summary reader behind xai_metrics_summary_csv. */
+ * holds as C types, its only writer, and its readers (summary.csv, the report's scores, the curves). */
 #ifndef XAI_METRICSFILE_H
 #define XAI_METRICSFILE_H
 
@@ -65,6 +65,55 @@ typedef struct xai_metrics_writer xai_metrics_writer;
 xai_status xai_metricsfile_create(xai_metrics_writer **w, const char *path);
 xai_status xai_metricsfile_write(xai_metrics_writer *w, const xai_metrics *m);
 void xai_metricsfile_abort(xai_metrics_writer *w);
+
+/* ------------------------------------------------------------- readers */
+
+/* One method's scores on the target logit (/methods/<name>); NaN where absent. */
+typedef struct {
+    char name[128];
+    char kind[32];             /* "" when absent */
+    double aopc_morf, aopc_morf_se, aopc_lerf, aopc_lerf_se;
+    double abpc, abpc_se;      /* AUC(LeRF) - AUC(MoRF) */
+    double vs_random_z;        /* paired z of AOPC(MoRF) - AOPC(random) */
+    double aopc_morf_prob;     /* AOPC(MoRF) on the probability */
+    double compl_median, compl_p90;
+} xai_metrics_method_scores;
+
+/* IG completeness against the number of steps (/ig_steps/<method>/<rule>), rules in the order
+ * left, right, midpoint, trapezoid, gauss, then others by name. */
+typedef struct {
+    char method[128];
+    char baseline[32];
+    int nrules, nsteps;
+    char (*rule)[32];          /* (nrules) */
+    int64_t *steps;            /* (nsteps) */
+    double *median, *p90;      /* (nrules, nsteps) relative error */
+} xai_metrics_ig_curve;
+
+/* The file's settings and scores. NaN / -1 / "" where absent. */
+typedef struct {
+    char perturb[32];
+    int64_t patch, steps, per_step, n_images, n_features;
+    double fraction, seconds;
+    double random_aopc, random_aopc_se;   /* the random-order control */
+    int nmethods;
+    xai_metrics_method_scores *methods;   /* (nmethods), by name */
+    int nig;
+    xai_metrics_ig_curve *ig;             /* (nig), by method name */
+} xai_metrics_scores;
+
+/* Reads the scores; what is missing is left NaN/empty and, when notes is not NULL, named there
+ * (one line each). Only an unreadable file is an error. Free with xai_metrics_scores_free. */
+xai_status xai_metricsfile_read_scores(xai_metrics_scores *s, const char *path, xai_sbuf *notes);
+void xai_metrics_scores_free(xai_metrics_scores *s);
+
+/* /steps/fraction (K + 1 values, malloc'd into *frac); 0 when absent or unreadable. */
+int xai_metricsfile_read_fractions(const char *path, double **frac);
+/* Mean and standard error (k1 values each) of a pixel-flipping curve on the target logit:
+ * the random control (method NULL) or /methods/<method>/<order>/logit, order "morf" or "lerf".
+ * Returns 0 when the mean is absent or of another length; a missing stderr reads as NaN. */
+int xai_metricsfile_read_curve(const char *path, const char *method, const char *order, int k1, double *mean,
+                               double *se);
 
 /* The summary numbers of each method (the columns of xai_metrics_summary_csv after label,method):
  * aopc_morf, _se, aopc_lerf, _se, aopc_random, _se, morf_minus_random_z, abpc, abpc_se,

@@ -3,10 +3,9 @@
 #include "paper/publish.h"
 #include "paper/plotio.h"
 #include "core/io.h"
-#include "core/model_info_extra2.h"
 #include "datasets/datasets.h"
-#include "explainers/metricsfile_read.h"
 #include "explainers/explain.h"
+#include "explainers/metricsfile.h"
 #include "core/nn.h"
 
 #include <math.h>
@@ -420,12 +419,13 @@ static int pixelflip_blocks(xai_sbuf *b, char **cn, const char *path, const xai_
 {
     double *mm = buf, *ms = buf + k1, *lm = buf + 2 * k1, *ls = buf + 3 * k1;
     int nc = 0;
-    xai_metrics_read_curve(path, NULL, NULL, k1, mm, ms);
+    xai_metricsfile_read_curve(path, NULL, NULL, k1, mm, ms);
     curve_block(b, "random order (control)", frac, k1, mm, ms, mm, ms);
     cn[nc++] = xai_strdup("random");
     for (int i = 0; i < s->nmethods; i++) {
         const char *m = s->methods[i].name;
-        if (!xai_metrics_read_curve(path, m, "morf", k1, mm, ms) || !xai_metrics_read_curve(path, m, "lerf", k1, lm, ls))
+        if (!xai_metricsfile_read_curve(path, m, "morf", k1, mm, ms) ||
+            !xai_metricsfile_read_curve(path, m, "lerf", k1, lm, ls))
             continue;
         curve_block(b, m, frac, k1, mm, ms, lm, ls);
         cn[nc++] = xai_strdup(m);
@@ -458,9 +458,9 @@ static xai_status export_pixelflip(const char *tmp, const char *exp_dir, const x
         xai_sbuf_printf(meta, "have_pixelflip = 0\n");
         goto done;
     }
-    int k1 = xai_metrics_read_fractions(path, &frac);
+    int k1 = xai_metricsfile_read_fractions(path, &frac);
     double *buf = xai_malloc((size_t)(k1 + 1) * 4 * sizeof *buf);
-    if (!k1 || !xai_metrics_read_curve(path, NULL, NULL, k1, buf, buf + k1)) {
+    if (!k1 || !xai_metricsfile_read_curve(path, NULL, NULL, k1, buf, buf + k1)) {
         xai_plot_note(log, "export: %s lacks /steps/fraction or /random/logit/{mean,stderr}: no pixel-flipping figure\n",
                       path);
         xai_sbuf_printf(meta, "have_pixelflip = 0\n");

@@ -2,9 +2,9 @@
  * through each file's owner (model info, training record, attribution and metrics readers). */
 #include "paper/summary.h"
 #include "core/io.h"
-#include "core/model_info_extra2.h"
+#include "core/nn.h"
 #include "explainers/explain.h"
-#include "trainers/history_read.h"
+#include "trainers/trainers.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -202,7 +202,7 @@ done:
 static xai_status load_metrics(xai_exp_summary *s, const char *path)
 {
     xai_metrics_scores ms;
-    XAI_TRY(xai_metrics_read_scores(&ms, path, &s->notes));
+    XAI_TRY(xai_metricsfile_read_scores(&ms, path, &s->notes));
     s->has_metrics = 1;
     snprintf(s->perturb, sizeof s->perturb, "%s", ms.perturb);
     s->patch = ms.patch, s->flip_steps = ms.steps, s->per_step = ms.per_step;

@@ -4,7 +4,7 @@
 #define XAI_SUMMARY_H
 
 #include "core/base.h"
-#include "explainers/metricsfile_read.h"
+#include "explainers/metricsfile.h"
 
 #include <stdint.h>
 

@@ -30,16 +30,17 @@ xai_status xai_ckpt_write(const char *path, const xai_train_state *st, const cha
  * from a checkpoint written with the same signature. */
 xai_status xai_ckpt_read(const char *path, xai_train_state *st, const char *signature, int epochs);
 
-/* What the /train group records besides the config and the dataset. */
+/* What the writer puts in the /train group besides the config and the dataset (the reader
+ * returns xai_train_record, trainers.h). */
 typedef struct {
     const xai_train_cfg *tc;
     uint64_t seed;
     int limit, epochs;
     const xai_train_result *r;
-} xai_train_record;
+} xai_train_run;
 
 /* Writes the trained model file: st's model plus the /train group (provenance, history). */
 xai_status xai_train_file_write(const char *out, const xai_train_state *st, const xai_config *c,
-                                const xai_dataset *d, const xai_train_record *rec);
+                                const xai_dataset *d, const xai_train_run *rec);
 
 #endif

@@ -457,7 +457,7 @@ static xai_status train_finish(trainer *t, xai_train_result *res)
         if (t->o->verbose) fprintf(stderr, "train: evaluating %d test images\n", d->test.n);
         evaluate(m, &d->test, NULL, d->test.n, &t->nz, t->ptrs, t->ybuf, &r.test_loss, &r.test_acc);
     }
-    xai_train_record rec = {&t->tc, t->seed, t->o->limit, t->epochs, &r};
+    xai_train_run rec = {&t->tc, t->seed, t->o->limit, t->epochs, &r};
     XAI_TRY(xai_train_file_write(t->o->out, st, t->c, d, &rec));
     /* The finished model supersedes the checkpoint. */
     unlink(t->ckpt);

@@ -1,5 +1,6 @@
 /* trainers.h: public API of the training module: optimisers, learning-rate schedules,
- * augmentation, checkpoints and the from-scratch training loop behind `xai train`. */
+ * augmentation, checkpoints, the from-scratch training loop behind `xai train` and the reader
+ * of what training recorded in the model file. */
 #ifndef XAI_TRAINERS_H
 #define XAI_TRAINERS_H
 
@@ -162,6 +163,24 @@ xai_status xai_train(const xai_config *c, const xai_dataset *d, const xai_train_
 
 /* "<out>.ckpt.h5" (malloc'd). */
 char *xai_train_ckpt_path(const char *out);
+
+/* What a trainer recorded in a model file's /train group (layout: trainers/README.md): final
+ * accuracies, settings, provenance and the per-epoch history. NaN / -1 / "" where the attribute
+ * is absent (limit: 0). */
+typedef struct {
+    char dataset[128];
+    double train_acc, val_acc, test_acc, train_loss, val_loss, test_loss, lr, train_seconds, img_per_s;
+    int64_t epochs, best_epoch, batch, seed, train_images, val_images, test_images, threads, limit;
+    char optimizer[32], schedule[32], select[16], created_utc[32], config_path[512], dataset_sha256[80];
+    double *history;        /* (hist_rows, hist_cols) /train/history, malloc'd; NULL when absent */
+    int hist_rows, hist_cols;
+    char hist_columns[256]; /* its @columns, comma-separated */
+} xai_train_record;
+
+/* Reads /train of a model file. *found = 0 (and the record left at its defaults) when the file
+ * has no /train group; an unreadable file is an error naming it. Free with xai_train_record_free. */
+xai_status xai_train_record_read(xai_train_record *r, const char *model_path, int *found);
+void xai_train_record_free(xai_train_record *r);
 
 /* ---------------------------------------------------- training an experiment */
 

@@ -68,14 +68,24 @@ static int set_f64(const char *cmd, const xai_optdef *d, const char *v)
     return XAI_OPTS_OK;
 }
 
+static const char *const YES[] = {"yes", "on", "true", "1"}, *const NO[] = {"no", "off", "false", "0"};
+
+/* 1 yes, 0 no, -1 neither. */
+static int bool_word(const char *v)
+{
+    for (int i = 0; i < 4; i++) {
+        if (!strcmp(v, YES[i])) return 1;
+        if (!strcmp(v, NO[i])) return 0;
+    }
+    return -1;
+}
+
 static int set_bool(const char *cmd, const xai_optdef *d, const char *v)
 {
-    static const char *yes[] = {"yes", "on", "true", "1"}, *no[] = {"no", "off", "false", "0"};
-    for (int i = 0; i < 4; i++) {
-        if (!strcmp(v, yes[i])) return *(int *)d->dest = 1, XAI_OPTS_OK;
-        if (!strcmp(v, no[i])) return *(int *)d->dest = 0, XAI_OPTS_OK;
-    }
-    return bad_value(cmd, d, v, "yes or no");
+    int b = bool_word(v);
+    if (b < 0) return bad_value(cmd, d, v, "yes or no");
+    *(int *)d->dest = b;
+    return XAI_OPTS_OK;
 }
 
 static int set_value(const char *cmd, const xai_optdef *d, const char *v)
@@ -85,10 +95,12 @@ static int set_value(const char *cmd, const xai_optdef *d, const char *v)
         if (!*v) return bad_value(cmd, d, "''", "a non-empty value");
         *(const char **)d->dest = v;
         return XAI_OPTS_OK;
+    case XAI_ARG_STR0: *(const char **)d->dest = v; return XAI_OPTS_OK;
     case XAI_ARG_INT:
     case XAI_ARG_I64: return set_int(cmd, d, v);
     case XAI_ARG_F64: return set_f64(cmd, d, v);
-    case XAI_ARG_BOOL: return set_bool(cmd, d, v);
+    case XAI_ARG_BOOL:
+    case XAI_ARG_SWITCH: return set_bool(cmd, d, v);
     case XAI_ARG_FLAG: break;
     }
     return XAI_OPTS_ERROR;
@@ -169,6 +181,10 @@ static int parse_one(const xai_cmdspec *c, int argc, char **argv, int *i)
         return XAI_OPTS_OK;
     }
     const char *v = eq ? eq + 1 : NULL;
+    if (!v && d->kind == XAI_ARG_SWITCH && (*i + 1 >= argc || bool_word(argv[*i + 1]) < 0)) {
+        *(int *)d->dest = 1; /* given alone */
+        return XAI_OPTS_OK;
+    }
     if (!v) {
         if (*i + 1 >= argc) {
             fprintf(stderr, "%s: %s needs a value %s (see '%s --help')\n", c->cmd, d->name,
@@ -183,6 +199,7 @@ static int parse_one(const xai_cmdspec *c, int argc, char **argv, int *i)
 int xai_opts_parse(const xai_cmdspec *c, int argc, char **argv, char **pos, int *npos)
 {
     int np = 0, only_pos = 0;
+    g_threads = g_quiet = 0; /* each parse applies only what its own line says */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!only_pos && (!strcmp(a, "--help") || !strcmp(a, "-h"))) {
@@ -208,6 +225,7 @@ int xai_opts_parse(const xai_cmdspec *c, int argc, char **argv, char **pos, int 
 int xai_opts_globals(int argc, char **argv, int *i)
 {
     static const xai_cmdspec top = {"xai", NULL, NULL, NULL, 0};
+    g_threads = g_quiet = 0;
     for (; *i < argc && argv[*i][0] == '-' && strcmp(argv[*i], "--help") && strcmp(argv[*i], "-h") &&
            strcmp(argv[*i], "--version");
          ++*i) {

@@ -58,6 +58,8 @@ typedef enum {
     XAI_ARG_I64,  /* int64_t *: likewise, 64-bit */
     XAI_ARG_F64,  /* double *: finite number in [lo, hi] */
     XAI_ARG_BOOL, /* int *: yes/no, on/off, true/false, 1/0 */
+    XAI_ARG_SWITCH, /* int *: like BOOL, but the value may be left out (`--sanity` alone is yes) */
+    XAI_ARG_STR0, /* const char **: like STR, but '' is allowed (e.g. "none") */
 } xai_arg_kind;
 
 typedef struct {
@@ -86,8 +88,5 @@ void xai_opts_usage(const xai_cmdspec *c, FILE *f);
 /* The global options before the command name (main): parses from *i, stops at the first
  * non-option (or --help/--version), leaving *i there. */
 int xai_opts_globals(int argc, char **argv, int *i);
-/* Old-style single option matcher, kept until every command uses a table: returns 1 and
- * advances *i when argv[*i] is --name VALUE or --name=VALUE (*value NULL when missing). */
-int xai_opt(int argc, char **argv, int *i, const char *name, const char **value);
 
 #endif

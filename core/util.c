@@ -107,20 +107,3 @@ double xai_now(void)
 
 const char *xai_version(void) { return XAI_VERSION " (" XAI_GIT_COMMIT ")"; }
 
-int xai_opt(int argc, char **argv, int *i, const char *name, const char **value)
-{
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(a, name, n) != 0) return 0;
-    if (a[n] == '=') {
-        *value = a + n + 1;
-        return 1;
-    }
-    if (a[n] != 0) return 0;
-    if (*i + 1 >= argc) {
-        *value = NULL; /* caller reports "needs a value" */
-        return 1;
-    }
-    *value = argv[++*i];
-    return 1;
-}

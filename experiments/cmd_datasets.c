@@ -16,26 +16,10 @@ typedef struct {
 #define COMMON_OPTS(c)                                                                                                \
     {"--data-dir", XAI_ARG_STR, &(c).o.data_dir, "DIR", 0, 0,                                                        \
      "where downloads and caches go (default: $XAI_DATA_DIR or ./data)"},                                             \
-        {"--mirror", XAI_ARG_STR, &(c).mirror, "PATH|URL", 0, 0,                                                     \
+        {"--mirror", XAI_ARG_STR0, &(c).mirror, "PATH|URL", 0, 0,                                                     \
          "a mirror laid out as <mirror>/<dataset>/<file> with a SHA256SUMS\n(default: $XAI_MIRROR; '' for none)"},    \
         {"--size", XAI_ARG_INT, &(c).size, "N", 1, 4096,                                                              \
          "image side for imagenette/imagewoof (default 64; MNIST stays 28)"}
-
-/* `--mirror ''` (and `--mirror=`) switch off $XAI_MIRROR, but the parser takes only non-empty
- * values: take them out of argv (rewritten in place) before parsing. Returns the new argc. */
-static int take_empty_mirror(int argc, char **argv, common_opts *c)
-{
-    int n = 1;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--mirror=") || (!strcmp(argv[i], "--mirror") && i + 1 < argc && !*argv[i + 1])) {
-            c->o.mirror = "";
-            i += argv[i][8] != '=';
-            continue;
-        }
-        argv[n++] = argv[i];
-    }
-    return n;
-}
 
 /* One --size for a mixed list means the resizable datasets. */
 static xai_fetch_opts opts_for(const common_opts *c, const char *name)
@@ -64,7 +48,6 @@ int xai_cmd_fetch(int argc, char **argv)
     char **pos = xai_malloc(sizeof(char *) * (size_t)argc);
     const char **names = xai_malloc(sizeof(char *) * ((size_t)argc * 4 + 4));
     int npos = 0, n = 0, rc = 0;
-    argc = take_empty_mirror(argc, argv, &c);
     int r = xai_opts_parse(&spec, argc, argv, pos, &npos);
     if (r != XAI_OPTS_OK) {
         rc = r == XAI_OPTS_HELP ? 0 : 2;
@@ -119,7 +102,6 @@ int xai_cmd_datasets(int argc, char **argv)
         opts, 2};
     char *pos[2] = {NULL, NULL};
     int npos = 0;
-    argc = take_empty_mirror(argc, argv, &c);
     int r = xai_opts_parse(&spec, argc, argv, pos, &npos);
     if (r != XAI_OPTS_OK) return r == XAI_OPTS_HELP ? 0 : 2;
     const char *sub = pos[0], *name = pos[1];

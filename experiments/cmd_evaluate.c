@@ -16,28 +16,6 @@ static int bad_value(const char *opt, const char *v, const char *want)
     return XAI_OPTS_ERROR;
 }
 
-static int is_bool_word(const char *v)
-{
-    static const char *w[] = {"yes", "no", "on", "off", "true", "false", "1", "0"};
-    for (size_t i = 0; i < sizeof w / sizeof *w; i++)
-        if (!strcmp(v, w[i])) return 1;
-    return 0;
-}
-
-/* `--sanity` and `--ig-curve` alone turn the check on, and take an optional yes/no (so that
- * config sections passed as `--key value` pairs work): a bare one becomes `--name=yes`. */
-static char **bare_switches_on(int argc, char **argv)
-{
-    static char sanity_on[] = "--sanity=yes", curve_on[] = "--ig-curve=yes";
-    char **a = xai_malloc((size_t)(argc + 1) * sizeof *a);
-    for (int i = 0; i < argc; i++) {
-        int bare = i + 1 >= argc || !is_bool_word(argv[i + 1]);
-        a[i] = !strcmp(argv[i], "--sanity") && bare ? sanity_on : !strcmp(argv[i], "--ig-curve") && bare ? curve_on : argv[i];
-    }
-    a[argc] = NULL;
-    return a;
-}
-
 /* Checks the table cannot express: names, lists, open ranges, combinations. */
 static int check_opts(xai_eval_opts *o, const char *perturb, const char *steps, const char *rules, double sigma)
 {
@@ -92,10 +70,10 @@ int xai_cmd_evaluate(int argc, char **argv)
          "stop once this fraction (0, 1] of the features is removed (default 0.5)"},
         {"--seed", XAI_ARG_I64, &seed, "S", 0, 0, "noise, random control order and re-initialisation seed (default 1)"},
         {"--batch", XAI_ARG_INT, &o.batch, "B", 1, 65536, "images per forward pass (default 256)"},
-        {"--sanity", XAI_ARG_BOOL, &o.sanity, "[yes|no]", 0, 0,
+        {"--sanity", XAI_ARG_SWITCH, &o.sanity, "[yes|no]", 0, 0,
          "model-parameter randomisation test for every method (alone: yes)"},
         {"--sanity-n", XAI_ARG_INT, &o.sanity_n, "N", 1, 0, "images for it (default 100)"},
-        {"--ig-curve", XAI_ARG_BOOL, &o.ig_curve, "[yes|no]", 0, 0,
+        {"--ig-curve", XAI_ARG_SWITCH, &o.ig_curve, "[yes|no]", 0, 0,
          "IG completeness error over step counts and quadrature rules (alone: yes)"},
         {"--ig-steps", XAI_ARG_STR, &steps, "LIST", 0, 0, "step counts (default 4,8,16,32,64,128,256)"},
         {"--ig-rules", XAI_ARG_STR, &rules, "LIST", 0, 0, "rules (default left,right,midpoint,trapezoid,gauss)"},
@@ -109,9 +87,7 @@ int xai_cmd_evaluate(int argc, char **argv)
                               "Scores every method of an attribution file (pixel flipping, completeness) and writes "
                               "HDF5\n(layout: explainers/METRICS.md).",
                               opts, 0};
-    char **args = bare_switches_on(argc, argv);
-    int r = xai_opts_parse(&spec, argc, args, NULL, NULL);
-    free(args);
+    int r = xai_opts_parse(&spec, argc, argv, NULL, NULL);
     if (r == XAI_OPTS_OK) r = check_opts(&o, perturb, steps, rules, sigma);
     if (r != XAI_OPTS_OK) return r == XAI_OPTS_HELP ? 0 : 2;
     o.flip.seed = (uint64_t)seed;

@@ -424,8 +424,9 @@ static xai_status write_summary(const xai_eval_opts *o, const char *metrics, FIL
     if (!mf) return xai_fail(XAI_ENOMEM, "summary: no memory");
     xai_status s = xai_metrics_summary_csv(mf, metrics, o->label ? o->label : o->attributions, 1);
     fclose(mf);
-    if (s == XAI_OK) s = xai_write_file_atomic(o->summary, buf, len);
-    if (s == XAI_OK) fprintf(log, "wrote %s\n", o->summary);
+    if (s != XAI_OK || (s = xai_write_file_atomic(o->summary, buf, len)) != XAI_OK) goto done;
+    fprintf(log, "wrote %s\n", o->summary);
+done:
     free(buf);
     return s;
 }

@@ -568,8 +568,10 @@ static xai_status export_tables(const char *tmp, const xai_exp_summary *s)
         xai_gp_num(&r, m->sec_per_attr), xai_sbuf_printf(&r, "\t"), xai_gp_num(&r, 1e3 * m->sec_per_attr);
         xai_sbuf_printf(&r, "\n");
     }
-    xai_status st = xai_plot_write_text(tmp, "aopc.tsv", &a);
-    if (st == XAI_OK) st = xai_plot_write_text(tmp, "runtime.tsv", &r);
+    xai_status st;
+    if ((st = xai_plot_write_text(tmp, "aopc.tsv", &a)) != XAI_OK) goto done;
+    st = xai_plot_write_text(tmp, "runtime.tsv", &r);
+done:
     xai_sbuf_free(&a);
     xai_sbuf_free(&r);
     return st;

@@ -171,7 +171,7 @@ static xai_status render_set(const char *data_dir, const char *fig_dir, const ch
     char *tmp = NULL;
     XAI_TRY(xai_plot_tmp_dir(&tmp, fig_dir));
     xai_status st = XAI_OK;
-    for (int i = 0; i < n && st == XAI_OK; i++) {
+    for (int i = 0; i < n; i++) {
         char *need = xai_path_join(data_dir, needs[i]);
         int have = xai_file_exists(need);
         free(need);
@@ -182,8 +182,10 @@ static xai_status render_set(const char *data_dir, const char *fig_dir, const ch
         char *script = xai_path_join(paper, scripts[i]);
         st = run_gnuplot_in(script, data_dir, tmp, log);
         free(script);
+        if (st != XAI_OK) goto done;
     }
-    if (st == XAI_OK) st = xai_plot_commit_dir(tmp, fig_dir);
+    st = xai_plot_commit_dir(tmp, fig_dir);
+done:
     if (st != XAI_OK) xai_plot_remove_dir(tmp);
     free(tmp);
     return st;
@@ -193,18 +195,18 @@ xai_status xai_figures_experiment(const char *exp_dir, const char *paper_dir, FI
 {
     const char *paper = paper_dir ? paper_dir : xai_paper_dir();
     char *data = xai_path_join(exp_dir, "plot"), *meta = xai_path_join(data, "meta.gp");
-    xai_status st = XAI_OK;
-    if (!xai_file_exists(meta)) st = xai_export_experiment(exp_dir, NULL, NULL, log);
     char *figs = xai_path_join(exp_dir, "figures");
+    xai_status st = XAI_OK;
+    if (!xai_file_exists(meta) && (st = xai_export_experiment(exp_dir, NULL, NULL, log)) != XAI_OK) goto done;
     const char *sc[4], *nd[4], *wh[4];
     for (int i = 0; i < 4; i++) sc[i] = EXP_FIGS[i].script, nd[i] = EXP_FIGS[i].needs, wh[i] = EXP_FIGS[i].what;
-    if (st == XAI_OK) st = render_set(data, figs, paper, sc, nd, wh, 4, log);
+    st = render_set(data, figs, paper, sc, nd, wh, 4, log);
+done:
     free(figs);
     free(data);
     free(meta);
     return st;
 }
-
 
 xai_status xai_figures_all(const char *results_root, const char *const *exps, int n, const char *paper_dir,
                            const xai_export_opts *o, FILE *log)
@@ -217,7 +219,7 @@ xai_status xai_figures_all(const char *results_root, const char *const *exps, in
     for (int e = 0; e < n; e++) {
         char *dir = xai_path_join(results_root, exps[e]);
         xai_status st = xai_export_experiment(dir, NULL, o, log);
-        if (st == XAI_OK) st = xai_figures_experiment(dir, paper, log);
+        if (st == XAI_OK) st = xai_figures_experiment(dir, paper, log); /* only after its plot data */
         free(dir);
         XAI_TRY(st);
     }

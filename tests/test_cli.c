@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int n_int, flag, yes;
+static int n_int, flag, yes, sw;
+static const char *maybe;
 static int64_t big;
 static double x;
 static const char *file;
@@ -22,6 +23,8 @@ static const xai_optdef OPTS[] = {
     {"--file", XAI_ARG_STR, &file, "FILE", 0, 0, "a file\nsecond line"},
     {"--flag", XAI_ARG_FLAG, &flag, NULL, 0, 0, "a switch"},
     {"--sanity", XAI_ARG_BOOL, &yes, "yes|no", 0, 0, "a yes/no"},
+    {"--curve", XAI_ARG_SWITCH, &sw, "[yes|no]", 0, 0, "a switch with an optional yes/no"},
+    {"--mirror", XAI_ARG_STR0, &maybe, "DIR", 0, 0, "a path that may be empty"},
     {NULL, 0, NULL, NULL, 0, 0, NULL},
 };
 static const xai_cmdspec SPEC = {"xai t", "[options] NAME...", "Test command.", OPTS, 2};
@@ -34,7 +37,7 @@ static int parse(char **pos, int *np, ...)
     va_start(ap, np);
     for (char *a; (a = va_arg(ap, char *));) argv[argc++] = a;
     va_end(ap);
-    n_int = flag = yes = 0, big = 0, x = 0, file = NULL;
+    n_int = flag = yes = sw = 0, big = 0, x = 0, file = maybe = NULL;
     return xai_opts_parse(&SPEC, argc, argv, pos, np);
 }
 
@@ -55,6 +58,26 @@ static void test_values(void **s)
     assert_int_equal(np, 2);
     assert_string_equal(pos[0], "a");
     assert_string_equal(pos[1], "b");
+}
+
+static void test_optional_values(void **s)
+{
+    (void)s;
+    char *pos[32];
+    int np;
+    assert_int_equal(parse(pos, &np, "--curve", NULL), XAI_OPTS_OK);
+    assert_int_equal(sw, 1);
+    assert_int_equal(parse(pos, &np, "--curve", "no", "a", NULL), XAI_OPTS_OK);
+    assert_int_equal(sw, 0);
+    assert_int_equal(np, 1);
+    assert_int_equal(parse(pos, &np, "--curve", "a", NULL), XAI_OPTS_OK); /* alone, then a positional */
+    assert_int_equal(sw, 1);
+    assert_int_equal(np, 1);
+    assert_int_equal(parse(pos, &np, "--curve=maybe", NULL), XAI_OPTS_ERROR);
+    assert_int_equal(parse(pos, &np, "--mirror", "", NULL), XAI_OPTS_OK);
+    assert_string_equal(maybe, "");
+    assert_int_equal(parse(pos, &np, "--mirror=", NULL), XAI_OPTS_OK);
+    assert_string_equal(maybe, "");
 }
 
 static void test_errors(void **s)
@@ -123,6 +146,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_optional_values),
         cmocka_unit_test(test_globals_anywhere),
         cmocka_unit_test(test_help_lists_every_option),
     };

@@ -1,0 +1,31 @@
+/* ig_exact.h: exact Integrated Gradients for networks made of piecewise-linear layers, by walking
+ * the straight path through the network's linear regions (ig_exact.c explains how). */
+#ifndef XAI_IG_EXACT_H
+#define XAI_IG_EXACT_H
+
+#include "explainers/explain.h"
+
+typedef struct {
+    double tol;          /* crossings closer than this in alpha are merged (<= 0: 1e-9) */
+    size_t budget_bytes; /* memory for the vertex buffers (0: 256 MB); more regions split the walk */
+} xai_ig_exact_opts;
+
+typedef struct {
+    int64_t regions;     /* linear regions the path crosses */
+    double sum;          /* sum of the attribution, in double */
+    double fx, fbase;    /* target logit at the image and at the baseline */
+    double residual;     /* |sum - (fx - fbase)| / |fx - fbase| (divided by 1 when fx == fbase) */
+    double seconds;      /* wall time of this image */
+} xai_ig_exact_stats;
+
+/* XAI_EINVAL naming the first layer that is not piecewise linear (or a max pool wider than 8x8). */
+xai_status xai_ig_exact_check(const xai_model *m);
+
+/* attr_i = (x_i - xb_i) * integral_0^1 grad f_target(x_i)(xb_i + a (x_i - xb_i)) da, exactly up to
+ * float rounding. m runs in eval mode (dropout off, batch norm with running statistics); o may be
+ * NULL for the defaults; st (N) may be NULL. */
+xai_status xai_ig_exact(xai_model *m, const xai_ig_exact_opts *o, const float *x /* (N, C, H, W) */,
+                        const float *xb /* (N, C, H, W) */, const int32_t *target /* (N) */, int n,
+                        float *attr /* (N, C, H, W) */, xai_ig_exact_stats *st /* (N) or NULL */);
+
+#endif

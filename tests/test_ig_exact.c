@@ -1,0 +1,170 @@
+/* test_ig_exact.c: exact IG against answers known in closed form (a linear model, one relu unit
+ * switching on along the path), completeness to rounding, and n-step IG converging to it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "explainers/ig_exact.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_explain_common.h"
+
+static const char *CNN = "[model]\ninput = 2x8x8\nclasses = 3\n"
+                         "layer = conv out=4 k=3 pad=1\nlayer = relu\nlayer = maxpool k=2\n"
+                         "layer = conv out=5 k=3\nlayer = bn\nlayer = relu\nlayer = avgpool k=2\n"
+                         "layer = flatten\nlayer = dropout p=0.3\nlayer = linear out=6\nlayer = relu\n"
+                         "layer = linear out=3\n";
+
+/* Without relu or max pool the path is one region and IG is (x - x') * w exactly. */
+static void test_linear_model(void **s)
+{
+    (void)s;
+    xai_model *m = model_from("[model]\ninput = 1x4x4\nclasses = 2\nlayer = conv out=3 k=3 pad=1\n"
+                              "layer = avgpool k=2\nlayer = flatten\nlayer = linear out=2\n",
+                              8);
+    randomize(m, 3, 0.5f, 0);
+    float *x = random_inputs(16, 1, -1, 1), *xb = random_inputs(16, 2, -1, 1), attr[16], want[16];
+    int32_t t = 1;
+    xai_ig_exact_stats st;
+    assert_int_equal(xai_ig_exact(m, NULL, x, xb, &t, 1, attr, &st), XAI_OK);
+    assert_int_equal(st.regions, 1);
+    /* The gradient of a linear model, by finite differences of the logit (exact for affine f). */
+    for (int j = 0; j < 16; j++) {
+        float e[16];
+        memcpy(e, xb, sizeof e);
+        double f0, f1;
+        xai_explain_logits(m, e, &t, 1, &f0);
+        e[j] += 1;
+        xai_explain_logits(m, e, &t, 1, &f1);
+        want[j] = (float)((x[j] - xb[j]) * (f1 - f0));
+    }
+    for (int j = 0; j < 16; j++) assert_close(attr[j], want[j], 1e-4 * (1 + fabs(want[j])));
+    assert_true(st.residual < 1e-5);
+    free(x), free(xb);
+    xai_model_free(m);
+}
+
+/* f = relu(w . x + b) switches on at alpha* = -(w.x' + b) / (w.(x - x')): IG = (x - x') w (1 - alpha*). */
+static void test_one_unit(void **s)
+{
+    (void)s;
+    xai_model *m = model_from("[model]\ninput = 1x1x2\nclasses = 1\nlayer = flatten\nlayer = linear out=1\n"
+                              "layer = relu\nlayer = linear out=1\n",
+                              4);
+    xai_layer *l1 = &m->layers[1], *l2 = &m->layers[3];
+    l1->w[0] = 2, l1->w[1] = -1, l1->b[0] = -0.5f;
+    l2->w[0] = 3, l2->b[0] = 0;
+    float x[2] = {1, 0.25f}, xb[2] = {0, 0}, attr[2];
+    int32_t t = 0;
+    xai_ig_exact_stats st;
+    assert_int_equal(xai_ig_exact(m, NULL, x, xb, &t, 1, attr, &st), XAI_OK);
+    const double astar = 0.5 / (2 * 1 - 0.25); /* w.x' + b = -0.5, w.(x - x') = 1.75 */
+    assert_int_equal(st.regions, 2);
+    assert_close(attr[0], 1 * 2 * 3 * (1 - astar), 1e-6);
+    assert_close(attr[1], 0.25 * -1 * 3 * (1 - astar), 1e-6);
+    assert_close(st.sum, st.fx - st.fbase, 1e-6);
+    xai_model_free(m);
+}
+
+/* A max pool whose winner changes along the path: f = max of a 2x2 window from (0, 1, 0, 0) to
+ * (1, 0, 0, 0) switches at alpha = 1/2 (pixel 1 wins before, pixel 0 after): IG = (1/2, -1/2, 0, 0). */
+static void test_pool_switch(void **s)
+{
+    (void)s;
+    xai_model *m = model_from("[model]\ninput = 1x2x2\nclasses = 1\nlayer = maxpool k=2\n"
+                              "layer = flatten\nlayer = linear out=1\n",
+                              4);
+    m->layers[2].w[0] = 1, m->layers[2].b[0] = 0;
+    float x[4] = {1, 0, 0, 0}, xb[4] = {0, 1, 0, 0}, attr[4];
+    int32_t t = 0;
+    xai_ig_exact_stats st;
+    assert_int_equal(xai_ig_exact(m, NULL, x, xb, &t, 1, attr, &st), XAI_OK);
+    assert_int_equal(st.regions, 2);
+    assert_close(attr[0], 0.5, 1e-6);
+    assert_close(attr[1], -0.5, 1e-6);
+    assert_close(attr[2], 0, 0);
+    assert_close(attr[3], 0, 0);
+    xai_model_free(m);
+}
+
+static double rel_l2(const float *a, const float *b, size_t n)
+{
+    double num = 0, den = 0;
+    for (size_t j = 0; j < n; j++) num += ((double)a[j] - b[j]) * ((double)a[j] - b[j]), den += (double)b[j] * b[j];
+    return sqrt(num / (den > 0 ? den : 1));
+}
+
+/* On a small CNN with every layer type: completeness to rounding, the same map when the walk is
+ * split into many small intervals, and midpoint IG converging to it as the steps grow. */
+static void test_cnn_oracle(void **s)
+{
+    (void)s;
+    xai_model *m = model_from(CNN, 64);
+    randomize(m, 11, 0.3f, 1);
+    const int n = 3;
+    const size_t isz = xai_shape_size(m->in);
+    float *x = random_inputs(n * isz, 5, -1, 2), *xb = calloc(n * isz, sizeof(float));
+    float *exact = malloc(n * isz * sizeof(float)), *split = malloc(n * isz * sizeof(float));
+    float *ig = malloc(n * isz * sizeof(float));
+    int32_t t[3] = {0, 1, 2};
+    xai_ig_exact_stats st[3], st2[3];
+    assert_int_equal(xai_ig_exact(m, NULL, x, xb, t, n, exact, st), XAI_OK);
+    for (int i = 0; i < n; i++) {
+        assert_true(st[i].regions > 5);
+        assert_true(st[i].residual < 1e-5);
+    }
+    /* A budget of a few vertices forces the walk to halve its interval many times. */
+    xai_ig_exact_opts small = {0, 16 * 2 * 256 * sizeof(float)};
+    assert_int_equal(xai_ig_exact(m, &small, x, xb, t, n, split, st2), XAI_OK);
+    for (int i = 0; i < n; i++) assert_int_equal(st2[i].regions >= st[i].regions, 1);
+    assert_true(rel_l2(split, exact, n * isz) < 1e-5);
+    /* Midpoint IG: the error shrinks with the steps (about 1/n on piecewise-constant gradients). */
+    double err[3];
+    int steps[3] = {16, 256, 4096};
+    for (int k = 0; k < 3; k++) {
+        xai_ig_opts o;
+        xai_ig_defaults(&o);
+        o.rule = XAI_QUAD_MIDPOINT;
+        o.steps = steps[k];
+        assert_int_equal(xai_ig(m, &o, x, xb, t, NULL, n, ig, NULL, NULL), XAI_OK);
+        err[k] = rel_l2(ig, exact, n * isz);
+        if (getenv("XAI_TEST_VERBOSE")) fprintf(stderr, "midpoint %d steps: rel L2 %.3g (regions %lld %lld %lld, residual %.2g)\n", steps[k], err[k], (long long)st[0].regions, (long long)st[1].regions, (long long)st[2].regions, st[0].residual);
+    }
+    assert_true(err[2] < err[1] && err[1] < err[0]);
+    assert_true(err[2] < 1e-3);
+    assert_true(err[1] / err[2] > 4); /* at least order 1/2; about 1 is typical */
+    free(x), free(xb), free(exact), free(split), free(ig);
+    xai_model_free(m);
+}
+
+static void test_errors(void **s)
+{
+    (void)s;
+    xai_model *m = model_from("[model]\ninput = 1x9x9\nclasses = 2\nlayer = maxpool k=9\nlayer = flatten\n"
+                              "layer = linear out=2\n",
+                              4);
+    assert_int_equal(xai_ig_exact_check(m), XAI_EINVAL);
+    assert_non_null(strstr(xai_errmsg(), "layer 1 (maxpool)"));
+    xai_model_free(m);
+    m = model_from(CNN, 4);
+    float x[128] = {0}, attr[128];
+    int32_t bad = 7;
+    assert_int_equal(xai_ig_exact(m, NULL, x, x, &bad, 1, attr, NULL), XAI_EINVAL);
+    assert_non_null(strstr(xai_errmsg(), "target 7"));
+    xai_model_free(m);
+}
+
+int main(void)
+{
+    xai_quiet = 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_linear_model), cmocka_unit_test(test_one_unit), cmocka_unit_test(test_pool_switch),
+        cmocka_unit_test(test_cnn_oracle),   cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

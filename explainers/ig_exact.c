@@ -355,9 +355,9 @@ xai_status xai_ig_exact(xai_model *m, const xai_ig_exact_opts *o, const float *x
         xai_ig_exact_stats one = {0};
         s = exact_one(&w, xi, bi, target[i], attr + (size_t)i * isz, G, &one);
         if (s != XAI_OK || !st) continue;
-        double f[2];
-        xai_explain_logits(m, xi, &target[i], 1, &f[0]);
-        xai_explain_logits(m, bi, &target[i], 1, &f[1]);
+        float f[2];
+        xai_model_target_logits(m, xi, &target[i], 1, &f[0]);
+        xai_model_target_logits(m, bi, &target[i], 1, &f[1]);
         one.fx = f[0], one.fbase = f[1];
         const double df = f[0] - f[1];
         one.residual = fabs(one.sum - df) / (fabs(df) > 0 ? fabs(df) : 1);

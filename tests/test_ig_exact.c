@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "core/config.h"
+#include "core/io.h"
 #include "explainers/ig_exact.h"
 
 #include <math.h>
@@ -37,10 +39,10 @@ static void test_linear_model(void **s)
     for (int j = 0; j < 16; j++) {
         float e[16];
         memcpy(e, xb, sizeof e);
-        double f0, f1;
-        xai_explain_logits(m, e, &t, 1, &f0);
+        float f0, f1;
+        xai_model_target_logits(m, e, &t, 1, &f0);
         e[j] += 1;
-        xai_explain_logits(m, e, &t, 1, &f1);
+        xai_model_target_logits(m, e, &t, 1, &f1);
         want[j] = (float)((x[j] - xb[j]) * (f1 - f0));
     }
     for (int j = 0; j < 16; j++) assert_close(attr[j], want[j], 1e-4 * (1 + fabs(want[j])));

@@ -186,80 +186,94 @@ static void data_args(argbuf *a, const repro_opts *o)
 
 /* ------------------------------------------------------------ stages */
 
-static int stage(const repro_opts *o, experiment *e, int st)
+/* The files a stage reads and writes, under the experiment's directory. */
+typedef struct {
+    char model[600], attr[600], metrics[600], plot[600], ckpt[700], summary[600];
+    const char *in[4], *out[3]; /* NULL-terminated */
+} stage_files;
+
+static void stage_files_of(stage_files *f, const experiment *e)
 {
-    char model[600], attr[600], metrics[600], plot[600], ckpt[700];
-    snprintf(model, sizeof model, "%s/model.h5", e->dir);
-    snprintf(attr, sizeof attr, "%s/attributions.h5", e->dir);
-    snprintf(metrics, sizeof metrics, "%s/metrics.h5", e->dir);
-    snprintf(plot, sizeof plot, "%s/plot/done", e->dir);
-    snprintf(ckpt, sizeof ckpt, "%s.ckpt.h5", model);
+    snprintf(f->model, sizeof f->model, "%s/model.h5", e->dir);
+    snprintf(f->attr, sizeof f->attr, "%s/attributions.h5", e->dir);
+    snprintf(f->metrics, sizeof f->metrics, "%s/metrics.h5", e->dir);
+    snprintf(f->plot, sizeof f->plot, "%s/plot/done", e->dir);
+    snprintf(f->ckpt, sizeof f->ckpt, "%s.ckpt.h5", f->model);
+    snprintf(f->summary, sizeof f->summary, "%s/summary.csv", e->dir);
+}
+
+/* Sets the files a stage depends on and produces (both NULL-terminated lists). */
+static void stage_io(stage_files *f, int st)
+{
+    memset(f->in, 0, sizeof f->in);
+    memset(f->out, 0, sizeof f->out);
+    switch (st) {
+    case ST_TRAIN: f->out[0] = f->model; break;
+    case ST_EXPLAIN: f->in[0] = f->model, f->out[0] = f->attr; break;
+    case ST_EVALUATE: f->in[0] = f->model, f->in[1] = f->attr, f->out[0] = f->metrics, f->out[1] = f->summary; break;
+    case ST_EXPORT: f->in[0] = f->model, f->in[1] = f->attr, f->in[2] = f->metrics, f->out[0] = f->plot; break;
+    default: break;
+    }
+}
+
+/* The xai command line of a stage. */
+static void stage_args(argbuf *a, const repro_opts *o, const experiment *e, int st, const stage_files *f)
+{
     const char *dataset = xai_config_str(&e->cfg, "experiment", "dataset", e->name);
     const char *size = xai_config_str(&e->cfg, "experiment", "size", NULL);
-    argbuf *a = xai_calloc(1, sizeof *a);
-    const char *in_none[] = {NULL};
-    const char *in_train[] = {NULL, NULL}, *in_explain[] = {model, NULL}, *in_eval[] = {model, attr, NULL},
-               *in_export[] = {model, attr, metrics, NULL};
-    const char *out_fetch[] = {NULL}, *out_train[] = {model, NULL}, *out_explain[] = {attr, NULL};
-    char summary[600];
-    snprintf(summary, sizeof summary, "%s/summary.csv", e->dir);
-    const char *out_eval[] = {metrics, summary, NULL}, *out_export[] = {plot, NULL};
-    const char *const *inputs = in_none, *const *outputs = out_fetch;
-    (void)in_train;
+    const char *skip[] = {NULL};
+    base_args(a, o, stage_names[st]);
     switch (st) {
     case ST_FETCH:
-        base_args(a, o, "fetch");
         data_args(a, o);
         if (size) arg(a, "--size=%s", size);
         arg(a, "%s", dataset);
         break;
     case ST_TRAIN:
-        base_args(a, o, "train");
         data_args(a, o);
         arg(a, "--config=%s", e->config);
-        arg(a, "--out=%s", model);
-        if (xai_file_exists(ckpt) && !o->force) arg(a, "--resume");
+        arg(a, "--out=%s", f->model);
+        if (xai_file_exists(f->ckpt) && !o->force) arg(a, "--resume");
         if (o->quick) {
             arg(a, "--limit=%s", xai_config_str(&e->cfg, "quick", "train-limit", "1024"));
             arg(a, "--epochs=%s", xai_config_str(&e->cfg, "quick", "epochs", "1"));
         }
-        outputs = out_train;
         break;
-    case ST_EXPLAIN: {
-        base_args(a, o, "explain");
+    case ST_EXPLAIN:
         data_args(a, o);
-        arg(a, "--model=%s", model);
+        arg(a, "--model=%s", f->model);
         arg(a, "--dataset=%s", dataset);
-        arg(a, "--out=%s", attr);
+        arg(a, "--out=%s", f->attr);
         arg(a, "--config=%s", e->config); /* its [explain] section */
         if (o->quick) arg(a, "--n=%s", xai_config_str(&e->cfg, "quick", "n", "8"));
-        inputs = in_explain;
-        outputs = out_explain;
         break;
-    }
-    case ST_EVALUATE: {
-        base_args(a, o, "evaluate");
-        arg(a, "--model=%s", model);
-        arg(a, "--attributions=%s", attr);
-        arg(a, "--out=%s", metrics);
-        arg(a, "--summary=%s/summary.csv", e->dir);
+    case ST_EVALUATE:
+        arg(a, "--model=%s", f->model);
+        arg(a, "--attributions=%s", f->attr);
+        arg(a, "--out=%s", f->metrics);
+        arg(a, "--summary=%s", f->summary);
         arg(a, "--label=%s", e->name);
-        const char *skip[] = {NULL};
         section_args(a, &e->cfg, "evaluate", skip);
         if (o->quick) section_args(a, &e->cfg, "quick-evaluate", skip);
-        inputs = in_eval;
-        outputs = out_eval;
         break;
-    }
     case ST_EXPORT:
-        base_args(a, o, "export");
         if (o->data_dir) arg(a, "--data-dir=%s", o->data_dir);
         arg(a, "--results=%s", e->dir);
         arg(a, "--figures");
-        inputs = in_export;
-        outputs = out_export;
         break;
     }
+}
+
+/* Runs one stage unless its record says it is up to date. Returns the child's exit code. */
+static int stage(const repro_opts *o, experiment *e, int st)
+{
+    stage_files f;
+    stage_files_of(&f, e);
+    stage_io(&f, st);
+    argbuf *a = xai_calloc(1, sizeof *a);
+    stage_args(a, o, e, st, &f);
+    const char *const *inputs = f.in, *const *outputs = f.out;
+    const char *plot = f.plot;
     char key[8192];
     make_key(key, sizeof key, e, o, inputs);
     int r = 0;

@@ -274,7 +274,7 @@ static void test_boot_mean_ci(void **state)
     assert_memory_equal(&a, &b, sizeof a);
 
     /* Coverage of the true mean of N(3, 2^2): 400 samples of 50; the percentile interval of a
-     * mean covers about 94 % here (it is a little short for small n). */
+     * mean covers about 93 % here (it is a little short for small n). */
     int covered = 0;
     for (int rep = 0; rep < 400; rep++) {
         for (int i = 0; i < 50; i++) v[i] = 3 + 2 * xai_rng_normal(&r);

@@ -74,7 +74,7 @@ int xai_cmd_evaluate(int argc, char **argv)
          "model-parameter randomisation test for every method (alone: yes)"},
         {"--sanity-n", XAI_ARG_INT, &o.sanity_n, "N", 1, 0, "images for it (default 100)"},
         {"--ig-curve", XAI_ARG_SWITCH, &o.ig_curve, "[yes|no]", 0, 0,
-         "IG completeness error over step counts and quadrature rules (alone: yes)"},
+         "IG completeness error, and the map error against exact IG (piecewise-linear\nmodels), over step counts and quadrature rules (alone: yes)"},
         {"--ig-steps", XAI_ARG_STR, &steps, "LIST", 0, 0, "step counts (default 4,8,16,32,64,128,256)"},
         {"--ig-rules", XAI_ARG_STR, &rules, "LIST", 0, 0, "rules (default left,right,midpoint,trapezoid,gauss)"},
         {"--ig-n", XAI_ARG_INT, &o.ig_n, "N", 1, 0, "images for it (default 100)"},

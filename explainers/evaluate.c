@@ -2,6 +2,7 @@
  * checks the model, runs one function per metric family and hands the results to metricsfile.c. */
 #include "explainers/evaluate.h"
 #include "explainers/explain.h"
+#include "explainers/ig_exact.h"
 #include "explainers/metricsfile.h"
 
 #include <math.h>
@@ -271,13 +272,54 @@ static xai_status eval_sanity(xai_metrics *r, const eval_input *in, xai_model *m
     return XAI_OK;
 }
 
-/* IG recomputed with every rule and step count on the first n images; rel_error against f(x)
- * and f(x') evaluated here. */
-static xai_status ig_curve_of(xai_ig_curve *c, const char *name, const xai_method *meth, const eval_input *in,
-                              xai_model *m, int n, const xai_eval_opts *o)
+/* ------------------------------------------------------ IG step curves */
+
+/* Least squares of log(err) on log(steps) over the points with finite err > 0; the count used. */
+static int fit_loglog(const int64_t *steps, const double *err, int T, double *slope, double *icpt)
 {
-    const xai_attr_header *h = &in->h;
-    const size_t size = xai_shape_size(h->shape);
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    int k = 0;
+    for (int t = 0; t < T; t++) {
+        if (!(isfinite(err[t]) && err[t] > 0 && steps[t] > 0)) continue;
+        const double lx = log((double)steps[t]), ly = log(err[t]);
+        sx += lx, sy += ly, sxx += lx * lx, sxy += lx * ly, k++;
+    }
+    const double den = k * sxx - sx * sx;
+    if (k < 2 || !(den > 0)) return *slope = *icpt = NAN, k < 2 ? k : 0;
+    *slope = (k * sxy - sx * sy) / den;
+    *icpt = (sy - *slope * sx) / k;
+    return k;
+}
+
+double xai_eval_conv_order(const int64_t *steps, const double *err, int T)
+{
+    double slope, icpt;
+    return fit_loglog(steps, err, T, &slope, &icpt) >= 2 ? -slope : NAN;
+}
+
+double xai_eval_steps_for(const int64_t *steps, const double *err, int T, double target)
+{
+    for (int t = 0; t < T; t++) {
+        if (!(err[t] <= target)) continue;
+        if (t == 0 || !(err[t - 1] > 0) || !isfinite(err[t - 1]) || !(err[t] > 0)) return (double)steps[t];
+        /* Between the two step counts the error is a power law: interpolate in log-log. */
+        const double l0 = log((double)steps[t - 1]), l1 = log((double)steps[t]);
+        const double e0 = log(err[t - 1]), e1 = log(err[t]);
+        return exp(l0 + (log(target) - e0) * (l1 - l0) / (e1 - e0));
+    }
+    return INFINITY;
+}
+
+void xai_eval_steps_text(char *out, size_t cap, double v, int64_t first, int64_t last)
+{
+    if (isnan(v)) snprintf(out, cap, "–");
+    else if (!isfinite(v)) snprintf(out, cap, "> %lld", (long long)last);
+    else if (v <= (double)first) snprintf(out, cap, "<= %lld", (long long)first);
+    else snprintf(out, cap, "%.0f", ceil(v));
+}
+
+static void ig_curve_alloc(xai_ig_curve *c, const char *name, const xai_method *meth, int n, const xai_eval_opts *o)
+{
     const int T = o->nig_steps, R = o->nig_rules;
     snprintf(c->name, sizeof c->name, "%s", name);
     snprintf(c->baseline, sizeof c->baseline, "%s", xai_baseline_name(meth->ig.baseline));
@@ -290,17 +332,118 @@ static xai_status ig_curve_of(xai_ig_curve *c, const char *name, const xai_metho
     c->mean = xai_malloc((size_t)R * T * sizeof *c->mean);
     for (int s = 0; s < T; s++) c->steps[s] = o->ig_steps[s];
     for (int q = 0; q < R; q++) c->rules[q] = o->ig_rules[q];
+}
+
+#define EVAL_EXACT_TOL 1e-9 /* ig_exact's default merge tolerance, stored with the reference */
+
+/* Exact IG of the curve's images, once: the reference of every n-step map (*exact, (N, C, H, W)).
+ * A model that is not piecewise linear gets none: the reason goes into c->exact_note. */
+static xai_status ig_exact_reference(xai_ig_curve *c, float **exact, xai_model *m, const float *x, const float *xb,
+                                     const int32_t *target)
+{
+    const int n = c->n, RT = c->nrules * c->nsteps;
+    if (xai_ig_exact_check(m) != XAI_OK) {
+        snprintf(c->exact_note, sizeof c->exact_note, "%s", xai_errmsg());
+        xai_clear_error();
+        return XAI_OK;
+    }
+    xai_ig_exact_stats *st = xai_calloc(n, sizeof *st);
+    *exact = xai_malloc((size_t)n * xai_shape_size(m->in) * sizeof **exact);
+    const xai_ig_exact_opts eo = {.tol = EVAL_EXACT_TOL};
+    xai_status s = xai_ig_exact(m, &eo, x, xb, target, n, *exact, st);
+    if (s != XAI_OK) goto done;
+    xai_ig_exact_ref *r = &c->ref;
+    r->tol = EVAL_EXACT_TOL;
+    r->regions = xai_malloc(n * sizeof *r->regions);
+    r->residual = xai_malloc(n * sizeof *r->residual);
+    r->seconds = xai_malloc(n * sizeof *r->seconds);
+    r->sum = xai_malloc(n * sizeof *r->sum);
+    r->fx = xai_malloc(n * sizeof *r->fx);
+    r->fbase = xai_malloc(n * sizeof *r->fbase);
+    for (int i = 0; i < n; i++) {
+        r->regions[i] = st[i].regions, r->residual[i] = st[i].residual, r->seconds[i] = st[i].seconds;
+        r->sum[i] = st[i].sum, r->fx[i] = st[i].fx, r->fbase[i] = st[i].fbase;
+    }
+    c->exact = 1;
+    c->map_rel = xai_malloc((size_t)RT * n * sizeof *c->map_rel);
+    c->map_median = xai_malloc(RT * sizeof *c->map_median);
+    c->map_p90 = xai_malloc(RT * sizeof *c->map_p90);
+    c->map_mean = xai_malloc(RT * sizeof *c->map_mean);
+    c->order = xai_malloc(c->nrules * sizeof *c->order);
+    c->steps_1pct = xai_malloc(c->nrules * sizeof *c->steps_1pct);
+done:
+    free(st);
+    return s;
+}
+
+/* ||a_i - e_i||_2 / ||e_i||_2 per image, in double (0 when both are 0, inf when only e_i is). */
+static void map_errors(double *out /* (N) */, const float *a, const float *e /* (N, size) */, size_t size, int n)
+{
+    for (int i = 0; i < n; i++) {
+        double d = 0, z = 0;
+        for (size_t j = (size_t)i * size; j < (size_t)(i + 1) * size; j++) {
+            const double diff = (double)a[j] - e[j];
+            d += diff * diff, z += (double)e[j] * e[j];
+        }
+        out[i] = z > 0 ? sqrt(d / z) : d > 0 ? INFINITY : 0;
+    }
+}
+
+/* Order and steps for 1 % per rule; the midpoint check at XAI_IG_CHECK_STEPS when measured: the
+ * power law fitted on the smaller step counts, extrapolated, must meet the measured error. */
+static void ig_curve_fit(xai_ig_curve *c)
+{
+    const int T = c->nsteps;
+    for (int q = 0; q < c->nrules; q++) {
+        const double *med = c->map_median + (size_t)q * T;
+        c->order[q] = xai_eval_conv_order(c->steps, med, T);
+        c->steps_1pct[q] = xai_eval_steps_for(c->steps, med, T, 0.01);
+        if (c->rules[q] != XAI_QUAD_MIDPOINT) continue;
+        int at = -1, below = 0;
+        for (int t = 0; t < T; t++) {
+            if (c->steps[t] == XAI_IG_CHECK_STEPS) at = t;
+            below += c->steps[t] < XAI_IG_CHECK_STEPS;
+        }
+        if (at < 0 || below < 2) continue;
+        int64_t *st = xai_malloc(below * sizeof *st);
+        double *e = xai_malloc(below * sizeof *e), slope, icpt;
+        for (int t = 0, k = 0; t < T; t++)
+            if (c->steps[t] < XAI_IG_CHECK_STEPS) st[k] = c->steps[t], e[k++] = med[t];
+        if (fit_loglog(st, e, below, &slope, &icpt) >= 2) {
+            xai_ig_order_check *ck = &c->check;
+            ck->run = 1;
+            ck->order = -slope;
+            ck->predicted = exp(icpt + slope * log((double)XAI_IG_CHECK_STEPS));
+            ck->measured = med[at];
+            ck->ok = ck->measured <= XAI_IG_CHECK_FACTOR * ck->predicted &&
+                     ck->measured >= ck->predicted / XAI_IG_CHECK_FACTOR;
+        }
+        free(st);
+        free(e);
+    }
+}
+
+/* IG recomputed with every rule and step count on the first n images; rel_error against f(x)
+ * and f(x') evaluated here; on piecewise-linear models also the map error against exact IG. */
+static xai_status ig_curve_of(xai_ig_curve *c, const char *name, const xai_method *meth, const eval_input *in,
+                              xai_model *m, int n, const xai_eval_opts *o)
+{
+    const xai_attr_header *h = &in->h;
+    const size_t size = xai_shape_size(h->shape);
+    const int T = o->nig_steps, R = o->nig_rules;
+    ig_curve_alloc(c, name, meth, n, o);
     float *xb = xai_malloc((size_t)n * size * sizeof *xb), *attr = xai_malloc((size_t)n * size * sizeof *attr);
     float *scr = xai_malloc(size * sizeof *scr), *fx = xai_malloc(n * sizeof *fx), *fb = xai_malloc(n * sizeof *fb);
+    float *exact = NULL;
     for (int i = 0; i < n; i++)
         xai_ig_baseline(xb + (size_t)i * size, h->inputs + (size_t)i * size, h->shape, &meth->ig, m->mean, m->std,
                         (uint64_t)h->indices[i], scr);
     xai_model_target_logits(m, h->inputs, h->targets, n, fx);
     xai_model_target_logits(m, xb, h->targets, n, fb);
-    xai_status s = XAI_OK;
+    xai_status s = ig_exact_reference(c, &exact, m, h->inputs, xb, h->targets);
     xai_progress p;
     xai_progress_start(&p, "IG step curve", (double)R * T, "run");
-    for (int k = 0; k < R * T; k++) {
+    for (int k = 0; k < R * T && s == XAI_OK; k++) {
         xai_ig_opts io = meth->ig;
         io.rule = o->ig_rules[k / T];
         io.steps = o->ig_steps[k % T];
@@ -310,14 +453,21 @@ static xai_status ig_curve_of(xai_ig_curve *c, const char *name, const xai_metho
         xai_stats t;
         xai_stats_of(&t, rel, n);
         c->median[k] = t.median, c->p90[k] = t.p90, c->mean[k] = t.mean;
+        if (c->exact) {
+            map_errors(c->map_rel + (size_t)k * n, attr, exact, size, n);
+            xai_stats_of(&t, c->map_rel + (size_t)k * n, n);
+            c->map_median[k] = t.median, c->map_p90[k] = t.p90, c->map_mean[k] = t.mean;
+        }
         xai_progress_update(&p, k + 1);
     }
     xai_progress_end(&p, NULL);
+    if (s == XAI_OK && c->exact) ig_curve_fit(c);
     free(xb);
     free(attr);
     free(scr);
     free(fx);
     free(fb);
+    free(exact);
     return s;
 }
 
@@ -395,6 +545,54 @@ static void print_sanity(FILE *log, const xai_metrics *r, const xai_model *m)
     }
 }
 
+/* One table of IG step curves: rows steps, columns rules, values 100 v[rule * T + step]. */
+static void print_rule_table(FILE *log, const xai_ig_curve *c, const double *v)
+{
+    fprintf(log, "  %6s", "steps");
+    for (int q = 0; q < c->nrules; q++) fprintf(log, " %10s", xai_quad_rule_name(c->rules[q]));
+    fputc('\n', log);
+    for (int s = 0; s < c->nsteps; s++) {
+        fprintf(log, "  %6d", (int)c->steps[s]);
+        for (int q = 0; q < c->nrules; q++) fprintf(log, " %10.4f", 100 * v[q * c->nsteps + s]);
+        fputc('\n', log);
+    }
+}
+
+/* The map error against exact IG, the fitted orders, the steps for 1 % and the 4096-step check. */
+static void print_ig_exact(FILE *log, const xai_ig_curve *c)
+{
+    if (!c->exact) {
+        fprintf(log, "note: no exact IG reference for %s (map error not measured): %s\n", c->name, c->exact_note);
+        return;
+    }
+    const int n = c->n, T = c->nsteps;
+    double *v = xai_malloc(n * sizeof *v), secs = 0;
+    for (int i = 0; i < n; i++) v[i] = (double)c->ref.regions[i], secs += c->ref.seconds[i];
+    xai_stats reg, res;
+    xai_stats_of(&reg, v, n);
+    xai_stats_of(&res, c->ref.residual, n);
+    free(v);
+    fprintf(log,
+            "IG map error against exact IG, median ||a_n - a_exact|| / ||a_exact|| in %% (%s; exact IG: median %.0f "
+            "regions, residual median %.2g, %.3g s/image)\n",
+            c->name, reg.median, res.median, secs / (n > 0 ? n : 1));
+    print_rule_table(log, c, c->map_median);
+    fprintf(log, "  %6s", "order");
+    for (int q = 0; q < c->nrules; q++) fprintf(log, " %10.2f", c->order[q]);
+    fprintf(log, "\n  %6s", "1% at");
+    for (int q = 0; q < c->nrules; q++) {
+        char b[32];
+        xai_eval_steps_text(b, sizeof b, c->steps_1pct[q], c->steps[0], c->steps[T - 1]);
+        fprintf(log, " %10s", b);
+    }
+    fputc('\n', log);
+    const xai_ig_order_check *k = &c->check;
+    if (!k->run) return;
+    fprintf(log, "%s: midpoint at %d steps: map error %.3g, order %.2f from fewer steps predicts %.3g (%s a factor %g)\n",
+            k->ok ? "check" : "warning", XAI_IG_CHECK_STEPS, k->measured, k->order, k->predicted,
+            k->ok ? "within" : "NOT within", XAI_IG_CHECK_FACTOR);
+}
+
 static void print_ig(FILE *log, const xai_metrics *r)
 {
     for (int i = 0; i < r->nig; i++) {
@@ -403,14 +601,8 @@ static void print_ig(FILE *log, const xai_metrics *r)
                 "IG completeness, median |sum(attr) - (f(x) - f(x'))| / |f(x) - f(x')| in %% (%s, baseline %s, %d "
                 "images)\n",
                 c->name, c->baseline, c->n);
-        fprintf(log, "  %6s", "steps");
-        for (int q = 0; q < c->nrules; q++) fprintf(log, " %10s", xai_quad_rule_name(c->rules[q]));
-        fputc('\n', log);
-        for (int s = 0; s < c->nsteps; s++) {
-            fprintf(log, "  %6d", (int)c->steps[s]);
-            for (int q = 0; q < c->nrules; q++) fprintf(log, " %10.4f", 100 * c->median[q * c->nsteps + s]);
-            fputc('\n', log);
-        }
+        print_rule_table(log, c, c->median);
+        print_ig_exact(log, c);
     }
 }
 

@@ -1,5 +1,5 @@
 /* evaluate.h: the evaluation run behind `xai evaluate`: reads an attribution file, scores every
- * method (pixel flipping, completeness, and on request randomisation and IG step curves), writes metrics.h5. */
+ * method (pixel flipping, completeness, on request randomisation and IG step curves), writes metrics.h5. */
 #ifndef XAI_EVALUATE_H
 #define XAI_EVALUATE_H
 
@@ -29,6 +29,15 @@ void xai_eval_defaults(xai_eval_opts *o);
 /* A comma list of step counts (1..100000) or, with rules != 0, quadrature rule names, into out:
  * the count, or -1 when an entry is bad or there are more than cap. */
 int xai_eval_parse_list(const char *list, int *out, int cap, int rules);
+/* Observed convergence order p of err ~ C steps^-p: minus the least-squares slope of log(err) on
+ * log(steps) over the T points whose err is finite and > 0; NaN with fewer than 2 such points. */
+double xai_eval_conv_order(const int64_t *steps /* (T) */, const double *err /* (T) */, int T);
+/* Steps at which err (falling with steps, steps ascending) first reaches target, interpolated
+ * linearly in log-log between the two step counts around the crossing; steps[0] when err[0]
+ * already is at or below it; inf when no step count reaches it. */
+double xai_eval_steps_for(const int64_t *steps /* (T) */, const double *err /* (T) */, int T, double target);
+/* A steps_for value as people read it: "<= first", "> last" (inf) or the rounded count. */
+void xai_eval_steps_text(char *out, size_t cap, double v, int64_t first, int64_t last);
 /* The whole run; the tables and the files written are printed on log. */
 xai_status xai_evaluate(const xai_eval_opts *o, FILE *log);
 

@@ -51,6 +51,10 @@ void xai_ig_curve_free(xai_ig_curve *c)
     free(c->median);
     free(c->p90);
     free(c->mean);
+    free(c->ref.regions), free(c->ref.residual), free(c->ref.seconds);
+    free(c->ref.sum), free(c->ref.fx), free(c->ref.fbase);
+    free(c->map_rel), free(c->map_median), free(c->map_p90), free(c->map_mean);
+    free(c->order), free(c->steps_1pct);
     memset(c, 0, sizeof *c);
 }
 
@@ -298,7 +302,8 @@ static xai_status write_method(hid_t mg, const void *ctx)
     return in_group(mg, "sanity", write_sanity, &s);
 }
 
-/* /ig_steps/<method>/<rule>/{steps, rel_error, median, p90, mean}. */
+/* /ig_steps/<method>/<rule>/{steps, rel_error, median, p90, mean}, with an exact reference also
+ * {map_error, map_median, map_p90, map_mean} and @order, @steps_1pct. */
 typedef struct {
     const xai_ig_curve *c;
     int rule;
@@ -314,7 +319,48 @@ static xai_status write_ig_rule(hid_t h, const void *ctx)
     XAI_TRY(put_f64(h, "rel_error", c->rel + (size_t)at * c->n, 2, d2));
     XAI_TRY(put_f64(h, "median", c->median + at, 1, dT));
     XAI_TRY(put_f64(h, "p90", c->p90 + at, 1, dT));
-    return put_f64(h, "mean", c->mean + at, 1, dT);
+    XAI_TRY(put_f64(h, "mean", c->mean + at, 1, dT));
+    if (!c->exact) return XAI_OK;
+    XAI_TRY(put_f64(h, "map_error", c->map_rel + (size_t)at * c->n, 2, d2));
+    XAI_TRY(put_f64(h, "map_median", c->map_median + at, 1, dT));
+    XAI_TRY(put_f64(h, "map_p90", c->map_p90 + at, 1, dT));
+    XAI_TRY(put_f64(h, "map_mean", c->map_mean + at, 1, dT));
+    XAI_TRY(xai_h5_attr_f64(h, "order", c->order[v->rule]));
+    return xai_h5_attr_f64(h, "steps_1pct", c->steps_1pct[v->rule]);
+}
+
+/* /ig_exact/<method>/: the exact reference's per-image numbers and the midpoint check. */
+static xai_status write_ig_exact(hid_t g, const void *ctx)
+{
+    const xai_ig_curve *c = ctx;
+    const xai_ig_exact_ref *r = &c->ref;
+    const uint64_t dn[1] = {(uint64_t)c->n};
+    XAI_TRY(xai_h5_attr_i64(g, "n_images", c->n));
+    XAI_TRY(xai_h5_attr_f64(g, "tol", r->tol));
+    XAI_TRY(xai_h5_write(g, "regions", H5T_NATIVE_INT64, r->regions, 1, dn));
+    XAI_TRY(put_f64(g, "residual", r->residual, 1, dn));
+    XAI_TRY(put_f64(g, "seconds", r->seconds, 1, dn));
+    XAI_TRY(put_f64(g, "sum", r->sum, 1, dn));
+    XAI_TRY(put_f64(g, "f_x", r->fx, 1, dn));
+    XAI_TRY(put_f64(g, "f_base", r->fbase, 1, dn));
+    double *v = xai_malloc((c->n ? c->n : 1) * sizeof *v), rmax = 0, smax = 0;
+    for (int i = 0; i < c->n; i++) v[i] = (double)r->regions[i], rmax = fmax(rmax, v[i]), smax = fmax(smax, r->residual[i]);
+    xai_status s = put_stats(g, "regions_", v, c->n);
+    free(v);
+    XAI_TRY(s);
+    XAI_TRY(xai_h5_attr_f64(g, "regions_max", rmax));
+    XAI_TRY(put_stats(g, "residual_", r->residual, c->n));
+    XAI_TRY(xai_h5_attr_f64(g, "residual_max", smax));
+    XAI_TRY(put_stats(g, "seconds_", r->seconds, c->n));
+    const xai_ig_order_check *k = &c->check;
+    XAI_TRY(xai_h5_attr_i64(g, "check_run", k->run));
+    if (!k->run) return XAI_OK;
+    XAI_TRY(xai_h5_attr_i64(g, "check_steps", XAI_IG_CHECK_STEPS));
+    XAI_TRY(xai_h5_attr_f64(g, "check_factor", XAI_IG_CHECK_FACTOR));
+    XAI_TRY(xai_h5_attr_f64(g, "check_order", k->order));
+    XAI_TRY(xai_h5_attr_f64(g, "check_predicted", k->predicted));
+    XAI_TRY(xai_h5_attr_f64(g, "check_measured", k->measured));
+    return xai_h5_attr_i64(g, "check_ok", k->ok);
 }
 
 static xai_status write_ig_curve(hid_t g, const void *ctx)
@@ -322,6 +368,8 @@ static xai_status write_ig_curve(hid_t g, const void *ctx)
     const xai_ig_curve *c = ctx;
     XAI_TRY(xai_h5_attr_str(g, "baseline", c->baseline));
     XAI_TRY(xai_h5_attr_i64(g, "n_images", c->n));
+    XAI_TRY(xai_h5_attr_i64(g, "exact", c->exact));
+    if (!c->exact) XAI_TRY(xai_h5_attr_str(g, "exact_note", c->exact_note));
     for (int r = 0; r < c->nrules; r++) {
         ig_view v = {c, r};
         XAI_TRY(in_group(g, xai_quad_rule_name(c->rules[r]), write_ig_rule, &v));
@@ -387,6 +435,9 @@ static xai_status write_all(hid_t root, const xai_metrics *m)
         char path[600];
         snprintf(path, sizeof path, "ig_steps/%s", m->ig[i].name);
         XAI_TRY(in_group(root, path, write_ig_curve, &m->ig[i]));
+        if (!m->ig[i].exact) continue;
+        snprintf(path, sizeof path, "ig_exact/%s", m->ig[i].name);
+        XAI_TRY(in_group(root, path, write_ig_exact, &m->ig[i]));
     }
     return XAI_OK;
 }
@@ -556,26 +607,69 @@ static int cmp_rule(const void *a, const void *b)
     return r ? r : strcmp(x, y);
 }
 
-/* Adds rule `rule` of curve g from its steps/median/p90; 0 when they do not fit. */
-static int add_rule(xai_metrics_ig_curve *g, int nrules_max, const char *rule, const double *st, int ns,
-                    const double *med, int nmed, const double *p9, int np9)
+/* One rule's vectors as read (NULL where absent), with their lengths. */
+typedef struct {
+    double *v[5]; /* steps, median, p90, map_median, map_p90 */
+    int n[5];
+    double order, steps_1pct;
+} rule_data;
+
+static const char *const RULE_VECS[5] = {"steps", "median", "p90", "map_median", "map_p90"};
+
+/* v[k] when it has ns values, else NaN. */
+static double rule_at(const rule_data *d, int k, int ns, int t) { return d->v[k] && d->n[k] == ns ? d->v[k][t] : NAN; }
+
+/* Adds rule `rule` of curve g from its vectors; 0 when steps and median do not fit. */
+static int add_rule(xai_metrics_ig_curve *g, int nrules_max, const char *rule, const rule_data *d)
 {
-    if (!st || !med || nmed != ns || (g->nrules && ns != g->nsteps)) return 0;
+    const int ns = d->n[0];
+    if (!d->v[0] || !d->v[1] || d->n[1] != ns || (g->nrules && ns != g->nsteps)) return 0;
     if (!g->nrules) {
         g->nsteps = ns;
         g->steps = xai_malloc((size_t)ns * sizeof *g->steps);
-        for (int k = 0; k < ns; k++) g->steps[k] = (int64_t)st[k];
+        for (int k = 0; k < ns; k++) g->steps[k] = (int64_t)d->v[0][k];
         g->rule = xai_malloc((size_t)nrules_max * sizeof *g->rule);
         g->median = xai_malloc((size_t)nrules_max * ns * sizeof *g->median);
         g->p90 = xai_malloc((size_t)nrules_max * ns * sizeof *g->p90);
+        g->map_median = xai_malloc((size_t)nrules_max * ns * sizeof *g->map_median);
+        g->map_p90 = xai_malloc((size_t)nrules_max * ns * sizeof *g->map_p90);
+        g->order = xai_malloc((size_t)nrules_max * sizeof *g->order);
+        g->steps_1pct = xai_malloc((size_t)nrules_max * sizeof *g->steps_1pct);
     }
+    const size_t at = (size_t)g->nrules * ns;
     snprintf(g->rule[g->nrules], sizeof g->rule[0], "%s", rule);
     for (int k = 0; k < ns; k++) {
-        g->median[(size_t)g->nrules * ns + k] = med[k];
-        g->p90[(size_t)g->nrules * ns + k] = p9 && np9 == ns ? p9[k] : NAN;
+        g->median[at + k] = d->v[1][k];
+        g->p90[at + k] = rule_at(d, 2, ns, k);
+        g->map_median[at + k] = rule_at(d, 3, ns, k);
+        g->map_p90[at + k] = rule_at(d, 4, ns, k);
     }
+    g->order[g->nrules] = d->order;
+    g->steps_1pct[g->nrules] = d->steps_1pct;
     g->nrules++;
     return 1;
+}
+
+/* /ig_exact/<method>: the reference's summary and the midpoint check. */
+static void read_ig_exact(xai_metrics_ig_curve *g, hid_t f, const char *method)
+{
+    char grp[300];
+    snprintf(grp, sizeof grp, "/ig_exact/%s", method);
+    g->check_run = g->check_ok = 0;
+    g->check_predicted = g->check_measured = NAN;
+    g->regions_median = g->regions_max = g->residual_median = g->residual_max = g->exact_seconds_mean = NAN;
+    g->exact_n = attr_i64(f, grp, "n_images", -1);
+    g->exact = g->exact_n >= 0;
+    if (!g->exact) return;
+    g->regions_median = attr_f64(f, grp, "regions_median");
+    g->regions_max = attr_f64(f, grp, "regions_max");
+    g->residual_median = attr_f64(f, grp, "residual_median");
+    g->residual_max = attr_f64(f, grp, "residual_max");
+    g->exact_seconds_mean = attr_f64(f, grp, "seconds_mean");
+    g->check_run = (int)attr_i64(f, grp, "check_run", 0);
+    g->check_ok = (int)attr_i64(f, grp, "check_ok", 0);
+    g->check_predicted = attr_f64(f, grp, "check_predicted");
+    g->check_measured = attr_f64(f, grp, "check_measured");
 }
 
 static void read_ig_curve(xai_metrics_ig_curve *g, hid_t f, const char *method, const char *path, xai_sbuf *notes)
@@ -588,21 +682,22 @@ static void read_ig_curve(xai_metrics_ig_curve *g, hid_t f, const char *method, 
     memset(g, 0, sizeof *g);
     snprintf(g->method, sizeof g->method, "%s", method);
     attr_str(f, grp, "baseline", g->baseline, sizeof g->baseline);
+    attr_str(f, grp, "exact_note", g->exact_note, sizeof g->exact_note);
     for (int r = 0; r < nr; r++) {
-        int ns = 0, nmed = 0, np9 = 0;
-        snprintf(obj, sizeof obj, "%s/%s/steps", grp, rules[r]);
-        double *st = read_vec(f, obj, &ns);
-        snprintf(obj, sizeof obj, "%s/%s/median", grp, rules[r]);
-        double *med = read_vec(f, obj, &nmed);
-        snprintf(obj, sizeof obj, "%s/%s/p90", grp, rules[r]);
-        double *p9 = read_vec(f, obj, &np9);
-        if (!add_rule(g, nr, rules[r], st, ns, med, nmed, p9, np9))
+        rule_data d = {0};
+        for (int k = 0; k < 5; k++) {
+            snprintf(obj, sizeof obj, "%s/%s/%s", grp, rules[r], RULE_VECS[k]);
+            d.v[k] = read_vec(f, obj, &d.n[k]);
+        }
+        snprintf(obj, sizeof obj, "%s/%s", grp, rules[r]);
+        d.order = attr_f64(f, obj, "order");
+        d.steps_1pct = attr_f64(f, obj, "steps_1pct");
+        if (!add_rule(g, nr, rules[r], &d))
             note(notes, "%s: %s/%s lacks steps/median of matching lengths; rule left out", path, grp, rules[r]);
-        free(st);
-        free(med);
-        free(p9);
+        for (int k = 0; k < 5; k++) free(d.v[k]);
     }
     xai_h5_names_free(rules, nr);
+    read_ig_exact(g, f, method);
 }
 
 static void ig_curve_free(xai_metrics_ig_curve *g)
@@ -611,6 +706,10 @@ static void ig_curve_free(xai_metrics_ig_curve *g)
     free(g->steps);
     free(g->median);
     free(g->p90);
+    free(g->map_median);
+    free(g->map_p90);
+    free(g->order);
+    free(g->steps_1pct);
     memset(g, 0, sizeof *g);
 }
 

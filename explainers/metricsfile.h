@@ -25,7 +25,26 @@ typedef struct {
 } xai_completeness_result;
 void xai_completeness_result_free(xai_completeness_result *c);
 
-/* IG's completeness error over quadrature rules and step counts for one IG method. */
+/* The exact-IG reference of an IG step curve (METRICS.md, /ig_exact/<method>): per image. */
+typedef struct {
+    int64_t *regions;            /* (N) linear regions the path crosses */
+    double *residual, *seconds;  /* (N) relative completeness residual, wall time */
+    double *sum, *fx, *fbase;    /* (N) sum of the exact map, f(x), f(x') */
+    double tol;                  /* breakpoint merge tolerance in alpha */
+} xai_ig_exact_ref;
+
+/* The midpoint check at XAI_IG_CHECK_STEPS: the measured median map error against the one the
+ * order fitted on the smaller step counts predicts; ok when within a factor XAI_IG_CHECK_FACTOR. */
+#define XAI_IG_CHECK_STEPS 4096
+#define XAI_IG_CHECK_FACTOR 3.0
+typedef struct {
+    int run;                     /* 0: 4096 midpoint steps not measured (or too few smaller counts) */
+    double order, predicted, measured;
+    int ok;
+} xai_ig_order_check;
+
+/* IG's completeness error over quadrature rules and step counts for one IG method and, for
+ * piecewise-linear models, the error of each n-step map against the exact IG map. */
 typedef struct {
     char name[128];              /* the IG method (dataset name), "ig" for the default */
     char baseline[32];           /* its baseline's name */
@@ -34,6 +53,14 @@ typedef struct {
     int *rules;                  /* (R) xai_quad_rule */
     double *rel;                 /* (R, T, N) rel_error */
     double *median, *p90, *mean; /* (R, T) */
+    int exact;                   /* 1: the fields below are filled */
+    char exact_note[300];        /* exact == 0: why there is no exact reference */
+    xai_ig_exact_ref ref;
+    double *map_rel;             /* (R, T, N) ||a_n - a_exact||_2 / ||a_exact||_2 */
+    double *map_median, *map_p90, *map_mean; /* (R, T) */
+    double *order;               /* (R) observed convergence order of the median map error */
+    double *steps_1pct;          /* (R) steps for 1 % median map error; inf: not within the steps */
+    xai_ig_order_check check;
 } xai_ig_curve;
 void xai_ig_curve_free(xai_ig_curve *c);
 
@@ -79,8 +106,9 @@ typedef struct {
     double compl_median, compl_p90;
 } xai_metrics_method_scores;
 
-/* IG completeness against the number of steps (/ig_steps/<method>/<rule>), rules in the order
- * left, right, midpoint, trapezoid, gauss, then others by name. */
+/* IG completeness and, with an exact reference, the map error against the number of steps
+ * (/ig_steps/<method>/<rule>, /ig_exact/<method>), rules in the order left, right, midpoint,
+ * trapezoid, gauss, then others by name. */
 typedef struct {
     char method[128];
     char baseline[32];
@@ -88,6 +116,15 @@ typedef struct {
     char (*rule)[32];          /* (nrules) */
     int64_t *steps;            /* (nsteps) */
     double *median, *p90;      /* (nrules, nsteps) relative error */
+    /* Against exact IG (NaN where the file has none). */
+    int exact;                 /* 1: /ig_exact/<method> was found */
+    char exact_note[300];      /* why there is none, when the evaluation said */
+    double *map_median, *map_p90; /* (nrules, nsteps) relative L2 map error */
+    double *order, *steps_1pct;   /* (nrules) */
+    int64_t exact_n;           /* images of the exact reference */
+    double regions_median, regions_max, residual_median, residual_max, exact_seconds_mean;
+    int check_run, check_ok;   /* the 4096-step midpoint check */
+    double check_predicted, check_measured;
 } xai_metrics_ig_curve;
 
 /* The file's settings and scores. NaN / -1 / "" where absent. */

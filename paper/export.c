@@ -497,6 +497,13 @@ static const char *rule_color(const char *rule)
     return xai_method_color(rule);
 }
 
+/* A block's name: the rule, prefixed by the method when the file has several IG curves. */
+static void ig_block_name(char *out, size_t cap, const xai_exp_summary *s, int g, int r)
+{
+    if (s->nig > 1) snprintf(out, cap, "%s %s", s->ig[g].method, s->ig[g].rule[r]);
+    else snprintf(out, cap, "%s", s->ig[g].rule[r]);
+}
+
 static xai_status export_ig_steps(const char *tmp, const xai_exp_summary *s, xai_sbuf *meta)
 {
     int nb = 0;
@@ -515,8 +522,7 @@ static xai_status export_ig_steps(const char *tmp, const xai_exp_summary *s, xai
         const xai_ig_steps_summary *ig = &s->ig[g];
         for (int r = 0; r < ig->nrules; r++, k++) {
             char nm[200];
-            if (s->nig > 1) snprintf(nm, sizeof nm, "%s %s", ig->method, ig->rule[r]);
-            else snprintf(nm, sizeof nm, "%s", ig->rule[r]);
+            ig_block_name(nm, sizeof nm, s, g, r);
             names[k] = xai_strdup(nm);
             colors[k] = (char *)rule_color(ig->rule[r]);
             xai_sbuf_printf(&b, "\n\n# %s (method %s, baseline %s)\n", nm, ig->method, ig->baseline);
@@ -540,6 +546,53 @@ static xai_status export_ig_steps(const char *tmp, const xai_exp_summary *s, xai
     for (int i = 0; i < nb; i++) free(names[i]);
     free(names);
     free(colors);
+    return st;
+}
+
+/* The IG map error against exact IG (ig_map_error.dat, blocks as in ig_completeness.dat) and each
+ * rule's observed order and steps for 1 % (ig_convergence.tsv). The reference depends on the model
+ * only, so a metrics file has it for every curve or for none. */
+static xai_status export_ig_exact(const char *tmp, const xai_exp_summary *s, xai_sbuf *meta)
+{
+    int nb = 0, all = s->nig > 0;
+    for (int g = 0; g < s->nig; g++) nb += s->ig[g].nrules, all &= s->ig[g].exact;
+    xai_sbuf_printf(meta, "have_ig_exact = %d\n", all && nb);
+    if (!all || !nb) return XAI_OK;
+    xai_sbuf b = {0}, t = {0};
+    xai_sbuf_printf(&b, "# IG map error against exact IG, from %s/metrics.h5 /ig_steps/<method>/<rule>/map_*\n", s->dir);
+    xai_sbuf_printf(&b, "# relative L2 error ||a_n - a_exact|| / ||a_exact|| over the images\n");
+    xai_sbuf_printf(&b, "# columns: steps median p90\n# blocks (gnuplot index): as ig_completeness.dat, meta.gp rule_name");
+    xai_sbuf_printf(&t, "# observed convergence order of the median IG map error (least squares in log-log) and the "
+                        "steps for 1 %% (inf: not within the steps measured), from %s/metrics.h5\n", s->dir);
+    xai_sbuf_printf(&t, "# method\trule\torder\tsteps_1pct\tmax_steps\n");
+    xai_sbuf_printf(meta, "array rule_order[%d]\n", nb);
+    for (int g = 0, k = 0; g < s->nig; g++) {
+        const xai_ig_steps_summary *ig = &s->ig[g];
+        for (int r = 0; r < ig->nrules; r++, k++) {
+            char nm[200];
+            ig_block_name(nm, sizeof nm, s, g, r);
+            xai_sbuf_printf(&b, "\n\n# %s (method %s, baseline %s)\n", nm, ig->method, ig->baseline);
+            for (int q = 0; q < ig->nsteps; q++) {
+                xai_sbuf_printf(&b, "%lld ", (long long)ig->steps[q]);
+                xai_gp_num(&b, ig->map_median[(size_t)r * ig->nsteps + q]);
+                xai_sbuf_printf(&b, " ");
+                xai_gp_num(&b, ig->map_p90[(size_t)r * ig->nsteps + q]);
+                xai_sbuf_printf(&b, "\n");
+            }
+            xai_sbuf_printf(&t, "%s\t%s\t", ig->method, ig->rule[r]);
+            xai_gp_num(&t, ig->order[r]);
+            if (isinf(ig->steps_1pct[r])) xai_sbuf_printf(&t, "\tinf");
+            else xai_sbuf_printf(&t, "\t"), xai_gp_num(&t, ig->steps_1pct[r]);
+            xai_sbuf_printf(&t, "\t%lld\n", (long long)ig->steps[ig->nsteps - 1]);
+            xai_sbuf_printf(meta, "rule_order[%d] = ", k + 1);
+            xai_gp_num(meta, ig->order[r]);
+            xai_sbuf_printf(meta, "\n");
+        }
+    }
+    xai_status st = xai_plot_write_text(tmp, "ig_map_error.dat", &b);
+    if (st == XAI_OK) st = xai_plot_write_text(tmp, "ig_convergence.tsv", &t);
+    xai_sbuf_free(&b);
+    xai_sbuf_free(&t);
     return st;
 }
 
@@ -646,6 +699,7 @@ static xai_status export_pieces(const char *tmp, const char *exp_dir, const xai_
     if ((st = export_heatmaps(tmp, exp_dir, s, o, &meta, log)) != XAI_OK) goto done;
     if ((st = export_pixelflip(tmp, exp_dir, s, &meta, log)) != XAI_OK) goto done;
     if ((st = export_ig_steps(tmp, s, &meta)) != XAI_OK) goto done;
+    if ((st = export_ig_exact(tmp, s, &meta)) != XAI_OK) goto done;
     if ((st = export_tables(tmp, s)) != XAI_OK) goto done;
     if ((st = export_training(tmp, s, &meta, log)) != XAI_OK) goto done;
     if ((st = xai_plot_write_text(tmp, "meta.gp", &meta)) != XAI_OK) goto done;

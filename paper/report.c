@@ -2,6 +2,7 @@
  * experiment summaries (paper/summary.c); every number comes from the result files (results/README.md). */
 #include "paper/publish.h"
 #include "core/io.h"
+#include "explainers/evaluate.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -353,27 +354,64 @@ static void report_accuracy(doc *d, xai_exp_summary *s, int n)
     table_end(d);
 }
 
-/* IG completeness against the number of steps, one table per curve. */
-static void report_ig_steps(doc *d, const xai_exp_summary *s)
+/* Median IG error against the number of steps: rows steps, columns rules, values v[rule * T + step]. */
+static void ig_rule_table(doc *d, const xai_ig_steps_summary *ig, const double *v)
 {
     row h;
+    row_begin(&h);
+    cell(&h, "steps");
+    for (int r = 0; r < ig->nrules && r < MAXCOLS - 1; r++) cell(&h, "%s", ig->rule[r]);
+    table_begin(d, &h);
+    for (int k = 0; k < ig->nsteps; k++) {
+        row r;
+        row_begin(&r);
+        cell(&r, "%lld", (long long)ig->steps[k]);
+        for (int q = 0; q < ig->nrules && q < MAXCOLS - 1; q++) cellf(&r, "%.3g", v[(size_t)q * ig->nsteps + k]);
+        table_row(d, &r, 0);
+    }
+    table_end(d);
+}
+
+/* The map error against exact IG: its table, then in words the order per rule and the steps for 1 %. */
+static void report_ig_exact(doc *d, const xai_ig_steps_summary *ig)
+{
+    if (!ig->exact) {
+        if (ig->exact_note[0]) doc_para(d, "No exact IG reference for %s: %s", ig->method, ig->exact_note);
+        return;
+    }
+    doc_para(d,
+             "IG map error against exact IG (%s): median relative L2 error ||R_n - R_exact|| / ||R_exact|| over %lld "
+             "images. Exact IG crossed %.0f linear regions per image (median, max %.0f), completeness residual "
+             "median %.2g (max %.2g), %.3g s per image.",
+             ig->method, (long long)ig->exact_n, ig->regions_median, ig->regions_max, ig->residual_median,
+             ig->residual_max, ig->exact_seconds_mean);
+    ig_rule_table(d, ig, ig->map_median);
+    xai_sbuf o = {0}, n = {0};
+    for (int r = 0; r < ig->nrules; r++) {
+        char b[32];
+        xai_eval_steps_text(b, sizeof b, ig->steps_1pct[r], ig->steps[0], ig->steps[ig->nsteps - 1]);
+        xai_sbuf_printf(&o, "%s%s %.2f", r ? ", " : "", ig->rule[r], ig->order[r]);
+        xai_sbuf_printf(&n, "%s%s %s", r ? ", " : "", ig->rule[r], b);
+    }
+    doc_para(d, "Observed convergence order of the map error (least-squares slope in log-log): %s. Steps for 1 %% map "
+                "error: %s.", o.s ? o.s : "", n.s ? n.s : "");
+    if (ig->check_run)
+        doc_para(d, "Check at %d midpoint steps: map error %.3g, predicted %.3g by the order fitted on fewer steps: %s.",
+                 XAI_IG_CHECK_STEPS, ig->check_measured, ig->check_predicted,
+                 ig->check_ok ? "agrees" : "DOES NOT agree (outside the documented factor)");
+    xai_sbuf_free(&o);
+    xai_sbuf_free(&n);
+}
+
+/* IG completeness against the number of steps, one table per curve, and the map error against exact IG. */
+static void report_ig_steps(doc *d, const xai_exp_summary *s)
+{
     for (int g = 0; g < s->nig; g++) {
         const xai_ig_steps_summary *ig = &s->ig[g];
         doc_para(d, "IG completeness against the number of steps (%s, %s baseline): median relative error.",
                  ig->method, ig->baseline[0] ? ig->baseline : "recorded");
-        row_begin(&h);
-        cell(&h, "steps");
-        for (int r = 0; r < ig->nrules && r < MAXCOLS - 1; r++) cell(&h, "%s", ig->rule[r]);
-        table_begin(d, &h);
-        for (int k = 0; k < ig->nsteps; k++) {
-            row r;
-            row_begin(&r);
-            cell(&r, "%lld", (long long)ig->steps[k]);
-            for (int q = 0; q < ig->nrules && q < MAXCOLS - 1; q++)
-                cellf(&r, "%.3g", ig->median[(size_t)q * ig->nsteps + k]);
-            table_row(d, &r, 0);
-        }
-        table_end(d);
+        ig_rule_table(d, ig, ig->median);
+        report_ig_exact(d, ig);
     }
 }
 
@@ -464,8 +502,10 @@ static void report_figures(doc *d, const char *root, xai_exp_summary *s, int n)
         if (file_in(root, src)) {
             snprintf(cap, sizeof cap,
                      "%s: IG completeness error against the number of integration steps for each quadrature rule "
-                     "(median, dashed: 90th percentile).",
-                     nm);
+                     "(median, dashed: 90th percentile)%s.",
+                     nm, s[e].nig && s[e].ig[0].exact
+                             ? "; right: the map error against exact IG, the key giving each rule's observed order"
+                             : "");
             doc_figure(d, src, cap), any = 1;
         }
         snprintf(src, sizeof src, "%s/figures/training.png", nm);

@@ -27,6 +27,23 @@ for e in "${exps[@]}"; do
     h5ok "$d/metrics.h5"
     [ -s "$d/summary.csv" ] && ok || bad "$d/summary.csv missing"
     for fig in heatmaps pixelflip training; do png "$d/figures/$fig.png"; pdf "$d/figures/$fig.pdf"; done
+    # IG step curves: the figure and, with an exact-IG reference (else a stated reason), the map error.
+    for m in $(h5ls "$d/metrics.h5/ig_steps" 2>/dev/null | awk '{print $1}'); do
+        png "$d/figures/ig_completeness.png"; pdf "$d/figures/ig_completeness.pdf"
+        [ -s "$d/plot/ig_completeness.dat" ] && ok || bad "$d/plot/ig_completeness.dat missing"
+        if h5dump -H -N "/ig_exact/$m" "$d/metrics.h5" >/dev/null 2>&1; then
+            h5ok "$d/metrics.h5" "/ig_exact/$m/regions" "/ig_exact/$m/residual"
+            # h5dump -N also matches the root attribute @seconds (and then fails): h5ls for this one.
+            h5ls "$d/metrics.h5/ig_exact/$m/seconds" >/dev/null 2>&1 && ok || bad "$d/metrics.h5 lacks /ig_exact/$m/seconds"
+            for r in $(h5ls "$d/metrics.h5/ig_steps/$m" | awk '{print $1}'); do
+                h5ok "$d/metrics.h5" "/ig_steps/$m/$r/map_error" "/ig_steps/$m/$r/map_median"
+            done
+            for f in ig_map_error.dat ig_convergence.tsv; do [ -s "$d/plot/$f" ] && ok || bad "$d/plot/$f missing"; done
+        else
+            h5dump -a "/ig_steps/$m/exact_note" "$d/metrics.h5" >/dev/null 2>&1 && ok \
+                || bad "$d/metrics.h5: /ig_steps/$m has neither /ig_exact/$m nor @exact_note"
+        fi
+    done
 done
 for fig in aopc runtime; do png "$root/figures/$fig.png"; pdf "$root/figures/$fig.pdf"; done
 for f in report.md report.html provenance.json; do [ -s "$root/$f" ] && ok || bad "$root/$f missing"; done

@@ -90,6 +90,7 @@ static void export_values(int channels)
     assert_non_null(strstr(meta, "curve_name[1] = 'random'\n"));
     assert_non_null(strstr(meta, "have_ig_steps = 1\nn_rules = 2\n"));
     assert_non_null(strstr(meta, "rule_name[1] = 'left'\nrule_name[2] = 'gauss'\n"));
+    assert_non_null(strstr(meta, "have_ig_exact = 1\narray rule_order[2]\nrule_order[1] = 1\n"));
     assert_non_null(strstr(meta, "have_training = 1\nn_epochs = 3\ncol_epoch = 1\ncol_train_loss = 3\ncol_val_loss = 5\n"));
     /* The same method has the same colour in every figure. */
     char want[96];
@@ -124,6 +125,15 @@ static void export_values(int channels)
     assert_non_null(strstr(ig, "4 0.125 0.25\n16 0.03125 0.0625\n"));   /* left: 0.5 / steps */
     assert_non_null(strstr(ig, "4 0.0125 0.025\n16 0.003125 0.00625\n")); /* gauss: 0.05 / steps */
     free(ig);
+    /* Against exact IG: the map error in the same blocks, and each rule's order and steps for 1 %. */
+    char *me = fx_read(plot, "ig_map_error.dat");
+    assert_non_null(strstr(me, "# left (method ig, baseline black)\n4 1 1.5\n16 0.25 0.375\n64 0.0625 0.09375\n"));
+    assert_non_null(strstr(me, "# gauss (method ig, baseline black)\n4 0.05 0.075\n"));
+    free(me);
+    char *cv = fx_read(plot, "ig_convergence.tsv");
+    assert_non_null(strstr(cv, "\nig\tleft\t1\tinf\t64\n"));
+    assert_non_null(strstr(cv, "\nig\tgauss\t1\t20\t64\n"));
+    free(cv);
     char *tr = fx_read(plot, "training.dat");
     assert_non_null(strstr(tr, "# columns: epoch lr train_loss train_acc val_loss val_acc seconds\n"));
     assert_non_null(strstr(tr, "\n2 0.01 0.5 0.85 0.6 0.84 11\n"));
@@ -194,6 +204,8 @@ static void test_export_tolerant(void **state)
     assert_non_null(strstr(meta, "have_heatmaps = 0\n"));
     assert_non_null(strstr(meta, "have_pixelflip = 0\n"));
     assert_non_null(strstr(meta, "have_ig_steps = 0\n"));
+    assert_non_null(strstr(meta, "have_ig_exact = 0\n"));
+    assert_false(fx_exists(plot, "ig_map_error.dat"));
     free(meta);
     /* The notes say what was skipped and why. */
     char buf[2048] = "";

@@ -253,9 +253,25 @@ static __attribute__((unused)) void fx_metrics(const char *dir, const fx_numbers
         fx_check(xai_h5_write(g, "steps", H5T_NATIVE_INT64, steps, 1, d3));
         fx_check(xai_h5_write(g, "median", H5T_NATIVE_DOUBLE, med, 1, d3));
         fx_check(xai_h5_write(g, "p90", H5T_NATIVE_DOUBLE, p90, 1, d3));
+        /* Against exact IG: gauss 0.2 / steps (order 1, 1 % at 20), left 4 / steps (never within 64). */
+        for (int k = 0; k < 3; k++) med[k] = (r ? 4.0 : 0.2) / steps[k], p90[k] = 1.5 * med[k];
+        fx_check(xai_h5_write(g, "map_median", H5T_NATIVE_DOUBLE, med, 1, d3));
+        fx_check(xai_h5_write(g, "map_p90", H5T_NATIVE_DOUBLE, p90, 1, d3));
+        fx_check(xai_h5_attr_f64(g, "order", 1.0));
+        fx_check(xai_h5_attr_f64(g, "steps_1pct", r ? INFINITY : 20.0));
         H5Gclose(g);
     }
+    fx_check(xai_h5_attr_i64(ig, "exact", 1));
     H5Gclose(ig);
+    hid_t ex = xai_h5_group(root, "ig_exact/ig");
+    fx_check(xai_h5_attr_i64(ex, "n_images", FX_N));
+    fx_check(xai_h5_attr_f64(ex, "regions_median", 37));
+    fx_check(xai_h5_attr_f64(ex, "regions_max", 81));
+    fx_check(xai_h5_attr_f64(ex, "residual_median", 2e-7));
+    fx_check(xai_h5_attr_f64(ex, "residual_max", 3e-6));
+    fx_check(xai_h5_attr_f64(ex, "seconds_mean", 0.004));
+    fx_check(xai_h5_attr_i64(ex, "check_run", 0));
+    H5Gclose(ex);
     H5Gclose(root);
     fx_check(xai_h5_commit(&hf));
     free(path);

@@ -13,6 +13,7 @@
 
 #include "core/h5.h"
 #include "experiments/commands.h"
+#include "explainers/evaluate.h"
 #include "explainers/metrics.h"
 
 #define N 12
@@ -227,6 +228,135 @@ static void test_evaluate_linear(void **state)
     H5Fclose(f);
 }
 
+/* A model from layer specs on a (1, side, side) input, randomly initialised. */
+static xai_model *model_of(const char *const *specs, int n, int side, uint64_t seed)
+{
+    xai_layer_spec s[8];
+    for (int i = 0; i < n; i++) assert_int_equal(xai_layer_spec_parse(&s[i], specs[i], "test", i + 1), XAI_OK);
+    xai_model *m = NULL;
+    assert_int_equal(xai_model_create(&m, s, n, (xai_shape){1, side, side}, K, 16), XAI_OK);
+    xai_model_init(m, seed);
+    m->mean[0] = 0.1307f;
+    m->std[0] = 0.3081f;
+    return m;
+}
+
+/* model.h5 and an attribution file for m: random images, their target logits, and an `ig` map
+ * (its values do not matter for the step curve, which recomputes IG). */
+static void write_fixture(xai_model *m, const char *model, const char *attr)
+{
+    const int side = m->in.h, size = side * side;
+    assert_int_equal(xai_model_save(m, model), XAI_OK);
+    float *x = xai_malloc((size_t)N * size * sizeof *x), *a = xai_malloc((size_t)N * size * sizeof *a);
+    float logits[N * K];
+    int32_t t[N];
+    int64_t idx[N];
+    xai_rng r;
+    xai_rng_seed(&r, 11);
+    for (int i = 0; i < N * size; i++) x[i] = (xai_rng_uniform(&r) - m->mean[0]) / m->std[0], a[i] = 0;
+    memcpy(logits, xai_model_forward(m, x, N), sizeof logits);
+    for (int i = 0; i < N; i++) t[i] = xai_model_argmax(logits + i * K, K), idx[i] = i;
+    xai_h5file f;
+    assert_int_equal(xai_h5_create(&f, attr), XAI_OK);
+    assert_int_equal(xai_h5_attr_str(f.id, "format", "xai-attributions-1"), XAI_OK);
+    uint64_t d4[4] = {N, 1, side, side}, d1[1] = {N}, d2[2] = {N, K};
+    assert_int_equal(xai_h5_write_f32(f.id, "/inputs", x, 4, d4), XAI_OK);
+    assert_int_equal(xai_h5_write(f.id, "/labels", H5T_NATIVE_INT32, t, 1, d1), XAI_OK);
+    assert_int_equal(xai_h5_write(f.id, "/targets", H5T_NATIVE_INT32, t, 1, d1), XAI_OK);
+    assert_int_equal(xai_h5_write(f.id, "/indices", H5T_NATIVE_INT64, idx, 1, d1), XAI_OK);
+    assert_int_equal(xai_h5_write_f32(f.id, "/logits", logits, 2, d2), XAI_OK);
+    assert_int_equal(xai_h5_write_f32(f.id, "/attributions/ig", a, 4, d4), XAI_OK);
+    hid_t ds = H5Dopen2(f.id, "/attributions/ig", H5P_DEFAULT);
+    assert_int_equal(xai_h5_attr_str(ds, "kind", "ig"), XAI_OK);
+    assert_int_equal(xai_h5_attr_str(ds, "method", "ig"), XAI_OK);
+    assert_int_equal(xai_h5_attr_str(ds, "baseline", "black"), XAI_OK);
+    H5Dclose(ds);
+    assert_int_equal(xai_h5_commit(&f), XAI_OK);
+    free(x);
+    free(a);
+}
+
+/* On a random ReLU net the IG step curve is measured against exact IG: the map error falls with the
+ * steps, midpoint converges at order about 1, and the 4096-step check agrees with the fit. */
+static void test_evaluate_exact(void **state)
+{
+    (void)state;
+    char model[160], attr[160], out[160];
+    snprintf(model, sizeof model, "%s/relu.h5", dir);
+    snprintf(attr, sizeof attr, "%s/relu_attr.h5", dir);
+    snprintf(out, sizeof out, "%s/relu_metrics.h5", dir);
+    const char *specs[] = {"conv out=4 k=3", "relu", "maxpool k=2", "flatten", "linear out=8", "relu", "linear out=3"};
+    xai_model *m = model_of(specs, 7, 6, 5);
+    write_fixture(m, model, attr);
+    xai_model_free(m);
+    const char *args[] = {"evaluate", "--model", model, "--attributions", attr, "--out", out, "--steps", "2",
+                          "--ig-curve", "--ig-n", "6", "--ig-rules", "midpoint,left",
+                          "--ig-steps", "16,32,64,128,256,512,1024,2048,4096", NULL};
+    assert_int_equal(run(args), 0);
+    hid_t f;
+    assert_int_equal(xai_h5_open(&f, out, 0), XAI_OK);
+    int64_t regions[6];
+    double res[6], mid[9], left[9], err[9 * 6];
+    assert_int_equal(xai_h5_read(f, "/ig_exact/ig/regions", H5T_NATIVE_INT64, regions, 1, NULL, out), XAI_OK);
+    assert_int_equal(xai_h5_read(f, "/ig_exact/ig/residual", H5T_NATIVE_DOUBLE, res, 1, NULL, out), XAI_OK);
+    for (int i = 0; i < 6; i++) assert_true(regions[i] >= 1 && res[i] < 1e-4);
+    assert_int_equal(xai_h5_read(f, "/ig_steps/ig/midpoint/map_median", H5T_NATIVE_DOUBLE, mid, 1, NULL, out), XAI_OK);
+    assert_int_equal(xai_h5_read(f, "/ig_steps/ig/left/map_median", H5T_NATIVE_DOUBLE, left, 1, NULL, out), XAI_OK);
+    assert_int_equal(xai_h5_read(f, "/ig_steps/ig/midpoint/map_error", H5T_NATIVE_DOUBLE, err, 2, NULL, out), XAI_OK);
+    for (int k = 0; k < 9 * 6; k++) assert_true(err[k] >= 0 && err[k] < 1);
+    for (int k = 0; k < 9; k++) assert_true(mid[k] > 0 && mid[k] < 0.5 && left[k] > 0);
+    assert_true(mid[8] < mid[0] / 30 && left[8] < left[0] / 30); /* 256 times the steps */
+    for (int k = 2; k < 9; k++) assert_true(mid[k] < mid[k - 2]);
+    double order = attr_of(f, "/ig_steps/ig/midpoint", "order");
+    assert_true(order > 0.6 && order < 1.6);
+    assert_true(attr_of(f, "/ig_steps/ig/left", "order") > 0.6);
+    double s1 = attr_of(f, "/ig_steps/ig/midpoint", "steps_1pct");
+    assert_true(s1 >= 16 && (isinf(s1) || s1 <= 4096));
+    assert_float_equal(attr_of(f, "/ig_exact/ig", "check_run"), 1, 0);
+    assert_float_equal(attr_of(f, "/ig_exact/ig", "check_ok"), 1, 0);
+    assert_float_equal(attr_of(f, "/ig_steps/ig", "exact"), 1, 0);
+    H5Fclose(f);
+
+    /* A max pool wider than 8x8 is outside exact IG: the curve runs as before, without the reference. */
+    const char *wide[] = {"maxpool k=9", "flatten", "linear out=3"};
+    m = model_of(wide, 3, 10, 6);
+    write_fixture(m, model, attr);
+    xai_model_free(m);
+    const char *args2[] = {"evaluate", "--model", model, "--attributions", attr, "--out", out, "--steps", "2",
+                           "--ig-curve", "--ig-n", "2", "--ig-steps", "4,8", "--ig-rules", "midpoint", NULL};
+    assert_int_equal(run(args2), 0);
+    assert_int_equal(xai_h5_open(&f, out, 0), XAI_OK);
+    assert_true(xai_h5_exists(f, "/ig_steps/ig/midpoint/median"));
+    assert_false(xai_h5_exists(f, "/ig_steps/ig/midpoint/map_median"));
+    assert_false(xai_h5_exists(f, "/ig_exact"));
+    assert_float_equal(attr_of(f, "/ig_steps/ig", "exact"), 0, 0);
+    H5Fclose(f);
+}
+
+/* The fitted order and the steps for a target error on exact power laws. */
+static void test_order_fit(void **state)
+{
+    (void)state;
+    const int64_t st[4] = {4, 16, 64, 256};
+    double e[4];
+    for (int k = 0; k < 4; k++) e[k] = 0.5 / st[k];
+    assert_float_equal(xai_eval_conv_order(st, e, 4), 1, 1e-12);
+    assert_float_equal(xai_eval_steps_for(st, e, 4, 0.01), 50, 1e-9);
+    for (int k = 0; k < 4; k++) e[k] = 3.0 / ((double)st[k] * st[k]);
+    assert_float_equal(xai_eval_conv_order(st, e, 4), 2, 1e-12);
+    assert_true(isinf(xai_eval_steps_for(st, e, 4, 1e-6)));
+    assert_float_equal(xai_eval_steps_for(st, e, 4, 1), 4, 0);
+    e[1] = 0, e[2] = NAN; /* left out of the fit */
+    assert_float_equal(xai_eval_conv_order(st, e, 4), 2, 1e-12);
+    e[3] = 0;
+    assert_true(isnan(xai_eval_conv_order(st, e, 4)));
+    char b[32];
+    xai_eval_steps_text(b, sizeof b, INFINITY, 4, 256);
+    assert_string_equal(b, "> 256");
+    xai_eval_steps_text(b, sizeof b, 49.2, 4, 256);
+    assert_string_equal(b, "50");
+}
+
 static void test_evaluate_errors(void **state)
 {
     (void)state;
@@ -266,6 +396,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_evaluate_linear),
         cmocka_unit_test(test_evaluate_errors),
+        cmocka_unit_test(test_evaluate_exact),
+        cmocka_unit_test(test_order_fit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -47,6 +47,11 @@ static void test_summary_load(void **state)
     assert_int_equal(s.ig[0].nrules, 2);
     assert_string_equal(s.ig[0].rule[0], "left");
     assert_int_equal(s.ig[0].steps[2], 64);
+    /* The exact-IG reference: left is never within 1 %, gauss reaches it at 20 steps. */
+    assert_true(s.ig[0].exact && s.ig[0].exact_n == FX_N);
+    assert_true(isinf(s.ig[0].steps_1pct[0]) && s.ig[0].steps_1pct[1] == 20);
+    assert_true(s.ig[0].order[0] == 1 && s.ig[0].map_median[0] == 1 && s.ig[0].map_p90[3 + 2] == 1.5 * 0.2 / 64);
+    assert_true(s.ig[0].regions_median == 37 && !s.ig[0].check_run);
     assert_int_equal(s.notes.n, 0);
     xai_exp_summary_free(&s);
     /* A missing directory is an error; a missing file only a note. */
@@ -132,6 +137,9 @@ static void test_report_numbers(void **state)
         "900 / 100 / 200", "3×4×4", "1×4×4", "adam", "cosine",
         "linear out=3", "0.0312",                 /* architecture, IG step table (0.5 / 16) */
         "alpha/figures/heatmaps.png", "Test CPU",
+        "IG map error against exact IG (ig)", "37 linear regions per image (median, max 81)",
+        "Observed convergence order of the map error", "left 1.00, gauss 1.00",
+        "Steps for 1 % map error: left ",
         "beta/metrics.h5: missing",
     };
     for (size_t i = 0; i < sizeof both / sizeof *both; i++) {
@@ -140,6 +148,8 @@ static void test_report_numbers(void **state)
         if (!strstr(html, both[i])) fprintf(stderr, "report.html lacks '%s'\n", both[i]);
         assert_non_null(strstr(html, both[i]));
     }
+    assert_non_null(strstr(md, "map error: left > 64, gauss 20."));
+    assert_non_null(strstr(html, "map error: left &gt; 64, gauss 20."));
     /* beta's scores are not in any file: shown as absent, never made up. */
     assert_non_null(strstr(md, "| ig | ig | – | – | – | – | – | – | 0.25 | 0.5 | 12.3 |"));
     /* Figures that were not rendered are not linked. */

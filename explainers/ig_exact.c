@@ -368,3 +368,26 @@ xai_status xai_ig_exact(xai_model *m, const xai_ig_exact_opts *o, const float *x
     walker_free(&w);
     return s;
 }
+
+xai_status xai_ig_exact_run(xai_model *m, const xai_ig_opts *o, const float *x, const int32_t *target,
+                            const int64_t *ids, int n, float *attr, double *delta, double *fbase,
+                            xai_ig_exact_stats *st)
+{
+    if (n <= 0) return XAI_OK;
+    const size_t isz = xai_shape_size(m->in);
+    float *xb = xai_malloc(2 * (size_t)n * isz * sizeof *xb), *scratch = xb + (size_t)n * isz;
+    xai_ig_exact_stats *own = st ? NULL : xai_calloc((size_t)n, sizeof *own);
+    if (!st) st = own;
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++)
+        xai_ig_baseline(xb + (size_t)i * isz, x + (size_t)i * isz, m->in, o, m->mean, m->std,
+                        ids ? (uint64_t)ids[i] : (uint64_t)i, scratch + (size_t)i * isz);
+    xai_status s = xai_ig_exact(m, NULL, x, xb, target, n, attr, st);
+    for (int i = 0; i < n && s == XAI_OK; i++) {
+        if (delta) delta[i] = st[i].sum - (st[i].fx - st[i].fbase);
+        if (fbase) fbase[i] = st[i].fbase;
+    }
+    free(own);
+    free(xb);
+    return s;
+}

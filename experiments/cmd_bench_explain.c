@@ -24,12 +24,32 @@ static void print_tail(const xai_bench_explain_result *r, double peak)
     printf("peak_rss_mb %.1f\n", r->peak_rss_mb);
 }
 
+static void print_exact(const xai_bench_explain_result *r, const xai_bench_explain_opts *o, double peak)
+{
+    printf("threads %d\n", r->threads);
+    printf("rule exact\n");
+    printf("images %d\n", r->images);
+    printf("ig_batch %d\n", r->rows);
+    printf("ig_attr_per_s %.4g\n", r->attr_per_s);
+    printf("ig_ms_per_attr %.3f\n", r->ms_per_attr);
+    printf("regions_per_s %.1f\n", r->regions_per_s);
+    printf("regions_per_attr_median %.1f\n", r->regions_per_attr_median);
+    printf("regions_per_attr_max %.0f\n", r->regions_per_attr_max);
+    if (o->vs_steps > 0) {
+        printf("vs_steps %d\n", o->vs_steps);
+        printf("vs_ig_attr_per_s %.2f\n", r->vs_attr_per_s);
+        printf("exact_cost_vs_ig %.2f\n", r->vs_cost);
+    }
+    printf("gflop_per_attr %.3f\n", r->gflop_per_attr);
+    print_tail(r, peak);
+}
+
 /* argv[0] is "bench", argv[1] the benchmark: the options follow. */
 static int parse(const xai_cmdspec *spec, int argc, char **argv) { return xai_opts_parse(spec, argc - 1, argv + 1, NULL, NULL); }
 
 int xai_bench_ig(int argc, char **argv)
 {
-    xai_bench_explain_opts o = {"experiments/mnist.ini", NULL, 50, 16, XAI_QUAD_GAUSS, 0, 5, 1, 1};
+    xai_bench_explain_opts o = {"experiments/mnist.ini", NULL, 50, 16, XAI_QUAD_GAUSS, 0, 5, 1, 1, 0, 0};
     const char *rule = NULL;
     double peak = 0;
     const xai_optdef opts[] = {
@@ -37,7 +57,9 @@ int xai_bench_ig(int argc, char **argv)
         INT("--steps", &o.steps, 1, "IG quadrature points (default 50)"),
         INT("--images", &o.images, 1, "attributions per timed call (default 16)"),
         INT("--ig-batch", &o.rows, 1, "rows a batched pass (default as in xai explain)"),
-        {"--rule", XAI_ARG_STR, &rule, "R", 0, 0, "left, right, midpoint, trapezoid or gauss (default gauss)"},
+        {"--rule", XAI_ARG_STR, &rule, "R", 0, 0,
+         "left, right, midpoint, trapezoid, gauss (default) or exact (exact IG;\n--steps unused)"},
+        INT("--vs-steps", &o.vs_steps, 1, "with --rule exact: also time gauss IG of S steps on the same images"),
         {NULL, 0, NULL, NULL, 0, 0, NULL},
     };
     const xai_cmdspec spec = {
@@ -45,17 +67,32 @@ int xai_bench_ig(int argc, char **argv)
         "Integrated Gradients throughput on the config's net (random weights and inputs, black\n"
         "baseline): --images attributions per timed call, all their steps batched in rows of\n"
         "--ig-batch. Prints ig_attr_per_s (median of the repeats), GFLOP/s counting one forward and\n"
-        "one input-gradient pass (2 x forward FLOPs) per step, and the fraction of FP32 peak.",
+        "one input-gradient pass (2 x forward FLOPs) per step, and the fraction of FP32 peak.\n"
+        "--rule exact: exact IG on the net with random biases N(0, 0.01) (zero biases keep the\n"
+        "path from the black baseline in one region); prints regions_per_s and the regions per\n"
+        "attribution (median, max) of the last timed call, FLOPs counting one forward and one\n"
+        "gradient pass per region, and with --vs-steps S, IG-S on the same images and\n"
+        "exact_cost_vs_ig (seconds of exact IG / seconds of IG-S). Each image can cross tens of\n"
+        "thousands of regions: start with --images 1 --repeats 1 --warmup 0.",
         opts, 0};
     int r = parse(&spec, argc, argv);
     if (r != XAI_OPTS_OK) return r == XAI_OPTS_HELP ? 0 : 2;
-    if (rule && (int)(o.rule = xai_quad_rule_from_name(rule)) < 0) {
-        fprintf(stderr, "xai bench ig: --rule must be left, right, midpoint, trapezoid or gauss\n");
+    o.exact = rule && !strcmp(rule, "exact");
+    if (rule && !o.exact && (int)(o.rule = xai_quad_rule_from_name(rule)) < 0) {
+        fprintf(stderr, "xai bench ig: --rule must be left, right, midpoint, trapezoid, gauss or exact\n");
+        return 2;
+    }
+    if (o.vs_steps && !o.exact) {
+        fprintf(stderr, "xai bench ig: --vs-steps goes with --rule exact\n");
         return 2;
     }
     xai_bench_explain_result res;
     xai_status s = xai_bench_ig_run(&o, &res);
     if (s != XAI_OK) return xai_cli_error(s);
+    if (o.exact) {
+        print_exact(&res, &o, peak);
+        return 0;
+    }
     printf("threads %d\n", res.threads);
     printf("steps %d\n", res.steps);
     printf("images %d\n", res.images);
@@ -69,7 +106,7 @@ int xai_bench_ig(int argc, char **argv)
 
 int xai_bench_lrp(int argc, char **argv)
 {
-    xai_bench_explain_opts o = {"experiments/mnist.ini", "lrp-epsilon", 0, 0, XAI_QUAD_GAUSS, 0, 5, 1, 1};
+    xai_bench_explain_opts o = {"experiments/mnist.ini", "lrp-epsilon", 0, 0, XAI_QUAD_GAUSS, 0, 5, 1, 1, 0, 0};
     double peak = 0;
     const xai_optdef opts[] = {
         COMMON_OPTS(o, peak),

@@ -38,7 +38,8 @@ static const char ABOUT[] =
     "Attributions of the model's target class for N test images, written to one HDF5 file\n"
     "(layout: explainers/README.md).\n"
     "\n"
-    "Method specs: NAME[:key=value]..., e.g. ig:rule=midpoint:steps=64, lrp-epsilon:eps=0.25,\n"
+    "Method specs: NAME[:key=value]..., e.g. ig:rule=midpoint:steps=64, ig:rule=exact (exact IG\n"
+    "for piecewise-linear nets; steps unused), lrp-epsilon:eps=0.25,\n"
     "lrp-epsilon:first=flat:bias=ignore, smoothgrad:samples=20. LRP composites: lrp-0,\n"
     "lrp-epsilon, lrp-gamma, lrp-zplus, lrp-alpha1beta0, lrp-alpha2beta1, lrp-flat, lrp-wsquare,\n"
     "lrp-zbox, lrp-epsilon-plus-flat, lrp-epsilon-gamma-box, lrp-preset-a, lrp-preset-b.";
@@ -64,7 +65,7 @@ static void option_table(xai_optdef *t, explain_args *a)
          "activations)"},
         {"--batch", XAI_ARG_INT, &c->rows, "R", 1, ROWS_MAX, "the same as --ig-batch"},
         STR("--ig-steps", &a->val[0], "S", "IG quadrature points (default 50)"),
-        STR("--ig-rule", &a->val[1], "R", "left, right, midpoint, trapezoid, gauss (default gauss)"),
+        STR("--ig-rule", &a->val[1], "R", "left, right, midpoint, trapezoid, gauss (default gauss), exact"),
         STR("--ig-baseline", &a->val[2], "B", "black (= zero), const, mean, uniform, blur (default black)"),
         STR("--ig-value", &a->val[3], "V", "const baseline's pixel value in [0, 1]"),
         STR("--ig-sigma", &a->val[4], "S", "blur baseline's sigma in pixels (default 5)"),
@@ -150,7 +151,10 @@ static void print_method(void *ctx, const xai_explain_result *r)
 {
     (void)ctx;
     printf("%-28s %8.2f ms/attr", r->method->spec, 1e3 * r->seconds / r->n);
-    if (r->method->kind == XAI_METHOD_IG)
+    if (r->method->kind == XAI_METHOD_IG && r->method->ig.exact)
+        printf("  exact: regions median %.0f max %.0f, completeness residual median %.3g", r->exact_regions_median,
+               r->exact_regions_max, r->exact_residual_median);
+    else if (r->method->kind == XAI_METHOD_IG)
         printf("  completeness error median %.3g (|delta| median %.3g)", r->ig_completeness_median, r->ig_delta_median);
     else if (r->method->kind == XAI_METHOD_LRP)
         printf("  conservation residual |sum R - f(x)| median %.3g", r->lrp_residual_median);

@@ -93,12 +93,14 @@ static xai_status method_attrs(hid_t d, const xai_method *m, const char *lrp_des
     switch (m->kind) {
     case XAI_METHOD_IG: {
         const xai_ig_opts *o = &m->ig;
-        XAI_TRY(xai_h5_attr_i64(d, "steps", o->steps));
-        XAI_TRY(xai_h5_attr_str(d, "rule", xai_quad_rule_name(o->rule)));
+        /* Exact IG has no quadrature: steps 0, rule "exact", no alphas or weights. */
+        XAI_TRY(xai_h5_attr_i64(d, "steps", o->exact ? 0 : o->steps));
+        XAI_TRY(xai_h5_attr_str(d, "rule", o->exact ? "exact" : xai_quad_rule_name(o->rule)));
         XAI_TRY(xai_h5_attr_str(d, "baseline", xai_baseline_name(o->baseline)));
         XAI_TRY(xai_h5_attr_f64(d, "baseline_value", o->value));
         XAI_TRY(xai_h5_attr_f64(d, "blur_sigma", o->sigma));
         XAI_TRY(xai_h5_attr_i64(d, "seed", (int64_t)o->seed));
+        if (o->exact) return XAI_OK;
         double *a = xai_malloc(2 * (size_t)o->steps * sizeof *a);
         xai_status s = XAI_OK;
         if ((s = xai_quadrature(o->rule, o->steps, a, a + o->steps)) != XAI_OK) goto done;
@@ -130,9 +132,28 @@ static xai_status method_attrs(hid_t d, const xai_method *m, const char *lrp_des
     }
 }
 
+/* ig_exact/{regions,residual,sum,f_x,seconds}/<method>, float64 (N) each. */
+static xai_status write_exact(hid_t f, const char *method, const xai_ig_exact_stats *st, int n)
+{
+    static const char *const group[] = {"ig_exact/regions", "ig_exact/residual", "ig_exact/sum", "ig_exact/f_x",
+                                        "ig_exact/seconds"};
+    enum { NV = sizeof group / sizeof *group };
+    const uint64_t N = (uint64_t)n;
+    double *v = xai_malloc(NV * (size_t)n * sizeof *v);
+    for (int i = 0; i < n; i++) {
+        const double row[NV] = {(double)st[i].regions, st[i].residual, st[i].sum, st[i].fx, st[i].seconds};
+        for (int g = 0; g < NV; g++) v[(size_t)g * n + i] = row[g];
+    }
+    xai_status s = XAI_OK;
+    for (int g = 0; g < NV && s == XAI_OK; g++) s = write_vec(f, group[g], method, v + (size_t)g * n, 1, &N);
+    free(v);
+    return s;
+}
+
 static xai_status write_aux(hid_t f, const xai_method *meth, const xai_explain_aux *aux, int lrp_layers, int n)
 {
     const uint64_t N = (uint64_t)n;
+    if (meth->kind == XAI_METHOD_IG && meth->ig.exact && aux->exact) XAI_TRY(write_exact(f, meth->spec, aux->exact, n));
     if (meth->kind == XAI_METHOD_IG) {
         if (aux->delta) XAI_TRY(write_vec(f, "ig/delta", meth->spec, aux->delta, 1, &N));
         if (aux->fbase) XAI_TRY(write_vec(f, "ig/f_baseline", meth->spec, aux->fbase, 1, &N));
@@ -409,10 +430,11 @@ xai_status xai_attr_read_method_info(const char *path, const char *method, xai_a
 static void ig_settings(xai_ig_opts *o, hid_t ds)
 {
     int64_t v;
-    char s[64];
-    if (xai_h5_get_i64(ds, "steps", &v) == XAI_OK) o->steps = (int)v;
+    char s[64] = "";
+    if (xai_h5_get_i64(ds, "steps", &v) == XAI_OK && v >= 1) o->steps = (int)v; /* exact IG stores 0 */
     if (xai_h5_get_str(ds, "rule", s, sizeof s) == XAI_OK && xai_quad_rule_from_name(s) >= 0)
-        o->rule = xai_quad_rule_from_name(s);
+        o->rule = xai_quad_rule_from_name(s), o->exact = 0;
+    else if (!strcmp(s, "exact")) o->exact = 1;
     if (xai_h5_get_str(ds, "baseline", s, sizeof s) == XAI_OK && xai_baseline_from_name(s) >= 0)
         o->baseline = xai_baseline_from_name(s);
     xai_h5_get_f64(ds, "baseline_value", &o->value);

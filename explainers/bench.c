@@ -2,6 +2,7 @@
  * random weights and inputs, batch norms folded as `xai explain` runs it, timed as medians. */
 #include "core/bench.h"
 #include "explainers/explain.h"
+#include "explainers/ig_exact.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@ typedef struct {
     float *x, *attr; /* (n, C, H, W) */
     int32_t *t;      /* (n) */
     int n;
+    xai_ig_exact_stats *st; /* (n) exact IG: the last call's */
 } bench_ctx;
 
 /* Median seconds a call of fn (core's timing loop: warm-up, then `repeats` runs of `iters` calls). */
@@ -28,6 +30,12 @@ static xai_status ig_step(void *p)
 {
     bench_ctx *c = p;
     return xai_ig(c->m, &c->ig, c->x, NULL, c->t, NULL, c->n, c->attr, NULL, NULL);
+}
+
+static xai_status exact_step(void *p)
+{
+    bench_ctx *c = p;
+    return xai_ig_exact_run(c->m, &c->ig, c->x, c->t, NULL, c->n, c->attr, NULL, NULL, c->st);
 }
 
 static xai_status lrp_step(void *p)
@@ -47,13 +55,14 @@ static void bench_free(bench_ctx *c)
     free(c->x);
     free(c->attr);
     free(c->t);
+    free(c->st);
     xai_lrp_free(c->lrp);
     xai_model_free(c->m);
 }
 
 /* The net of o->config at *rows rows (0: xai explain's default, written back), folded, and n
  * (0: *rows) random inputs with targets cycling through the classes. */
-static xai_status bench_setup(bench_ctx *c, const char *config, int *rows, int n)
+static xai_status bench_setup(bench_ctx *c, const char *config, int *rows, int n, float bias)
 {
     memset(c, 0, sizeof *c);
     xai_config cfg;
@@ -63,6 +72,10 @@ static xai_status bench_setup(bench_ctx *c, const char *config, int *rows, int n
     xai_config_free(&cfg);
     if (s != XAI_OK) return s;
     xai_model_init(raw, 1);
+    xai_rng rb;
+    xai_rng_seed(&rb, 8);
+    for (int i = 0; bias > 0 && i < raw->nlayers; i++)
+        for (size_t j = 0; j < raw->layers[i].nb; j++) raw->layers[i].b[j] = bias * xai_rng_normal(&rb);
     if (*rows <= 0) *rows = xai_explain_default_rows(raw);
     if (n <= 0) n = *rows;
     s = xai_model_fold_batchnorm(&c->m, raw, *rows);
@@ -80,6 +93,57 @@ static xai_status bench_setup(bench_ctx *c, const char *config, int *rows, int n
     return XAI_OK;
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Regions of the last timed call: their median and maximum per image, and their total. */
+static int64_t region_figures(const bench_ctx *c, xai_bench_explain_result *r)
+{
+    int64_t *v = xai_malloc((size_t)c->n * sizeof *v), total = 0;
+    for (int i = 0; i < c->n; i++) total += v[i] = c->st[i].regions;
+    qsort(v, (size_t)c->n, sizeof *v, cmp_i64);
+    r->regions_per_attr_median = c->n % 2 ? (double)v[c->n / 2] : 0.5 * ((double)v[c->n / 2 - 1] + v[c->n / 2]);
+    r->regions_per_attr_max = (double)v[c->n - 1];
+    free(v);
+    return total;
+}
+
+/* Exact IG on a net with random biases; FLOPs count one forward and backward pass per region. */
+static xai_status bench_exact_run(const xai_bench_explain_opts *o, xai_bench_explain_result *r)
+{
+    bench_ctx c;
+    int rows = o->rows;
+    double t = 0, tv = 0;
+    xai_status s = XAI_OK;
+    if ((s = bench_setup(&c, o->config, &rows, o->images, 0.1f)) != XAI_OK) goto done;
+    xai_ig_defaults(&c.ig);
+    c.ig.exact = 1;
+    c.st = xai_calloc((size_t)c.n, sizeof *c.st);
+    if ((s = bench_time(exact_step, &c, o, &t)) != XAI_OK) goto done;
+    const int64_t regions = region_figures(&c, r);
+    if (o->vs_steps > 0) {
+        c.ig.exact = 0, c.ig.steps = o->vs_steps, c.ig.rule = XAI_QUAD_GAUSS;
+        if ((s = bench_time(ig_step, &c, o, &tv)) != XAI_OK) goto done;
+        r->vs_attr_per_s = o->images / tv;
+        r->vs_cost = t / tv;
+    }
+    const double per = 2.0 * xai_model_flops(c.m, NULL) * regions / o->images;
+    r->threads = xai_threads();
+    r->images = o->images;
+    r->rows = rows;
+    r->attr_per_s = o->images / t;
+    r->ms_per_attr = 1e3 * t / o->images;
+    r->regions_per_s = regions / t;
+    r->gflop_per_attr = per * 1e-9;
+    r->gflops = per * o->images / t * 1e-9;
+    r->peak_rss_mb = xai_peak_rss_mb();
+done:
+    bench_free(&c);
+    return s;
+}
 
 xai_status xai_bench_ig_run(const xai_bench_explain_opts *o, xai_bench_explain_result *r)
 {
@@ -88,7 +152,8 @@ xai_status xai_bench_ig_run(const xai_bench_explain_opts *o, xai_bench_explain_r
     int rows = o->rows;
     double t = 0;
     xai_status s = XAI_OK;
-    if ((s = bench_setup(&c, o->config, &rows, o->images)) != XAI_OK) goto done;
+    if (o->exact) return bench_exact_run(o, r);
+    if ((s = bench_setup(&c, o->config, &rows, o->images, 0)) != XAI_OK) goto done;
     xai_ig_defaults(&c.ig);
     c.ig.steps = o->steps;
     c.ig.rule = o->rule;
@@ -119,7 +184,7 @@ xai_status xai_bench_lrp_run(const xai_bench_explain_opts *o, xai_bench_explain_
     int rows = o->rows;
     double t = 0, tg = 0;
     xai_status s = XAI_OK;
-    if ((s = bench_setup(&c, o->config, &rows, 0)) != XAI_OK) goto done;
+    if ((s = bench_setup(&c, o->config, &rows, 0, 0)) != XAI_OK) goto done;
     if ((s = xai_lrp_create(&c.lrp, c.m, &meth.lrp, rows)) != XAI_OK) goto done;
     if ((s = bench_time(lrp_step, &c, o, &t)) != XAI_OK) goto done;
     if ((s = bench_time(gxi_step, &c, o, &tg)) != XAI_OK) goto done;

@@ -3,6 +3,7 @@
 #include "core/io.h"
 #include "datasets/datasets.h"
 #include "explainers/explain.h"
+#include "explainers/ig_exact.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -23,6 +24,10 @@ xai_status xai_explainer_create(xai_explainer **out, const xai_method *meth, xai
     xai_explainer *e = xai_calloc(1, sizeof *e);
     e->meth = *meth;
     e->m = m;
+    if (meth->kind == XAI_METHOD_IG && meth->ig.exact && xai_ig_exact_check(m) != XAI_OK) {
+        free(e);
+        return xai_fail(XAI_EINVAL, "method '%s': %s", meth->spec, xai_errmsg());
+    }
     if (meth->kind == XAI_METHOD_LRP) {
         xai_status s = xai_lrp_create(&e->lrp, m, &meth->lrp, m->max_batch);
         if (s != XAI_OK) {
@@ -51,7 +56,10 @@ xai_status xai_explainer_run(xai_explainer *e, const float *x, const int32_t *ta
     if (!aux) aux = &none;
     xai_model *m = e->m;
     switch (e->meth.kind) {
-    case XAI_METHOD_IG: return xai_ig(m, &e->meth.ig, x, NULL, target, ids, n, attr, aux->delta, aux->fbase);
+    case XAI_METHOD_IG:
+        if (e->meth.ig.exact)
+            return xai_ig_exact_run(m, &e->meth.ig, x, target, ids, n, attr, aux->delta, aux->fbase, aux->exact);
+        return xai_ig(m, &e->meth.ig, x, NULL, target, ids, n, attr, aux->delta, aux->fbase);
     case XAI_METHOD_LRP: return xai_lrp_run(e->lrp, x, target, n, attr, aux->residual, aux->layer_sums);
     case XAI_METHOD_GRADIENT: return xai_gradient(m, x, target, n, attr);
     case XAI_METHOD_SALIENCY: return xai_saliency(m, x, target, n, attr);
@@ -104,6 +112,7 @@ static int gcd(int a, int b) { return b ? gcd(b, a % b) : a; }
 /* Images a chunk: whole batches of rows, so progress costs no partial batches. */
 static int chunk_images(const xai_method *meth, int rows, int n)
 {
+    if (meth->kind == XAI_METHOD_IG && meth->ig.exact) return 1; /* an image is a walk and many batches */
     int per = meth->kind == XAI_METHOD_IG ? meth->ig.steps : meth->kind == XAI_METHOD_SMOOTHGRAD ? meth->sg.samples : 1;
     int chunk = rows / gcd(rows, per);
     if (per == 1) chunk = rows;
@@ -117,6 +126,18 @@ static void summarise(xai_explain_result *r, const xai_method *meth, const xai_a
 {
     const int n = h->n;
     r->ig_completeness_median = r->ig_delta_median = r->lrp_residual_median = NAN;
+    r->exact_regions_median = r->exact_regions_max = r->exact_residual_median = NAN;
+    if (aux->exact) {
+        double *v = xai_malloc(2 * (size_t)n * sizeof *v);
+        r->exact_regions_max = 0;
+        for (int i = 0; i < n; i++) {
+            v[i] = (double)aux->exact[i].regions, v[n + i] = aux->exact[i].residual;
+            if (v[i] > r->exact_regions_max) r->exact_regions_max = v[i];
+        }
+        r->exact_regions_median = median_abs(v, n);
+        r->exact_residual_median = median_abs(v + n, n);
+        free(v);
+    }
     if (meth->kind == XAI_METHOD_IG) {
         /* Completeness relative to f(x) - f(x'), the scale the error is judged on. */
         double *rel = xai_malloc(n * sizeof *rel);
@@ -147,6 +168,7 @@ static xai_status run_chunks(xai_explainer *e, const xai_attr_header *h, int L, 
         xai_explain_aux a = *aux;
         if (a.delta) a.delta += i, a.fbase += i;
         if (a.residual) a.residual += i, a.layer_sums += (size_t)i * (L + 1);
+        if (a.exact) a.exact += i;
         s = xai_explainer_run(e, h->inputs + (size_t)i * isz, h->targets + i, h->indices + i, nb,
                               attr + (size_t)i * isz, &a);
         xai_progress_update(&p, i + nb);
@@ -171,8 +193,9 @@ static xai_status explain_method(xai_attr_writer *w, const xai_method *meth, xai
     xai_explain_aux aux = {0};
     if (meth->kind == XAI_METHOD_IG) aux.delta = vec, aux.fbase = vec + n;
     if (meth->kind == XAI_METHOD_LRP) aux.residual = vec, aux.layer_sums = vec + 2 * (size_t)n;
+    if (meth->kind == XAI_METHOD_IG && meth->ig.exact) aux.exact = xai_calloc((size_t)n, sizeof *aux.exact);
     char *desc = NULL;
-    xai_explain_result r = {meth, n, 0, NAN, NAN, NAN};
+    xai_explain_result r = {meth, n, 0, NAN, NAN, NAN, NAN, NAN, NAN};
     xai_status s = XAI_OK;
     if ((s = run_chunks(e, h, L, attr, &aux, &r.seconds)) != XAI_OK) goto done;
     desc = e->lrp ? xai_lrp_describe(e->lrp) : NULL;
@@ -180,6 +203,7 @@ static xai_status explain_method(xai_attr_writer *w, const xai_method *meth, xai
     summarise(&r, meth, h, &aux);
     if (cfg->on_method) cfg->on_method(cfg->ctx, &r);
 done:
+    free(aux.exact);
     free(desc);
     free(vec);
     xai_explainer_free(e);
@@ -303,6 +327,15 @@ static xai_status fold(xai_model **m)
     return XAI_OK;
 }
 
+/* A net exact IG cannot walk fails before any method runs. */
+static xai_status check_exact(const xai_method *meths, int nm, const xai_model *m)
+{
+    for (int k = 0; k < nm; k++)
+        if (meths[k].kind == XAI_METHOD_IG && meths[k].ig.exact && xai_ig_exact_check(m) != XAI_OK)
+            return xai_fail(XAI_EINVAL, "method '%s': %s", meths[k].spec, xai_errmsg());
+    return XAI_OK;
+}
+
 /* All methods into one file, committed only when every one succeeded. */
 static xai_status write_all(const char *outpath, const xai_method *meths, int nm, xai_model *m,
                             const xai_attr_header *h, const xai_explain_cfg *cfg)
@@ -344,6 +377,7 @@ xai_status xai_explain_run(const xai_explain_cfg *cfg, char **outpath_out)
     if ((s = fill_header(&h, cfg, m, &d)) != XAI_OK) goto done;
     outpath = cfg->out ? xai_strdup(cfg->out) : default_outpath(cfg->model);
     if ((s = fold(&m)) != XAI_OK) goto done;
+    if ((s = check_exact(meths, nm, m)) != XAI_OK) goto done;
     if ((s = write_all(outpath, meths, nm, m, &h, cfg)) != XAI_OK) goto done;
     if (outpath_out) *outpath_out = outpath, outpath = NULL;
 done:

@@ -50,7 +50,17 @@ typedef struct {
     double value;           /* const baseline: pixel value in [0, 1] */
     double sigma;           /* blur baseline: Gaussian sigma in pixels, > 0 */
     uint64_t seed;          /* uniform baseline */
+    int exact;              /* 1: rule=exact, the exact integral (ig_exact.h); steps and rule unused */
 } xai_ig_opts;
+
+/* Per-image figures of exact IG (ig_exact.h). */
+typedef struct {
+    int64_t regions;     /* linear regions the path crosses */
+    double sum;          /* sum of the attribution, in double */
+    double fx, fbase;    /* target logit at the image and at the baseline */
+    double residual;     /* |sum - (fx - fbase)| / |fx - fbase| (divided by 1 when fx == fbase) */
+    double seconds;      /* wall time of this image */
+} xai_ig_exact_stats;
 
 void xai_ig_defaults(xai_ig_opts *o); /* 50 steps, gauss, black, value 0, sigma 5, seed 1 */
 /* Names the offending option when the settings are invalid. */
@@ -187,8 +197,8 @@ typedef struct {
 } xai_method;
 
 /* Parses NAME[:key=value]...: NAME is ig, gradient, saliency, gradient-x-input (gxi),
- * smoothgrad, random or an LRP composite (lrp-...). Keys: ig: steps, rule, baseline, value,
- * sigma, seed; lrp: eps, gamma, alpha, beta, stabilizer, bias (input|ignore), first, conv, dense
+ * smoothgrad, random or an LRP composite (lrp-...). Keys: ig: steps, rule (a quadrature rule,
+ * or exact: xai_ig_opts.exact, steps then unused), baseline, value, sigma, seed; lrp: eps, gamma, alpha, beta, stabilizer, bias (input|ignore), first, conv, dense
  * (rule names; zplus and alpha2beta1 also set alpha and beta), low, high; smoothgrad: samples,
  * noise, seed; random: seed. Fields start at their defaults (xai_ig_defaults, the composite's,
  * xai_smoothgrad_defaults, seed 1); overrides[kind] (NULL, or entries NULL) is a "key=value:..."
@@ -208,6 +218,7 @@ typedef struct {
     double *fbase;      /* ig: (N) */
     double *residual;   /* lrp: (N) */
     double *layer_sums; /* lrp: (N, L + 1); L from xai_explainer_lrp_layers */
+    xai_ig_exact_stats *exact; /* ig:rule=exact: (N) */
 } xai_explain_aux;
 
 /* A method bound to a model (LRP's canonised copy and weights are built once). */
@@ -235,6 +246,9 @@ typedef struct {
     double ig_completeness_median;  /* IG: median |delta / (f(x) - f(x'))|; NaN otherwise */
     double ig_delta_median;         /* IG: median |delta|; NaN otherwise */
     double lrp_residual_median;     /* LRP: median |sum R - f(x)|; NaN otherwise */
+    double exact_regions_median;    /* ig:rule=exact: linear regions per image; NaN otherwise */
+    double exact_regions_max;
+    double exact_residual_median;   /* ig:rule=exact: median relative completeness residual */
 } xai_explain_result;
 
 /* Attributions of the model's target class for test images, written to one attribution file. */
@@ -269,6 +283,8 @@ typedef struct {
     xai_quad_rule rule;             /* ig */
     int rows;                       /* rows a batch; 0: xai_explain_default_rows */
     int repeats, warmup, iters;
+    int exact;                      /* ig: exact IG (ig_exact.h) instead of the quadrature */
+    int vs_steps;                   /* ig exact: also time IG with this many gauss steps (0: no) */
 } xai_bench_explain_opts;
 
 typedef struct {
@@ -279,9 +295,15 @@ typedef struct {
     double gxi_attr_per_s;          /* lrp: gradient x input on the same batch */
     double gflop_per_attr, gflops;  /* counting one forward and one backward pass (2 x forward FLOPs) per step */
     double peak_rss_mb;
+    /* ig exact: regions crossed (from the last timed call), regions per second, and the IG of
+     * vs_steps steps on the same images (vs_cost = exact seconds / IG seconds) */
+    double regions_per_s, regions_per_attr_median, regions_per_attr_max;
+    double vs_attr_per_s, vs_cost;
 } xai_bench_explain_result;
 
-/* ig: `images` attributions a timed call, all their steps batched in rows of `rows`. */
+/* ig: `images` attributions a timed call, all their steps batched in rows of `rows`. exact: the
+ * net gets random biases N(0, 0.1^2) (with zero biases a relu net is positively homogeneous and
+ * the path from the black baseline stays in one region); steps are reported as 0. */
 xai_status xai_bench_ig_run(const xai_bench_explain_opts *o, xai_bench_explain_result *r);
 /* lrp: one batch of `rows` images a timed call; then gradient x input on the same batch. */
 xai_status xai_bench_lrp_run(const xai_bench_explain_opts *o, xai_bench_explain_result *r);
@@ -312,7 +334,8 @@ typedef struct {
     xai_attr_file *f;
 } xai_attr_writer;
 xai_status xai_attr_create(xai_attr_writer *w, const char *path, const xai_attr_header *h, const char *command);
-/* kind-specific side outputs come from aux (delta/fbase for IG, residual/layer_sums for LRP);
+/* kind-specific side outputs come from aux (delta/fbase for IG, plus the per-image stats of
+ * ig:rule=exact under ig_exact/..., residual/layer_sums for LRP);
  * lrp_desc: xai_lrp_describe text (LRP only). */
 xai_status xai_attr_write_method(xai_attr_writer *w, const xai_method *meth, const float *attr /* (N, C, H, W) */,
                                  const xai_explain_aux *aux, int lrp_layers, const char *lrp_desc, double seconds);
@@ -325,7 +348,7 @@ xai_status xai_attr_read_header(xai_attr_header *h, const char *path);
 void xai_attr_header_free(xai_attr_header *h);
 /* One method's map (N, C, H, W) into attr (caller-sized). */
 xai_status xai_attr_read_method(const char *path, const char *method, float *attr, const xai_attr_header *h);
-/* A per-image vector such as "ig/delta" or "lrp/residual" of a method: returns XAI_ENOTFOUND
+/* A per-image vector such as "ig/delta", "ig_exact/regions" or "lrp/residual" of a method: returns XAI_ENOTFOUND
  * (with a message) when the method has none. */
 xai_status xai_attr_read_vector(const char *path, const char *group, const char *method, double *v /* (N) */,
                                 const xai_attr_header *h);

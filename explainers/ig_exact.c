@@ -3,6 +3,9 @@
 #include "explainers/ig_exact.h"
 
 #include <math.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +32,20 @@
 #define EXACT_BUDGET ((size_t)256 << 20) /* bytes for the two vertex buffers */
 
 typedef struct {
+    double *v;
+    size_t n, cap;
+} thread_list;
+
+static int thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+typedef struct {
     xai_model *m;
     const float *x, *xb;   /* (C, H, W) image and baseline */
     int cap;               /* vertices the buffers hold */
@@ -36,8 +53,13 @@ typedef struct {
     float *cur, *next;     /* (cap, layer size) vertex values before / after a layer, rows packed */
     double *alpha, *alpha2;/* (cap) vertex positions */
     int64_t *count;        /* (cap) crossings per segment */
-    double *cand;          /* (cand_cap) crossing positions */
-    size_t cand_cap;
+    int64_t *start;        /* (cap) first kept crossing of each segment in its thread's list */
+    int64_t *before;       /* (cap) kept crossings before each segment */
+    double *scratch;       /* (nthreads, scratch_per) a segment's crossings before merging */
+    size_t scratch_per;
+    thread_list *lists;    /* (nthreads) kept crossings, appended by each thread */
+    int *tid;              /* (cap) the thread whose list holds a segment's crossings */
+    int nthreads;
     double *seg_lo, *seg_hi; /* (seg_cap) the regions found so far */
     int64_t nseg, seg_cap;
     double tol;
@@ -152,63 +174,61 @@ static void apply_layer(walker *w, const xai_layer *l, int K)
 }
 
 /* Inserts the crossings of layer l between the K vertices in w->cur (its inputs). Returns the
- * new vertex count, or -1 when it would exceed the buffers. */
+ * new vertex count, or minus the count it would need when that exceeds the buffers. */
 static int64_t insert_vertices(walker *w, const xai_layer *l, int K)
 {
     const size_t in = xai_shape_size(l->in), W = in; /* rows are packed, as the kernels take them */
-    int64_t total = 0;
-#pragma omp parallel for schedule(dynamic, 1) reduction(+ : total)
-    for (int k = 0; k < K - 1; k++) {
-        w->count[k] = crossings(l, w->cur + (size_t)k * W, w->cur + (size_t)(k + 1) * W, NULL);
-        total += w->count[k];
-    }
-    if ((size_t)total > w->cand_cap) {
-        free(w->cand);
-        w->cand_cap = (size_t)total + total / 2;
-        w->cand = xai_malloc(w->cand_cap * sizeof *w->cand);
-    }
-    /* Start of each segment's crossings, then each segment's sorted, merged crossings. */
-    int64_t *start = xai_malloc((size_t)K * sizeof *start);
-    start[0] = 0;
-    for (int k = 0; k < K - 1; k++) start[k + 1] = start[k] + w->count[k];
+    /* One pass per segment: its crossings into the thread's scratch, sorted and merged; the kept
+     * ones appended to the thread's list, where the segment records where they are. */
 #pragma omp parallel for schedule(dynamic, 1)
     for (int k = 0; k < K - 1; k++) {
-        double *c = w->cand + start[k];
-        crossings(l, w->cur + (size_t)k * W, w->cur + (size_t)(k + 1) * W, c);
-        qsort(c, (size_t)w->count[k], sizeof *c, xai_cmp_double);
+        const int t = thread_id();
+        double *c = w->scratch + (size_t)t * w->scratch_per;
+        const int64_t nc = crossings(l, w->cur + (size_t)k * W, w->cur + (size_t)(k + 1) * W, c);
+        qsort(c, (size_t)nc, sizeof *c, xai_cmp_double);
         const double a = w->alpha[k], len = w->alpha[k + 1] - a;
         int64_t kept = 0;
         double last = a;
-        for (int64_t j = 0; j < w->count[k]; j++) {
+        for (int64_t j = 0; j < nc; j++) {
             double al = a + c[j] * len;
             if (al - last <= w->tol || w->alpha[k + 1] - al <= w->tol) continue;
             c[kept++] = c[j];
             last = al;
         }
-        w->count[k] = kept;
+        thread_list *tl = &w->lists[t];
+        if (tl->n + (size_t)kept > tl->cap) { /* rare: lists keep their size from image to image */
+            tl->cap = 2 * (tl->n + (size_t)kept);
+            tl->v = realloc(tl->v, tl->cap * sizeof *tl->v);
+            XAI_CHECK(tl->v);
+        }
+        memcpy(tl->v + tl->n, c, (size_t)kept * sizeof *c);
+        w->tid[k] = t, w->start[k] = (int64_t)tl->n, w->count[k] = kept;
+        tl->n += (size_t)kept;
     }
+    for (int t = 0; t < w->nthreads; t++) w->lists[t].n = 0;
+    /* Row of vertex k in the new list: k plus the kept crossings before it. */
     int64_t nk = K;
-    for (int k = 0; k < K - 1; k++) nk += w->count[k];
-    if (nk > w->cap) {
-        free(start);
-        return -1;
+    for (int k = 0; k < K - 1; k++) {
+        w->before[k] = nk - K;
+        nk += w->count[k];
     }
+    if (nk > w->cap) return -nk;
     /* New rows: old vertices copied, crossings interpolated (exact: affine inside a segment). */
-    int64_t r = 0;
+#pragma omp parallel for schedule(dynamic, 4)
     for (int k = 0; k < K; k++) {
+        const int64_t r = k + (k ? w->before[k - 1] + w->count[k - 1] : 0);
         memcpy(w->next + (size_t)r * W, w->cur + (size_t)k * W, in * sizeof(float));
-        w->alpha2[r++] = w->alpha[k];
-        if (k == K - 1) break;
+        w->alpha2[r] = w->alpha[k];
+        if (k == K - 1) continue;
         const float *za = w->cur + (size_t)k * W, *zb = w->cur + (size_t)(k + 1) * W;
         const double a = w->alpha[k], len = w->alpha[k + 1] - a;
-        for (int64_t j = 0; j < w->count[k]; j++, r++) {
-            const double t = w->cand[start[k] + j];
-            float *row = w->next + (size_t)r * W;
+        for (int64_t j = 0; j < w->count[k]; j++) {
+            const double t = w->lists[w->tid[k]].v[w->start[k] + j];
+            float *row = w->next + (size_t)(r + 1 + j) * W;
             for (size_t u = 0; u < in; u++) row[u] = (float)(za[u] + t * ((double)zb[u] - za[u]));
-            w->alpha2[r] = a + t * len;
+            w->alpha2[r + 1 + j] = a + t * len;
         }
     }
-    free(start);
     float *t = w->cur;
     w->cur = w->next;
     w->next = t;
@@ -232,7 +252,9 @@ static void add_regions(walker *w, int K)
     }
 }
 
-/* Walks [a, b] through every layer; halves the interval when the vertices do not fit. */
+/* Walks [a, b] through every layer. When the vertices do not fit, [a, b] is cut into enough equal
+ * pieces for twice the vertices needed so far (later layers add more), each walked from the
+ * input again: one restart instead of a cascade of halvings. */
 static xai_status walk(walker *w, double a, double b, int depth)
 {
     const size_t isz = xai_shape_size(w->m->in);
@@ -247,13 +269,16 @@ static xai_status walk(walker *w, double a, double b, int depth)
         if (l->type == XAI_RELU || l->type == XAI_MAXPOOL2D) {
             K = insert_vertices(w, l, (int)K);
             if (K < 0) {
-                if (depth > 60 || b - a <= 4 * w->tol)
+                const int64_t need = -K;
+                const int pieces = (int)(2 * need / w->cap + 2 < 64 ? 2 * need / w->cap + 2 : 64);
+                if (depth > 60 || (b - a) / pieces <= 4 * w->tol)
                     return xai_fail(XAI_ESTATE, "ig:rule=exact: more than %d linear regions in an alpha interval of "
                                                 "width %.3g; raise the vertex budget",
                                     w->cap, b - a);
-                const double mid = 0.5 * (a + b);
-                XAI_TRY(walk(w, a, mid, depth + 1));
-                return walk(w, mid, b, depth + 1);
+                for (int p = 0; p < pieces; p++)
+                    XAI_TRY(walk(w, a + (b - a) * p / pieces, p == pieces - 1 ? b : a + (b - a) * (p + 1) / pieces,
+                                 depth + 1));
+                return XAI_OK;
             }
         }
         apply_layer(w, l, (int)K);
@@ -296,12 +321,33 @@ static xai_status walker_init(walker *w, xai_model *m, double tol, size_t budget
     w->alpha = xai_malloc((size_t)w->cap * sizeof(double));
     w->alpha2 = xai_malloc((size_t)w->cap * sizeof(double));
     w->count = xai_malloc((size_t)w->cap * sizeof(int64_t));
+    w->start = xai_malloc((size_t)w->cap * sizeof(int64_t));
+    w->before = xai_malloc((size_t)w->cap * sizeof(int64_t));
+    w->tid = xai_malloc((size_t)w->cap * sizeof(int));
+    /* A segment has at most one crossing per relu unit, and per max-pool window fewer than
+     * its inputs (each line overtakes the winner at most once). */
+    for (int i = 0; i < m->nlayers; i++) {
+        const xai_layer *l = &m->layers[i];
+        size_t c = l->type == XAI_RELU ? xai_shape_size(l->in)
+                   : l->type == XAI_MAXPOOL2D ? xai_shape_size(l->out) * (size_t)l->k * l->k : 0;
+        if (c > w->scratch_per) w->scratch_per = c;
+    }
+#ifdef _OPENMP
+    w->nthreads = omp_get_max_threads();
+#else
+    w->nthreads = 1;
+#endif
+    w->scratch = xai_malloc((w->nthreads * w->scratch_per + 1) * sizeof *w->scratch);
+    w->lists = xai_calloc((size_t)w->nthreads, sizeof *w->lists);
     return XAI_OK;
 }
 
 static void walker_free(walker *w)
 {
-    free(w->cur), free(w->next), free(w->alpha), free(w->alpha2), free(w->count), free(w->cand);
+    free(w->cur), free(w->next), free(w->alpha), free(w->alpha2), free(w->count), free(w->scratch);
+    free(w->start), free(w->before), free(w->tid);
+    for (int t = 0; t < w->nthreads && w->lists; t++) free(w->lists[t].v);
+    free(w->lists);
     free(w->seg_lo), free(w->seg_hi);
 }
 
@@ -366,5 +412,28 @@ xai_status xai_ig_exact(xai_model *m, const xai_ig_exact_opts *o, const float *x
     }
     free(G);
     walker_free(&w);
+    return s;
+}
+
+xai_status xai_ig_exact_run(xai_model *m, const xai_ig_opts *o, const float *x, const int32_t *target,
+                            const int64_t *ids, int n, float *attr, double *delta, double *fbase,
+                            xai_ig_exact_stats *st)
+{
+    if (n <= 0) return XAI_OK;
+    const size_t isz = xai_shape_size(m->in);
+    float *xb = xai_malloc(2 * (size_t)n * isz * sizeof *xb), *scratch = xb + (size_t)n * isz;
+    xai_ig_exact_stats *own = st ? NULL : xai_calloc((size_t)n, sizeof *own);
+    if (!st) st = own;
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++)
+        xai_ig_baseline(xb + (size_t)i * isz, x + (size_t)i * isz, m->in, o, m->mean, m->std,
+                        ids ? (uint64_t)ids[i] : (uint64_t)i, scratch + (size_t)i * isz);
+    xai_status s = xai_ig_exact(m, NULL, x, xb, target, n, attr, st);
+    for (int i = 0; i < n && s == XAI_OK; i++) {
+        if (delta) delta[i] = st[i].sum - (st[i].fx - st[i].fbase);
+        if (fbase) fbase[i] = st[i].fbase;
+    }
+    free(own);
+    free(xb);
     return s;
 }

@@ -10,14 +10,6 @@ typedef struct {
     size_t budget_bytes; /* memory for the vertex buffers (0: 256 MB); more regions split the walk */
 } xai_ig_exact_opts;
 
-typedef struct {
-    int64_t regions;     /* linear regions the path crosses */
-    double sum;          /* sum of the attribution, in double */
-    double fx, fbase;    /* target logit at the image and at the baseline */
-    double residual;     /* |sum - (fx - fbase)| / |fx - fbase| (divided by 1 when fx == fbase) */
-    double seconds;      /* wall time of this image */
-} xai_ig_exact_stats;
-
 /* XAI_EINVAL naming the first layer that is not piecewise linear (or a max pool wider than 8x8). */
 xai_status xai_ig_exact_check(const xai_model *m);
 
@@ -27,5 +19,13 @@ xai_status xai_ig_exact_check(const xai_model *m);
 xai_status xai_ig_exact(xai_model *m, const xai_ig_exact_opts *o, const float *x /* (N, C, H, W) */,
                         const float *xb /* (N, C, H, W) */, const int32_t *target /* (N) */, int n,
                         float *attr /* (N, C, H, W) */, xai_ig_exact_stats *st /* (N) or NULL */);
+
+/* As xai_ig with o->exact: the baselines built from o (ids name the images for the seeded
+ * baseline; NULL: 0..n-1), delta[i] = sum(attr_i) - (f(x_i) - f(x'_i)), fbase[i] = f(x'_i);
+ * delta, fbase and st may be NULL. */
+xai_status xai_ig_exact_run(xai_model *m, const xai_ig_opts *o, const float *x /* (N, C, H, W) */,
+                            const int32_t *target /* (N) */, const int64_t *ids /* (N) or NULL */, int n,
+                            float *attr /* (N, C, H, W) */, double *delta /* (N) or NULL */,
+                            double *fbase /* (N) or NULL */, xai_ig_exact_stats *st /* (N) or NULL */);
 
 #endif

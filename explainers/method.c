@@ -63,10 +63,11 @@ static xai_status ig_key(xai_ig_opts *o, const char *spec, const char *key, cons
         o->steps = (int)k;
     } else if (!strcmp(key, "rule")) {
         int r = xai_quad_rule_from_name(v);
-        if (r < 0)
-            return xai_fail(XAI_EINVAL, "method '%s': rule=%s is not left, right, midpoint, trapezoid or gauss", spec,
-                            v);
-        o->rule = r;
+        o->exact = !strcmp(v, "exact");
+        if (r < 0 && !o->exact)
+            return xai_fail(XAI_EINVAL, "method '%s': rule=%s is not left, right, midpoint, trapezoid, gauss or exact",
+                            spec, v);
+        if (r >= 0) o->rule = r;
     } else if (!strcmp(key, "baseline")) {
         int b = xai_baseline_from_name(v);
         if (b < 0)
@@ -181,6 +182,12 @@ static xai_status method_kind(xai_method *m, const char *name)
 
 static xai_status check_settings(const xai_method *m)
 {
+    if (m->kind == XAI_METHOD_IG && m->ig.exact) {
+        /* Exact IG has no quadrature: only the baseline settings are checked. */
+        xai_ig_opts o = m->ig;
+        o.steps = 1, o.rule = XAI_QUAD_GAUSS;
+        return xai_ig_check(&o);
+    }
     if (m->kind == XAI_METHOD_IG) return xai_ig_check(&m->ig);
     if (m->kind == XAI_METHOD_LRP) return xai_lrp_check(&m->lrp);
     return XAI_OK;

@@ -36,5 +36,12 @@ for what in train infer; do
     contains bench-$what-rss "peak_rss_mb "
 done
 
+check bench-ig-exact 0 "$XAI" bench ig --rule exact --config "$tmp/tiny.ini" --images 2 --repeats 1 --warmup 0
+contains bench-ig-exact-rate "regions_per_s "
+contains bench-ig-exact-median "regions_per_attr_median "
+check bench-ig-bad-rule 2 "$XAI" bench ig --rule simpson --config "$tmp/tiny.ini"
+contains bench-ig-bad-rule "gauss or exact"
+check bench-ig-vs-alone 2 "$XAI" bench ig --vs-steps 50 --config "$tmp/tiny.ini"
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

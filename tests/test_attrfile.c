@@ -94,7 +94,7 @@ static void test_round_trip(void **state)
         xai_method m;
         assert_int_equal(xai_method_parse(&m, specs[k], NULL), XAI_OK);
         for (int i = 0; i < n * 24; i++) attr[i] = (float)(k * 1000 + i);
-        xai_explain_aux aux = {delta, fb, res, ls};
+        xai_explain_aux aux = {delta, fb, res, ls, NULL};
         assert_int_equal(xai_attr_write_method(&w, &m, attr, &aux, L, "0 linear epsilon\n", 1.5 * (k + 1)), XAI_OK);
     }
     /* A second method of the same name, or a name HDF5 cannot hold, is refused. */
@@ -424,6 +424,43 @@ static void test_explain_cli(void **state)
     assert_memory_equal(h.targets, h.labels, 2 * sizeof *h.targets);
     xai_attr_header_free(&h);
 
+    /* Exact IG: the map, its per-image stats and its settings come back from the file. */
+    char *out4 = tmp_path("attr4.h5");
+    snprintf(cmd, sizeof cmd, "'%s' explain --model '%s' --dataset '%s' --n 3 --methods ig:rule=exact --ig-steps 8 --out '%s'",
+             bin, model, cache, out4);
+    if (run(cmd, log)) fail_msg("explain exact failed: %s", slurp(log));
+    text = slurp(log);
+    assert_non_null(strstr(text, "exact: regions median"));
+    free(text);
+    assert_int_equal(xai_attr_read_header(&h, out4), XAI_OK);
+    double reg[3], rel[3], sum[3], fxs[3], sec[3], del[3];
+    assert_int_equal(xai_attr_read_vector(out4, "ig_exact/regions", "ig:rule=exact", reg, &h), XAI_OK);
+    assert_int_equal(xai_attr_read_vector(out4, "ig_exact/residual", "ig:rule=exact", rel, &h), XAI_OK);
+    assert_int_equal(xai_attr_read_vector(out4, "ig_exact/sum", "ig:rule=exact", sum, &h), XAI_OK);
+    assert_int_equal(xai_attr_read_vector(out4, "ig_exact/f_x", "ig:rule=exact", fxs, &h), XAI_OK);
+    assert_int_equal(xai_attr_read_vector(out4, "ig_exact/seconds", "ig:rule=exact", sec, &h), XAI_OK);
+    assert_int_equal(xai_attr_read_vector(out4, "ig/delta", "ig:rule=exact", del, &h), XAI_OK);
+    assert_int_equal(xai_attr_read_vector(out4, "ig/f_baseline", "ig:rule=exact", fb, &h), XAI_OK);
+    assert_int_equal(xai_attr_read_method(out4, "ig:rule=exact", b, &h), XAI_OK);
+    for (int i = 0; i < 3; i++) {
+        double s = 0;
+        for (int j = 0; j < 784; j++) s += b[i * 784 + j];
+        assert_true(reg[i] >= 1 && reg[i] == floor(reg[i]));
+        assert_true(rel[i] < 1e-4 && sec[i] >= 0);
+        assert_close(sum[i], s, 1e-4 * (1 + fabs(s)));
+        assert_close(del[i], sum[i] - (fxs[i] - fb[i]), 1e-9 * (1 + fabs(sum[i])));
+        assert_close(fxs[i], h.logits[i * 10 + h.targets[i]], 1e-4 * (1 + fabs(fxs[i])));
+    }
+    xai_method em;
+    xai_attr_method_info info;
+    assert_int_equal(xai_attr_read_method_spec(&em, out4, "ig:rule=exact"), XAI_OK);
+    assert_int_equal(em.kind, XAI_METHOD_IG);
+    assert_int_equal(em.ig.exact, 1);
+    assert_int_equal(xai_attr_read_method_info(out4, "ig:rule=exact", &info), XAI_OK);
+    assert_string_equal(info.kind, "ig");
+    xai_attr_header_free(&h);
+    free(out4);
+
     /* Bad input: one clear line, a failing exit code, no output file. */
     char *out3 = tmp_path("attr3.h5");
     snprintf(cmd, sizeof cmd, "'%s' --quiet explain --model '%s' --dataset '%s' --methods ig,plaid --out '%s'", bin,
@@ -453,6 +490,14 @@ static void test_explain_cli(void **state)
     text = slurp(log);
     assert_non_null(strstr(text, "ig_attr_per_s "));
     assert_non_null(strstr(text, "fraction_of_peak "));
+    free(text);
+    snprintf(cmd, sizeof cmd, "'%s' bench ig --rule exact --vs-steps 8 --config '%s' --images 2 --repeats 1 --warmup 0",
+             bin, bini);
+    if (run(cmd, log)) fail_msg("bench ig --rule exact failed: %s", slurp(log));
+    text = slurp(log);
+    assert_non_null(strstr(text, "regions_per_s "));
+    assert_non_null(strstr(text, "regions_per_attr_median "));
+    assert_non_null(strstr(text, "exact_cost_vs_ig "));
     free(text);
     snprintf(cmd, sizeof cmd, "'%s' bench lrp --config '%s' --batch 4 --method lrp-zplus --repeats 1 --warmup 0", bin, bini);
     if (run(cmd, log)) fail_msg("bench lrp failed: %s", slurp(log));

@@ -161,11 +161,73 @@ static void test_errors(void **s)
     xai_model_free(m);
 }
 
+/* ig:rule=exact parses as IG with the exact flag; a later rule turns it off; steps stay legal. */
+static void test_method_spec(void **s)
+{
+    (void)s;
+    xai_method m;
+    assert_int_equal(xai_method_parse(&m, "ig:rule=exact", NULL), XAI_OK);
+    assert_int_equal(m.kind, XAI_METHOD_IG);
+    assert_int_equal(m.ig.exact, 1);
+    assert_int_equal(xai_method_parse(&m, "ig:rule=exact:baseline=blur:sigma=2:steps=7", NULL), XAI_OK);
+    assert_int_equal(m.ig.exact, 1);
+    assert_int_equal(m.ig.baseline, XAI_BASE_BLUR);
+    assert_int_equal(xai_method_parse(&m, "ig:rule=exact:rule=midpoint", NULL), XAI_OK);
+    assert_int_equal(m.ig.exact, 0);
+    assert_int_equal(m.ig.rule, XAI_QUAD_MIDPOINT);
+    const char *over[XAI_METHOD_KINDS] = {"steps=16:rule=exact"};
+    assert_int_equal(xai_method_parse(&m, "ig", over), XAI_OK);
+    assert_int_equal(m.ig.exact, 1);
+    assert_int_equal(xai_method_parse(&m, "ig:rule=exactly", NULL), XAI_EINVAL);
+    assert_non_null(strstr(xai_errmsg(), "exact"));
+}
+
+/* Through the explainer: the same map as xai_ig_exact with the method's baseline, delta and
+ * f(x') as for every IG, and the stats; a net with a max pool wider than 8x8 is refused by name. */
+static void test_explainer(void **s)
+{
+    (void)s;
+    xai_model *m = model_from(CNN, 16);
+    randomize(m, 5, 0.3f, 1);
+    const int n = 3;
+    const size_t isz = 2 * 8 * 8;
+    float *x = random_inputs(n * isz, 9, -1, 1), *a = malloc(n * isz * sizeof *a), *b = malloc(n * isz * sizeof *b);
+    float *xb = calloc(n * isz, sizeof *xb);
+    int32_t t[3] = {0, 1, 2};
+    xai_method meth;
+    assert_int_equal(xai_method_parse(&meth, "ig:rule=exact", NULL), XAI_OK);
+    xai_explainer *e;
+    assert_int_equal(xai_explainer_create(&e, &meth, m), XAI_OK);
+    double delta[3], fb[3];
+    xai_ig_exact_stats st[3], st2[3];
+    xai_explain_aux aux = {.delta = delta, .fbase = fb, .exact = st};
+    assert_int_equal(xai_explainer_run(e, x, t, NULL, n, a, &aux), XAI_OK);
+    xai_explainer_free(e);
+    assert_int_equal(xai_ig_exact(m, NULL, x, xb, t, n, b, st2), XAI_OK); /* black = 0 at mean 0, std 1 */
+    for (size_t j = 0; j < n * isz; j++) assert_close(a[j], b[j], 1e-6 * (1 + fabs(b[j])));
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(st[i].regions, st2[i].regions);
+        assert_true(st[i].regions >= 1);
+        assert_close(delta[i], st[i].sum - (st[i].fx - st[i].fbase), 1e-12);
+        assert_close(fb[i], st[i].fbase, 0);
+        assert_true(st[i].residual < 1e-4);
+    }
+    xai_model_free(m);
+    m = model_from("[model]\ninput = 1x10x10\nclasses = 2\nlayer = maxpool k=9\nlayer = flatten\nlayer = linear out=2\n", 4);
+    assert_int_equal(xai_explainer_create(&e, &meth, m), XAI_EINVAL);
+    assert_non_null(strstr(xai_errmsg(), "ig:rule=exact"));
+    assert_non_null(strstr(xai_errmsg(), "layer 1 (maxpool)"));
+    xai_model_free(m);
+    free(x), free(a), free(b), free(xb);
+}
+
 int main(void)
 {
     xai_quiet = 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_linear_model), cmocka_unit_test(test_one_unit), cmocka_unit_test(test_pool_switch),
+        cmocka_unit_test(test_linear_model),
+        cmocka_unit_test(test_method_spec),
+        cmocka_unit_test(test_explainer), cmocka_unit_test(test_one_unit), cmocka_unit_test(test_pool_switch),
         cmocka_unit_test(test_cnn_oracle),   cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

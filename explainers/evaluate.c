@@ -445,6 +445,7 @@ static xai_status ig_curve_of(xai_ig_curve *c, const char *name, const xai_metho
     xai_progress_start(&p, "IG step curve", (double)R * T, "run");
     for (int k = 0; k < R * T && s == XAI_OK; k++) {
         xai_ig_opts io = meth->ig;
+        io.exact = 0; /* the curve is about the quadrature rules, whatever the method's own rule */
         io.rule = o->ig_rules[k / T];
         io.steps = o->ig_steps[k % T];
         if ((s = xai_ig(m, &io, h->inputs, xb, h->targets, h->indices, n, attr, NULL, NULL)) != XAI_OK) break;

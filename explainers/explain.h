@@ -37,7 +37,8 @@ xai_status xai_quadrature(xai_quad_rule r, int steps, double *alpha /* (steps) *
 
 /* Baselines x' in the network's input space (pixels normalised by the model's mean/std):
  * black: pixel 0 (zero is an alias); const: pixel value `value`; mean: the dataset mean, i.e. 0;
- * uniform: pixels uniform in [0, 1) from a counter hash of (seed, image id, pixel);
+ * uniform: pixels uniform in [0, 1) from a counter hash of (seed, image id, pixel) on IG's own
+ * stream (XAI_NOISE_IG_BASELINE, not the noise removal reference's field);
  * blur: x smoothed by a Gaussian of `sigma` pixels (weights renormalised at the borders). */
 typedef enum { XAI_BASE_BLACK, XAI_BASE_CONST, XAI_BASE_MEAN, XAI_BASE_UNIFORM, XAI_BASE_BLUR, XAI_BASE_KINDS } xai_baseline_kind;
 const char *xai_baseline_name(xai_baseline_kind k);
@@ -168,7 +169,8 @@ xai_status xai_smoothgrad(xai_model *m, const xai_smoothgrad_opts *o, const floa
                           const int32_t *target /* (N) */, const int64_t *ids /* (N) or NULL */, int n,
                           float *attr /* (N, C, H, W) */);
 
-/* The control every metric needs: uniform in [-1, 1) from a counter hash of (seed, image id, pixel). */
+/* The control every metric needs: uniform in [-1, 1) from a counter hash of (seed, image id, pixel),
+ * on its own stream (perturb.h's xai_noise_seed with XAI_NOISE_RANDOM_MAP). */
 void xai_random_attribution(float *attr /* (N, size) */, size_t size, int n, const int64_t *ids /* (N) or NULL */,
                             uint64_t seed);
 

@@ -33,6 +33,9 @@ xai_status xai_grad_accumulate(xai_model *m, int n, int per_image, const double 
 typedef enum { XAI_QUAD_LEFT, XAI_QUAD_RIGHT, XAI_QUAD_MIDPOINT, XAI_QUAD_TRAPEZOID, XAI_QUAD_GAUSS, XAI_QUAD_RULES } xai_quad_rule;
 const char *xai_quad_rule_name(xai_quad_rule r); /* "left", "right", "midpoint", "trapezoid", "gauss" */
 int xai_quad_rule_from_name(const char *name);   /* -1 when unknown; also accepts riemann_* and gausslegendre */
+/* Gauss-Legendre nodes cost O(S^2) (Newton on the three-term recurrence of P_S): more steps than
+ * this are refused for gauss (4096 nodes take ~0.1 s; its error is at rounding level long before). */
+#define XAI_GAUSS_MAX_STEPS 4096
 xai_status xai_quadrature(xai_quad_rule r, int steps, double *alpha /* (steps) */, double *weight /* (steps) */);
 
 /* Baselines x' in the network's input space (pixels normalised by the model's mean/std):

@@ -214,7 +214,8 @@ void xai_ig_baseline(float *xb, const float *x, xai_shape s, const xai_ig_opts *
                      const float *std, uint64_t image_id, float *scratch)
 {
     /* IG's uniform baseline is its own stream, not the noise removal reference it may be scored against. */
-    const xai_ref_opts r = {(xai_ref_kind)o->baseline, o->value, o->sigma, xai_noise_seed(o->seed, XAI_NOISE_IG_BASELINE)};
+    const xai_ref_opts r = {(xai_ref_kind)o->baseline, o->value, o->sigma,
+                            xai_noise_seed(o->seed, XAI_NOISE_IG_BASELINE)};
     xai_ref_image(xb, x, s, &r, mean, std, image_id, scratch);
 }
 

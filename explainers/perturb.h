@@ -46,7 +46,8 @@ void xai_ref_blur(float *dst /* (C, H, W) */, const float *src /* (C, H, W) */, 
 /* The reference image of x in the network's input space (pixels normalised as (p - mean) / std;
  * channels beyond 4 are taken as unnormalised): black: pixel 0; const: pixel `value`; mean: the
  * dataset mean, i.e. 0; uniform: pixels uniform in [0, 1) from a counter hash of (seed,
- * image_id * C*H*W + pixel), seed as given (pixel flipping passes its seed, IG a salted one); blur: x blurred by sigma. scratch: (C, H, W), used by blur only. */
+ * image_id * C*H*W + pixel), the seed as given (pixel flipping passes its own, IG a salted one);
+ * blur: x blurred by sigma. scratch: (C, H, W), used by blur only. */
 void xai_ref_image(float *ref /* (C, H, W) */, const float *x /* (C, H, W) */, xai_shape s, const xai_ref_opts *o,
                    const float *mean /* (C) */, const float *std /* (C) */, uint64_t image_id,
                    float *scratch /* (C, H, W) */);

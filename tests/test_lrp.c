@@ -325,7 +325,8 @@ static void test_rules_vs_reference(void **state)
     float *x = random_inputs(n * isz, 5, -1.2f, 1.6f), *attr = malloc(n * isz * sizeof *attr);
     double *want = malloc(isz * sizeof *want), res[3];
     int32_t t[3] = {0, 1, 2};
-    static const char *rule_specs[] = {"0", "epsilon", "gamma", "gamma-plain", "zplus", "alpha2beta1", "flat", "wsquare"};
+    static const char *rule_specs[] = {"0",     "epsilon",     "gamma", "gamma-plain",
+                                       "zplus", "alpha2beta1", "flat",  "wsquare"};
     int zero_cases = 0, cases = 0; /* z+ may find no positive contribution to a target: all zero */
     for (int bias = 0; bias < 2; bias++)
         for (int rs = 0; rs < 8; rs++)

@@ -1,6 +1,7 @@
 /* baselines.c: the comparison methods: gradient (saliency), gradient x input, SmoothGrad and a
  * seeded random attribution; all batched through the same input-gradient engine as IG. */
 #include "explainers/explain.h"
+#include "explainers/perturb.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -117,6 +118,7 @@ xai_status xai_smoothgrad(xai_model *m, const xai_smoothgrad_opts *o, const floa
 
 void xai_random_attribution(float *attr, size_t size, int n, const int64_t *ids, uint64_t seed)
 {
+    seed = xai_noise_seed(seed, XAI_NOISE_RANDOM_MAP); /* not the noise removal's or IG's field */
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < n; i++) {
         uint64_t id = ids ? (uint64_t)ids[i] : (uint64_t)i;

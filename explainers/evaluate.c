@@ -227,14 +227,7 @@ static void lrp_layer_share(xai_completeness_result *c, const eval_input *in, in
     if (cols >= 2) {
         c->lrp_cols = cols;
         c->layer_share = xai_calloc(cols - 1, sizeof *c->layer_share);
-        for (int j = 0; j < cols - 1; j++) {
-            double acc = 0;
-            for (int i = 0; i < in->n; i++) {
-                const double *row = ls + (size_t)i * cols;
-                acc += row[cols - 1] != 0 ? (row[j + 1] - row[j]) / row[cols - 1] : 0;
-            }
-            c->layer_share[j] = acc / in->n;
-        }
+        c->layer_excluded = xai_layer_absorbed_share(c->layer_share, ls, in->n, cols);
     }
     free(ls);
 }

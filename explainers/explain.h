@@ -33,11 +33,15 @@ xai_status xai_grad_accumulate(xai_model *m, int n, int per_image, const double 
 typedef enum { XAI_QUAD_LEFT, XAI_QUAD_RIGHT, XAI_QUAD_MIDPOINT, XAI_QUAD_TRAPEZOID, XAI_QUAD_GAUSS, XAI_QUAD_RULES } xai_quad_rule;
 const char *xai_quad_rule_name(xai_quad_rule r); /* "left", "right", "midpoint", "trapezoid", "gauss" */
 int xai_quad_rule_from_name(const char *name);   /* -1 when unknown; also accepts riemann_* and gausslegendre */
+/* Gauss-Legendre nodes cost O(S^2) (Newton on the three-term recurrence of P_S): more steps than
+ * this are refused for gauss (4096 nodes take ~0.1 s; its error is at rounding level long before). */
+#define XAI_GAUSS_MAX_STEPS 4096
 xai_status xai_quadrature(xai_quad_rule r, int steps, double *alpha /* (steps) */, double *weight /* (steps) */);
 
 /* Baselines x' in the network's input space (pixels normalised by the model's mean/std):
  * black: pixel 0 (zero is an alias); const: pixel value `value`; mean: the dataset mean, i.e. 0;
- * uniform: pixels uniform in [0, 1) from a counter hash of (seed, image id, pixel);
+ * uniform: pixels uniform in [0, 1) from a counter hash of (seed, image id, pixel) on IG's own
+ * stream (XAI_NOISE_IG_BASELINE, not the noise removal reference's field);
  * blur: x smoothed by a Gaussian of `sigma` pixels (weights renormalised at the borders). */
 typedef enum { XAI_BASE_BLACK, XAI_BASE_CONST, XAI_BASE_MEAN, XAI_BASE_UNIFORM, XAI_BASE_BLUR, XAI_BASE_KINDS } xai_baseline_kind;
 const char *xai_baseline_name(xai_baseline_kind k);
@@ -83,9 +87,13 @@ xai_status xai_ig(xai_model *m, const xai_ig_opts *o, const float *x /* (N, C, H
 /* --------------------------------------------------------------------- LRP */
 
 /* Rules for conv/linear layers (z_ij = x_i w_ij, z_j = sum_i z_ij + b_j; README.md has the formulas):
- * 0: z_ij / z_j; epsilon: z_ij / (z_j + eps sign z_j); gamma: w + gamma w+; alphabeta: alpha
- * (z_ij)+ / z_j+ - beta (z_ij)- / z_j- (alpha - beta = 1; alpha 1, beta 0 is z+); flat: w = 1,
- * x = 1; wsquare: w^2, x = 1; zbox (z^B): x w - l w+ - h w- with the data range [l, h]. */
+ * 0: z_ij / z_j; epsilon: z_ij / (z_j + eps sign z_j); gamma: Zennit's generalised Gamma, split by
+ * the signs of x_i and z_j: z_j >= 0 takes x+ (w + gamma w+) + x- (w + gamma w-), z_j < 0 takes
+ * x+ (w + gamma w-) + x- (w + gamma w+) (contributions of z_j's sign boosted); gamma-plain: w +
+ * gamma w+ whatever the signs (Montavon et al. 2019's form; the same as gamma when inputs and
+ * outputs are >= 0); alphabeta: alpha (z_ij)+ / z_j+ - beta (z_ij)- / z_j- (alpha - beta = 1;
+ * alpha 1, beta 0 is z+); flat: w = 1, x = 1; wsquare: w^2, x = 1; zbox (z^B): x w - l w+ - h w-
+ * with the data range [l, h]. */
 typedef enum {
     XAI_LRP_ZERO,
     XAI_LRP_EPSILON,
@@ -94,10 +102,16 @@ typedef enum {
     XAI_LRP_FLAT,
     XAI_LRP_WSQUARE,
     XAI_LRP_ZBOX,
+    XAI_LRP_GAMMA_PLAIN,
     XAI_LRP_RULES
 } xai_lrp_rule;
-const char *xai_lrp_rule_name(xai_lrp_rule r); /* "0", "epsilon", "gamma", "alphabeta", "flat", "wsquare", "zbox" */
+/* "0", "epsilon", "gamma", "alphabeta", "flat", "wsquare", "zbox", "gamma-plain" */
+const char *xai_lrp_rule_name(xai_lrp_rule r);
 int xai_lrp_rule_from_name(const char *name);  /* -1 when unknown; "zplus" gives alphabeta */
+
+/* The three places a composite names a rule for: the first conv/linear layer, other conv layers,
+ * other linear layers. */
+typedef enum { XAI_LRP_SLOT_FIRST, XAI_LRP_SLOT_CONV, XAI_LRP_SLOT_DENSE, XAI_LRP_SLOTS } xai_lrp_slot;
 
 typedef struct {
     char composite[32];         /* name it was built from ("" when set by hand) */
@@ -106,7 +120,10 @@ typedef struct {
     xai_lrp_rule conv, dense;   /* other conv layers, other linear layers */
     double epsilon;             /* epsilon rule's stabiliser */
     double gamma;               /* gamma rule */
-    double alpha, beta;         /* alphabeta rule, alpha - beta = 1 */
+    double alpha, beta;         /* alphabeta rule where a slot has no values of its own, alpha - beta = 1 */
+    double slot_alpha[XAI_LRP_SLOTS], slot_beta[XAI_LRP_SLOTS]; /* alphabeta per slot (first, conv,
+                                   dense), set by a rule name that fixes them (first=alpha2beta1,
+                                   conv=zplus); slot_alpha 0: the slot uses alpha and beta above */
     double stabilizer;          /* added (sign-preserving) to every other rule's denominator */
     int bias_input;             /* 1: a bias is an input with activation 1 (it takes its share of
                                    relevance, so relevance is not conserved); 0: biases are ignored */
@@ -168,7 +185,8 @@ xai_status xai_smoothgrad(xai_model *m, const xai_smoothgrad_opts *o, const floa
                           const int32_t *target /* (N) */, const int64_t *ids /* (N) or NULL */, int n,
                           float *attr /* (N, C, H, W) */);
 
-/* The control every metric needs: uniform in [-1, 1) from a counter hash of (seed, image id, pixel). */
+/* The control every metric needs: uniform in [-1, 1) from a counter hash of (seed, image id, pixel),
+ * on its own stream (perturb.h's xai_noise_seed with XAI_NOISE_RANDOM_MAP). */
 void xai_random_attribution(float *attr /* (N, size) */, size_t size, int n, const int64_t *ids /* (N) or NULL */,
                             uint64_t seed);
 
@@ -199,7 +217,8 @@ typedef struct {
 /* Parses NAME[:key=value]...: NAME is ig, gradient, saliency, gradient-x-input (gxi),
  * smoothgrad, random or an LRP composite (lrp-...). Keys: ig: steps, rule (a quadrature rule,
  * or exact: xai_ig_opts.exact, steps then unused), baseline, value, sigma, seed; lrp: eps, gamma, alpha, beta, stabilizer, bias (input|ignore), first, conv, dense
- * (rule names; zplus and alpha2beta1 also set alpha and beta), low, high; smoothgrad: samples,
+ * (rule names; zplus, alpha1beta0 and alpha2beta1 also fix alpha and beta of that slot only;
+ * alpha=/beta= set the slots that have none of their own), low, high; smoothgrad: samples,
  * noise, seed; random: seed. Fields start at their defaults (xai_ig_defaults, the composite's,
  * xai_smoothgrad_defaults, seed 1); overrides[kind] (NULL, or entries NULL) is a "key=value:..."
  * list applied before the spec's own keys (how `xai explain --ig-steps` reaches every IG method).

@@ -127,6 +127,11 @@ xai_status xai_quadrature(xai_quad_rule r, int steps, double *alpha, double *wei
     if (steps < 1 || (r == XAI_QUAD_TRAPEZOID && steps < 2))
         return xai_fail(XAI_EINVAL, "IG: %d steps with the %s rule (expected at least %d)", steps, quad_names[r],
                         r == XAI_QUAD_TRAPEZOID ? 2 : 1);
+    if (r == XAI_QUAD_GAUSS && steps > XAI_GAUSS_MAX_STEPS)
+        return xai_fail(XAI_EINVAL,
+                        "IG: %d steps with the gauss rule (at most %d: its nodes cost O(steps^2); use midpoint "
+                        "for more)",
+                        steps, XAI_GAUSS_MAX_STEPS);
     const int S = steps;
     switch (r) {
     case XAI_QUAD_LEFT:
@@ -186,6 +191,11 @@ xai_status xai_ig_check(const xai_ig_opts *o)
         return xai_fail(XAI_EINVAL, "IG: steps=%d with rule %s (expected >= %d)", o->steps, quad_names[o->rule],
                         o->rule == XAI_QUAD_TRAPEZOID ? 2 : 1);
     if (o->steps > 1000000) return xai_fail(XAI_EINVAL, "IG: steps=%d is more than 1000000", o->steps);
+    if (o->rule == XAI_QUAD_GAUSS && o->steps > XAI_GAUSS_MAX_STEPS)
+        return xai_fail(XAI_EINVAL,
+                        "IG: steps=%d with rule gauss is more than %d (Gauss-Legendre nodes cost O(steps^2); "
+                        "rule=midpoint takes up to 1000000)",
+                        o->steps, XAI_GAUSS_MAX_STEPS);
     if ((unsigned)o->baseline >= XAI_BASE_KINDS)
         return xai_fail(XAI_EINVAL, "IG: baseline %d is not one of black, const, mean, uniform, blur", (int)o->baseline);
     if (o->baseline == XAI_BASE_BLUR && !(o->sigma > 0 && o->sigma <= 1000))
@@ -203,7 +213,9 @@ _Static_assert((int)XAI_BASE_BLACK == (int)XAI_REF_BLACK && (int)XAI_BASE_CONST 
 void xai_ig_baseline(float *xb, const float *x, xai_shape s, const xai_ig_opts *o, const float *mean,
                      const float *std, uint64_t image_id, float *scratch)
 {
-    const xai_ref_opts r = {(xai_ref_kind)o->baseline, o->value, o->sigma, o->seed};
+    /* IG's uniform baseline is its own stream, not the noise removal reference it may be scored against. */
+    const xai_ref_opts r = {(xai_ref_kind)o->baseline, o->value, o->sigma,
+                            xai_noise_seed(o->seed, XAI_NOISE_IG_BASELINE)};
     xai_ref_image(xb, x, s, &r, mean, std, image_id, scratch);
 }
 

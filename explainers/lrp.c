@@ -11,7 +11,8 @@
 
 /* ------------------------------------------------------------------ names */
 
-static const char *rule_names[XAI_LRP_RULES] = {"0", "epsilon", "gamma", "alphabeta", "flat", "wsquare", "zbox"};
+static const char *rule_names[XAI_LRP_RULES] = {"0",       "epsilon", "gamma", "alphabeta",
+                                                "flat",    "wsquare", "zbox",  "gamma-plain"};
 
 const char *xai_lrp_rule_name(xai_lrp_rule r) { return (unsigned)r < XAI_LRP_RULES ? rule_names[r] : "unknown"; }
 
@@ -103,11 +104,15 @@ xai_status xai_lrp_check(const xai_lrp_opts *o)
         return xai_fail(XAI_EINVAL, "LRP: gamma=%g must be finite and >= 0", o->gamma);
     if (!(o->stabilizer > 0 && o->stabilizer < 1))
         return xai_fail(XAI_EINVAL, "LRP: stabilizer=%g must be in (0, 1)", o->stabilizer);
-    if (!(o->beta >= 0 && isfinite(o->alpha) && fabs(o->alpha - o->beta - 1) < 1e-9))
-        return xai_fail(XAI_EINVAL,
-                        "LRP: alpha=%g beta=%g: alpha-beta needs beta >= 0 and alpha - beta = 1 (so relevance is "
-                        "conserved), e.g. alpha=2 beta=1",
-                        o->alpha, o->beta);
+    for (int k = -1; k < XAI_LRP_SLOTS; k++) {
+        const double al = k < 0 ? o->alpha : o->slot_alpha[k], be = k < 0 ? o->beta : o->slot_beta[k];
+        if (k >= 0 && al == 0 && be == 0) continue; /* the slot uses alpha and beta */
+        if (!(be >= 0 && isfinite(al) && fabs(al - be - 1) < 1e-9))
+            return xai_fail(XAI_EINVAL,
+                            "LRP: alpha=%g beta=%g: alpha-beta needs beta >= 0 and alpha - beta = 1 (so relevance "
+                            "is conserved), e.g. alpha=2 beta=1",
+                            al, be);
+    }
     if (!(o->zb_low < o->zb_high) || !isfinite(o->zb_low) || !isfinite(o->zb_high))
         return xai_fail(XAI_EINVAL, "LRP: zbox range low=%g high=%g needs low < high", o->zb_low, o->zb_high);
     if (o->conv == XAI_LRP_ZBOX || o->dense == XAI_LRP_ZBOX)
@@ -123,8 +128,8 @@ static int is_affine(const xai_layer *l) { return l->type == XAI_CONV2D || l->ty
 /* ---------------------------------------------------------------- context */
 
 typedef struct {
-    float *wpos, *wneg, *wgam, *wsq, *wones; /* (nw) modified weights, made when a rule needs them */
-    float *bpos, *bneg, *bgam;               /* (out.c) modified biases */
+    float *wpos, *wneg, *wgam, *wgamn, *wsq, *wones; /* (nw) modified weights, made when a rule needs them */
+    float *bpos, *bneg, *bgam, *bgamn;               /* (out.c) modified biases */
     float *zflat, *zsq;                      /* (out) denominators of the input-free rules, one sample */
     float *lo, *hi;                          /* zbox: (in) bounds of the layer input */
     float *zbc;                              /* zbox: (out) l w+ + h w-, one sample */
@@ -134,6 +139,7 @@ struct xai_lrp {
     xai_model *m; /* canonised, capacity rows */
     xai_lrp_opts o;
     int *rule;    /* (nlayers) xai_lrp_rule of conv/linear layers, -1 otherwise */
+    double *alpha, *beta; /* (nlayers) alphabeta values of each layer (its slot's, or the global ones) */
     int first;    /* index of the first conv/linear layer, -1 when none */
     layer_aux *aux;
     size_t maxact;
@@ -191,6 +197,7 @@ static float *map_weights(const xai_layer *l, int kind, double gamma)
         case 1: w[j] = v < 0 ? v : 0; break;
         case 2: w[j] = v + (float)gamma * (v > 0 ? v : 0); break;
         case 3: w[j] = v * v; break;
+        case 5: w[j] = v + (float)gamma * (v < 0 ? v : 0); break;
         default: w[j] = 1; break;
         }
     }
@@ -207,6 +214,7 @@ static float *map_bias(const xai_layer *l, int kind, double gamma)
         case 0: b[j] = v > 0 ? v : 0; break;
         case 1: b[j] = v < 0 ? v : 0; break;
         case 2: b[j] = v + (float)gamma * (v > 0 ? v : 0); break;
+        case 5: b[j] = v + (float)gamma * (v < 0 ? v : 0); break;
         default: b[j] = v * v; break;
         }
     }
@@ -269,7 +277,10 @@ static xai_status prepare_layer(xai_lrp *c, int i)
     layer_aux *a = &c->aux[i];
     switch (c->rule[i]) {
     case XAI_LRP_GAMMA:
+    case XAI_LRP_GAMMA_PLAIN:
         if (!a->wgam) a->wgam = map_weights(l, 2, c->o.gamma), a->bgam = map_bias(l, 2, c->o.gamma);
+        if (c->rule[i] == XAI_LRP_GAMMA && !a->wgamn)
+            a->wgamn = map_weights(l, 5, c->o.gamma), a->bgamn = map_bias(l, 5, c->o.gamma);
         break;
     case XAI_LRP_ALPHABETA:
         if (!a->wpos) a->wpos = map_weights(l, 0, 0), a->bpos = map_bias(l, 0, 0);
@@ -320,15 +331,25 @@ void xai_lrp_free(xai_lrp *c)
     if (!c) return;
     for (int i = 0; c->aux && c->m && i < c->m->nlayers; i++) {
         layer_aux *a = &c->aux[i];
-        float *p[] = {a->wpos, a->wneg, a->wgam, a->wsq, a->wones, a->bpos, a->bneg,
-                      a->bgam, a->zflat, a->zsq, a->lo, a->hi, a->zbc};
+        float *p[] = {a->wpos, a->wneg,  a->wgam, a->wgamn, a->wsq, a->wones, a->bpos, a->bneg,
+                      a->bgam, a->bgamn, a->zflat, a->zsq, a->lo, a->hi, a->zbc};
         for (size_t k = 0; k < sizeof p / sizeof *p; k++) free(p[k]);
     }
     for (int k = 0; k < 6; k++) free(c->buf[k]);
     free(c->aux);
     free(c->rule);
+    free(c->alpha);
+    free(c->beta);
     xai_model_free(c->m);
     free(c);
+}
+
+/* alpha and beta of a slot: its own when a rule name fixed them, else the global ones. */
+static void slot_ab(xai_lrp *c, int i, const xai_lrp_opts *o, xai_lrp_slot k)
+{
+    const int own = o->slot_alpha[k] != 0;
+    c->alpha[i] = own ? o->slot_alpha[k] : o->alpha;
+    c->beta[i] = own ? o->slot_beta[k] : o->beta;
 }
 
 /* Rule of each layer from the options; the first conv/linear layer may have its own. */
@@ -343,9 +364,10 @@ static void assign_rules(xai_lrp *c, const xai_lrp_opts *o)
         c->rule[i] = -1;
         if (!is_affine(l)) continue;
         c->rule[i] = l->type == XAI_CONV2D ? o->conv : o->dense;
+        slot_ab(c, i, o, l->type == XAI_CONV2D ? XAI_LRP_SLOT_CONV : XAI_LRP_SLOT_DENSE);
         if (c->first < 0) {
             c->first = i;
-            if (o->first >= 0) c->rule[i] = o->first;
+            if (o->first >= 0) c->rule[i] = o->first, slot_ab(c, i, o, XAI_LRP_SLOT_FIRST);
         }
     }
 }
@@ -362,6 +384,8 @@ xai_status xai_lrp_create(xai_lrp **out, const xai_model *m, const xai_lrp_opts 
     if ((s = xai_model_fold_batchnorm(&c->m, m, rows)) != XAI_OK) goto done;
     const int L = c->m->nlayers;
     c->rule = xai_malloc(L * sizeof *c->rule);
+    c->alpha = xai_calloc(L, sizeof *c->alpha);
+    c->beta = xai_calloc(L, sizeof *c->beta);
     c->aux = xai_calloc(L, sizeof *c->aux);
     assign_rules(c, o);
     for (int i = 0; i < L; i++)
@@ -385,7 +409,7 @@ char *xai_lrp_describe(const xai_lrp *c)
         case XAI_CONV2D:
         case XAI_LINEAR:
             if (c->rule[i] == XAI_LRP_ALPHABETA) {
-                snprintf(buf, sizeof buf, "alpha%gbeta%g", c->o.alpha, c->o.beta);
+                snprintf(buf, sizeof buf, "alpha%gbeta%g", c->alpha[i], c->beta[i]);
                 r = buf;
             } else
                 r = rule_names[c->rule[i]];
@@ -459,6 +483,7 @@ typedef struct {
     const float *in, *out; /* (n, in), (n, out) of the forward pass */
     size_t isz, osz, ti, to;
     float eps;             /* stabiliser of the denominators */
+    float alpha, beta;     /* alphabeta values of this layer */
     int bias_in;           /* the bias takes a share of relevance */
     int n;
 } affine_ctx;
@@ -479,7 +504,7 @@ static void rule_epsilon(xai_lrp *c, const affine_ctx *k, int rule, const float 
     scale_by(Rin, k->in, k->ti);
 }
 
-static void rule_gamma(xai_lrp *c, const affine_ctx *k, const float *Rout, float *Rin)
+static void rule_gamma_plain(xai_lrp *c, const affine_ctx *k, const float *Rout, float *Rin)
 {
     float *z = scratch(c, B_Z1);
     affine_fwd(k->l, k->a->wgam, k->in, z, k->n);
@@ -494,7 +519,7 @@ static void rule_alphabeta_pos(xai_lrp *c, const affine_ctx *k, const float *Rou
 {
     const xai_layer *l = k->l;
     const layer_aux *a = k->a;
-    const float al = (float)c->o.alpha, be = (float)c->o.beta;
+    const float al = k->alpha, be = k->beta;
     float *z = scratch(c, B_Z1), *z2 = scratch(c, B_Z2);
     affine_fwd(l, a->wpos, k->in, z, k->n);
     if (k->bias_in) add_bias(z, a->bpos, l, k->n, 1.0f);
@@ -522,33 +547,71 @@ static void mixed_z(const affine_ctx *k, const float *wa, const float *wb, const
     ratio(z, Rout, z, to, k->eps, scale);
 }
 
-/* Mixed signs: positive contributions are x+ w+ and x- w-, negative ones x+ w- and x- w+. */
-static void rule_alphabeta_mixed(xai_lrp *c, const affine_ctx *k, const float *Rout, float *Rin)
+static void split_signs(const float *in, float *xp, float *xn, size_t ti)
 {
-    const xai_layer *l = k->l;
-    const layer_aux *a = k->a;
-    const float al = (float)c->o.alpha, be = (float)c->o.beta;
-    const float *in = k->in;
-    const size_t ti = k->ti;
-    float *z = scratch(c, B_Z1), *z2 = scratch(c, B_Z2);
-    float *xp = scratch(c, B_XP), *xn = scratch(c, B_XN), *d2 = scratch(c, B_D2), *d = scratch(c, B_D1);
 #pragma omp parallel for schedule(static) if (ti > PAR_MIN)
     for (size_t j = 0; j < ti; j++) {
         xp[j] = in[j] > 0 ? in[j] : 0;
         xn[j] = in[j] < 0 ? in[j] : 0;
     }
-    mixed_z(k, a->wpos, a->wneg, a->bpos, xp, xn, z, d, Rout, al);
-    if (be != 0) mixed_z(k, a->wneg, a->wpos, a->bneg, xp, xn, z2, d, Rout, -be);
+}
+
+/* Rin = x+ (wa^T s + wb^T s2) + x- (wb^T s + wa^T s2): the two pathways of a sign-split rule, where
+ * s's denominators were x+ wa + x- wb and s2's x+ wb + x- wa (s2 NULL: none). */
+static void signed_backward(xai_lrp *c, const affine_ctx *k, const float *wa, const float *wb, const float *s,
+                            const float *s2, const float *xp, const float *xn, float *Rin)
+{
+    const size_t ti = k->ti;
+    float *d = scratch(c, B_D1), *d2 = scratch(c, B_D2);
     memset(d, 0, ti * sizeof *d);
     memset(d2, 0, ti * sizeof *d2);
-    affine_bwd(l, a->wpos, z, in, d, k->n);
-    affine_bwd(l, a->wneg, z, in, d2, k->n);
-    if (be != 0) {
-        affine_bwd(l, a->wneg, z2, in, d, k->n);
-        affine_bwd(l, a->wpos, z2, in, d2, k->n);
+    affine_bwd(k->l, wa, s, k->in, d, k->n);
+    affine_bwd(k->l, wb, s, k->in, d2, k->n);
+    if (s2) {
+        affine_bwd(k->l, wb, s2, k->in, d, k->n);
+        affine_bwd(k->l, wa, s2, k->in, d2, k->n);
     }
     mul_into(Rin, xp, d, ti);
     muladd_into(Rin, xn, d2, ti, 1);
+}
+
+/* Mixed signs: positive contributions are x+ w+ and x- w-, negative ones x+ w- and x- w+. */
+static void rule_alphabeta_mixed(xai_lrp *c, const affine_ctx *k, const float *Rout, float *Rin)
+{
+    const layer_aux *a = k->a;
+    const float al = k->alpha, be = k->beta;
+    float *z = scratch(c, B_Z1), *z2 = scratch(c, B_Z2);
+    float *xp = scratch(c, B_XP), *xn = scratch(c, B_XN), *d = scratch(c, B_D1);
+    split_signs(k->in, xp, xn, k->ti);
+    mixed_z(k, a->wpos, a->wneg, a->bpos, xp, xn, z, d, Rout, al);
+    if (be != 0) mixed_z(k, a->wneg, a->wpos, a->bneg, xp, xn, z2, d, Rout, -be);
+    signed_backward(c, k, a->wpos, a->wneg, z, be != 0 ? z2 : NULL, xp, xn, Rin);
+}
+
+/* Zennit's generalised Gamma: an output z_j >= 0 spreads its relevance over x+ (w + g w+) + x- (w +
+ * g w-), one with z_j < 0 over x+ (w + g w-) + x- (w + g w+), so contributions of z_j's own sign
+ * are boosted and each denominator has z_j's sign. The bias is an input fixed at 1 (b + g b+, resp.
+ * b + g b-), counted once; Zennit adds it in both of its pathways. The sign is that of z_j as the
+ * rule sees it (without the bias when biases are ignored). */
+static void rule_gamma(xai_lrp *c, const affine_ctx *k, const float *Rout, float *Rin)
+{
+    const xai_layer *l = k->l;
+    const layer_aux *a = k->a;
+    float *z = scratch(c, B_Z1), *z2 = scratch(c, B_Z2);
+    float *xp = scratch(c, B_XP), *xn = scratch(c, B_XN), *d = scratch(c, B_D1);
+    split_signs(k->in, xp, xn, k->ti);
+    mixed_z(k, a->wgam, a->wgamn, a->bgam, xp, xn, z, d, Rout, 1);
+    mixed_z(k, a->wgamn, a->wgam, a->bgamn, xp, xn, z2, d, Rout, 1);
+    const size_t to = k->to, osz = k->osz, hw = (size_t)l->out.h * l->out.w;
+    const float *out = k->out;
+    const int unbias = l->bias && !k->bias_in;
+#pragma omp parallel for schedule(static) if (to > PAR_MIN)
+    for (size_t j = 0; j < to; j++) {
+        const float zj = out[j] - (unbias ? l->b[(j % osz) / hw] : 0.0f);
+        if (zj >= 0) z2[j] = 0;
+        else z[j] = 0;
+    }
+    signed_backward(c, k, a->wgam, a->wgamn, z, z2, xp, xn, Rin);
 }
 
 /* Input-free rules: the denominator is the same for every image. Biases take no share (as in
@@ -596,12 +659,13 @@ static void affine_rule(xai_lrp *c, int i, const float *Rout, float *Rin, int n)
 {
     const xai_layer *l = &c->m->layers[i];
     affine_ctx k = {l, &c->aux[i], c->m->acts[i], c->m->acts[i + 1], xai_shape_size(l->in), xai_shape_size(l->out),
-                    0, 0, (float)c->o.stabilizer, c->o.bias_input && l->bias, n};
+                    0, 0, (float)c->o.stabilizer, (float)c->alpha[i], (float)c->beta[i], c->o.bias_input && l->bias, n};
     k.ti = (size_t)n * k.isz, k.to = (size_t)n * k.osz;
     switch ((xai_lrp_rule)c->rule[i]) {
     case XAI_LRP_ZERO:
     case XAI_LRP_EPSILON: rule_epsilon(c, &k, c->rule[i], Rout, Rin); break;
     case XAI_LRP_GAMMA: rule_gamma(c, &k, Rout, Rin); break;
+    case XAI_LRP_GAMMA_PLAIN: rule_gamma_plain(c, &k, Rout, Rin); break;
     case XAI_LRP_ALPHABETA:
         if (!has_negative(k.in, k.ti)) rule_alphabeta_pos(c, &k, Rout, Rin);
         else rule_alphabeta_mixed(c, &k, Rout, Rin);

@@ -32,17 +32,21 @@ static xai_status parse_int(const char *spec, const char *key, const char *v, lo
     return XAI_OK;
 }
 
-/* Rule names for first/conv/dense; zplus and alpha2beta1 also fix alpha and beta. */
-static xai_status parse_rule(const char *spec, const char *key, const char *v, xai_lrp_opts *o, int *rule)
+/* Rule names for first/conv/dense; zplus and alpha2beta1 also fix alpha and beta, of that slot
+ * only (first=alpha2beta1 must not turn the composite's z+ conv layers into alpha2beta1). */
+static xai_status parse_rule(const char *spec, const char *key, const char *v, xai_lrp_opts *o, xai_lrp_slot slot,
+                             int *rule)
 {
     int r = xai_lrp_rule_from_name(v);
     if (r < 0)
         return xai_fail(XAI_EINVAL,
-                        "method '%s': %s=%s is not an LRP rule (0, epsilon, gamma, alphabeta, zplus, alpha2beta1, "
-                        "flat, wsquare, zbox)",
+                        "method '%s': %s=%s is not an LRP rule (0, epsilon, gamma, gamma-plain, alphabeta, zplus, "
+                        "alpha2beta1, flat, wsquare, zbox)",
                         spec, key, v);
-    if (!strcmp(v, "zplus") || !strcmp(v, "z+") || !strcmp(v, "alpha1beta0")) o->alpha = 1, o->beta = 0;
-    if (!strcmp(v, "alpha2beta1")) o->alpha = 2, o->beta = 1;
+    o->slot_alpha[slot] = o->slot_beta[slot] = 0;
+    if (!strcmp(v, "zplus") || !strcmp(v, "z+") || !strcmp(v, "alpha1beta0"))
+        o->slot_alpha[slot] = 1, o->slot_beta[slot] = 0;
+    if (!strcmp(v, "alpha2beta1")) o->slot_alpha[slot] = 2, o->slot_beta[slot] = 1;
     *rule = r;
     return XAI_OK;
 }
@@ -98,13 +102,13 @@ static xai_status lrp_key(xai_lrp_opts *o, const char *spec, const char *key, co
         else if (!strcmp(v, "ignore")) o->bias_input = 0;
         else return xai_fail(XAI_EINVAL, "method '%s': bias=%s is not 'input' or 'ignore'", spec, v);
     } else if (!strcmp(key, "first")) {
-        XAI_TRY(parse_rule(spec, key, v, o, &r));
+        XAI_TRY(parse_rule(spec, key, v, o, XAI_LRP_SLOT_FIRST, &r));
         o->first = r;
     } else if (!strcmp(key, "conv")) {
-        XAI_TRY(parse_rule(spec, key, v, o, &r));
+        XAI_TRY(parse_rule(spec, key, v, o, XAI_LRP_SLOT_CONV, &r));
         o->conv = r;
     } else if (!strcmp(key, "dense")) {
-        XAI_TRY(parse_rule(spec, key, v, o, &r));
+        XAI_TRY(parse_rule(spec, key, v, o, XAI_LRP_SLOT_DENSE, &r));
         o->dense = r;
     } else
         return xai_fail(XAI_EINVAL,

@@ -69,6 +69,30 @@ void xai_completeness(double *rel, double *abs_err, double *sum, const float *at
     }
 }
 
+int xai_absorbed_share(double *share, const double *sum, const float *fx, int n)
+{
+    int excluded = 0;
+    for (int i = 0; i < n; i++) {
+        excluded += fx[i] == 0;
+        share[i] = fx[i] != 0 ? ((double)fx[i] - sum[i]) / fx[i] : NAN;
+    }
+    return excluded;
+}
+
+int xai_layer_absorbed_share(double *share, const double *ls, int n, int cols)
+{
+    int used = 0;
+    for (int j = 0; j < cols - 1; j++) share[j] = 0;
+    for (int i = 0; i < n; i++) {
+        const double *row = ls + (size_t)i * cols;
+        if (row[cols - 1] == 0) continue;
+        used++;
+        for (int j = 0; j < cols - 1; j++) share[j] += (row[j + 1] - row[j]) / row[cols - 1];
+    }
+    for (int j = 0; j < cols - 1; j++) share[j] = used ? share[j] / used : NAN;
+    return n - used;
+}
+
 /* ------------------------------------------------------------- summaries */
 
 xai_status xai_metrics_summary_csv(FILE *out, const char *metrics_path, const char *label, int header)

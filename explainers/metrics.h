@@ -109,6 +109,15 @@ void xai_flip_curve_stats(double *mean /* (K + 1) */, double *se /* (K + 1) */, 
 void xai_completeness(double *rel /* (N) */, double *abs_err /* (N) */, double *sum /* (N) */,
                       const float *attr /* (N, size) */, size_t size, const float *fx /* (N) */,
                       const float *fref /* (N) or NULL */, int n);
+/* LRP's absorbed share (f(x) - S) / f(x) per image; NaN where f(x) = 0, where a share of nothing
+ * has no meaning (reading 0 there would claim "nothing absorbed"). Returns how many images that
+ * excluded. */
+int xai_absorbed_share(double *share /* (N) */, const double *sum /* (N) */, const float *fx /* (N) */, int n);
+/* Share of f(x) = S_L absorbed inside each layer, (S_{j+1} - S_j) / S_L, averaged over the images
+ * with S_L != 0 only (the others have no share; counting them as 0 would shrink the mean). ls: the
+ * relevance sum at each layer's input and, last, S_L. Returns how many images were excluded; the
+ * shares are NaN when every image is. */
+int xai_layer_absorbed_share(double *share /* (cols - 1) */, const double *ls /* (N, cols) */, int n, int cols);
 
 
 /* An attribution method as a callback, so metrics can recompute attributions on other

@@ -202,21 +202,28 @@ static xai_status write_lrp_share(hid_t h, const void *ctx)
     const int n = v->n;
     const uint64_t dn[1] = {(uint64_t)n};
     double *share = xai_malloc((size_t)n * sizeof *share), *res = xai_malloc((size_t)n * sizeof *res);
+    double *kept = xai_malloc((size_t)n * sizeof *kept);
+    const int excluded = xai_absorbed_share(share, c->sum, v->fx, n);
+    int nk = 0;
     for (int i = 0; i < n; i++) {
-        share[i] = v->fx[i] != 0 ? (v->fx[i] - c->sum[i]) / v->fx[i] : 0;
         res[i] = c->sum[i] - v->fx[i];
+        if (v->fx[i] != 0) kept[nk++] = share[i];
     }
     xai_status s;
     if ((s = put_f64(h, "absorbed_share", share, 1, dn)) != XAI_OK) goto done;
-    if ((s = put_stats(h, "absorbed_share_", share, n)) != XAI_OK) goto done;
+    /* Statistics over the images that have a share; the excluded count sits beside them. */
+    if ((s = put_stats(h, "absorbed_share_", kept, nk)) != XAI_OK) goto done;
+    if ((s = xai_h5_attr_i64(h, "absorbed_share_excluded", excluded)) != XAI_OK) goto done;
     if ((s = put_f64(h, "residual", res, 1, dn)) != XAI_OK) goto done;
     if (c->lrp_cols) {
         const uint64_t dl[1] = {(uint64_t)c->lrp_cols - 1};
-        s = put_f64(h, "layer_absorbed_share", c->layer_share, 1, dl);
+        if ((s = put_f64(h, "layer_absorbed_share", c->layer_share, 1, dl)) != XAI_OK) goto done;
+        s = xai_h5_attr_i64(h, "layer_absorbed_share_excluded", c->layer_excluded);
     }
 done:
     free(share);
     free(res);
+    free(kept);
     return s;
 }
 

@@ -21,7 +21,8 @@ typedef struct {
     char reference[160];         /* what Delta is, in words */
     int lrp;                     /* 1: an LRP method (completeness/lrp is written) */
     int lrp_cols;                /* L + 1 when /lrp/layer_sums was found, else 0 */
-    double *layer_share;         /* (L) mean share of f(x) absorbed in each layer */
+    double *layer_share;         /* (L) mean share of f(x) absorbed in each layer, over images with f(x) != 0 */
+    int layer_excluded;          /* images left out of layer_share because f(x) = S_L = 0 */
 } xai_completeness_result;
 void xai_completeness_result_free(xai_completeness_result *c);
 

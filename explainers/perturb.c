@@ -1,5 +1,5 @@
 /* perturb.c: reference images shared by pixel flipping (removed features) and IG (baselines).
- * One Gaussian blur and one seeded noise stream, so both read the same reference for an image. */
+ * One Gaussian blur and one seeded noise generator (a salted stream per use, see perturb.h). */
 #include "explainers/perturb.h"
 
 #include <math.h>

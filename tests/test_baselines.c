@@ -13,6 +13,7 @@
 #include "core/nn.h"
 #include "core/io.h"
 #include "explainers/explain.h"
+#include "explainers/metrics.h"
 #include "tests/test_explain_common.h"
 
 static const char *net = "[model]\ninput = 2x8x8\nclasses = 4\n"
@@ -147,6 +148,52 @@ static void test_random(void **state)
     free(b);
 }
 
+/* The random map, IG's uniform baseline and the noise removal reference are three different
+ * fields for the same seed and image (they once were one), and each is reproducible. */
+static void noise_fields(float *u /* (3, C*H*W) */, xai_shape s, uint64_t seed, int64_t id)
+{
+    const size_t sz = xai_shape_size(s);
+    const float mean[1] = {0}, std[1] = {1};
+    float *x = calloc(sz, sizeof *x);
+    xai_random_attribution(u, sz, 1, &id, seed);
+    for (size_t j = 0; j < sz; j++) u[j] = (u[j] + 1) / 2; /* back to [0, 1) */
+    xai_ig_opts ig;
+    xai_ig_defaults(&ig);
+    ig.baseline = XAI_BASE_UNIFORM, ig.seed = seed;
+    xai_ig_baseline(u + sz, x, s, &ig, mean, std, (uint64_t)id, NULL);
+    xai_flip_opts fo;
+    xai_flip_defaults(&fo);
+    fo.perturb = XAI_PERTURB_NOISE, fo.seed = seed;
+    xai_flip_reference(u + 2 * sz, x, s, &fo, mean, std, (uint64_t)id, NULL);
+    free(x);
+}
+
+static void test_noise_streams(void **state)
+{
+    (void)state;
+    const xai_shape s = {1, 16, 16};
+    const size_t sz = xai_shape_size(s);
+    float *u = malloc(3 * sz * sizeof *u), *v = malloc(3 * sz * sizeof *v);
+    noise_fields(u, s, 1, 7);
+    noise_fields(v, s, 1, 7);
+    assert_memory_equal(u, v, 3 * sz * sizeof *u);
+    for (int a = 0; a < 3; a++)
+        for (int b = a + 1; b < 3; b++) {
+            size_t same = 0;
+            double r = 0;
+            for (size_t j = 0; j < sz; j++) {
+                same += fabsf(u[a * sz + j] - u[b * sz + j]) < 1e-6f;
+                r += (u[a * sz + j] - 0.5) * (u[b * sz + j] - 0.5);
+            }
+            print_message("fields %d and %d: %zu of %zu equal, mean product %g\n", a, b, same, sz, r / sz);
+            assert_true(same < 3);
+            assert_true(fabs(r / sz) < 0.02); /* uncorrelated: |E[(u-1/2)(v-1/2)]| << 1/12 */
+        }
+    for (size_t j = 0; j < 3 * sz; j++) assert_true(u[j] >= 0 && u[j] < 1);
+    free(u);
+    free(v);
+}
+
 static void test_method_specs(void **state)
 {
     (void)state;
@@ -258,6 +305,7 @@ int main(void)
         cmocka_unit_test(test_gradient_finite_differences),
         cmocka_unit_test(test_smoothgrad),
         cmocka_unit_test(test_random),
+        cmocka_unit_test(test_noise_streams),
         cmocka_unit_test(test_method_specs), cmocka_unit_test(test_method_lists),
         cmocka_unit_test(test_explainer_dispatch),
     };

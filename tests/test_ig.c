@@ -94,6 +94,44 @@ static void test_quadrature_exactness(void **state)
     assert_int_equal(xai_quad_rule_from_name("simpson"), -1);
 }
 
+/* Gauss-Legendre nodes cost O(S^2): gauss is capped at XAI_GAUSS_MAX_STEPS with an error naming
+ * the cap (it once took up to 1000000 steps, hours of node computation); 4096 nodes are still good. */
+static void test_gauss_cap(void **state)
+{
+    (void)state;
+    const int S = XAI_GAUSS_MAX_STEPS;
+    assert_int_equal(S, 4096);
+    double *a = malloc((S + 1) * sizeof *a), *w = malloc((S + 1) * sizeof *w);
+    assert_int_equal(xai_quadrature(XAI_QUAD_GAUSS, S + 1, a, w), XAI_EINVAL);
+    assert_non_null(strstr(xai_errmsg(), "4096"));
+    assert_int_equal(xai_quadrature(XAI_QUAD_GAUSS, S, a, w), XAI_OK);
+    double sw = 0, s1 = 0, s2 = 0;
+    for (int k = 0; k < S; k++) {
+        assert_true(a[k] > 0 && a[k] < 1 && w[k] > 0);
+        if (k) assert_true(a[k] > a[k - 1]);
+        sw += w[k], s1 += w[k] * a[k], s2 += w[k] * a[k] * a[k];
+    }
+    assert_close(sw, 1, 1e-10);
+    assert_close(s1, 0.5, 1e-10);
+    assert_close(s2, 1.0 / 3, 1e-10);
+    assert_int_equal(xai_quadrature(XAI_QUAD_MIDPOINT, S + 1, a, w), XAI_OK);
+    xai_ig_opts o;
+    xai_ig_defaults(&o);
+    o.steps = S;
+    assert_int_equal(xai_ig_check(&o), XAI_OK);
+    o.steps = S + 1;
+    assert_int_equal(xai_ig_check(&o), XAI_EINVAL);
+    assert_non_null(strstr(xai_errmsg(), "4096"));
+    o.rule = XAI_QUAD_MIDPOINT, o.steps = 1000000;
+    assert_int_equal(xai_ig_check(&o), XAI_OK);
+    xai_method meth;
+    assert_int_equal(xai_method_parse(&meth, "ig:steps=100000", NULL), XAI_EINVAL);
+    assert_non_null(strstr(xai_errmsg(), "gauss"));
+    assert_int_equal(xai_method_parse(&meth, "ig:steps=100000:rule=midpoint", NULL), XAI_OK);
+    free(a);
+    free(w);
+}
+
 /* --------------------------------------------------------------- baselines */
 
 static void test_baselines(void **state)
@@ -429,6 +467,7 @@ int main(void)
     xai_quiet = 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quadrature_nodes),    cmocka_unit_test(test_quadrature_exactness),
+        cmocka_unit_test(test_gauss_cap),
         cmocka_unit_test(test_baselines),           cmocka_unit_test(test_linear_exact),
         cmocka_unit_test(test_batching_invariance), cmocka_unit_test(test_many_steps_bounded),
         cmocka_unit_test(test_grad_accumulate),

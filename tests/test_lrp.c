@@ -176,15 +176,18 @@ typedef struct {
     double lo[4], hi[4]; /* zbox bounds per input channel, network units */
 } ref_opts;
 
-/* The numerators a rule gives connection (i, j): into z+ (and z- for alpha-beta). */
-static void ref_num(const ref_opts *o, int rule, double xi, double w, double li, double hi, double *num, double *num2)
+/* The numerators a rule gives connection (i, j): into z+ (and z- for alpha-beta). zneg: z_j < 0
+ * (gamma boosts the contributions of z_j's sign: x_i w_ij + gamma (x_i w_ij of that sign)). */
+static void ref_num(const ref_opts *o, int rule, double xi, double w, double li, double hi, int zneg, double *num,
+                    double *num2)
 {
     const double wp = fmax(w, 0), wn = fmin(w, 0);
     *num2 = 0;
     switch (rule) {
     case XAI_LRP_ZERO:
     case XAI_LRP_EPSILON: *num = xi * w; break;
-    case XAI_LRP_GAMMA: *num = xi * (w + o->gamma * wp); break;
+    case XAI_LRP_GAMMA: *num = xi * w + o->gamma * (zneg ? fmin(xi * w, 0) : fmax(xi * w, 0)); break;
+    case XAI_LRP_GAMMA_PLAIN: *num = xi * (w + o->gamma * wp); break;
     case XAI_LRP_ALPHABETA:
         *num = fmax(xi * w, 0);
         *num2 = fmin(xi * w, 0);
@@ -205,23 +208,27 @@ static void ref_affine(const xai_layer *l, const ref_opts *o, int rule, const do
     const int zb = rule == XAI_LRP_ZBOX; /* bounds exist for the input's channels only */
     int nc;
     conn *c = connections(l, &nc);
-    double *zp = calloc(osz, sizeof *zp), *zn = calloc(osz, sizeof *zn), num, num2;
+    double *zp = calloc(osz, sizeof *zp), *zn = calloc(osz, sizeof *zn), *z = calloc(osz, sizeof *z), num, num2;
+    for (int q = 0; q < nc; q++) z[c[q].j] += x[c[q].i] * c[q].w; /* the plain z_j, for its sign */
+    if (o->bias_in && l->bias)
+        for (int j = 0; j < osz; j++) z[j] += bias_of(l, j);
     for (int q = 0; q < nc; q++) {
         const int i = c[q].i;
-        ref_num(o, rule, x[i], c[q].w, zb ? o->lo[i / plane] : 0, zb ? o->hi[i / plane] : 0, &num, &num2);
+        ref_num(o, rule, x[i], c[q].w, zb ? o->lo[i / plane] : 0, zb ? o->hi[i / plane] : 0, z[c[q].j] < 0, &num,
+                &num2);
         zp[c[q].j] += num;
         zn[c[q].j] += num2;
     }
     if (o->bias_in && l->bias && rule != XAI_LRP_ZBOX && rule != XAI_LRP_FLAT && rule != XAI_LRP_WSQUARE)
         for (int j = 0; j < osz; j++) {
-            ref_num(o, rule, 1, bias_of(l, j), 1, 1, &num, &num2);
+            ref_num(o, rule, 1, bias_of(l, j), 1, 1, z[j] < 0, &num, &num2);
             zp[j] += num;
             zn[j] += num2;
         }
     for (int i = 0; i < isz; i++) Rin[i] = 0;
     for (int q = 0; q < nc; q++) {
         const int i = c[q].i, j = c[q].j;
-        ref_num(o, rule, x[i], c[q].w, zb ? o->lo[i / plane] : 0, zb ? o->hi[i / plane] : 0, &num, &num2);
+        ref_num(o, rule, x[i], c[q].w, zb ? o->lo[i / plane] : 0, zb ? o->hi[i / plane] : 0, z[j] < 0, &num, &num2);
         if (rule == XAI_LRP_ALPHABETA)
             Rin[i] += o->alpha * num / stabd(zp[j], o->stab) * Rout[j] - o->beta * num2 / stabd(zn[j], o->stab) * Rout[j];
         else
@@ -229,6 +236,7 @@ static void ref_affine(const xai_layer *l, const ref_opts *o, int rule, const do
     }
     free(zp);
     free(zn);
+    free(z);
     free(c);
 }
 
@@ -317,17 +325,21 @@ static void test_rules_vs_reference(void **state)
     float *x = random_inputs(n * isz, 5, -1.2f, 1.6f), *attr = malloc(n * isz * sizeof *attr);
     double *want = malloc(isz * sizeof *want), res[3];
     int32_t t[3] = {0, 1, 2};
-    static const char *rule_specs[] = {"0", "epsilon", "gamma", "zplus", "alpha2beta1", "flat", "wsquare"};
+    static const char *rule_specs[] = {"0",     "epsilon",     "gamma", "gamma-plain",
+                                       "zplus", "alpha2beta1", "flat",  "wsquare"};
     int zero_cases = 0, cases = 0; /* z+ may find no positive contribution to a target: all zero */
     for (int bias = 0; bias < 2; bias++)
-        for (int rs = 0; rs < 7; rs++)
+        for (int rs = 0; rs < 8; rs++)
             for (int first_zb = 0; first_zb < 2; first_zb++) {
                 char spec[160];
                 snprintf(spec, sizeof spec, "lrp-epsilon:eps=0.05:first=%s:conv=%s:dense=%s:bias=%s:gamma=0.3",
                          first_zb ? "zbox" : rule_specs[rs], rule_specs[rs], rule_specs[rs], bias ? "input" : "ignore");
                 xai_method meth;
                 if (xai_method_parse(&meth, spec, NULL) != XAI_OK) fail_msg("%s", xai_errmsg());
-                ref_opts o = {0, meth.lrp.epsilon, meth.lrp.gamma, meth.lrp.alpha, meth.lrp.beta, meth.lrp.stabilizer,
+                const xai_lrp_opts *lo = &meth.lrp; /* every slot names the same rule here */
+                const int own = lo->slot_alpha[XAI_LRP_SLOT_CONV] != 0;
+                ref_opts o = {0, lo->epsilon, lo->gamma, own ? lo->slot_alpha[XAI_LRP_SLOT_CONV] : lo->alpha,
+                              own ? lo->slot_beta[XAI_LRP_SLOT_CONV] : lo->beta, lo->stabilizer,
                               bias, {0}, {0}};
                 for (int ch = 0; ch < 2; ch++) {
                     o.lo[ch] = (0 - m->mean[ch]) / m->std[ch];
@@ -431,7 +443,8 @@ static void test_conservation(void **state)
     int32_t t[6] = {0, 1, 2, 3, 0, 1};
     double *ls = malloc(n * (L + 1) * sizeof *ls), res[6];
     const char *specs[] = {"lrp-zplus", "lrp-alpha2beta1", "lrp-alpha1beta0", "lrp-epsilon-plus-flat:dense=zplus",
-                           "lrp-zplus:alpha=3:beta=2", "lrp-zplus:first=wsquare", "lrp-zbox:dense=zplus:conv=zplus"};
+                           "lrp-zplus:alpha=3:beta=2", "lrp-zplus:first=wsquare", "lrp-zbox:dense=zplus:conv=zplus",
+                           "lrp-gamma", "lrp-epsilon-plus-flat:first=alpha2beta1:dense=gamma"};
     for (size_t s = 0; s < sizeof specs / sizeof *specs; s++) {
         run_lrp(m, specs[s], x, t, n, a, res, ls);
         for (int i = 0; i < n; i++) {
@@ -493,6 +506,100 @@ static void test_alphabeta_split(void **state)
     assert_int_equal(xai_lrp_composite(&o, "lrp-alpha2beta1"), XAI_OK);
     o.alpha = 1.5;
     assert_int_equal(xai_lrp_check(&o), XAI_EINVAL);
+    xai_model_free(m);
+}
+
+/* Zennit's generalised Gamma on x = (-1, 2), w = (1, 1), R = f(x) = 1 (gamma 0.25): z = 1 > 0, so
+ * x1 < 0 keeps w (its contribution opposes z) and x2 gets w + gamma w+: denominator 2.5 - 1 = 1.5,
+ * R = (-1/1.5, 2.5/1.5) = (-0.667, 1.667), as Zennit gives. gamma-plain, w + gamma w+ whatever the
+ * signs, gives (-1, 2). Mirrored inputs give a negative logit and the mirrored answer. */
+static void test_gamma_generalised(void **state)
+{
+    (void)state;
+    xai_model *m = model_from("[model]\ninput = 2x1x1\nclasses = 2\nlayer = linear out=2 bias=0\n", 2);
+    const float w[4] = {1, 1, 0, 0};
+    memcpy(m->layers[0].w, w, sizeof w);
+    const float x[2] = {-1, 2}, xm[2] = {1, -2};
+    const int32_t t = 0;
+    float a[2];
+    double res, ls[2];
+    run_lrp(m, "lrp-gamma", x, &t, 1, a, &res, ls);
+    print_message("gamma: R = (%g, %g)\n", a[0], a[1]);
+    assert_close(a[0], -2.0 / 3, 1e-6);
+    assert_close(a[1], 5.0 / 3, 1e-6);
+    assert_close(a[0] + a[1], 1, 1e-6); /* conserved */
+    assert_close(res, 0, 1e-6);
+    run_lrp(m, "lrp-gamma", xm, &t, 1, a, &res, ls);
+    assert_close(a[0], 2.0 / 3, 1e-6);
+    assert_close(a[1], -5.0 / 3, 1e-6);
+    assert_close(a[0] + a[1], -1, 1e-6);
+    run_lrp(m, "lrp-gamma:dense=gamma-plain", x, &t, 1, a, &res, ls);
+    assert_close(a[0], -1, 1e-6);
+    assert_close(a[1], 2, 1e-6);
+    run_lrp(m, "lrp-0:first=gamma-plain", x, &t, 1, a, &res, ls);
+    assert_close(a[0], -1, 1e-6);
+    /* The composites that use gamma use the generalised form. */
+    xai_lrp_opts o;
+    assert_int_equal(xai_lrp_composite(&o, "lrp-epsilon-gamma-box"), XAI_OK);
+    assert_int_equal(o.conv, XAI_LRP_GAMMA);
+    assert_int_equal(xai_lrp_composite(&o, "lrp-gamma"), XAI_OK);
+    assert_int_equal(o.conv, XAI_LRP_GAMMA);
+    assert_int_equal(o.dense, XAI_LRP_GAMMA);
+    assert_int_equal(xai_lrp_rule_from_name("gamma-plain"), XAI_LRP_GAMMA_PLAIN);
+    assert_string_equal(xai_lrp_rule_name(XAI_LRP_GAMMA_PLAIN), "gamma-plain");
+    xai_model_free(m);
+}
+
+static int count_of(const char *hay, const char *needle)
+{
+    int k = 0;
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle)) k++;
+    return k;
+}
+
+/* alpha and beta belong to a rule slot: first=alpha2beta1 leaves the composite's z+ conv layers at
+ * alpha1beta0 (it once made every alpha-beta layer alpha2beta1). */
+static void test_alphabeta_per_slot(void **state)
+{
+    (void)state;
+    xai_model *m = model_from(nobias_net, 4); /* conv, conv, linear, linear */
+    randomize(m, 11, 0, 0);
+    xai_method meth;
+    assert_int_equal(xai_method_parse(&meth, "lrp-epsilon-plus-flat:first=alpha2beta1", NULL), XAI_OK);
+    xai_lrp *c;
+    assert_int_equal(xai_lrp_create(&c, m, &meth.lrp, 4), XAI_OK);
+    char *d = xai_lrp_describe(c);
+    print_message("%s", d);
+    assert_int_equal(count_of(d, "alpha2beta1"), 1); /* the first conv */
+    assert_int_equal(count_of(d, "alpha1beta0"), 1); /* the other conv: z+ */
+    assert_int_equal(count_of(d, "epsilon"), 2);     /* the linear layers */
+    free(d);
+    xai_lrp_free(c);
+    /* The same relevance as naming each slot's values by hand. */
+    const int n = 3;
+    const size_t isz = xai_shape_size(m->in);
+    float *x = random_inputs(n * isz, 4, -1, 2), *a = malloc(n * isz * 4), *b = malloc(n * isz * 4);
+    int32_t t[3] = {0, 1, 2};
+    run_lrp(m, "lrp-epsilon-plus-flat:first=alpha2beta1", x, t, n, a, NULL, NULL);
+    run_lrp(m, "lrp-epsilon-plus-flat:alpha=2:beta=1:first=alphabeta:conv=zplus", x, t, n, b, NULL, NULL);
+    assert_memory_equal(a, b, n * isz * 4);
+    run_lrp(m, "lrp-epsilon-plus-flat:first=zplus", x, t, n, b, NULL, NULL);
+    assert_memory_not_equal(a, b, n * isz * 4);
+    /* A slot's own values win over alpha=/beta=; the others follow them. */
+    assert_int_equal(xai_method_parse(&meth, "lrp-alpha2beta1:dense=zplus", NULL), XAI_OK);
+    assert_int_equal(xai_lrp_create(&c, m, &meth.lrp, 4), XAI_OK);
+    d = xai_lrp_describe(c);
+    assert_int_equal(count_of(d, "alpha2beta1"), 2);
+    assert_int_equal(count_of(d, "alpha1beta0"), 2);
+    free(d);
+    xai_lrp_free(c);
+    assert_int_equal(xai_method_parse(&meth, "lrp-epsilon:first=zplus:alpha=3:beta=2", NULL), XAI_OK);
+    assert_int_equal(meth.lrp.slot_alpha[XAI_LRP_SLOT_FIRST], 1);
+    meth.lrp.slot_alpha[XAI_LRP_SLOT_CONV] = 1.5, meth.lrp.slot_beta[XAI_LRP_SLOT_CONV] = 1;
+    assert_int_equal(xai_lrp_check(&meth.lrp), XAI_EINVAL);
+    free(x);
+    free(a);
+    free(b);
     xai_model_free(m);
 }
 
@@ -628,7 +735,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hand_values),      cmocka_unit_test(test_rules_vs_reference),
         cmocka_unit_test(test_lrp0_is_gradient_x_input), cmocka_unit_test(test_conservation),
-        cmocka_unit_test(test_alphabeta_split),  cmocka_unit_test(test_bn_canonisation),
+        cmocka_unit_test(test_alphabeta_split),  cmocka_unit_test(test_gamma_generalised),
+        cmocka_unit_test(test_alphabeta_per_slot), cmocka_unit_test(test_bn_canonisation),
         cmocka_unit_test(test_composites),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -119,6 +119,29 @@ static void test_completeness_edges(void **state)
     assert_true(isinf(rel[0]));
 }
 
+/* An image with f(x) = 0 has no absorbed share: NaN and counted, not 0 ("nothing absorbed"); the
+ * layer shares average over the images that have one, not over all N. */
+static void test_absorbed_share_excludes(void **state)
+{
+    (void)state;
+    const float fx[3] = {2, 0, -4};
+    const double sum[3] = {1.5, 0.3, -3};
+    double share[3];
+    assert_int_equal(xai_absorbed_share(share, sum, fx, 3), 1);
+    assert_float_equal(share[0], 0.25, 1e-12);
+    assert_true(isnan(share[1]));
+    assert_float_equal(share[2], 0.25, 1e-12);
+    /* (N = 3, cols = 3): S_0, S_1, S_2 = f(x). Image 1 has S_L = 0. */
+    const double ls[9] = {1, 1.5, 2, 0.1, 0.2, 0, -2, -3, -4};
+    double lsh[2];
+    assert_int_equal(xai_layer_absorbed_share(lsh, ls, 3, 3), 1);
+    assert_float_equal(lsh[0], (0.5 / 2 + -1.0 / -4) / 2, 1e-12); /* over 2 images, not 3 */
+    assert_float_equal(lsh[1], (0.5 / 2 + -1.0 / -4) / 2, 1e-12);
+    const double zero[3] = {1, 2, 0};
+    assert_int_equal(xai_layer_absorbed_share(lsh, zero, 1, 3), 1);
+    assert_true(isnan(lsh[0]) && isnan(lsh[1]));
+}
+
 /* A bias-free ReLU net is positively homogeneous: sum(x * grad f(x)) = f(x) exactly, which the
  * conservation test must report as complete. */
 static void test_gradient_x_input_conserves(void **state)
@@ -158,6 +181,7 @@ int main(void)
         cmocka_unit_test(test_stats),
         cmocka_unit_test(test_completeness_linear),
         cmocka_unit_test(test_completeness_edges),
+        cmocka_unit_test(test_absorbed_share_excludes),
         cmocka_unit_test(test_gradient_x_input_conserves),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

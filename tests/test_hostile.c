@@ -287,6 +287,14 @@ static void test_attr_huge_dims(void **state)
     attr_spec a = {{1, 1, (1ull << 32) + 2, 1}, 0, 0, 1};
     assert_int_equal(read_header(&a), XAI_EFORMAT);
     assert_msg("too large");
+    /* The first of two images (evaluate --n 1) was read by rows, past the end of that buffer. */
+    char *p = in_dir("attr.h5");
+    attr_spec two = {{2, 1, (1ull << 32) + 2, 1}, 0, 0, 1};
+    write_attr(p, &two);
+    xai_attr_header h;
+    assert_int_equal(xai_attr_read_header_n(&h, p, 1), XAI_EFORMAT);
+    assert_msg("too large");
+    free(p);
     /* Each side fits an int, their product does not. */
     attr_spec b = {{1, 4096, 1u << 20, 1u << 20}, 0, 0, 1};
     assert_int_equal(read_header(&b), XAI_EFORMAT);

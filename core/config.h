@@ -21,6 +21,15 @@ typedef struct {
     char *text;          /* whole file, for hashing/provenance */
 } xai_config;
 
+/* Limits of a config file: larger files are refused unread, longer lines are errors (libinih
+ * would split them, its buffer holds 200 bytes with the newline). */
+#define XAI_CONFIG_MAX_BYTES (1 << 20)
+#define XAI_CONFIG_MAX_LINE 190
+
+/* Reads and checks an experiment config: every line is `[section]`, `key = value`, a comment or
+ * blank; no NUL byte, no indented (continuation) line, no line over XAI_CONFIG_MAX_LINE bytes,
+ * only the known sections; [experiment], [model] and [quick] keys known, [experiment] name
+ * one path component of [A-Za-z0-9._-]. Errors name file:line. */
 xai_status xai_config_load(xai_config *c, const char *path);
 xai_status xai_config_load_string(xai_config *c, const char *text, const char *name);
 void xai_config_free(xai_config *c);

@@ -3,8 +3,12 @@
 #include "core/base.h"
 #include "core/io.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -49,13 +53,24 @@ char *xai_path_join(const char *a, const char *b)
 
 xai_status xai_read_file(const char *path, char **data, size_t *len)
 {
+    return xai_read_file_max(path, SIZE_MAX, data, len);
+}
+
+xai_status xai_read_file_max(const char *path, size_t max, char **data, size_t *len)
+{
     FILE *f = fopen(path, "rb");
     if (!f) return xai_fail(errno == ENOENT ? XAI_ENOTFOUND : XAI_EIO, "%s: cannot open: %s", path, strerror(errno));
     size_t cap = 1 << 16, n = 0;
     char *buf = xai_malloc(cap + 1);
+    xai_status s = XAI_OK;
     for (;;) {
         size_t r = fread(buf + n, 1, cap - n, f);
         n += r;
+        /* Checked before growing: a device like /dev/zero never ends. */
+        if (n > max) {
+            s = xai_fail(XAI_EINVAL, "%s: larger than %zu bytes, the most this file may have", path, max);
+            goto done;
+        }
         if (n < cap) break;
         char *nb = xai_malloc(2 * cap + 1);
         memcpy(nb, buf, n);
@@ -63,11 +78,12 @@ xai_status xai_read_file(const char *path, char **data, size_t *len)
         buf = nb;
         cap *= 2;
     }
-    int err = ferror(f);
+    if (ferror(f)) s = xai_fail(XAI_EIO, "%s: read error", path);
+done:
     fclose(f);
-    if (err) {
+    if (s != XAI_OK) {
         free(buf);
-        return xai_fail(XAI_EIO, "%s: read error", path);
+        return s;
     }
     buf[n] = 0;
     *data = buf;
@@ -75,10 +91,65 @@ xai_status xai_read_file(const char *path, char **data, size_t *len)
     return XAI_OK;
 }
 
+xai_status xai_output_not_input(const char *out_opt, const char *out, const char *in_opt, const char *in)
+{
+    if (!out || !in) return XAI_OK;
+    struct stat so, si;
+    /* An output that does not exist yet cannot be an input; stat follows links, so a
+     * symlink, a hard link or another spelling of the same file is caught too. */
+    int same = stat(out, &so) == 0 && stat(in, &si) == 0 && so.st_dev == si.st_dev && so.st_ino == si.st_ino;
+    if (!same) {
+        char *ro = realpath(out, NULL), *ri = realpath(in, NULL);
+        same = ro && ri && !strcmp(ro, ri);
+        free(ro);
+        free(ri);
+    }
+    if (same)
+        return xai_fail(XAI_EINVAL, "%s %s is the same file as %s %s: refusing to overwrite an input", out_opt, out,
+                        in_opt, in);
+    return XAI_OK;
+}
+
+/* "<base>.tmp.<pid>" -> pid, else 0. */
+static long tmp_pid(const char *name, const char *base)
+{
+    size_t nb = strlen(base);
+    if (strncmp(name, base, nb) || strncmp(name + nb, ".tmp.", 5)) return 0;
+    const char *p = name + nb + 5;
+    char *end;
+    errno = 0;
+    long pid = strtol(p, &end, 10);
+    if (errno || end == p || *end || *p < '1' || *p > '9' || pid <= 0 || pid > INT32_MAX) return 0;
+    return pid;
+}
+
+int xai_remove_stale_tmp(const char *path)
+{
+    char *d = xai_strdup(path), *b = xai_strdup(path);
+    const char *dir = dirname(d), *base = basename(b);
+    int removed = 0;
+    DIR *dh = opendir(dir);
+    struct dirent *de;
+    while (dh && (de = readdir(dh))) {
+        long pid = tmp_pid(de->d_name, base);
+        /* A live pid (even one reused by another program) keeps its file: never remove a
+         * temporary that someone may still be writing. */
+        if (!pid || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        char *p = xai_path_join(dir, de->d_name);
+        removed += unlink(p) == 0;
+        free(p);
+    }
+    if (dh) closedir(dh);
+    free(d);
+    free(b);
+    return removed;
+}
+
 xai_status xai_write_file_atomic(const char *path, const void *data, size_t len)
 {
     size_t n = strlen(path) + 32;
     char *tmp = xai_malloc(n);
+    xai_remove_stale_tmp(path);
     snprintf(tmp, n, "%s.tmp.%d", path, (int)getpid());
     xai_status s = XAI_OK;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);

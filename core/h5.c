@@ -25,6 +25,7 @@ xai_status xai_h5_create(xai_h5file *f, const char *path)
     size_t n = strlen(path) + 32;
     f->path = xai_strdup(path);
     f->tmp = xai_malloc(n);
+    xai_remove_stale_tmp(path);
     snprintf(f->tmp, n, "%s.tmp.%d", path, (int)getpid());
     f->id = H5Fcreate(f->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (f->id < 0) {

@@ -11,6 +11,14 @@ xai_status xai_mkdirs(const char *path);            /* mkdir -p */
 int xai_file_exists(const char *path);
 char *xai_path_join(const char *a, const char *b);  /* malloc'd */
 xai_status xai_read_file(const char *path, char **data, size_t *len);
+/* As xai_read_file, refusing (without reading further) a file of more than max bytes. */
+xai_status xai_read_file_max(const char *path, size_t max, char **data, size_t *len);
+/* XAI_EINVAL when the output `out` (given as option out_opt) is the input `in` (option in_opt):
+ * same device and inode, or the same real path. NULL paths and missing files pass. */
+xai_status xai_output_not_input(const char *out_opt, const char *out, const char *in_opt, const char *in);
+/* Removes "<path>.tmp.<pid>" files whose process is gone (left by a killed writer); returns how
+ * many. The atomic writers call it before creating their own temporary. */
+int xai_remove_stale_tmp(const char *path);
 /* Writes data to path atomically (temp + fsync + rename). */
 xai_status xai_write_file_atomic(const char *path, const void *data, size_t len);
 /* The HDF5 library's version, "major.minor.release" (static storage; core/h5.c). */

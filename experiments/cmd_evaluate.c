@@ -45,6 +45,16 @@ static int check_opts(xai_eval_opts *o, const char *perturb, const char *steps, 
     return XAI_OPTS_OK;
 }
 
+/* Writing either output over an input (or over the other output) would destroy it. */
+static xai_status outputs_not_inputs(const xai_eval_opts *o)
+{
+    XAI_TRY(xai_output_not_input("--out", o->out, "--model", o->model));
+    XAI_TRY(xai_output_not_input("--out", o->out, "--attributions", o->attributions));
+    XAI_TRY(xai_output_not_input("--summary", o->summary, "--model", o->model));
+    XAI_TRY(xai_output_not_input("--summary", o->summary, "--attributions", o->attributions));
+    return xai_output_not_input("--summary", o->summary, "--out", o->out);
+}
+
 int xai_cmd_evaluate(int argc, char **argv)
 {
     xai_eval_opts o;
@@ -91,6 +101,8 @@ int xai_cmd_evaluate(int argc, char **argv)
     if (r == XAI_OPTS_OK) r = check_opts(&o, perturb, steps, rules, sigma);
     if (r != XAI_OPTS_OK) return r == XAI_OPTS_HELP ? 0 : 2;
     o.flip.seed = (uint64_t)seed;
-    xai_status s = xai_evaluate(&o, stdout);
+    xai_status s;
+    if ((s = outputs_not_inputs(&o)) != XAI_OK) return xai_cli_error(s);
+    s = xai_evaluate(&o, stdout);
     return s == XAI_OK ? 0 : xai_cli_error(s);
 }

@@ -190,6 +190,12 @@ int xai_cmd_explain(int argc, char **argv)
         rc = 2;
         goto done;
     }
+    /* The default output (beside the model) is checked where explain resolves it. */
+    if ((s = xai_output_not_input("--out", a.cfg.out, "--model", a.cfg.model)) != XAI_OK ||
+        (s = xai_output_not_input("--out", a.cfg.out, "--config", a.config)) != XAI_OK) {
+        rc = xai_cli_error(s);
+        goto done;
+    }
     build_overrides(over, &a);
     const char *ov[XAI_METHOD_KINDS];
     for (int k = 0; k < XAI_METHOD_KINDS; k++) ov[k] = over[k].s ? over[k].s : "";

@@ -1,5 +1,6 @@
 /* cmd_train.c: `xai train`: trains an experiment's model from scratch and writes it to HDF5.
  * Options in, one xai_train_experiment call, the summary out. */
+#include "core/io.h"
 #include "experiments/commands.h"
 #include "trainers/trainers.h"
 
@@ -42,7 +43,9 @@ int xai_cmd_train(int argc, char **argv)
     q.train.verbose = !xai_quiet;
 
     xai_train_outcome t;
-    xai_status s = xai_train_experiment(&q, &t);
+    xai_status s = xai_output_not_input("--out", q.out, "--config", q.config);
+    if (s != XAI_OK) return xai_cli_error(s);
+    s = xai_train_experiment(&q, &t);
     if (s != XAI_OK) return xai_cli_error(s);
     char val[96] = "no validation split";
     if (t.r.nval)

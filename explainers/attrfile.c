@@ -3,6 +3,7 @@
 #include "core/h5.h"
 #include "explainers/explain.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,6 +236,11 @@ static xai_status read_rows(hid_t f, const char *path, const char *name, xai_h5_
     want[0] = (uint64_t)n;
     for (int i = 1; i < rank; i++) want[i] = tail[i - 1];
     int r = xai_h5_dims(f, name, d);
+    /* Every per-image dataset has exactly the rows of /inputs: extra rows mean a mismatched file. */
+    uint64_t di[8];
+    if (r >= 1 && xai_h5_dims(f, "inputs", di) >= 1 && d[0] != di[0])
+        return xai_fail(XAI_EFORMAT, "%s: /%s has %llu rows but /inputs has %llu", path, name,
+                        (unsigned long long)d[0], (unsigned long long)di[0]);
     /* The whole dataset: the helper checks every dimension and names what differs. */
     if (r != rank || d[0] <= (uint64_t)n) return xai_h5_read_as(f, name, type, buf, rank, want, path);
     for (int i = 1; i < rank; i++)
@@ -245,6 +251,9 @@ static xai_status read_rows(hid_t f, const char *path, const char *name, xai_h5_
         return xai_fail(XAI_EFORMAT, "%s: cannot read /%s (truncated or corrupt file?)", path, name);
     return XAI_OK;
 }
+
+/* The most float values /inputs (and so each method's map) may hold once read: 16 GiB. */
+#define ATTR_MAX_VALUES (1ull << 32)
 
 /* N, the image shape and the classes from /inputs and /logits; h->n is at most max_n (> 0). */
 static xai_status read_dims(hid_t f, const char *path, xai_attr_header *h, int max_n)
@@ -258,7 +267,15 @@ static xai_status read_dims(hid_t f, const char *path, xai_attr_header *h, int m
     int r = xai_h5_dims(f, "inputs", d);
     if (r != 4 || d[0] == 0 || d[0] > (1u << 30) || d[1] == 0 || d[1] > 4096 || d[2] == 0 || d[3] == 0)
         return xai_fail(XAI_EFORMAT, "%s: /inputs must be a non-empty (N, C, H, W) array", path);
+    /* In 64 bits, before any buffer is sized from them: an int cast of 2^32 + 2 is 2. */
+    if (d[2] > INT_MAX / d[1] || d[3] > INT_MAX / (d[1] * d[2]))
+        return xai_fail(XAI_EFORMAT, "%s: /inputs images of %llu x %llu x %llu values are too large", path,
+                        (unsigned long long)d[1], (unsigned long long)d[2], (unsigned long long)d[3]);
     h->n = max_n > 0 && (uint64_t)max_n < d[0] ? max_n : (int)d[0];
+    if ((uint64_t)h->n * d[1] * d[2] * d[3] > ATTR_MAX_VALUES)
+        return xai_fail(XAI_EFORMAT, "%s: /inputs of %d images of %llu x %llu x %llu values is more than %llu values",
+                        path, h->n, (unsigned long long)d[1], (unsigned long long)d[2], (unsigned long long)d[3],
+                        (unsigned long long)ATTR_MAX_VALUES);
     h->shape = (xai_shape){(int)d[1], (int)d[2], (int)d[3]};
     r = xai_h5_dims(f, "logits", dk);
     if (r != 2 || dk[0] != d[0] || dk[1] == 0 || dk[1] > (1u << 20))
@@ -426,12 +443,27 @@ xai_status xai_attr_read_method_info(const char *path, const char *method, xai_a
     return XAI_OK;
 }
 
+/* A count attribute (IG steps, SmoothGrad samples) into *out: missing keeps the spec's value,
+ * one outside [lo, INT_MAX] is an error naming the file and the method. */
+static xai_status count_attr(hid_t ds, const char *path, const char *method, const char *name, int64_t lo, int *out)
+{
+    int64_t v;
+    if (xai_h5_get_i64(ds, name, &v) != XAI_OK) return XAI_OK;
+    if (v < lo || v > INT_MAX)
+        return xai_fail(XAI_EFORMAT, "%s: /attributions/%s @%s = %lld is out of range [%lld, %d]", path, method, name,
+                        (long long)v, (long long)lo, INT_MAX);
+    *out = (int)v;
+    return XAI_OK;
+}
+
 /* The settings method_attrs wrote; a missing or unknown one keeps the spec's value. */
-static void ig_settings(xai_ig_opts *o, hid_t ds)
+static xai_status ig_settings(xai_ig_opts *o, hid_t ds, const char *path, const char *method)
 {
     int64_t v;
     char s[64] = "";
-    if (xai_h5_get_i64(ds, "steps", &v) == XAI_OK && v >= 1) o->steps = (int)v; /* exact IG stores 0 */
+    int steps = o->steps;
+    XAI_TRY(count_attr(ds, path, method, "steps", 0, &steps));
+    if (steps >= 1) o->steps = steps; /* exact IG stores 0 */
     if (xai_h5_get_str(ds, "rule", s, sizeof s) == XAI_OK && xai_quad_rule_from_name(s) >= 0)
         o->rule = xai_quad_rule_from_name(s), o->exact = 0;
     else if (!strcmp(s, "exact")) o->exact = 1;
@@ -440,6 +472,7 @@ static void ig_settings(xai_ig_opts *o, hid_t ds)
     xai_h5_get_f64(ds, "baseline_value", &o->value);
     xai_h5_get_f64(ds, "blur_sigma", &o->sigma);
     if (xai_h5_get_i64(ds, "seed", &v) == XAI_OK) o->seed = (uint64_t)v;
+    return XAI_OK;
 }
 
 static void lrp_settings(xai_lrp_opts *o, hid_t ds)
@@ -451,14 +484,14 @@ static void lrp_settings(xai_lrp_opts *o, hid_t ds)
     if (xai_h5_get_str(ds, "bias", s, sizeof s) == XAI_OK) o->bias_input = strcmp(s, "ignore") != 0;
 }
 
-static void read_settings(xai_method *meth, hid_t ds)
+static xai_status read_settings(xai_method *meth, hid_t ds, const char *path, const char *method)
 {
     int64_t v;
     switch (meth->kind) {
-    case XAI_METHOD_IG: ig_settings(&meth->ig, ds); break;
+    case XAI_METHOD_IG: return ig_settings(&meth->ig, ds, path, method);
     case XAI_METHOD_LRP: lrp_settings(&meth->lrp, ds); break;
     case XAI_METHOD_SMOOTHGRAD:
-        if (xai_h5_get_i64(ds, "samples", &v) == XAI_OK) meth->sg.samples = (int)v;
+        XAI_TRY(count_attr(ds, path, method, "samples", 1, &meth->sg.samples));
         xai_h5_get_f64(ds, "noise", &meth->sg.noise);
         if (xai_h5_get_i64(ds, "seed", &v) == XAI_OK) meth->sg.seed = (uint64_t)v;
         break;
@@ -467,6 +500,7 @@ static void read_settings(xai_method *meth, hid_t ds)
         break;
     default: break;
     }
+    return XAI_OK;
 }
 
 xai_status xai_attr_read_method_spec(xai_method *meth, const char *path, const char *method)
@@ -476,7 +510,7 @@ xai_status xai_attr_read_method_spec(xai_method *meth, const char *path, const c
     char spec[256];
     if (xai_h5_get_str(ds, "method", spec, sizeof spec) != XAI_OK) snprintf(spec, sizeof spec, "%s", method);
     xai_status s = xai_method_parse(meth, spec, NULL);
-    if (s == XAI_OK) read_settings(meth, ds);
+    if (s == XAI_OK) s = read_settings(meth, ds, path, method);
     else s = xai_fail(s, "%s: method '%s': %s", path, method, xai_errmsg());
     xai_h5_close(ds);
     xai_h5_close(f);

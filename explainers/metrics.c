@@ -95,6 +95,22 @@ int xai_layer_absorbed_share(double *share, const double *ls, int n, int cols)
 
 /* ------------------------------------------------------------- summaries */
 
+/* One CSV field per RFC 4180: quoted, with quotes doubled, when it holds a comma, a quote or a
+ * line break, so a label or method name can never split a row. */
+static void csv_field(FILE *out, const char *v)
+{
+    if (!strpbrk(v, ",\"\r\n")) {
+        fputs(v, out);
+        return;
+    }
+    fputc('"', out);
+    for (const char *p = v; *p; p++) {
+        if (*p == '"') fputc('"', out);
+        fputc(*p, out);
+    }
+    fputc('"', out);
+}
+
 xai_status xai_metrics_summary_csv(FILE *out, const char *metrics_path, const char *label, int header)
 {
     xai_metrics_summary sm;
@@ -103,7 +119,9 @@ xai_status xai_metrics_summary_csv(FILE *out, const char *metrics_path, const ch
         fprintf(out, "label,method,aopc_morf,aopc_morf_se,aopc_lerf,aopc_lerf_se,aopc_random,aopc_random_se,"
                      "morf_minus_random_z,abpc,abpc_se,aopc_morf_prob,completeness_median,completeness_p90\n");
     for (int m = 0; m < sm.nmethods; m++) {
-        fprintf(out, "%s,%s", label ? label : "", sm.methods[m]);
+        csv_field(out, label ? label : "");
+        fputc(',', out);
+        csv_field(out, sm.methods[m]);
         for (int i = 0; i < XAI_METRICS_SUMMARY_COLS; i++) fprintf(out, ",%.6g", sm.row[m][i]);
         fputc('\n', out);
     }

@@ -43,5 +43,25 @@ check bench-ig-bad-rule 2 "$XAI" bench ig --rule simpson --config "$tmp/tiny.ini
 contains bench-ig-bad-rule "gauss or exact"
 check bench-ig-vs-alone 2 "$XAI" bench ig --vs-steps 50 --config "$tmp/tiny.ini"
 
+# Issue 12: hostile inputs are refused with file:line, and outputs never overwrite inputs.
+printf '[experiment]\nname = t\ndataset = mnist\n' >"$tmp/t.ini"; cp "$tmp/t.ini" "$tmp/t.orig"
+check train-out-is-config 1 "$XAI" train --config "$tmp/t.ini" --out "$tmp/./t.ini" --data-dir "$tmp/nodata" --mirror "$tmp/nomirror"
+contains train-out-is-config "is the same file as --config"
+cmp -s "$tmp/t.ini" "$tmp/t.orig" && pass=$((pass+1)) || { echo "FAIL train-out-is-config: config changed"; fail=$((fail+1)); }
+check explain-out-is-model 1 "$XAI" explain --model "$tmp/t.ini" --dataset mnist --out "$tmp/t.ini" --data-dir "$tmp/nodata"
+contains explain-out-is-model "is the same file as --model"
+{ printf '[model]\ninput = 1x8x8\nclasses = 3\n; '; printf 'x%.0s' $(seq 197); printf 'layer = bogus\n'; } >"$tmp/long.ini"
+tail -n +2 "$tmp/tiny.ini" >>"$tmp/long.ini"
+check config-long-line 1 "$XAI" bench infer --config "$tmp/long.ini" --batch 1 --repeats 1 --iters 1 --warmup 0
+contains config-long-line "long.ini:4: line of 212 characters"
+{ cat "$tmp/tiny.ini"; printf '[trian]\nepochs = 1\n'; } >"$tmp/typo.ini"
+check config-unknown-section 1 "$XAI" bench infer --config "$tmp/typo.ini" --batch 1 --repeats 1 --iters 1 --warmup 0
+contains config-unknown-section "typo.ini:9: unknown section [trian]"
+{ printf '[experiment]\nname = ../../../x\n'; cat "$tmp/tiny.ini"; } >"$tmp/escape.ini"
+check config-name-escapes 1 "$XAI" bench infer --config "$tmp/escape.ini" --batch 1 --repeats 1 --iters 1 --warmup 0
+contains config-name-escapes "escape.ini:2: [experiment] name = '../../../x'"
+check config-dev-zero 1 timeout 20 "$XAI" bench infer --config /dev/zero
+contains config-dev-zero "/dev/zero: larger than 1048576 bytes"
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

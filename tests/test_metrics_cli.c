@@ -9,9 +9,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/h5.h"
+#include "core/io.h"
 #include "experiments/commands.h"
 #include "explainers/evaluate.h"
 #include "explainers/metrics.h"
@@ -391,6 +393,74 @@ static void test_evaluate_errors(void **state)
     assert_int_equal(count_files(), before);
 }
 
+/* Issue 12, defect 1: an output that is an input (any spelling of it) is refused, the input kept. */
+static void test_output_is_input(void **state)
+{
+    (void)state;
+    char copy[160], link[160], *data;
+    size_t len;
+    snprintf(copy, sizeof copy, "%s/copy.h5", dir);
+    snprintf(link, sizeof link, "%s/./link.h5", dir);
+    assert_int_equal(xai_read_file(attr_path, &data, &len), XAI_OK);
+    assert_int_equal(xai_write_file_atomic(copy, data, len), XAI_OK);
+    assert_int_equal(symlink(copy, link), 0);
+    const char *outs[][2] = {{"--out", copy}, {"--summary", copy}, {"--out", link}, {"--out", model_path},
+                             {"--summary", model_path}};
+    for (size_t k = 0; k < sizeof outs / sizeof *outs; k++) {
+        const char *args[] = {"evaluate", "--model",  model_path, "--attributions", copy, "--methods", "ig",
+                              "--steps",  "2",        outs[k][0], outs[k][1],       NULL};
+        assert_int_equal(run(args), 1);
+        assert_non_null(strstr(xai_errmsg(), "is the same file as"));
+    }
+    char *after;
+    size_t alen;
+    assert_int_equal(xai_read_file(copy, &after, &alen), XAI_OK);
+    assert_true(alen == len && !memcmp(after, data, len));
+    free(after);
+    free(data);
+    unlink(link);
+    unlink(copy);
+}
+
+/* Issue 12, defect 11: a label with a comma, a quote and a newline stays one CSV field. */
+static void test_summary_quoted(void **state)
+{
+    (void)state;
+    char out[160], csv[160];
+    snprintf(out, sizeof out, "%s/q.h5", dir);
+    snprintf(csv, sizeof csv, "%s/q.csv", dir);
+    const char *args[] = {"evaluate", "--model", model_path, "--attributions", attr_path, "--out", out, "--methods",
+                          "ig",       "--steps", "2",        "--summary", csv, "--label", "a,\"b\"\nc", NULL};
+    assert_int_equal(run(args), 0);
+    char *text;
+    assert_int_equal(xai_read_file(csv, &text, NULL), XAI_OK);
+    const char *row = strchr(text, '\n') + 1;
+    assert_int_equal(strncmp(row, "\"a,\"\"b\"\"\nc\",ig,", 15), 0);
+    free(text);
+    unlink(out);
+    unlink(csv);
+}
+
+/* Issue 12, defect 12: a temporary left by a killed evaluate goes on the next run. */
+static void test_stale_tmp_removed(void **state)
+{
+    (void)state;
+    pid_t pid = fork();
+    if (pid == 0) _exit(0);
+    assert_int_equal(waitpid(pid, NULL, 0), pid);
+    char out[160], stale[200];
+    snprintf(out, sizeof out, "%s/s.h5", dir);
+    snprintf(stale, sizeof stale, "%s.tmp.%d", out, (int)pid);
+    FILE *f = fopen(stale, "w");
+    assert_non_null(f);
+    fclose(f);
+    const char *args[] = {"evaluate", "--model", model_path, "--attributions", attr_path, "--out", out, "--methods",
+                          "ig",       "--steps", "2",        NULL};
+    assert_int_equal(run(args), 0);
+    assert_int_equal(access(stale, F_OK), -1);
+    unlink(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -398,6 +468,9 @@ int main(void)
         cmocka_unit_test(test_evaluate_errors),
         cmocka_unit_test(test_evaluate_exact),
         cmocka_unit_test(test_order_fit),
+        cmocka_unit_test(test_output_is_input),
+        cmocka_unit_test(test_summary_quoted),
+        cmocka_unit_test(test_stale_tmp_removed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

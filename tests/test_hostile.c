@@ -1,0 +1,343 @@
+/* test_hostile.c: hostile inputs of issue 12 that must be refused with a clear error: outputs over
+ * inputs, configs libinih would misread, stale temporaries, attribution files with lying shapes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/base.h"
+#include "core/config.h"
+#include "core/h5.h"
+#include "core/io.h"
+#include "explainers/explain.h"
+
+static char dir[64];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/xai_hostile_XXXXXX");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd);
+}
+
+static char *in_dir(const char *name) { return xai_path_join(dir, name); }
+
+static void put(const char *path, const char *text, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, len, f), len);
+    fclose(f);
+}
+
+static void assert_msg(const char *needle)
+{
+    if (!strstr(xai_errmsg(), needle)) fail_msg("error '%s' lacks '%s'", xai_errmsg(), needle);
+}
+
+/* ------------------------------------------------- defect 1: output = input */
+
+static void test_output_not_input(void **state)
+{
+    (void)state;
+    char *a = in_dir("a.h5"), *b = in_dir("b.h5"), *sym = in_dir("link.h5"), *hard = in_dir("hard.h5");
+    char *none = in_dir("none.h5"), *dotted = xai_path_join(dir, "./sub/../a.h5"), *sub = in_dir("sub");
+    put(a, "a", 1);
+    put(b, "b", 1);
+    assert_int_equal(xai_mkdirs(sub), XAI_OK);
+    assert_int_equal(symlink(a, sym), 0);
+    assert_int_equal(link(a, hard), 0);
+    assert_int_equal(xai_output_not_input("--out", a, "--model", a), XAI_EINVAL);
+    assert_msg("is the same file as --model");
+    assert_int_equal(xai_output_not_input("--out", dotted, "--model", a), XAI_EINVAL);
+    assert_int_equal(xai_output_not_input("--out", sym, "--model", a), XAI_EINVAL);
+    assert_int_equal(xai_output_not_input("--summary", hard, "--attributions", a), XAI_EINVAL);
+    assert_int_equal(xai_output_not_input("--out", b, "--model", a), XAI_OK);
+    assert_int_equal(xai_output_not_input("--out", none, "--model", a), XAI_OK);
+    assert_int_equal(xai_output_not_input("--out", NULL, "--model", a), XAI_OK);
+    free(a), free(b), free(sym), free(hard), free(none), free(dotted), free(sub);
+}
+
+/* ------------------------------------------ defects 5, 6, 10, 13: configs */
+
+static xai_status load(const char *text)
+{
+    xai_config c;
+    xai_status s = xai_config_load_string(&c, text, "t.ini");
+    if (s == XAI_OK) xai_config_free(&c);
+    return s;
+}
+
+/* The issue's reproducer: libinih split a 209-character comment and read `epochs = 7` from its tail. */
+static void test_config_long_line(void **state)
+{
+    (void)state;
+    char text[512] = "[train]\n; ";
+    size_t k = strlen(text);
+    for (int i = 0; i < 197; i++) text[k++] = 'x';
+    strcpy(text + k, "epochs = 7\nbatch = 8\n");
+    assert_int_equal(load(text), XAI_EFORMAT);
+    assert_msg("t.ini:2: line of 209 characters");
+    /* The longest line allowed still reads whole. */
+    char ok[512] = "[train]\nepochs = 3 ";
+    k = strlen(ok);
+    while (k < 8 + XAI_CONFIG_MAX_LINE - 1) ok[k++] = ' ';
+    strcpy(ok + k, ";\n");
+    xai_config c;
+    assert_int_equal(xai_config_load_string(&c, ok, "t.ini"), XAI_OK);
+    assert_string_equal(xai_config_str(&c, "train", "epochs", ""), "3");
+    xai_config_free(&c);
+}
+
+static void test_config_name(void **state)
+{
+    (void)state;
+    const char *bad[] = {"../../../x", "..", ".", "a/b", "a b", "x;y", "\xc3\xa9"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char text[128];
+        snprintf(text, sizeof text, "[experiment]\ndataset = mnist\nname = %s\n", bad[i]);
+        assert_int_equal(load(text), XAI_EINVAL);
+        assert_msg("t.ini:3: [experiment] name");
+    }
+    assert_int_equal(load("[experiment]\nname = mnist-2.b_C\n"), XAI_OK);
+}
+
+static void test_config_strict(void **state)
+{
+    (void)state;
+    assert_int_equal(load("[experiment]\nname = a\nnmae = b\n"), XAI_EFORMAT);
+    assert_msg("t.ini:3: unknown key 'nmae' in [experiment]");
+    assert_int_equal(load("[model]\ninput = 1x2x2\nlayers = relu\n"), XAI_EFORMAT);
+    assert_msg("t.ini:3: unknown key 'layers' in [model]");
+    assert_int_equal(load("[train]\nepochs = 1\n\n[trian]\n"), XAI_EFORMAT);
+    assert_msg("t.ini:4: unknown section [trian]");
+    assert_int_equal(load("[train]\nepochs = 1\n  2\n"), XAI_EFORMAT);
+    assert_msg("t.ini:3: indented line");
+    /* Indented comments and blank lines are fine. */
+    assert_int_equal(load("[train]\n  ; note\n\t\nepochs = 1\n"), XAI_OK);
+
+    /* A NUL byte ended libinih's text: what followed was silently dropped. */
+    char *p = in_dir("nul.ini");
+    const char nul[] = "[train]\nepochs = 1\n\0[trian]\nbatch = x\n";
+    put(p, nul, sizeof nul - 1);
+    xai_config c;
+    assert_int_equal(xai_config_load(&c, p), XAI_EFORMAT);
+    assert_msg("nul.ini:3: NUL byte");
+    free(p);
+
+    /* Every shipped experiment stays valid. */
+    const char *src = getenv("XAI_SOURCE_DIR");
+    char *exp = xai_path_join(src ? src : XAI_SOURCE_DIR, "experiments");
+    DIR *d = opendir(exp);
+    assert_non_null(d);
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len < 5 || strcmp(e->d_name + len - 4, ".ini")) continue;
+        char *f = xai_path_join(exp, e->d_name);
+        if (xai_config_load(&c, f) != XAI_OK) fail_msg("%s", xai_errmsg());
+        xai_config_free(&c);
+        free(f);
+        n++;
+    }
+    closedir(d);
+    free(exp);
+    assert_true(n >= 4);
+}
+
+static void test_config_size(void **state)
+{
+    (void)state;
+    xai_config c;
+    assert_int_equal(xai_config_load(&c, "/dev/zero"), XAI_EINVAL);
+    assert_msg("/dev/zero: larger than 1048576 bytes");
+    size_t n = XAI_CONFIG_MAX_BYTES + 1;
+    char *big = xai_malloc(n);
+    memset(big, '\n', n);
+    char *p = in_dir("big.ini");
+    put(p, big, n);
+    assert_int_equal(xai_config_load(&c, p), XAI_EINVAL);
+    put(p, big, n - 1); /* at the limit: blank lines, read */
+    assert_int_equal(xai_config_load(&c, p), XAI_OK);
+    xai_config_free(&c);
+    free(big);
+    free(p);
+}
+
+/* ---------------------------------------- defect 12: stale temporaries */
+
+static int dead_pid(void)
+{
+    pid_t pid = fork();
+    if (pid == 0) _exit(0);
+    assert_true(pid > 0);
+    assert_int_equal(waitpid(pid, NULL, 0), pid);
+    return (int)pid;
+}
+
+static char *tmp_of(const char *path, int pid)
+{
+    char *t = xai_malloc(strlen(path) + 32);
+    sprintf(t, "%s.tmp.%d", path, pid);
+    return t;
+}
+
+static void test_stale_tmp(void **state)
+{
+    (void)state;
+    char *out = in_dir("out.csv"), *h5 = in_dir("out.h5"), *other = in_dir("other.h5");
+    int dead = dead_pid();
+    char *stale = tmp_of(out, dead), *live = tmp_of(out, (int)getppid()), *stale5 = tmp_of(h5, dead);
+    char *others = tmp_of(other, dead), *odd = in_dir("out.h5.tmp.12ab");
+    const char *const files[] = {stale, live, stale5, others, odd};
+    for (int i = 0; i < 5; i++) put(files[i], "x", 1);
+
+    assert_int_equal(xai_write_file_atomic(out, "data", 4), XAI_OK);
+    assert_false(xai_file_exists(stale)); /* its writer is gone */
+    assert_true(xai_file_exists(live));   /* a running process may still write it */
+
+    xai_h5file f;
+    assert_int_equal(xai_h5_create(&f, h5), XAI_OK);
+    assert_int_equal(xai_h5_commit(&f), XAI_OK);
+    assert_false(xai_file_exists(stale5));
+    assert_true(xai_file_exists(others)); /* another output's */
+    assert_true(xai_file_exists(odd));    /* not a temporary name */
+    free(out), free(h5), free(other), free(stale), free(live), free(stale5), free(others), free(odd);
+}
+
+/* ------------------------------------- defects 2 and 14: attribution files */
+
+typedef struct {
+    uint64_t inputs[4];
+    uint64_t label_rows;
+    int64_t steps;
+    int format;
+} attr_spec;
+
+/* Declares a chunked dataset without writing it: it reads as zeros and may claim any shape
+ * without taking the disk. */
+static void declare(hid_t f, const char *name, hid_t type, int rank, const uint64_t *dims)
+{
+    hsize_t chunk[4] = {1, 1, 1, 1};
+    hid_t sp = H5Screate_simple(rank, (const hsize_t *)dims, NULL);
+    hid_t pl = H5Pcreate(H5P_DATASET_CREATE);
+    hid_t lc = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lc, 1);
+    H5Pset_chunk(pl, rank, chunk);
+    hid_t ds = H5Dcreate2(f, name, type, sp, lc, pl, H5P_DEFAULT);
+    assert_true(ds >= 0);
+    H5Dclose(ds);
+    H5Pclose(lc);
+    H5Pclose(pl);
+    H5Sclose(sp);
+}
+
+static void write_attr(const char *path, const attr_spec *a)
+{
+    xai_h5file f;
+    assert_int_equal(xai_h5_create(&f, path), XAI_OK);
+    if (a->format) assert_int_equal(xai_h5_attr_str(f.id, "format", "xai-attributions-1"), XAI_OK);
+    uint64_t n = a->inputs[0], d2[2] = {n, 2}, d1[1] = {n}, dl[1] = {a->label_rows ? a->label_rows : n};
+    declare(f.id, "inputs", H5T_NATIVE_FLOAT, 4, a->inputs);
+    declare(f.id, "logits", H5T_NATIVE_FLOAT, 2, d2);
+    declare(f.id, "labels", H5T_NATIVE_INT32, 1, dl);
+    declare(f.id, "targets", H5T_NATIVE_INT32, 1, d1);
+    declare(f.id, "indices", H5T_NATIVE_INT64, 1, d1);
+    if (a->steps) {
+        declare(f.id, "attributions/ig", H5T_NATIVE_FLOAT, 4, a->inputs);
+        hid_t m = H5Dopen2(f.id, "/attributions/ig", H5P_DEFAULT);
+        assert_int_equal(xai_h5_attr_str(m, "method", "ig"), XAI_OK);
+        assert_int_equal(xai_h5_attr_i64(m, "steps", a->steps), XAI_OK);
+        H5Dclose(m);
+    }
+    assert_int_equal(xai_h5_commit(&f), XAI_OK);
+}
+
+static xai_status read_header(const attr_spec *a)
+{
+    char *p = in_dir("attr.h5");
+    write_attr(p, a);
+    xai_attr_header h;
+    xai_status s = xai_attr_read_header(&h, p);
+    if (s == XAI_OK) xai_attr_header_free(&h);
+    free(p);
+    return s;
+}
+
+static void test_attr_huge_dims(void **state)
+{
+    (void)state;
+    /* H = 2^32 + 2 was cast to 2 to size the buffer, then read whole. */
+    attr_spec a = {{1, 1, (1ull << 32) + 2, 1}, 0, 0, 1};
+    assert_int_equal(read_header(&a), XAI_EFORMAT);
+    assert_msg("too large");
+    /* The first of two images (evaluate --n 1) was read by rows, past the end of that buffer. */
+    char *p = in_dir("attr.h5");
+    attr_spec two = {{2, 1, (1ull << 32) + 2, 1}, 0, 0, 1};
+    write_attr(p, &two);
+    xai_attr_header h;
+    assert_int_equal(xai_attr_read_header_n(&h, p, 1), XAI_EFORMAT);
+    assert_msg("too large");
+    free(p);
+    /* Each side fits an int, their product does not. */
+    attr_spec b = {{1, 4096, 1u << 20, 1u << 20}, 0, 0, 1};
+    assert_int_equal(read_header(&b), XAI_EFORMAT);
+    assert_msg("too large");
+    /* An image fits, all of them would not fit in memory. */
+    attr_spec c = {{1u << 30, 3, 1024, 1024}, 0, 0, 1};
+    assert_int_equal(read_header(&c), XAI_EFORMAT);
+    assert_msg("more than");
+    attr_spec ok = {{2, 1, 2, 2}, 0, 0, 1};
+    assert_int_equal(read_header(&ok), XAI_OK);
+}
+
+static void test_attr_mismatch(void **state)
+{
+    (void)state;
+    attr_spec rows = {{2, 1, 2, 2}, 3, 0, 1};
+    assert_int_equal(read_header(&rows), XAI_EFORMAT);
+    assert_msg("/labels has 3 rows but /inputs has 2");
+    attr_spec nofmt = {{2, 1, 2, 2}, 0, 0, 0};
+    assert_int_equal(read_header(&nofmt), XAI_EFORMAT);
+    assert_msg("not an attribution file");
+
+    char *p = in_dir("attr.h5");
+    attr_spec steps = {{2, 1, 2, 2}, 0, (1ll << 32) + 2, 1};
+    write_attr(p, &steps);
+    xai_method m;
+    assert_int_equal(xai_attr_read_method_spec(&m, p, "ig"), XAI_EFORMAT);
+    assert_msg("/attributions/ig @steps = 4294967298 is out of range");
+    steps.steps = 64;
+    write_attr(p, &steps);
+    assert_int_equal(xai_attr_read_method_spec(&m, p, "ig"), XAI_OK);
+    assert_int_equal(m.ig.steps, 64);
+    free(p);
+}
+
+int main(void)
+{
+    xai_h5_init();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_output_not_input), cmocka_unit_test(test_config_long_line),
+        cmocka_unit_test(test_config_name),      cmocka_unit_test(test_config_strict),
+        cmocka_unit_test(test_config_size),      cmocka_unit_test(test_stale_tmp),
+        cmocka_unit_test(test_attr_huge_dims),   cmocka_unit_test(test_attr_mismatch),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

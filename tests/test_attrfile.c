@@ -303,10 +303,11 @@ static void test_abort_and_bad_files(void **state)
 
 static const char *mirror_dir(char *buf, size_t cap)
 {
-    const char *e = getenv("XAI_MIRROR");
-    if (e && *e) return e;
-    const char *src = getenv("XAI_SOURCE_DIR");
-    snprintf(buf, cap, "%s/../shared/mirror", src ? src : XAI_SOURCE_DIR);
+    const char *e = getenv("XAI_MIRROR"), *src = getenv("XAI_SOURCE_DIR");
+    if (e && *e)
+        snprintf(buf, cap, "%s", e);
+    else
+        snprintf(buf, cap, "%s/../shared/mirror", src ? src : XAI_SOURCE_DIR);
     char probe[1200];
     snprintf(probe, sizeof probe, "%s/mnist", buf);
     return xai_file_exists(probe) ? buf : NULL;

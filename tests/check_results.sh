@@ -28,7 +28,7 @@ for e in "${exps[@]}"; do
     [ -s "$d/summary.csv" ] && ok || bad "$d/summary.csv missing"
     for fig in heatmaps pixelflip training; do png "$d/figures/$fig.png"; pdf "$d/figures/$fig.pdf"; done
     # IG step curves: the figure and, with an exact-IG reference (else a stated reason), the map error.
-    for m in $(h5ls "$d/metrics.h5/ig_steps" 2>/dev/null | awk '{print $1}'); do
+    for m in $(h5ls "$d/metrics.h5/ig_steps" 2>/dev/null | grep -v "NOT FOUND" | awk '{print $1}'); do
         png "$d/figures/ig_completeness.png"; pdf "$d/figures/ig_completeness.pdf"
         [ -s "$d/plot/ig_completeness.dat" ] && ok || bad "$d/plot/ig_completeness.dat missing"
         if h5dump -H -N "/ig_exact/$m" "$d/metrics.h5" >/dev/null 2>&1; then

@@ -50,6 +50,19 @@ static xai_status gxi_step(void *p)
     return xai_gradient_x_input(c->m, c->x, c->t, c->n, c->attr);
 }
 
+/* Throughput figures of o->images attributions taking t seconds, at flop FLOP each. */
+static void rate_figures(xai_bench_explain_result *r, const xai_bench_explain_opts *o, int rows, double t, double flop)
+{
+    r->threads = xai_threads();
+    r->images = o->images;
+    r->rows = rows;
+    r->attr_per_s = o->images / t;
+    r->ms_per_attr = 1e3 * t / o->images;
+    r->gflop_per_attr = flop * 1e-9;
+    r->gflops = flop * o->images / t * 1e-9;
+    r->peak_rss_mb = xai_peak_rss_mb();
+}
+
 static void bench_free(bench_ctx *c)
 {
     free(c->x);
@@ -130,16 +143,8 @@ static xai_status bench_exact_run(const xai_bench_explain_opts *o, xai_bench_exp
         r->vs_attr_per_s = o->images / tv;
         r->vs_cost = t / tv;
     }
-    const double per = 2.0 * xai_model_flops(c.m, NULL) * regions / o->images;
-    r->threads = xai_threads();
-    r->images = o->images;
-    r->rows = rows;
-    r->attr_per_s = o->images / t;
-    r->ms_per_attr = 1e3 * t / o->images;
+    rate_figures(r, o, rows, t, 2.0 * xai_model_flops(c.m, NULL) * regions / o->images);
     r->regions_per_s = regions / t;
-    r->gflop_per_attr = per * 1e-9;
-    r->gflops = per * o->images / t * 1e-9;
-    r->peak_rss_mb = xai_peak_rss_mb();
 done:
     bench_free(&c);
     return s;
@@ -158,16 +163,8 @@ xai_status xai_bench_ig_run(const xai_bench_explain_opts *o, xai_bench_explain_r
     c.ig.steps = o->steps;
     c.ig.rule = o->rule;
     if ((s = bench_time(ig_step, &c, o, &t)) != XAI_OK) goto done;
-    const double per = 2.0 * xai_model_flops(c.m, NULL) * o->steps;
-    r->threads = xai_threads();
+    rate_figures(r, o, rows, t, 2.0 * xai_model_flops(c.m, NULL) * o->steps);
     r->steps = o->steps;
-    r->images = o->images;
-    r->rows = rows;
-    r->attr_per_s = o->images / t;
-    r->ms_per_attr = 1e3 * t / o->images;
-    r->gflop_per_attr = per * 1e-9;
-    r->gflops = per * o->images / t * 1e-9;
-    r->peak_rss_mb = xai_peak_rss_mb();
 done:
     bench_free(&c);
     return s;

@@ -510,8 +510,12 @@ xai_status xai_attr_read_method_spec(xai_method *meth, const char *path, const c
     char spec[256];
     if (xai_h5_get_str(ds, "method", spec, sizeof spec) != XAI_OK) snprintf(spec, sizeof spec, "%s", method);
     xai_status s = xai_method_parse(meth, spec, NULL);
-    if (s == XAI_OK) s = read_settings(meth, ds, path, method);
-    else s = xai_fail(s, "%s: method '%s': %s", path, method, xai_errmsg());
+    if (s != XAI_OK) {
+        s = xai_fail(s, "%s: method '%s': %s", path, method, xai_errmsg());
+        goto done;
+    }
+    s = read_settings(meth, ds, path, method);
+done:
     xai_h5_close(ds);
     xai_h5_close(f);
     return s;

@@ -589,8 +589,10 @@ static xai_status export_ig_exact(const char *tmp, const xai_exp_summary *s, xai
             xai_sbuf_printf(meta, "\n");
         }
     }
-    xai_status st = xai_plot_write_text(tmp, "ig_map_error.dat", &b);
-    if (st == XAI_OK) st = xai_plot_write_text(tmp, "ig_convergence.tsv", &t);
+    xai_status st;
+    if ((st = xai_plot_write_text(tmp, "ig_map_error.dat", &b)) != XAI_OK) goto done;
+    st = xai_plot_write_text(tmp, "ig_convergence.tsv", &t);
+done:
     xai_sbuf_free(&b);
     xai_sbuf_free(&t);
     return st;

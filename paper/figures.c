@@ -208,6 +208,13 @@ done:
     return st;
 }
 
+/* An experiment's plot data, then its figures from it. */
+static xai_status export_and_draw(const char *dir, const char *paper, const xai_export_opts *o, FILE *log)
+{
+    XAI_TRY(xai_export_experiment(dir, NULL, o, log));
+    return xai_figures_experiment(dir, paper, log);
+}
+
 xai_status xai_figures_all(const char *results_root, const char *const *exps, int n, const char *paper_dir,
                            const xai_export_opts *o, FILE *log)
 {
@@ -218,8 +225,7 @@ xai_status xai_figures_all(const char *results_root, const char *const *exps, in
     XAI_TRY(xai_gnuplot_find(gp, sizeof gp)); /* fail before any work when it cannot end well */
     for (int e = 0; e < n; e++) {
         char *dir = xai_path_join(results_root, exps[e]);
-        xai_status st = xai_export_experiment(dir, NULL, o, log);
-        if (st == XAI_OK) st = xai_figures_experiment(dir, paper, log); /* only after its plot data */
+        xai_status st = export_and_draw(dir, paper, o, log);
         free(dir);
         XAI_TRY(st);
     }

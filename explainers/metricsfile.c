@@ -423,6 +423,8 @@ static xai_status write_images(hid_t root, const xai_metrics *m)
     return put_f64(root, "steps/fraction", r->frac, 1, dk);
 }
 
+static xai_status write_stats(hid_t root, const xai_metrics *m);
+
 static xai_status write_all(hid_t root, const xai_metrics *m)
 {
     xai_sbuf list = {0};
@@ -446,7 +448,7 @@ static xai_status write_all(hid_t root, const xai_metrics *m)
         snprintf(path, sizeof path, "ig_exact/%s", m->ig[i].name);
         XAI_TRY(in_group(root, path, write_ig_exact, &m->ig[i]));
     }
-    return XAI_OK;
+    return write_stats(root, m);
 }
 
 xai_status xai_metricsfile_create(xai_metrics_writer **w, const char *path)
@@ -835,4 +837,124 @@ xai_status xai_metricsfile_read_summary(xai_metrics_summary *s, const char *path
     }
     xai_h5_close(f);
     return XAI_OK;
+}
+
+/* ------------------------------------------------------------- statistics */
+
+/* The per-image metrics the statistics cover (METRICS.md, "Statistics of the metrics"): a
+ * metric joins by one row here naming its per-image dataset under /methods/<method>/; a row
+ * whose dataset some method lacks is skipped, so a metric not evaluated costs nothing. */
+static const struct {
+    const char *name, *family, *source;
+    int higher_better;
+} STAT_METRICS[] = {
+    {"pf_aopc_morf", "pixel flipping", "morf/logit/aopc", 1},
+    {"pf_aopc_lerf", "pixel flipping", "lerf/logit/aopc", 0},
+    {"pf_abpc", "pixel flipping", "abpc/logit/values", 1},
+    {"pf_aopc_morf_prob", "pixel flipping", "morf/prob/aopc", 1},
+    {"completeness_error", "completeness", "completeness/rel_error", 0},
+};
+#define N_STAT_METRICS ((int)(sizeof STAT_METRICS / sizeof *STAT_METRICS))
+
+static double *read_vec(hid_t f, const char *name, int *n);
+
+/* Column r of STAT_METRICS read back from the file being written; 0 when a method lacks it. */
+static int stat_column(xai_metric_column *c, hid_t root, const xai_metrics *m, int r)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->name, sizeof c->name, "%s", STAT_METRICS[r].name);
+    snprintf(c->family, sizeof c->family, "%s", STAT_METRICS[r].family);
+    snprintf(c->source, sizeof c->source, "%s", STAT_METRICS[r].source);
+    c->higher_better = STAT_METRICS[r].higher_better;
+    c->n = m->n;
+    c->v = xai_malloc(((size_t)m->nmethods * m->n + 1) * sizeof *c->v);
+    for (int i = 0; i < m->nmethods; i++) {
+        char obj[700];
+        snprintf(obj, sizeof obj, "methods/%s/%s", m->methods[i], c->source);
+        int n = 0;
+        double *v = read_vec(root, obj, &n);
+        const int ok = v && n == m->n;
+        if (ok) memcpy(c->v + (size_t)i * m->n, v, (size_t)n * sizeof *v);
+        free(v);
+        if (!ok) return xai_metric_column_free(c), 0;
+    }
+    return 1;
+}
+
+typedef struct {
+    const xai_metric_stats *s;
+    const char *methods; /* comma-separated, the order of every (k) vector */
+} mstat_view;
+
+static xai_status write_metric_stats(hid_t g, const void *ctx)
+{
+    const xai_metric_stats *s = ((const mstat_view *)ctx)->s;
+    const int k = s->k;
+    const uint64_t dk[1] = {(uint64_t)k}, dkk[2] = {(uint64_t)k, (uint64_t)k};
+    XAI_TRY(xai_h5_attr_str(g, "family", s->family));
+    XAI_TRY(xai_h5_attr_str(g, "source", s->source));
+    XAI_TRY(xai_h5_attr_str(g, "methods", ((const mstat_view *)ctx)->methods));
+    XAI_TRY(xai_h5_attr_i64(g, "higher_better", s->higher_better));
+    XAI_TRY(xai_h5_attr_i64(g, "n_images", s->n_used));
+    XAI_TRY(xai_h5_attr_i64(g, "n_excluded", s->n_excluded));
+    const struct { const char *name; const double *v; int rank; } vecs[] = {
+        {"mean", s->mean, 1}, {"ci_lo", s->lo, 1}, {"ci_hi", s->hi, 1}, {"rank", s->rank, 1},
+        {"rank_mean", s->rank_mean, 1}, {"rank_lo", s->rank_lo, 1}, {"rank_hi", s->rank_hi, 1},
+        {"p", s->p, 2}, {"p_holm", s->p_holm, 2}, {"r_rb", s->r_rb, 2}};
+    for (size_t i = 0; i < sizeof vecs / sizeof *vecs; i++)
+        XAI_TRY(put_f64(g, vecs[i].name, vecs[i].v, vecs[i].rank, vecs[i].rank == 1 ? dk : dkk));
+    xai_sbuf l = {0};
+    for (int i = 0; i < k; i++) xai_sbuf_printf(&l, "%s%s", i ? "," : "", s->letters[i]);
+    xai_status st = xai_h5_attr_str(g, "letters", l.s ? l.s : "");
+    xai_sbuf_free(&l);
+    return st;
+}
+
+/* /stats: per metric its statistics over the methods, then Kendall's tau between metrics. */
+static xai_status write_stats_group(hid_t g, const xai_metric_stats *s, int ns, const char *methods)
+{
+    xai_sbuf names = {0};
+    for (int r = 0; r < ns; r++) xai_sbuf_printf(&names, "%s%s", r ? "," : "", s[r].name);
+    xai_status st = xai_h5_attr_str(g, "metrics", names.s ? names.s : "");
+    xai_sbuf_free(&names);
+    XAI_TRY(st);
+    XAI_TRY(xai_h5_attr_str(g, "methods", methods));
+    XAI_TRY(xai_h5_attr_i64(g, "resamples", XAI_MSTATS_RESAMPLES));
+    XAI_TRY(xai_h5_attr_f64(g, "level", XAI_MSTATS_LEVEL));
+    XAI_TRY(xai_h5_attr_f64(g, "alpha", XAI_MSTATS_ALPHA));
+    for (int r = 0; r < ns; r++) {
+        mstat_view v = {&s[r], methods};
+        XAI_TRY(in_group(g, s[r].name, write_metric_stats, &v));
+    }
+    if (!ns) return XAI_OK;
+    double *tau = xai_malloc((size_t)ns * ns * sizeof *tau);
+    xai_metric_kendall(tau, s, ns);
+    const uint64_t d[2] = {(uint64_t)ns, (uint64_t)ns};
+    st = put_f64(g, "kendall_tau", tau, 2, d);
+    free(tau);
+    return st;
+}
+
+static xai_status write_stats(hid_t root, const xai_metrics *m)
+{
+    xai_metric_stats *s = xai_calloc(N_STAT_METRICS, sizeof *s);
+    xai_sbuf methods = {0};
+    for (int i = 0; i < m->nmethods; i++) xai_sbuf_printf(&methods, "%s%s", i ? "," : "", m->methods[i]);
+    xai_status st = XAI_OK;
+    int ns = 0;
+    for (int r = 0; r < N_STAT_METRICS && st == XAI_OK; r++) {
+        xai_metric_column c;
+        if (!stat_column(&c, root, m, r)) continue;
+        st = xai_metric_stats_of(&s[ns], &c, m->nmethods, m->flip.seed);
+        xai_metric_column_free(&c);
+        if (st == XAI_OK) ns++;
+    }
+    hid_t g = st == XAI_OK ? xai_h5_group(root, "stats") : -1;
+    if (st == XAI_OK && g < 0) st = xai_fail(XAI_EIO, "HDF5: cannot create group '/stats'");
+    if (st == XAI_OK) st = write_stats_group(g, s, ns, methods.s ? methods.s : "");
+    if (g >= 0) H5Gclose(g);
+    for (int r = 0; r < ns; r++) xai_metric_stats_free(&s[r]);
+    free(s);
+    xai_sbuf_free(&methods);
+    return st;
 }

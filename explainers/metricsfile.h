@@ -4,6 +4,7 @@
 #define XAI_METRICSFILE_H
 
 #include "explainers/metrics.h"
+#include "explainers/metricstats.h"
 
 #define XAI_METRICS_FORMAT "xai-metrics-1"
 

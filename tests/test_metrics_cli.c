@@ -158,6 +158,32 @@ static int count_files(void)
     return n;
 }
 
+/* /stats: the random control ranks last under MoRF AOPC, apart from both methods; IG and
+ * gradient x input agree on a linear model (the same map up to rounding: their order is rounding's). */
+static void check_stats(hid_t f, const char *out)
+{
+    char methods[256] = "", letters[256] = "";
+    hid_t g = H5Oopen(f, "/stats/pf_aopc_morf", H5P_DEFAULT);
+    assert_true(g >= 0);
+    assert_int_equal(xai_h5_get_str(g, "methods", methods, sizeof methods), XAI_OK);
+    assert_int_equal(xai_h5_get_str(g, "letters", letters, sizeof letters), XAI_OK);
+    H5Oclose(g);
+    assert_string_equal(methods, "gradient-x-input,ig,random");
+    double rank[3], tau[64];
+    assert_int_equal(xai_h5_read(f, "/stats/pf_aopc_morf/rank", H5T_NATIVE_DOUBLE, rank, 1, NULL, out), XAI_OK);
+    assert_float_equal(rank[0] + rank[1], 3, 0); /* the same map up to rounding: either order */
+    assert_float_equal(rank[2], 3, 0);
+    /* The random control shares no letter with either method (12 images, all in one direction). */
+    const char *last = strrchr(letters, ',');
+    assert_non_null(last);
+    for (const char *p = last + 1; *p; p++) assert_true(!memchr(letters, *p, (size_t)(last - letters)));
+    uint64_t d[8];
+    assert_int_equal(xai_h5_dims(f, "/stats/kendall_tau", d), 2);
+    assert_true(d[0] >= 4 && d[0] == d[1] && d[0] <= 8);
+    assert_int_equal(xai_h5_read(f, "/stats/kendall_tau", H5T_NATIVE_DOUBLE, tau, 2, NULL, out), XAI_OK);
+    assert_float_equal(tau[0], 1, 1e-12);
+}
+
 static void test_evaluate_linear(void **state)
 {
     (void)state;
@@ -202,6 +228,7 @@ static void test_evaluate_linear(void **state)
     assert_int_equal(xai_h5_read(f, "/methods/gradient-x-input/sanity/spearman", H5T_NATIVE_FLOAT, sp, 2, NULL, out),
                      XAI_OK);
     for (int j = 4; j < 8; j++) assert_true(sp[j] < 0.9f);
+    check_stats(f, out);
     H5Fclose(f);
 
     FILE *c = fopen(csv, "r");

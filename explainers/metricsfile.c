@@ -958,3 +958,116 @@ static xai_status write_stats(hid_t root, const xai_metrics *m)
     xai_sbuf_free(&methods);
     return st;
 }
+
+/* ------------------------------------------------------------- statistics, read back */
+
+/* Splits a comma-separated attribute, keeping empty items ("a,,b": three). */
+static int split_csv(char ***out, const char *s)
+{
+    int n = 1;
+    for (const char *p = s; *p; p++) n += *p == ',';
+    *out = xai_calloc((size_t)n, sizeof **out);
+    for (int i = 0; i < n; i++) {
+        const char *e = strchr(s, ',');
+        size_t len = e ? (size_t)(e - s) : strlen(s);
+        (*out)[i] = xai_malloc(len + 1);
+        memcpy((*out)[i], s, len);
+        (*out)[i][len] = 0;
+        s = e ? e + 1 : s + len;
+    }
+    return n;
+}
+
+static void free_strs(char **v, int n)
+{
+    for (int i = 0; v && i < n; i++) free(v[i]);
+    free(v);
+}
+
+/* A (k) or (k, k) vector of /stats/<metric>; 0 when absent or of another shape. */
+static int read_stat_vec(hid_t f, const char *grp, const char *name, double *out, int k, int rank)
+{
+    char obj[400];
+    snprintf(obj, sizeof obj, "%s/%s", grp, name);
+    uint64_t d[8];
+    const uint64_t want[2] = {(uint64_t)k, (uint64_t)k};
+    if (xai_h5_dims(f, obj, d) != rank || d[0] != want[0] || (rank == 2 && d[1] != want[1])) return 0;
+    if (xai_h5_read_f64(f, obj, out, rank, want, "") != XAI_OK) return xai_clear_error(), 0;
+    return 1;
+}
+
+/* /stats/<name> into m (allocated for k methods); 0 when it does not fit. */
+static int read_metric_stats(xai_metric_stats *m, hid_t f, const char *name, int k)
+{
+    char grp[200], let[8192] = "";
+    snprintf(grp, sizeof grp, "/stats/%s", name);
+    xai_metric_column c = {.n = 0};
+    snprintf(c.name, sizeof c.name, "%s", name);
+    attr_str(f, grp, "family", c.family, sizeof c.family);
+    attr_str(f, grp, "source", c.source, sizeof c.source);
+    c.higher_better = (int)attr_i64(f, grp, "higher_better", 1);
+    xai_metric_stats_of(m, &c, k, 0); /* allocates, all NaN */
+    m->n_used = (int)attr_i64(f, grp, "n_images", 0);
+    m->n_excluded = (int)attr_i64(f, grp, "n_excluded", 0);
+    const struct { const char *name; double *v; int rank; } vecs[] = {
+        {"mean", m->mean, 1}, {"ci_lo", m->lo, 1}, {"ci_hi", m->hi, 1}, {"rank", m->rank, 1},
+        {"rank_mean", m->rank_mean, 1}, {"rank_lo", m->rank_lo, 1}, {"rank_hi", m->rank_hi, 1},
+        {"p", m->p, 2}, {"p_holm", m->p_holm, 2}, {"r_rb", m->r_rb, 2}};
+    for (size_t i = 0; i < sizeof vecs / sizeof *vecs; i++)
+        if (!read_stat_vec(f, grp, vecs[i].name, vecs[i].v, k, vecs[i].rank)) return 0;
+    attr_str(f, grp, "letters", let, sizeof let);
+    char **l;
+    const int nl = split_csv(&l, let);
+    for (int i = 0; i < k && nl == k; i++) snprintf(m->letters[i], sizeof m->letters[i], "%s", l[i]);
+    free_strs(l, nl);
+    return 1;
+}
+
+static void read_stats_in(xai_metrics_stats_set *s, hid_t f, const char *path, xai_sbuf *notes)
+{
+    char names[8192] = "", methods[16384] = "";
+    attr_str(f, "/stats", "metrics", names, sizeof names);
+    attr_str(f, "/stats", "methods", methods, sizeof methods);
+    if (!names[0] || !methods[0]) return;
+    s->k = split_csv(&s->methods, methods);
+    s->resamples = attr_i64(f, "/stats", "resamples", -1);
+    s->level = attr_f64(f, "/stats", "level");
+    s->alpha = attr_f64(f, "/stats", "alpha");
+    char **nm;
+    const int n = split_csv(&nm, names);
+    s->m = xai_calloc((size_t)n, sizeof *s->m);
+    int all = 1;
+    for (int i = 0; i < n; i++) {
+        if (read_metric_stats(&s->m[s->nmetrics], f, nm[i], s->k)) {
+            s->nmetrics++;
+            continue;
+        }
+        xai_metric_stats_free(&s->m[s->nmetrics]);
+        all = 0;
+        note(notes, "%s: /stats/%s unreadable or of another shape; left out", path, nm[i]);
+    }
+    /* The tau matrix is indexed by @metrics: only usable when every metric was read. */
+    s->tau = all ? xai_malloc((size_t)n * n * sizeof *s->tau) : NULL;
+    if (s->tau && !read_stat_vec(f, "/stats", "kendall_tau", s->tau, n, 2)) free(s->tau), s->tau = NULL;
+    free_strs(nm, n);
+}
+
+xai_status xai_metricsfile_read_stats(xai_metrics_stats_set *s, const char *path, xai_sbuf *notes)
+{
+    memset(s, 0, sizeof *s);
+    hid_t f;
+    XAI_TRY(xai_h5_open(&f, path, 0));
+    read_stats_in(s, f, path, notes);
+    if (!s->nmetrics) note(notes, "%s: no /stats (no statistics between methods)", path);
+    xai_h5_close(f);
+    return XAI_OK;
+}
+
+void xai_metrics_stats_set_free(xai_metrics_stats_set *s)
+{
+    for (int i = 0; i < s->nmetrics; i++) xai_metric_stats_free(&s->m[i]);
+    free(s->m);
+    free_strs(s->methods, s->k);
+    free(s->tau);
+    memset(s, 0, sizeof *s);
+}

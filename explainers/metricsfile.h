@@ -166,4 +166,18 @@ typedef struct {
 xai_status xai_metricsfile_read_summary(xai_metrics_summary *s, const char *path);
 void xai_metrics_summary_free(xai_metrics_summary *s);
 
+/* /stats read back (METRICS.md, "Statistics of the metrics"); nmetrics 0 when the file has none. */
+typedef struct {
+    int nmetrics, k;
+    char **methods;          /* (k) the order of every method vector */
+    xai_metric_stats *m;     /* (nmetrics) */
+    double *tau;             /* (nmetrics, nmetrics) Kendall tau-b; NULL when absent */
+    int64_t resamples;
+    double level, alpha;
+} xai_metrics_stats_set;
+/* Only an unreadable file is an error; a metric whose vectors do not fit @methods is left out
+ * and named in notes (when not NULL). Free with xai_metrics_stats_set_free. */
+xai_status xai_metricsfile_read_stats(xai_metrics_stats_set *s, const char *path, xai_sbuf *notes);
+void xai_metrics_stats_set_free(xai_metrics_stats_set *s);
+
 #endif

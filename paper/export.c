@@ -685,6 +685,33 @@ static xai_status export_training(const char *tmp, const xai_exp_summary *s, xai
     return st;
 }
 
+/* agreement.dat: Kendall tau-b between the metrics' method rankings, one row per metric (matrix). */
+static xai_status export_agreement(const char *tmp, const xai_exp_summary *s, xai_sbuf *meta)
+{
+    const xai_metrics_stats_set *st = &s->stats;
+    const int m = st->nmetrics;
+    xai_sbuf_printf(meta, "have_agreement = %d\n", st->tau && m >= 2);
+    if (!st->tau || m < 2) return XAI_OK;
+    xai_sbuf b = {0};
+    xai_sbuf_printf(&b, "# Kendall tau-b between the method rankings of metrics i (row) and j (column), %s/metrics.h5 "
+                        "/stats/kendall_tau; names in meta.gp metric_name\n", s->dir);
+    for (int i = 0; i < m; i++) {
+        for (int j = 0; j < m; j++) {
+            if (j) xai_sbuf_printf(&b, " ");
+            xai_gp_num(&b, st->tau[i * m + j]);
+        }
+        xai_sbuf_printf(&b, "\n");
+    }
+    xai_status r = xai_plot_write_text(tmp, "agreement.dat", &b);
+    xai_sbuf_free(&b);
+    char **names = xai_calloc((size_t)m, sizeof *names);
+    for (int i = 0; i < m; i++) names[i] = (char *)st->m[i].name;
+    xai_sbuf_printf(meta, "n_metrics = %d\n", m);
+    xai_gp_str_array(meta, "metric_name", names, m);
+    free(names);
+    return r;
+}
+
 /* meta.gp's header, then every piece; each piece notes what it skips. */
 static xai_status export_pieces(const char *tmp, const char *exp_dir, const xai_exp_summary *s,
                                 const xai_export_opts *o, FILE *log)
@@ -704,6 +731,7 @@ static xai_status export_pieces(const char *tmp, const char *exp_dir, const xai_
     if ((st = export_ig_exact(tmp, s, &meta)) != XAI_OK) goto done;
     if ((st = export_tables(tmp, s)) != XAI_OK) goto done;
     if ((st = export_training(tmp, s, &meta, log)) != XAI_OK) goto done;
+    if ((st = export_agreement(tmp, s, &meta)) != XAI_OK) goto done;
     if ((st = xai_plot_write_text(tmp, "meta.gp", &meta)) != XAI_OK) goto done;
     /* Completion marker for make-like pipelines (xai reproduce): present only in a whole export. */
     xai_sbuf_printf(&done, "xai export complete (xai %s) from %s\n", xai_version(), exp_dir);

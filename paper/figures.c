@@ -160,7 +160,9 @@ static const struct {
     {"pixelflip.gp", "pixelflip.dat", "pixel-flipping curves"},
     {"ig_completeness.gp", "ig_completeness.dat", "IG completeness vs steps"},
     {"training.gp", "training.dat", "training curves"},
+    {"agreement.gp", "agreement.dat", "metric agreement matrix"},
 };
+#define N_EXP_FIGS ((int)(sizeof EXP_FIGS / sizeof *EXP_FIGS))
 
 /* Renders scripts whose data exist into a fresh figures directory, then swaps it in. */
 static xai_status render_set(const char *data_dir, const char *fig_dir, const char *paper, const char *const *scripts,
@@ -198,9 +200,9 @@ xai_status xai_figures_experiment(const char *exp_dir, const char *paper_dir, FI
     char *figs = xai_path_join(exp_dir, "figures");
     xai_status st = XAI_OK;
     if (!xai_file_exists(meta) && (st = xai_export_experiment(exp_dir, NULL, NULL, log)) != XAI_OK) goto done;
-    const char *sc[4], *nd[4], *wh[4];
-    for (int i = 0; i < 4; i++) sc[i] = EXP_FIGS[i].script, nd[i] = EXP_FIGS[i].needs, wh[i] = EXP_FIGS[i].what;
-    st = render_set(data, figs, paper, sc, nd, wh, 4, log);
+    const char *sc[N_EXP_FIGS], *nd[N_EXP_FIGS], *wh[N_EXP_FIGS];
+    for (int i = 0; i < N_EXP_FIGS; i++) sc[i] = EXP_FIGS[i].script, nd[i] = EXP_FIGS[i].needs, wh[i] = EXP_FIGS[i].what;
+    st = render_set(data, figs, paper, sc, nd, wh, N_EXP_FIGS, log);
 done:
     free(figs);
     free(data);

@@ -75,7 +75,7 @@ static void doc_code(doc *d, const char *text)
     xai_sbuf_printf(&d->html, "</pre>\n");
 }
 
-#define MAXCOLS 16
+#define MAXCOLS 40 /* the agreement matrix: one column per metric */
 
 typedef struct {
     int ncols;
@@ -475,6 +475,95 @@ static int file_in(const char *root, const char *rel)
     return e;
 }
 
+/* ------------------------------------------------------- statistics */
+
+/* One table of a metric family: methods in the order of its first metric, a cell per metric. */
+static void stats_family_table(doc *d, const xai_metrics_stats_set *st, const char *family)
+{
+    row h;
+    row_begin(&h);
+    cell(&h, "method");
+    int first = -1;
+    for (int i = 0; i < st->nmetrics; i++) {
+        if (strcmp(st->m[i].family, family)) continue;
+        if (first < 0) first = i;
+        cell(&h, "%s (%s, n = %d)", st->m[i].name, st->m[i].higher_better ? "higher better" : "lower better",
+             st->m[i].n_used);
+    }
+    cell(&h, "rank (%s), 95 %% interval", st->m[first].name);
+    table_begin(d, &h);
+    int *order = xai_malloc((size_t)st->k * sizeof *order);
+    xai_metric_order(order, &st->m[first]);
+    for (int o = 0; o < st->k; o++) {
+        const int j = order[o];
+        row r;
+        row_begin(&r);
+        cell(&r, "%s", st->methods[j]);
+        for (int i = 0; i < st->nmetrics; i++) {
+            const xai_metric_stats *m = &st->m[i];
+            if (strcmp(m->family, family)) continue;
+            if (!isfinite(m->mean[j])) cell(&r, "–");
+            else cell(&r, "%.4g [%.4g, %.4g] %s", m->mean[j], m->lo[j], m->hi[j], m->letters[j]);
+        }
+        const xai_metric_stats *m = &st->m[first];
+        if (isfinite(m->rank[j])) cell(&r, "%g [%g, %g]", m->rank[j], m->rank_lo[j], m->rank_hi[j]);
+        else cell(&r, "–");
+        table_row(d, &r, 0);
+    }
+    free(order);
+    table_end(d);
+}
+
+/* Kendall tau-b between the metrics' rankings of the methods, as a table. */
+static void stats_agreement(doc *d, const xai_metrics_stats_set *st)
+{
+    const int m = st->nmetrics < MAXCOLS - 1 ? st->nmetrics : MAXCOLS - 1;
+    if (!st->tau || m < 2) return;
+    doc_para(d, "Agreement between metrics: Kendall's tau-b between the method rankings of each pair of metrics "
+                "(1: the same order, -1: reversed; a lower-is-better metric is ranked in its own direction).");
+    row h;
+    row_begin(&h);
+    cell(&h, "tau-b");
+    for (int b = 0; b < m; b++) cell(&h, "%s", st->m[b].name);
+    table_begin(d, &h);
+    for (int a = 0; a < m; a++) {
+        row r;
+        row_begin(&r);
+        cell(&r, "%s", st->m[a].name);
+        for (int b = 0; b < m; b++) cellf(&r, "%.2f", st->tau[a * st->nmetrics + b]);
+        table_row(d, &r, 0);
+    }
+    table_end(d);
+}
+
+/* Per dataset: one table per metric family (mean, CI, letters), then the agreement matrix. */
+static void report_statistics(doc *d, const char *root, xai_exp_summary *s, int n)
+{
+    doc_heading(d, 2, "Which method is most faithful: statistics");
+    doc_para(d, "Per metric and method: mean over the images and its 95 %% percentile bootstrap interval (the same "
+                "image resamples for every method); letters: methods sharing a letter are not significantly "
+                "different (paired Wilcoxon signed-rank over all method pairs, Holm-corrected within the metric, "
+                "p < 0.05); a shared letter is no evidence of equivalence. Rank: 1 = best, with its bootstrap "
+                "interval. Only images where every method has a value are used (n). Formulas: METRICS.md.");
+    for (int e = 0; e < n; e++) {
+        const xai_metrics_stats_set *st = &s[e].stats;
+        if (!st->nmetrics) continue;
+        doc_heading(d, 3, s[e].name);
+        for (int i = 0; i < st->nmetrics; i++) {
+            int seen = 0;
+            for (int j = 0; j < i && !seen; j++) seen = !strcmp(st->m[j].family, st->m[i].family);
+            if (seen) continue;
+            doc_para(d, "%s.", st->m[i].family);
+            stats_family_table(d, st, st->m[i].family);
+        }
+        stats_agreement(d, st);
+        char src[1200];
+        snprintf(src, sizeof src, "%s/figures/agreement.png", s[e].name);
+        if (file_in(root, src))
+            doc_figure(d, src, "Kendall's tau-b between the method rankings of every pair of metrics.");
+    }
+}
+
 static void report_figures(doc *d, const char *root, xai_exp_summary *s, int n)
 {
     doc_heading(d, 2, "Figures");
@@ -554,6 +643,7 @@ static void report_document(doc *d, const char *results_root, xai_exp_summary *s
              xai_version(), results_root);
     report_setup(d, results_root, s, n);
     report_accuracy(d, s, n);
+    report_statistics(d, results_root, s, n);
     report_metrics(d, s, n);
     report_figures(d, results_root, s, n);
     xai_sbuf all = {0};

@@ -222,7 +222,7 @@ static xai_status load_metrics(xai_exp_summary *s, const char *path)
     s->ig = ms.ig, s->nig = ms.nig;
     ms.ig = NULL, ms.nig = 0;
     xai_metrics_scores_free(&ms);
-    return XAI_OK;
+    return xai_metricsfile_read_stats(&s->stats, path, &s->notes);
 }
 
 /* --------------------------------------------------------- summary loader */
@@ -275,6 +275,7 @@ void xai_exp_summary_free(xai_exp_summary *s)
     free(s->methods);
     xai_metrics_scores ms = {.ig = s->ig, .nig = s->nig};
     xai_metrics_scores_free(&ms);
+    xai_metrics_stats_set_free(&s->stats);
     xai_sbuf_free(&s->notes);
     memset(s, 0, sizeof *s);
 }

@@ -54,6 +54,7 @@ typedef struct {
     xai_method_summary *methods; /* (nmethods), IG, LRP, other baselines, random; by name within each */
     int nig;
     xai_ig_steps_summary *ig;    /* (nig) */
+    xai_metrics_stats_set stats; /* /stats: per metric, statistics between methods */
     xai_sbuf notes;              /* one line per thing that was missing */
 } xai_exp_summary;
 

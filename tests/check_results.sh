@@ -24,9 +24,13 @@ for e in "${exps[@]}"; do
     d=$root/$e
     h5ok "$d/model.h5" /model /train
     h5ok "$d/attributions.h5" /inputs /logits /targets /labels
-    h5ok "$d/metrics.h5"
+    h5ok "$d/metrics.h5" /stats /stats/kendall_tau
+    # The statistics of every metric (h5ls: h5dump -N also matches attributes named like them).
+    for v in mean ci_lo ci_hi rank p_holm r_rb; do
+        h5ls "$d/metrics.h5/stats/pf_aopc_morf/$v" >/dev/null 2>&1 && ok || bad "$d/metrics.h5 lacks /stats/pf_aopc_morf/$v"
+    done
     [ -s "$d/summary.csv" ] && ok || bad "$d/summary.csv missing"
-    for fig in heatmaps pixelflip training; do png "$d/figures/$fig.png"; pdf "$d/figures/$fig.pdf"; done
+    for fig in heatmaps pixelflip training agreement; do png "$d/figures/$fig.png"; pdf "$d/figures/$fig.pdf"; done
     # IG step curves: the figure and, with an exact-IG reference (else a stated reason), the map error.
     for m in $(h5ls "$d/metrics.h5/ig_steps" 2>/dev/null | grep -v "NOT FOUND" | awk '{print $1}'); do
         png "$d/figures/ig_completeness.png"; pdf "$d/figures/ig_completeness.pdf"
@@ -47,6 +51,7 @@ for e in "${exps[@]}"; do
 done
 for fig in aopc runtime; do png "$root/figures/$fig.png"; pdf "$root/figures/$fig.pdf"; done
 for f in report.md report.html provenance.json; do [ -s "$root/$f" ] && ok || bad "$root/$f missing"; done
+grep -q "most faithful: statistics" "$root/report.md" && ok || bad "$root/report.md lacks the statistics section"
 z=$root/xai-repro-artifact.zip
 [ "$(head -c 2 "$z" 2>/dev/null)" = PK ] && ok || bad "$z is not a zip file"
 echo "results check: $pass passed, $fail failed"

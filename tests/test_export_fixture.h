@@ -201,6 +201,41 @@ static __attribute__((unused)) void fx_curve(hid_t parent, const char *path, dou
     H5Gclose(g);
 }
 
+/* /stats/<name> for the three methods: means m, CI m -+ 0.05, ranks given, letters given. */
+static __attribute__((unused)) void fx_metric_stats(hid_t st, const char *name, const double *m, const double *rank,
+                                                    const char *letters, int higher_better)
+{
+    hid_t g = xai_h5_group(st, name);
+    fx_check(xai_h5_attr_str(g, "family", higher_better ? "pixel flipping" : "completeness"));
+    fx_check(xai_h5_attr_str(g, "letters", letters));
+    fx_check(xai_h5_attr_i64(g, "higher_better", higher_better));
+    fx_check(xai_h5_attr_i64(g, "n_images", FX_N));
+    double lo[3], hi[3], pk[9];
+    for (int j = 0; j < 3; j++) lo[j] = m[j] - 0.05, hi[j] = m[j] + 0.05;
+    for (int j = 0; j < 9; j++) pk[j] = j % 4 ? 0.01 : NAN;
+    const uint64_t d1[1] = {3}, d2[2] = {3, 3};
+    const char *v1[] = {"mean", "ci_lo", "ci_hi", "rank", "rank_mean", "rank_lo", "rank_hi"};
+    const double *x1[] = {m, lo, hi, rank, rank, rank, rank};
+    for (int i = 0; i < 7; i++) fx_check(xai_h5_write(g, v1[i], H5T_NATIVE_DOUBLE, x1[i], 1, d1));
+    const char *v2[] = {"p", "p_holm", "r_rb"};
+    for (int i = 0; i < 3; i++) fx_check(xai_h5_write(g, v2[i], H5T_NATIVE_DOUBLE, pk, 2, d2));
+    H5Gclose(g);
+}
+
+static __attribute__((unused)) void fx_stats(hid_t root, const fx_numbers *x)
+{
+    hid_t st = xai_h5_group(root, "stats");
+    fx_check(xai_h5_attr_str(st, "metrics", "pf_aopc_morf,completeness_error"));
+    fx_check(xai_h5_attr_str(st, "methods", "ig,lrp-epsilon,gradient"));
+    const double r1[3] = {2, 1, 3}, c[3] = {0.00123, 0.00246, 0.00369}, r2[3] = {1, 2, 3};
+    fx_metric_stats(st, "pf_aopc_morf", x->aopc_morf, r1, "ab,a,b", 1);
+    fx_metric_stats(st, "completeness_error", c, r2, "a,b,c", 0);
+    const double tau[4] = {1, -1.0 / 3, -1.0 / 3, 1};
+    const uint64_t d2[2] = {2, 2};
+    fx_check(xai_h5_write(st, "kendall_tau", H5T_NATIVE_DOUBLE, tau, 2, d2));
+    H5Gclose(st);
+}
+
 static __attribute__((unused)) void fx_metrics(const char *dir, const fx_numbers *x)
 {
     char *path = xai_path_join(dir, "metrics.h5");
@@ -272,6 +307,7 @@ static __attribute__((unused)) void fx_metrics(const char *dir, const fx_numbers
     fx_check(xai_h5_attr_f64(ex, "seconds_mean", 0.004));
     fx_check(xai_h5_attr_i64(ex, "check_run", 0));
     H5Gclose(ex);
+    fx_stats(root, x);
     H5Gclose(root);
     fx_check(xai_h5_commit(&hf));
     free(path);

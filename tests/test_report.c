@@ -53,6 +53,11 @@ static void test_summary_load(void **state)
     assert_true(s.ig[0].order[0] == 1 && s.ig[0].map_median[0] == 1 && s.ig[0].map_p90[3 + 2] == 1.5 * 0.2 / 64);
     assert_true(s.ig[0].regions_median == 37 && !s.ig[0].check_run);
     assert_int_equal(s.notes.n, 0);
+    assert_int_equal(s.stats.nmetrics, 2);
+    assert_int_equal(s.stats.k, 3);
+    assert_string_equal(s.stats.methods[1], "lrp-epsilon");
+    assert_string_equal(s.stats.m[0].letters[0], "ab");
+    assert_true(s.stats.m[1].higher_better == 0 && s.stats.tau[1] == -1.0 / 3);
     xai_exp_summary_free(&s);
     /* A missing directory is an error; a missing file only a note. */
     char *nodir = xai_path_join(root, "nothere");
@@ -141,6 +146,8 @@ static void test_report_numbers(void **state)
         "Observed convergence order of the map error", "left 1.00, gauss 1.00",
         "Steps for 1 % map error: left ",
         "beta/metrics.h5: missing",
+        "most faithful: statistics", "0.538 [0.488, 0.588] a", /* lrp-epsilon first: rank 1 */
+        "0.301 [0.251, 0.351] b", "-0.33",        /* gradient; Kendall tau */
     };
     for (size_t i = 0; i < sizeof both / sizeof *both; i++) {
         if (!strstr(md, both[i])) fprintf(stderr, "report.md lacks '%s'\n", both[i]);

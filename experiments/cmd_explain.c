@@ -44,7 +44,7 @@ static const char ABOUT[] =
     "lrp-epsilon, lrp-gamma, lrp-zplus, lrp-alpha1beta0, lrp-alpha2beta1, lrp-flat, lrp-wsquare,\n"
     "lrp-zbox, lrp-epsilon-plus-flat, lrp-epsilon-gamma-box, lrp-preset-a, lrp-preset-b.";
 
-enum { NOPTS = 25 };
+enum { NOPTS = 26 };
 
 /* The option table, pointing into a. */
 static void option_table(xai_optdef *t, explain_args *a)
@@ -58,6 +58,9 @@ static void option_table(xai_optdef *t, explain_args *a)
             "lrp-epsilon-gamma-box,gradient,\ngradient-x-input,smoothgrad,random)"),
         {"--n", XAI_ARG_INT, &c->n, "N", 1, ROWS_MAX, "images to explain (default 256)"},
         {"--start", XAI_ARG_INT, &c->start, "S", 0, ROWS_MAX, "first test image (default 0)"},
+        STR("--select", &c->select, "HOW",
+            "first (test images from --start in order, default) or stratified\n(classes in turn, each in index "
+            "order: every prefix is class-balanced)"),
         STR("--target", &c->target, "T", "pred (predicted class, default), label (true class) or a class index"),
         STR("--out", &c->out, "FILE", "output (default: attributions.h5 beside the model)"),
         {"--ig-batch", XAI_ARG_INT, &c->rows, "R", 1, ROWS_MAX,

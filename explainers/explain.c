@@ -223,16 +223,22 @@ static xai_status load_model(xai_model **out, const xai_explain_cfg *cfg)
     return s;
 }
 
+static int stratified(const xai_explain_cfg *cfg) { return cfg->select && !strcmp(cfg->select, "stratified"); }
+
 static xai_status load_images(xai_dataset *d, const xai_explain_cfg *cfg, const xai_model *m)
 {
+    if (cfg->select && !stratified(cfg) && strcmp(cfg->select, "first"))
+        return xai_fail(XAI_EINVAL, "--select %s: expected first or stratified", cfg->select);
+    /* Stratified selection looks at every label: the whole test split. */
+    const int limit = stratified(cfg) ? 0 : cfg->start + cfg->n;
     size_t L = strlen(cfg->dataset);
     if (L > 3 && !strcmp(cfg->dataset + L - 3, ".h5"))
-        XAI_TRY(xai_dataset_load_file(d, cfg->dataset, cfg->start + cfg->n));
+        XAI_TRY(xai_dataset_load_file(d, cfg->dataset, limit));
     else {
         xai_fetch_opts fo = {0};
         fo.data_dir = cfg->data_dir;
         fo.mirror = cfg->mirror;
-        fo.limit = cfg->start + cfg->n;
+        fo.limit = limit;
         if (m->in.h != 28 && m->in.h == m->in.w) fo.size = m->in.h;
         XAI_TRY(xai_dataset_load(d, cfg->dataset, &fo));
     }
@@ -270,6 +276,27 @@ static xai_status set_targets(xai_attr_header *h, const char *target)
     return XAI_OK;
 }
 
+/* Test images start.. with classes in turn: round r takes each class's r-th image (index order),
+ * classes that ran out skipped. Any prefix of the result is as balanced as the split allows. */
+static void stratified_indices(int64_t *idx, int n, const xai_dataset *d, int start)
+{
+    const int C = d->nclasses, avail = d->test.n - start;
+    int *next = xai_calloc((size_t)C, sizeof *next); /* per class: the next image to look at */
+    int *order = xai_malloc((size_t)avail * sizeof *order), *first = xai_calloc((size_t)C + 1, sizeof *first);
+    /* Counting sort by label, stable: order holds each class's images in index order. */
+    for (int i = start; i < d->test.n; i++) first[d->test.labels[i] + 1]++;
+    for (int c = 0; c < C; c++) first[c + 1] += first[c];
+    for (int c = 0; c < C; c++) next[c] = first[c];
+    for (int i = start; i < d->test.n; i++) order[next[d->test.labels[i]]++] = i;
+    for (int c = 0; c < C; c++) next[c] = first[c];
+    for (int k = 0; k < n;)
+        for (int c = 0; c < C && k < n; c++)
+            if (next[c] < first[c + 1]) idx[k++] = order[next[c]++];
+    free(next);
+    free(order);
+    free(first);
+}
+
 /* The header: n test images from cfg->start, normalised as the model expects, and their logits. */
 static xai_status fill_header(xai_attr_header *h, const xai_explain_cfg *cfg, xai_model *m, const xai_dataset *d)
 {
@@ -287,11 +314,13 @@ static xai_status fill_header(xai_attr_header *h, const xai_explain_cfg *cfg, xa
     h->indices = xai_malloc(n * sizeof *h->indices);
     h->logits = xai_malloc((size_t)n * m->nclasses * sizeof *h->logits);
     for (int c = 0; c < 4; c++) h->norm_mean[c] = m->mean[c], h->norm_std[c] = m->std[c];
+    if (stratified(cfg)) stratified_indices(h->indices, n, d, cfg->start);
+    else
+        for (int i = 0; i < n; i++) h->indices[i] = cfg->start + i;
     for (int i = 0; i < n; i++) {
-        xai_normalize_u8(h->inputs + (size_t)i * isz, d->test.images + (size_t)(cfg->start + i) * isz, m->in, m->mean,
-                         m->std);
-        h->labels[i] = d->test.labels[cfg->start + i];
-        h->indices[i] = cfg->start + i;
+        const int64_t j = h->indices[i];
+        xai_normalize_u8(h->inputs + (size_t)i * isz, d->test.images + (size_t)j * isz, m->in, m->mean, m->std);
+        h->labels[i] = d->test.labels[j];
     }
     xai_eval_scope st = xai_eval_begin(m, 0);
     for (int i = 0; i < n; i += m->max_batch) {

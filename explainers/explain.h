@@ -280,6 +280,9 @@ typedef struct {
     const char *target;             /* "pred" (NULL), "label" or a class index */
     const char *data_dir, *mirror;  /* where datasets live / come from; NULL: the defaults */
     int n, start;                   /* images to explain, from test image `start` */
+    const char *select;             /* "first" (NULL): test images start.. in order; "stratified": from
+                                     * start on, classes taken in turn (0, 1, .., C-1, 0, ..), each in
+                                     * index order, so every prefix of the file is class-balanced */
     int rows;                       /* rows a batch for every method; 0: xai_explain_default_rows */
     const char *command;            /* recorded in the file; NULL: "" */
     void (*on_method)(void *ctx, const xai_explain_result *r); /* after each method; may be NULL */

@@ -425,6 +425,33 @@ static void test_explain_cli(void **state)
     assert_memory_equal(h.targets, h.labels, 2 * sizeof *h.targets);
     xai_attr_header_free(&h);
 
+    /* Stratified selection: classes in turn, each class's images in index order, from --start. */
+    char *out_s = tmp_path("attr_strat.h5");
+    snprintf(cmd, sizeof cmd, "'%s' --quiet explain --model '%s' --dataset '%s' --n 25 --start 5 --select stratified "
+             "--methods random --out '%s'", bin, model, cache, out_s);
+    if (run(cmd, log)) fail_msg("explain --select stratified failed: %s", slurp(log));
+    assert_int_equal(xai_attr_read_header(&h, out_s), XAI_OK);
+    assert_int_equal(xai_dataset_load_file(&d, cache, 0), XAI_OK);
+    int64_t last[10];
+    for (int c = 0; c < 10; c++) last[c] = 4;
+    for (int i = 0; i < 25; i++) {
+        const int64_t j = h.indices[i];
+        assert_int_equal(h.labels[i], d.test.labels[j]);
+        assert_int_equal(h.labels[i], i % 10); /* MNIST's test split has every class often enough */
+        /* The next image of that class after the one taken before: none skipped. */
+        for (int64_t k = last[h.labels[i]] + 1; k < j; k++) assert_int_not_equal(d.test.labels[k], h.labels[i]);
+        last[h.labels[i]] = j;
+    }
+    xai_attr_header_free(&h);
+    xai_dataset_free(&d);
+    snprintf(cmd, sizeof cmd, "'%s' --quiet explain --model '%s' --dataset '%s' --n 2 --select random --out '%s'", bin,
+             model, cache, out_s);
+    assert_int_not_equal(run(cmd, log), 0);
+    text = slurp(log);
+    assert_non_null(strstr(text, "--select random: expected first or stratified"));
+    free(text);
+    free(out_s);
+
     /* Exact IG: the map, its per-image stats and its settings come back from the file. */
     char *out4 = tmp_path("attr4.h5");
     snprintf(cmd, sizeof cmd, "'%s' explain --model '%s' --dataset '%s' --n 3 --methods ig:rule=exact --ig-steps 8 --out '%s'",

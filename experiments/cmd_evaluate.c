@@ -4,6 +4,7 @@
 #include "experiments/commands.h"
 #include "explainers/evaluate.h"
 #include "explainers/explain.h"
+#include "explainers/faith.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +18,19 @@ static int bad_value(const char *opt, const char *v, const char *want)
 }
 
 /* Checks the table cannot express: names, lists, open ranges, combinations. */
-static int check_opts(xai_eval_opts *o, const char *perturb, const char *steps, const char *rules, double sigma)
+static int check_opts(xai_eval_opts *o, const char *perturb, const char *steps, const char *rules, double sigma,
+                      const char *metrics)
 {
+    if (metrics && xai_faith_parse(metrics, &o->faith.which) != XAI_OK) {
+        fprintf(stderr, CMD ": %s\n", xai_errmsg());
+        xai_clear_error();
+        return XAI_OPTS_ERROR;
+    }
+    if (xai_faith_check(&o->faith) != XAI_OK) {
+        fprintf(stderr, CMD ": %s\n", xai_errmsg());
+        xai_clear_error();
+        return XAI_OPTS_ERROR;
+    }
     int k = perturb ? xai_perturb_from_name(perturb) : (int)o->flip.perturb;
     if (k < 0) return bad_value("--perturb", perturb, "zero, mean, noise or blur");
     o->flip.perturb = (xai_perturb_kind)k;
@@ -59,7 +71,8 @@ int xai_cmd_evaluate(int argc, char **argv)
 {
     xai_eval_opts o;
     xai_eval_defaults(&o);
-    const char *perturb = NULL, *steps = NULL, *rules = NULL;
+    const char *perturb = NULL, *steps = NULL, *rules = NULL, *metrics = NULL;
+    xai_faith_opts *fo = &o.faith;
     double sigma = o.flip.blur_sigma;
     int64_t seed = (int64_t)o.flip.seed;
     const xai_optdef opts[] = {
@@ -88,17 +101,33 @@ int xai_cmd_evaluate(int argc, char **argv)
         {"--ig-steps", XAI_ARG_STR, &steps, "LIST", 0, 0, "step counts (default 4,8,16,32,64,128,256)"},
         {"--ig-rules", XAI_ARG_STR, &rules, "LIST", 0, 0, "rules (default left,right,midpoint,trapezoid,gauss)"},
         {"--ig-n", XAI_ARG_INT, &o.ig_n, "N", 1, 0, "images for it (default 100)"},
+        {"--metrics", XAI_ARG_STR, &metrics, "LIST", 0, 0,
+         "metrics besides pixel flipping and completeness: all (default), none, or of\ninsdel, road, faithcorr, "
+         "sensn, infidelity, maxsens, randlogit, sparseness,\ncomplexity (explainers/METRICS.md)"},
+        {"--insdel-steps", XAI_ARG_INT, &fo->insdel_steps, "K", 1, 100000, "insertion/deletion steps (default 32)"},
+        {"--road-noise", XAI_ARG_F64, &fo->road_noise, "S", 0, 1, "ROAD imputation noise sd in pixels (default 0.01)"},
+        {"--faithcorr-runs", XAI_ARG_INT, &fo->fc_runs, "R", 2, 100000, "faithfulness correlation subsets (default 64)"},
+        {"--faithcorr-fraction", XAI_ARG_F64, &fo->fc_fraction, "X", 0, 1,
+         "share of the features in each of them (default 0.1)"},
+        {"--sensn-runs", XAI_ARG_INT, &fo->sensn_runs, "R", 2, 100000, "sensitivity-n subsets per n (default 32)"},
+        {"--infid-runs", XAI_ARG_INT, &fo->infid_runs, "R", 2, 100000, "infidelity perturbations (default 64)"},
+        {"--infid-sigma", XAI_ARG_F64, &fo->infid_sigma, "S", 0, 10, "their sd in pixels (default 0.1)"},
+        {"--maxsens-n", XAI_ARG_INT, &fo->maxsens_n, "N", 1, 0, "images for max-sensitivity (default 16)"},
+        {"--maxsens-runs", XAI_ARG_INT, &fo->maxsens_runs, "R", 1, 100000, "perturbed inputs per image (default 8)"},
+        {"--maxsens-radius", XAI_ARG_F64, &fo->maxsens_radius, "R", 0, 10,
+         "their L-infinity radius in pixels (default 0.02)"},
+        {"--randlogit-n", XAI_ARG_INT, &fo->randlogit_n, "N", 1, 0, "images for the random-logit test (default 64)"},
         {"--summary", XAI_ARG_STR, &o.summary, "CSV", 0, 0,
          "also write summary rows (method, AOPC MoRF/LeRF, completeness) to CSV"},
         {"--label", XAI_ARG_STR, &o.label, "L", 0, 0, "first column of the summary rows (default: the attribution file)"},
         {NULL, 0, NULL, NULL, 0, 0, NULL},
     };
     const xai_cmdspec spec = {CMD, "--model M.h5 --attributions A.h5 [options]",
-                              "Scores every method of an attribution file (pixel flipping, completeness) and writes "
-                              "HDF5\n(layout: explainers/METRICS.md).",
+                              "Scores every method of an attribution file (pixel flipping, completeness, --metrics) and "
+                              "writes HDF5\n(layout: explainers/METRICS.md).",
                               opts, 0};
     int r = xai_opts_parse(&spec, argc, argv, NULL, NULL);
-    if (r == XAI_OPTS_OK) r = check_opts(&o, perturb, steps, rules, sigma);
+    if (r == XAI_OPTS_OK) r = check_opts(&o, perturb, steps, rules, sigma, metrics);
     if (r != XAI_OPTS_OK) return r == XAI_OPTS_HELP ? 0 : 2;
     o.flip.seed = (uint64_t)seed;
     xai_status s;

@@ -13,6 +13,7 @@ void xai_eval_defaults(xai_eval_opts *o)
 {
     memset(o, 0, sizeof *o);
     xai_flip_defaults(&o->flip);
+    xai_faith_defaults(&o->faith);
     o->batch = 256;
     o->sanity_n = 100;
     o->ig_n = 100;
@@ -263,6 +264,19 @@ static xai_status eval_sanity(xai_metrics *r, const eval_input *in, xai_model *m
         XAI_TRY(xai_sanity_cascade(&r->sanity[i], m, in->h.inputs, in->h.targets, n, xai_method_attr_fn, &meth, seed));
     }
     return XAI_OK;
+}
+
+/* The metrics of faith.h on every method; the re-explaining ones read each method's spec. */
+static xai_status eval_faith(xai_metrics *r, const eval_input *in, xai_model *m, const xai_eval_opts *o)
+{
+    xai_method *meth = xai_calloc(in->nmethods, sizeof *meth);
+    xai_status s = XAI_OK;
+    for (int i = 0; i < in->nmethods && s == XAI_OK; i++) s = xai_attr_read_method_spec(&meth[i], in->path, in->names[i]);
+    const xai_faith_input fi = {in->h.inputs, in->h.targets, in->h.indices, in->n, (const float *const *)in->attr,
+                                meth, in->nmethods, &o->flip};
+    if (s == XAI_OK) s = xai_faith_run(&r->faith, m, &fi, &o->faith);
+    free(meth);
+    return s;
 }
 
 /* ------------------------------------------------------ IG step curves */
@@ -518,6 +532,50 @@ static void print_flip(FILE *log, const xai_metrics *r)
     free(v);
 }
 
+/* The faith.h metrics: one row per method with each column's mean as written to path, then each
+ * metric's cost. */
+static void print_faith(FILE *log, const xai_metrics *r, const char *path)
+{
+    const xai_faith_result *f = &r->faith;
+    if (!f->m) return;
+    fprintf(log, "faithfulness metrics (means over images; columns: explainers/METRICS.md)\n  %-28s", "method");
+    static const char *col[] = {"insertion_auc_prob", "deletion_auc_prob", "road_morf_auc_prob",
+                                "road_lerf_auc_prob", "faithfulness_correlation", "sensitivity_n", "infidelity",
+                                "max_sensitivity", "random_logit_ssim", "sparseness", "complexity"};
+    const int nc = (int)(sizeof col / sizeof *col);
+    static const char *head[] = {"ins.p", "del.p", "ROADm.p", "ROADl.p", "faithc", "sens-n", "infid",
+                                 "maxsens", "rl.ssim", "gini", "entropy"};
+    for (int c = 0; c < nc; c++) fprintf(log, " %8s", head[c]);
+    fputc('\n', log);
+    for (int i = 0; i < r->nmethods; i++) {
+        fprintf(log, "  %-28s", r->methods[i]);
+        for (int c = 0; c < nc; c++) {
+            double *v;
+            int n;
+            double mean = NAN;
+            const int row = xai_metric_source_find(col[c]);
+            if (row >= 0 &&
+                xai_metricsfile_read_values(path, r->methods[i], xai_metric_sources[row].source, &v, &n) == XAI_OK) {
+                xai_stats st;
+                xai_stats_of(&st, v, n);
+                mean = st.mean;
+                free(v);
+            }
+            xai_clear_error();
+            fprintf(log, " %8.4g", mean);
+        }
+        fputc('\n', log);
+    }
+    for (int k = 0; k < XAI_FM_COUNT; k++)
+        if (f->o.which & (1u << k))
+            fprintf(log, "  cost %-10s %4d images %8.2f s (%.4f s/image), %.0f images through the net, %.0f explanations\n",
+                    xai_faith_metric_name(k), f->cost[k].n, f->cost[k].seconds,
+                    f->cost[k].n ? f->cost[k].seconds / f->cost[k].n : NAN, f->cost[k].forwards,
+                    f->cost[k].explanations);
+    if (f->o.which & (1u << XAI_FM_ROAD))
+        fprintf(log, "  ROAD imputation (counted in its time): %.2f s\n", f->cost[XAI_FM_ROAD].impute_seconds);
+}
+
 static void print_sanity(FILE *log, const xai_metrics *r, const xai_model *m)
 {
     for (int i = 0; r->sanity && i < r->nmethods; i++) {
@@ -634,6 +692,7 @@ static xai_status run_families(xai_metrics *r, const eval_input *in, xai_model *
 {
     XAI_TRY(eval_pixelflip(r, in, m, &o->flip));
     XAI_TRY(eval_completeness(r, in, m));
+    if (o->faith.which) XAI_TRY(eval_faith(r, in, m, o));
     if (o->sanity)
         XAI_TRY(eval_sanity(r, in, m, o->sanity_n < in->n ? o->sanity_n : in->n, o->flip.seed));
     if (o->ig_curve) XAI_TRY(eval_ig_curves(r, in, m, o));
@@ -663,6 +722,7 @@ xai_status xai_evaluate(const xai_eval_opts *o, FILE *log)
     w = NULL;
     if (s != XAI_OK) goto done;
     print_flip(log, &r);
+    print_faith(log, &r, out);
     print_sanity(log, &r, m);
     print_ig(log, &r);
     fprintf(log, "wrote %s\n", out);

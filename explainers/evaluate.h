@@ -1,8 +1,10 @@
 /* evaluate.h: the evaluation run behind `xai evaluate`: reads an attribution file, scores every
- * method (pixel flipping, completeness, on request randomisation and IG step curves), writes metrics.h5. */
+ * method (pixel flipping, completeness, the metrics of faith.h, on request randomisation and IG step
+ * curves), writes metrics.h5. */
 #ifndef XAI_EVALUATE_H
 #define XAI_EVALUATE_H
 
+#include "explainers/faith.h"
 #include "explainers/metrics.h"
 
 #include <stdio.h>
@@ -22,9 +24,11 @@ typedef struct {
     int ig_steps[XAI_EVAL_MAX_LIST], nig_steps;
     int ig_rules[XAI_EVAL_MAX_LIST], nig_rules; /* xai_quad_rule */
     xai_flip_opts flip;
+    xai_faith_opts faith; /* the metrics beyond pixel flipping (faith.h); which = 0: none */
 } xai_eval_opts;
 
-/* batch 256, sanity_n and ig_n 100, steps 4..256 (powers of 2), every rule, xai_flip_defaults. */
+/* batch 256, sanity_n and ig_n 100, steps 4..256 (powers of 2), every rule, xai_flip_defaults,
+ * xai_faith_defaults (every metric). */
 void xai_eval_defaults(xai_eval_opts *o);
 /* A comma list of step counts (1..100000) or, with rules != 0, quadrature rule names, into out:
  * the count, or -1 when an entry is bad or there are more than cap. */

@@ -115,9 +115,12 @@ xai_status xai_metrics_summary_csv(FILE *out, const char *metrics_path, const ch
 {
     xai_metrics_summary sm;
     XAI_TRY(xai_metricsfile_read_summary(&sm, metrics_path));
-    if (header)
+    if (header) {
         fprintf(out, "label,method,aopc_morf,aopc_morf_se,aopc_lerf,aopc_lerf_se,aopc_random,aopc_random_se,"
-                     "morf_minus_random_z,abpc,abpc_se,aopc_morf_prob,completeness_median,completeness_p90\n");
+                     "morf_minus_random_z,abpc,abpc_se,aopc_morf_prob,completeness_median,completeness_p90");
+        for (int c = XAI_METRIC_FIRST_FAITH; c < xai_metric_nsources; c++) fprintf(out, ",%s", xai_metric_sources[c].name);
+        fputc('\n', out);
+    }
     for (int m = 0; m < sm.nmethods; m++) {
         csv_field(out, label ? label : "");
         fputc(',', out);

@@ -68,6 +68,29 @@ void xai_flip_reference(float *ref /* (C, H, W) */, const float *x /* (C, H, W) 
 /* Copies ref into img over the pixels of one feature (all channels); writes nothing else. */
 void xai_flip_apply(float *img /* (C, H, W) */, const float *ref /* (C, H, W) */, xai_shape s, int patch, int feature);
 
+/* Perturbed images are built in place, in the model's input buffer: xai_fwd_slot hands out the next
+ * row (running the batch first when it is full) and records where that row's target logit and
+ * probability go (either may be NULL); xai_fwd_flush runs the rows pending. Destinations are only
+ * written by a flush, so read them after the last one. */
+typedef struct {
+    xai_model *m;
+    size_t size;
+    int fill;
+    float **dl, **dp; /* (max_batch) destinations */
+    int32_t *tgt;     /* (max_batch) */
+    float *probs;     /* (max_batch, classes) */
+    double forwarded; /* images run so far */
+} xai_fwd_batch;
+void xai_fwd_init(xai_fwd_batch *b, xai_model *m);
+float *xai_fwd_slot(xai_fwd_batch *b, int32_t target, float *logit, float *prob);
+void xai_fwd_flush(xai_fwd_batch *b);
+void xai_fwd_free(xai_fwd_batch *b);
+
+/* The removal schedule of a curve over nf features: K steps of per features (the last may be
+ * shorter) until ceil(fraction * nf) are removed; per = per_step, or ceil(limit / steps) when
+ * per_step is 0. *removed and *frac (K + 1 values each, malloc'd) as in xai_flip_result. Returns K. */
+int xai_flip_schedule(int nf, double fraction, int steps, int per_step, int64_t **removed, double **frac);
+
 /* Target logit and target softmax probability after each step, one row per image. */
 typedef struct {
     float *logit; /* (N, K + 1) */
@@ -87,6 +110,15 @@ typedef struct {
 /* Runs MoRF and LeRF for every method and the random control on n images. All perturbed
  * images go through m in batches of m->max_batch (m is put in eval mode). image_id names
  * each image for the noise and random streams (e.g. its row in the attribution file). */
+/* One curve of one image: the image of step k is `start` with the first removed[k] features of
+ * `order` copied from `src` (cur: (C, H, W) scratch); steps 1..K go through b into row i of c.
+ * Step 0 is left to the caller, who usually shares it between curves. */
+void xai_flip_run_curve(xai_fwd_batch *b, const float *start, const float *src, float *cur, const int32_t *order,
+                        const int64_t *removed, int nsteps, xai_shape s, int patch, int32_t target, xai_flip_curve *c,
+                        int i);
+void xai_flip_curve_alloc(xai_flip_curve *c, int n, int nsteps);
+void xai_flip_curve_free(xai_flip_curve *c);
+
 xai_status xai_pixelflip(xai_flip_result *r, xai_model *m, const float *x /* (N, C, H, W) */,
                          const int32_t *target /* (N) */, const int64_t *image_id /* (N) */, int n,
                          const float *const *attr /* nmethods x (N, C, H, W) */, int nmethods,
@@ -136,6 +168,11 @@ double xai_spearman(const float *a /* (n) */, const float *b /* (n) */, int n, i
  * span `range`. */
 double xai_ssim(const float *a /* (H, W) */, const float *b /* (H, W) */, int h, int w, double range);
 
+/* How alike two attributions of one image are, as the randomisation tests compare them: out[0]
+ * Spearman of the channel-summed (H, W) maps, out[1] Spearman of their absolute values, out[2] SSIM
+ * of the absolute maps scaled by their maximum to [0, 1]. */
+void xai_map_similarity(double out[3], const float *a /* (C, H, W) */, const float *b /* (C, H, W) */, xai_shape s);
+
 /* Cascading model-parameter randomisation (Adebayo et al. 2018). Step 0 is the original
  * model; step s re-initialises the s topmost conv/linear layers (He/Glorot uniform weights,
  * zero biases, as xai_model_init, from `seed`). At each step attributions are recomputed with
@@ -160,8 +197,9 @@ void xai_sanity_means(const xai_sanity_result *r, double *mean /* (3, S) */, dou
 
 /* Appends one CSV row per method of a metrics file written by `xai evaluate`:
  * label,method,aopc_morf,aopc_morf_se,aopc_lerf,aopc_lerf_se,aopc_random,aopc_random_se,
- * morf_minus_random_z,abpc,abpc_se,aopc_morf_prob,completeness_median,completeness_p90
- * (scores on the target logit; see METRICS.md). header != 0 writes the header line first. */
+ * morf_minus_random_z,abpc,abpc_se,aopc_morf_prob,completeness_median,completeness_p90, then the
+ * mean of each metric of explainers/faith.h (insertion_auc_prob ... complexity, metricsfile.h's
+ * xai_metric_sources; empty where it did not run) (pixel-flipping scores on the target logit; see METRICS.md). header != 0 writes the header line first. */
 xai_status xai_metrics_summary_csv(FILE *out, const char *metrics_path, const char *label, int header);
 
 #endif

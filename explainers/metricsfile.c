@@ -75,6 +75,7 @@ void xai_metrics_free(xai_metrics *m)
     free(m->sanity);
     free(m->ig);
     free(m->fx);
+    xai_faith_result_free(&m->faith);
     memset(m, 0, sizeof *m);
 }
 
@@ -116,24 +117,24 @@ static const char *qname[2] = {"logit", "prob"};
 /* One order's curves on the logit or the probability. */
 typedef struct {
     const float *curves;       /* (N, K + 1) */
-    const double *aopc, *auc;  /* (N) */
-    const xai_flip_result *r;
+    const double *aopc, *auc;  /* (N); aopc NULL: not written */
+    int n, nsteps;
 } curve_view;
 
 static xai_status write_curve(hid_t h, const void *ctx)
 {
     const curve_view *c = ctx;
-    const int n = c->r->n, k1 = c->r->nsteps + 1;
+    const int n = c->n, k1 = c->nsteps + 1;
     const uint64_t d2[2] = {(uint64_t)n, (uint64_t)k1}, dk[1] = {(uint64_t)k1}, dn[1] = {(uint64_t)n};
     double *mean = xai_malloc(k1 * sizeof *mean), *se = xai_malloc(k1 * sizeof *se);
-    xai_flip_curve_stats(mean, se, c->curves, n, c->r->nsteps);
+    xai_flip_curve_stats(mean, se, c->curves, n, c->nsteps);
     xai_status s;
     if ((s = xai_h5_write_f32(h, "curves", c->curves, 2, d2)) != XAI_OK) goto done;
     if ((s = put_f64(h, "mean", mean, 1, dk)) != XAI_OK) goto done;
     if ((s = put_f64(h, "stderr", se, 1, dk)) != XAI_OK) goto done;
-    if ((s = put_f64(h, "aopc", c->aopc, 1, dn)) != XAI_OK) goto done;
+    if (c->aopc && (s = put_f64(h, "aopc", c->aopc, 1, dn)) != XAI_OK) goto done;
     if ((s = put_f64(h, "auc", c->auc, 1, dn)) != XAI_OK) goto done;
-    if ((s = put_stats(h, "aopc_", c->aopc, n)) != XAI_OK) goto done;
+    if (c->aopc && (s = put_stats(h, "aopc_", c->aopc, n)) != XAI_OK) goto done;
     s = put_stats(h, "auc_", c->auc, n);
 done:
     free(mean);
@@ -141,17 +142,23 @@ done:
     return s;
 }
 
-/* <parent>/<name>/{logit,prob}/{curves, mean, stderr, aopc, auc} with @aopc_*, @auc_*. */
-static xai_status write_order(hid_t parent, const char *name, const xai_flip_curve *c, const xai_curve_scores *cs,
-                              const xai_flip_result *r)
+/* <parent>/<name>/{logit,prob}/{curves, mean, stderr, [aopc], auc} with [@aopc_*], @auc_*. */
+static xai_status write_curves(hid_t parent, const char *name, const xai_flip_curve *c, double *const aopc[2],
+                               double *const auc[2], int n, int nsteps)
 {
     for (int q = 0; q < 2; q++) {
         char path[300];
         snprintf(path, sizeof path, "%s/%s", name, qname[q]);
-        curve_view v = {q ? c->prob : c->logit, cs->aopc[q], cs->auc[q], r};
+        curve_view v = {q ? c->prob : c->logit, aopc ? aopc[q] : NULL, auc[q], n, nsteps};
         XAI_TRY(in_group(parent, path, write_curve, &v));
     }
     return XAI_OK;
+}
+
+static xai_status write_order(hid_t parent, const char *name, const xai_flip_curve *c, const xai_curve_scores *cs,
+                              const xai_flip_result *r)
+{
+    return write_curves(parent, name, c, cs->aopc, cs->auc, r->n, r->nsteps);
 }
 
 typedef struct {
@@ -159,7 +166,8 @@ typedef struct {
     int n;
 } diff_view;
 
-static xai_status write_diff_values(hid_t h, const void *ctx)
+/* values (N) with @mean @se @median @n (finite values). */
+static xai_status write_values(hid_t h, const void *ctx)
 {
     const diff_view *d = ctx;
     const uint64_t dn[1] = {(uint64_t)d->n};
@@ -168,6 +176,16 @@ static xai_status write_diff_values(hid_t h, const void *ctx)
     XAI_TRY(put_f64(h, "values", d->v, 1, dn));
     XAI_TRY(xai_h5_attr_f64(h, "mean", s.mean));
     XAI_TRY(xai_h5_attr_f64(h, "se", s.se));
+    XAI_TRY(xai_h5_attr_f64(h, "median", s.median));
+    return xai_h5_attr_i64(h, "n", s.n);
+}
+
+static xai_status write_diff_values(hid_t h, const void *ctx)
+{
+    const diff_view *d = ctx;
+    xai_stats s;
+    xai_stats_of(&s, d->v, d->n);
+    XAI_TRY(write_values(h, ctx));
     return xai_h5_attr_f64(h, "z", s.mean / s.se);
 }
 
@@ -282,6 +300,147 @@ done:
     return s;
 }
 
+/* ------------------------------------------------------- faith.h metrics */
+
+/* <parent>/<name>/values (n) with its statistics; nothing when v is NULL (the metric did not run). */
+static xai_status put_values(hid_t parent, const char *name, const double *v, int n)
+{
+    if (!v) return XAI_OK;
+    diff_view d = {v, n};
+    return in_group(parent, name, write_values, &d);
+}
+
+typedef struct {
+    const xai_faith_result *r;
+    int i;
+} faith_view;
+
+/* sensitivity_n/{n, values (T, N), mean (T), stderr (T), mean_over_n (N)}. */
+static xai_status write_sensn(hid_t g, const void *ctx)
+{
+    const faith_view *v = ctx;
+    const xai_faith_result *r = v->r;
+    const int T = r->nsensn, n = r->n;
+    const double *val = r->m[v->i].sensn;
+    const uint64_t dT[1] = {(uint64_t)T}, d2[2] = {(uint64_t)T, (uint64_t)n};
+    double *mean = xai_malloc((T + 1) * sizeof *mean), *se = xai_malloc((T + 1) * sizeof *se);
+    double *per = xai_malloc((size_t)(n ? n : 1) * sizeof *per);
+    for (int t = 0; t < T; t++) {
+        xai_stats st;
+        xai_stats_of(&st, val + (size_t)t * n, n);
+        mean[t] = st.mean, se[t] = st.se;
+    }
+    for (int i = 0; i < n; i++) {
+        double acc = 0;
+        int k = 0;
+        for (int t = 0; t < T; t++)
+            if (isfinite(val[(size_t)t * n + i])) acc += val[(size_t)t * n + i], k++;
+        per[i] = k ? acc / k : NAN;
+    }
+    xai_status s;
+    if ((s = xai_h5_write(g, "n", H5T_NATIVE_INT64, r->sensn_n, 1, dT)) != XAI_OK) goto done;
+    if ((s = put_f64(g, "values", val, 2, d2)) != XAI_OK) goto done;
+    if ((s = put_f64(g, "mean", mean, 1, dT)) != XAI_OK) goto done;
+    if ((s = put_f64(g, "stderr", se, 1, dT)) != XAI_OK) goto done;
+    s = put_values(g, "mean_over_n", per, n);
+done:
+    free(mean), free(se), free(per);
+    return s;
+}
+
+/* random_logit/{spearman, spearman_abs, ssim}/values (randlogit_n each). */
+static xai_status write_randlogit(hid_t g, const void *ctx)
+{
+    const faith_view *v = ctx;
+    const int nrl = v->r->cost[XAI_FM_RANDLOGIT].n;
+    static const char *names[3] = {"spearman", "spearman_abs", "ssim"};
+    for (int q = 0; q < 3; q++) XAI_TRY(put_values(g, names[q], v->r->m[v->i].rl_sim + (size_t)q * nrl, nrl));
+    return XAI_OK;
+}
+
+/* Every faith.h metric of method i that ran, under its /methods/<name>/ group. */
+static xai_status write_faith_method(hid_t mg, const xai_faith_result *r, int i)
+{
+    const xai_faith_method *f = &r->m[i];
+    const int n = r->n;
+    faith_view v = {r, i};
+    if (f->ins.logit) {
+        XAI_TRY(write_curves(mg, "insertion", &f->ins, NULL, f->ins_auc, n, r->ins_steps));
+        XAI_TRY(write_curves(mg, "deletion", &f->del, NULL, f->del_auc, n, r->ins_steps));
+    }
+    if (f->road_morf.logit) {
+        XAI_TRY(write_curves(mg, "road/morf", &f->road_morf, NULL, f->road_morf_auc, n, XAI_ROAD_LEVELS));
+        XAI_TRY(write_curves(mg, "road/lerf", &f->road_lerf, NULL, f->road_lerf_auc, n, XAI_ROAD_LEVELS));
+    }
+    XAI_TRY(put_values(mg, "faithfulness_correlation", f->faithcorr, n));
+    if (f->sensn) XAI_TRY(in_group(mg, "sensitivity_n", write_sensn, &v));
+    XAI_TRY(put_values(mg, "infidelity", f->infid, n));
+    XAI_TRY(put_values(mg, "infidelity_scaled", f->infid_scaled, n));
+    XAI_TRY(put_values(mg, "max_sensitivity", f->maxsens, r->cost[XAI_FM_MAXSENS].n));
+    if (f->rl_sim) XAI_TRY(in_group(mg, "random_logit", write_randlogit, &v));
+    XAI_TRY(put_values(mg, "sparseness", f->sparseness, n));
+    return put_values(mg, "complexity", f->complexity, n);
+}
+
+/* /metric_info/<metric>: what each metric cost and how it was set up. */
+static xai_status write_metric_info(hid_t g, const void *ctx)
+{
+    const faith_view *v = ctx;
+    const xai_faith_result *r = v->r;
+    const xai_faith_opts *o = &r->o;
+    const xai_faith_cost *c = &r->cost[v->i];
+    XAI_TRY(xai_h5_attr_f64(g, "seconds", c->seconds));
+    XAI_TRY(xai_h5_attr_f64(g, "seconds_per_image", c->n ? c->seconds / c->n : NAN));
+    XAI_TRY(xai_h5_attr_f64(g, "forward_images", c->forwards));
+    XAI_TRY(xai_h5_attr_f64(g, "explanations", c->explanations));
+    XAI_TRY(xai_h5_attr_i64(g, "n_images", c->n));
+    switch (v->i) {
+    case XAI_FM_INSDEL: {
+        const uint64_t dk[1] = {(uint64_t)r->ins_steps + 1};
+        XAI_TRY(xai_h5_attr_i64(g, "patch", r->patch));
+        return put_f64(g, "fraction", r->ins_frac, 1, dk);
+    }
+    case XAI_FM_ROAD: {
+        const uint64_t dk[1] = {XAI_ROAD_LEVELS + 1};
+        XAI_TRY(xai_h5_attr_f64(g, "impute_seconds", c->impute_seconds));
+        XAI_TRY(xai_h5_attr_f64(g, "noise", o->road_noise));
+        XAI_TRY(xai_h5_attr_str(g, "solver", "conjugate gradients, Jacobi preconditioner, rel. residual 1e-6"));
+        return put_f64(g, "fraction", r->road_frac, 1, dk);
+    }
+    case XAI_FM_FAITHCORR:
+        XAI_TRY(xai_h5_attr_i64(g, "runs", o->fc_runs));
+        return xai_h5_attr_i64(g, "subset_features", r->fc_size);
+    case XAI_FM_SENSN: {
+        const uint64_t dT[1] = {(uint64_t)r->nsensn};
+        XAI_TRY(xai_h5_attr_i64(g, "runs", o->sensn_runs));
+        return xai_h5_write(g, "n", H5T_NATIVE_INT64, r->sensn_n, 1, dT);
+    }
+    case XAI_FM_INFIDELITY:
+        XAI_TRY(xai_h5_attr_i64(g, "runs", o->infid_runs));
+        return xai_h5_attr_f64(g, "sigma", o->infid_sigma);
+    case XAI_FM_MAXSENS:
+        XAI_TRY(xai_h5_attr_i64(g, "runs", o->maxsens_runs));
+        return xai_h5_attr_f64(g, "radius", o->maxsens_radius);
+    case XAI_FM_RANDLOGIT: {
+        const uint64_t dn[1] = {(uint64_t)c->n};
+        return xai_h5_write(g, "class", H5T_NATIVE_INT32, r->rl_class, 1, dn);
+    }
+    default: return XAI_OK;
+    }
+}
+
+static xai_status write_faith_info(hid_t root, const xai_faith_result *r)
+{
+    for (int k = 0; k < XAI_FM_COUNT; k++) {
+        if (!(r->o.which & (1u << k))) continue;
+        char path[64];
+        snprintf(path, sizeof path, "metric_info/%s", xai_faith_metric_name(k));
+        faith_view v = {r, k};
+        XAI_TRY(in_group(root, path, write_metric_info, &v));
+    }
+    return XAI_OK;
+}
+
 /* One method's group: its orders, scores against the control, and completeness. */
 typedef struct {
     const xai_metrics *m;
@@ -304,6 +463,7 @@ static xai_status write_method(hid_t mg, const void *ctx)
     XAI_TRY(write_diff(mg, "vs_random", m->morf[i].aopc, m->random.aopc, n));
     compl_view c = {&m->completeness[i], m->fx, n};
     XAI_TRY(in_group(mg, "completeness", write_completeness, &c));
+    if (m->faith.m) XAI_TRY(write_faith_method(mg, &m->faith, i));
     if (!m->sanity) return XAI_OK;
     sanity_view s = {&m->sanity[i], m->sanity_seed};
     return in_group(mg, "sanity", write_sanity, &s);
@@ -434,6 +594,7 @@ static xai_status write_all(hid_t root, const xai_metrics *m)
     XAI_TRY(s);
     XAI_TRY(write_images(root, m));
     XAI_TRY(write_order(root, "random", &m->flip_r.random, &m->random, &m->flip_r));
+    if (m->faith.m) XAI_TRY(write_faith_info(root, &m->faith));
     for (int i = 0; i < m->nmethods; i++) {
         char path[600];
         snprintf(path, sizeof path, "methods/%s", m->methods[i]);
@@ -758,24 +919,26 @@ void xai_metrics_scores_free(xai_metrics_scores *s)
 
 /* ------------------------------------------------------------- curves */
 
-int xai_metricsfile_read_fractions(const char *path, double **frac)
+int xai_metricsfile_read_vector(const char *path, const char *dataset, double **v)
 {
-    *frac = NULL;
+    *v = NULL;
     hid_t f;
     if (xai_h5_open(&f, path, 0) != XAI_OK) return xai_clear_error(), 0;
     int k1 = 0;
-    *frac = read_vec(f, "/steps/fraction", &k1);
+    *v = read_vec(f, dataset, &k1);
     xai_h5_close(f);
-    if (!*frac) k1 = 0;
+    if (!*v) k1 = 0;
     return k1;
 }
 
-int xai_metricsfile_read_curve(const char *path, const char *method, const char *order, int k1, double *mean,
-                               double *se)
+int xai_metricsfile_read_fractions(const char *path, double **frac)
 {
-    char grp[400], obj[420];
-    if (method) snprintf(grp, sizeof grp, "/methods/%s/%s/logit", method, order);
-    else snprintf(grp, sizeof grp, "/random/logit");
+    return xai_metricsfile_read_vector(path, "/steps/fraction", frac);
+}
+
+int xai_metricsfile_read_mean_se(const char *path, const char *grp, int k1, double *mean, double *se)
+{
+    char obj[900];
     hid_t f;
     if (xai_h5_open(&f, path, 0) != XAI_OK) return xai_clear_error(), 0;
     uint64_t d[8], dk[1] = {(uint64_t)k1};
@@ -792,6 +955,74 @@ int xai_metricsfile_read_curve(const char *path, const char *method, const char 
     return ok;
 }
 
+int xai_metricsfile_read_curve(const char *path, const char *method, const char *order, int k1, double *mean,
+                               double *se)
+{
+    char grp[400];
+    if (method) snprintf(grp, sizeof grp, "/methods/%s/%s/logit", method, order);
+    else snprintf(grp, sizeof grp, "/random/logit");
+    return xai_metricsfile_read_mean_se(path, grp, k1, mean, se);
+}
+
+/* ------------------------------------------------------------- per-image values */
+
+const xai_metric_source xai_metric_sources[] = {
+    {"pf_aopc_morf", "pixel flipping", "morf/logit/aopc", +1},
+    {"pf_aopc_lerf", "pixel flipping", "lerf/logit/aopc", -1},
+    {"pf_abpc", "pixel flipping", "abpc/logit/values", +1},
+    {"pf_aopc_morf_prob", "pixel flipping", "morf/prob/aopc", +1},
+    {"completeness_error", "completeness", "completeness/rel_error", -1},
+    /* explainers/faith.h from here (XAI_METRIC_FIRST_FAITH) */
+    {"insertion_auc_prob", "insertion/deletion", "insertion/prob/auc", +1},
+    {"deletion_auc_prob", "insertion/deletion", "deletion/prob/auc", -1},
+    {"insertion_auc_logit", "insertion/deletion", "insertion/logit/auc", +1},
+    {"deletion_auc_logit", "insertion/deletion", "deletion/logit/auc", -1},
+    {"road_morf_auc_prob", "ROAD", "road/morf/prob/auc", -1},
+    {"road_lerf_auc_prob", "ROAD", "road/lerf/prob/auc", +1},
+    {"faithfulness_correlation", "correlation", "faithfulness_correlation/values", +1},
+    {"sensitivity_n", "correlation", "sensitivity_n/mean_over_n/values", +1},
+    {"infidelity", "infidelity and sensitivity", "infidelity/values", -1},
+    {"infidelity_scaled", "infidelity and sensitivity", "infidelity_scaled/values", -1},
+    {"max_sensitivity", "infidelity and sensitivity", "max_sensitivity/values", -1},
+    {"random_logit_ssim", "randomisation", "random_logit/ssim/values", -1},
+    {"sparseness", "descriptive", "sparseness/values", 0},
+    {"complexity", "descriptive", "complexity/values", 0},
+};
+const int xai_metric_nsources = (int)(sizeof xai_metric_sources / sizeof *xai_metric_sources);
+
+int xai_metric_source_find(const char *name)
+{
+    for (int r = 0; r < xai_metric_nsources; r++)
+        if (!strcmp(xai_metric_sources[r].name, name)) return r;
+    return -1;
+}
+
+xai_status xai_metricsfile_read_values(const char *path, const char *method, const char *dataset, double **v, int *n)
+{
+    *v = NULL, *n = 0;
+    hid_t f;
+    XAI_TRY(xai_h5_open(&f, path, 0));
+    char obj[800];
+    snprintf(obj, sizeof obj, "/methods/%s/%s", method, dataset);
+    *v = read_vec(f, obj, n);
+    xai_h5_close(f);
+    if (!*v) return xai_fail(XAI_ENOTFOUND, "%s: no per-image values %s (evaluate with that metric)", path, obj);
+    return XAI_OK;
+}
+
+/* Mean over images of column c of one method (NaN when absent). */
+static double column_mean(hid_t f, const char *method, int c)
+{
+    char obj[800];
+    snprintf(obj, sizeof obj, "/methods/%s/%s", method, xai_metric_sources[c].source);
+    int n = 0;
+    double *v = read_vec(f, obj, &n);
+    xai_stats s = {.mean = NAN};
+    if (v) xai_stats_of(&s, v, n);
+    free(v);
+    return s.mean;
+}
+
 /* ------------------------------------------------------------- summary */
 
 /* The summary columns of one method (order: metricsfile.h). */
@@ -799,10 +1030,13 @@ static void summary_row(hid_t f, const char *mth, double *v, double ar, double a
 {
     xai_metrics_method_scores m;
     read_method(&m, f, mth);
-    const double row[XAI_METRICS_SUMMARY_COLS] = {m.aopc_morf,    m.aopc_morf_se,   m.aopc_lerf,    m.aopc_lerf_se,
+    const double row[XAI_METRICS_SUMMARY_BASE] = {m.aopc_morf,    m.aopc_morf_se,   m.aopc_lerf,    m.aopc_lerf_se,
                                                   ar,             ars,              m.vs_random_z,  m.abpc,
                                                   m.abpc_se,      m.aopc_morf_prob, m.compl_median, m.compl_p90};
     memcpy(v, row, sizeof row);
+    for (int c = XAI_METRIC_FIRST_FAITH; c < xai_metric_nsources; c++)
+        if (XAI_METRICS_SUMMARY_BASE + c - XAI_METRIC_FIRST_FAITH < XAI_METRICS_SUMMARY_COLS)
+            v[XAI_METRICS_SUMMARY_BASE + c - XAI_METRIC_FIRST_FAITH] = column_mean(f, mth, c);
 }
 
 void xai_metrics_summary_free(xai_metrics_summary *s)
@@ -841,40 +1075,30 @@ xai_status xai_metricsfile_read_summary(xai_metrics_summary *s, const char *path
 
 /* ------------------------------------------------------------- statistics */
 
-/* The per-image metrics the statistics cover (METRICS.md, "Statistics of the metrics"): a
- * metric joins by one row here naming its per-image dataset under /methods/<method>/; a row
- * whose dataset some method lacks is skipped, so a metric not evaluated costs nothing. */
-static const struct {
-    const char *name, *family, *source;
-    int higher_better;
-} STAT_METRICS[] = {
-    {"pf_aopc_morf", "pixel flipping", "morf/logit/aopc", 1},
-    {"pf_aopc_lerf", "pixel flipping", "lerf/logit/aopc", 0},
-    {"pf_abpc", "pixel flipping", "abpc/logit/values", 1},
-    {"pf_aopc_morf_prob", "pixel flipping", "morf/prob/aopc", 1},
-    {"completeness_error", "completeness", "completeness/rel_error", 0},
-};
-#define N_STAT_METRICS ((int)(sizeof STAT_METRICS / sizeof *STAT_METRICS))
-
 static double *read_vec(hid_t f, const char *name, int *n);
 
-/* Column r of STAT_METRICS read back from the file being written; 0 when a method lacks it. */
+/* Row r of xai_metric_sources read back from the file being written; 0 when a method lacks it or
+ * it is descriptive. Its images are the first n of the file, n as the first method has them (fewer
+ * for max-sensitivity and random-logit), the same for every method. */
 static int stat_column(xai_metric_column *c, hid_t root, const xai_metrics *m, int r)
 {
     memset(c, 0, sizeof *c);
-    snprintf(c->name, sizeof c->name, "%s", STAT_METRICS[r].name);
-    snprintf(c->family, sizeof c->family, "%s", STAT_METRICS[r].family);
-    snprintf(c->source, sizeof c->source, "%s", STAT_METRICS[r].source);
-    c->higher_better = STAT_METRICS[r].higher_better;
-    c->n = m->n;
+    const xai_metric_source *src = &xai_metric_sources[r];
+    if (!src->better) return 0;
+    snprintf(c->name, sizeof c->name, "%s", src->name);
+    snprintf(c->family, sizeof c->family, "%s", src->family);
+    snprintf(c->source, sizeof c->source, "%s", src->source);
+    c->higher_better = src->better > 0;
+    c->n = -1;
     c->v = xai_malloc(((size_t)m->nmethods * m->n + 1) * sizeof *c->v);
     for (int i = 0; i < m->nmethods; i++) {
         char obj[700];
         snprintf(obj, sizeof obj, "methods/%s/%s", m->methods[i], c->source);
         int n = 0;
         double *v = read_vec(root, obj, &n);
-        const int ok = v && n == m->n;
-        if (ok) memcpy(c->v + (size_t)i * m->n, v, (size_t)n * sizeof *v);
+        if (c->n < 0 && v) c->n = n;
+        const int ok = v && n == c->n && n <= m->n;
+        if (ok) memcpy(c->v + (size_t)i * c->n, v, (size_t)n * sizeof *v);
         free(v);
         if (!ok) return xai_metric_column_free(c), 0;
     }
@@ -937,12 +1161,12 @@ static xai_status write_stats_group(hid_t g, const xai_metric_stats *s, int ns, 
 
 static xai_status write_stats(hid_t root, const xai_metrics *m)
 {
-    xai_metric_stats *s = xai_calloc(N_STAT_METRICS, sizeof *s);
+    xai_metric_stats *s = xai_calloc(xai_metric_nsources, sizeof *s);
     xai_sbuf methods = {0};
     for (int i = 0; i < m->nmethods; i++) xai_sbuf_printf(&methods, "%s%s", i ? "," : "", m->methods[i]);
     xai_status st = XAI_OK;
     int ns = 0;
-    for (int r = 0; r < N_STAT_METRICS && st == XAI_OK; r++) {
+    for (int r = 0; r < xai_metric_nsources && st == XAI_OK; r++) {
         xai_metric_column c;
         if (!stat_column(&c, root, m, r)) continue;
         st = xai_metric_stats_of(&s[ns], &c, m->nmethods, m->flip.seed);

@@ -3,6 +3,7 @@
 #ifndef XAI_METRICSFILE_H
 #define XAI_METRICSFILE_H
 
+#include "explainers/faith.h"
 #include "explainers/metrics.h"
 #include "explainers/metricstats.h"
 
@@ -84,6 +85,7 @@ typedef struct {
     uint64_t sanity_seed;
     int nig;
     xai_ig_curve *ig;              /* (nig) */
+    xai_faith_result faith;        /* the metrics of faith.h; faith.m NULL when none ran */
 } xai_metrics;
 /* Frees what the evaluation allocated (not the borrowed paths and per-image inputs). */
 void xai_metrics_free(xai_metrics *m);
@@ -96,6 +98,27 @@ xai_status xai_metricsfile_write(xai_metrics_writer *w, const xai_metrics *m);
 void xai_metricsfile_abort(xai_metrics_writer *w);
 
 /* ------------------------------------------------------------- readers */
+
+/* Every per-image metric of metrics.h5, one row each (METRICS.md, "Statistics of the metrics"):
+ * its name (summary.csv column, /stats group), the report table (family) it belongs to, its dataset
+ * under /methods/<method>/ with one value per image, and its direction: +1 higher is more faithful,
+ * -1 lower is, 0 descriptive (no ranking: left out of /stats). A metric joins the statistics, the
+ * report and summary.csv by one row; a row whose dataset some method lacks is skipped. */
+typedef struct {
+    const char *name, *family, *source;
+    int better;
+} xai_metric_source;
+extern const xai_metric_source xai_metric_sources[];
+extern const int xai_metric_nsources;
+/* Rows from this index on are the metrics of explainers/faith.h (summary.csv's extra columns). */
+#define XAI_METRIC_FIRST_FAITH 5
+/* The row of a name; -1 when there is none. */
+int xai_metric_source_find(const char *name);
+
+/* One method's per-image values of a dataset under /methods/<method>/ (malloc'd into *v, count in
+ * *n); XAI_ENOTFOUND when absent. */
+xai_status xai_metricsfile_read_values(const char *path, const char *method, const char *dataset, double **v, int *n);
+
 
 /* One method's scores on the target logit (/methods/<name>); NaN where absent. */
 typedef struct {
@@ -148,6 +171,13 @@ void xai_metrics_scores_free(xai_metrics_scores *s);
 
 /* /steps/fraction (K + 1 values, malloc'd into *frac); 0 when absent or unreadable. */
 int xai_metricsfile_read_fractions(const char *path, double **frac);
+/* Any 1-D dataset (e.g. /metric_info/road/fraction) as doubles, malloc'd into *v; its length, 0
+ * when absent or unreadable (*v NULL). */
+int xai_metricsfile_read_vector(const char *path, const char *dataset, double **v);
+/* <group>/mean and <group>/stderr (k1 values each) of a curve, e.g. /methods/ig/insertion/prob or
+ * /methods/ig/sensitivity_n; 0 when the mean is absent or of another length (a missing stderr
+ * reads as NaN). */
+int xai_metricsfile_read_mean_se(const char *path, const char *group, int k1, double *mean, double *se);
 /* Mean and standard error (k1 values each) of a pixel-flipping curve on the target logit:
  * the random control (method NULL) or /methods/<method>/<order>/logit, order "morf" or "lerf".
  * Returns 0 when the mean is absent or of another length; a missing stderr reads as NaN. */
@@ -156,8 +186,10 @@ int xai_metricsfile_read_curve(const char *path, const char *method, const char 
 
 /* The summary numbers of each method (the columns of xai_metrics_summary_csv after label,method):
  * aopc_morf, _se, aopc_lerf, _se, aopc_random, _se, morf_minus_random_z, abpc, abpc_se,
- * aopc_morf_prob, completeness_median, completeness_p90; NaN where absent. */
-#define XAI_METRICS_SUMMARY_COLS 12
+ * aopc_morf_prob, completeness_median, completeness_p90, then the mean over images of each
+ * xai_metric_sources row from XAI_METRIC_FIRST_FAITH on (insertion_auc_prob ... complexity); NaN where absent. */
+#define XAI_METRICS_SUMMARY_BASE 12
+#define XAI_METRICS_SUMMARY_COLS (XAI_METRICS_SUMMARY_BASE + 14)
 typedef struct {
     int nmethods;
     char **methods;                          /* (nmethods) in the file's order */

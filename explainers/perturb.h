@@ -6,6 +6,7 @@
 #include "core/base.h"
 #include "core/nn.h"
 
+#include <math.h>
 #include <stdint.h>
 
 /* Same order as explain.h's xai_baseline_kind, so IG's baselines map one to one (checked in ig.c). */
@@ -18,7 +19,18 @@ typedef enum { XAI_REF_BLACK, XAI_REF_CONST, XAI_REF_MEAN, XAI_REF_UNIFORM, XAI_
  * a uniform baseline would be scored against its own baseline. The removal reference keeps the
  * unsalted seed (its numbers are those of earlier runs); the other uses mix their salt in through
  * one splitmix64 step, so their streams are unrelated to it and to each other. */
-typedef enum { XAI_NOISE_REMOVAL = 0, XAI_NOISE_IG_BASELINE = 1, XAI_NOISE_RANDOM_MAP = 2 } xai_noise_use;
+typedef enum {
+    XAI_NOISE_REMOVAL = 0,
+    XAI_NOISE_IG_BASELINE = 1,
+    XAI_NOISE_RANDOM_MAP = 2,
+    /* The metrics of explainers/faith.h, one stream each. */
+    XAI_NOISE_ROAD = 3,       /* ROAD's imputation noise */
+    XAI_NOISE_FAITHCORR = 4,  /* faithfulness correlation's subsets */
+    XAI_NOISE_SENSN = 5,      /* sensitivity-n's subsets */
+    XAI_NOISE_INFIDELITY = 6, /* infidelity's Gaussian perturbations */
+    XAI_NOISE_MAXSENS = 7,    /* max-sensitivity's input perturbations */
+    XAI_NOISE_RANDLOGIT = 8,  /* the random-logit test's other class */
+} xai_noise_use;
 
 static inline uint64_t xai_noise_seed(uint64_t seed, xai_noise_use use)
 {
@@ -27,6 +39,21 @@ static inline uint64_t xai_noise_seed(uint64_t seed, xai_noise_use use)
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
+}
+
+/* A standard normal number from two counter-hash uniforms (Box-Muller), same answer on any thread:
+ * draw k of a stream uses counters 2k and 2k + 1. */
+static inline float xai_hash_normal(uint64_t seed, uint64_t k)
+{
+    const double u1 = xai_hash_uniform(seed, 2 * k), u2 = xai_hash_uniform(seed, 2 * k + 1);
+    return (float)(sqrt(-2.0 * log(1.0 - u1)) * cos(6.283185307179586 * u2));
+}
+
+/* A per-image generator of one use's stream (shuffles, subsets, classes). */
+static inline void xai_noise_rng(xai_rng *r, uint64_t seed, xai_noise_use use, uint64_t image_id, uint64_t tag)
+{
+    xai_rng_seed(r, xai_noise_seed(seed, use) ^ (0x9E3779B97F4A7C15ull * (image_id + 1)) ^
+                        (0xC2B2AE3D27D4EB4Full * (tag + 1)));
 }
 
 typedef struct {

@@ -136,48 +136,52 @@ void xai_flip_apply(float *img, const float *ref, xai_shape s, int patch, int fe
 
 /* ------------------------------------------------------------ batching */
 
-/* Perturbed images are written straight into the model's input buffer; each slot
- * remembers where its target logit and probability go. */
-typedef struct {
-    xai_model *m;
-    size_t size;
-    int fill;
-    float **dl, **dp;  /* (max_batch) destinations */
-    int32_t *tgt;      /* (max_batch) */
-    float *probs;      /* (max_batch, classes) */
-    double forwarded;
-} flip_batch;
+void xai_fwd_init(xai_fwd_batch *b, xai_model *m)
+{
+    const int B = m->max_batch;
+    *b = (xai_fwd_batch){m, xai_shape_size(m->in), 0, xai_calloc(B, sizeof(float *)), xai_calloc(B, sizeof(float *)),
+                         xai_calloc(B, sizeof(int32_t)), xai_calloc((size_t)B * m->nclasses, sizeof(float)), 0};
+}
 
-static void batch_flush(flip_batch *b)
+void xai_fwd_free(xai_fwd_batch *b)
+{
+    free(b->dl);
+    free(b->dp);
+    free(b->tgt);
+    free(b->probs);
+    memset(b, 0, sizeof *b);
+}
+
+void xai_fwd_flush(xai_fwd_batch *b)
 {
     if (!b->fill) return;
     xai_model *m = b->m;
     const float *logits = xai_model_forward(m, m->acts[0], b->fill);
     xai_softmax(b->probs, logits, b->fill, m->nclasses);
     for (int i = 0; i < b->fill; i++) {
-        *b->dl[i] = logits[(size_t)i * m->nclasses + b->tgt[i]];
-        *b->dp[i] = b->probs[(size_t)i * m->nclasses + b->tgt[i]];
+        if (b->dl[i]) *b->dl[i] = logits[(size_t)i * m->nclasses + b->tgt[i]];
+        if (b->dp[i]) *b->dp[i] = b->probs[(size_t)i * m->nclasses + b->tgt[i]];
     }
     b->forwarded += b->fill;
     b->fill = 0;
 }
 
-static void batch_push(flip_batch *b, const float *img, int32_t target, float *dl, float *dp)
+float *xai_fwd_slot(xai_fwd_batch *b, int32_t target, float *logit, float *prob)
 {
-    memcpy(b->m->acts[0] + (size_t)b->fill * b->size, img, b->size * sizeof *img);
-    b->dl[b->fill] = dl;
-    b->dp[b->fill] = dp;
+    if (b->fill == b->m->max_batch) xai_fwd_flush(b);
+    b->dl[b->fill] = logit;
+    b->dp[b->fill] = prob;
     b->tgt[b->fill] = target;
-    if (++b->fill == b->m->max_batch) batch_flush(b);
+    return b->m->acts[0] + (size_t)b->fill++ * b->size;
 }
 
-static void curve_alloc(xai_flip_curve *c, int n, int k)
+void xai_flip_curve_alloc(xai_flip_curve *c, int n, int k)
 {
     c->logit = xai_calloc((size_t)n * (k + 1), sizeof(float));
     c->prob = xai_calloc((size_t)n * (k + 1), sizeof(float));
 }
 
-static void curve_free(xai_flip_curve *c)
+void xai_flip_curve_free(xai_flip_curve *c)
 {
     free(c->logit);
     free(c->prob);
@@ -186,10 +190,10 @@ static void curve_free(xai_flip_curve *c)
 
 void xai_flip_result_free(xai_flip_result *r)
 {
-    curve_free(&r->random);
+    xai_flip_curve_free(&r->random);
     for (int i = 0; i < r->nmethods; i++) {
-        if (r->morf) curve_free(&r->morf[i]);
-        if (r->lerf) curve_free(&r->lerf[i]);
+        if (r->morf) xai_flip_curve_free(&r->morf[i]);
+        if (r->lerf) xai_flip_curve_free(&r->lerf[i]);
     }
     free(r->morf);
     free(r->lerf);
@@ -198,16 +202,34 @@ void xai_flip_result_free(xai_flip_result *r)
     memset(r, 0, sizeof *r);
 }
 
-/* Runs one order on one image: step k's image has the first removed[k] features replaced. */
-static void run_order(flip_batch *b, const xai_flip_result *r, const float *xi, const float *ref, float *cur,
-                      const int32_t *order, xai_shape s, int patch, int32_t target, xai_flip_curve *c, int i)
+void xai_flip_run_curve(xai_fwd_batch *b, const float *start, const float *src, float *cur, const int32_t *order,
+                        const int64_t *removed, int nsteps, xai_shape s, int patch, int32_t target, xai_flip_curve *c,
+                        int i)
 {
-    int k1 = r->nsteps + 1;
-    memcpy(cur, xi, b->size * sizeof *cur);
-    for (int k = 1; k <= r->nsteps; k++) {
-        for (int64_t j = r->removed[k - 1]; j < r->removed[k]; j++) xai_flip_apply(cur, ref, s, patch, order[j]);
-        batch_push(b, cur, target, &c->logit[(size_t)i * k1 + k], &c->prob[(size_t)i * k1 + k]);
+    const int k1 = nsteps + 1;
+    memcpy(cur, start, b->size * sizeof *cur);
+    for (int k = 1; k <= nsteps; k++) {
+        for (int64_t j = removed[k - 1]; j < removed[k]; j++) xai_flip_apply(cur, src, s, patch, order[j]);
+        float *slot = xai_fwd_slot(b, target, &c->logit[(size_t)i * k1 + k], &c->prob[(size_t)i * k1 + k]);
+        memcpy(slot, cur, b->size * sizeof *cur);
     }
+}
+
+int xai_flip_schedule(int nf, double fraction, int steps, int per_step, int64_t **removed, double **frac)
+{
+    int limit = (int)ceil(fraction * nf - 1e-9);
+    if (limit < 1) limit = 1;
+    if (limit > nf) limit = nf;
+    int per = per_step > 0 ? per_step : (limit + steps - 1) / steps;
+    if (per > limit) per = limit;
+    const int K = (limit + per - 1) / per;
+    *removed = xai_calloc(K + 1, sizeof **removed);
+    *frac = xai_calloc(K + 1, sizeof **frac);
+    for (int k = 0; k <= K; k++) {
+        (*removed)[k] = (int64_t)k * per < limit ? (int64_t)k * per : limit;
+        (*frac)[k] = (double)(*removed)[k] / nf;
+    }
+    return K;
 }
 
 xai_status xai_pixelflip(xai_flip_result *r, xai_model *m, const float *x, const int32_t *target,
@@ -235,34 +257,22 @@ xai_status xai_pixelflip(xai_flip_result *r, xai_model *m, const float *x, const
 
     double t0 = xai_now();
     int nf = xai_flip_nfeatures(s, o->patch);
-    int limit = (int)ceil(o->fraction * nf - 1e-9);
-    if (limit < 1) limit = 1;
-    if (limit > nf) limit = nf;
-    int per = o->per_step > 0 ? o->per_step : (limit + o->steps - 1) / o->steps;
-    if (per > limit) per = limit;
-    int K = (limit + per - 1) / per;
+    const int K = xai_flip_schedule(nf, o->fraction, o->steps, o->per_step, &r->removed, &r->frac);
     r->n = n;
     r->nsteps = K;
     r->nfeatures = nf;
-    r->per_step = per;
+    r->per_step = (int)r->removed[1];
     r->nmethods = nmethods;
-    r->removed = xai_calloc(K + 1, sizeof *r->removed);
-    r->frac = xai_calloc(K + 1, sizeof *r->frac);
-    for (int k = 0; k <= K; k++) {
-        r->removed[k] = (int64_t)k * per < limit ? (int64_t)k * per : limit;
-        r->frac[k] = (double)r->removed[k] / nf;
-    }
-    curve_alloc(&r->random, n, K);
+    xai_flip_curve_alloc(&r->random, n, K);
     r->morf = xai_calloc(nmethods ? nmethods : 1, sizeof *r->morf);
     r->lerf = xai_calloc(nmethods ? nmethods : 1, sizeof *r->lerf);
     for (int a = 0; a < nmethods; a++) {
-        curve_alloc(&r->morf[a], n, K);
-        curve_alloc(&r->lerf[a], n, K);
+        xai_flip_curve_alloc(&r->morf[a], n, K);
+        xai_flip_curve_alloc(&r->lerf[a], n, K);
     }
 
-    int B = m->max_batch;
-    flip_batch b = {m, size, 0, xai_calloc(B, sizeof(float *)), xai_calloc(B, sizeof(float *)),
-                    xai_calloc(B, sizeof(int32_t)), xai_calloc((size_t)B * m->nclasses, sizeof(float)), 0};
+    xai_fwd_batch b;
+    xai_fwd_init(&b, m);
     float *ref = xai_malloc(size * sizeof *ref), *cur = xai_malloc(size * sizeof *cur);
     float *scratch = xai_malloc(size * sizeof *scratch), *score = xai_malloc(nf * sizeof *score);
     int32_t *order = xai_malloc(nf * sizeof *order);
@@ -275,19 +285,20 @@ xai_status xai_pixelflip(xai_flip_result *r, xai_model *m, const float *x, const
         uint64_t id = image_id ? (uint64_t)image_id[i] : (uint64_t)i;
         xai_flip_reference(ref, xi, s, o, m->mean, m->std, id, scratch);
         /* Step 0 is the same image for every order: one pass, copied below. */
-        batch_push(&b, xi, target[i], &r->random.logit[(size_t)i * k1], &r->random.prob[(size_t)i * k1]);
+        memcpy(xai_fwd_slot(&b, target[i], &r->random.logit[(size_t)i * k1], &r->random.prob[(size_t)i * k1]), xi,
+               size * sizeof *xi);
         xai_flip_order_features(order, NULL, nf, XAI_FLIP_RANDOM, o->seed, id);
-        run_order(&b, r, xi, ref, cur, order, s, o->patch, target[i], &r->random, i);
+        xai_flip_run_curve(&b, xi, ref, cur, order, r->removed, K, s, o->patch, target[i], &r->random, i);
         for (int a = 0; a < nmethods; a++) {
             xai_flip_feature_scores(score, attr[a] + (size_t)i * size, s, o->patch);
             xai_flip_order_features(order, score, nf, XAI_FLIP_MORF, o->seed, id);
-            run_order(&b, r, xi, ref, cur, order, s, o->patch, target[i], &r->morf[a], i);
+            xai_flip_run_curve(&b, xi, ref, cur, order, r->removed, K, s, o->patch, target[i], &r->morf[a], i);
             xai_flip_order_features(order, score, nf, XAI_FLIP_LERF, o->seed, id);
-            run_order(&b, r, xi, ref, cur, order, s, o->patch, target[i], &r->lerf[a], i);
+            xai_flip_run_curve(&b, xi, ref, cur, order, r->removed, K, s, o->patch, target[i], &r->lerf[a], i);
         }
         xai_progress_update(&p, i + 1);
     }
-    batch_flush(&b);
+    xai_fwd_flush(&b);
     for (int i = 0; i < n; i++) {
         size_t at = (size_t)i * k1;
         for (int a = 0; a < nmethods; a++) {
@@ -301,10 +312,7 @@ xai_status xai_pixelflip(xai_flip_result *r, xai_model *m, const float *x, const
     snprintf(msg, sizeof msg, "%.0f images through the net, %.0f img/s", b.forwarded,
              b.forwarded / (r->seconds > 0 ? r->seconds : 1e-9));
     xai_progress_end(&p, msg);
-    free(b.dl);
-    free(b.dp);
-    free(b.tgt);
-    free(b.probs);
+    xai_fwd_free(&b);
     free(ref);
     free(cur);
     free(scratch);

@@ -109,6 +109,21 @@ static void heatmap(float *map, float *abs_scaled, const float *attr, xai_shape 
         for (size_t p = 0; p < plane; p++) abs_scaled[p] /= mx;
 }
 
+void xai_map_similarity(double out[3], const float *a, const float *b, xai_shape s)
+{
+    const size_t plane = (size_t)s.h * s.w;
+    float *m0 = xai_malloc(plane * sizeof *m0), *m1 = xai_malloc(plane * sizeof *m1);
+    float *s0 = xai_malloc(plane * sizeof *s0), *s1 = xai_malloc(plane * sizeof *s1);
+    int32_t *idx = xai_malloc(plane * sizeof *idx);
+    double *rk = xai_malloc(2 * plane * sizeof *rk);
+    heatmap(m0, s0, a, s);
+    heatmap(m1, s1, b, s);
+    out[0] = xai_spearman(m0, m1, (int)plane, idx, rk);
+    out[1] = xai_spearman(s0, s1, (int)plane, idx, rk);
+    out[2] = xai_ssim(s0, s1, s.h, s.w, 1.0);
+    free(m0), free(m1), free(s0), free(s1), free(idx), free(rk);
+}
+
 xai_status xai_sanity_cascade(xai_sanity_result *r, const xai_model *m, const float *x, const int32_t *target, int n,
                               xai_attr_fn fn, void *ctx, uint64_t seed)
 {
@@ -135,13 +150,8 @@ xai_status xai_sanity_cascade(xai_sanity_result *r, const xai_model *m, const fl
     for (int i = m->nlayers - 1, s = 1; i >= 0; i--)
         if (m->layers[i].type == XAI_CONV2D || m->layers[i].type == XAI_LINEAR) r->layer[s++] = i;
 
-    xai_shape sh = m->in;
-    size_t size = xai_shape_size(sh), plane = (size_t)sh.h * sh.w;
+    size_t size = xai_shape_size(m->in);
     float *a0 = xai_malloc((size_t)n * size * sizeof *a0), *a1 = xai_malloc((size_t)n * size * sizeof *a1);
-    float *m0 = xai_malloc(plane * sizeof *m0), *m1 = xai_malloc(plane * sizeof *m1);
-    float *s0 = xai_malloc(plane * sizeof *s0), *s1 = xai_malloc(plane * sizeof *s1);
-    int32_t *idx = xai_malloc(plane * sizeof *idx);
-    double *rk = xai_malloc(2 * plane * sizeof *rk);
     xai_progress p;
     xai_progress_start(&p, "randomisation", r->nsteps, "step");
     st = attribute_all(a0, w, x, target, n, fn, ctx);
@@ -157,24 +167,18 @@ xai_status xai_sanity_cascade(xai_sanity_result *r, const xai_model *m, const fl
             memcpy(a1, a0, (size_t)n * size * sizeof *a1);
         }
         for (int i = 0; i < n; i++) {
-            heatmap(m0, s0, a0 + (size_t)i * size, sh);
-            heatmap(m1, s1, a1 + (size_t)i * size, sh);
+            double sim[3];
+            xai_map_similarity(sim, a0 + (size_t)i * size, a1 + (size_t)i * size, m->in);
             size_t at = (size_t)s * n + i;
-            r->spearman[at] = (float)xai_spearman(m0, m1, (int)plane, idx, rk);
-            r->spearman_abs[at] = (float)xai_spearman(s0, s1, (int)plane, idx, rk);
-            r->ssim[at] = (float)xai_ssim(s0, s1, sh.h, sh.w, 1.0);
+            r->spearman[at] = (float)sim[0];
+            r->spearman_abs[at] = (float)sim[1];
+            r->ssim[at] = (float)sim[2];
         }
         xai_progress_update(&p, s + 1);
     }
     xai_progress_end(&p, NULL);
     free(a0);
     free(a1);
-    free(m0);
-    free(m1);
-    free(s0);
-    free(s1);
-    free(idx);
-    free(rk);
     xai_model_free(w);
     xai_model_free(rnd);
     if (st != XAI_OK) xai_sanity_result_free(r);

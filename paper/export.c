@@ -486,6 +486,87 @@ done:
     return st;
 }
 
+/* The curve figures of the faithfulness metrics (explainers/faith.h): each a .dat of one block per
+ * method with two curves (mean, se each; the second repeats the first when there is one), the
+ * x axis from /metric_info. */
+typedef struct {
+    const char *file, *var, *axis, *g1, *g2, *what;
+} faith_fig;
+
+static const faith_fig FAITH_FIGS[] = {
+    {"insdel.dat", "insdel", "/metric_info/insdel/fraction", "insertion/prob", "deletion/prob",
+     "# columns: fraction insertion_mean insertion_se deletion_mean deletion_se (target probability)"},
+    {"road.dat", "road", "/metric_info/road/fraction", "road/morf/prob", "road/lerf/prob",
+     "# columns: fraction_removed morf_mean morf_se lerf_mean lerf_se (target probability)"},
+    {"sensn.dat", "sensn", "/metric_info/sensn/n", "sensitivity_n", NULL,
+     "# columns: n pearson_mean pearson_se (repeated)"},
+};
+
+/* One figure's data: blocks of the methods that have both curves; the count written. */
+static int faith_blocks(xai_sbuf *b, char **cn, const char *path, const xai_exp_summary *s, const faith_fig *fg,
+                        const double *x, int k1, double *buf)
+{
+    int nc = 0;
+    for (int i = 0; i < s->nmethods; i++) {
+        const char *m = s->methods[i].name;
+        char g1[400], g2[400];
+        snprintf(g1, sizeof g1, "/methods/%s/%s", m, fg->g1);
+        snprintf(g2, sizeof g2, "/methods/%s/%s", m, fg->g2 ? fg->g2 : fg->g1);
+        if (!xai_metricsfile_read_mean_se(path, g1, k1, buf, buf + k1) ||
+            !xai_metricsfile_read_mean_se(path, g2, k1, buf + 2 * k1, buf + 3 * k1))
+            continue;
+        curve_block(b, m, x, k1, buf, buf + k1, buf + 2 * k1, buf + 3 * k1);
+        cn[nc++] = xai_strdup(m);
+    }
+    return nc;
+}
+
+/* <fig>.dat and meta.gp's have_<var>, <var>_curves, <var>_name, <var>_color. */
+static xai_status export_faith_fig(const char *tmp, const char *path, const xai_exp_summary *s, const faith_fig *fg,
+                                   xai_sbuf *meta, FILE *log)
+{
+    double *x = NULL;
+    const int k1 = xai_metricsfile_read_vector(path, fg->axis, &x);
+    if (!k1) {
+        xai_plot_note(log, "export: %s lacks %s (metric not run): no %s\n", path, fg->axis, fg->file);
+        xai_sbuf_printf(meta, "have_%s = 0\n", fg->var);
+        return XAI_OK;
+    }
+    xai_sbuf b = {0};
+    char **cn = xai_calloc((size_t)s->nmethods + 1, sizeof *cn);
+    double *buf = xai_malloc(4 * (size_t)k1 * sizeof *buf);
+    xai_sbuf_printf(&b, "# %s from %s: mean and standard error over images\n%s\n", fg->file, path, fg->what);
+    xai_sbuf_printf(&b, "# blocks (gnuplot index 0, 1, ...): one per method as listed in meta.gp %s_name", fg->var);
+    const int nc = faith_blocks(&b, cn, path, s, fg, x, k1, buf);
+    xai_status st = nc ? xai_plot_write_text(tmp, fg->file, &b) : XAI_OK;
+    char **cc = xai_calloc((size_t)nc + 1, sizeof *cc), name[64];
+    for (int i = 0; i < nc; i++) cc[i] = (char *)xai_method_color(cn[i]);
+    xai_sbuf_printf(meta, "# %s\nhave_%s = %d\n%s_curves = %d\n", fg->file, fg->var, nc > 0, fg->var, nc);
+    snprintf(name, sizeof name, "%s_name", fg->var);
+    xai_gp_str_array(meta, name, cn, nc);
+    snprintf(name, sizeof name, "%s_color", fg->var);
+    xai_gp_str_array(meta, name, cc, nc);
+    free(cc);
+    free_strv(cn, nc);
+    free(buf);
+    free(x);
+    xai_sbuf_free(&b);
+    return st;
+}
+
+static xai_status export_faith(const char *tmp, const char *exp_dir, const xai_exp_summary *s, xai_sbuf *meta,
+                               FILE *log)
+{
+    char *path = xai_path_join(exp_dir, "metrics.h5");
+    xai_status st = XAI_OK;
+    for (size_t k = 0; k < sizeof FAITH_FIGS / sizeof *FAITH_FIGS && st == XAI_OK; k++) {
+        if (xai_file_exists(path)) st = export_faith_fig(tmp, path, s, &FAITH_FIGS[k], meta, log);
+        else xai_sbuf_printf(meta, "have_%s = 0\n", FAITH_FIGS[k].var);
+    }
+    free(path);
+    return st;
+}
+
 static const char *rule_color(const char *rule)
 {
     static const struct {
@@ -727,6 +808,7 @@ static xai_status export_pieces(const char *tmp, const char *exp_dir, const xai_
     xai_status st;
     if ((st = export_heatmaps(tmp, exp_dir, s, o, &meta, log)) != XAI_OK) goto done;
     if ((st = export_pixelflip(tmp, exp_dir, s, &meta, log)) != XAI_OK) goto done;
+    if ((st = export_faith(tmp, exp_dir, s, &meta, log)) != XAI_OK) goto done;
     if ((st = export_ig_steps(tmp, s, &meta)) != XAI_OK) goto done;
     if ((st = export_ig_exact(tmp, s, &meta)) != XAI_OK) goto done;
     if ((st = export_tables(tmp, s)) != XAI_OK) goto done;

@@ -158,6 +158,9 @@ static const struct {
 } EXP_FIGS[] = {
     {"heatmaps.gp", "input_1.dat", "heatmap grid"},
     {"pixelflip.gp", "pixelflip.dat", "pixel-flipping curves"},
+    {"insdel.gp", "insdel.dat", "insertion/deletion curves"},
+    {"road.gp", "road.dat", "ROAD curves"},
+    {"sensn.gp", "sensn.dat", "sensitivity-n curves"},
     {"ig_completeness.gp", "ig_completeness.dat", "IG completeness vs steps"},
     {"training.gp", "training.dat", "training curves"},
     {"agreement.gp", "agreement.dat", "metric agreement matrix"},

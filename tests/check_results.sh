@@ -30,7 +30,7 @@ for e in "${exps[@]}"; do
         h5ls "$d/metrics.h5/stats/pf_aopc_morf/$v" >/dev/null 2>&1 && ok || bad "$d/metrics.h5 lacks /stats/pf_aopc_morf/$v"
     done
     [ -s "$d/summary.csv" ] && ok || bad "$d/summary.csv missing"
-    for fig in heatmaps pixelflip training agreement; do png "$d/figures/$fig.png"; pdf "$d/figures/$fig.pdf"; done
+    for fig in heatmaps pixelflip insdel road sensn training agreement; do png "$d/figures/$fig.png"; pdf "$d/figures/$fig.pdf"; done
     # IG step curves: the figure and, with an exact-IG reference (else a stated reason), the map error.
     for m in $(h5ls "$d/metrics.h5/ig_steps" 2>/dev/null | grep -v "NOT FOUND" | awk '{print $1}'); do
         png "$d/figures/ig_completeness.png"; pdf "$d/figures/ig_completeness.pdf"

@@ -1,0 +1,623 @@
+/* faith.c: insertion/deletion, ROAD, faithfulness correlation, sensitivity-n, infidelity,
+ * max-sensitivity, random-logit, sparseness and complexity; formulas in explainers/METRICS.md. */
+#include "explainers/faith.h"
+#include "explainers/perturb.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *fm_names[XAI_FM_COUNT] = {"insdel",  "road",      "faithcorr",  "sensn",     "infidelity",
+                                             "maxsens", "randlogit", "sparseness", "complexity"};
+
+const char *xai_faith_metric_name(xai_faith_metric k) { return k >= 0 && k < XAI_FM_COUNT ? fm_names[k] : "?"; }
+
+xai_status xai_faith_parse(const char *list, unsigned *mask)
+{
+    *mask = 0;
+    for (const char *p = list; p && *p;) {
+        const char *e = strchr(p, ',');
+        const size_t len = e ? (size_t)(e - p) : strlen(p);
+        int found = len == 3 && !strncmp(p, "all", 3) ? (*mask = XAI_FM_ALL, 1) : len == 4 && !strncmp(p, "none", 4);
+        for (int k = 0; !found && k < XAI_FM_COUNT; k++)
+            if (strlen(fm_names[k]) == len && !strncmp(p, fm_names[k], len)) *mask |= 1u << k, found = 1;
+        if (!found && len)
+            return xai_fail(XAI_EINVAL,
+                            "--metrics: unknown metric '%.*s', expected all, none or a comma list of insdel, road, "
+                            "faithcorr, sensn, infidelity, maxsens, randlogit, sparseness, complexity",
+                            (int)len, p);
+        p = e ? e + 1 : NULL;
+    }
+    return XAI_OK;
+}
+
+void xai_faith_defaults(xai_faith_opts *o)
+{
+    *o = (xai_faith_opts){.which = XAI_FM_ALL, .insdel_steps = 32, .road_noise = 0.01, .fc_runs = 64,
+                          .fc_fraction = 0.1, .sensn_runs = 32, .infid_runs = 64, .infid_sigma = 0.1,
+                          .maxsens_n = 16, .maxsens_runs = 8, .maxsens_radius = 0.02, .randlogit_n = 64};
+}
+
+xai_status xai_faith_check(const xai_faith_opts *o)
+{
+    if (o->which & ~XAI_FM_ALL) return xai_fail(XAI_EINVAL, "metrics: unknown metric bits 0x%x", o->which);
+    if (o->insdel_steps < 1 || o->insdel_steps > 100000)
+        return xai_fail(XAI_EINVAL, "--insdel-steps %d: expected 1..100000", o->insdel_steps);
+    if (!(o->road_noise >= 0 && o->road_noise <= 1))
+        return xai_fail(XAI_EINVAL, "--road-noise %g: expected a pixel sd in [0, 1]", o->road_noise);
+    if (!(o->fc_fraction > 0 && o->fc_fraction < 1))
+        return xai_fail(XAI_EINVAL, "--faithcorr-fraction %g: expected a share in (0, 1)", o->fc_fraction);
+    if (!(o->infid_sigma > 0 && o->infid_sigma <= 10))
+        return xai_fail(XAI_EINVAL, "--infid-sigma %g: expected a pixel sd in (0, 10]", o->infid_sigma);
+    if (!(o->maxsens_radius > 0 && o->maxsens_radius <= 10))
+        return xai_fail(XAI_EINVAL, "--maxsens-radius %g: expected a pixel radius in (0, 10]", o->maxsens_radius);
+    const int runs[4] = {o->fc_runs, o->sensn_runs, o->infid_runs, o->maxsens_runs};
+    static const char *rn[4] = {"--faithcorr-runs", "--sensn-runs", "--infid-runs", "--maxsens-runs"};
+    for (int k = 0; k < 4; k++)
+        if (runs[k] < (k == 3 ? 1 : 2) || runs[k] > 100000)
+            return xai_fail(XAI_EINVAL, "%s %d: expected %d..100000", rn[k], runs[k], k == 3 ? 1 : 2);
+    if (o->maxsens_n < 1 || o->randlogit_n < 1)
+        return xai_fail(XAI_EINVAL, "--maxsens-n %d / --randlogit-n %d: expected >= 1", o->maxsens_n, o->randlogit_n);
+    return XAI_OK;
+}
+
+/* ------------------------------------------------------------ statistics */
+
+double xai_gini(const float *v, int n)
+{
+    double *a = xai_malloc((n ? n : 1) * sizeof *a), sum = 0, acc = 0;
+    for (int i = 0; i < n; i++) a[i] = fabs((double)v[i]), sum += a[i];
+    qsort(a, n, sizeof *a, xai_cmp_double);
+    for (int k = 0; k < n; k++) acc += (2.0 * (k + 1) - n - 1) * a[k];
+    free(a);
+    return sum > 0 ? acc / (n * sum) : NAN;
+}
+
+double xai_entropy(const float *v, int n)
+{
+    double sum = 0, h = 0;
+    for (int i = 0; i < n; i++) sum += fabs((double)v[i]);
+    if (!(sum > 0)) return NAN;
+    for (int i = 0; i < n; i++) {
+        const double p = fabs((double)v[i]) / sum;
+        if (p > 0) h -= p * log(p);
+    }
+    return h;
+}
+
+double xai_pearson(const double *a, const double *b, int n)
+{
+    double ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
+    for (int i = 0; i < n; i++) ma += a[i], mb += b[i];
+    ma /= n, mb /= n;
+    for (int i = 0; i < n; i++) {
+        const double da = a[i] - ma, db = b[i] - mb;
+        sab += da * db, saa += da * da, sbb += db * db;
+    }
+    return saa > 0 && sbb > 0 ? sab / sqrt(saa * sbb) : NAN;
+}
+
+/* ------------------------------------------------------------ shared state */
+
+/* One run's context: inputs, the batch, f(x), scratch of one image. */
+typedef struct {
+    xai_faith_result *r;
+    xai_model *m;
+    const xai_faith_input *in;
+    const xai_faith_opts *o;
+    xai_fwd_batch b;
+    xai_shape s;
+    size_t size, plane;
+    float *fx;                     /* (N) target logit of each image */
+    float *ref, *cur, *aux, *scratch; /* (size) */
+    float *score;                  /* (nmethods, F) feature scores of the current image */
+    int32_t *order;                /* (max(F, plane)) */
+} faith_ctx;
+
+static uint64_t image_id(const faith_ctx *c, int i) { return c->in->image_id ? (uint64_t)c->in->image_id[i] : (uint64_t)i; }
+static const float *image(const faith_ctx *c, int i) { return c->in->x + (size_t)i * c->size; }
+
+/* Feature scores of every method for image i with features of side patch. */
+static void scores_of(faith_ctx *c, int i, int patch, int nf)
+{
+    for (int a = 0; a < c->in->nmethods; a++)
+        xai_flip_feature_scores(c->score + (size_t)a * nf, c->in->attr[a] + (size_t)i * c->size, c->s, patch);
+}
+
+/* Per-image AUC of a curve's logit ([0]) and probability ([1]) rows over frac. */
+static void curve_aucs(double *auc[2], const xai_flip_curve *cv, const double *frac, int n, int K)
+{
+    for (int q = 0; q < 2; q++) {
+        auc[q] = xai_malloc((size_t)n * sizeof(double));
+        xai_flip_auc(auc[q], q ? cv->prob : cv->logit, frac, n, K);
+    }
+}
+
+/* Step 0 is run once per image into method 0's curve: copy it to the other methods. */
+static void share_step0(xai_flip_curve *first, xai_flip_curve *other, int n, int k1)
+{
+    for (int i = 0; i < n; i++) {
+        other->logit[(size_t)i * k1] = first->logit[(size_t)i * k1];
+        other->prob[(size_t)i * k1] = first->prob[(size_t)i * k1];
+    }
+}
+
+/* ------------------------------------------------------ insertion / deletion */
+
+static void run_insdel(faith_ctx *c)
+{
+    xai_faith_result *r = c->r;
+    const int n = c->in->n, nm = c->in->nmethods, nf = r->nfeatures;
+    int64_t *removed;
+    const int K = r->ins_steps = xai_flip_schedule(nf, 1.0, c->o->insdel_steps, 0, &removed, &r->ins_frac);
+    const int k1 = K + 1;
+    for (int a = 0; a < nm; a++) xai_flip_curve_alloc(&r->m[a].ins, n, K), xai_flip_curve_alloc(&r->m[a].del, n, K);
+    for (int i = 0; i < n; i++) {
+        const float *xi = image(c, i);
+        const int32_t t = c->in->target[i];
+        xai_flip_reference(c->ref, xi, c->s, c->in->flip, c->m->mean, c->m->std, image_id(c, i), c->scratch);
+        xai_ref_blur(c->aux, xi, c->s, c->in->flip->blur_sigma, c->scratch);
+        memcpy(xai_fwd_slot(&c->b, t, &r->m[0].del.logit[(size_t)i * k1], &r->m[0].del.prob[(size_t)i * k1]), xi,
+               c->size * sizeof *xi);
+        memcpy(xai_fwd_slot(&c->b, t, &r->m[0].ins.logit[(size_t)i * k1], &r->m[0].ins.prob[(size_t)i * k1]), c->aux,
+               c->size * sizeof *xi);
+        scores_of(c, i, r->patch, nf);
+        for (int a = 0; a < nm; a++) {
+            xai_flip_order_features(c->order, c->score + (size_t)a * nf, nf, XAI_FLIP_MORF, 0, 0);
+            xai_flip_run_curve(&c->b, xi, c->ref, c->cur, c->order, removed, K, c->s, r->patch, t, &r->m[a].del, i);
+            xai_flip_run_curve(&c->b, c->aux, xi, c->cur, c->order, removed, K, c->s, r->patch, t, &r->m[a].ins, i);
+        }
+    }
+    xai_fwd_flush(&c->b);
+    for (int a = 0; a < nm; a++) {
+        share_step0(&r->m[0].del, &r->m[a].del, n, k1);
+        share_step0(&r->m[0].ins, &r->m[a].ins, n, k1);
+        curve_aucs(r->m[a].del_auc, &r->m[a].del, r->ins_frac, n, K);
+        curve_aucs(r->m[a].ins_auc, &r->m[a].ins, r->ins_frac, n, K);
+    }
+    free(removed);
+}
+
+/* ------------------------------------------------------------------ ROAD */
+
+/* One ROAD curve of image i: the pixels of order removed level by level and imputed in the slot. */
+static void road_curve(faith_ctx *c, int i, const int32_t *order, const int *count, uint8_t *mask,
+                       const float *noise, xai_flip_curve *cv)
+{
+    const int k1 = XAI_ROAD_LEVELS + 1;
+    memset(mask, 0, c->plane);
+    for (int l = 1; l <= XAI_ROAD_LEVELS; l++) {
+        for (int j = count[l - 1]; j < count[l]; j++) mask[order[j]] = 1;
+        float *slot = xai_fwd_slot(&c->b, c->in->target[i], &cv->logit[(size_t)i * k1 + l], &cv->prob[(size_t)i * k1 + l]);
+        memcpy(slot, image(c, i), c->size * sizeof *slot);
+        const double t0 = xai_now();
+        xai_road_impute(slot, mask, c->s, noise, c->in->flip->seed, image_id(c, i));
+        c->r->cost[XAI_FM_ROAD].impute_seconds += xai_now() - t0;
+    }
+}
+
+static void run_road(faith_ctx *c)
+{
+    xai_faith_result *r = c->r;
+    const int n = c->in->n, nm = c->in->nmethods, P = (int)c->plane, k1 = XAI_ROAD_LEVELS + 1;
+    int count[XAI_ROAD_LEVELS + 1];
+    for (int l = 0; l <= XAI_ROAD_LEVELS; l++) r->road_frac[l] = l / 10.0, count[l] = (int)lround(P * l / 10.0);
+    float noise[8];
+    for (int ch = 0; ch < c->s.c; ch++) noise[ch] = (float)(c->o->road_noise / c->m->std[ch]);
+    uint8_t *mask = xai_malloc(c->plane);
+    for (int a = 0; a < nm; a++)
+        xai_flip_curve_alloc(&r->m[a].road_morf, n, XAI_ROAD_LEVELS), xai_flip_curve_alloc(&r->m[a].road_lerf, n, XAI_ROAD_LEVELS);
+    for (int i = 0; i < n; i++) {
+        xai_flip_curve *c0 = &r->m[0].road_morf;
+        memcpy(xai_fwd_slot(&c->b, c->in->target[i], &c0->logit[(size_t)i * k1], &c0->prob[(size_t)i * k1]), image(c, i),
+               c->size * sizeof(float));
+        scores_of(c, i, 1, P);
+        for (int a = 0; a < nm; a++) {
+            xai_flip_order_features(c->order, c->score + (size_t)a * P, P, XAI_FLIP_MORF, 0, 0);
+            road_curve(c, i, c->order, count, mask, noise, &r->m[a].road_morf);
+            xai_flip_order_features(c->order, c->score + (size_t)a * P, P, XAI_FLIP_LERF, 0, 0);
+            road_curve(c, i, c->order, count, mask, noise, &r->m[a].road_lerf);
+        }
+    }
+    xai_fwd_flush(&c->b);
+    for (int a = 0; a < nm; a++) {
+        share_step0(&r->m[0].road_morf, &r->m[a].road_morf, n, k1);
+        share_step0(&r->m[0].road_morf, &r->m[a].road_lerf, n, k1);
+        curve_aucs(r->m[a].road_morf_auc, &r->m[a].road_morf, r->road_frac, n, XAI_ROAD_LEVELS);
+        curve_aucs(r->m[a].road_lerf_auc, &r->m[a].road_lerf, r->road_frac, n, XAI_ROAD_LEVELS);
+    }
+    free(mask);
+}
+
+/* ------------------------------------------- faithfulness correlation, sensitivity-n */
+
+/* The k-th random subset of nsub of nf features of one image's stream: the first nsub of a
+ * partial Fisher-Yates shuffle (perm: (nf) scratch). */
+static void draw_subset(xai_rng *g, int32_t *perm, int nf, int nsub)
+{
+    for (int j = 0; j < nf; j++) perm[j] = j;
+    for (int j = 0; j < nsub; j++) {
+        const int k = j + (int)xai_rng_below(g, (uint32_t)(nf - j));
+        const int32_t t = perm[j];
+        perm[j] = perm[k], perm[k] = t;
+    }
+}
+
+/* For every image, `runs` random subsets of nsub features set to the removal reference; per method
+ * the Pearson correlation over the runs of sum_S score and f(x) - f(x_S) into out[a * ostride + i].
+ * The subsets come from the (seed, use, image, tag) stream, the same for every method. */
+static void subset_corr(faith_ctx *c, int nsub, int runs, xai_noise_use use, uint64_t tag, double *out,
+                        size_t ostride)
+{
+    const int n = c->in->n, nm = c->in->nmethods, nf = c->r->nfeatures, patch = c->r->patch;
+    const uint64_t seed = c->in->flip->seed;
+    float *f = xai_malloc((size_t)n * runs * sizeof *f);
+    double *sum = xai_malloc((size_t)nm * runs * sizeof *sum), *delta = xai_malloc(runs * sizeof *delta);
+    xai_rng g;
+    for (int i = 0; i < n; i++) {
+        xai_flip_reference(c->ref, image(c, i), c->s, c->in->flip, c->m->mean, c->m->std, image_id(c, i), c->scratch);
+        xai_noise_rng(&g, seed, use, image_id(c, i), tag);
+        for (int k = 0; k < runs; k++) {
+            draw_subset(&g, c->order, nf, nsub);
+            float *slot = xai_fwd_slot(&c->b, c->in->target[i], &f[(size_t)i * runs + k], NULL);
+            memcpy(slot, image(c, i), c->size * sizeof *slot);
+            for (int j = 0; j < nsub; j++) xai_flip_apply(slot, c->ref, c->s, patch, c->order[j]);
+        }
+    }
+    xai_fwd_flush(&c->b);
+    for (int i = 0; i < n; i++) {
+        scores_of(c, i, patch, nf);
+        xai_noise_rng(&g, seed, use, image_id(c, i), tag);
+        for (int k = 0; k < runs; k++) {
+            draw_subset(&g, c->order, nf, nsub);
+            delta[k] = (double)c->fx[i] - f[(size_t)i * runs + k];
+            for (int a = 0; a < nm; a++) {
+                double acc = 0;
+                for (int j = 0; j < nsub; j++) acc += c->score[(size_t)a * nf + c->order[j]];
+                sum[(size_t)a * runs + k] = acc;
+            }
+        }
+        for (int a = 0; a < nm; a++) out[(size_t)a * ostride + i] = xai_pearson(sum + (size_t)a * runs, delta, runs);
+    }
+    free(f);
+    free(sum);
+    free(delta);
+}
+
+static void run_faithcorr(faith_ctx *c)
+{
+    xai_faith_result *r = c->r;
+    const int n = c->in->n, nm = c->in->nmethods;
+    int k = (int)lround(c->o->fc_fraction * r->nfeatures);
+    r->fc_size = k < 1 ? 1 : k >= r->nfeatures ? r->nfeatures - 1 : k;
+    double *v = xai_malloc((size_t)nm * n * sizeof *v);
+    subset_corr(c, r->fc_size, c->o->fc_runs, XAI_NOISE_FAITHCORR, 0, v, n);
+    for (int a = 0; a < nm; a++) {
+        r->m[a].faithcorr = xai_malloc((size_t)n * sizeof(double));
+        memcpy(r->m[a].faithcorr, v + (size_t)a * n, (size_t)n * sizeof *v);
+    }
+    free(v);
+}
+
+static void run_sensn(faith_ctx *c)
+{
+    xai_faith_result *r = c->r;
+    const int n = c->in->n, nm = c->in->nmethods;
+    r->sensn_n = xai_malloc(32 * sizeof *r->sensn_n);
+    for (int64_t k = 1; k < r->nfeatures && r->nsensn < 32; k *= 2) r->sensn_n[r->nsensn++] = k;
+    const int T = r->nsensn;
+    double *v = xai_malloc((size_t)nm * (T ? T : 1) * n * sizeof *v);
+    for (int t = 0; t < T; t++)
+        subset_corr(c, (int)r->sensn_n[t], c->o->sensn_runs, XAI_NOISE_SENSN, (uint64_t)t, v + (size_t)t * n,
+                    (size_t)T * n);
+    for (int a = 0; a < nm; a++) {
+        r->m[a].sensn = xai_malloc((size_t)(T ? T : 1) * n * sizeof(double));
+        memcpy(r->m[a].sensn, v + (size_t)a * T * n, (size_t)T * n * sizeof *v);
+    }
+    free(v);
+}
+
+/* ------------------------------------------------------------ infidelity */
+
+/* Perturbation k of image i: I_j ~ N(0, sigma^2) in pixel units, i.e. sigma / std[c] in the input. */
+static void infid_noise(const faith_ctx *c, float *I, int i, int k)
+{
+    const uint64_t stream = xai_noise_seed(c->in->flip->seed, XAI_NOISE_INFIDELITY);
+    const uint64_t base = (image_id(c, i) * (uint64_t)c->o->infid_runs + k) * c->size;
+    for (int ch = 0; ch < c->s.c; ch++) {
+        const float sd = (float)(c->o->infid_sigma / c->m->std[ch]);
+        for (size_t p = 0; p < c->plane; p++)
+            I[ch * c->plane + p] = sd * xai_hash_normal(stream, base + ch * c->plane + p);
+    }
+}
+
+/* Yeh et al.'s infidelity E[(I . phi - (f(x) - f(x - I)))^2] and its scale-free form with the
+ * best scaling beta of phi: 1 - (sum a d)^2 / (sum a^2 sum d^2) over the runs. */
+static void infid_scores(double *raw, double *scaled, const double *a, const double *d, int runs)
+{
+    double e = 0, ad = 0, aa = 0, dd = 0;
+    for (int k = 0; k < runs; k++) e += (a[k] - d[k]) * (a[k] - d[k]), ad += a[k] * d[k], aa += a[k] * a[k], dd += d[k] * d[k];
+    *raw = e / runs;
+    *scaled = !(dd > 0) ? NAN : aa > 0 ? 1 - ad * ad / (aa * dd) : 1;
+}
+
+static void run_infidelity(faith_ctx *c)
+{
+    xai_faith_result *r = c->r;
+    const int n = c->in->n, nm = c->in->nmethods, runs = c->o->infid_runs;
+    float *f = xai_malloc((size_t)n * runs * sizeof *f);
+    double *a = xai_malloc((size_t)nm * runs * sizeof *a), *d = xai_malloc(runs * sizeof *d);
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < runs; k++) {
+            float *slot = xai_fwd_slot(&c->b, c->in->target[i], &f[(size_t)i * runs + k], NULL);
+            infid_noise(c, slot, i, k);
+            for (size_t j = 0; j < c->size; j++) slot[j] = image(c, i)[j] - slot[j];
+        }
+    xai_fwd_flush(&c->b);
+    for (int q = 0; q < nm; q++) {
+        r->m[q].infid = xai_malloc((size_t)n * sizeof(double));
+        r->m[q].infid_scaled = xai_malloc((size_t)n * sizeof(double));
+    }
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < runs; k++) {
+            infid_noise(c, c->cur, i, k);
+            d[k] = (double)c->fx[i] - f[(size_t)i * runs + k];
+            for (int q = 0; q < nm; q++) {
+                const float *phi = c->in->attr[q] + (size_t)i * c->size;
+                double acc = 0;
+                for (size_t j = 0; j < c->size; j++) acc += (double)c->cur[j] * phi[j];
+                a[(size_t)q * runs + k] = acc;
+            }
+        }
+        for (int q = 0; q < nm; q++) infid_scores(&r->m[q].infid[i], &r->m[q].infid_scaled[i], a + (size_t)q * runs, d, runs);
+    }
+    free(f);
+    free(a);
+    free(d);
+}
+
+/* ------------------------------------------------- metrics that explain again */
+
+/* Attributions of n images in chunks of the model's batch; non-finite values are an error. */
+static xai_status explain_rows(xai_explainer *e, const xai_model *m, const float *x, const int32_t *t,
+                               const int64_t *ids, int n, float *attr, const char *what)
+{
+    const size_t size = xai_shape_size(m->in);
+    for (int i0 = 0; i0 < n; i0 += m->max_batch) {
+        const int nb = n - i0 < m->max_batch ? n - i0 : m->max_batch;
+        XAI_TRY(xai_explainer_run(e, x + (size_t)i0 * size, t + i0, ids ? ids + i0 : NULL, nb, attr + (size_t)i0 * size,
+                                  NULL));
+    }
+    for (size_t j = 0; j < (size_t)n * size; j++)
+        if (!isfinite(attr[j]))
+            return xai_fail(XAI_ESTATE, "%s: the method gave a non-finite attribution for image %zu", what, j / size);
+    return XAI_OK;
+}
+
+/* Input k of image i of max-sensitivity: x + u, u uniform in [-radius, radius] pixels per input. */
+static void maxsens_input(const faith_ctx *c, float *y, int i, int k)
+{
+    const uint64_t stream = xai_noise_seed(c->in->flip->seed, XAI_NOISE_MAXSENS);
+    const uint64_t base = (image_id(c, i) * (uint64_t)c->o->maxsens_runs + k) * c->size;
+    const float *xi = image(c, i);
+    for (int ch = 0; ch < c->s.c; ch++) {
+        const float rad = (float)(c->o->maxsens_radius / c->m->std[ch]);
+        for (size_t p = 0; p < c->plane; p++) {
+            const size_t j = ch * c->plane + p;
+            y[j] = xi[j] + rad * (2 * xai_hash_uniform(stream, base + j) - 1);
+        }
+    }
+}
+
+/* ||a - b||_2 / ||b||_2 in double (0 when both are 0, inf when only b is). */
+static double rel_dist(const float *a, const float *b, size_t n)
+{
+    double d = 0, z = 0;
+    for (size_t j = 0; j < n; j++) d += ((double)a[j] - b[j]) * ((double)a[j] - b[j]), z += (double)b[j] * b[j];
+    return z > 0 ? sqrt(d / z) : d > 0 ? INFINITY : 0;
+}
+
+static xai_status maxsens_method(faith_ctx *c, xai_explainer *e, int nms, float *y, float *phi0, float *phi, double *out)
+{
+    const int runs = c->o->maxsens_runs;
+    const int64_t *ids = c->in->image_id;
+    XAI_TRY(explain_rows(e, c->m, c->in->x, c->in->target, ids, nms, phi0, "max-sensitivity"));
+    for (int i = 0; i < nms; i++) out[i] = 0;
+    for (int k = 0; k < runs; k++) {
+        for (int i = 0; i < nms; i++) maxsens_input(c, y + (size_t)i * c->size, i, k);
+        XAI_TRY(explain_rows(e, c->m, y, c->in->target, ids, nms, phi, "max-sensitivity"));
+        for (int i = 0; i < nms; i++) {
+            const double v = rel_dist(phi + (size_t)i * c->size, phi0 + (size_t)i * c->size, c->size);
+            if (v > out[i] || isnan(v)) out[i] = v;
+        }
+    }
+    c->r->cost[XAI_FM_MAXSENS].explanations += (double)nms * (runs + 1);
+    return XAI_OK;
+}
+
+/* Explains each method again through a fresh explainer bound to m: fn per method. */
+typedef xai_status (*reexplain_fn)(faith_ctx *c, xai_explainer *e, int nimg, float *y, float *phi0, float *phi,
+                                   double *out);
+
+static xai_status reexplain(faith_ctx *c, int nimg, reexplain_fn fn, double **outs /* (nmethods) */, int rows)
+{
+    const size_t bytes = (size_t)nimg * c->size * sizeof(float);
+    float *y = xai_malloc(bytes), *phi0 = xai_malloc(bytes), *phi = xai_malloc(bytes);
+    xai_status s = XAI_OK;
+    for (int a = 0; a < c->in->nmethods && s == XAI_OK; a++) {
+        xai_explainer *e = NULL;
+        outs[a] = xai_malloc((size_t)rows * nimg * sizeof(double));
+        if ((s = xai_explainer_create(&e, &c->in->meth[a], c->m)) == XAI_OK) s = fn(c, e, nimg, y, phi0, phi, outs[a]);
+        xai_explainer_free(e);
+    }
+    free(y);
+    free(phi0);
+    free(phi);
+    return s;
+}
+
+static xai_status run_maxsens(faith_ctx *c)
+{
+    const int nms = c->o->maxsens_n < c->in->n ? c->o->maxsens_n : c->in->n;
+    double **outs = xai_calloc(c->in->nmethods, sizeof *outs);
+    xai_status s = reexplain(c, nms, maxsens_method, outs, 1);
+    for (int a = 0; a < c->in->nmethods; a++) c->r->m[a].maxsens = outs[a];
+    free(outs);
+    c->r->cost[XAI_FM_MAXSENS].n = nms;
+    return s;
+}
+
+static xai_status randlogit_method(faith_ctx *c, xai_explainer *e, int nrl, float *y, float *phi0, float *phi,
+                                   double *out)
+{
+    (void)y;
+    const int64_t *ids = c->in->image_id;
+    XAI_TRY(explain_rows(e, c->m, c->in->x, c->in->target, ids, nrl, phi0, "random-logit test"));
+    XAI_TRY(explain_rows(e, c->m, c->in->x, c->r->rl_class, ids, nrl, phi, "random-logit test"));
+    for (int i = 0; i < nrl; i++) {
+        double sim[3];
+        xai_map_similarity(sim, phi0 + (size_t)i * c->size, phi + (size_t)i * c->size, c->s);
+        for (int q = 0; q < 3; q++) out[(size_t)q * nrl + i] = sim[q];
+    }
+    c->r->cost[XAI_FM_RANDLOGIT].explanations += 2.0 * nrl;
+    return XAI_OK;
+}
+
+static xai_status run_randlogit(faith_ctx *c)
+{
+    const int nrl = c->o->randlogit_n < c->in->n ? c->o->randlogit_n : c->in->n, K = c->m->nclasses;
+    if (K < 2) return xai_fail(XAI_EINVAL, "random-logit test: the model has %d class, expected at least 2", K);
+    c->r->rl_class = xai_malloc((size_t)nrl * sizeof *c->r->rl_class);
+    for (int i = 0; i < nrl; i++) {
+        xai_rng g;
+        xai_noise_rng(&g, c->in->flip->seed, XAI_NOISE_RANDLOGIT, image_id(c, i), 0);
+        const int32_t k = (int32_t)xai_rng_below(&g, (uint32_t)(K - 1));
+        c->r->rl_class[i] = k >= c->in->target[i] ? k + 1 : k;
+    }
+    double **outs = xai_calloc(c->in->nmethods, sizeof *outs);
+    xai_status s = reexplain(c, nrl, randlogit_method, outs, 3);
+    for (int a = 0; a < c->in->nmethods; a++) c->r->m[a].rl_sim = outs[a];
+    free(outs);
+    c->r->cost[XAI_FM_RANDLOGIT].n = nrl;
+    return s;
+}
+
+/* ------------------------------------------------------------ descriptive */
+
+static void run_descriptive(faith_ctx *c, int gini)
+{
+    const int n = c->in->n;
+    for (int a = 0; a < c->in->nmethods; a++) {
+        double *v = xai_malloc((size_t)n * sizeof *v);
+        for (int i = 0; i < n; i++) {
+            xai_flip_feature_scores(c->cur, c->in->attr[a] + (size_t)i * c->size, c->s, 1);
+            v[i] = gini ? xai_gini(c->cur, (int)c->plane) : xai_entropy(c->cur, (int)c->plane);
+        }
+        if (gini) c->r->m[a].sparseness = v;
+        else c->r->m[a].complexity = v;
+    }
+}
+
+/* ------------------------------------------------------------------ run */
+
+static xai_status run_metric(faith_ctx *c, int k)
+{
+    switch (k) {
+    case XAI_FM_INSDEL: run_insdel(c); return XAI_OK;
+    case XAI_FM_ROAD: run_road(c); return XAI_OK;
+    case XAI_FM_FAITHCORR: run_faithcorr(c); return XAI_OK;
+    case XAI_FM_SENSN: run_sensn(c); return XAI_OK;
+    case XAI_FM_INFIDELITY: run_infidelity(c); return XAI_OK;
+    case XAI_FM_MAXSENS: return run_maxsens(c);
+    case XAI_FM_RANDLOGIT: return run_randlogit(c);
+    case XAI_FM_SPARSENESS: run_descriptive(c, 1); return XAI_OK;
+    case XAI_FM_COMPLEXITY: run_descriptive(c, 0); return XAI_OK;
+    default: return xai_fail(XAI_EINVAL, "metrics: unknown metric %d", k);
+    }
+}
+
+static xai_status check_input(const xai_model *m, const xai_faith_input *in)
+{
+    if (in->n <= 0 || in->nmethods <= 0)
+        return xai_fail(XAI_EINVAL, "metrics: %d images and %d methods, expected at least one of each", in->n,
+                        in->nmethods);
+    XAI_TRY(xai_flip_check(in->flip, m->in));
+    if (!(in->flip->blur_sigma > 0))
+        return xai_fail(XAI_EINVAL, "metrics: blur sigma %g, expected > 0 (insertion starts from the blurred image)",
+                        in->flip->blur_sigma);
+    for (int i = 0; i < in->n; i++)
+        if (in->target[i] < 0 || in->target[i] >= m->nclasses)
+            return xai_fail(XAI_EINVAL, "metrics: image %d has target class %d, expected 0..%d", i, in->target[i],
+                            m->nclasses - 1);
+    return XAI_OK;
+}
+
+static void ctx_init(faith_ctx *c, xai_faith_result *r, xai_model *m, const xai_faith_input *in,
+                     const xai_faith_opts *o)
+{
+    *c = (faith_ctx){.r = r, .m = m, .in = in, .o = o, .s = m->in};
+    c->size = xai_shape_size(m->in), c->plane = (size_t)m->in.h * m->in.w;
+    const size_t nmax = c->plane > (size_t)r->nfeatures ? c->plane : (size_t)r->nfeatures;
+    c->fx = xai_malloc((size_t)in->n * sizeof *c->fx);
+    float **bufs[4] = {&c->ref, &c->cur, &c->aux, &c->scratch};
+    for (int k = 0; k < 4; k++) *bufs[k] = xai_malloc(c->size * sizeof(float));
+    c->score = xai_malloc((size_t)in->nmethods * nmax * sizeof *c->score);
+    c->order = xai_malloc(nmax * sizeof *c->order);
+    xai_fwd_init(&c->b, m);
+}
+
+static void ctx_free(faith_ctx *c)
+{
+    xai_fwd_free(&c->b);
+    free(c->fx), free(c->ref), free(c->cur), free(c->aux), free(c->scratch), free(c->score), free(c->order);
+}
+
+xai_status xai_faith_run(xai_faith_result *r, xai_model *m, const xai_faith_input *in, const xai_faith_opts *o)
+{
+    memset(r, 0, sizeof *r);
+    XAI_TRY(xai_faith_check(o));
+    XAI_TRY(check_input(m, in));
+    r->o = *o, r->n = in->n, r->nmethods = in->nmethods, r->patch = in->flip->patch;
+    r->nfeatures = xai_flip_nfeatures(m->in, r->patch);
+    r->m = xai_calloc(in->nmethods, sizeof *r->m);
+    faith_ctx c;
+    ctx_init(&c, r, m, in, o);
+    xai_eval_scope mode = xai_eval_begin(m, 1);
+    for (int i = 0; i < in->n; i++)
+        memcpy(xai_fwd_slot(&c.b, in->target[i], &c.fx[i], NULL), image(&c, i), c.size * sizeof(float));
+    xai_fwd_flush(&c.b);
+    xai_eval_end(m, mode);
+    xai_status s = XAI_OK;
+    xai_progress p;
+    xai_progress_start(&p, "metrics", XAI_FM_COUNT, "metric");
+    for (int k = 0; k < XAI_FM_COUNT && s == XAI_OK; k++) {
+        if (!(o->which & (1u << k))) continue;
+        const double t0 = xai_now(), f0 = c.b.forwarded;
+        const int explains = k == XAI_FM_MAXSENS || k == XAI_FM_RANDLOGIT;
+        if (!explains) mode = xai_eval_begin(m, 1); /* only logits are read */
+        s = run_metric(&c, k);
+        if (!explains) xai_eval_end(m, mode);
+        xai_faith_cost *cost = &r->cost[k];
+        cost->seconds = xai_now() - t0, cost->forwards = c.b.forwarded - f0;
+        if (!cost->n) cost->n = in->n;
+        xai_progress_update(&p, k + 1);
+    }
+    xai_progress_end(&p, NULL);
+    ctx_free(&c);
+    if (s != XAI_OK) xai_faith_result_free(r);
+    return s;
+}
+
+void xai_faith_result_free(xai_faith_result *r)
+{
+    for (int a = 0; r->m && a < r->nmethods; a++) {
+        xai_faith_method *f = &r->m[a];
+        xai_flip_curve *cv[4] = {&f->ins, &f->del, &f->road_morf, &f->road_lerf};
+        for (int k = 0; k < 4; k++) xai_flip_curve_free(cv[k]);
+        for (int q = 0; q < 2; q++) free(f->ins_auc[q]), free(f->del_auc[q]), free(f->road_morf_auc[q]), free(f->road_lerf_auc[q]);
+        free(f->faithcorr), free(f->sensn), free(f->infid), free(f->infid_scaled), free(f->maxsens), free(f->rl_sim);
+        free(f->sparseness), free(f->complexity);
+    }
+    free(r->m), free(r->ins_frac), free(r->sensn_n), free(r->rl_class);
+    memset(r, 0, sizeof *r);
+}

@@ -430,23 +430,30 @@ char *xai_lrp_describe(const xai_lrp *c)
 /* Sign-preserving stabiliser; 0 counts as positive. */
 static inline float stab(float z, float e) { return z + (z >= 0 ? e : -e); }
 
-static void add_bias(float *z, const float *b, const xai_layer *l, int n, float scale)
-{
-    const int C = l->out.c;
-    const size_t hw = (size_t)l->out.h * l->out.w;
-#pragma omp parallel for schedule(static)
-    for (int i = 0; i < n; i++)
-        for (int o = 0; o < C; o++) {
-            float *zz = z + ((size_t)i * C + o) * hw;
-            for (size_t j = 0; j < hw; j++) zz[j] += scale * b[o];
-        }
-}
-
 /* s = scale * R / stab(z): the relevance per unit of denominator. */
 static void ratio(float *s, const float *R, const float *z, size_t tot, float e, float scale)
 {
 #pragma omp parallel for simd schedule(static) if (tot > PAR_MIN)
     for (size_t j = 0; j < tot; j++) s[j] = scale * R[j] / stab(z[j], e);
+}
+
+/* ratio() of z + bscale * b (b per output channel; NULL: none) in one sweep: the same sums as
+ * adding the bias to z, then ratio(), without a pass over z in between. */
+static void bias_ratio(float *s, const float *R, const float *z, const float *b, float bscale, const xai_layer *l,
+                       int n, float e, float scale)
+{
+    if (!b) {
+        ratio(s, R, z, (size_t)n * xai_shape_size(l->out), e, scale);
+        return;
+    }
+    const int C = l->out.c;
+    const size_t hw = (size_t)l->out.h * l->out.w;
+#pragma omp parallel for schedule(static) if ((size_t)n * C * hw > PAR_MIN)
+    for (int p = 0; p < n * C; p++) {
+        const float bo = bscale * b[p % C];
+        const size_t at = (size_t)p * hw;
+        for (size_t j = at; j < at + hw; j++) s[j] = scale * R[j] / stab(z[j] + bo, e);
+    }
 }
 
 static void mul_into(float *out, const float *a, const float *b, size_t tot)
@@ -494,12 +501,7 @@ static void rule_epsilon(xai_lrp *c, const affine_ctx *k, int rule, const float 
     float *z = scratch(c, B_Z1);
     /* The forward output is z (with the bias); without it, take the bias back out. */
     const float e = rule == XAI_LRP_EPSILON && c->o.epsilon > 0 ? (float)c->o.epsilon : k->eps;
-    if (l->bias && !k->bias_in) {
-        memcpy(z, k->out, k->to * sizeof *z);
-        add_bias(z, l->b, l, k->n, -1.0f);
-        ratio(z, Rout, z, k->to, e, 1);
-    } else
-        ratio(z, Rout, k->out, k->to, e, 1);
+    bias_ratio(z, Rout, k->out, l->bias && !k->bias_in ? l->b : NULL, -1.0f, l, k->n, e, 1);
     affine_bwd(l, l->w, z, k->in, Rin, k->n);
     scale_by(Rin, k->in, k->ti);
 }
@@ -508,8 +510,7 @@ static void rule_gamma_plain(xai_lrp *c, const affine_ctx *k, const float *Rout,
 {
     float *z = scratch(c, B_Z1);
     affine_fwd(k->l, k->a->wgam, k->in, z, k->n);
-    if (k->bias_in) add_bias(z, k->a->bgam, k->l, k->n, 1.0f);
-    ratio(z, Rout, z, k->to, k->eps, 1);
+    bias_ratio(z, Rout, z, k->bias_in ? k->a->bgam : NULL, 1.0f, k->l, k->n, k->eps, 1);
     affine_bwd(k->l, k->a->wgam, z, k->in, Rin, k->n);
     scale_by(Rin, k->in, k->ti);
 }
@@ -522,13 +523,11 @@ static void rule_alphabeta_pos(xai_lrp *c, const affine_ctx *k, const float *Rou
     const float al = k->alpha, be = k->beta;
     float *z = scratch(c, B_Z1), *z2 = scratch(c, B_Z2);
     affine_fwd(l, a->wpos, k->in, z, k->n);
-    if (k->bias_in) add_bias(z, a->bpos, l, k->n, 1.0f);
-    ratio(z, Rout, z, k->to, k->eps, al);
+    bias_ratio(z, Rout, z, k->bias_in ? a->bpos : NULL, 1.0f, l, k->n, k->eps, al);
     affine_bwd(l, a->wpos, z, k->in, Rin, k->n);
     if (be != 0) {
         affine_fwd(l, a->wneg, k->in, z2, k->n);
-        if (k->bias_in) add_bias(z2, a->bneg, l, k->n, 1.0f);
-        ratio(z2, Rout, z2, k->to, k->eps, -be);
+        bias_ratio(z2, Rout, z2, k->bias_in ? a->bneg : NULL, 1.0f, l, k->n, k->eps, -be);
         affine_bwd(l, a->wneg, z2, k->in, Rin, k->n);
     }
     scale_by(Rin, k->in, k->ti);
@@ -543,8 +542,7 @@ static void mixed_z(const affine_ctx *k, const float *wa, const float *wb, const
     const size_t to = k->to;
 #pragma omp parallel for schedule(static) if (to > PAR_MIN)
     for (size_t j = 0; j < to; j++) z[j] += d[j];
-    if (k->bias_in) add_bias(z, bias, k->l, k->n, 1.0f);
-    ratio(z, Rout, z, to, k->eps, scale);
+    bias_ratio(z, Rout, z, k->bias_in ? bias : NULL, 1.0f, k->l, k->n, k->eps, scale);
 }
 
 static void split_signs(const float *in, float *xp, float *xn, size_t ti)
@@ -593,25 +591,48 @@ static void rule_alphabeta_mixed(xai_lrp *c, const affine_ctx *k, const float *R
  * are boosted and each denominator has z_j's sign. The bias is an input fixed at 1 (b + g b+, resp.
  * b + g b-), counted once; Zennit adds it in both of its pathways. The sign is that of z_j as the
  * rule sees it (without the bias when biases are ignored). */
-static void rule_gamma(xai_lrp *c, const affine_ctx *k, const float *Rout, float *Rin)
+/* Keeps the ratio of z_j's own sign: s where z_j >= 0, s2 where z_j < 0 (z_j without the bias
+ * when biases are ignored). */
+static void gamma_split(const affine_ctx *k, float *s, float *s2)
 {
     const xai_layer *l = k->l;
-    const layer_aux *a = k->a;
-    float *z = scratch(c, B_Z1), *z2 = scratch(c, B_Z2);
-    float *xp = scratch(c, B_XP), *xn = scratch(c, B_XN), *d = scratch(c, B_D1);
-    split_signs(k->in, xp, xn, k->ti);
-    mixed_z(k, a->wgam, a->wgamn, a->bgam, xp, xn, z, d, Rout, 1);
-    mixed_z(k, a->wgamn, a->wgam, a->bgamn, xp, xn, z2, d, Rout, 1);
     const size_t to = k->to, osz = k->osz, hw = (size_t)l->out.h * l->out.w;
     const float *out = k->out;
     const int unbias = l->bias && !k->bias_in;
 #pragma omp parallel for schedule(static) if (to > PAR_MIN)
     for (size_t j = 0; j < to; j++) {
         const float zj = out[j] - (unbias ? l->b[(j % osz) / hw] : 0.0f);
-        if (zj >= 0) z2[j] = 0;
-        else z[j] = 0;
+        if (zj >= 0) s2[j] = 0;
+        else s[j] = 0;
     }
+}
+
+static void rule_gamma(xai_lrp *c, const affine_ctx *k, const float *Rout, float *Rin)
+{
+    const layer_aux *a = k->a;
+    float *z = scratch(c, B_Z1), *z2 = scratch(c, B_Z2);
+    float *xp = scratch(c, B_XP), *xn = scratch(c, B_XN), *d = scratch(c, B_D1);
+    split_signs(k->in, xp, xn, k->ti);
+    mixed_z(k, a->wgam, a->wgamn, a->bgam, xp, xn, z, d, Rout, 1);
+    mixed_z(k, a->wgamn, a->wgam, a->bgamn, xp, xn, z2, d, Rout, 1);
+    gamma_split(k, z, z2);
     signed_backward(c, k, a->wgam, a->wgamn, z, z2, xp, xn, Rin);
+}
+
+/* rule_gamma on a non-negative input (after a relu): x- is 0, so its two pathways add exact zeros
+ * and are skipped; the same values with half the conv passes. */
+static void rule_gamma_pos(xai_lrp *c, const affine_ctx *k, const float *Rout, float *Rin)
+{
+    const layer_aux *a = k->a;
+    float *z = scratch(c, B_Z1), *z2 = scratch(c, B_Z2);
+    affine_fwd(k->l, a->wgam, k->in, z, k->n);
+    bias_ratio(z, Rout, z, k->bias_in ? a->bgam : NULL, 1.0f, k->l, k->n, k->eps, 1);
+    affine_fwd(k->l, a->wgamn, k->in, z2, k->n);
+    bias_ratio(z2, Rout, z2, k->bias_in ? a->bgamn : NULL, 1.0f, k->l, k->n, k->eps, 1);
+    gamma_split(k, z, z2);
+    affine_bwd(k->l, a->wgam, z, k->in, Rin, k->n);
+    affine_bwd(k->l, a->wgamn, z2, k->in, Rin, k->n);
+    scale_by(Rin, k->in, k->ti);
 }
 
 /* Input-free rules: the denominator is the same for every image. Biases take no share (as in
@@ -664,7 +685,10 @@ static void affine_rule(xai_lrp *c, int i, const float *Rout, float *Rin, int n)
     switch ((xai_lrp_rule)c->rule[i]) {
     case XAI_LRP_ZERO:
     case XAI_LRP_EPSILON: rule_epsilon(c, &k, c->rule[i], Rout, Rin); break;
-    case XAI_LRP_GAMMA: rule_gamma(c, &k, Rout, Rin); break;
+    case XAI_LRP_GAMMA:
+        if (!has_negative(k.in, k.ti)) rule_gamma_pos(c, &k, Rout, Rin);
+        else rule_gamma(c, &k, Rout, Rin);
+        break;
     case XAI_LRP_GAMMA_PLAIN: rule_gamma_plain(c, &k, Rout, Rin); break;
     case XAI_LRP_ALPHABETA:
         if (!has_negative(k.in, k.ti)) rule_alphabeta_pos(c, &k, Rout, Rin);

@@ -42,7 +42,7 @@ int xai_cmd_bench(int argc, char **argv)
     const xai_cmdspec spec = {
         "xai bench",
         "<train|infer> [--config FILE] [options]\n"
-        "       xai bench <ig|lrp> --help   (attribution throughput, see there)",
+        "       xai bench <ig|lrp|evaluate> --help   (attribution and metric throughput, see there)",
         "Prints `key value` lines: throughput (median of R repeats of I steps after W warm-up\n"
         "steps), threads used, GFLOP/s and the fraction of the machine's FP32 peak, the same\n"
         "for the conv layers alone, and peak memory.",
@@ -54,12 +54,13 @@ int xai_cmd_bench(int argc, char **argv)
     const char *what = argv[1];
     if (!strcmp(what, "ig")) return xai_bench_ig(argc, argv);
     if (!strcmp(what, "lrp")) return xai_bench_lrp(argc, argv);
+    if (!strcmp(what, "evaluate")) return xai_bench_evaluate(argc, argv);
     /* argv[1] (the benchmark) stands where the parser expects the command name. */
     int r = xai_opts_parse(&spec, argc - 1, argv + 1, NULL, NULL);
     if (r != XAI_OPTS_OK) return r == XAI_OPTS_HELP ? 0 : r;
     int train = !strcmp(what, "train");
     if (!train && strcmp(what, "infer")) {
-        fprintf(stderr, "xai bench: unknown benchmark '%s' (expected train, infer, ig or lrp)\n", what);
+        fprintf(stderr, "xai bench: unknown benchmark '%s' (expected train, infer, ig, lrp or evaluate)\n", what);
         return 2;
     }
     xai_bench_result res;

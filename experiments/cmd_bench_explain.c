@@ -1,4 +1,4 @@
-/* cmd_bench_explain.c: `xai bench ig` and `xai bench lrp`: options into one benchmark run of
+/* cmd_bench_explain.c: `xai bench ig|lrp|evaluate`: options into one benchmark run of
  * explainers/bench.c, printed as `key value` lines like the other benchmarks. */
 #include "core/io.h"
 #include "experiments/commands.h"
@@ -118,8 +118,10 @@ int xai_bench_lrp(int argc, char **argv)
         "xai bench lrp", "[options]",
         "LRP throughput on the config's net (random weights and inputs): one batch of --batch\n"
         "images per timed call. Prints lrp_attr_per_s and, for the same batch, gxi_attr_per_s\n"
-        "(gradient x input, the same cost class), GFLOP/s counting forward + one backward pass\n"
-        "(2 x forward FLOPs) per attribution, and the fraction of FP32 peak.",
+        "(gradient x input through the same engine), lrp_vs_gxi (their ratio), gflop_per_attr\n"
+        "(the forward pass plus each layer's conv passes under its rule: epsilon 1, z+ 2, gamma 4,\n"
+        "doubled on a signed input), flop_bound_vs_gxi (gradient x input's FLOPs over those: the\n"
+        "ratio the arithmetic allows), GFLOP/s and the fraction of FP32 peak.",
         opts, 0};
     int r = parse(&spec, argc, argv);
     if (r != XAI_OPTS_OK) return r == XAI_OPTS_HELP ? 0 : 2;
@@ -131,6 +133,58 @@ int xai_bench_lrp(int argc, char **argv)
     printf("batch %d\n", res.rows);
     printf("lrp_attr_per_s %.1f\n", res.attr_per_s);
     printf("gxi_attr_per_s %.1f\n", res.gxi_attr_per_s);
+    printf("lrp_vs_gxi %.3f\n", res.attr_per_s / res.gxi_attr_per_s);
+    printf("gflop_per_attr %.4f\n", res.gflop_per_attr);
+    printf("gxi_gflop_per_attr %.4f\n", res.gxi_gflop_per_attr);
+    /* what the arithmetic allows: gradient x input's FLOPs over the rule's */
+    printf("flop_bound_vs_gxi %.3f\n", res.gxi_gflop_per_attr / res.gflop_per_attr);
     print_tail(&res, peak);
+    return 0;
+}
+
+int xai_bench_evaluate(int argc, char **argv)
+{
+    xai_bench_explain_opts o = {"experiments/mnist.ini", NULL, 0, 16, XAI_QUAD_GAUSS, 0, 3, 1, 1, 0, 0};
+    const char *only = NULL;
+    double peak = 0;
+    const xai_optdef opts[] = {
+        COMMON_OPTS(o, peak),
+        INT("--images", &o.images, 1, "images a metric scores per timed call (default 16)"),
+        INT("--batch", &o.rows, 1, "rows a forward pass (default as xai explain's --ig-batch)"),
+        {"--metric", XAI_ARG_STR, &only, "NAME", 0, 0, "time this metric only (default: all)"},
+        {NULL, 0, NULL, NULL, 0, 0, NULL},
+    };
+    char help[1024];
+    snprintf(help, sizeof help,
+             "Throughput of the evaluation metrics on the config's net (random weights and inputs,\n"
+             "gradient x input scored; default 3 repeats): for each metric (%s)\n"
+             "NAME_forward_per_s, the images it sends through the net a second (a metric that\n"
+             "recomputes attributions runs a backward pass after each: NAME_forward_only 0), and\n"
+             "NAME_vs_infer, that over infer_img_per_s (`xai bench infer` at the same batch, timed\n"
+             "in the same run).",
+             xai_bench_metric_names());
+    const xai_cmdspec spec = {"xai bench evaluate", "[options]", help, opts, 0};
+    int r = parse(&spec, argc, argv);
+    if (r != XAI_OPTS_OK) return r == XAI_OPTS_HELP ? 0 : 2;
+    xai_bench_eval_result res;
+    xai_status s = xai_bench_evaluate_run(&o, only, &res);
+    if (s != XAI_OK) return xai_cli_error(s);
+    printf("threads %d\n", res.threads);
+    printf("batch %d\n", res.rows);
+    printf("images %d\n", res.images);
+    printf("gflop_per_forward %.4f\n", res.gflop_per_forward);
+    printf("infer_img_per_s %.1f\n", res.infer_img_per_s);
+    printf("infer_gflops %.2f\n", res.infer_gflops);
+    for (int k = 0; k < res.nmetrics; k++) {
+        const xai_bench_metric_figure *f = &res.metric[k];
+        printf("%s_forward_only %d\n", f->name, f->forward_only);
+        printf("%s_forward_per_s %.1f\n", f->name, f->forward_per_s);
+        printf("%s_vs_infer %.3f\n", f->name, f->forward_per_s / res.infer_img_per_s);
+        printf("%s_gflops %.2f\n", f->name, f->gflops);
+        char pre[64];
+        snprintf(pre, sizeof pre, "%s_", f->name);
+        xai_print_peak(pre, f->gflops, peak);
+    }
+    printf("peak_rss_mb %.1f\n", res.peak_rss_mb);
     return 0;
 }

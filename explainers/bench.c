@@ -1,8 +1,9 @@
-/* bench.c: attribution throughput behind `xai bench ig` and `xai bench lrp`: a config's net with
- * random weights and inputs, batch norms folded as `xai explain` runs it, timed as medians. */
+/* bench.c: attribution and metric throughput behind `xai bench ig|lrp|evaluate`: a config's net
+ * with random weights and inputs, batch norms folded as `xai explain` runs it, timed as medians. */
 #include "core/bench.h"
 #include "explainers/explain.h"
 #include "explainers/ig_exact.h"
+#include "explainers/metrics.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,8 @@ typedef struct {
     int32_t *t;      /* (n) */
     int n;
     xai_ig_exact_stats *st; /* (n) exact IG: the last call's */
+    xai_method meth;        /* evaluate: the method metrics recompute */
+    double forwards;        /* evaluate: images the last metric call sent through the net */
 } bench_ctx;
 
 /* Median seconds a call of fn (core's timing loop: warm-up, then `repeats` runs of `iters` calls). */
@@ -185,14 +188,115 @@ xai_status xai_bench_lrp_run(const xai_bench_explain_opts *o, xai_bench_explain_
     if ((s = xai_lrp_create(&c.lrp, c.m, &meth.lrp, rows)) != XAI_OK) goto done;
     if ((s = bench_time(lrp_step, &c, o, &t)) != XAI_OK) goto done;
     if ((s = bench_time(gxi_step, &c, o, &tg)) != XAI_OK) goto done;
-    const double per = 2.0 * xai_model_flops(c.m, NULL);
+    const double per = xai_lrp_flops(c.lrp);
     r->threads = xai_threads();
     snprintf(r->method, sizeof r->method, "%s", meth.spec);
     r->rows = rows;
     r->attr_per_s = rows / t;
     r->gxi_attr_per_s = rows / tg;
+    r->gxi_gflop_per_attr = 2.0 * xai_model_flops(c.m, NULL) * 1e-9;
     r->gflop_per_attr = per * 1e-9;
     r->gflops = per * rows / t * 1e-9;
+    r->peak_rss_mb = xai_peak_rss_mb();
+done:
+    bench_free(&c);
+    return s;
+}
+
+/* ------------------------------------------------------------ metrics */
+
+static xai_status pixelflip_step(void *p)
+{
+    bench_ctx *c = p;
+    xai_flip_opts o;
+    xai_flip_defaults(&o);
+    xai_flip_result r;
+    const float *attr[1] = {c->attr};
+    XAI_TRY(xai_pixelflip(&r, c->m, c->x, c->t, NULL, c->n, attr, 1, &o));
+    c->forwards = r.forward_images;
+    xai_flip_result_free(&r);
+    return XAI_OK;
+}
+
+static xai_status randomisation_step(void *p)
+{
+    bench_ctx *c = p;
+    xai_sanity_result r;
+    XAI_TRY(xai_sanity_cascade(&r, c->m, c->x, c->t, c->n, xai_method_attr_fn, &c->meth, 1));
+    c->forwards = (double)r.nsteps * c->n;
+    xai_sanity_result_free(&r);
+    return XAI_OK;
+}
+
+/* The timed metrics: a new one is a line here (forward_only: it runs forward passes only). */
+static const struct {
+    const char *name;
+    int forward_only;
+    xai_bench_step fn;
+} metric_benches[] = {
+    {"pixelflip", 1, pixelflip_step},
+    {"randomisation", 0, randomisation_step},
+};
+enum { NMETRIC_BENCHES = sizeof metric_benches / sizeof *metric_benches };
+_Static_assert(NMETRIC_BENCHES <= XAI_BENCH_METRICS_MAX, "raise XAI_BENCH_METRICS_MAX");
+
+const char *xai_bench_metric_names(void)
+{
+    static char names[512];
+    if (!names[0])
+        for (int k = 0; k < NMETRIC_BENCHES; k++)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", k ? ", " : "", metric_benches[k].name);
+    return names;
+}
+
+/* Times each metric (or only `only`) and records its forward passes a second. */
+static xai_status time_metrics(bench_ctx *c, const xai_bench_explain_opts *o, const char *only,
+                               xai_bench_eval_result *r)
+{
+    const double per = xai_model_flops(c->m, NULL);
+    for (int k = 0; k < NMETRIC_BENCHES; k++) {
+        if (only && strcmp(only, metric_benches[k].name)) continue;
+        double t = 0;
+        XAI_TRY(bench_time(metric_benches[k].fn, c, o, &t));
+        xai_bench_metric_figure *f = &r->metric[r->nmetrics++];
+        f->name = metric_benches[k].name;
+        f->forward_only = metric_benches[k].forward_only;
+        f->forward_per_s = c->forwards / t;
+        f->gflops = f->forward_per_s * per * (f->forward_only ? 1 : 2) * 1e-9;
+    }
+    return XAI_OK;
+}
+
+xai_status xai_bench_evaluate_run(const xai_bench_explain_opts *o, const char *only, xai_bench_eval_result *r)
+{
+    memset(r, 0, sizeof *r);
+    int known = !only;
+    for (int k = 0; k < NMETRIC_BENCHES; k++) known |= only && !strcmp(only, metric_benches[k].name);
+    if (!known)
+        return xai_fail(XAI_EINVAL, "--metric %s: unknown metric (expected one of %s)", only,
+                        xai_bench_metric_names());
+    bench_ctx c;
+    int rows = o->rows;
+    xai_status s = XAI_OK;
+    if ((s = bench_setup(&c, o->config, &rows, o->images, 0)) != XAI_OK) goto done;
+    if ((s = xai_method_parse(&c.meth, "gradient", NULL)) != XAI_OK) goto done;
+    /* Attributions the metrics score: gradient x input, in batches of the model's rows. */
+    const size_t isz = xai_shape_size(c.m->in);
+    for (int i0 = 0; i0 < c.n && s == XAI_OK; i0 += rows)
+        s = xai_gradient_x_input(c.m, c.x + (size_t)i0 * isz, c.t + i0, c.n - i0 < rows ? c.n - i0 : rows,
+                                 c.attr + (size_t)i0 * isz);
+    if (s != XAI_OK) goto done;
+    /* Inference at the metrics' batch size, in the same run: the figure they are held to. */
+    xai_bench_result inf;
+    const xai_bench_timing t = {.repeats = o->repeats, .warmup = o->warmup, .iters = o->iters};
+    if ((s = xai_bench_model(&inf, o->config, rows, 0, &t)) != XAI_OK) goto done;
+    r->infer_img_per_s = inf.img_per_s;
+    r->infer_gflops = inf.gflops;
+    if ((s = time_metrics(&c, o, only, r)) != XAI_OK) goto done;
+    r->threads = xai_threads();
+    r->rows = rows;
+    r->images = c.n;
+    r->gflop_per_forward = xai_model_flops(c.m, NULL) * 1e-9;
     r->peak_rss_mb = xai_peak_rss_mb();
 done:
     bench_free(&c);

@@ -151,6 +151,11 @@ void xai_lrp_free(xai_lrp *c);
 const xai_model *xai_lrp_model(const xai_lrp *c); /* the canonised net */
 /* Rule of layer i of the canonised net; -1 for layers without weights. */
 int xai_lrp_layer_rule(const xai_lrp *c, int layer);
+/* FLOPs of one attribution: the forward pass plus each conv/linear layer's conv (or GEMM) passes
+ * under its rule (epsilon 1, z+ 2, alpha2beta1 4, gamma 4, z^B 3; twice that for z+, alpha-beta
+ * and gamma on a signed input, taken to be the first such layer's). Gradient x input costs
+ * 2 x xai_model_flops. */
+double xai_lrp_flops(const xai_lrp *c);
 /* Overrides one conv/linear layer's rule (names the layer when it has no weights, or when zbox is
  * asked for a layer that a conv/linear layer feeds). */
 xai_status xai_lrp_set_layer_rule(xai_lrp *c, int layer, xai_lrp_rule r);
@@ -315,7 +320,9 @@ typedef struct {
     double attr_per_s;              /* the method's attributions per second */
     double ms_per_attr;             /* ig: milliseconds an attribution */
     double gxi_attr_per_s;          /* lrp: gradient x input on the same batch */
-    double gflop_per_attr, gflops;  /* counting one forward and one backward pass (2 x forward FLOPs) per step */
+    double gxi_gflop_per_attr;      /* lrp: 2 x forward FLOPs */
+    double gflop_per_attr, gflops;  /* one forward and one backward pass (2 x forward FLOPs) per step;
+                                       lrp: xai_lrp_flops */
     double peak_rss_mb;
     /* ig exact: regions crossed (from the last timed call), regions per second, and the IG of
      * vs_steps steps on the same images (vs_cost = exact seconds / IG seconds) */
@@ -329,6 +336,31 @@ typedef struct {
 xai_status xai_bench_ig_run(const xai_bench_explain_opts *o, xai_bench_explain_result *r);
 /* lrp: one batch of `rows` images a timed call; then gradient x input on the same batch. */
 xai_status xai_bench_lrp_run(const xai_bench_explain_opts *o, xai_bench_explain_result *r);
+
+/* Evaluation metrics at work: each metric of the table in explainers/bench.c runs on `images`
+ * images of the config's net (random weights and inputs, gradient x input as the attribution, one
+ * method), batches of `rows` rows; figures count the images the metric sends through the net
+ * (forward passes; a metric that recomputes attributions also runs a backward pass for each).
+ * infer_img_per_s is `xai bench infer` at the same batch, timed in the same run. */
+#define XAI_BENCH_METRICS_MAX 16
+typedef struct {
+    const char *name;     /* e.g. "pixelflip": printed as pixelflip_forward_per_s */
+    int forward_only;     /* 1: forward passes only, comparable with inference */
+    double forward_per_s; /* images through the net per second, inside the metric */
+    double gflops;        /* forward FLOPs (x2 when a backward pass follows each) per second */
+} xai_bench_metric_figure;
+
+typedef struct {
+    int threads, rows, images, nmetrics;
+    double infer_img_per_s, infer_gflops;
+    xai_bench_metric_figure metric[XAI_BENCH_METRICS_MAX];
+    double gflop_per_forward, peak_rss_mb;
+} xai_bench_eval_result;
+
+/* only: one metric's name, or NULL for all of them. */
+xai_status xai_bench_evaluate_run(const xai_bench_explain_opts *o, const char *only, xai_bench_eval_result *r);
+/* The metrics xai_bench_evaluate_run knows, comma-separated (for help and error messages). */
+const char *xai_bench_metric_names(void);
 
 /* ---------------------------------------------------------- attribution file */
 

@@ -161,6 +161,33 @@ int xai_lrp_layer_rule(const xai_lrp *c, int layer)
     return layer >= 0 && layer < c->m->nlayers ? c->rule[layer] : -1;
 }
 
+/* Conv passes of layer i's rule beyond the forward pass (see rule_* below): the sign-split rules
+ * double on a signed input (x- has a pathway of its own). */
+static int rule_passes(const xai_lrp *c, int i, int signed_in)
+{
+    const int two = c->beta[i] != 0 ? 2 : 1;
+    switch (c->rule[i]) {
+    case XAI_LRP_ALPHABETA: return 2 * two * (signed_in ? 2 : 1);
+    case XAI_LRP_GAMMA: return signed_in ? 8 : 4;
+    case XAI_LRP_GAMMA_PLAIN: return 2;
+    case XAI_LRP_ZBOX: return 3;
+    default: return 1;
+    }
+}
+
+double xai_lrp_flops(const xai_lrp *c)
+{
+    const xai_model *m = c->m;
+    double f = xai_model_flops(m, NULL);
+    for (int i = 0; i < m->nlayers; i++) {
+        if (!is_affine(&m->layers[i])) continue;
+        const xai_layer *l = &m->layers[i]; /* as xai_model_flops counts it */
+        const double lf = 2.0 * l->nw * (l->type == XAI_CONV2D ? (double)l->out.h * l->out.w : 1.0);
+        f += rule_passes(c, i, i == c->first) * lf;
+    }
+    return f;
+}
+
 /* A layer struct running `w` through the engine's kernels: no bias, no parameter gradients. */
 static xai_layer with_weights(const xai_layer *l, const float *w)
 {

@@ -36,6 +36,17 @@ for what in train infer; do
     contains bench-$what-rss "peak_rss_mb "
 done
 
+# Issue 18: forward passes a second inside each metric, next to inference at the same batch.
+check bench-evaluate 0 "$XAI" bench evaluate --config "$tmp/tiny.ini" --images 2 --batch 4 --repeats 1 --warmup 0
+for key in infer_img_per_s pixelflip_forward_per_s pixelflip_vs_infer randomisation_forward_only; do
+    contains bench-evaluate-$key "$key "
+done
+check bench-evaluate-bad 1 "$XAI" bench evaluate --config "$tmp/tiny.ini" --metric roadd
+contains bench-evaluate-bad "--metric roadd: unknown metric (expected one of pixelflip"
+check bench-lrp-flops 0 "$XAI" bench lrp --method lrp-zplus --config "$tmp/tiny.ini" --batch 4 --repeats 1 --warmup 0
+contains bench-lrp-ratio "lrp_vs_gxi "
+contains bench-lrp-bound "flop_bound_vs_gxi "
+
 check bench-ig-exact 0 "$XAI" bench ig --rule exact --config "$tmp/tiny.ini" --images 2 --repeats 1 --warmup 0
 contains bench-ig-exact-rate "regions_per_s "
 contains bench-ig-exact-median "regions_per_attr_median "

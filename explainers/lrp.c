@@ -623,14 +623,19 @@ static void rule_alphabeta_mixed(xai_lrp *c, const affine_ctx *k, const float *R
 static void gamma_split(const affine_ctx *k, float *s, float *s2)
 {
     const xai_layer *l = k->l;
-    const size_t to = k->to, osz = k->osz, hw = (size_t)l->out.h * l->out.w;
+    const int C = l->out.c;
+    const size_t hw = (size_t)l->out.h * l->out.w;
     const float *out = k->out;
     const int unbias = l->bias && !k->bias_in;
-#pragma omp parallel for schedule(static) if (to > PAR_MIN)
-    for (size_t j = 0; j < to; j++) {
-        const float zj = out[j] - (unbias ? l->b[(j % osz) / hw] : 0.0f);
-        if (zj >= 0) s2[j] = 0;
-        else s[j] = 0;
+    /* plane by plane: the channel's bias without a division per element */
+#pragma omp parallel for schedule(static) if (k->to > PAR_MIN)
+    for (int p = 0; p < k->n * C; p++) {
+        const float bo = unbias ? l->b[p % C] : 0.0f;
+        for (size_t j = (size_t)p * hw; j < (size_t)(p + 1) * hw; j++) {
+            const float zj = out[j] - bo;
+            if (zj >= 0) s2[j] = 0;
+            else s[j] = 0;
+        }
     }
 }
 

@@ -58,29 +58,40 @@ xai_status xai_read_file(const char *path, char **data, size_t *len)
 
 xai_status xai_read_file_max(const char *path, size_t max, char **data, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return xai_fail(errno == ENOENT ? XAI_ENOTFOUND : XAI_EIO, "%s: cannot open: %s", path, strerror(errno));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return xai_fail(errno == ENOENT ? XAI_ENOTFOUND : XAI_EIO, "%s: cannot open: %s", path, strerror(errno));
+    xai_status s = xai_read_fd_max(fd, path, max, data, len);
+    close(fd);
+    return s;
+}
+
+xai_status xai_read_fd_max(int fd, const char *name, size_t max, char **data, size_t *len)
+{
     size_t cap = 1 << 16, n = 0;
     char *buf = xai_malloc(cap + 1);
     xai_status s = XAI_OK;
     for (;;) {
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        /* Checked before growing: a device like /dev/zero never ends. */
-        if (n > max) {
-            s = xai_fail(XAI_EINVAL, "%s: larger than %zu bytes, the most this file may have", path, max);
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            s = xai_fail(XAI_EIO, "%s: read error: %s", name, strerror(errno));
             goto done;
         }
-        if (n < cap) break;
+        n += (size_t)r;
+        /* Checked before growing: a device like /dev/zero never ends. */
+        if (n > max) {
+            s = xai_fail(XAI_EINVAL, "%s: larger than %zu bytes, the most this file may have", name, max);
+            goto done;
+        }
+        if (r == 0) break;
+        if (n < cap) continue;
         char *nb = xai_malloc(2 * cap + 1);
         memcpy(nb, buf, n);
         free(buf);
         buf = nb;
         cap *= 2;
     }
-    if (ferror(f)) s = xai_fail(XAI_EIO, "%s: read error", path);
 done:
-    fclose(f);
     if (s != XAI_OK) {
         free(buf);
         return s;

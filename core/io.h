@@ -13,6 +13,8 @@ char *xai_path_join(const char *a, const char *b);  /* malloc'd */
 xai_status xai_read_file(const char *path, char **data, size_t *len);
 /* As xai_read_file, refusing (without reading further) a file of more than max bytes. */
 xai_status xai_read_file_max(const char *path, size_t max, char **data, size_t *len);
+/* As xai_read_file_max on an open descriptor, from its current offset; name is for messages. */
+xai_status xai_read_fd_max(int fd, const char *name, size_t max, char **data, size_t *len);
 /* XAI_EINVAL when the output `out` (given as option out_opt) is the input `in` (option in_opt):
  * same device and inode, or the same real path. NULL paths and missing files pass. */
 xai_status xai_output_not_input(const char *out_opt, const char *out, const char *in_opt, const char *in);

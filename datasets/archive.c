@@ -4,9 +4,12 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 /* OpenMP through _Pragma so that a build without OpenMP has no unknown-pragma warnings. */
 #ifdef _OPENMP
 #define OMP(x) _Pragma(#x)
@@ -344,14 +347,14 @@ done:
     return s;
 }
 
-static xai_status open_tgz(struct archive **out, const char *path)
+static xai_status open_tgz(struct archive **out, int fd, const char *path)
 {
     struct archive *a = archive_read_new();
     archive_read_support_filter_gzip(a);
     archive_read_support_format_tar(a);
-    if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
+    if (lseek(fd, 0, SEEK_SET) != 0 || archive_read_open_fd(a, fd, 1 << 16) != ARCHIVE_OK) {
         xai_status s = xai_fail(XAI_EFORMAT, "%s: cannot open as a gzip'd tar archive: %s", path,
-                                archive_error_string(a) ? archive_error_string(a) : "unknown error");
+                                archive_error_string(a) ? archive_error_string(a) : strerror(errno));
         archive_read_free(a);
         return s;
     }
@@ -365,11 +368,24 @@ xai_status xai_tgz_decode(const char *path, const char *const *class_ids, int nc
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
     *nskipped = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return xai_fail(XAI_ENOTFOUND, "%s: no such archive", path);
+    xai_status s = xai_tgz_decode_fd(fd, path, class_ids, nclasses, size, skip_bad, train, test, nskipped);
+    close(fd);
+    return s;
+}
+
+xai_status xai_tgz_decode_fd(int fd, const char *path, const char *const *class_ids, int nclasses, int size,
+                             int skip_bad, xai_split *train, xai_split *test, int *nskipped)
+{
+    memset(train, 0, sizeof *train);
+    memset(test, 0, sizeof *test);
+    *nskipped = 0;
     if (size < 1 || size > 4096) return xai_fail(XAI_EINVAL, "image size %d, expected 1..4096", size);
     struct stat st;
-    if (stat(path, &st) != 0) return xai_fail(XAI_ENOTFOUND, "%s: no such archive", path);
+    if (fstat(fd, &st) != 0) return xai_fail(XAI_EIO, "%s: cannot stat: %s", path, strerror(errno));
     struct archive *a;
-    XAI_TRY(open_tgz(&a, path));
+    XAI_TRY(open_tgz(&a, fd, path));
     xai_progress pr;
     char label[96];
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;

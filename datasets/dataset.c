@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <jpeglib.h>
 #include <math.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,7 +19,10 @@ static xai_status read_idx(xai_idx *x, const xai_ds_source *src, int i, const xa
 {
     char *buf;
     size_t len;
-    XAI_TRY(xai_read_file(src->path[i], &buf, &len));
+    /* The descriptor that was verified, not the path again: a file swapped in since is never read. */
+    if (lseek(src->fd[i], 0, SEEK_SET) != 0)
+        return xai_fail(XAI_EIO, "%s: cannot seek: %s", src->path[i], strerror(errno));
+    XAI_TRY(xai_read_fd_max(src->fd[i], src->path[i], SIZE_MAX, &buf, &len));
     char payload[65];
     xai_status s = xai_idx_decode(x, buf, len, src->path[i], payload);
     free(buf);
@@ -143,7 +145,7 @@ static xai_status decode_splits(xai_dataset *ds, const xai_ds_source *src, const
     } else {
         xai_ds_say("%s: decoding %s to %dx%d with %d thread%s\n", d->name, src->path[0], r->size, r->size,
                    xai_threads(), xai_threads() > 1 ? "s" : "");
-        XAI_TRY(xai_tgz_decode(src->path[0], d->ids, 10, r->size, r->skip_bad, &ds->train, &ds->test, nskipped));
+        XAI_TRY(xai_tgz_decode_fd(src->fd[0], src->path[0], d->ids, 10, r->size, r->skip_bad, &ds->train, &ds->test, nskipped));
     }
     xai_ds_say("%s: decoded %d train + %d test images in %.1f s\n", d->name, ds->train.n, ds->test.n,
                xai_now() - t0);
@@ -182,6 +184,8 @@ static xai_status finish_and_write(xai_dataset *ds, const xai_ds_source *src, co
     return XAI_OK;
 }
 
+void (*xai_ds_after_verify_hook)(void);
+
 static xai_status build(const xai_ds_opts *r, const char *path)
 {
     const xai_ds_def *d = r->def;
@@ -198,35 +202,14 @@ static xai_status build(const xai_ds_opts *r, const char *path)
     double t0 = xai_now();
     if ((s = xai_ds_obtain_files(src, r)) != XAI_OK) goto done;
     xai_ds_say("%s: source files verified in %.1f s\n", d->name, xai_now() - t0);
+    if (xai_ds_after_verify_hook) xai_ds_after_verify_hook();
     if ((s = decode_splits(&ds, src, r, &nskipped)) != XAI_OK) goto done;
     s = finish_and_write(&ds, src, r, what, nskipped, path);
 done:
     xai_dataset_free(&ds);
+    xai_ds_source_close(src);
     free(src);
     return s;
-}
-
-/* A fetch killed while writing leaves "<cache>.tmp.<pid>" (see xai_h5_create);
- * remove those whose writer is gone, so interrupted runs do not pile up. */
-static void remove_stale_temps(const char *cache)
-{
-    char *dir = xai_strdup(cache), *slash = strrchr(dir, '/');
-    const char *base = slash ? slash + 1 : cache;
-    if (slash) *slash = 0;
-    DIR *d = opendir(slash ? dir : ".");
-    size_t nb = strlen(base);
-    for (struct dirent *e; d && (e = readdir(d));) {
-        if (strncmp(e->d_name, base, nb) != 0 || strncmp(e->d_name + nb, ".tmp.", 5) != 0) continue;
-        char *end;
-        long pid = strtol(e->d_name + nb + 5, &end, 10);
-        /* kill(pid, 0) only asks whether the process exists */
-        if (*end || pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
-        char *p = xai_path_join(slash ? dir : ".", e->d_name);
-        if (remove(p) == 0) xai_ds_say("removed %s, left by an interrupted run\n", p);
-        free(p);
-    }
-    if (d) closedir(d);
-    free(dir);
 }
 
 xai_status xai_dataset_fetch(const char *name, const xai_fetch_opts *o)
@@ -245,7 +228,10 @@ xai_status xai_dataset_fetch(const char *name, const xai_fetch_opts *o)
         }
         xai_ds_say("%s: %s is incomplete or not a dataset cache; rebuilding it\n", name, path);
     }
-    remove_stale_temps(path);
+    /* A fetch killed while writing leaves "<cache>.tmp.<pid>": say so when one is cleared away. */
+    int nstale = xai_remove_stale_tmp(path);
+    if (nstale) xai_ds_say("%s: removed %d temporary file%s of %s left by an interrupted run\n", name, nstale,
+                           nstale > 1 ? "s" : "", path);
     s = build(&r, path);
 done:
     free(path);

@@ -50,7 +50,8 @@ typedef struct {
     char base[1100];         /* mirror root, system folder or upstream URL folder */
     char expect[4][65];      /* mirror: SHA-256 listed in its SHA256SUMS */
     char location[4][1200];  /* where each file came from (path or URL) */
-    char path[4][1200];      /* the verified local file to decode */
+    char path[4][1200];      /* the verified local file to decode (its name) */
+    int fd[4];               /* ... open: what was verified is what is decoded; -1 when closed */
     char sha256[4][65];      /* SHA-256 of each source file as obtained */
 } xai_ds_source;
 
@@ -59,9 +60,15 @@ xai_status xai_ds_choose_source(xai_ds_source *src, const xai_ds_opts *r);
 /* "mirror DIR", "system copy DIR" or "upstream URL". */
 void xai_ds_describe_source(char *out, size_t cap, const xai_ds_source *src);
 const char *xai_ds_source_kind_name(xai_ds_src_kind k); /* "mirror", "system", "upstream" */
-/* Makes every file of the dataset available locally and verified (system copies are
- * verified on their decompressed payload when decoded). */
+/* Makes every file of the dataset available locally, opens it (src->fd) and verifies the open
+ * descriptor; decoders read that descriptor, never the path again (system copies are verified on
+ * their decompressed payload when decoded). */
 xai_status xai_ds_obtain_files(xai_ds_source *src, const xai_ds_opts *r);
+/* Closes the descriptors xai_ds_obtain_files left open. */
+void xai_ds_source_close(xai_ds_source *src);
+/* Tests only: called between verifying the source files and decoding them, the window in which
+ * a file swapped by path must not reach the decoder. NULL otherwise. */
+extern void (*xai_ds_after_verify_hook)(void);
 
 /* ------------------------------------------------------ cache file (cache.c) */
 

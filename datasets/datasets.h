@@ -106,6 +106,8 @@ void xai_md5_hex(const void *data, size_t n, char hex[33]);
 
 /* SHA-256 (and MD5 when md5 is not NULL) of a file's bytes. */
 xai_status xai_hash_file(const char *path, char sha256[65], char md5[33]);
+/* The same of an open file, read from offset 0 whatever the descriptor's offset. */
+xai_status xai_hash_fd(int fd, const char *name, char sha256[65], char md5[33]);
 
 /* ----------------------------------------------------------------- IDX */
 
@@ -147,6 +149,9 @@ void xai_rgb_to_square(uint8_t *dst /* (3, S, S) */, int size, const uint8_t *rg
  * pseudo-random order (any prefix is a class-balanced sample). */
 xai_status xai_tgz_decode(const char *path, const char *const *class_ids, int nclasses, int size, int skip_bad,
                           xai_split *train, xai_split *test, int *nskipped);
+/* The same, reading the open descriptor fd from offset 0; path names it in messages. */
+xai_status xai_tgz_decode_fd(int fd, const char *path, const char *const *class_ids, int nclasses, int size,
+                             int skip_bad, xai_split *train, xai_split *test, int *nskipped);
 
 /* ------------------------------------------------------------ downloads */
 
@@ -155,6 +160,10 @@ xai_status xai_tgz_decode(const char *path, const char *const *class_ids, int nc
  * mismatch: XAI_ECHECKSUM naming the file, both hashes and `source`. */
 xai_status xai_verify_file(const char *path, const char *expect_sha256, const char *expect_md5, const char *source,
                            char got_sha256[65]);
+/* The same of an open file (named `name` in messages): callers decode the very descriptor they
+ * verified, so a file swapped in between is never decoded under the genuine checksum. */
+xai_status xai_verify_fd(int fd, const char *name, const char *expect_sha256, const char *expect_md5,
+                         const char *source, char got_sha256[65]);
 /* Downloads url (http, https or file) to dest through "<dest>.part": resumes a
  * .part left by an interrupted run (HTTP range), retries transient failures
  * with backoff, shows progress, verifies as xai_verify_file, and renames into

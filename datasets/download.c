@@ -20,21 +20,32 @@ static const char *MIRROR_HINT = "To use a local copy instead, pass --mirror PAT
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
+xai_status xai_verify_fd(int fd, const char *name, const char *expect_sha256, const char *expect_md5,
+                         const char *source, char got_sha256[65])
+{
+    XAI_CHECK(expect_sha256 || expect_md5);
+    char md5[33];
+    XAI_TRY(xai_hash_fd(fd, name, got_sha256, expect_md5 ? md5 : NULL));
+    if (expect_sha256 && strcmp(expect_sha256, got_sha256) != 0)
+        return xai_fail(XAI_ECHECKSUM, "%s: checksum mismatch (source: %s): expected sha256 %s, got %s", name, source,
+                        expect_sha256, got_sha256);
+    if (expect_md5 && strcmp(expect_md5, md5) != 0)
+        return xai_fail(XAI_ECHECKSUM, "%s: checksum mismatch (source: %s): expected md5 %s, got %s", name, source,
+                        expect_md5, md5);
+    return XAI_OK;
+}
+
 /* Hashes `path`, reporting mismatches under the name `shown` (a download is
  * checked under its temporary name but the user knows the final one). */
 static xai_status verify_as(const char *path, const char *shown, const char *expect_sha256, const char *expect_md5,
                             const char *source, char got_sha256[65])
 {
-    XAI_CHECK(expect_sha256 || expect_md5);
-    char md5[33];
-    XAI_TRY(xai_hash_file(path, got_sha256, expect_md5 ? md5 : NULL));
-    if (expect_sha256 && strcmp(expect_sha256, got_sha256) != 0)
-        return xai_fail(XAI_ECHECKSUM, "%s: checksum mismatch (source: %s): expected sha256 %s, got %s", shown, source,
-                        expect_sha256, got_sha256);
-    if (expect_md5 && strcmp(expect_md5, md5) != 0)
-        return xai_fail(XAI_ECHECKSUM, "%s: checksum mismatch (source: %s): expected md5 %s, got %s", shown, source,
-                        expect_md5, md5);
-    return XAI_OK;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return xai_fail(errno == ENOENT ? XAI_ENOTFOUND : XAI_EIO, "%s: cannot open: %s", path, strerror(errno));
+    xai_status s = xai_verify_fd(fd, shown, expect_sha256, expect_md5, source, got_sha256);
+    close(fd);
+    return s;
 }
 
 xai_status xai_verify_file(const char *path, const char *expect_sha256, const char *expect_md5, const char *source,

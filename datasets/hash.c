@@ -3,8 +3,10 @@
 #include "datasets/datasets.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void to_hex(char *out, const uint8_t *b, size_t n)
 {
@@ -199,24 +201,38 @@ void xai_md5_hex(const void *data, size_t n, char hex[33])
 
 xai_status xai_hash_file(const char *path, char sha256[65], char md5[33])
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return xai_fail(errno == ENOENT ? XAI_ENOTFOUND : XAI_EIO, "%s: cannot open: %s", path, strerror(errno));
+    xai_status s = xai_hash_fd(fd, path, sha256, md5);
+    close(fd);
+    return s;
+}
+
+xai_status xai_hash_fd(int fd, const char *name, char sha256[65], char md5[33])
+{
     xai_sha256_ctx s;
     xai_md5_ctx m;
     xai_sha256_init(&s);
     if (md5) xai_md5_init(&m);
     enum { CHUNK = 1 << 20 };
     uint8_t *buf = xai_malloc(CHUNK);
-    size_t r;
-    while ((r = fread(buf, 1, CHUNK, f)) > 0) {
-        xai_sha256_update(&s, buf, r);
-        if (md5) xai_md5_update(&m, buf, r);
+    xai_status st = XAI_OK;
+    /* pread from 0: the caller decodes the same descriptor afterwards, whatever its offset. */
+    for (off_t off = 0;;) {
+        ssize_t r = pread(fd, buf, CHUNK, off);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            st = xai_fail(XAI_EIO, "%s: read error while hashing: %s", name, strerror(errno));
+            break;
+        }
+        if (r == 0) break;
+        xai_sha256_update(&s, buf, (size_t)r);
+        if (md5) xai_md5_update(&m, buf, (size_t)r);
+        off += r;
     }
-    int err = ferror(f);
-    fclose(f);
     free(buf);
-    if (err) return xai_fail(XAI_EIO, "%s: read error while hashing", path);
+    if (st != XAI_OK) return st;
     xai_sha256_final(&s, sha256);
     if (md5) xai_md5_final(&m, md5);
     return XAI_OK;

@@ -3,9 +3,12 @@
 #include "datasets/dataset_priv.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char *const SRC_NAMES[] = {"mirror", "system", "upstream"};
 
@@ -123,6 +126,7 @@ xai_status xai_ds_choose_source(xai_ds_source *src, const xai_ds_opts *r)
 {
     const xai_ds_def *d = r->def;
     memset(src, 0, sizeof *src);
+    for (int i = 0; i < 4; i++) src->fd[i] = -1;
     if (*r->mirror) {
         int listed;
         XAI_TRY(mirror_listing(src, r, &listed));
@@ -153,41 +157,62 @@ void xai_ds_describe_source(char *out, size_t cap, const xai_ds_source *src)
     }
 }
 
+static xai_status open_source(xai_ds_source *src, int i)
+{
+    src->fd[i] = open(src->path[i], O_RDONLY | O_CLOEXEC);
+    if (src->fd[i] >= 0) return XAI_OK;
+    return xai_fail(errno == ENOENT ? XAI_ENOTFOUND : XAI_EIO, "%s: cannot open: %s", src->path[i], strerror(errno));
+}
+
 /* Files read where they are: a plain-path mirror (verified against its SHA256SUMS) or the
  * system copy (hashed only; verified later on its decompressed payload). */
 static xai_status use_local_files(xai_ds_source *src, const xai_ds_def *d, const char *what)
 {
     for (int i = 0; i < d->nfiles; i++) {
         snprintf(src->path[i], sizeof src->path[i], "%s", src->location[i]);
-        if (src->kind == XAI_DS_SRC_SYSTEM) {
-            XAI_TRY(xai_hash_file(src->path[i], src->sha256[i], NULL));
-            continue;
-        }
-        if (!xai_file_exists(src->path[i]))
+        if (src->kind != XAI_DS_SRC_SYSTEM && !xai_file_exists(src->path[i]))
             return xai_fail(XAI_ENOTFOUND, "%s: listed in the mirror's SHA256SUMS but missing", src->path[i]);
-        XAI_TRY(xai_verify_file(src->path[i], src->expect[i], NULL, what, src->sha256[i]));
+        XAI_TRY(open_source(src, i));
+        if (src->kind == XAI_DS_SRC_SYSTEM)
+            XAI_TRY(xai_hash_fd(src->fd[i], src->path[i], src->sha256[i], NULL));
+        else
+            XAI_TRY(xai_verify_fd(src->fd[i], src->path[i], src->expect[i], NULL, what, src->sha256[i]));
     }
     return XAI_OK;
 }
 
-/* File i into dest: kept when an earlier run's download still verifies, else downloaded. */
+/* File i into dest: kept when an earlier run's download still verifies, else downloaded; either
+ * way opened and verified once more on the descriptor the decoder will read. */
 static xai_status download_file(xai_ds_source *src, const xai_ds_def *d, int i, const char *dest, const char *what)
 {
     const char *esha = src->kind == XAI_DS_SRC_MIRROR ? src->expect[i] : d->files[i].sha256;
     const char *emd5 = src->kind == XAI_DS_SRC_MIRROR ? NULL : d->files[i].md5;
     if (xai_file_exists(dest)) {
         /* Downloaded by an earlier run; it was verified then, but perhaps against another source. */
-        xai_status s = xai_verify_file(dest, esha, emd5, what, src->sha256[i]);
+        XAI_TRY(open_source(src, i));
+        xai_status s = xai_verify_fd(src->fd[i], dest, esha, emd5, what, src->sha256[i]);
         if (s == XAI_OK) {
             xai_ds_say("%s: %s already downloaded and verified\n", d->name, d->files[i].file);
             return XAI_OK;
         }
+        close(src->fd[i]);
+        src->fd[i] = -1;
         if (s != XAI_ECHECKSUM) return s;
         xai_ds_say("%s: %s does not match %s; downloading it again\n", d->name, dest, what);
         remove(dest);
     }
     xai_ds_say("%s: downloading %s\n", d->name, src->location[i]);
-    return xai_download(src->location[i], dest, esha, emd5, what, src->kind == XAI_DS_SRC_UPSTREAM, src->sha256[i]);
+    XAI_TRY(xai_download(src->location[i], dest, esha, emd5, what, src->kind == XAI_DS_SRC_UPSTREAM, src->sha256[i]));
+    XAI_TRY(open_source(src, i));
+    return xai_verify_fd(src->fd[i], dest, esha, emd5, what, src->sha256[i]);
+}
+
+void xai_ds_source_close(xai_ds_source *src)
+{
+    for (int i = 0; i < 4; i++) {
+        if (src->fd[i] >= 0) close(src->fd[i]);
+        src->fd[i] = -1;
+    }
 }
 
 xai_status xai_ds_obtain_files(xai_ds_source *src, const xai_ds_opts *r)

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "datasets/datasets.h"
+#include "datasets/dataset_priv.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -244,6 +244,37 @@ static void test_mnist_plain_mirror(void **state)
     assert_non_null(strstr(buf, "train-images-idx3-ubyte.gz"));
     assert_non_null(strstr(buf, "source:      mirror "));
     free(buf);
+}
+
+/* Defect 3 of issue 12: the file that was verified is the file that is decoded. The hook swaps
+ * the train labels on the mirror (by rename, as an attacker would) after verification; the
+ * cache must hold the genuine labels, never the swapped ones under the genuine checksum. */
+static const fx *swap_fx;
+static void swap_labels(void)
+{
+    char path[512], tmp[520];
+    snprintf(path, sizeof path, "%s/mnist/%s", swap_fx->mirror, MNIST_FILES[1]);
+    snprintf(tmp, sizeof tmp, "%s.new", path);
+    uint8_t l[8 + 20] = {0, 0, 8, 1, 0, 0, 0, 20};
+    for (int i = 0; i < 20; i++) l[8 + i] = (uint8_t)((label(0, i) + 1) % 10);
+    write_gz(tmp, l, sizeof l);
+    assert_int_equal(rename(tmp, path), 0);
+}
+
+static void test_verified_file_is_decoded(void **state)
+{
+    fx *f = *state;
+    make_mnist(f, "mnist", -1);
+    xai_fetch_opts o = opts(f, NULL);
+    swap_fx = f;
+    xai_ds_after_verify_hook = swap_labels;
+    xai_status s = xai_dataset_fetch("mnist", &o);
+    xai_ds_after_verify_hook = NULL;
+    assert_err(s, XAI_OK, NULL);
+    xai_dataset d;
+    assert_err(xai_dataset_load(&d, "mnist", &o), XAI_OK, NULL);
+    for (int i = 0; i < 20; i++) assert_int_equal(d.train.labels[i], label(0, i));
+    xai_dataset_free(&d);
 }
 
 static void test_mnist_file_url_mirror(void **state)
@@ -706,6 +737,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_archive_unknown_class, setup, teardown),
         cmocka_unit_test_setup_teardown(test_archive_corrupt_jpeg, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_archive_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verified_file_is_decoded, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -229,6 +229,8 @@ xai_status xai_h5_attr_i64v(hid_t loc, const char *name, const int64_t *v, int n
     return put_attr(loc, name, H5T_NATIVE_INT64, H5Screate_simple(1, &d, NULL), v);
 }
 
+int xai_h5_has_attr(hid_t loc, const char *name) { return H5Aexists(loc, name) > 0; }
+
 xai_status xai_h5_get_str(hid_t loc, const char *name, char *out, size_t cap)
 {
     if (H5Aexists(loc, name) <= 0) return XAI_ENOTFOUND;

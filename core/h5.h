@@ -40,6 +40,7 @@ xai_status xai_h5_get_str(hid_t loc, const char *name, char *out, size_t cap);
 xai_status xai_h5_get_i64(hid_t loc, const char *name, int64_t *out);
 xai_status xai_h5_get_f64(hid_t loc, const char *name, double *out);
 int xai_h5_get_f64v(hid_t loc, const char *name, double *out, int cap); /* count read, -1 absent */
+int xai_h5_has_attr(hid_t loc, const char *name);                       /* 1 when present */
 
 /* --------------------------------------------- typed helpers (no H5T_* needed) */
 

@@ -66,7 +66,12 @@ xai_status xai_layer_spec_parse(xai_layer_spec *s, const char *text, const char 
         double d = strtod(v, &end);
         if (end == v || *end)
             return xai_fail(XAI_EINVAL, "%s:%d: %s=%s is not a number", file, line, k, v);
-        int isint = d == floor(d);
+        /* In range before any cast to int (pad=1e10 must not wrap); 0 and negatives are refused
+         * with their own messages below and in the shape inference. */
+        int isint = d == floor(d) && fabs(d) <= XAI_DIM_MAX;
+        const int dim = !strcmp(k, "out") || !strcmp(k, "k") || !strcmp(k, "stride") || !strcmp(k, "pad");
+        if (d == floor(d) && !isint && dim)
+            return xai_fail(XAI_EINVAL, "%s:%d: %s=%s is out of range (at most %d)", file, line, k, v, XAI_DIM_MAX);
         if (!strcmp(k, "out") && (t == XAI_CONV2D || t == XAI_LINEAR) && isint) s->out = (int)d, have_out = 1;
         else if (!strcmp(k, "k") && (t == XAI_CONV2D || t == XAI_MAXPOOL2D || t == XAI_AVGPOOL2D) && isint) s->k = (int)d;
         else if (!strcmp(k, "stride") && (t == XAI_CONV2D || t == XAI_MAXPOOL2D || t == XAI_AVGPOOL2D) && isint)
@@ -83,10 +88,29 @@ xai_status xai_layer_spec_parse(xai_layer_spec *s, const char *text, const char 
     }
     if ((t == XAI_CONV2D || t == XAI_LINEAR) && (!have_out || s->out <= 0))
         return xai_fail(XAI_EINVAL, "%s:%d: %s needs out=N with N > 0", file, line, type_names[t]);
-    if (t == XAI_DROPOUT && !(s->p >= 0 && s->p < 1))
+    if (t == XAI_DROPOUT && !(s->p >= 0 && s->p < 1)) /* NaN fails too */
         return xai_fail(XAI_EINVAL, "%s:%d: dropout p=%g must be in [0, 1)", file, line, s->p);
-    if (t == XAI_BATCHNORM2D && !(s->eps > 0 && s->momentum >= 0 && s->momentum <= 1))
+    if (t == XAI_BATCHNORM2D && !(s->eps > 0 && isfinite(s->eps) && s->momentum >= 0 && s->momentum <= 1))
         return xai_fail(XAI_EINVAL, "%s:%d: batchnorm needs eps > 0 and momentum in [0, 1]", file, line);
+    return XAI_OK;
+}
+
+/* Sizes of a conv or pool layer in 64-bit before any int arithmetic on them: the padded input,
+ * the output and the direct convolution's layouts (which widen by k - 1 on each side) stay within
+ * XAI_ACT_MAX floats, the weights within XAI_PARAMS_MAX. */
+static xai_status check_conv_size(const xai_layer *l, const xai_layer_spec *s, xai_shape in, const char *at, int idx)
+{
+    int64_t hp = (int64_t)in.h + 2 * l->pad, wp = (int64_t)in.w + 2 * l->pad, k = l->k;
+    int64_t co = s->type == XAI_CONV2D ? s->out : in.c, cmax = co > in.c ? co : in.c;
+    if (cmax * (hp + 2 * k) * (wp + 2 * k) > XAI_ACT_MAX)
+        return xai_fail(XAI_EINVAL,
+                        "%s: layer %d (%s): input %dx%dx%d with pad %d and kernel %d needs %lld x %lld x %lld values "
+                        "per image, more than %lld",
+                        at, idx, type_names[s->type], in.c, in.h, in.w, l->pad, l->k, (long long)cmax,
+                        (long long)(hp + 2 * k), (long long)(wp + 2 * k), (long long)XAI_ACT_MAX);
+    if (s->type == XAI_CONV2D && co * in.c * k * k > XAI_PARAMS_MAX)
+        return xai_fail(XAI_EINVAL, "%s: layer %d (conv2d): %lld x %d x %d x %d weights, more than %lld", at, idx,
+                        (long long)co, in.c, l->k, l->k, (long long)XAI_PARAMS_MAX);
     return XAI_OK;
 }
 
@@ -110,9 +134,11 @@ static xai_status infer_shape(xai_layer *l, const xai_layer_spec *s, const char 
     case XAI_CONV2D:
     case XAI_MAXPOOL2D:
     case XAI_AVGPOOL2D:
-        if (l->k <= 0 || l->stride <= 0 || l->pad < 0 || (s->type != XAI_CONV2D && 2 * l->pad > l->k))
-            return xai_fail(XAI_EINVAL, "%s: layer %d (%s): bad kernel k=%d stride=%d pad=%d", at,
-                            idx, type_names[s->type], l->k, l->stride, l->pad);
+        if (l->k <= 0 || l->stride <= 0 || l->pad < 0 || l->k > XAI_DIM_MAX || l->stride > XAI_DIM_MAX ||
+            l->pad > XAI_DIM_MAX || (s->type != XAI_CONV2D && 2 * l->pad > l->k))
+            return xai_fail(XAI_EINVAL, "%s: layer %d (%s): bad kernel k=%d stride=%d pad=%d (each at most %d)", at,
+                            idx, type_names[s->type], l->k, l->stride, l->pad, XAI_DIM_MAX);
+        XAI_TRY(check_conv_size(l, s, in, at, idx));
         if (in.h + 2 * l->pad < l->k || in.w + 2 * l->pad < l->k)
             return xai_fail(XAI_EINVAL, "%s: layer %d (%s): kernel %d does not fit the input %dx%dx%d (pad %d)",
                             at, idx, type_names[s->type], l->k, in.c, in.h, in.w, l->pad);
@@ -125,12 +151,15 @@ static xai_status infer_shape(xai_layer *l, const xai_layer_spec *s, const char 
         }
         break;
     case XAI_GAP: l->out.h = l->out.w = 1; break;
-    case XAI_FLATTEN: l->out = (xai_shape){in.c * in.h * in.w, 1, 1}; break;
+    case XAI_FLATTEN: l->out = (xai_shape){in.c * in.h * in.w, 1, 1}; break; /* <= XAI_ACT_MAX, checked */
     case XAI_LINEAR:
         if (in.h != 1 || in.w != 1)
             return xai_fail(XAI_EINVAL,
                             "%s: layer %d (linear) gets a %dx%dx%d input; add `layer = flatten` (or gap) before it",
                             at, idx, in.c, in.h, in.w);
+        if ((int64_t)s->out * in.c > XAI_PARAMS_MAX)
+            return xai_fail(XAI_EINVAL, "%s: layer %d (linear): %d x %d weights, more than %lld", at, idx, s->out,
+                            in.c, (long long)XAI_PARAMS_MAX);
         l->out = (xai_shape){s->out, 1, 1};
         l->nw = (size_t)s->out * in.c;
         l->nb = l->bias ? (size_t)s->out : 0;
@@ -158,12 +187,17 @@ typedef struct {
     int nthr;                  /* threads the conv scratch is sized for */
 } arena_plan;
 
-static xai_status check_create_args(int nspecs, xai_shape in, int max_batch, const char *where)
+static xai_status check_create_args(int nspecs, xai_shape in, int nclasses, int max_batch, const char *where)
 {
     if (nspecs <= 0) return xai_fail(XAI_EINVAL, "%s: no layers given (add `layer = ...` lines)", where);
-    if (in.c <= 0 || in.h <= 0 || in.w <= 0)
-        return xai_fail(XAI_EINVAL, "%s: input shape %dx%dx%d is invalid (expected CxHxW)", where, in.c, in.h, in.w);
-    if (max_batch <= 0) return xai_fail(XAI_EINVAL, "%s: batch size %d must be positive", where, max_batch);
+    if (in.c <= 0 || in.h <= 0 || in.w <= 0 || in.c > XAI_DIM_MAX || in.h > XAI_DIM_MAX || in.w > XAI_DIM_MAX ||
+        (int64_t)in.c * in.h * in.w > XAI_ACT_MAX)
+        return xai_fail(XAI_EINVAL, "%s: input shape %dx%dx%d is invalid (expected CxHxW, each 1..%d, at most %lld values)",
+                        where, in.c, in.h, in.w, XAI_DIM_MAX, (long long)XAI_ACT_MAX);
+    if (nclasses <= 0 || nclasses > XAI_DIM_MAX)
+        return xai_fail(XAI_EINVAL, "%s: %d classes, expected 1..%d", where, nclasses, XAI_DIM_MAX);
+    if (max_batch <= 0 || max_batch > XAI_BATCH_MAX)
+        return xai_fail(XAI_EINVAL, "%s: batch size %d, expected 1..%d", where, max_batch, XAI_BATCH_MAX);
     return XAI_OK;
 }
 
@@ -216,14 +250,18 @@ static xai_status plan_layers(xai_model *m, const xai_layer_spec *specs, arena_p
     return XAI_OK;
 }
 
-static void alloc_arenas(xai_model *m)
+/* The arenas; a model too big for this machine is an error naming its size, not an abort. */
+static xai_status alloc_arenas(xai_model *m, const char *where)
 {
-    m->params = xai_calloc(m->nparams ? m->nparams : 1, sizeof(float));
-    m->grads = xai_calloc(m->nparams ? m->nparams : 1, sizeof(float));
-    m->buffers = xai_calloc(m->nbuffers ? m->nbuffers : 1, sizeof(float));
-    m->act_arena = xai_calloc(m->act_floats, sizeof(float));
-    m->work_arena = xai_calloc(m->work_floats ? m->work_floats : 1, sizeof(float));
     m->acts = xai_calloc(m->nlayers + 1, sizeof *m->acts);
+    m->params = calloc(m->nparams ? m->nparams : 1, sizeof(float));
+    m->grads = calloc(m->nparams ? m->nparams : 1, sizeof(float));
+    m->buffers = calloc(m->nbuffers ? m->nbuffers : 1, sizeof(float));
+    m->act_arena = calloc(m->act_floats, sizeof(float));
+    m->work_arena = calloc(m->work_floats ? m->work_floats : 1, sizeof(float));
+    if (m->params && m->grads && m->buffers && m->act_arena && m->work_arena) return XAI_OK;
+    return xai_fail(XAI_ENOMEM, "%s: out of memory for the model's arenas (%zu parameters, %zu activation and %zu work "
+                                "floats at batch %d)", where, m->nparams, m->act_floats, m->work_floats, m->max_batch);
 }
 
 /* Points layer l's workspace at *w (the per-layer part of the work arena) and the shared parts. */
@@ -297,7 +335,7 @@ xai_status xai_model_create_at(xai_model **out, const xai_layer_spec *specs, int
                                int max_batch, const char *where)
 {
     *out = NULL;
-    XAI_TRY(check_create_args(nspecs, in, max_batch, where));
+    XAI_TRY(check_create_args(nspecs, in, nclasses, max_batch, where));
     xai_model *m = xai_calloc(1, sizeof *m);
     m->nlayers = nspecs;
     m->layers = xai_calloc(nspecs, sizeof *m->layers);
@@ -312,7 +350,10 @@ xai_status xai_model_create_at(xai_model **out, const xai_layer_spec *specs, int
         xai_model_free(m);
         return s;
     }
-    alloc_arenas(m);
+    if ((s = alloc_arenas(m, where)) != XAI_OK) {
+        xai_model_free(m);
+        return s;
+    }
     wire_layers(m, &plan);
     m->spec_text = spec_text_of(m);
     for (int i = 0; i < nspecs; i++)

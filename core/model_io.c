@@ -5,6 +5,7 @@
 #include "core/kernels.h"
 #include "core/nn.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,28 +108,38 @@ xai_status xai_model_save(const xai_model *m, const char *path)
 
 /* ------------------------------------------------------------------- load */
 
-/* A required integer attribute of obj (an object of the file at path). */
-static xai_status need_i64(hid_t loc, const char *attr, int *v, const char *path, const char *obj)
+/* A required integer attribute of obj (an object of the file at path), in lo..hi: checked as the
+ * file's 64-bit value, so kernel_size = 2^32 + 3 is refused rather than read as 3. */
+static xai_status need_i64(hid_t loc, const char *attr, int *v, int64_t lo, int64_t hi, const char *path,
+                           const char *obj)
 {
     int64_t x;
     xai_status s = xai_h5_get_i64(loc, attr, &x);
     if (s == XAI_ENOTFOUND) return xai_fail(XAI_EFORMAT, "%s: %s lacks attribute '%s'", path, obj, attr);
     if (s != XAI_OK) return xai_fail(s, "%s: %s attribute '%s' is not a single number", path, obj, attr);
+    if (x < lo || x > hi)
+        return xai_fail(XAI_EFORMAT, "%s: %s attribute '%s' = %lld, expected %lld..%lld", path, obj, attr,
+                        (long long)x, (long long)lo, (long long)hi);
     *v = (int)x;
     return XAI_OK;
 }
 
-/* Optional attributes keep the spec's default when absent. */
-static void opt_int(hid_t loc, const char *attr, int *v)
+/* Optional attributes keep the spec's default when absent; present, they are checked as above. */
+static xai_status opt_int(hid_t loc, const char *attr, int *v, int64_t lo, int64_t hi, const char *path,
+                          const char *obj)
 {
-    int64_t x;
-    if (xai_h5_get_i64(loc, attr, &x) == XAI_OK) *v = (int)x;
+    if (!xai_h5_has_attr(loc, attr)) return XAI_OK;
+    return need_i64(loc, attr, v, lo, hi, path, obj);
 }
 
-static void opt_float(hid_t loc, const char *attr, float *v)
+static xai_status opt_float(hid_t loc, const char *attr, float *v, const char *path, const char *obj)
 {
+    if (!xai_h5_has_attr(loc, attr)) return XAI_OK;
     double x;
-    if (xai_h5_get_f64(loc, attr, &x) == XAI_OK) *v = (float)x;
+    if (xai_h5_get_f64(loc, attr, &x) != XAI_OK)
+        return xai_fail(XAI_EFORMAT, "%s: %s attribute '%s' is not a single number", path, obj, attr);
+    *v = (float)x;
+    return XAI_OK;
 }
 
 static xai_status read_header(hid_t g, const char *path, xai_shape *in, int *nclasses, int *nlayers)
@@ -136,11 +147,25 @@ static xai_status read_header(hid_t g, const char *path, xai_shape *in, int *ncl
     double dv[8];
     if (xai_h5_get_f64v(g, "input_shape", dv, 8) != 3)
         return xai_fail(XAI_EFORMAT, "%s: /model attribute 'input_shape' missing or not 3 numbers (C, H, W)", path);
+    for (int i = 0; i < 3; i++)
+        if (!(dv[i] >= 1 && dv[i] <= XAI_DIM_MAX && dv[i] == (int)dv[i]))
+            return xai_fail(XAI_EFORMAT, "%s: /model attribute 'input_shape' = (%g, %g, %g), expected whole numbers "
+                                         "in 1..%d", path, dv[0], dv[1], dv[2], XAI_DIM_MAX);
     *in = (xai_shape){(int)dv[0], (int)dv[1], (int)dv[2]};
-    XAI_TRY(need_i64(g, "num_classes", nclasses, path, "/model"));
-    XAI_TRY(need_i64(g, "num_layers", nlayers, path, "/model"));
-    if (*nlayers <= 0 || *nlayers > MAX_LAYERS)
-        return xai_fail(XAI_EFORMAT, "%s: /model num_layers = %d, expected 1 to %d", path, *nlayers, MAX_LAYERS);
+    XAI_TRY(need_i64(g, "num_classes", nclasses, 1, XAI_DIM_MAX, path, "/model"));
+    return need_i64(g, "num_layers", nlayers, 1, MAX_LAYERS, path, "/model");
+}
+
+/* Hyperparameters a file may not hold: what a config would have refused (xai_layer_spec_parse). */
+static xai_status check_float_params(const xai_layer_spec *sp, const char *path, const char *obj)
+{
+    if (sp->type == XAI_BATCHNORM2D && !(sp->eps > 0 && isfinite(sp->eps)))
+        return xai_fail(XAI_EFORMAT, "%s: %s attribute 'eps' = %g, expected a positive finite number", path, obj,
+                        sp->eps);
+    if (sp->type == XAI_BATCHNORM2D && !(sp->momentum >= 0 && sp->momentum <= 1))
+        return xai_fail(XAI_EFORMAT, "%s: %s attribute 'momentum' = %g, expected 0..1", path, obj, sp->momentum);
+    if (sp->type == XAI_DROPOUT && !(sp->p >= 0 && sp->p < 1))
+        return xai_fail(XAI_EFORMAT, "%s: %s attribute 'p' = %g, expected 0 <= p < 1", path, obj, sp->p);
     return XAI_OK;
 }
 
@@ -153,37 +178,32 @@ static xai_status spec_of_group(xai_layer_spec *sp, hid_t lg, const char *path, 
     int t = xai_layer_type_from_name(type);
     if (t < 0) return xai_fail(XAI_EFORMAT, "%s: %s has unknown layer type '%s'", path, obj, type);
     *sp = (xai_layer_spec){.type = t, .bias = 1, .eps = 1e-5f, .momentum = 0.1f};
+    const int D = XAI_DIM_MAX;
     switch (t) {
     case XAI_CONV2D:
-        XAI_TRY(need_i64(lg, "out_channels", &sp->out, path, obj));
-        XAI_TRY(need_i64(lg, "kernel_size", &sp->k, path, obj));
-        XAI_TRY(need_i64(lg, "stride", &sp->stride, path, obj));
-        XAI_TRY(need_i64(lg, "padding", &sp->pad, path, obj));
-        opt_int(lg, "bias", &sp->bias);
-        break;
+        XAI_TRY(need_i64(lg, "out_channels", &sp->out, 1, D, path, obj));
+        XAI_TRY(need_i64(lg, "kernel_size", &sp->k, 1, D, path, obj));
+        XAI_TRY(need_i64(lg, "stride", &sp->stride, 1, D, path, obj));
+        XAI_TRY(need_i64(lg, "padding", &sp->pad, 0, D, path, obj));
+        return opt_int(lg, "bias", &sp->bias, 0, 1, path, obj);
     case XAI_LINEAR:
-        XAI_TRY(need_i64(lg, "out_features", &sp->out, path, obj));
-        opt_int(lg, "bias", &sp->bias);
-        break;
+        XAI_TRY(need_i64(lg, "out_features", &sp->out, 1, D, path, obj));
+        return opt_int(lg, "bias", &sp->bias, 0, 1, path, obj);
     case XAI_MAXPOOL2D:
     case XAI_AVGPOOL2D:
-        XAI_TRY(need_i64(lg, "kernel_size", &sp->k, path, obj));
-        XAI_TRY(need_i64(lg, "stride", &sp->stride, path, obj));
-        opt_int(lg, "padding", &sp->pad);
-        break;
+        XAI_TRY(need_i64(lg, "kernel_size", &sp->k, 1, D, path, obj));
+        XAI_TRY(need_i64(lg, "stride", &sp->stride, 1, D, path, obj));
+        return opt_int(lg, "padding", &sp->pad, 0, D, path, obj);
     case XAI_BATCHNORM2D:
-        opt_float(lg, "eps", &sp->eps);
-        opt_float(lg, "momentum", &sp->momentum);
-        break;
+        XAI_TRY(opt_float(lg, "eps", &sp->eps, path, obj));
+        XAI_TRY(opt_float(lg, "momentum", &sp->momentum, path, obj));
+        return check_float_params(sp, path, obj);
     case XAI_DROPOUT:
         sp->p = 0.5f;
-        opt_float(lg, "p", &sp->p);
-        break;
-    default: break;
+        XAI_TRY(opt_float(lg, "p", &sp->p, path, obj));
+        return check_float_params(sp, path, obj);
+    default: return XAI_OK;
     }
-    if ((t == XAI_CONV2D || t == XAI_LINEAR) && sp->out <= 0)
-        return xai_fail(XAI_EFORMAT, "%s: %s has %d outputs, expected at least 1", path, obj, sp->out);
-    return XAI_OK;
 }
 
 static xai_status read_specs(xai_layer_spec *specs, int nlayers, hid_t g, const char *path)
@@ -207,6 +227,17 @@ static xai_status read_param(hid_t lg, const char *name, float *data, int rank, 
 {
     xai_status s = xai_h5_read_f32(lg, name, data, rank, dims, path);
     if (s != XAI_OK) return xai_fail(s, "%s (in %s)", xai_errmsg(), obj);
+    /* NaN or Inf (1e300 in float64 becomes Inf in float32) would poison every output silently. */
+    size_t n = 1;
+    for (int i = 0; i < rank; i++) n *= dims[i];
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(data[i]))
+            return xai_fail(XAI_EFORMAT, "%s: %s/%s[%zu] = %g, expected a finite number", path, obj, name, i, data[i]);
+    if (!strcmp(name, "running_var"))
+        for (size_t i = 0; i < n; i++)
+            if (data[i] < 0)
+                return xai_fail(XAI_EFORMAT, "%s: %s/running_var[%zu] = %g, expected a variance >= 0", path, obj, i,
+                                data[i]);
     return XAI_OK;
 }
 
@@ -244,19 +275,26 @@ static xai_status read_params(xai_model *m, hid_t g, const char *path)
     return XAI_OK;
 }
 
-/* The input normalisation; files without it (or with another channel count) keep mean 0, std 1. */
+/* The input normalisation: one finite mean and one positive finite std per input channel (at most
+ * 4 are stored). A file without them, or with another count, is refused: silently using mean 0,
+ * std 1 would feed the network inputs it was never trained on. */
 static xai_status read_normalization(xai_model *m, hid_t g, const char *path)
 {
-    double dv[8];
+    double mean[8], std[8];
     const int nc = m->in.c < 4 ? m->in.c : 4;
-    if (xai_h5_get_f64v(g, "normalize_mean", dv, 8) == nc)
-        for (int c = 0; c < nc; c++) m->mean[c] = (float)dv[c];
-    if (xai_h5_get_f64v(g, "normalize_std", dv, 8) == nc)
-        for (int c = 0; c < nc; c++) m->std[c] = (float)dv[c];
-    for (int c = 0; c < nc; c++)
-        if (!(m->std[c] > 0))
-            return xai_fail(XAI_EFORMAT, "%s: /model normalize_std[%d] = %g, expected a positive number", path, c,
-                            m->std[c]);
+    int nm = xai_h5_get_f64v(g, "normalize_mean", mean, 8), ns = xai_h5_get_f64v(g, "normalize_std", std, 8);
+    xai_clear_error();
+    if (nm != nc || ns != nc)
+        return xai_fail(XAI_EFORMAT, "%s: /model attributes 'normalize_mean' and 'normalize_std' hold %d and %d "
+                                     "values, expected %d each (one per input channel)",
+                        path, nm < 0 ? 0 : nm, ns < 0 ? 0 : ns, nc);
+    for (int c = 0; c < nc; c++) {
+        if (!isfinite(mean[c]) || !(std[c] > 0 && isfinite(std[c])))
+            return xai_fail(XAI_EFORMAT, "%s: /model normalize_mean[%d] = %g, normalize_std[%d] = %g, expected a "
+                                         "finite mean and a positive finite std", path, c, mean[c], c, std[c]);
+        m->mean[c] = (float)mean[c];
+        m->std[c] = (float)std[c];
+    }
     return XAI_OK;
 }
 

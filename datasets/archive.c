@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 /* OpenMP through _Pragma so that a build without OpenMP has no unknown-pragma warnings. */
@@ -25,6 +26,53 @@
 #define MAX_AHEAD 128
 /* No image of these datasets is anywhere near this; bigger members are refused. */
 #define MEMBER_MAX ((size_t)64 << 20)
+/* Archive limits (datasets/README.md): a small .tgz of many tiny members must not turn into
+ * gigabytes of memory and cache. Imagenette, the largest, has 13,394 images. */
+#define MAX_MEMBERS_DEFAULT 1000000ull       /* entries of any kind; XAI_ARCHIVE_MAX_MEMBERS */
+#define MAX_IMAGES_DEFAULT 50000ull          /* images; XAI_ARCHIVE_MAX_IMAGES */
+#define MAX_DECODED_DEFAULT (16ull << 30)    /* bytes of decoded images; XAI_ARCHIVE_MAX_DECODED */
+
+typedef struct {
+    unsigned long long members, images, decoded;
+} limits_t;
+
+static xai_status limit_from_env(const char *var, unsigned long long def, unsigned long long *out)
+{
+    const char *e = getenv(var);
+    *out = def;
+    if (!e || !*e) return XAI_OK;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(e, &end, 10);
+    if (errno || *end || v == 0 || *e == '-')
+        return xai_fail(XAI_EINVAL, "%s=%s: expected a positive whole number (default %llu)", var, e, def);
+    *out = v;
+    return XAI_OK;
+}
+
+static xai_status read_limits(limits_t *l)
+{
+    XAI_TRY(limit_from_env("XAI_ARCHIVE_MAX_MEMBERS", MAX_MEMBERS_DEFAULT, &l->members));
+    XAI_TRY(limit_from_env("XAI_ARCHIVE_MAX_IMAGES", MAX_IMAGES_DEFAULT, &l->images));
+    return limit_from_env("XAI_ARCHIVE_MAX_DECODED", MAX_DECODED_DEFAULT, &l->decoded);
+}
+
+/* Checked for every member before it is read: counts in 64-bit against the limits. */
+static xai_status check_limits(const limits_t *l, unsigned long long members, unsigned long long images, size_t isz,
+                               const char *path)
+{
+    if (members > l->members)
+        return xai_fail(XAI_EFORMAT, "%s: more than %llu members; refusing the archive (raise XAI_ARCHIVE_MAX_MEMBERS "
+                                     "if it is genuine)", path, l->members);
+    if (images > l->images)
+        return xai_fail(XAI_EFORMAT, "%s: more than %llu images; refusing the archive (raise XAI_ARCHIVE_MAX_IMAGES if "
+                                     "it is genuine)", path, l->images);
+    if (images * isz > l->decoded)
+        return xai_fail(XAI_EFORMAT, "%s: %llu images of %zu bytes decoded exceed %llu bytes; refusing the archive "
+                                     "(use a smaller --size or raise XAI_ARCHIVE_MAX_DECODED)",
+                        path, images, isz, l->decoded);
+    return XAI_OK;
+}
 
 typedef struct {
     uint8_t *bytes; /* compressed JPEG, freed once decoded */
@@ -32,6 +80,7 @@ typedef struct {
     char *name;
     int split; /* 0 train, 1 test (`val`) */
     int label;
+    size_t dest; /* its row in the split, once the order is known */
     xai_status st;
     char err[200];
 } member_t;
@@ -39,15 +88,33 @@ typedef struct {
 typedef struct {
     int n;
     member_t m[CHUNK];
-    uint8_t *out; /* (CHUNK, 3, S, S) decoded images */
+    uint8_t *out; /* (CHUNK, 3, S, S) decoded images, mapped: see out_alloc */
+    size_t out_len;
 } chunk_t;
 
 /* One decoded image on its way into a split. */
 typedef struct {
     const char *name;
-    const uint8_t *img; /* (3, S, S) */
-    int label;
+    member_t *m;
 } ref_t;
+
+/* Decoded images live in their own mappings, so that freeing a chunk once its images are moved
+ * returns the memory at once (malloc might keep it in its heap, and the images would be resident
+ * twice). */
+static int out_alloc(chunk_t *c, size_t len)
+{
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return 0;
+    c->out = p;
+    c->out_len = len;
+    return 1;
+}
+
+static void out_free(chunk_t *c)
+{
+    if (c->out) munmap(c->out, c->out_len);
+    c->out = NULL;
+}
 
 static void decode_chunk(chunk_t *c, int size)
 {
@@ -73,7 +140,7 @@ static void chunk_free(chunk_t *c)
         free(c->m[i].bytes);
         free(c->m[i].name);
     }
-    free(c->out);
+    out_free(c);
     free(c);
 }
 
@@ -81,17 +148,25 @@ static int cmp_ref(const void *a, const void *b) { return strcmp(((const ref_t *
 
 /* Sorts by member path (so the result does not depend on how the tarball was
  * packed), then applies a fixed pseudo-random permutation so that any prefix of
- * the split is a class-balanced sample (used by xai_fetch_opts.limit). */
-static xai_status gather(ref_t *r, size_t n, xai_split *out, int size, uint64_t seed)
+ * the split is a class-balanced sample (used by xai_fetch_opts.limit). Sets each
+ * member's row (dest), labels and names; the pixels are moved by move_pixels. */
+static xai_status gather(ref_t *r, size_t n, xai_split *out, int size, uint64_t seed, const char *path)
 {
     size_t isz = (size_t)3 * size * size, n1 = n ? n : 1;
+    memset(out, 0, sizeof *out);
     qsort(r, n, sizeof *r, cmp_ref);
+    /* Names are normalised (classify_member), so "./a/b" and "a//b" are caught too. */
+    for (size_t i = 1; i < n; i++)
+        if (!strcmp(r[i - 1].name, r[i].name))
+            return xai_fail(XAI_EFORMAT, "%s: member '%s' appears more than once; refusing the archive", path,
+                            r[i].name);
     int32_t *idx = xai_malloc(sizeof(int32_t) * n1);
     for (size_t i = 0; i < n; i++) idx[i] = (int32_t)i;
     xai_rng rng;
     xai_rng_seed(&rng, seed);
     xai_rng_shuffle(&rng, idx, n);
-    memset(out, 0, sizeof *out);
+    /* Not touched until move_pixels fills it as it frees the chunks: the decoded images are
+     * resident once, not twice. */
     out->images = malloc(isz * n1);
     out->labels = malloc(sizeof(int32_t) * n1);
     out->files = calloc(n1, sizeof(char *));
@@ -106,10 +181,11 @@ static xai_status gather(ref_t *r, size_t n, xai_split *out, int size, uint64_t 
     out->n = out->total = (int)n;
     out->shape = (xai_shape){3, size, size};
     for (size_t i = 0; i < n; i++) {
-        const ref_t *x = &r[idx[i]];
-        memcpy(out->images + i * isz, x->img, isz);
-        out->labels[i] = x->label;
-        out->files[i] = xai_strdup(x->name);
+        member_t *m = r[idx[i]].m;
+        m->dest = i;
+        out->labels[i] = m->label;
+        out->files[i] = m->name; /* moved: the chunk no longer owns it */
+        m->name = NULL;
     }
     free(idx);
     return XAI_OK;
@@ -180,10 +256,11 @@ static xai_status read_member(struct archive *a, struct archive_entry *e, const 
     return XAI_OK;
 }
 
-/* Where a member goes: *split 0 train, 1 test, -1 not an image of the layout (skipped), and its
- * label. Links, devices, '..' and absolute paths refuse the whole archive. */
+/* Where a member goes: *split 0 train, 1 test, -1 not an image of the layout (skipped), its
+ * label and its normalised name ("<top>/<split>/<class>/<image>", into norm of 4096 bytes).
+ * Links, devices, '..' and absolute paths refuse the whole archive. */
 static xai_status classify_member(struct archive_entry *e, const char *path, const char *const *class_ids,
-                                  int nclasses, int *split, int *label)
+                                  int nclasses, int *split, int *label, char *norm)
 {
     char namebuf[4096], *comp[8];
     *split = -1;
@@ -220,6 +297,7 @@ static xai_status classify_member(struct archive_entry *e, const char *path, con
                         "%s: member '%s' is in class folder '%s', which is not one of the %d expected (%s, ...)", path,
                         name, comp[2], nclasses, class_ids[0]);
     *split = sp;
+    snprintf(norm, 4096, "%s/%s/%s/%s", comp[0], comp[1], comp[2], comp[3]);
     return XAI_OK;
 }
 
@@ -232,8 +310,7 @@ typedef struct {
 static xai_status new_chunk(reader_t *rd, size_t isz, const char *path)
 {
     rd->cur = xai_calloc(1, sizeof *rd->cur);
-    rd->cur->out = malloc(CHUNK * isz);
-    if (!rd->cur->out) return xai_fail(XAI_ENOMEM, "%s: out of memory for decoded images", path);
+    if (!out_alloc(rd->cur, CHUNK * isz)) return xai_fail(XAI_ENOMEM, "%s: out of memory for decoded images", path);
     return XAI_OK;
 }
 
@@ -263,8 +340,11 @@ static xai_status read_all(struct archive *a, const char *path, const char *cons
 {
     size_t isz = (size_t)3 * size * size;
     reader_t rd = {NULL, NULL, 0, 0, 0};
-    xai_status s = XAI_OK;
+    limits_t lim;
+    unsigned long long nmembers = 0, nimages = 0;
     struct archive_entry *e;
+    xai_status s = read_limits(&lim);
+    if (s != XAI_OK) goto done;
     for (;;) {
         int r = archive_read_next_header(a, &e);
         if (r == ARCHIVE_EOF) break;
@@ -273,14 +353,17 @@ static xai_status read_all(struct archive *a, const char *path, const char *cons
                          archive_error_string(a) ? archive_error_string(a) : "read error");
             goto done;
         }
-        int split, label;
-        if ((s = classify_member(e, path, class_ids, nclasses, &split, &label)) != XAI_OK) goto done;
+        int split, label = -1;
+        char norm[4096];
+        if ((s = classify_member(e, path, class_ids, nclasses, &split, &label, norm)) != XAI_OK) goto done;
+        nimages += split >= 0;
+        if ((s = check_limits(&lim, ++nmembers, nimages, isz, path)) != XAI_OK) goto done;
         if (split < 0) continue;
         if (!rd.cur && (s = new_chunk(&rd, isz, path)) != XAI_OK) goto done;
         const char *name = archive_entry_pathname(e);
         member_t *m = &rd.cur->m[rd.cur->n];
         if ((s = read_member(a, e, path, name, &m->bytes, &m->len)) != XAI_OK) goto done;
-        m->name = xai_strdup(name);
+        m->name = xai_strdup(norm);
         m->split = split;
         m->label = label;
         if (++rd.cur->n < CHUNK) continue;
@@ -325,22 +408,35 @@ static xai_status tally(chunk_t *const *chunks, int nch, const char *path, int s
     return XAI_OK;
 }
 
-/* The decoded images into the two splits, each sorted and put in its fixed order. */
-static xai_status assemble(chunk_t *const *chunks, int nch, const size_t cnt[2], int size, xai_split *train,
-                           xai_split *test)
+/* Each chunk's images to their rows, in archive order, freeing every chunk's images once moved. */
+static void move_pixels(chunk_t *const *chunks, int nch, int size, xai_split *split[2])
 {
     size_t isz = (size_t)3 * size * size;
-    ref_t *refs[2] = {xai_malloc(sizeof(ref_t) * cnt[0]), xai_malloc(sizeof(ref_t) * cnt[1])};
+    for (int c = 0; c < nch; c++) {
+        for (int i = 0; i < chunks[c]->n; i++) {
+            const member_t *m = &chunks[c]->m[i];
+            if (m->st == XAI_OK) memcpy(split[m->split]->images + m->dest * isz, chunks[c]->out + (size_t)i * isz, isz);
+        }
+        out_free(chunks[c]);
+    }
+}
+
+/* The decoded images into the two splits, each sorted and put in its fixed order. */
+static xai_status assemble(chunk_t *const *chunks, int nch, const size_t cnt[2], int size, const char *path,
+                           xai_split *train, xai_split *test)
+{
+    ref_t *refs[2] = {xai_malloc(sizeof(ref_t) * (cnt[0] + 1)), xai_malloc(sizeof(ref_t) * (cnt[1] + 1))};
     size_t k[2] = {0, 0};
     for (int c = 0; c < nch; c++)
         for (int i = 0; i < chunks[c]->n; i++) {
-            const member_t *m = &chunks[c]->m[i];
+            member_t *m = &chunks[c]->m[i];
             if (m->st != XAI_OK) continue;
-            refs[m->split][k[m->split]++] = (ref_t){m->name, chunks[c]->out + (size_t)i * isz, m->label};
+            refs[m->split][k[m->split]++] = (ref_t){m->name, m};
         }
     xai_status s;
-    if ((s = gather(refs[0], cnt[0], train, size, 0x7261696eULL)) != XAI_OK) goto done;
-    s = gather(refs[1], cnt[1], test, size, 0x76616cULL);
+    if ((s = gather(refs[0], cnt[0], train, size, 0x7261696eULL, path)) != XAI_OK) goto done;
+    if ((s = gather(refs[1], cnt[1], test, size, 0x76616cULL, path)) != XAI_OK) goto done;
+    move_pixels(chunks, nch, size, (xai_split *[2]){train, test});
 done:
     free(refs[0]);
     free(refs[1]);
@@ -407,7 +503,7 @@ xai_status xai_tgz_decode_fd(int fd, const char *path, const char *const *class_
     snprintf(msg, sizeof msg, "%zu train + %zu val images%s", cnt[0], cnt[1],
              *nskipped ? " (corrupt ones skipped)" : "");
     xai_progress_end(&pr, msg);
-    s = assemble(chunks, nch, cnt, size, train, test);
+    s = assemble(chunks, nch, cnt, size, path, train, test);
 done:
     for (int c = 0; c < nch; c++) chunk_free(chunks[c]);
     free(chunks);

@@ -59,11 +59,16 @@ static char **unpack_strings(const char *buf, size_t w, int n)
     return v;
 }
 
+#define STRINGS_MAX ((uint64_t)1 << 30)
+
 /* Reads the first `limit` (<= 0: all) strings of a 1-D fixed-length string dataset. */
 static xai_status read_strings(hid_t loc, const char *name, int limit, const char *path, char ***out, int *count)
 {
     uint64_t dims[8];
     if (xai_h5_dims(loc, name, dims) != 1) return xai_fail(XAI_EFORMAT, "%s: missing or malformed '%s'", path, name);
+    if (dims[0] > INT32_MAX)
+        return xai_fail(XAI_EFORMAT, "%s: '%s' has %llu entries, more than %d", path, name,
+                        (unsigned long long)dims[0], INT32_MAX);
     int n = (int)dims[0];
     if (limit > 0 && limit < n) n = limit;
     hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT), ft = H5Dget_type(ds), mt = -1, fs = -1, ms = -1;
@@ -74,6 +79,12 @@ static xai_status read_strings(hid_t loc, const char *name, int limit, const cha
         goto done;
     }
     size_t w = H5Tget_size(ft);
+    /* Checked in 64-bit: a file may claim any count and width. */
+    if (w == 0 || w > 65536 || (uint64_t)n * w > STRINGS_MAX) {
+        s = xai_fail(XAI_EFORMAT, "%s: '%s' holds %d strings of %zu bytes, more than the %llu bytes a cache may hold "
+                                  "there", path, name, n, w, (unsigned long long)STRINGS_MAX);
+        goto done;
+    }
     buf = xai_calloc((size_t)(n ? n : 1), w);
     mt = H5Tcopy(ft); /* same size, padding and character set: no conversion */
     hsize_t start = 0, cnt = (hsize_t)n;
@@ -224,8 +235,12 @@ static xai_status load_split(hid_t f, const char *g, xai_split *s, const xai_dat
     s->n = limit > 0 && limit < s->total ? limit : s->total;
     s->shape = (xai_shape){(int)di[1], (int)di[2], (int)di[3]};
     size_t isz = xai_shape_size(s->shape);
-    s->images = xai_malloc(isz * (s->n ? s->n : 1));
-    s->labels = xai_malloc(sizeof(int32_t) * (s->n ? s->n : 1));
+    /* The file may claim more images than memory holds: an error, not an abort. */
+    s->images = malloc(isz * (s->n ? s->n : 1));
+    s->labels = malloc(sizeof(int32_t) * (s->n ? s->n : 1));
+    if (!s->images || !s->labels)
+        return xai_fail(XAI_ENOMEM, "%s: out of memory for %d images of %dx%dx%d in '%s'", path, s->n, s->shape.c,
+                        s->shape.h, s->shape.w, iname);
     XAI_TRY(read_rows(f, iname, H5T_NATIVE_UINT8, s->images, 4, di, s->n, path));
     XAI_TRY(read_rows(f, lname, H5T_NATIVE_INT32, s->labels, 1, dl, s->n, path));
     for (int i = 0; i < s->n; i++)

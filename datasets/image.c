@@ -18,7 +18,7 @@ typedef struct {
     jmp_buf jb;
     char *err;
     size_t cap;
-    int truncated;
+    int warned; /* a libjpeg warning was emitted */
 } jerr_t;
 
 static void on_error(j_common_ptr c)
@@ -30,20 +30,19 @@ static void on_error(j_common_ptr c)
     longjmp(e->jb, 1);
 }
 
-/* libjpeg prints warnings on stderr by default; we keep quiet and only remember
- * the ones that mean the picture is incomplete (the rest is filled grey). */
+/* libjpeg prints warnings on stderr by default; we keep quiet and remember the first one. Every
+ * warning (premature end, extraneous bytes, bad Huffman code, ...) means libjpeg met data it had
+ * to guess past, so the picture is not what the file claims: it counts as corrupt. */
 static void on_message(j_common_ptr c, int level)
 {
     jerr_t *e = (jerr_t *)c->err;
     if (level >= 0) return;
-    if (c->err->msg_code == JWRN_JPEG_EOF || c->err->msg_code == JWRN_HIT_MARKER) {
-        if (!e->truncated) {
-            char m[JMSG_LENGTH_MAX];
-            c->err->format_message(c, m);
-            snprintf(e->err, e->cap, "%s", m);
-        }
-        e->truncated = 1;
+    if (!e->warned) {
+        char m[JMSG_LENGTH_MAX];
+        c->err->format_message(c, m);
+        snprintf(e->err, e->cap, "%s", m);
     }
+    e->warned = 1;
     c->err->num_warnings++;
 }
 
@@ -64,7 +63,7 @@ xai_status xai_jpeg_decode_rgb(const void *buf, size_t len, uint8_t **rgb, int *
     je.pub.emit_message = on_message;
     je.err = err;
     je.cap = cap;
-    je.truncated = 0;
+    je.warned = 0;
     if (setjmp(je.jb)) {
         jpeg_destroy_decompress(&ci);
         free(out);
@@ -119,7 +118,7 @@ xai_status xai_jpeg_decode_rgb(const void *buf, size_t len, uint8_t **rgb, int *
     jpeg_finish_decompress(&ci);
     jpeg_destroy_decompress(&ci);
     free(row);
-    if (je.truncated) {
+    if (je.warned) {
         /* err already holds libjpeg's warning text */
         free(out);
         return XAI_EFORMAT;

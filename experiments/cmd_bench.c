@@ -3,6 +3,7 @@
 #include "core/base.h"
 #include "core/bench.h"
 #include "core/io.h"
+#include "core/nn.h"
 #include "experiments/commands.h"
 
 #include <string.h>
@@ -31,7 +32,7 @@ int xai_cmd_bench(int argc, char **argv)
     double peak = 0;
     const xai_optdef opts[] = {
         {"--config", XAI_ARG_STR, &config, "FILE", 0, 0, "the experiment whose [model] is timed (experiments/mnist.ini)"},
-        {"--batch", XAI_ARG_INT, &batch, "N", 1, 0, "images per step (128)"},
+        {"--batch", XAI_ARG_INT, &batch, "N", 1, XAI_BATCH_MAX, "images per step (128)"},
         {"--repeats", XAI_ARG_INT, &t.repeats, "R", 1, 0, "timed runs; the median is printed (7)"},
         {"--warmup", XAI_ARG_INT, &t.warmup, "W", 0, 0, "untimed steps first (2)"},
         {"--iters", XAI_ARG_INT, &t.iters, "I", 1, 0, "steps per timed run (5)"},

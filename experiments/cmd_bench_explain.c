@@ -56,7 +56,7 @@ int xai_bench_ig(int argc, char **argv)
         COMMON_OPTS(o, peak),
         INT("--steps", &o.steps, 1, "IG quadrature points (default 50)"),
         INT("--images", &o.images, 1, "attributions per timed call (default 16)"),
-        INT("--ig-batch", &o.rows, 1, "rows a batched pass (default as in xai explain)"),
+        {"--ig-batch", XAI_ARG_INT, &o.rows, "N", 1, XAI_BATCH_MAX, "rows a batched pass (default as in xai explain)"},
         {"--rule", XAI_ARG_STR, &rule, "R", 0, 0,
          "left, right, midpoint, trapezoid, gauss (default) or exact (exact IG;\n--steps unused)"},
         INT("--vs-steps", &o.vs_steps, 1, "with --rule exact: also time gauss IG of S steps on the same images"),
@@ -111,7 +111,7 @@ int xai_bench_lrp(int argc, char **argv)
     const xai_optdef opts[] = {
         COMMON_OPTS(o, peak),
         {"--method", XAI_ARG_STR, &o.method, "SPEC", 0, 0, "an LRP composite spec (default lrp-epsilon)"},
-        INT("--batch", &o.rows, 1, "images a timed call (default as xai explain's --ig-batch)"),
+        {"--batch", XAI_ARG_INT, &o.rows, "N", 1, XAI_BATCH_MAX, "images a timed call (default as xai explain's --ig-batch)"},
         {NULL, 0, NULL, NULL, 0, 0, NULL},
     };
     const xai_cmdspec spec = {

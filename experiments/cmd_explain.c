@@ -63,10 +63,10 @@ static void option_table(xai_optdef *t, explain_args *a)
             "order: every prefix is class-balanced)"),
         STR("--target", &c->target, "T", "pred (predicted class, default), label (true class) or a class index"),
         STR("--out", &c->out, "FILE", "output (default: attributions.h5 beside the model)"),
-        {"--ig-batch", XAI_ARG_INT, &c->rows, "R", 1, ROWS_MAX,
+        {"--ig-batch", XAI_ARG_INT, &c->rows, "R", 1, XAI_BATCH_MAX,
          "rows per batched pass, for every method; bounds memory (default: up\nto 256 rows within about 512 MB of "
          "activations)"},
-        {"--batch", XAI_ARG_INT, &c->rows, "R", 1, ROWS_MAX, "the same as --ig-batch"},
+        {"--batch", XAI_ARG_INT, &c->rows, "R", 1, XAI_BATCH_MAX, "the same as --ig-batch"},
         STR("--ig-steps", &a->val[0], "S", "IG quadrature points (default 50)"),
         STR("--ig-rule", &a->val[1], "R", "left, right, midpoint, trapezoid, gauss (default gauss), exact"),
         STR("--ig-baseline", &a->val[2], "B", "black (= zero), const, mean, uniform, blur (default black)"),

@@ -694,6 +694,42 @@ static void test_archive_corrupt_jpeg(void **state)
     xai_dataset_free(&d);
 }
 
+/* Issue 12, defect 10: a member stored twice (also under another spelling of its path) was
+ * counted twice. */
+static void test_archive_duplicate(void **state)
+{
+    size_t n;
+    uint8_t *j = solid_jpeg(16, 16, 3, RED, &n);
+    bad_member(*state, (member){"./" TOP "train//n01440764/b.JPEG", AE_IFREG, j, n, NULL}, "appears more than once");
+    free(j);
+}
+
+/* Issue 12, defect 9: member count, image count and decoded bytes are capped (overridable). */
+static void test_archive_limits(void **state)
+{
+    fx *f = *state;
+    make_imagenette(f, NULL, 0); /* 8 members, 5 images */
+    xai_fetch_opts o = opts(f, NULL);
+    o.size = 16; /* 768 bytes an image */
+    const struct { const char *var, *val, *needle; } cases[] = {
+        {"XAI_ARCHIVE_MAX_MEMBERS", "5", "more than 5 members"},
+        {"XAI_ARCHIVE_MAX_IMAGES", "3", "more than 3 images"},
+        {"XAI_ARCHIVE_MAX_DECODED", "3000", "exceed 3000 bytes"},
+        {"XAI_ARCHIVE_MAX_IMAGES", "-1", "XAI_ARCHIVE_MAX_IMAGES=-1: expected a positive whole number"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        setenv(cases[i].var, cases[i].val, 1);
+        xai_status s = xai_dataset_fetch("imagenette", &o);
+        unsetenv(cases[i].var);
+        assert_true(s != XAI_OK);
+        if (!strstr(xai_errmsg(), cases[i].needle)) fail_msg("'%s' lacks '%s'", xai_errmsg(), cases[i].needle);
+        assert_no_files(f);
+    }
+    setenv("XAI_ARCHIVE_MAX_IMAGES", "5", 1);
+    assert_err(xai_dataset_fetch("imagenette", &o), XAI_OK, NULL);
+    unsetenv("XAI_ARCHIVE_MAX_IMAGES");
+}
+
 static void test_bad_archive_bytes(void **state)
 {
     fx *f = *state;
@@ -737,6 +773,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_archive_unknown_class, setup, teardown),
         cmocka_unit_test_setup_teardown(test_archive_corrupt_jpeg, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_archive_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_archive_duplicate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_archive_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verified_file_is_decoded, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

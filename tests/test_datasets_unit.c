@@ -273,6 +273,15 @@ static void test_jpeg_corrupt(void **state)
     /* garbage after a valid SOI marker */
     uint8_t bad[64] = {0xFF, 0xD8, 0xFF, 0x01, 0x02};
     assert_int_equal(xai_jpeg_decode_rgb(bad, sizeof bad, &rgb, &w, &h, err, sizeof err), XAI_EFORMAT);
+    /* extraneous bytes before the EOI marker: a libjpeg warning other than premature end
+     * (issue 12, defect 10), which decoded with rc 0 before */
+    uint8_t *x = malloc(n + 3);
+    memcpy(x, j, n - 2);
+    memcpy(x + n - 2, "\x12\x34\x56\xFF\xD9", 5);
+    assert_int_equal(xai_jpeg_decode_rgb(x, n + 3, &rgb, &w, &h, err, sizeof err), XAI_EFORMAT);
+    assert_null(rgb);
+    assert_non_null(strstr(err, "extraneous bytes"));
+    free(x);
     free(j);
     free(px);
 }

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "core/config.h"
 #include "core/h5.h"
 #include "core/io.h"
+#include "core/nn.h"
 #include "explainers/explain.h"
 
 static char dir[64];
@@ -330,6 +332,156 @@ static void test_attr_mismatch(void **state)
     free(p);
 }
 
+/* ------------------------------------------ defects 4 and 7: model sizes and contents */
+
+static const char *const NET[] = {"conv out=2 k=3 pad=1", "batchnorm", "relu", "dropout p=0.25", "flatten",
+                                  "linear out=10"};
+
+static xai_status build(xai_model **m, const char *const *lines, int n, xai_shape in)
+{
+    xai_layer_spec sp[8];
+    for (int i = 0; i < n; i++) XAI_TRY(xai_layer_spec_parse(&sp[i], lines[i], "t.ini", i + 1));
+    return xai_model_create(m, sp, n, in, 10, 4);
+}
+
+/* A good model file, then one attribute or value of it changed by hand. */
+static char *good_model(void)
+{
+    char *p = in_dir("model.h5");
+    xai_model *m;
+    assert_int_equal(build(&m, NET, 6, (xai_shape){1, 4, 4}), XAI_OK);
+    xai_model_init(m, 1);
+    assert_int_equal(xai_model_save(m, p), XAI_OK);
+    xai_model_free(m);
+    return p;
+}
+
+static hid_t reopen(const char *path, const char *obj)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    assert_true(f >= 0);
+    hid_t o = H5Oopen(f, obj, H5P_DEFAULT);
+    assert_true(o >= 0);
+    H5Fclose(f); /* stays open through o */
+    return o;
+}
+
+static void set_attr(const char *path, const char *obj, const char *name, hid_t type, const void *v, int n)
+{
+    hid_t o = reopen(path, obj);
+    if (H5Aexists(o, name) > 0) H5Adelete(o, name);
+    if (n > 0) {
+        hsize_t d = (hsize_t)n;
+        hid_t sp = H5Screate_simple(1, &d, NULL), a = H5Acreate2(o, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
+        assert_true(H5Awrite(a, type, v) >= 0);
+        H5Aclose(a);
+        H5Sclose(sp);
+    }
+    H5Oclose(o);
+}
+
+static void set_value(const char *path, const char *dset, float v)
+{
+    hid_t d = reopen(path, dset);
+    hid_t sp = H5Dget_space(d);
+    hsize_t start[4] = {0}, ones[4] = {1, 1, 1, 1}, one = 1;
+    H5Sselect_hyperslab(sp, H5S_SELECT_SET, start, NULL, ones, NULL);
+    hid_t ms = H5Screate_simple(1, &one, NULL);
+    assert_true(H5Dwrite(d, H5T_NATIVE_FLOAT, ms, sp, H5P_DEFAULT, &v) >= 0);
+    H5Sclose(ms);
+    H5Sclose(sp);
+    H5Oclose(d);
+}
+
+static void assert_load_fails(const char *path, const char *needle)
+{
+    xai_model *m = NULL;
+    assert_int_equal(xai_model_load(&m, path, 4), XAI_EFORMAT);
+    assert_null(m);
+    assert_msg(needle);
+}
+
+/* Defect 4: sizes from configs and model files are range-checked in 64-bit before int arithmetic. */
+static void test_model_sizes(void **state)
+{
+    (void)state;
+    xai_model *m = NULL;
+    /* the reproducer: UBSan signed overflow in conv_direct.c:geom_of */
+    const char *pad[] = {"conv out=1 k=1 pad=30000", "flatten", "linear out=10"};
+    assert_int_equal(build(&m, pad, 3, (xai_shape){1, 28, 28}), XAI_EINVAL);
+    assert_msg("layer 0 (conv2d)");
+    assert_msg("more than 268435456");
+    const char *big[] = {"conv out=1 k=1 pad=10000000000", "flatten", "linear out=10"};
+    assert_int_equal(build(&m, big, 3, (xai_shape){1, 28, 28}), XAI_EINVAL);
+    assert_msg("pad=10000000000 is out of range");
+    /* flatten of 60000 x 200 x 200 */
+    const char *flat[] = {"conv out=60000 k=1", "flatten", "linear out=10"};
+    assert_int_equal(build(&m, flat, 3, (xai_shape){1, 200, 200}), XAI_EINVAL);
+    assert_msg("more than");
+    assert_int_equal(build(&m, NET, 6, (xai_shape){1, (1 << 30) + 5, 4}), XAI_EINVAL);
+    assert_msg("input shape");
+    assert_null(m);
+
+    char *p = good_model();
+    int64_t k = (1ll << 32) + 3; /* ran as k = 3 */
+    set_attr(p, "/model/layers/00", "kernel_size", H5T_NATIVE_INT64, &k, 1);
+    assert_load_fails(p, "/model/layers/00 attribute 'kernel_size' = 4294967299, expected 1..65536");
+    free(p);
+    p = good_model();
+    double shape[3] = {1, 2147483653.0, 4};
+    set_attr(p, "/model", "input_shape", H5T_NATIVE_DOUBLE, shape, 3);
+    assert_load_fails(p, "'input_shape' = (1, 2.14748e+09, 4)");
+    free(p);
+}
+
+/* Defect 7: garbage contents are refused with the object's path. */
+static void test_model_garbage(void **state)
+{
+    (void)state;
+    char *p = good_model();
+    xai_model *m = NULL;
+    assert_int_equal(xai_model_load(&m, p, 4), XAI_OK);
+    xai_model_free(m);
+    const struct { const char *dset; float v; const char *needle; } vals[] = {
+        {"/model/layers/00/weight", NAN, "/model/layers/00/weight[0] = nan"},
+        {"/model/layers/05/bias", INFINITY, "/model/layers/05/bias[0] = inf"},
+        {"/model/layers/01/running_var", -1, "/model/layers/01/running_var[0] = -1, expected a variance"},
+    };
+    for (size_t i = 0; i < sizeof vals / sizeof *vals; i++) {
+        set_value(p, vals[i].dset, vals[i].v);
+        assert_load_fails(p, vals[i].needle);
+        free(p);
+        p = good_model();
+    }
+    const double huge = 1e300; /* float64 in the file: Inf once read as float32 */
+    hid_t d = reopen(p, "/model/layers/05");
+    H5Ldelete(d, "bias", H5P_DEFAULT);
+    hsize_t n10 = 10;
+    hid_t sp = H5Screate_simple(1, &n10, NULL);
+    hid_t ds = H5Dcreate2(d, "bias", H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    double b[10] = {huge};
+    H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, b);
+    H5Dclose(ds), H5Sclose(sp), H5Oclose(d);
+    assert_load_fails(p, "/model/layers/05/bias[0] = inf");
+    free(p);
+    const struct { const char *obj, *attr; double v; int n; const char *needle; } attrs[] = {
+        {"/model/layers/01", "eps", -1, 1, "/model/layers/01 attribute 'eps' = -1"},
+        {"/model/layers/03", "p", 5, 1, "/model/layers/03 attribute 'p' = 5, expected 0 <= p < 1"},
+        {"/model/layers/03", "p", NAN, 1, "attribute 'p' = nan"},
+        {"/model", "normalize_mean", 0, 0, "hold 0 and 1 values, expected 1 each"},
+        {"/model", "normalize_std", 1, 2, "hold 1 and 2 values"},
+        {"/model", "normalize_std", -1, 1, "normalize_std[0] = -1"},
+        {"/model", "normalize_mean", NAN, 1, "normalize_mean[0] = nan"},
+    };
+    for (size_t i = 0; i < sizeof attrs / sizeof *attrs; i++) {
+        p = good_model();
+        double v[2] = {attrs[i].v, attrs[i].v};
+        set_attr(p, attrs[i].obj, attrs[i].attr, H5T_NATIVE_DOUBLE, v, attrs[i].n);
+        assert_load_fails(p, attrs[i].needle);
+        free(p);
+    }
+}
+
 int main(void)
 {
     xai_h5_init();
@@ -338,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_config_name),      cmocka_unit_test(test_config_strict),
         cmocka_unit_test(test_config_size),      cmocka_unit_test(test_stale_tmp),
         cmocka_unit_test(test_attr_huge_dims),   cmocka_unit_test(test_attr_mismatch),
+        cmocka_unit_test(test_model_sizes),      cmocka_unit_test(test_model_garbage),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

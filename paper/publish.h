@@ -74,7 +74,8 @@ xai_status xai_bundle_write(const char *results_root, const char *repo_root, con
 
 /* ------------------------------------------------------------ the pipeline */
 
-/* What `xai reproduce` publishes once every experiment is done: the cross-dataset figures (each
+/* What `xai reproduce` publishes once every experiment is done: a copy of the source tree's
+ * results/README.md when the root has none (results/quick), the cross-dataset figures (each
  * experiment's own are made by its export stage) and the report. */
 xai_status xai_publish_all(const char *results, const char *const *names, int n);
 /* The artefact bundle <results>/xai-repro-artifact.zip (configs from the source directory). */

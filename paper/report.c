@@ -13,9 +13,24 @@
 /* ----------------------------------------------------------- document model */
 
 /* The report is written once into two buffers, Markdown and HTML, so the two never disagree. */
+#define MAXCOLS 40 /* the agreement matrix: one column per metric */
+
+typedef struct {
+    int ncols;
+    char cell[MAXCOLS][160];
+} row;
+
+/* A table is kept until its end, so that each column's alignment follows what its cells hold:
+ * numbers right-aligned and never wrapped, text left-aligned. */
+typedef struct {
+    row *rows; /* rows[0] is the header */
+    int n, cap;
+} table;
+
 typedef struct {
     xai_sbuf md, html;
-    int nfig; /* figures so far, for "Figure N." */
+    int nfig;  /* figures so far, for "Figure N." */
+    table tab; /* the table being written */
 } doc;
 
 static void html_escape(xai_sbuf *b, const char *s)
@@ -75,12 +90,19 @@ static void doc_code(doc *d, const char *text)
     xai_sbuf_printf(&d->html, "</pre>\n");
 }
 
-#define MAXCOLS 40 /* the agreement matrix: one column per metric */
+/* A section the HTML shows collapsed (reference material after the results); Markdown has no
+ * such thing and gets a heading. */
+static void doc_details_begin(doc *d, const char *title)
+{
+    xai_sbuf_printf(&d->md, "\n### ");
+    md_escape(&d->md, title);
+    xai_sbuf_printf(&d->md, "\n\n");
+    xai_sbuf_printf(&d->html, "<details>\n<summary><h3>");
+    html_escape(&d->html, title);
+    xai_sbuf_printf(&d->html, "</h3></summary>\n");
+}
 
-typedef struct {
-    int ncols;
-    char cell[MAXCOLS][160];
-} row;
+static void doc_details_end(doc *d) { xai_sbuf_printf(&d->html, "</details>\n"); }
 
 static void row_begin(row *r) { memset(r, 0, sizeof *r); }
 
@@ -116,37 +138,91 @@ static void cell_i64(row *r, int64_t v)
 
 static void cell_str(row *r, const char *s) { cell(r, "%s", s && s[0] ? s : "–"); }
 
-static void table_row(doc *d, const row *r, int header)
+static int is_dash(const char *s) { return !strcmp(s, "–") || !s[0]; }
+
+/* A value like "0.412 ± 0.013", "97.50 %", "1.2e-05", "3×28×28", "900 / 100 / 200", "12.3 s" or
+ * "0.41 [0.30, 0.52] ab": it starts with a digit (after a sign) and holds no letters but an
+ * exponent, a seconds unit or a last word of significance letters. */
+static int is_number(const char *s)
 {
-    xai_sbuf_printf(&d->md, "|");
-    xai_sbuf_printf(&d->html, "<tr>");
-    for (int i = 0; i < r->ncols; i++) {
-        xai_sbuf_printf(&d->md, " ");
-        md_escape(&d->md, r->cell[i]);
-        xai_sbuf_printf(&d->md, " |");
-        xai_sbuf_printf(&d->html, header ? "<th>" : "<td>");
-        html_escape(&d->html, r->cell[i]);
-        xai_sbuf_printf(&d->html, header ? "</th>" : "</td>");
+    const char *p = s + (*s == '-' || *s == '+');
+    if (!(*p >= '0' && *p <= '9') && !(*p == '.' && p[1] >= '0' && p[1] <= '9')) return 0;
+    const char *last = strrchr(s, ' ');
+    for (; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if ((c >= '0' && c <= '9') || strchr(".+- %/[],", c)) continue;
+        if (last && p > last && c >= 'a' && c <= 'z' && strchr(s, '[')) continue; /* letters after an interval */
+        if ((c == 'e' || c == 'E') && p[1] && strchr("+-0123456789", p[1])) continue;
+        if (c == 's' && p > s && p[-1] == ' ' && !p[1]) continue;
+        if (c == 0xc2 && (unsigned char)p[1] == 0xb1) { p++; continue; }                            /* ± */
+        if (c == 0xc3 && (unsigned char)p[1] == 0x97) { p++; continue; }                            /* × */
+        return 0;
     }
-    xai_sbuf_printf(&d->md, "\n");
-    xai_sbuf_printf(&d->html, "</tr>\n");
-    if (header) {
-        xai_sbuf_printf(&d->md, "|");
-        for (int i = 0; i < r->ncols; i++) xai_sbuf_printf(&d->md, "%s|", i ? " ---: " : " --- ");
-        xai_sbuf_printf(&d->md, "\n");
-    }
+    return 1;
 }
 
-static void table_begin(doc *d, const row *header)
+/* 1 when every cell of column c below the header is a number or absent, and one is a number. */
+static int numeric_column(const table *t, int c)
 {
-    xai_sbuf_printf(&d->html, "<table>\n");
-    table_row(d, header, 1);
+    int any = 0;
+    for (int i = 1; i < t->n; i++) {
+        if (c >= t->rows[i].ncols || is_dash(t->rows[i].cell[c])) continue;
+        if (!is_number(t->rows[i].cell[c])) return 0;
+        any = 1;
+    }
+    return any;
 }
+
+static void table_write(doc *d, const table *t)
+{
+    int ncols = t->rows[0].ncols, num[MAXCOLS];
+    for (int c = 0; c < ncols; c++) num[c] = numeric_column(t, c);
+    xai_sbuf_printf(&d->html, "<table>\n");
+    for (int i = 0; i < t->n; i++) {
+        const row *r = &t->rows[i];
+        const char *tag = i ? "td" : "th";
+        xai_sbuf_printf(&d->md, "|");
+        xai_sbuf_printf(&d->html, "<tr>");
+        for (int c = 0; c < r->ncols; c++) {
+            xai_sbuf_printf(&d->md, " ");
+            md_escape(&d->md, r->cell[c]);
+            xai_sbuf_printf(&d->md, " |");
+            xai_sbuf_printf(&d->html, "<%s%s>", tag, c < ncols && num[c] ? " class=\"num\"" : "");
+            html_escape(&d->html, r->cell[c]);
+            xai_sbuf_printf(&d->html, "</%s>", tag);
+        }
+        xai_sbuf_printf(&d->md, "\n");
+        xai_sbuf_printf(&d->html, "</tr>\n");
+        if (i == 0) {
+            xai_sbuf_printf(&d->md, "|");
+            for (int c = 0; c < ncols; c++) xai_sbuf_printf(&d->md, "%s|", num[c] ? " ---: " : " :--- ");
+            xai_sbuf_printf(&d->md, "\n");
+        }
+    }
+    xai_sbuf_printf(&d->md, "\n");
+    xai_sbuf_printf(&d->html, "</table>\n");
+}
+
+static void table_row(doc *d, const row *r, int header)
+{
+    table *t = &d->tab;
+    if (header) t->n = 0;
+    if (t->n == t->cap) {
+        row *w = xai_malloc((size_t)(t->cap ? 2 * t->cap : 16) * sizeof *w);
+        if (t->n) memcpy(w, t->rows, (size_t)t->n * sizeof *w);
+        free(t->rows);
+        t->rows = w;
+        t->cap = t->cap ? 2 * t->cap : 16;
+    }
+    t->rows[t->n++] = *r;
+}
+
+static void table_begin(doc *d, const row *header) { table_row(d, header, 1); }
 
 static void table_end(doc *d)
 {
-    xai_sbuf_printf(&d->md, "\n");
-    xai_sbuf_printf(&d->html, "</table>\n");
+    if (d->tab.n) table_write(d, &d->tab);
+    d->tab.n = 0;
 }
 
 static void doc_figure(doc *d, const char *src, const char *text)
@@ -216,14 +292,14 @@ static void report_runs(doc *d, xai_exp_summary *s, int n)
 
 static void report_architectures(doc *d, xai_exp_summary *s, int n)
 {
-    doc_heading(d, 3, "Architectures");
+    doc_details_begin(d, "Architectures");
     for (int e = 0; e < n; e++) {
         if (!s[e].has_model) continue;
         doc_para(d, "%s: %lld layers, from /model@layers_text of %s/model.h5:", s[e].name, (long long)s[e].nlayers,
                  s[e].name);
         doc_code(d, s[e].layers_text);
     }
-
+    doc_details_end(d);
 }
 
 static void report_explanations(doc *d, xai_exp_summary *s, int n)
@@ -260,7 +336,7 @@ static void report_explanations(doc *d, xai_exp_summary *s, int n)
 static void report_provenance_table(doc *d, xai_exp_summary *s, int n)
 {
     row h;
-    doc_heading(d, 3, "Provenance");
+    doc_details_begin(d, "Provenance");
     row_begin(&h);
     const char *c3[] = {"experiment", "program version", "trained (UTC)", "threads", "config", "dataset SHA-256"};
     for (size_t i = 0; i < sizeof c3 / sizeof *c3; i++) cell(&h, "%s", c3[i]);
@@ -319,13 +395,15 @@ static void report_provenance_records(doc *d, const char *root, xai_exp_summary 
     }
 }
 
+/* After the results: how they were made; architectures and provenance collapsed in HTML. */
 static void report_setup(doc *d, const char *root, xai_exp_summary *s, int n)
 {
     report_runs(d, s, n);
-    report_architectures(d, s, n);
     report_explanations(d, s, n);
+    report_architectures(d, s, n);
     report_provenance_table(d, s, n);
     report_provenance_records(d, root, s, n);
+    doc_details_end(d);
 }
 
 static void report_accuracy(doc *d, xai_exp_summary *s, int n)
@@ -366,7 +444,7 @@ static void ig_rule_table(doc *d, const xai_ig_steps_summary *ig, const double *
         row r;
         row_begin(&r);
         cell(&r, "%lld", (long long)ig->steps[k]);
-        for (int q = 0; q < ig->nrules && q < MAXCOLS - 1; q++) cellf(&r, "%.3g", v[(size_t)q * ig->nsteps + k]);
+        for (int q = 0; q < ig->nrules && q < MAXCOLS - 1; q++) cellf(&r, "%.2e", v[(size_t)q * ig->nsteps + k]);
         table_row(d, &r, 0);
     }
     table_end(d);
@@ -455,11 +533,11 @@ static void report_metrics(doc *d, xai_exp_summary *s, int n)
             cell_pm(&r, m->aopc_lerf, m->aopc_lerf_se, 3);
             cell_pm(&r, m->abpc, m->abpc_se, 3);
             cellf(&r, "%.1f", m->vs_random_z);
-            cellf(&r, "%.3g", m->compl_median);
-            cellf(&r, "%.3g", m->compl_p90);
-            cellf(&r, "%.3g", m->delta_median);
-            cellf(&r, "%.3g", m->delta_max);
-            cellf(&r, "%.3g", 1e3 * m->sec_per_attr);
+            cellf(&r, "%.2e", m->compl_median);
+            cellf(&r, "%.2e", m->compl_p90);
+            cellf(&r, "%.2e", m->delta_median);
+            cellf(&r, "%.2e", m->delta_max);
+            cellf(&r, "%.2f", 1e3 * m->sec_per_attr);
             table_row(d, &r, 0);
         }
         table_end(d);
@@ -619,14 +697,42 @@ static const char *CSS =
     "color:#222;line-height:1.45}\n"
     "h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.8em}\n"
     "table{border-collapse:collapse;margin:.8em 0;font-size:.9em}\n"
-    "th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}\n"
-    "th:first-child,td:first-child{text-align:left}th{background:#f3f3f3}\n"
+    "th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}\n"
+    "th.num,td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}th{background:#f3f3f3}\n"
+    ".banner{background:#fff4d6;border:1px solid #e0b040;padding:.6em 1em;margin:1em 0}\n"
+    "details{margin:.8em 0}summary{cursor:pointer}summary h3{display:inline}\n"
     "tr:nth-child(even) td{background:#fafafa}\n"
     "pre{background:#f6f8fa;padding:.7em;overflow-x:auto;font-size:.85em}\n"
     "figure{margin:1.5em 0}figure img{max-width:100%;border:1px solid #eee}\n"
     "figcaption{font-style:italic;color:#444;margin-top:.3em}\n";
 
-/* The whole document: title, setup, accuracy, scores, figures and what was missing. */
+/* 1 when the run record of the root says the quick (smoke-test) profile made these results. */
+static int quick_profile(const char *root)
+{
+    char *p = xai_path_join(root, "provenance.json"), *text = NULL;
+    int quick = 0;
+    if (xai_read_file(p, &text, NULL) == XAI_OK) quick = strstr(text, "\"profile\": \"quick\"") != NULL;
+    xai_clear_error();
+    free(text);
+    free(p);
+    return quick;
+}
+
+static void report_banner(doc *d)
+{
+    const char *text = "Smoke test: these results come from the quick profile (xai reproduce --quick): small training "
+                       "subsets, one epoch, a handful of explained images. They show that the pipeline runs end to "
+                       "end; the numbers are not the study's results (make reproduce writes those to results/).";
+    xai_sbuf_printf(&d->md, "> **");
+    md_escape(&d->md, text);
+    xai_sbuf_printf(&d->md, "**\n\n");
+    xai_sbuf_printf(&d->html, "<p class=\"banner\"><strong>");
+    html_escape(&d->html, text);
+    xai_sbuf_printf(&d->html, "</strong></p>\n");
+}
+
+/* The whole document: title, results (accuracy, scores, figures), what was missing, then how the
+ * results were made (setup, architectures, provenance). */
 static void report_document(doc *d, const char *results_root, xai_exp_summary *s, int n)
 {
     const char *title = "Explaining deep neural networks using LRP and Integrated Gradients: reproduction report";
@@ -637,11 +743,12 @@ static void report_document(doc *d, const char *results_root, xai_exp_summary *s
     xai_sbuf_printf(&d->html, "<h1>");
     html_escape(&d->html, title);
     xai_sbuf_printf(&d->html, "</h1>\n");
+    if (quick_profile(results_root)) report_banner(d);
     doc_para(d,
              "Written by xai %s from the HDF5 result files under %s (per experiment: model.h5, attributions.h5, "
-             "metrics.h5; layout in README.md there). Every number below is read from those files.",
-             xai_version(), results_root);
-    report_setup(d, results_root, s, n);
+             "metrics.h5; layout in %s). Every number below is read from those files.",
+             xai_version(), results_root,
+             file_in(results_root, "README.md") ? "README.md there" : "results/README.md of the source tree");
     report_accuracy(d, s, n);
     report_statistics(d, results_root, s, n);
     report_metrics(d, s, n);
@@ -654,6 +761,7 @@ static void report_document(doc *d, const char *results_root, xai_exp_summary *s
         doc_code(d, all.s);
     }
     xai_sbuf_free(&all);
+    report_setup(d, results_root, s, n);
     xai_sbuf_printf(&d->html, "</body>\n</html>\n");
 }
 
@@ -663,7 +771,7 @@ xai_status xai_report_write(const char *results_root, const char *const *exps, i
         return xai_fail(XAI_EINVAL, "xai_report_write: a results directory and a list of experiments are needed");
     if (n == 0) return xai_fail(XAI_EINVAL, "%s: no experiments to report on", results_root);
     xai_exp_summary *s = NULL;
-    doc d = {{0}, {0}, 0};
+    doc d = {{0}, {0}, 0, {NULL, 0, 0}};
     char *md = xai_path_join(results_root, "report.md"), *html = xai_path_join(results_root, "report.html");
     xai_status st;
     if ((st = xai_exp_summaries_load(&s, results_root, exps, n)) != XAI_OK) goto done;
@@ -673,6 +781,7 @@ xai_status xai_report_write(const char *results_root, const char *const *exps, i
 done:
     xai_sbuf_free(&d.md);
     xai_sbuf_free(&d.html);
+    free(d.tab.rows);
     free(md);
     free(html);
     xai_exp_summaries_free(s, n);

@@ -52,6 +52,19 @@ done
 for fig in aopc runtime; do png "$root/figures/$fig.png"; pdf "$root/figures/$fig.pdf"; done
 for f in report.md report.html provenance.json; do [ -s "$root/$f" ] && ok || bad "$root/$f missing"; done
 grep -q "most faithful: statistics" "$root/report.md" && ok || bad "$root/report.md lacks the statistics section"
+# The report: results first (accuracy, scores, figures), then setup, architectures and provenance;
+# every figure it references exists.
+prev=0
+for h in "## Accuracy" "## Attribution quality" "## Figures" "## Setup" "### Architectures" "### Provenance"; do
+    at=$(grep -n -m1 -x -F "$h" "$root/report.md" 2>/dev/null | cut -d: -f1)
+    if [ -z "$at" ]; then bad "$root/report.md has no section '$h'"
+    elif [ "$at" -le "$prev" ]; then bad "$root/report.md: section '$h' (line $at) is out of order"
+    else ok; prev=$at; fi
+done
+refs=$( { grep -o '](\([^)]*\))' "$root/report.md" 2>/dev/null | sed 's/^](//; s/)$//'
+          grep -o 'src="[^"]*"' "$root/report.html" 2>/dev/null | sed 's/^src="//; s/"$//'; } | sort -u)
+[ -n "$refs" ] && ok || bad "$root/report.md and report.html reference no figure"
+for r in $refs; do [ -s "$root/$r" ] && ok || bad "$root/report: figure $r does not exist"; done
 z=$root/xai-repro-artifact.zip
 [ "$(head -c 2 "$z" 2>/dev/null)" = PK ] && ok || bad "$z is not a zip file"
 echo "results check: $pass passed, $fail failed"

@@ -8,6 +8,8 @@
 
 #include "test_export_fixture.h"
 
+#include <sys/wait.h>
+
 static void test_summary_load(void **state)
 {
     (void)state;
@@ -137,10 +139,10 @@ static void test_report_numbers(void **state)
         "0.538 ± 0.013", "0.017 ± 0.013",         /* lrp-epsilon MoRF, LeRF */
         "0.205 ± 0.011",                          /* random control */
         "2.500 ± 0.100",                          /* ABPC */
-        "0.00123", "0.0456",                      /* completeness median, p90 of ig */
-        "12.3", "32.1",                           /* ms per attribution */
+        "1.23e-03", "4.56e-02",                   /* completeness median, p90 of ig: fixed mantissa */
+        "12.30", "32.10",                         /* ms per attribution, fixed decimals */
         "900 / 100 / 200", "3×4×4", "1×4×4", "adam", "cosine",
-        "linear out=3", "0.0312",                 /* architecture, IG step table (0.5 / 16) */
+        "linear out=3", "3.12e-02",               /* architecture, IG step table (0.5 / 16) */
         "alpha/figures/heatmaps.png", "Test CPU",
         "IG map error against exact IG (ig)", "37 linear regions per image (median, max 81)",
         "Observed convergence order of the map error", "left 1.00, gauss 1.00",
@@ -158,7 +160,24 @@ static void test_report_numbers(void **state)
     assert_non_null(strstr(md, "map error: left > 64, gauss 20."));
     assert_non_null(strstr(html, "map error: left &gt; 64, gauss 20."));
     /* beta's scores are not in any file: shown as absent, never made up. */
-    assert_non_null(strstr(md, "| ig | ig | – | – | – | – | – | – | 0.25 | 0.5 | 12.3 |"));
+    assert_non_null(strstr(md, "| ig | ig | – | – | – | – | – | – | 2.50e-01 | 5.00e-01 | 12.30 |"));
+    /* Results first: accuracy, scores, figures; then setup, architectures and provenance. */
+    const char *order[] = {"\n## Accuracy", "\n## Attribution quality", "\n## Figures", "\n## Missing data",
+                           "\n## Setup", "\n### Architectures", "\n### Provenance", "Test CPU"};
+    for (size_t i = 1; i < sizeof order / sizeof *order; i++) {
+        assert_non_null(strstr(md, order[i]));
+        assert_true(strstr(md, order[i - 1]) < strstr(md, order[i]));
+    }
+    assert_non_null(strstr(html, "<details>\n<summary><h3>Architectures</h3></summary>"));
+    /* Columns: method names left-aligned text, scores right-aligned numbers that do not wrap. */
+    assert_non_null(strstr(md, "| method | kind | AOPC MoRF |"));
+    assert_non_null(strstr(md, "| :--- | :--- | ---: | ---: |"));
+    assert_non_null(strstr(html, "<td>lrp-epsilon</td>"));
+    assert_non_null(strstr(html, "<td class=\"num\">0.538 ± 0.013</td>"));
+    assert_non_null(strstr(html, "td.num{text-align:right;white-space:nowrap"));
+    /* Not the quick profile: no smoke-test banner; the layout README named where it is. */
+    assert_null(strstr(md, "Smoke test"));
+    assert_non_null(strstr(md, "layout in results/README.md of the source tree"));
     /* Figures that were not rendered are not linked. */
     assert_null(strstr(md, "alpha/figures/pixelflip.png"));
     assert_null(strstr(md, "figures/aopc.png"));
@@ -172,6 +191,18 @@ static void test_report_numbers(void **state)
     assert_non_null(strstr(html, "</html>\n"));
     free(md);
     free(html);
+    /* The quick profile's report says so at the top; a README.md in the root is named. */
+    assert_int_equal(xai_write_file_atomic(prov, "{\"profile\": \"quick\"}\n", 21), XAI_OK);
+    char *readme = xai_path_join(root, "README.md");
+    assert_int_equal(xai_write_file_atomic(readme, "# results\n", 10), XAI_OK);
+    assert_int_equal(xai_report_write(root, exps, 2), XAI_OK);
+    md = fx_read(root, "report.md"), html = fx_read(root, "report.html");
+    assert_non_null(strstr(md, "> **Smoke test: these results come from the quick profile"));
+    assert_true(strstr(html, "class=\"banner\"") < strstr(html, "<h2>Accuracy</h2>"));
+    assert_non_null(strstr(md, "layout in README.md there"));
+    free(md);
+    free(html);
+    free(readme);
     /* Bad input: an experiment directory that is not there. */
     const char *bad[1] = {"gamma"};
     assert_int_equal(xai_report_write(root, bad, 1), XAI_ENOTFOUND);
@@ -187,6 +218,57 @@ static void test_report_numbers(void **state)
     free(root);
 }
 
+/* A white 1x1 greyscale PNG: a figure a browser decodes. */
+static const char PNG1[] = "\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\x00\x01\x00"
+                           "\x00\x00\x01\x08\x00\x00\x00\x00\x3a\x7e\x9b\x55\x00\x00\x00\x0a\x49\x44\x41\x54\x78"
+                           "\x9c\x63\xf8\x0f\x00\x01\x01\x01\x00\xb1\x38\xf6\x14\x00\x00\x00\x00\x49\x45\x4e\x44"
+                           "\xae\x42\x60\x82";
+
+#if defined(__SANITIZE_ADDRESS__)
+#define XAI_TEST_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define XAI_TEST_SANITIZED 1
+#endif
+#endif
+
+/* The fixture report in headless Chromium (tests/render_report.sh): it loads without console
+ * messages and every figure it references exists. Skipped without Chromium, and under the
+ * sanitizers, where it would only render the same page again. */
+static void test_report_renders(void **state)
+{
+    (void)state;
+#ifdef XAI_TEST_SANITIZED
+    skip();
+#endif
+    const char *src = getenv("XAI_SOURCE_DIR");
+    if (!src) skip();
+    char *root = fx_tmpdir();
+    fx_numbers x;
+    fx_defaults(&x, 3);
+    char *a = fx_experiment(root, "alpha", &x);
+    char *figs = xai_path_join(a, "figures");
+    assert_int_equal(xai_mkdirs(figs), XAI_OK);
+    const char *names[] = {"heatmaps.png", "pixelflip.png", "training.png"};
+    for (int i = 0; i < 3; i++) {
+        char *png = xai_path_join(figs, names[i]);
+        assert_int_equal(xai_write_file_atomic(png, PNG1, sizeof PNG1 - 1), XAI_OK);
+        free(png);
+    }
+    const char *exps[1] = {"alpha"};
+    assert_int_equal(xai_report_write(root, exps, 1), XAI_OK);
+    xai_sbuf cmd = {0};
+    xai_sbuf_printf(&cmd, "bash '%s/tests/render_report.sh' '%s/report.html'", src, root);
+    int rc = system(cmd.s);
+    xai_sbuf_free(&cmd);
+    free(figs);
+    free(a);
+    fx_rmtree(root);
+    free(root);
+    if (WIFEXITED(rc) && WEXITSTATUS(rc) == 77) skip();
+    assert_true(WIFEXITED(rc) && WEXITSTATUS(rc) == 0);
+}
+
 int main(void)
 {
     xai_quiet = 1;
@@ -194,6 +276,7 @@ int main(void)
         cmocka_unit_test(test_summary_load),
         cmocka_unit_test(test_exp_list),
         cmocka_unit_test(test_report_numbers),
+        cmocka_unit_test(test_report_renders),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 # aopc.gp: AOPC of pixel flipping per method (bars) and dataset (groups), MoRF on top (higher =
-# better), LeRF below (lower = better); error bars: standard error over images; grey: random order.
+# better), LeRF below (lower = better); error bars: standard error over images. The random-order
+# control is hatched grey, apart from the `random` method (a random attribution map, solid grey).
 # usage: gnuplot -e "data='results/plot'; out='results/figures'" paper/aopc.gp
 # Reads data/meta.gp and data/aopc.dat (written by the cross-dataset export of xai_figures_all).
 load data.'/meta.gp'
@@ -25,12 +26,14 @@ do for [fmt in "png pdf"] {
         margins 0.08, 0.80, 0.06, 0.91 spacing 0, 0.1
     set title "MoRF: most relevant first (higher is better)"
     set ylabel "AOPC MoRF (logit)"
-    plot for [j = 1:n_methods] f using (column(4 * j - 2)):(column(4 * j - 1)):xtic(1) \
-         lc rgb method_color[j] title (j == 1 ? "random order" : method_name[j])
+    plot f using 2:3:xtic(1) lc rgb "#555555" fs pattern 2 border rgb "#444444" title "random order (control)", \
+         for [j = 2:n_methods] f using (column(4 * j - 2)):(column(4 * j - 1)):xtic(1) \
+         lc rgb method_color[j] title method_name[j]
     unset key
     set title "LeRF: least relevant first (lower is better)"
     set ylabel "AOPC LeRF (logit)"
-    plot for [j = 1:n_methods] f using (column(4 * j)):(column(4 * j + 1)):xtic(1) lc rgb method_color[j] notitle
+    plot f using 4:5:xtic(1) lc rgb "#555555" fs pattern 2 border rgb "#444444" notitle, \
+         for [j = 2:n_methods] f using (column(4 * j)):(column(4 * j + 1)):xtic(1) lc rgb method_color[j] notitle
     unset multiplot
     unset output
     set key at screen 0.82, screen 0.88 left top vertical noenhanced samplen 1.5 reverse Left

@@ -660,8 +660,10 @@ static void report_figures(doc *d, const char *root, xai_exp_summary *s, int n)
         snprintf(src, sizeof src, "%s/figures/pixelflip.png", nm);
         if (file_in(root, src)) {
             snprintf(cap, sizeof cap,
-                     "%s: target logit while features are removed most relevant first (MoRF) and least relevant "
-                     "first (LeRF), mean ± standard error over %lld images; grey: random order.",
+                     "%s: target logit while features are removed most relevant first (MoRF, left) and least "
+                     "relevant first (LeRF, right), mean ± standard error over %lld images; one row per family of "
+                     "methods (IG, LRP, gradient and the rest), each with the random-order control (dashed grey); "
+                     "dotted black: the random attribution map.",
                      nm, (long long)s[e].metric_images);
             doc_figure(d, src, cap), any = 1;
         }
@@ -684,10 +686,11 @@ static void report_figures(doc *d, const char *root, xai_exp_summary *s, int n)
     if (file_in(root, "figures/aopc.png"))
         doc_figure(d, "figures/aopc.png",
                    "AOPC of MoRF and LeRF pixel flipping per method and dataset (target logit, error bars: standard "
-                   "error; grey: random order)."),
+                   "error; hatched: the random-order control)."),
             any = 1;
     if (file_in(root, "figures/runtime.png"))
-        doc_figure(d, "figures/runtime.png", "Wall time per attribution of each method and dataset (log scale)."),
+        doc_figure(d, "figures/runtime.png",
+                   "Wall time per attribution of each method and dataset in milliseconds (log scale)."),
             any = 1;
     if (!any) doc_para(d, "No figures rendered yet (xai export --figures, or the reproduce pipeline, draws them).");
 }

@@ -18,7 +18,16 @@ h5ok() { # file, required object paths...
     done
 }
 png() { [ -s "$1" ] && [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] && ok || bad "$1 is not a PNG"; }
-pdf() { [ -s "$1" ] && [ "$(head -c 5 "$1")" = "%PDF-" ] && ok || bad "$1 is not a PDF"; }
+pdf() {
+    [ -s "$1" ] && [ "$(head -c 5 "$1")" = "%PDF-" ] || { bad "$1 is not a PDF"; return; }
+    # Fonts embedded: pdffonts when there, else every font descriptor names its font file.
+    if command -v pdffonts >/dev/null; then
+        [ -z "$(pdffonts "$1" 2>/dev/null | awk 'NR > 2 && $(NF - 4) != "yes"')" ] && ok || bad "$1 has fonts not embedded"
+    else
+        [ "$(grep -a -o '/Type /FontDescriptor' "$1" | wc -l)" = "$(grep -a -o '/FontFile[23]* [0-9]' "$1" | wc -l)" ] \
+            && ok || bad "$1 has fonts not embedded"
+    fi
+}
 
 for e in "${exps[@]}"; do
     d=$root/$e

@@ -28,16 +28,21 @@ const char *xai_h5_version(void);
 
 /* --------------------------------------------------------------- progress */
 
-/* A bar with rate and ETA on a terminal, a plain line every few seconds otherwise. */
+/* A bar with rate and ETA on a terminal, a plain line every few seconds otherwise. Bars go to
+ * stderr, or to the descriptor in $XAI_PROGRESS_FD when it is a terminal (xai reproduce sets it
+ * for a stage whose messages go to a log: the bar is shown, then wiped at its end). */
 typedef struct {
     const char *label, *unit;
     double total, done, t0, last;
-    int tty, active;
+    int tty, active, transient;
+    FILE *out;
 } xai_progress;
 void xai_progress_start(xai_progress *p, const char *label, double total, const char *unit);
 void xai_progress_update(xai_progress *p, double done);
 void xai_progress_end(xai_progress *p, const char *summary);
 extern int xai_quiet; /* silence progress (tests) */
+/* "mm:ss", "h:mm:ss", or "--:--" for a negative or absurd duration in seconds. */
+void xai_fmt_duration(char *buf, size_t n, double s);
 
 /* The FP32 peak that `xai bench` reports fractions of: `given` when positive,
  * else threads x 32 FLOP/cycle (two 8-wide FMA units) x the clock in /proc/cpuinfo. */

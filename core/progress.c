@@ -3,15 +3,36 @@
 #include "core/base.h"
 #include "core/io.h"
 
+#include <stdlib.h>
 #include <unistd.h>
 
 int xai_quiet;
 
-static void fmt_time(char *buf, size_t n, double s)
+void xai_fmt_duration(char *buf, size_t n, double s)
 {
     if (s < 0 || s > 1e7) snprintf(buf, n, "--:--");
     else if (s >= 3600) snprintf(buf, n, "%d:%02d:%02d", (int)s / 3600, (int)s / 60 % 60, (int)s % 60);
     else snprintf(buf, n, "%02d:%02d", (int)s / 60, (int)s % 60);
+}
+
+/* Where bars go: stderr, or the terminal descriptor named by XAI_PROGRESS_FD when `xai reproduce`
+ * sends a stage's messages to its log and shows only the bar; such a bar is wiped when it ends,
+ * since the stage's line above it says what ran. */
+static FILE *bar_stream(int *transient)
+{
+    static FILE *f;
+    static int checked, wipe;
+    if (!checked) {
+        checked = 1;
+        const char *e = getenv("XAI_PROGRESS_FD");
+        char *end = NULL;
+        long fd = e && *e ? strtol(e, &end, 10) : -1;
+        if (fd > 2 && fd < 65536 && end && !*end && isatty((int)fd)) f = fdopen((int)fd, "w");
+        wipe = f != NULL;
+        if (!f) f = stderr;
+    }
+    *transient = wipe;
+    return f;
 }
 
 void xai_progress_start(xai_progress *p, const char *label, double total, const char *unit)
@@ -21,7 +42,8 @@ void xai_progress_start(xai_progress *p, const char *label, double total, const 
     p->total = total;
     p->done = 0;
     p->t0 = p->last = xai_now();
-    p->tty = isatty(2);
+    p->out = bar_stream(&p->transient);
+    p->tty = isatty(fileno(p->out));
     p->active = !xai_quiet;
 }
 
@@ -30,8 +52,8 @@ static void draw(xai_progress *p, int final)
     double el = xai_now() - p->t0, rate = el > 0 ? p->done / el : 0;
     double eta = rate > 0 ? (p->total - p->done) / rate : -1;
     char e1[32], e2[32];
-    fmt_time(e1, sizeof e1, el);
-    fmt_time(e2, sizeof e2, eta);
+    xai_fmt_duration(e1, sizeof e1, el);
+    xai_fmt_duration(e2, sizeof e2, eta);
     double frac = p->total > 0 ? p->done / p->total : 0;
     if (frac > 1) frac = 1;
     if (p->tty) {
@@ -39,14 +61,16 @@ static void draw(xai_progress *p, int final)
         int w = (int)(frac * 30);
         for (int i = 0; i < 30; i++) bar[i] = i < w ? '#' : '.';
         bar[30] = 0;
-        fprintf(stderr, "\r%-18s [%s] %5.1f%% %.4g/%.4g %s %.4g %s/s elapsed %s eta %s\033[K", p->label, bar,
-                100 * frac, p->done, p->total, p->unit, rate, p->unit, e1, final ? "00:00" : e2);
-        if (final) fputc('\n', stderr);
+        if (final && p->transient) fprintf(p->out, "\r\033[K");
+        else
+            fprintf(p->out, "\r%-18s [%s] %5.1f%% %.4g/%.4g %s %.4g %s/s elapsed %s eta %s\033[K", p->label, bar,
+                    100 * frac, p->done, p->total, p->unit, rate, p->unit, e1, final ? "00:00" : e2);
+        if (final && !p->transient) fputc('\n', p->out);
     } else {
-        fprintf(stderr, "%s: %.1f%% (%.6g/%.6g %s, %.4g %s/s, elapsed %s, eta %s)\n", p->label, 100 * frac, p->done,
+        fprintf(p->out, "%s: %.1f%% (%.6g/%.6g %s, %.4g %s/s, elapsed %s, eta %s)\n", p->label, 100 * frac, p->done,
                 p->total, p->unit, rate, p->unit, e1, final ? "00:00" : e2);
     }
-    fflush(stderr);
+    fflush(p->out);
 }
 
 void xai_progress_update(xai_progress *p, double done)

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <stdarg.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,25 +22,30 @@
 #define MAX_EXP 32
 #define MAX_ARGS 96
 
-typedef struct {
-    int quick, force, jobs, threads;
-    const char *only;        /* comma list or NULL */
-    const char *results;     /* results root */
-    const char *configs;     /* experiments dir */
-    const char *data_dir, *mirror;
-    const char *self;        /* path of the xai binary */
-} repro_opts;
+enum { ST_FETCH, ST_TRAIN, ST_EXPLAIN, ST_EVALUATE, ST_EXPORT, NSTAGE };
 
 typedef struct {
     char name[64];
     char config[512];
     char dir[512];           /* results/<name> */
     xai_config cfg;
+    int index;               /* position in the run, for "[stage k/N]" */
     double stage_s[8];
     int stage_ran[8];
+    double prev_s[NSTAGE];   /* wall time of each stage in the last run that recorded it, -1: none */
+    char log[700];           /* the log of the stage that ran last, "" when none was written */
 } experiment;
 
-enum { ST_FETCH, ST_TRAIN, ST_EXPLAIN, ST_EVALUATE, ST_EXPORT, NSTAGE };
+typedef struct {
+    int quick, force, jobs, threads, verbose;
+    const char *only;        /* comma list or NULL */
+    const char *results;     /* results root */
+    const char *configs;     /* experiments dir */
+    const char *data_dir, *mirror;
+    const char *self;        /* path of the xai binary */
+    const experiment *all;   /* every experiment of the run, for the overall ETA */
+    int nall;
+} repro_opts;
 static const char *stage_names[NSTAGE] = {"fetch", "train", "explain", "evaluate", "export"};
 
 /* ------------------------------------------------------------ stage records */
@@ -136,29 +142,59 @@ static void section_args(argbuf *a, const xai_config *c, const char *section, co
         for (int k = 0; skip && skip[k]; k++) skipped |= !strcmp(skip[k], c->e[i].key);
         /* later duplicates win in xai_config_find; pass only the last */
         if (skipped || xai_config_find(c, section, c->e[i].key) != &c->e[i]) continue;
-        arg(a, "--%s", c->e[i].key);
-        arg(a, "%s", c->e[i].value);
+        arg(a, "--%s=%s", c->e[i].key, c->e[i].value);
     }
 }
 
-static int run_child(const repro_opts *o, const experiment *e, argbuf *a, const char *stage)
+static void print_command(FILE *f, const argbuf *a)
 {
-    char logdir[600], logpath[700];
-    snprintf(logdir, sizeof logdir, "%s/logs", e->dir);
-    xai_mkdirs(logdir);
-    snprintf(logpath, sizeof logpath, "%s/%s.log", logdir, stage);
-    fprintf(stderr, "[%s] %s:", e->name, stage);
-    for (int i = 0; i < a->argc; i++) fprintf(stderr, " %s", a->argv[i]);
-    fprintf(stderr, "\n");
-    fflush(stderr);
+    for (int i = 0; i < a->argc; i++) fprintf(f, "%s%s", i ? " " : "", a->argv[i]);
+    fprintf(f, "\n");
+}
+
+/* In the child: its messages (stdout and stderr) go to the log, after the command; with one job
+ * on a terminal the progress bar still goes there (core/progress.c, XAI_PROGRESS_FD). */
+static void child_to_log(const repro_opts *o, const argbuf *a, const char *logpath)
+{
+    int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return; /* the messages stay on the terminal */
+    if (o->jobs == 1 && !xai_quiet && isatty(2)) {
+        int bar = dup(2);
+        char v[16];
+        snprintf(v, sizeof v, "%d", bar);
+        if (bar >= 0) setenv("XAI_PROGRESS_FD", v, 1);
+    }
+    FILE *f = fdopen(dup(fd), "w");
+    if (f) {
+        fprintf(f, "$ ");
+        print_command(f, a);
+        fclose(f);
+    }
+    dup2(fd, 1);
+    dup2(fd, 2);
+    close(fd);
+}
+
+/* Runs a stage's command and returns its exit code. Its messages go to <exp>/logs/<stage>.log
+ * (e->log), unless --verbose with one job shows them here and writes no log. */
+static int run_child(const repro_opts *o, experiment *e, argbuf *a, const char *stage)
+{
+    e->log[0] = 0;
+    if (!o->verbose || o->jobs > 1) {
+        char logdir[600];
+        snprintf(logdir, sizeof logdir, "%s/logs", e->dir);
+        if (xai_mkdirs(logdir) == XAI_OK) snprintf(e->log, sizeof e->log, "%s/%s.log", logdir, stage);
+        xai_clear_error();
+    }
+    if (!e->log[0]) {
+        fprintf(stderr, "[%s] %s: ", e->name, stage);
+        print_command(stderr, a);
+    }
+    fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) return -1;
     if (pid == 0) {
-        /* With several jobs, outputs would interleave: each child writes its own log. */
-        if (o->jobs > 1) {
-            FILE *f = freopen(logpath, "w", stderr);
-            (void)f;
-        }
+        if (e->log[0]) child_to_log(o, a, e->log);
         execv(o->self, a->argv);
         fprintf(stderr, "xai reproduce: cannot run %s: %s\n", o->self, strerror(errno));
         _exit(127);
@@ -175,6 +211,7 @@ static void base_args(argbuf *a, const repro_opts *o, const char *cmd)
     a->argc = 0;
     arg(a, "%s", o->self);
     if (o->threads > 0) arg(a, "--threads=%d", o->threads);
+    if (xai_quiet) arg(a, "--quiet");
     arg(a, "%s", cmd);
 }
 
@@ -253,8 +290,18 @@ static void stage_args(argbuf *a, const repro_opts *o, const experiment *e, int 
         arg(a, "--out=%s", f->metrics);
         arg(a, "--summary=%s", f->summary);
         arg(a, "--label=%s", e->name);
-        section_args(a, &e->cfg, "evaluate", skip);
-        if (o->quick) section_args(a, &e->cfg, "quick-evaluate", skip);
+        if (o->quick) {
+            /* [quick-evaluate] overrides [evaluate] key by key: each option once, with the value used. */
+            const char *over[64];
+            int k = 0;
+            for (int i = 0; i < e->cfg.n && k < 63; i++)
+                if (!strcmp(e->cfg.e[i].section, "quick-evaluate")) over[k++] = e->cfg.e[i].key;
+            over[k] = NULL;
+            section_args(a, &e->cfg, "evaluate", over);
+            section_args(a, &e->cfg, "quick-evaluate", skip);
+        } else {
+            section_args(a, &e->cfg, "evaluate", skip);
+        }
         break;
     case ST_EXPORT:
         if (o->data_dir) arg(a, "--data-dir=%s", o->data_dir);
@@ -262,6 +309,31 @@ static void stage_args(argbuf *a, const repro_opts *o, const experiment *e, int 
         arg(a, "--figures");
         break;
     }
+}
+
+/* The overall ETA from the stage times that earlier runs recorded: the sum over the stages still
+ * to come (this one included); "" when no stage ahead ever ran, a lower bound when some did not. */
+static void eta_text(char *buf, size_t n, const repro_opts *o, const experiment *e, int st)
+{
+    double left = 0;
+    int known = 0, unknown = 0;
+    for (int i = e->index; i < o->nall && o->jobs == 1; i++)
+        for (int s = i == e->index ? st : 0; s < NSTAGE; s++) {
+            if (o->all[i].prev_s[s] >= 0) left += o->all[i].prev_s[s], known++;
+            else unknown++;
+        }
+    char t[32];
+    xai_fmt_duration(t, sizeof t, left);
+    if (!known) snprintf(buf, n, "%s", "");
+    else snprintf(buf, n, " (eta %s%s, from earlier runs)", unknown ? "over " : "", t);
+}
+
+/* One line per stage: "[stage k/N] experiment stage", then what it is doing. */
+static void stage_line(const repro_opts *o, const experiment *e, int st, const char *what)
+{
+    fprintf(stderr, "[stage %d/%d] %s %s%s\n", e->index * NSTAGE + st + 1, o->nall * NSTAGE + 1, e->name,
+            stage_names[st], what);
+    fflush(stderr);
 }
 
 /* Runs one stage unless its record says it is up to date. Returns the child's exit code. */
@@ -280,8 +352,11 @@ static int stage(const repro_opts *o, experiment *e, int st)
     /* fetch has no output of ours to check; the fetch command itself is a no-op on verified data. */
     if (st != ST_FETCH && up_to_date(e, o, stage_names[st], key, outputs)) {
         e->stage_s[st] = recorded_seconds(e, stage_names[st]);
-        fprintf(stderr, "[%s] %s: up to date\n", e->name, stage_names[st]);
+        stage_line(o, e, st, ": up to date");
     } else {
+        char eta[96];
+        eta_text(eta, sizeof eta, o, e, st);
+        stage_line(o, e, st, eta);
         double t0 = xai_now();
         r = run_child(o, e, a, stage_names[st]);
         e->stage_s[st] = xai_now() - t0;
@@ -293,16 +368,39 @@ static int stage(const repro_opts *o, experiment *e, int st)
     return r;
 }
 
+/* The last lines of a failed stage's log, where its error message is. */
+static void print_log_tail(const char *path, int lines)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (xai_read_file(path, &text, &len) != XAI_OK) {
+        xai_clear_error();
+        return;
+    }
+    size_t end = len;
+    while (end > 0 && text[end - 1] == '\n') end--;
+    size_t at = end;
+    for (int k = 0; at > 0; at--)
+        if (text[at - 1] == '\n' && ++k == lines) break;
+    fprintf(stderr, "%.*s\n", (int)(end - at), text + at);
+    free(text);
+}
+
 static int run_experiment(const repro_opts *o, experiment *e)
 {
     xai_mkdirs(e->dir);
     for (int st = 0; st < NSTAGE; st++) {
         int r = stage(o, e, st);
-        if (r != 0) {
-            fprintf(stderr, "xai reproduce: [%s] stage %s failed (exit %d); see the messages above%s%s/logs/%s.log\n",
-                    e->name, stage_names[st], r, o->jobs > 1 ? " or " : " and ", e->dir, stage_names[st]);
-            return r;
+        if (r == 0) continue;
+        if (e->log[0]) {
+            fprintf(stderr, "xai reproduce: [%s] stage %s failed (exit %d); the end of %s:\n", e->name,
+                    stage_names[st], r, e->log);
+            print_log_tail(e->log, 15);
+        } else {
+            fprintf(stderr, "xai reproduce: [%s] stage %s failed (exit %d); see the messages above\n", e->name,
+                    stage_names[st], r);
         }
+        return r;
     }
     return 0;
 }
@@ -351,6 +449,8 @@ static int find_experiments(const repro_opts *o, experiment *exps)
             snprintf(e->name, sizeof e->name, "%s", base);
             snprintf(e->config, sizeof e->config, "%s/%s", o->configs, names[i]);
             snprintf(e->dir, sizeof e->dir, "%s/%s", o->results, base);
+            e->index = k;
+            for (int st = 0; st < NSTAGE; st++) e->prev_s[st] = recorded_seconds(e, stage_names[st]);
             xai_status s = xai_config_load(&e->cfg, e->config);
             if (s != XAI_OK) {
                 xai_cli_error(s);
@@ -413,6 +513,9 @@ static int parse_options(repro_opts *o, int argc, char **argv)
         {"--only", XAI_ARG_STR, &o->only, "LIST", 0, 0, "comma-separated experiment names"},
         {"--jobs", XAI_ARG_INT, &o->jobs, "N", 1, 0, "experiments in parallel (threads are split between them)"},
         {"--force", XAI_ARG_FLAG, &o->force, NULL, 0, 0, "rerun every stage"},
+        {"--verbose", XAI_ARG_FLAG, &o->verbose, NULL, 0, 0,
+         "every stage's command and messages here, and no logs (default: one line per stage and\n"
+         "the progress bar; the messages go to <results>/<experiment>/logs/<stage>.log)"},
         {"--results", XAI_ARG_STR, &results, "DIR", 0, 0, "results root (default results)"},
         {"--configs", XAI_ARG_STR, &o->configs, "DIR", 0, 0, "directory of the experiment configs *.ini (default experiments)"},
         {"--data-dir", XAI_ARG_STR, &o->data_dir, "DIR", 0, 0, "dataset caches (default $XAI_DATA_DIR, else ./data)"},
@@ -505,9 +608,10 @@ static xai_status publish(const repro_opts *o, experiment *exps, int ne, double 
     char *old = NULL;
     if (!o->force && xai_file_exists(report) && xai_file_exists(bundle) && xai_read_file(rec, &old, NULL) == XAI_OK &&
         !strcmp(old, key)) {
-        fprintf(stderr, "xai reproduce: figures, report and bundle up to date\n");
+        fprintf(stderr, "[stage %d/%d] figures, report and bundle: up to date\n", ne * NSTAGE + 1, ne * NSTAGE + 1);
         goto done;
     }
+    fprintf(stderr, "[stage %d/%d] figures, report and bundle\n", ne * NSTAGE + 1, ne * NSTAGE + 1);
     if ((s = xai_provenance_write(o->results, times, ne, o->quick, total)) != XAI_OK) goto done;
     if ((s = xai_publish_all(o->results, names, ne)) != XAI_OK) goto done;
     if ((s = xai_publish_bundle(o->results, names, ne)) != XAI_OK) goto done;
@@ -531,6 +635,8 @@ int xai_cmd_reproduce(int argc, char **argv)
         return 1;
     }
     if (xai_mkdirs(o.results) != XAI_OK) return xai_cli_error(XAI_EIO);
+    o.all = exps;
+    o.nall = ne;
     double t0 = xai_now();
     int failed = run_all(&o, exps, ne);
     double total = xai_now() - t0;
@@ -544,8 +650,9 @@ int xai_cmd_reproduce(int argc, char **argv)
     double publish_s = xai_now() - tp;
     for (int i = 0; i < ne; i++) xai_config_free(&exps[i].cfg);
     if (s != XAI_OK) return xai_cli_error(s);
-    fprintf(stderr, "xai reproduce: done in %.1f s (stages %.1f s, figures/report/bundle %.1f s); results in %s\n",
-            total + publish_s, total, publish_s, o.results);
+    fprintf(stderr, "xai reproduce: done in %.1f s (stages %.1f s, figures/report/bundle %.1f s); results in %s%s\n",
+            total + publish_s, total, publish_s, o.results, o.verbose ? "" : " (stage logs in <experiment>/logs/)");
+    if (!o.verbose) return 0; /* the stage times are in provenance.json too */
     printf("stage_times\n");
     for (int i = 0; i < ne; i++)
         for (int st = 0; st < NSTAGE; st++)

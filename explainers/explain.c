@@ -174,9 +174,7 @@ static xai_status run_chunks(xai_explainer *e, const xai_attr_header *h, int L, 
         xai_progress_update(&p, i + nb);
     }
     double secs = xai_now() - t0;
-    char summary[256];
-    snprintf(summary, sizeof summary, "%.3g s, %.4g attr/s", secs, n / secs);
-    xai_progress_end(&p, summary);
+    xai_progress_end(&p, NULL); /* the speed is printed once, in the caller's table (ms/attr) */
     *seconds = secs;
     return s;
 }

@@ -71,12 +71,24 @@ run && ok || { bad "first run failed"; tail -20 "$tmp/out"; }
 grep -q '"total_wall_seconds"' "$tmp/results/provenance.json" && ok || bad "provenance lacks stage times"
 
 run && ok || bad "second run failed"
-[ "$(grep -c ': up to date' "$tmp/out")" = 4 ] && ok || { bad "second run redid work"; cat "$tmp/out"; }
-grep -q "figures, report and bundle up to date" "$tmp/out" && ok || bad "second run republished"
+[ "$(grep -c '] tiny [a-z]*: up to date' "$tmp/out")" = 4 ] && ok || { bad "second run redid work"; cat "$tmp/out"; }
+grep -q "^\[stage 6/6\] figures, report and bundle: up to date" "$tmp/out" && ok || bad "second run republished"
+# One line per stage, the stage's own messages in its log (the command first), no empty logs/.
+[ "$(wc -l <"$tmp/out")" -le 8 ] && ok || { bad "a run that did nothing printed more than a line a stage"; cat "$tmp/out"; }
+head -1 "$tmp/results/tiny/logs/train.log" | grep -q '^\$ .*xai --quiet train --config=' && ok || bad "train.log lacks the command"
 
+
+# A config change reruns the stages; the ETA comes from the times recorded above. --verbose: the
+# commands and messages here, each option once, and no log written.
 echo "; changed" >>"$tmp/configs/tiny.ini"
-run && ok || bad "run after a config change failed"
-grep -q "tiny\] train: .*xai" "$tmp/out" && ok || { bad "a config change did not retrain"; cat "$tmp/out"; }
+rm -rf "$tmp/results/tiny/logs"
+run --verbose && ok || bad "run after a config change failed"
+grep -q "] tiny train (eta" "$tmp/out" && ok || { bad "a config change did not retrain (or no ETA from the recorded times)"; cat "$tmp/out"; }
+[ ! -e "$tmp/results/tiny/logs" ] && ok || bad "--verbose with one job left a logs/ folder"
+grep -q '^\[tiny\] evaluate: .*xai --quiet evaluate' "$tmp/out" && ok || bad "--verbose did not echo the commands"
+ev=$(grep '^\[tiny\] evaluate: ' "$tmp/out")
+for o in $(echo "$ev" | grep -o -- ' --[a-z-]*' | sort | uniq -d); do bad "evaluate got $o twice: $ev"; done
+grep -q '^stage_times' "$tmp/out" && ok || bad "--verbose lacks the stage times"
 
 # Kill during training, mid-epoch 2 (after the first checkpoint), then rerun: it must resume.
 # The trainer's test hook pauses at epoch 2, batch 3 and says so through a pipe; the kill
@@ -99,7 +111,7 @@ wait $pid 2>/dev/null
 exec 3<&-
 [ -e "$tmp/results/tiny/model.h5.ckpt.h5" ] && ok || bad "no checkpoint to resume from"
 run && ok || { bad "rerun after kill failed"; tail -20 "$tmp/out"; }
-grep -q -- "--resume" "$tmp/out" && ok || { bad "rerun did not resume training"; cat "$tmp/out"; }
+grep -q -- "--resume" "$tmp/results/tiny/logs/train.log" && ok || { bad "rerun did not resume training"; cat "$tmp/out"; }
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -177,7 +177,7 @@ static void table_write(doc *d, const table *t)
 {
     int ncols = t->rows[0].ncols, num[MAXCOLS];
     for (int c = 0; c < ncols; c++) num[c] = numeric_column(t, c);
-    xai_sbuf_printf(&d->html, "<table>\n");
+    xai_sbuf_printf(&d->html, "<div class=\"tw\"><table>\n"); /* a wide table scrolls, the page does not */
     for (int i = 0; i < t->n; i++) {
         const row *r = &t->rows[i];
         const char *tag = i ? "td" : "th";
@@ -200,7 +200,7 @@ static void table_write(doc *d, const table *t)
         }
     }
     xai_sbuf_printf(&d->md, "\n");
-    xai_sbuf_printf(&d->html, "</table>\n");
+    xai_sbuf_printf(&d->html, "</table></div>\n");
 }
 
 static void table_row(doc *d, const row *r, int header)
@@ -696,12 +696,13 @@ static void report_figures(doc *d, const char *root, xai_exp_summary *s, int n)
 }
 
 static const char *CSS =
-    "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;"
+    "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;"
     "color:#222;line-height:1.45}\n"
     "h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.8em}\n"
     "table{border-collapse:collapse;margin:.8em 0;font-size:.9em}\n"
     "th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}\n"
-    "th.num,td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}th{background:#f3f3f3}\n"
+    "td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}th.num{text-align:right}\n"
+    "td:first-child{white-space:nowrap}th{background:#f3f3f3}.tw{overflow-x:auto}\n"
     ".banner{background:#fff4d6;border:1px solid #e0b040;padding:.6em 1em;margin:1em 0}\n"
     "details{margin:.8em 0}summary{cursor:pointer}summary h3{display:inline}\n"
     "tr:nth-child(even) td{background:#fafafa}\n"

@@ -187,7 +187,9 @@ static void table_write(doc *d, const table *t)
             xai_sbuf_printf(&d->md, " ");
             md_escape(&d->md, r->cell[c]);
             xai_sbuf_printf(&d->md, " |");
-            xai_sbuf_printf(&d->html, "<%s%s>", tag, c < ncols && num[c] ? " class=\"num\"" : "");
+            /* Identifiers and numbers stay on one line; only a sentence-long text cell wraps. */
+            const char *cls = c < ncols && num[c] ? " class=\"num\"" : i && strlen(r->cell[c]) > 40 ? " class=\"long\"" : "";
+            xai_sbuf_printf(&d->html, "<%s%s>", tag, cls);
             html_escape(&d->html, r->cell[c]);
             xai_sbuf_printf(&d->html, "</%s>", tag);
         }
@@ -699,10 +701,10 @@ static const char *CSS =
     "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;"
     "color:#222;line-height:1.45}\n"
     "h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.8em}\n"
-    "table{border-collapse:collapse;margin:.8em 0;font-size:.9em}\n"
-    "th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}\n"
+    "table{border-collapse:collapse;margin:.8em 0;font-size:.85em}\n"
+    "th,td{border:1px solid #ccc;padding:.2em .45em;text-align:left;vertical-align:top}\n"
     "td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}th.num{text-align:right}\n"
-    "td:first-child{white-space:nowrap}th{background:#f3f3f3}.tw{overflow-x:auto}\n"
+    "td{white-space:nowrap}td.long{white-space:normal;min-width:24em}th{background:#f3f3f3}.tw{overflow-x:auto}\n"
     ".banner{background:#fff4d6;border:1px solid #e0b040;padding:.6em 1em;margin:1em 0}\n"
     "details{margin:.8em 0}summary{cursor:pointer}summary h3{display:inline}\n"
     "tr:nth-child(even) td{background:#fafafa}\n"

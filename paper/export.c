@@ -864,7 +864,8 @@ static int cross_methods(char ***out, const xai_exp_summary *s, int n)
     for (int e = 0; e < n; e++)
         for (int i = 0; i < s[e].nmethods; i++) {
             int seen = 0;
-            for (int j = 0; j < nm && !seen; j++) seen = !strcmp(m[j], s[e].methods[i].name);
+            /* from 1: the control m[0] is named "random" too, and the random method is a method */
+            for (int j = 1; j < nm && !seen; j++) seen = !strcmp(m[j], s[e].methods[i].name);
             if (seen) continue;
             char **w = xai_malloc((size_t)(nm + 1) * sizeof *w);
             memcpy(w, m, (size_t)nm * sizeof *m);

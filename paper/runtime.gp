@@ -18,6 +18,7 @@ set key at screen 0.82, screen 0.88 left top vertical noenhanced samplen 1.5 rev
 set xrange [-0.6:n_exps - 0.4]   # clusters sit at x = 0, 1, ...
 # Centre of bar k of nb in a cluster (histogram gap 2): x = cluster + (k - (nb + 1) / 2) / (nb + 2).
 nb = n_methods - 1
+msfmt(v) = v >= 1000 ? sprintf("%.0f", v) : sprintf("%.3g", v)   # 1234, never 1.23e+03
 barx(i, j) = i + (j - 1 - (nb + 1) / 2.0) / (nb + 2.0)
 # Headroom above the tallest bar for its upright label (log axis: a factor).
 ymax = 0
@@ -38,7 +39,7 @@ do for [fmt in "png pdf"] {
     set lmargin at screen 0.08
     set rmargin at screen 0.80
     plot for [j = 2:n_methods] f using (column(j)):xtic(1) lc rgb method_color[j] title method_name[j], \
-         for [j = 2:n_methods] f using (barx($0, j)):(column(j)):(sprintf("%.3g", column(j))) \
+         for [j = 2:n_methods] f using (barx($0, j)):(column(j)):(msfmt(column(j))) \
              with labels rotate by 90 left offset 0, 0.4 font ",9" notitle
     unset output
 }

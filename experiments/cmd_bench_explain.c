@@ -181,6 +181,10 @@ int xai_bench_evaluate(int argc, char **argv)
         printf("%s_forward_per_s %.1f\n", f->name, f->forward_per_s);
         printf("%s_vs_infer %.3f\n", f->name, f->forward_per_s / res.infer_img_per_s);
         printf("%s_gflops %.2f\n", f->name, f->gflops);
+        if (f->impute_share > 0) {
+            printf("%s_impute_share %.3f\n", f->name, f->impute_share);
+            printf("%s_forward_per_s_ex_impute %.1f\n", f->name, f->forward_per_s_ex_impute);
+        }
         char pre[64];
         snprintf(pre, sizeof pre, "%s_", f->name);
         xai_print_peak(pre, f->gflops, peak);

@@ -2,6 +2,7 @@
  * with random weights and inputs, batch norms folded as `xai explain` runs it, timed as medians. */
 #include "core/bench.h"
 #include "explainers/explain.h"
+#include "explainers/faith.h"
 #include "explainers/ig_exact.h"
 #include "explainers/metrics.h"
 
@@ -18,6 +19,8 @@ typedef struct {
     xai_ig_exact_stats *st; /* (n) exact IG: the last call's */
     xai_method meth;        /* evaluate: the method metrics recompute */
     double forwards;        /* evaluate: images the last metric call sent through the net */
+    double impute_s;        /* evaluate: seconds of ROAD's imputation in the last call */
+    int faith;              /* evaluate: the xai_faith_metric faith_step runs */
 } bench_ctx;
 
 /* Median seconds a call of fn (core's timing loop: warm-up, then `repeats` runs of `iters` calls). */
@@ -228,14 +231,43 @@ static xai_status randomisation_step(void *p)
     return XAI_OK;
 }
 
-/* The timed metrics: a new one is a line here (forward_only: it runs forward passes only). */
+/* One metric of faith.h (c->faith) as `xai evaluate` runs it, defaults and all. */
+static xai_status faith_step(void *p)
+{
+    bench_ctx *c = p;
+    xai_faith_opts o;
+    xai_faith_defaults(&o);
+    o.which = 1u << c->faith;
+    xai_flip_opts flip;
+    xai_flip_defaults(&flip);
+    const float *attr[1] = {c->attr};
+    const xai_faith_input in = {c->x, c->t, NULL, c->n, attr, &c->meth, 1, &flip};
+    xai_faith_result r;
+    XAI_TRY(xai_faith_run(&r, c->m, &in, &o));
+    /* a recomputed explanation is one image through the net and back */
+    c->forwards = r.cost[c->faith].forwards + r.cost[c->faith].explanations;
+    c->impute_s = r.cost[c->faith].impute_seconds;
+    xai_faith_result_free(&r);
+    return XAI_OK;
+}
+
+/* The timed metrics: a new one is a line here (forward_only: it runs forward passes only; faith:
+ * the xai_faith_metric that faith_step runs, -1 for the others). */
 static const struct {
     const char *name;
     int forward_only;
     xai_bench_step fn;
+    int faith;
 } metric_benches[] = {
-    {"pixelflip", 1, pixelflip_step},
-    {"randomisation", 0, randomisation_step},
+    {"pixelflip", 1, pixelflip_step, -1},
+    {"insdel", 1, faith_step, XAI_FM_INSDEL},
+    {"road", 1, faith_step, XAI_FM_ROAD},
+    {"faithcorr", 1, faith_step, XAI_FM_FAITHCORR},
+    {"sensn", 1, faith_step, XAI_FM_SENSN},
+    {"infidelity", 1, faith_step, XAI_FM_INFIDELITY},
+    {"maxsens", 0, faith_step, XAI_FM_MAXSENS},
+    {"randlogit", 0, faith_step, XAI_FM_RANDLOGIT},
+    {"randomisation", 0, randomisation_step, -1},
 };
 enum { NMETRIC_BENCHES = sizeof metric_benches / sizeof *metric_benches };
 _Static_assert(NMETRIC_BENCHES <= XAI_BENCH_METRICS_MAX, "raise XAI_BENCH_METRICS_MAX");
@@ -257,11 +289,16 @@ static xai_status time_metrics(bench_ctx *c, const xai_bench_explain_opts *o, co
     for (int k = 0; k < NMETRIC_BENCHES; k++) {
         if (only && strcmp(only, metric_benches[k].name)) continue;
         double t = 0;
+        c->faith = metric_benches[k].faith;
+        c->impute_s = 0;
         XAI_TRY(bench_time(metric_benches[k].fn, c, o, &t));
         xai_bench_metric_figure *f = &r->metric[r->nmetrics++];
         f->name = metric_benches[k].name;
         f->forward_only = metric_benches[k].forward_only;
         f->forward_per_s = c->forwards / t;
+        /* ROAD's imputation is a cost of its own (a linear solve per image and level), not forward passes */
+        f->impute_share = c->impute_s / t; /* t: seconds a call, as the last call measured it */
+        if (f->impute_share > 0 && f->impute_share < 1) f->forward_per_s_ex_impute = c->forwards / (t * (1 - f->impute_share));
         f->gflops = f->forward_per_s * per * (f->forward_only ? 1 : 2) * 1e-9;
     }
     return XAI_OK;
@@ -279,7 +316,7 @@ xai_status xai_bench_evaluate_run(const xai_bench_explain_opts *o, const char *o
     int rows = o->rows;
     xai_status s = XAI_OK;
     if ((s = bench_setup(&c, o->config, &rows, o->images, 0)) != XAI_OK) goto done;
-    if ((s = xai_method_parse(&c.meth, "gradient", NULL)) != XAI_OK) goto done;
+    if ((s = xai_method_parse(&c.meth, "gradient-x-input", NULL)) != XAI_OK) goto done;
     /* Attributions the metrics score: gradient x input, in batches of the model's rows. */
     const size_t isz = xai_shape_size(c.m->in);
     for (int i0 = 0; i0 < c.n && s == XAI_OK; i0 += rows)

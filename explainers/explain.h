@@ -348,6 +348,8 @@ typedef struct {
     int forward_only;     /* 1: forward passes only, comparable with inference */
     double forward_per_s; /* images through the net per second, inside the metric */
     double gflops;        /* forward FLOPs (x2 when a backward pass follows each) per second */
+    double impute_share;  /* ROAD: the share of the time its imputation takes (0: none) */
+    double forward_per_s_ex_impute; /* ROAD: forward_per_s over the time outside the imputation */
 } xai_bench_metric_figure;
 
 typedef struct {

@@ -10,7 +10,8 @@ XAI      := $(BUILD)/xai
 DEB_PKGS := build-essential cmake pkg-config libhdf5-dev hdf5-tools libopenblas-dev libcmocka-dev \
             gnuplot-nox libcurl4-openssl-dev libarchive-dev libjpeg62-turbo-dev zlib1g-dev \
             libzip-dev libinih-dev dataset-fashion-mnist \
-            python3-torch python3-h5py python3-numpy python3-onnx chromium
+            python3-torch python3-h5py python3-numpy python3-onnx chromium \
+            libpng-dev libprotobuf-c-dev protobuf-c-compiler
 
 .PHONY: all deps build test test-repeat test-asan reproduce bench clean
 

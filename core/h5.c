@@ -198,11 +198,12 @@ static xai_status put_attr(hid_t loc, const char *name, hid_t type, hid_t space,
 
 xai_status xai_h5_attr_str(hid_t loc, const char *name, const char *value)
 {
+    /* Variable-length, as h5py writes them: h5py then returns str, not bytes (the readers
+     * below take both kinds, so older files with fixed-length strings still load). */
     hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, strlen(value) + 1);
-    H5Tset_strpad(t, H5T_STR_NULLTERM);
+    H5Tset_size(t, H5T_VARIABLE);
     H5Tset_cset(t, H5T_CSET_UTF8);
-    xai_status s = put_attr(loc, name, t, H5Screate(H5S_SCALAR), value);
+    xai_status s = put_attr(loc, name, t, H5Screate(H5S_SCALAR), &value);
     H5Tclose(t);
     return s;
 }

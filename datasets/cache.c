@@ -258,15 +258,36 @@ static xai_status load_split(hid_t f, const char *g, xai_split *s, const xai_dat
     return XAI_OK;
 }
 
+/* A file without the format attributes, e.g. written by hand: say everything it lacks. */
+static xai_status missing_parts(hid_t f, const char *path)
+{
+    static const char *const attrs[] = {"format", "format_version", "dataset", "size", "channels", "nclasses",
+                                        "mean", "std", "sha256", "source"};
+    static const char *const sets[] = {"/classes/ids", "/classes/names", "/train/images", "/train/labels",
+                                       "/test/images", "/test/labels"};
+    xai_sbuf b = {0};
+    for (size_t i = 0; i < sizeof attrs / sizeof *attrs; i++)
+        if (H5Aexists(f, attrs[i]) <= 0) xai_sbuf_printf(&b, "%s@%s", b.n ? ", " : "", attrs[i]);
+    for (size_t i = 0; i < sizeof sets / sizeof *sets; i++)
+        if (!xai_h5_exists(f, sets[i])) xai_sbuf_printf(&b, "%s%s", b.n ? ", " : "", sets[i]);
+    xai_status s = xai_fail(XAI_EFORMAT, "%s: not a complete dataset cache (@format \"%s\", @format_version %d): it "
+                            "lacks %s; see the dataset cache layout in datasets/README.md", path, CACHE_FORMAT,
+                            CACHE_VERSION, b.s ? b.s : "only @format and @format_version");
+    xai_sbuf_free(&b);
+    return s;
+}
+
 static xai_status load_body(hid_t f, xai_dataset *d, const char *path, int limit)
 {
     char fmt[64] = "";
     int64_t ver = 0, size = 0, ncl = 0;
     xai_h5_get_str(f, "format", fmt, sizeof fmt);
     xai_h5_get_i64(f, "format_version", &ver);
+    if (!fmt[0] || !ver) return missing_parts(f, path);
     if (strcmp(fmt, CACHE_FORMAT) != 0 || ver != CACHE_VERSION)
-        return xai_fail(XAI_EFORMAT, "%s: not a dataset cache of format %s version %d (found '%s' version %lld); delete it and run 'xai fetch' again",
-                        path, CACHE_FORMAT, CACHE_VERSION, fmt, (long long)ver);
+        return xai_fail(XAI_EFORMAT, "%s: a dataset cache of format '%s' version %lld, this program reads %s version "
+                        "%d; rebuild it with 'xai fetch NAME' (or xai fetch --image-folder for a folder dataset)",
+                        path, fmt, (long long)ver, CACHE_FORMAT, CACHE_VERSION);
     if (xai_h5_get_str(f, "dataset", d->name, sizeof d->name) != XAI_OK || xai_h5_get_i64(f, "size", &size) != XAI_OK ||
         xai_h5_get_i64(f, "nclasses", &ncl) != XAI_OK || size < 1 || size > 4096 || ncl < 1 || ncl > 1000)
         return xai_fail(XAI_EFORMAT, "%s: missing or invalid dataset/size/nclasses attributes", path);

@@ -81,7 +81,7 @@ done:
     return s;
 }
 
-static void compute_stats(xai_dataset *ds)
+void xai_ds_compute_stats(xai_dataset *ds)
 {
     const xai_split *t = &ds->train;
     int C = t->shape.c;
@@ -166,7 +166,7 @@ static xai_status finish_and_write(xai_dataset *ds, const xai_ds_source *src, co
         ds->class_ids[i] = xai_strdup(d->ids[i]);
         ds->class_names[i] = xai_strdup(d->names[i]);
     }
-    compute_stats(ds);
+    xai_ds_compute_stats(ds);
     snprintf(ds->source, sizeof ds->source, "%s", what);
     char decoder[512];
     decoder_string(decoder, sizeof decoder, r);
@@ -214,6 +214,13 @@ done:
 
 xai_status xai_dataset_fetch(const char *name, const xai_fetch_opts *o)
 {
+    if (!xai_dataset_known(name) && xai_folder_name_ok(name)) { /* built by xai fetch --image-folder */
+        char *path = NULL;
+        XAI_TRY(xai_folder_cache_path(&path, name, o));
+        xai_ds_say("%s: folder dataset, already built: %s\n", name, path);
+        free(path);
+        return XAI_OK;
+    }
     xai_ds_opts r;
     XAI_TRY(xai_ds_resolve(&r, name, o));
     char *path = xai_ds_cache_file(&r);
@@ -241,10 +248,15 @@ done:
 xai_status xai_dataset_load(xai_dataset *d, const char *name, const xai_fetch_opts *o)
 {
     memset(d, 0, sizeof *d);
-    xai_ds_opts r;
-    XAI_TRY(xai_ds_resolve(&r, name, o));
-    char *path = xai_ds_cache_file(&r);
+    char *path = NULL;
     xai_status s = XAI_OK;
+    if (!xai_dataset_known(name) && xai_folder_name_ok(name)) {
+        if ((s = xai_folder_cache_path(&path, name, o)) != XAI_OK) goto done;
+    } else {
+        xai_ds_opts r;
+        XAI_TRY(xai_ds_resolve(&r, name, o));
+        path = xai_ds_cache_file(&r);
+    }
     if (!xai_file_exists(path) && (s = xai_dataset_fetch(name, o)) != XAI_OK) goto done;
     if ((s = xai_dataset_load_file(d, path, o ? o->limit : 0)) != XAI_OK) goto done;
     if (strcmp(d->name, name) != 0) {
@@ -351,7 +363,7 @@ xai_status xai_dataset_check(FILE *out, const char *name, const xai_fetch_opts *
     XAI_TRY(s);
     /* The statistics recomputed from the pixels, as the fetch computed them. */
     xai_dataset again = d;
-    compute_stats(&again);
+    xai_ds_compute_stats(&again);
     int C = d.train.shape.c;
     *match = 1;
     for (int c = 0; c < C; c++)

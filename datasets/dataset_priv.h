@@ -83,6 +83,8 @@ typedef struct {
     const char *files[4], *locations[4], *sha256[4];
 } xai_ds_provenance;
 
+/* Per-channel mean and std of the train split's pixels in [0, 1] into ds->mean/std. */
+void xai_ds_compute_stats(xai_dataset *ds);
 xai_status xai_ds_cache_write(const char *path, const xai_dataset *ds, const xai_ds_provenance *p);
 /* A quick look at an existing cache: 1 when it is complete, of this format, name and size. */
 int xai_ds_cache_ok(const char *path, const char *name, int size, int *ntrain, int *ntest, char *source,

@@ -56,6 +56,16 @@ typedef struct {
 xai_status xai_dataset_fetch(const char *name, const xai_fetch_opts *o);
 /* Loads the cache, fetching first when it is missing. Free with xai_dataset_free. */
 xai_status xai_dataset_load(xai_dataset *d, const char *name, const xai_fetch_opts *o);
+/* ImageFolder datasets (folder.c): root/<class>/<images> (every 5th image of a class, by name,
+ * is a test image) or root/train/<class>/... with root/val/<class>/... as the test split; class
+ * names are the sorted folder names; images centre-cropped and resized to 3 x size x size (o->size,
+ * default 64). Writes the cache <data-dir>/<name>-<size>.h5, which every command then takes by name. */
+xai_status xai_folder_import(const char *root, const char *name, const xai_fetch_opts *o);
+/* 1 when name can name a folder dataset: 1 to 24 of [a-z0-9_-], not a built-in name. */
+int xai_folder_name_ok(const char *name);
+/* The cache of folder dataset name (of o->size, or the one size built when 0), or XAI_ENOTFOUND
+ * saying how to make it. */
+xai_status xai_folder_cache_path(char **path, const char *name, const xai_fetch_opts *o);
 /* Loads a cache file by path (no fetching). limit as in xai_fetch_opts. */
 xai_status xai_dataset_load_file(xai_dataset *d, const char *path, int limit);
 void xai_dataset_free(xai_dataset *d);
@@ -133,6 +143,19 @@ void xai_idx_free(xai_idx *x);
  * the thread's error message, so it is safe inside OpenMP loops. */
 xai_status xai_jpeg_decode_rgb(const void *buf, size_t len, uint8_t **rgb /* (H, W, 3) */, int *w, int *h,
                                char *err, size_t cap);
+/* Decodes a PNG (grey, palette, 16-bit and alpha included; alpha composited on black) to
+ * interleaved RGB with libpng; errors as xai_jpeg_decode_rgb. */
+xai_status xai_png_decode_rgb(const void *buf, size_t len, uint8_t **rgb /* (H, W, 3) */, int *w, int *h, char *err,
+                              size_t cap);
+/* An image file (PNG or JPEG, told by its first bytes) as a model input of shape s (square,
+ * 1 or 3 channels): central square cropped, area-resized to s.h x s.w, planar uint8. A colour
+ * image for a 1-channel model is an error naming the file and both channel counts. */
+xai_status xai_image_file_load(const char *path, xai_shape s, uint8_t *dst /* (C, H, W) */);
+/* The .png/.jpg/.jpeg files directly in dir (not hidden), sorted by name; malloc'd paths. */
+xai_status xai_image_dir_list(const char *dir, char ***files, int *n);
+/* A dataset whose test split is the image files (folders expand to their images), labels -1
+ * (unknown), name "images", sha256 over the decoded pixels; no train split. */
+xai_status xai_dataset_from_images(xai_dataset *d, const char *const *paths, int npaths, xai_shape s, int nclasses);
 /* Area-averaging resize of a planar image; every source pixel contributes in
  * proportion to the area it covers in each destination pixel. */
 void xai_resize_area(uint8_t *dst /* (C, DH, DW) */, int dh, int dw, const uint8_t *src /* (C, SH, SW) */, int sh,

@@ -30,15 +30,45 @@ static xai_fetch_opts opts_for(const common_opts *c, const char *name)
     return o;
 }
 
+static int fetch_folder_wanted(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strncmp(argv[i], "--image-folder", 14) || !strncmp(argv[i], "--name", 6)) return 1;
+    return 0;
+}
+
+/* xai fetch --image-folder DIR --name NAME: one xai_folder_import. */
+static int fetch_folder(common_opts *c, const xai_optdef *opts, int argc, char **argv, const char **folder,
+                        const char **name)
+{
+    const xai_cmdspec spec = {"xai fetch", "--image-folder DIR --name NAME [--size N] [--data-dir DIR]", NULL, opts, 0};
+    int r = xai_opts_parse(&spec, argc, argv, NULL, NULL);
+    if (r != XAI_OPTS_OK) return r == XAI_OPTS_HELP ? 0 : 2;
+    if (!*folder || !*name) {
+        fprintf(stderr, "xai fetch: --image-folder DIR and --name NAME go together\n");
+        return 2;
+    }
+    xai_fetch_opts o = c->o;
+    o.size = c->size;
+    xai_status s = xai_folder_import(*folder, *name, &o);
+    return s == XAI_OK ? 0 : xai_cli_error(s);
+}
+
 int xai_cmd_fetch(int argc, char **argv)
 {
     common_opts c;
     memset(&c, 0, sizeof c);
+    const char *folder = NULL, *fname = NULL;
     const xai_optdef opts[] = {
         COMMON_OPTS(c),
         {"--skip-bad", XAI_ARG_FLAG, &c.o.skip_bad, NULL, 0, 0, "skip corrupt JPEGs (reported) instead of failing"},
+        {"--image-folder", XAI_ARG_STR, &folder, "DIR", 0, 0,
+         "build a dataset from DIR/<class>/<images> (or DIR/{train,val}/<class>/...;\nPNG, JPEG) at --size "
+         "(default 64); needs --name"},
+        {"--name", XAI_ARG_STR, &fname, "NAME", 0, 0, "the new dataset's name (a-z, 0-9, -, _), used as --dataset NAME"},
         {NULL, 0, NULL, NULL, 0, 0, NULL},
     };
+    if (fetch_folder_wanted(argc, argv)) return fetch_folder(&c, opts, argc, argv, &folder, &fname);
     const xai_cmdspec spec = {
         "xai fetch", "[options] DATASET... | all",
         "\nDownloads, verifies, decodes and caches datasets (" XAI_DATASET_NAMES ").\n"
@@ -56,7 +86,7 @@ int xai_cmd_fetch(int argc, char **argv)
     for (int i = 0; i < npos; i++) {
         if (!strcmp(pos[i], "all")) {
             for (int k = 0; k < xai_dataset_count(); k++) names[n++] = xai_dataset_name(k);
-        } else if (xai_dataset_known(pos[i])) {
+        } else if (xai_dataset_known(pos[i]) || xai_folder_name_ok(pos[i])) {
             names[n++] = pos[i];
         } else {
             fprintf(stderr, "xai fetch: unknown dataset '%s'; expected one of: %s, all\n", pos[i], XAI_DATASET_NAMES);

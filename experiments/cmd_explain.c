@@ -29,6 +29,7 @@ typedef struct {
     xai_explain_cfg cfg;
     const char *val[NVAL]; /* values of the PASS options, in their table order */
     const char *config;
+    int images;
 } explain_args;
 
 #define STR(name, dest, meta, help) {name, XAI_ARG_STR, dest, meta, 0, 0, help}
@@ -53,6 +54,9 @@ static void option_table(xai_optdef *t, explain_args *a)
     const xai_optdef opts[] = {
         STR("--model", &c->model, "FILE", "trained model (xai train)"),
         STR("--dataset", &c->dataset, "NAME", XAI_DATASET_NAMES ", or a dataset cache file (.h5)"),
+        {"--images", XAI_ARG_FLAG, &a->images, NULL, 0, 0,
+         "explain the PNG/JPEG files (and folders of them) given as arguments\ninstead of a dataset: centre-cropped, "
+         "resized and normalised as\nthe model file says; all of them (--n, --start ignored)"},
         STR("--methods", &c->methods, "LIST",
             "comma-separated method specs (default: ig,lrp-epsilon,lrp-zplus,\nlrp-alpha2beta1,lrp-epsilon-plus-flat,"
             "lrp-epsilon-gamma-box,gradient,\ngradient-x-input,smoothgrad,random)"),
@@ -171,28 +175,34 @@ int xai_cmd_explain(int argc, char **argv)
     a.cfg.n = 256;
     xai_optdef table[NOPTS];
     option_table(table, &a);
-    const xai_cmdspec spec = {"xai explain", "--model M.h5 --dataset D [options]", ABOUT, table, 0};
+    const xai_cmdspec spec = {"xai explain", "--model M.h5 (--dataset D | --images FILE...) [options]", ABOUT, table,
+                              -1};
     xai_config file;
     memset(&file, 0, sizeof file);
     xai_sbuf over[XAI_METHOD_KINDS] = {{0}};
     int nargc = argc, rc = 0;
-    char **nargv = argv, *command = NULL, *outpath = NULL;
+    char **nargv = argv, *command = NULL, *outpath = NULL, **pos = NULL;
+    int npos = 0;
     xai_status s = with_config(&nargc, &nargv, &file, table);
     if (s != XAI_OK) {
         rc = xai_cli_error(s);
         goto done;
     }
-    int r = xai_opts_parse(&spec, nargc, nargv, NULL, NULL);
+    pos = xai_calloc((size_t)nargc + 1, sizeof *pos);
+    int r = xai_opts_parse(&spec, nargc, nargv, pos, &npos);
     if (r != XAI_OPTS_OK) {
         rc = r == XAI_OPTS_HELP ? 0 : 2;
         goto done;
     }
-    if (!a.cfg.model || !a.cfg.dataset) {
-        fprintf(stderr, "xai explain: --model and --dataset are required (e.g. xai explain --model "
-                        "results/mnist/model.h5 --dataset mnist)\n");
+    if (!a.cfg.model || !a.cfg.dataset == !a.images || (npos > 0) != a.images) {
+        fprintf(stderr, "xai explain: --model and either --dataset or --images FILE... are required (e.g. xai explain "
+                        "--model results/mnist/model.h5 --dataset mnist, or --images a.png b.jpg)\n");
         rc = 2;
         goto done;
     }
+    a.cfg.images = a.images ? (const char *const *)pos : NULL;
+    a.cfg.nimages = npos;
+    if (a.images) a.cfg.n = 1 << 30;
     /* The default output (beside the model) is checked where explain resolves it. */
     if ((s = xai_output_not_input("--out", a.cfg.out, "--model", a.cfg.model)) != XAI_OK ||
         (s = xai_output_not_input("--out", a.cfg.out, "--config", a.config)) != XAI_OK) {
@@ -217,5 +227,6 @@ done:
     for (int k = 0; k < XAI_METHOD_KINDS; k++) xai_sbuf_free(&over[k]);
     free(command);
     free(outpath);
+    free(pos);
     return rc;
 }

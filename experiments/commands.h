@@ -12,6 +12,7 @@ int xai_bench_ig(int argc, char **argv);      /* experiments/cmd_bench_explain.c
 int xai_bench_lrp(int argc, char **argv);     /* experiments/cmd_bench_explain.c: xai bench lrp */
 int xai_bench_evaluate(int argc, char **argv); /* experiments/cmd_bench_explain.c: xai bench evaluate */
 int xai_cmd_evaluate(int argc, char **argv);  /* experiments/cmd_evaluate.c */
+int xai_cmd_import(int argc, char **argv);    /* experiments/cmd_import.c */
 int xai_cmd_export(int argc, char **argv);    /* experiments/cmd_export.c */
 int xai_cmd_report(int argc, char **argv);    /* experiments/cmd_report.c */
 int xai_cmd_reproduce(int argc, char **argv); /* experiments/reproduce.c */

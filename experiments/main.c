@@ -16,6 +16,7 @@ static const xai_cmd commands[] = {
     {"train", "train an experiment's model from scratch (checkpoints, --resume)", xai_cmd_train},
     {"explain", "attributions (IG, LRP, gradients) of test images to HDF5", xai_cmd_explain},
     {"evaluate", "score attributions: pixel flipping, completeness, sanity checks", xai_cmd_evaluate},
+    {"import", "an ONNX model (a chain of the engine's layers) as a model file", xai_cmd_import},
     {"export", "plot data (and --figures) from one experiment's HDF5 results", xai_cmd_export},
     {"report", "Markdown/HTML report and artefact zip from the results", xai_cmd_report},
     {"reproduce", "the whole study: fetch, train, explain, evaluate, figures, report", xai_cmd_reproduce},

@@ -223,14 +223,23 @@ static xai_status load_model(xai_model **out, const xai_explain_cfg *cfg)
 
 static int stratified(const xai_explain_cfg *cfg) { return cfg->select && !strcmp(cfg->select, "stratified"); }
 
+/* What the images are, for messages and the file: the dataset, or "images" for image files. */
+static const char *source_name(const xai_explain_cfg *cfg)
+{
+    return cfg->dataset ? cfg->dataset : "images";
+}
+
 static xai_status load_images(xai_dataset *d, const xai_explain_cfg *cfg, const xai_model *m)
 {
     if (cfg->select && !stratified(cfg) && strcmp(cfg->select, "first"))
         return xai_fail(XAI_EINVAL, "--select %s: expected first or stratified", cfg->select);
+    if (cfg->images && stratified(cfg))
+        return xai_fail(XAI_EINVAL, "--select stratified: image files have no labels to stratify by");
     /* Stratified selection looks at every label: the whole test split. */
     const int limit = stratified(cfg) ? 0 : cfg->start + cfg->n;
-    size_t L = strlen(cfg->dataset);
-    if (L > 3 && !strcmp(cfg->dataset + L - 3, ".h5"))
+    size_t L = cfg->dataset ? strlen(cfg->dataset) : 0;
+    if (cfg->images) XAI_TRY(xai_dataset_from_images(d, cfg->images, cfg->nimages, m->in, m->nclasses));
+    else if (L > 3 && !strcmp(cfg->dataset + L - 3, ".h5"))
         XAI_TRY(xai_dataset_load_file(d, cfg->dataset, limit));
     else {
         xai_fetch_opts fo = {0};
@@ -241,10 +250,10 @@ static xai_status load_images(xai_dataset *d, const xai_explain_cfg *cfg, const 
         XAI_TRY(xai_dataset_load(d, cfg->dataset, &fo));
     }
     if (d->test.shape.c != m->in.c || d->test.shape.h != m->in.h || d->test.shape.w != m->in.w)
-        return xai_fail(XAI_EINVAL, "%s: images are %dx%dx%d but the model %s takes %dx%dx%d", cfg->dataset,
+        return xai_fail(XAI_EINVAL, "%s: images are %dx%dx%d but the model %s takes %dx%dx%d", source_name(cfg),
                         d->test.shape.c, d->test.shape.h, d->test.shape.w, cfg->model, m->in.c, m->in.h, m->in.w);
     if (d->nclasses != m->nclasses)
-        return xai_fail(XAI_EINVAL, "%s: %d classes but the model %s has %d", cfg->dataset, d->nclasses, cfg->model,
+        return xai_fail(XAI_EINVAL, "%s: %d classes but the model %s has %d", source_name(cfg), d->nclasses, cfg->model,
                         m->nclasses);
     if (cfg->start >= d->test.n)
         return xai_fail(XAI_EINVAL, "--start %d: the test split has only %d images", cfg->start, d->test.n);
@@ -261,6 +270,9 @@ static xai_status set_targets(xai_attr_header *h, const char *target)
         return XAI_OK;
     }
     if (!strcmp(t, "label")) {
+        for (int i = 0; i < n; i++)
+            if (h->labels[i] < 0)
+                return xai_fail(XAI_EINVAL, "--target label: image files have no labels; use pred or a class index");
         memcpy(h->targets, h->labels, n * sizeof *h->targets);
         snprintf(h->target_mode, sizeof h->target_mode, "label");
         return XAI_OK;
@@ -329,7 +341,7 @@ static xai_status fill_header(xai_attr_header *h, const xai_explain_cfg *cfg, xa
     xai_eval_end(m, st);
     XAI_TRY(set_targets(h, cfg->target));
     snprintf(h->model_path, sizeof h->model_path, "%s", cfg->model);
-    snprintf(h->dataset, sizeof h->dataset, "%s", cfg->dataset);
+    snprintf(h->dataset, sizeof h->dataset, "%s", source_name(cfg));
     snprintf(h->dataset_sha256, sizeof h->dataset_sha256, "%s", d->sha256);
     return XAI_OK;
 }
@@ -369,7 +381,7 @@ static xai_status write_all(const char *outpath, const xai_method *meths, int nm
 {
     xai_attr_writer w = {0};
     XAI_TRY(xai_attr_create(&w, outpath, h, cfg->command));
-    fprintf(stderr, "xai explain: %d images of %s, %d method%s, %d rows a batch, %d thread%s\n", h->n, cfg->dataset, nm,
+    fprintf(stderr, "xai explain: %d images of %s, %d method%s, %d rows a batch, %d thread%s\n", h->n, source_name(cfg), nm,
             nm > 1 ? "s" : "", m->max_batch, xai_threads(), xai_threads() > 1 ? "s" : "");
     float *attr = xai_malloc((size_t)h->n * xai_shape_size(m->in) * sizeof *attr);
     xai_status s = XAI_OK;

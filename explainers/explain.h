@@ -278,7 +278,9 @@ typedef struct {
 /* Attributions of the model's target class for test images, written to one attribution file. */
 typedef struct {
     const char *model;              /* model file (xai train) */
-    const char *dataset;            /* dataset name, or a dataset cache file (.h5) */
+    const char *dataset;            /* dataset name, or a dataset cache file (.h5); NULL with images */
+    const char *const *images;      /* or: PNG/JPEG files and folders of them (xai_dataset_from_images) */
+    int nimages;
     const char *methods;            /* comma-separated specs; NULL: xai_default_methods */
     const char *const *overrides;   /* (XAI_METHOD_KINDS) "key=value:..." lists or NULL (xai_method_parse) */
     const char *out;                /* NULL: attributions.h5 beside the model */

@@ -3,16 +3,7 @@
 # Usage: e2e_cli.sh path/to/xai
 set -u
 XAI=$1
-fail=0; pass=0
-check() { # name, expected exit code, command...
-    local name=$1 want=$2; shift 2
-    out=$("$@" 2>&1); rc=$?
-    if [ "$rc" != "$want" ]; then echo "FAIL $name: exit $rc, wanted $want"; echo "$out" | head -5; fail=$((fail+1)); else pass=$((pass+1)); fi
-}
-contains() { # name, needle (in $out)
-    if ! grep -qF -- "$2" <<<"$out"; then echo "FAIL $1: output lacks '$2'"; echo "$out" | head -5; fail=$((fail+1)); else pass=$((pass+1)); fi
-}
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/lib_e2e.sh"
 
 check help 0 "$XAI" --help;                contains help-lists-bench "bench"
 check version 0 "$XAI" --version;          contains version "xai "

@@ -15,9 +15,9 @@ static xai_status experiment_dataset(const xai_config *cfg, const char **name, i
     if (!ds)
         return xai_fail(XAI_EINVAL, "%s: [experiment] needs `dataset = NAME` (one of %s)", cfg->path,
                         XAI_DATASET_NAMES);
-    if (!xai_dataset_known(ds))
-        return xai_fail(XAI_EINVAL, "%s: [experiment] dataset = '%s' is not one of %s", cfg->path, ds,
-                        XAI_DATASET_NAMES);
+    if (!xai_dataset_known(ds) && !xai_folder_name_ok(ds))
+        return xai_fail(XAI_EINVAL, "%s: [experiment] dataset = '%s' is not one of %s nor a folder dataset name "
+                        "(xai fetch --image-folder)", cfg->path, ds, XAI_DATASET_NAMES);
     /* Build the model once up front so a bad [model] fails before any download. */
     xai_model *probe = NULL;
     XAI_TRY(xai_model_from_config(&probe, cfg, 1));

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# e2e_own_model.sh: your own model and images, as a user would: `xai import` of committed tiny ONNX
+# files, `xai explain --images` of PNG/JPEG files and a folder, `xai evaluate` of the result, the
+# Python snippet of explainers/METRICS.md on that metrics file (when h5py is installed), and errors.
+# Usage: e2e_own_model.sh path/to/xai
+set -u
+XAI=$1
+SRC=${XAI_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
+D=$SRC/tests/data
+source "$(dirname "${BASH_SOURCE[0]}")/lib_e2e.sh"
+
+check import 0 "$XAI" import "$D/tiny_rgb.onnx" --out "$tmp/m.h5" --normalize 0.5,0.25
+contains import "wrote $tmp/m.h5"
+check import-grey 0 "$XAI" import "$D/tiny_grey.onnx" --out "$tmp/g.h5" --mean 0.1 --std 0.3
+check import-not-onnx 1 "$XAI" import "$D/images/rgb.png" --out "$tmp/x.h5"
+contains import-not-onnx "not an ONNX model"
+[ ! -e "$tmp/x.h5" ] && pass=$((pass+1)) || { echo "FAIL import-not-onnx: wrote a file"; fail=$((fail+1)); }
+check import-half-norm 2 "$XAI" import "$D/tiny_rgb.onnx" --out "$tmp/x.h5" --mean 0.1,0.2,0.3
+contains import-half-norm "both --mean and --std"
+check import-norm-count 1 "$XAI" import "$D/tiny_rgb.onnx" --out "$tmp/x.h5" --mean 0.1,0.2 --std 1,1
+contains import-norm-count "2 means and 2 stds for 3 input channels"
+check import-input-mismatch 1 "$XAI" import "$D/tiny_rgb.onnx" --out "$tmp/x.h5" --input 1x8x8
+contains import-input-mismatch "conv"
+
+# Two files and a folder (its three images, by name): five images.
+check explain-images 0 "$XAI" explain --model "$tmp/m.h5" --images "$D/images/rgb.png" "$D/images/rgb.jpg" \
+    "$D/images" --methods ig,lrp-epsilon,gradient --out "$tmp/a.h5"
+contains explain-images "5 images of images, 3 methods"
+check explain-images-target 0 "$XAI" explain --model "$tmp/m.h5" --images "$D/images/rgb.jpg" --target 2 \
+    --methods gradient --out "$tmp/t.h5"
+check explain-images-label 1 "$XAI" explain --model "$tmp/m.h5" --images "$D/images/rgb.jpg" --target label \
+    --out "$tmp/t.h5"
+contains explain-images-label "image files have no labels"
+check explain-grey 0 "$XAI" explain --model "$tmp/g.h5" --images "$D/images/gray.png" --methods ig --out "$tmp/ga.h5"
+check explain-colour-to-grey 1 "$XAI" explain --model "$tmp/g.h5" --images "$D/images/rgb.png" --out "$tmp/ga.h5"
+contains explain-colour-to-grey "rgb.png: a colour image, but the model takes 1 channel (1x8x8)"
+check explain-not-image 1 "$XAI" explain --model "$tmp/m.h5" --images "$D/tiny_rgb.onnx" --out "$tmp/t.h5"
+contains explain-not-image "tiny_rgb.onnx: neither PNG nor JPEG"
+check explain-both 2 "$XAI" explain --model "$tmp/m.h5" --dataset mnist --images "$D/images/rgb.png"
+check explain-stray-arg 2 "$XAI" explain --model "$tmp/m.h5" --dataset mnist "$D/images/rgb.png"
+
+check evaluate 0 "$XAI" evaluate --model "$tmp/m.h5" --attributions "$tmp/a.h5" --out "$tmp/metrics.h5" --patch 2 --steps 4
+# The snippet of METRICS.md, on this file (no --ig-curve: it must not need /ig_steps).
+if /usr/bin/python3 -c "import h5py" 2>/dev/null; then
+    sed -n '/^```python/,/^```/p' "$SRC/explainers/METRICS.md" | sed '1d;$d' |
+        sed "s#results/mnist/metrics.h5#$tmp/metrics.h5#" >"$tmp/snippet.py"
+    check metrics-snippet 0 /usr/bin/python3 "$tmp/snippet.py"
+    contains metrics-snippet "lrp-epsilon"
+    check attrs-are-str 0 /usr/bin/python3 -c "import h5py, sys; f = h5py.File(sys.argv[1]); \
+assert isinstance(f['model'].attrs['format'], str) and isinstance(f['model'].attrs['layers_text'], str)" "$tmp/m.h5"
+else
+    echo "skip metrics-snippet: no python3-h5py"
+fi
+
+# An ImageFolder tree (root/<class>/<images>) becomes a dataset that train, explain, evaluate and
+# reproduce take by name.
+for c in cat dog; do mkdir -p "$tmp/root/$c"; done
+for i in 1 2 3 4 5; do cp "$D/images/rgb.png" "$tmp/root/cat/c$i.png"; cp "$D/images/rgb.jpg" "$tmp/root/dog/d$i.jpg"; done
+check folder-fetch 0 "$XAI" fetch --image-folder "$tmp/root" --name pets --size 8 --data-dir "$tmp/data"
+contains folder-fetch "2 classes, 8 train and 2 test images"
+check folder-bad-name 1 "$XAI" fetch --image-folder "$tmp/root" --name mnist --data-dir "$tmp/data"
+contains folder-bad-name "not a built-in dataset"
+check folder-missing 1 "$XAI" fetch nosuchset --data-dir "$tmp/data"
+contains folder-missing "xai fetch --image-folder DIR --name nosuchset"
+mkdir -p "$tmp/cfg"
+printf '[experiment]\nname = pets\ndataset = pets\n[model]\ninput = 3x8x8\nclasses = 2\nlayer = conv out=4 k=3 pad=1\n''layer = relu\nlayer = gap\nlayer = linear out=2\n[train]\nepochs = 1\nbatch = 4\n[explain]\nn = 2\nmethods = ig,gradient\n''[evaluate]\npatch = 2\nsteps = 4\n' >"$tmp/cfg/pets.ini"
+check folder-reproduce 0 "$XAI" --quiet reproduce --configs "$tmp/cfg" --data-dir "$tmp/data" --results "$tmp/res"
+[ -s "$tmp/res/pets/metrics.h5" ] && pass=$((pass+1)) || { echo "FAIL folder-reproduce: no metrics.h5"; fail=$((fail+1)); }
+if /usr/bin/python3 -c "import h5py" 2>/dev/null; then
+    /usr/bin/python3 -c "import h5py, numpy as np, sys; f = h5py.File(sys.argv[1], 'w'); \
+f['test/images'] = np.zeros((2, 3, 8, 8), np.uint8); f['test/labels'] = np.zeros(2, np.int32)" "$tmp/hand.h5"
+    check hand-made-cache 1 "$XAI" explain --model "$tmp/m.h5" --dataset "$tmp/hand.h5" --out "$tmp/h.h5"
+    contains hand-made-cache "it lacks @format, @format_version, @dataset"
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

@@ -311,7 +311,7 @@ static void stratified_indices(int64_t *idx, int n, const xai_dataset *d, int st
 static xai_status fill_header(xai_attr_header *h, const xai_explain_cfg *cfg, xai_model *m, const xai_dataset *d)
 {
     const int n = d->test.n - cfg->start < cfg->n ? d->test.n - cfg->start : cfg->n;
-    if (n < cfg->n)
+    if (n < cfg->n && !cfg->images)
         fprintf(stderr, "xai explain: the test split has %d images from %d; explaining %d\n", d->test.n - cfg->start,
                 cfg->start, n);
     const size_t isz = xai_shape_size(m->in);

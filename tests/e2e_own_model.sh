@@ -71,6 +71,17 @@ if /usr/bin/python3 -c "import h5py" 2>/dev/null; then
 f['test/images'] = np.zeros((2, 3, 8, 8), np.uint8); f['test/labels'] = np.zeros(2, np.int32)" "$tmp/hand.h5"
     check hand-made-cache 1 "$XAI" explain --model "$tmp/m.h5" --dataset "$tmp/hand.h5" --out "$tmp/h.h5"
     contains hand-made-cache "it lacks @format, @format_version, @dataset"
+    # The recipe of datasets/README.md writes a cache that explain takes.
+    sed -n '/^```python/,/^```/p' "$SRC/datasets/README.md" | sed '1d;$d' >"$tmp/recipe.py"
+    cat >>"$tmp/recipe.py" <<'PY'
+import sys
+rng = np.random.default_rng(0)
+write(sys.argv[1], "recipe", rng.integers(0, 255, (6, 3, 8, 8), dtype=np.uint8), np.arange(6) % 3,
+      rng.integers(0, 255, (4, 3, 8, 8), dtype=np.uint8), np.arange(4) % 3, ["a", "b", "c"])
+PY
+    check cache-recipe 0 /usr/bin/python3 "$tmp/recipe.py" "$tmp/recipe.h5"
+    check cache-recipe-explain 0 "$XAI" explain --model "$tmp/m.h5" --dataset "$tmp/recipe.h5" --methods gradient \
+        --n 4 --out "$tmp/r.h5"
 fi
 
 echo "$pass passed, $fail failed"

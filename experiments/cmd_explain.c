@@ -45,7 +45,7 @@ static const char ABOUT[] =
     "lrp-epsilon, lrp-gamma, lrp-zplus, lrp-alpha1beta0, lrp-alpha2beta1, lrp-flat, lrp-wsquare,\n"
     "lrp-zbox, lrp-epsilon-plus-flat, lrp-epsilon-gamma-box, lrp-preset-a, lrp-preset-b.";
 
-enum { NOPTS = 26 };
+enum { NOPTS = 27 };
 
 /* The option table, pointing into a. */
 static void option_table(xai_optdef *t, explain_args *a)

@@ -121,12 +121,34 @@ xai_status xai_output_not_input(const char *out_opt, const char *out, const char
     return XAI_OK;
 }
 
-/* "<base>.tmp.<pid>" -> pid, else 0. */
-static long tmp_pid(const char *name, const char *base)
+/* "<real path of the parent>/<name>": the same for every spelling of a path whose file need not
+ * exist yet (a link as the last component is not followed). malloc'd; NULL when the parent is missing. */
+static char *resolved_name(const char *path)
 {
-    size_t nb = strlen(base);
-    if (strncmp(name, base, nb) || strncmp(name + nb, ".tmp.", 5)) return 0;
-    const char *p = name + nb + 5;
+    char *d = xai_strdup(path), *b = xai_strdup(path);
+    char *rd = realpath(dirname(d), NULL), *r = rd ? xai_path_join(rd, basename(b)) : NULL;
+    free(rd), free(d), free(b);
+    return r;
+}
+
+xai_status xai_outputs_differ(const char *opt1, const char *p1, const char *opt2, const char *p2)
+{
+    if (!p1 || !p2) return XAI_OK;
+    XAI_TRY(xai_output_not_input(opt1, p1, opt2, p2));
+    char *r1 = resolved_name(p1), *r2 = resolved_name(p2);
+    int same = r1 && r2 && !strcmp(r1, r2);
+    free(r1), free(r2);
+    if (same) return xai_fail(XAI_EINVAL, "%s %s and %s %s are the same file: one output would overwrite the other",
+                              opt1, p1, opt2, p2);
+    return XAI_OK;
+}
+
+/* "<base><infix><pid>" -> pid, else 0. */
+static long tmp_pid(const char *name, const char *base, const char *infix)
+{
+    size_t nb = strlen(base), ni = strlen(infix);
+    if (strncmp(name, base, nb) || strncmp(name + nb, infix, ni)) return 0;
+    const char *p = name + nb + ni;
     char *end;
     errno = 0;
     long pid = strtol(p, &end, 10);
@@ -134,7 +156,11 @@ static long tmp_pid(const char *name, const char *base)
     return pid;
 }
 
-int xai_remove_stale_tmp(const char *path)
+static void unlink_one(const char *p) { unlink(p); }
+
+int xai_remove_stale_tmp(const char *path) { return xai_remove_stale(path, ".tmp.", unlink_one); }
+
+int xai_remove_stale(const char *path, const char *infix, void (*remove_fn)(const char *))
 {
     char *d = xai_strdup(path), *b = xai_strdup(path);
     const char *dir = dirname(d), *base = basename(b);
@@ -142,12 +168,13 @@ int xai_remove_stale_tmp(const char *path)
     DIR *dh = opendir(dir);
     struct dirent *de;
     while (dh && (de = readdir(dh))) {
-        long pid = tmp_pid(de->d_name, base);
+        long pid = tmp_pid(de->d_name, base, infix);
         /* A live pid (even one reused by another program) keeps its file: never remove a
          * temporary that someone may still be writing. */
         if (!pid || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
         char *p = xai_path_join(dir, de->d_name);
-        removed += unlink(p) == 0;
+        remove_fn(p);
+        removed += !xai_file_exists(p);
         free(p);
     }
     if (dh) closedir(dh);

@@ -18,9 +18,14 @@ xai_status xai_read_fd_max(int fd, const char *name, size_t max, char **data, si
 /* XAI_EINVAL when the output `out` (given as option out_opt) is the input `in` (option in_opt):
  * same device and inode, or the same real path. NULL paths and missing files pass. */
 xai_status xai_output_not_input(const char *out_opt, const char *out, const char *in_opt, const char *in);
+/* XAI_EINVAL when two outputs of one command are the same file, also when neither exists yet. */
+xai_status xai_outputs_differ(const char *opt1, const char *p1, const char *opt2, const char *p2);
 /* Removes "<path>.tmp.<pid>" files whose process is gone (left by a killed writer); returns how
  * many. The atomic writers call it before creating their own temporary. */
 int xai_remove_stale_tmp(const char *path);
+/* The same for "<path><infix><pid>" (e.g. ".old."), removed with remove_fn (a directory remover
+ * for temporaries that are directories). */
+int xai_remove_stale(const char *path, const char *infix, void (*remove_fn)(const char *));
 /* Writes data to path atomically (temp + fsync + rename). */
 xai_status xai_write_file_atomic(const char *path, const void *data, size_t len);
 /* The HDF5 library's version, "major.minor.release" (static storage; core/h5.c). */

@@ -64,7 +64,7 @@ static xai_status outputs_not_inputs(const xai_eval_opts *o)
     XAI_TRY(xai_output_not_input("--out", o->out, "--attributions", o->attributions));
     XAI_TRY(xai_output_not_input("--summary", o->summary, "--model", o->model));
     XAI_TRY(xai_output_not_input("--summary", o->summary, "--attributions", o->attributions));
-    return xai_output_not_input("--summary", o->summary, "--out", o->out);
+    return xai_outputs_differ("--summary", o->summary, "--out", o->out);
 }
 
 int xai_cmd_evaluate(int argc, char **argv)

@@ -706,7 +706,13 @@ xai_status xai_evaluate(const xai_eval_opts *o, FILE *log)
     xai_metrics_writer *w = NULL;
     xai_metrics r = {0};
     char *out = output_path(o);
+    const char *out_opt = o->out ? "--out" : "the default output";
     xai_status s;
+    /* The default (metrics.h5 beside the attributions) may be an input or the summary. */
+    if ((s = xai_output_not_input(out_opt, out, "--model", o->model)) != XAI_OK ||
+        (s = xai_output_not_input(out_opt, out, "--attributions", o->attributions)) != XAI_OK ||
+        (s = xai_outputs_differ("--summary", o->summary, out_opt, out)) != XAI_OK)
+        goto done;
     if ((s = read_input(&in, o->attributions, o->n, o->methods)) != XAI_OK) goto done;
     if ((s = xai_model_load(&m, o->model, o->batch)) != XAI_OK) goto done;
     xai_eval_begin(m, 1); /* our own model: nothing to restore */

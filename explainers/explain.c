@@ -410,11 +410,14 @@ xai_status xai_explain_run(const xai_explain_cfg *cfg, char **outpath_out)
     if ((s = xai_method_parse_list(&meths, &nm, cfg->methods ? cfg->methods : xai_default_methods,
                                    cfg->overrides)) != XAI_OK)
         goto done;
+    outpath = cfg->out ? xai_strdup(cfg->out) : default_outpath(cfg->model);
+    /* The default (attributions.h5 beside the model) may be the model itself. */
+    if ((s = xai_output_not_input(cfg->out ? "--out" : "the default output", outpath, "--model", cfg->model)) != XAI_OK)
+        goto done;
     if ((s = load_model(&m, cfg)) != XAI_OK) goto done;
     if ((s = xai_hash_file(cfg->model, h.model_sha256, NULL)) != XAI_OK) goto done;
     if ((s = load_images(&d, cfg, m)) != XAI_OK) goto done;
     if ((s = fill_header(&h, cfg, m, &d)) != XAI_OK) goto done;
-    outpath = cfg->out ? xai_strdup(cfg->out) : default_outpath(cfg->model);
     if ((s = fold(&m)) != XAI_OK) goto done;
     if ((s = check_exact(meths, nm, m)) != XAI_OK) goto done;
     if ((s = write_all(outpath, meths, nm, m, &h, cfg)) != XAI_OK) goto done;

@@ -253,6 +253,7 @@ xai_status xai_bundle_write(const char *results_root, const char *repo_root, con
     char *tmp = xai_malloc(tn);
     snprintf(tmp, tn, "%s.tmp.%ld", final, (long)getpid());
     unlink(tmp);
+    xai_remove_stale_tmp(final); /* zips of killed runs */
     xai_status st;
     if ((st = write_zip(tmp, &e, results_root)) != XAI_OK) goto done;
     if (rename(tmp, final) != 0) st = xai_fail(XAI_EIO, "%s: cannot rename into place: %s", final, strerror(errno));

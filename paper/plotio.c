@@ -86,6 +86,9 @@ xai_status xai_plot_tmp_dir(char **tmp, const char *final)
     *tmp = xai_malloc(n);
     snprintf(*tmp, n, "%s.tmp.%ld", final, (long)getpid());
     xai_plot_remove_dir(*tmp);
+    /* Those of killed runs ("<final>.tmp.<pid>", "<final>.old.<pid>" of a dead pid) go too. */
+    xai_remove_stale(final, ".tmp.", xai_plot_remove_dir);
+    xai_remove_stale(final, ".old.", xai_plot_remove_dir);
     char *parent = xai_strdup(final);
     char *slash = strrchr(parent, '/');
     xai_status st = XAI_OK;

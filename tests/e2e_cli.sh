@@ -52,6 +52,17 @@ contains train-out-is-config "is the same file as --config"
 cmp -s "$tmp/t.ini" "$tmp/t.orig" && pass=$((pass+1)) || { echo "FAIL train-out-is-config: config changed"; fail=$((fail+1)); }
 check explain-out-is-model 1 "$XAI" explain --model "$tmp/t.ini" --dataset mnist --out "$tmp/t.ini" --data-dir "$tmp/nodata"
 contains explain-out-is-model "is the same file as --model"
+# ... nor do the default outputs (attributions.h5 beside the model, metrics.h5 beside the attributions).
+mkdir -p "$tmp/d"; cp "$tmp/t.ini" "$tmp/d/attributions.h5"; cp "$tmp/t.ini" "$tmp/d/metrics.h5"; cp "$tmp/t.ini" "$tmp/d/a.h5"
+check explain-default-is-model 1 "$XAI" explain --model "$tmp/d/attributions.h5" --dataset mnist --data-dir "$tmp/nodata"
+contains explain-default-is-model "the default output $tmp/d/attributions.h5 is the same file as --model"
+check evaluate-default-is-model 1 "$XAI" evaluate --model "$tmp/d/metrics.h5" --attributions "$tmp/d/a.h5"
+contains evaluate-default-is-model "the default output $tmp/d/metrics.h5 is the same file as --model"
+check evaluate-summary-is-default 1 "$XAI" evaluate --model "$tmp/t.ini" --attributions "$tmp/d/a.h5" --summary "$tmp/d/./metrics.h5"
+contains evaluate-summary-is-default "is the same file as the default output"
+check evaluate-summary-is-out 1 "$XAI" evaluate --model "$tmp/t.ini" --attributions "$tmp/d/a.h5" --summary "$tmp/d/new.csv" --out "$tmp/d/../d/new.csv"
+contains evaluate-summary-is-out "one output would overwrite the other"
+for f in attributions metrics a; do cmp -s "$tmp/d/$f.h5" "$tmp/t.orig" && pass=$((pass+1)) || { echo "FAIL default-outputs: $f.h5 changed"; fail=$((fail+1)); }; done
 { printf '[model]\ninput = 1x8x8\nclasses = 3\n; '; printf 'x%.0s' $(seq 197); printf 'layer = bogus\n'; } >"$tmp/long.ini"
 tail -n +2 "$tmp/tiny.ini" >>"$tmp/long.ini"
 check config-long-line 1 "$XAI" bench infer --config "$tmp/long.ini" --batch 1 --repeats 1 --iters 1 --warmup 0

@@ -10,6 +10,8 @@
 #include "test_export_fixture.h"
 
 #include <dirent.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <zip.h>
 
 static void put(const char *dir, const char *name, const char *text)
@@ -198,6 +200,32 @@ static void test_bundle_errors(void **state)
     free(top);
 }
 
+/* Issue 12: a zip temporary left by a killed run ("<zip>.tmp.<dead pid>") is removed by the next
+ * bundle; one of a running process is kept. */
+static void test_bundle_stale_tmp(void **state)
+{
+    (void)state;
+    char *top = fx_tmpdir(), *repo, *results;
+    make_tree(top, &repo, &results);
+    pid_t pid = fork();
+    if (pid == 0) _exit(0);
+    assert_int_equal(waitpid(pid, NULL, 0), pid);
+    char stale[1024], live[1024];
+    snprintf(stale, sizeof stale, "%s/xai-repro-artifact.zip.tmp.%d", results, (int)pid);
+    snprintf(live, sizeof live, "%s/xai-repro-artifact.zip.tmp.%d", results, (int)getppid());
+    FILE *f = fopen(stale, "w");
+    fputs("half a zip", f);
+    fclose(f);
+    f = fopen(live, "w");
+    fclose(f);
+    const char *exps[1] = {"alpha"};
+    assert_int_equal(xai_bundle_write(results, repo, exps, 1), XAI_OK);
+    assert_false(xai_file_exists(stale));
+    assert_true(xai_file_exists(live));
+    unlink(live);
+    free(repo), free(results), free(top);
+}
+
 int main(void)
 {
     xai_quiet = 1;
@@ -205,6 +233,7 @@ int main(void)
         cmocka_unit_test(test_bundle_manifest),
         cmocka_unit_test(test_bundle_reproducible),
         cmocka_unit_test(test_bundle_errors),
+        cmocka_unit_test(test_bundle_stale_tmp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,6 +19,7 @@
 #include "core/io.h"
 #include "core/nn.h"
 #include "explainers/explain.h"
+#include "paper/plotio.h"
 
 static char dir[64];
 
@@ -221,6 +222,28 @@ static void test_stale_tmp(void **state)
     assert_true(xai_file_exists(others)); /* another output's */
     assert_true(xai_file_exists(odd));    /* not a temporary name */
     free(out), free(h5), free(other), free(stale), free(live), free(stale5), free(others), free(odd);
+}
+
+/* Plot directories are written as "<dir>.tmp.<pid>" and the replaced one parked as "<dir>.old.<pid>":
+ * those of killed runs are removed by the next writer. */
+static void test_stale_plot_dirs(void **state)
+{
+    (void)state;
+    char *final = in_dir("plots"), *stale = tmp_of(final, dead_pid()), *old = xai_malloc(strlen(final) + 32);
+    sprintf(old, "%s.old.%d", final, dead_pid());
+    const char *const dirs[] = {stale, old};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(xai_mkdirs(dirs[i]), XAI_OK);
+        char *f = xai_path_join(dirs[i], "a.dat");
+        put(f, "1 2\n", 4);
+        free(f);
+    }
+    char *tmp;
+    assert_int_equal(xai_plot_tmp_dir(&tmp, final), XAI_OK);
+    assert_false(xai_file_exists(stale));
+    assert_false(xai_file_exists(old));
+    xai_plot_remove_dir(tmp);
+    free(tmp), free(final), free(stale), free(old);
 }
 
 /* ------------------------------------- defects 2 and 14: attribution files */
@@ -491,6 +514,7 @@ int main(void)
         cmocka_unit_test(test_config_size),      cmocka_unit_test(test_stale_tmp),
         cmocka_unit_test(test_attr_huge_dims),   cmocka_unit_test(test_attr_mismatch),
         cmocka_unit_test(test_model_sizes),      cmocka_unit_test(test_model_garbage),
+        cmocka_unit_test(test_stale_plot_dirs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -64,6 +64,9 @@ xai_status xai_train_experiment(const xai_train_request *q, xai_train_outcome *o
     if ((s = experiment_dataset(&cfg, &dsname, &size)) != XAI_OK) goto done;
     if (q->out) snprintf(out->out, sizeof out->out, "%s", q->out);
     else default_out(out->out, sizeof out->out, &cfg, q->config);
+    /* The default output too: training must never write over its own config. */
+    if ((s = xai_output_not_input(q->out ? "--out" : "the default output", out->out, "--config", q->config)) != XAI_OK)
+        goto done;
     if ((s = make_parent_dir(out->out)) != XAI_OK) goto done;
 
     xai_fetch_opts fo;

@@ -22,7 +22,7 @@
 #define MAX_EXP 32
 #define MAX_ARGS 96
 
-enum { ST_FETCH, ST_TRAIN, ST_EXPLAIN, ST_EVALUATE, ST_EXPORT, NSTAGE };
+enum { ST_FETCH, ST_TRAIN, ST_EXPLAIN, ST_EVALUATE, ST_CONFOUND, ST_EXPORT, NSTAGE };
 
 typedef struct {
     char name[64];
@@ -46,7 +46,7 @@ typedef struct {
     const experiment *all;   /* every experiment of the run, for the overall ETA */
     int nall;
 } repro_opts;
-static const char *stage_names[NSTAGE] = {"fetch", "train", "explain", "evaluate", "export"};
+static const char *stage_names[NSTAGE] = {"fetch", "train", "explain", "evaluate", "confound", "export"};
 
 /* ------------------------------------------------------------ stage records */
 
@@ -225,7 +225,7 @@ static void data_args(argbuf *a, const repro_opts *o)
 
 /* The files a stage reads and writes, under the experiment's directory. */
 typedef struct {
-    char model[600], attr[600], metrics[600], plot[600], ckpt[700], summary[600];
+    char model[600], attr[600], metrics[600], plot[600], ckpt[700], summary[600], confound[600];
     const char *in[4], *out[3]; /* NULL-terminated */
 } stage_files;
 
@@ -237,6 +237,7 @@ static void stage_files_of(stage_files *f, const experiment *e)
     snprintf(f->plot, sizeof f->plot, "%s/plot/done", e->dir);
     snprintf(f->ckpt, sizeof f->ckpt, "%s.ckpt.h5", f->model);
     snprintf(f->summary, sizeof f->summary, "%s/summary.csv", e->dir);
+    snprintf(f->confound, sizeof f->confound, "%s/metrics-confound.h5", e->dir);
 }
 
 /* Sets the files a stage depends on and produces (both NULL-terminated lists). */
@@ -248,6 +249,7 @@ static void stage_io(stage_files *f, int st)
     case ST_TRAIN: f->out[0] = f->model; break;
     case ST_EXPLAIN: f->in[0] = f->model, f->out[0] = f->attr; break;
     case ST_EVALUATE: f->in[0] = f->model, f->in[1] = f->attr, f->out[0] = f->metrics, f->out[1] = f->summary; break;
+    case ST_CONFOUND: f->in[0] = f->model, f->in[1] = f->attr, f->out[0] = f->confound; break;
     case ST_EXPORT: f->in[0] = f->model, f->in[1] = f->attr, f->in[2] = f->metrics, f->out[0] = f->plot; break;
     default: break;
     }
@@ -303,6 +305,20 @@ static void stage_args(argbuf *a, const repro_opts *o, const experiment *e, int 
             section_args(a, &e->cfg, "evaluate", skip);
         }
         break;
+    case ST_CONFOUND: {
+        /* The same evaluation under the [confound] section's removal reference: pixel flipping
+         * only (the IG curves and the randomisation do not depend on the reference). */
+        const char *once[] = {"perturb", "blur-sigma", "ig-curve", "ig-n", "ig-steps", "sanity", "sanity-n", NULL};
+        arg(a, "--model=%s", f->model);
+        arg(a, "--attributions=%s", f->attr);
+        arg(a, "--out=%s", f->confound);
+        section_args(a, &e->cfg, "evaluate", once);
+        if (o->quick) section_args(a, &e->cfg, "quick-evaluate", once);
+        section_args(a, &e->cfg, "confound", NULL);
+        arg(a, "--ig-curve=no");
+        arg(a, "--sanity=no");
+        break;
+    }
     case ST_EXPORT:
         if (o->data_dir) arg(a, "--data-dir=%s", o->data_dir);
         arg(a, "--results=%s", e->dir);
@@ -350,7 +366,9 @@ static int stage(const repro_opts *o, experiment *e, int st)
     make_key(key, sizeof key, e, o, inputs);
     int r = 0;
     /* fetch has no output of ours to check; the fetch command itself is a no-op on verified data. */
-    if (st != ST_FETCH && up_to_date(e, o, stage_names[st], key, outputs)) {
+    if (st == ST_CONFOUND && !xai_config_str(&e->cfg, "confound", "perturb", NULL)) {
+        e->stage_s[st] = 0; /* no [confound] section: nothing to run */
+    } else if (st != ST_FETCH && up_to_date(e, o, stage_names[st], key, outputs)) {
         e->stage_s[st] = recorded_seconds(e, stage_names[st]);
         stage_line(o, e, st, ": up to date");
     } else {

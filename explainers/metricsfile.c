@@ -1252,6 +1252,7 @@ static void read_stats_in(xai_metrics_stats_set *s, hid_t f, const char *path, x
     char names[8192] = "", methods[16384] = "";
     attr_str(f, "/stats", "metrics", names, sizeof names);
     attr_str(f, "/stats", "methods", methods, sizeof methods);
+    attr_str(f, "/", "perturb", s->perturb, sizeof s->perturb);
     if (!names[0] || !methods[0]) return;
     s->k = split_csv(&s->methods, methods);
     s->resamples = attr_i64(f, "/stats", "resamples", -1);

@@ -206,6 +206,7 @@ typedef struct {
     double *tau;             /* (nmetrics, nmetrics) Kendall tau-b; NULL when absent */
     int64_t resamples;
     double level, alpha;
+    char perturb[32];        /* the file's removal reference (@perturb) */
 } xai_metrics_stats_set;
 /* Only an unreadable file is an error; a metric whose vectors do not fit @methods is left out
  * and named in notes (when not NULL). Free with xai_metrics_stats_set_free. */

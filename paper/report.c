@@ -616,7 +616,85 @@ static void stats_agreement(doc *d, const xai_metrics_stats_set *st)
     table_end(d);
 }
 
-/* Per dataset: one table per metric family (mean, CI, letters), then the agreement matrix. */
+/* The metric called name in a stats set; NULL when absent. */
+static const xai_metric_stats *stats_metric(const xai_metrics_stats_set *st, const char *name)
+{
+    for (int i = 0; i < st->nmetrics; i++)
+        if (!strcmp(st->m[i].name, name)) return &st->m[i];
+    return NULL;
+}
+
+/* Method j of set a in set b (by name); -1 when absent. */
+static int stats_method(const xai_metrics_stats_set *b, const char *name)
+{
+    for (int j = 0; j < b->k; j++)
+        if (!strcmp(b->methods[j], name)) return j;
+    return -1;
+}
+
+static const char *const CONFOUND_METRICS[2] = {"pf_aopc_morf", "pf_abpc"};
+
+/* Per metric: Kendall tau-b between the rankings under the two references, and the sentence. */
+static void confound_tau(doc *d, const xai_metrics_stats_set *a, const xai_metrics_stats_set *b)
+{
+    xai_sbuf t = {0};
+    for (int q = 0; q < 2; q++) {
+        const xai_metric_stats *ma = stats_metric(a, CONFOUND_METRICS[q]), *mb = stats_metric(b, CONFOUND_METRICS[q]);
+        if (!ma || !mb) continue;
+        double *x = xai_malloc((size_t)a->k * sizeof *x), *y = xai_malloc((size_t)a->k * sizeof *y);
+        int n = 0;
+        for (int j = 0; j < a->k; j++) {
+            const int jb = stats_method(b, a->methods[j]);
+            if (jb >= 0 && isfinite(ma->rank[j]) && isfinite(mb->rank[jb])) x[n] = ma->rank[j], y[n] = mb->rank[jb], n++;
+        }
+        xai_sbuf_printf(&t, "%s%s %.2f", t.n ? ", " : "", CONFOUND_METRICS[q], n >= 2 ? xai_kendall_tau_b(x, y, n) : NAN);
+        free(x);
+        free(y);
+    }
+    if (t.n)
+        doc_para(d, "Kendall's tau-b between the rankings under %s and under %s removal: %s (1: the reference does "
+                    "not change the ranking).", a->perturb, b->perturb, t.s);
+    xai_sbuf_free(&t);
+}
+
+/* The ranking under each removal reference side by side (the baseline-match confound). */
+static void stats_confound(doc *d, const xai_exp_summary *s)
+{
+    const xai_metrics_stats_set *a = &s->stats, *b = &s->confound;
+    const xai_metric_stats *first = stats_metric(a, CONFOUND_METRICS[0]);
+    if (!b->nmetrics || !first) return;
+    doc_para(d, "Confound: the same attributions scored with removed features set to %s (metrics.h5) and to %s "
+                "(metrics-confound.h5). A method whose baseline matches the removal (IG with a black baseline under "
+                "zero removal, IG with a blur baseline under blur removal) is scored against its own reference. "
+                "Cells: rank (mean, letters).", a->perturb, b->perturb);
+    row h;
+    row_begin(&h);
+    cell(&h, "method");
+    for (int q = 0; q < 2; q++)
+        for (int r = 0; r < 2; r++) cell(&h, "%s, %s removal", CONFOUND_METRICS[q], r ? b->perturb : a->perturb);
+    table_begin(d, &h);
+    int *order = xai_malloc((size_t)a->k * sizeof *order);
+    xai_metric_order(order, first);
+    for (int o = 0; o < a->k; o++) {
+        row r;
+        row_begin(&r);
+        cell(&r, "%s", a->methods[order[o]]);
+        for (int q = 0; q < 2; q++)
+            for (int w = 0; w < 2; w++) {
+                const xai_metrics_stats_set *set = w ? b : a;
+                const xai_metric_stats *m = stats_metric(set, CONFOUND_METRICS[q]);
+                const int j = stats_method(set, a->methods[order[o]]);
+                if (!m || j < 0 || !isfinite(m->rank[j])) cell(&r, "–");
+                else cell(&r, "%g (%.4g, %s)", m->rank[j], m->mean[j], m->letters[j]);
+            }
+        table_row(d, &r, 0);
+    }
+    free(order);
+    table_end(d);
+    confound_tau(d, a, b);
+}
+
+/* Per dataset: one table per metric family (mean, CI, letters), the agreement matrix, the confound. */
 static void report_statistics(doc *d, const char *root, xai_exp_summary *s, int n)
 {
     doc_heading(d, 2, "Which method is most faithful: statistics");
@@ -641,6 +719,7 @@ static void report_statistics(doc *d, const char *root, xai_exp_summary *s, int 
         snprintf(src, sizeof src, "%s/figures/agreement.png", s[e].name);
         if (file_in(root, src))
             doc_figure(d, src, "Kendall's tau-b between the method rankings of every pair of metrics.");
+        stats_confound(d, &s[e]);
     }
 }
 

@@ -263,6 +263,10 @@ xai_status xai_exp_summary_load(xai_exp_summary *s, const char *exp_dir)
         free(p);
         XAI_TRY(r);
     }
+    char *cf = xai_path_join(exp_dir, "metrics-confound.h5");
+    xai_status r = xai_file_exists(cf) ? xai_metricsfile_read_stats(&s->confound, cf, &s->notes) : XAI_OK;
+    free(cf);
+    XAI_TRY(r);
     if (!s->dataset[0]) snprintf(s->dataset, sizeof s->dataset, "%s", s->name);
     if (s->nmethods > 1) qsort(s->methods, s->nmethods, sizeof *s->methods, cmp_method);
     return XAI_OK;
@@ -276,6 +280,7 @@ void xai_exp_summary_free(xai_exp_summary *s)
     xai_metrics_scores ms = {.ig = s->ig, .nig = s->nig};
     xai_metrics_scores_free(&ms);
     xai_metrics_stats_set_free(&s->stats);
+    xai_metrics_stats_set_free(&s->confound);
     xai_sbuf_free(&s->notes);
     memset(s, 0, sizeof *s);
 }

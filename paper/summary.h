@@ -10,7 +10,8 @@
 
 /* Layout of everything read here: results/README.md. An experiment directory <root>/<exp>/
  * holds model.h5, attributions.h5, metrics.h5 and summary.csv; any of the three HDF5 files may
- * be missing, and what needs it is skipped with a note. */
+ * be missing, and what needs it is skipped with a note. metrics-confound.h5 (the evaluation under
+ * a second removal reference, optional) is read when present. */
 
 /* What the report and the cross-dataset figures need of one method. NaN: not in the files. */
 typedef struct {
@@ -55,6 +56,7 @@ typedef struct {
     int nig;
     xai_ig_steps_summary *ig;    /* (nig) */
     xai_metrics_stats_set stats; /* /stats: per metric, statistics between methods */
+    xai_metrics_stats_set confound; /* the same of metrics-confound.h5 (another removal reference) */
     xai_sbuf notes;              /* one line per thing that was missing */
 } xai_exp_summary;
 

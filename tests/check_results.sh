@@ -39,6 +39,11 @@ for e in "${exps[@]}"; do
         h5ls "$d/metrics.h5/stats/pf_aopc_morf/$v" >/dev/null 2>&1 && ok || bad "$d/metrics.h5 lacks /stats/pf_aopc_morf/$v"
     done
     [ -s "$d/summary.csv" ] && ok || bad "$d/summary.csv missing"
+    # The confound: the evaluation again under the [confound] section's removal reference.
+    if grep -q '^\[confound\]' "experiments/$e.ini" 2>/dev/null; then
+        h5ok "$d/metrics-confound.h5" /stats /stats/kendall_tau
+        grep -q "^Confound: the same attributions" "$root/report.md" && ok || bad "$root/report.md lacks the confound table"
+    fi
     for fig in heatmaps pixelflip insdel road sensn training agreement; do png "$d/figures/$fig.png"; pdf "$d/figures/$fig.pdf"; done
     # IG step curves: the figure and, with an exact-IG reference (else a stated reason), the map error.
     for m in $(h5ls "$d/metrics.h5/ig_steps" 2>/dev/null | grep -v "NOT FOUND" | awk '{print $1}'); do

@@ -128,6 +128,12 @@ static void test_report_numbers(void **state)
     assert_int_equal(xai_write_file_atomic(png, "\x89PNG\r\n\x1a\n", 8), XAI_OK);
     char *prov = xai_path_join(root, "provenance.json");
     assert_int_equal(xai_write_file_atomic(prov, "{\"cpu\": \"Test CPU <fast>\"}\n", 27), XAI_OK);
+    /* alpha's confound evaluation: the same scores under the same reference rank the same. */
+    char *ma = xai_path_join(a, "metrics.h5"), *mc = xai_path_join(a, "metrics-confound.h5"), *mtext = NULL;
+    size_t mlen = 0;
+    assert_int_equal(xai_read_file(ma, &mtext, &mlen), XAI_OK);
+    assert_int_equal(xai_write_file_atomic(mc, mtext, mlen), XAI_OK);
+    free(mtext), free(ma), free(mc);
     const char *exps[2] = {"alpha", "beta"};
     assert_int_equal(xai_report_write(root, exps, 2), XAI_OK);
     char *md = fx_read(root, "report.md"), *html = fx_read(root, "report.html");
@@ -150,6 +156,8 @@ static void test_report_numbers(void **state)
         "beta/metrics.h5: missing",
         "most faithful: statistics", "0.538 [0.488, 0.588] a", /* lrp-epsilon first: rank 1 */
         "0.301 [0.251, 0.351] b", "-0.33",        /* gradient; Kendall tau */
+        "morf, zero removal", "1 (0.538, a)",      /* the confound table: rank (mean, letters) */
+        "under zero and under zero removal: pf",
     };
     for (size_t i = 0; i < sizeof both / sizeof *both; i++) {
         if (!strstr(md, both[i])) fprintf(stderr, "report.md lacks '%s'\n", both[i]);

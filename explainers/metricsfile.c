@@ -1023,6 +1023,32 @@ static double column_mean(hid_t f, const char *method, int c)
     return s.mean;
 }
 
+int xai_metricsfile_read_sanity(const char *path, const char *method, double **layer, double **mean, double **se)
+{
+    *layer = *mean = *se = NULL;
+    hid_t f;
+    if (xai_h5_open(&f, path, 0) != XAI_OK) return xai_clear_error(), 0;
+    static const char *const v[5] = {"layer", "spearman_abs_mean", "ssim_mean", "spearman_abs_stderr", "ssim_stderr"};
+    double *got[5] = {0};
+    int n[5] = {0}, ok = 1;
+    for (int i = 0; i < 5; i++) {
+        char obj[700];
+        snprintf(obj, sizeof obj, "/methods/%s/sanity/%s", method, v[i]);
+        got[i] = read_vec(f, obj, &n[i]);
+        ok &= got[i] && n[i] == n[0] && n[0] > 0;
+    }
+    xai_h5_close(f);
+    const int S = ok ? n[0] : 0;
+    if (S) {
+        *layer = got[0], got[0] = NULL;
+        *mean = xai_malloc(2 * (size_t)S * sizeof **mean), *se = xai_malloc(2 * (size_t)S * sizeof **se);
+        memcpy(*mean, got[1], S * sizeof **mean), memcpy(*mean + S, got[2], S * sizeof **mean);
+        memcpy(*se, got[3], S * sizeof **se), memcpy(*se + S, got[4], S * sizeof **se);
+    }
+    for (int i = 0; i < 5; i++) free(got[i]);
+    return S;
+}
+
 /* ------------------------------------------------------------- summary */
 
 /* The summary columns of one method (order: metricsfile.h). */

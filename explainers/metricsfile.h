@@ -184,6 +184,12 @@ int xai_metricsfile_read_mean_se(const char *path, const char *group, int k1, do
 int xai_metricsfile_read_curve(const char *path, const char *method, const char *order, int k1, double *mean,
                                double *se);
 
+/* The randomisation cascade of one method (/methods/<method>/sanity): S steps, step 0 with no
+ * layer randomised, then one more layer each from the top; layer (S) the layer randomised last
+ * (-1: none), mean and se (2, S): Spearman |rank| correlation, then SSIM, each against the
+ * original map. Returns S, 0 when the file has no randomisation for it. Arrays malloc'd. */
+int xai_metricsfile_read_sanity(const char *path, const char *method, double **layer, double **mean, double **se);
+
 /* The summary numbers of each method (the columns of xai_metrics_summary_csv after label,method):
  * aopc_morf, _se, aopc_lerf, _se, aopc_random, _se, morf_minus_random_z, abpc, abpc_se,
  * aopc_morf_prob, completeness_median, completeness_p90, then the mean over images of each

@@ -766,6 +766,53 @@ static xai_status export_training(const char *tmp, const xai_exp_summary *s, xai
     return st;
 }
 
+/* One method's cascade as a block of sanity.dat; 0 when the file has none for it. */
+static int sanity_block(xai_sbuf *b, const char *path, const char *method)
+{
+    double *layer, *mean, *se;
+    const int n = xai_metricsfile_read_sanity(path, method, &layer, &mean, &se);
+    if (n) xai_sbuf_printf(b, "\n\n# %s\n", method);
+    for (int k = 0; k < n; k++) {
+        xai_sbuf_printf(b, "%d %d", k, (int)layer[k]);
+        const double c[4] = {mean[k], se[k], mean[n + k], se[n + k]};
+        for (int q = 0; q < 4; q++) xai_sbuf_printf(b, " "), xai_gp_num(b, c[q]);
+        xai_sbuf_printf(b, "\n");
+    }
+    free(layer), free(mean), free(se);
+    return n;
+}
+
+/* sanity.dat: the randomisation cascade, one block per method with the cascade in the file. */
+static xai_status export_sanity(const char *tmp, const char *exp_dir, const xai_exp_summary *s, xai_sbuf *meta)
+{
+    char *path = xai_path_join(exp_dir, "metrics.h5");
+    xai_sbuf b = {0};
+    char **names = xai_calloc((size_t)s->nmethods + 1, sizeof *names);
+    char **colors = xai_calloc((size_t)s->nmethods + 1, sizeof *colors);
+    int nc = 0, S = 0;
+    xai_sbuf_printf(&b, "# model-parameter randomisation cascade (Adebayo et al. 2018), from %s /methods/*/sanity\n"
+                        "# columns: step layer spearman_abs_mean spearman_abs_se ssim_mean ssim_se (layer -1: none "
+                        "randomised)\n# blocks: one per method, as meta.gp sanity_name",
+                    path);
+    for (int i = 0; i < s->nmethods; i++) {
+        const int n = sanity_block(&b, path, s->methods[i].name);
+        if (!n) continue;
+        names[nc] = s->methods[i].name, colors[nc++] = (char *)xai_method_color(s->methods[i].name);
+        S = n;
+    }
+    xai_status st = nc ? xai_plot_write_text(tmp, "sanity.dat", &b) : XAI_OK;
+    xai_sbuf_printf(meta, "# randomisation cascade (sanity.dat blocks in sanity_name order)\n");
+    xai_sbuf_printf(meta, "have_sanity = %d\n", nc > 0);
+    if (nc) {
+        xai_sbuf_printf(meta, "n_sanity = %d\nsanity_steps = %d\n", nc, S);
+        xai_gp_str_array(meta, "sanity_name", names, nc);
+        xai_gp_str_array(meta, "sanity_color", colors, nc);
+    }
+    xai_sbuf_free(&b);
+    free(names), free(colors), free(path);
+    return st;
+}
+
 /* agreement.dat: Kendall tau-b between the metrics' method rankings, one row per metric (matrix). */
 static xai_status export_agreement(const char *tmp, const xai_exp_summary *s, xai_sbuf *meta)
 {
@@ -814,6 +861,7 @@ static xai_status export_pieces(const char *tmp, const char *exp_dir, const xai_
     if ((st = export_tables(tmp, s)) != XAI_OK) goto done;
     if ((st = export_training(tmp, s, &meta, log)) != XAI_OK) goto done;
     if ((st = export_agreement(tmp, s, &meta)) != XAI_OK) goto done;
+    if ((st = export_sanity(tmp, exp_dir, s, &meta)) != XAI_OK) goto done;
     if ((st = xai_plot_write_text(tmp, "meta.gp", &meta)) != XAI_OK) goto done;
     /* Completion marker for make-like pipelines (xai reproduce): present only in a whole export. */
     xai_sbuf_printf(&done, "xai export complete (xai %s) from %s\n", xai_version(), exp_dir);

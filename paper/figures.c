@@ -164,6 +164,7 @@ static const struct {
     {"ig_completeness.gp", "ig_completeness.dat", "IG completeness vs steps"},
     {"training.gp", "training.dat", "training curves"},
     {"agreement.gp", "agreement.dat", "metric agreement matrix"},
+    {"sanity.gp", "sanity.dat", "randomisation cascade"},
 };
 #define N_EXP_FIGS ((int)(sizeof EXP_FIGS / sizeof *EXP_FIGS))
 

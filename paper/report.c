@@ -645,9 +645,11 @@ static void confound_tau(doc *d, const xai_metrics_stats_set *a, const xai_metri
         int n = 0;
         for (int j = 0; j < a->k; j++) {
             const int jb = stats_method(b, a->methods[j]);
-            if (jb >= 0 && isfinite(ma->rank[j]) && isfinite(mb->rank[jb])) x[n] = ma->rank[j], y[n] = mb->rank[jb], n++;
+            if (jb >= 0 && isfinite(ma->rank[j]) && isfinite(mb->rank[jb]))
+                x[n] = ma->rank[j], y[n] = mb->rank[jb], n++;
         }
-        xai_sbuf_printf(&t, "%s%s %.2f", t.n ? ", " : "", CONFOUND_METRICS[q], n >= 2 ? xai_kendall_tau_b(x, y, n) : NAN);
+        const double tau = n >= 2 ? xai_kendall_tau_b(x, y, n) : NAN;
+        xai_sbuf_printf(&t, "%s%s %.2f", t.n ? ", " : "", CONFOUND_METRICS[q], tau);
         free(x);
         free(y);
     }
@@ -756,6 +758,16 @@ static void report_figures(doc *d, const char *root, xai_exp_summary *s, int n)
                      nm, s[e].nig && s[e].ig[0].exact
                              ? "; right: the map error against exact IG, the key giving each rule's observed order"
                              : "");
+            doc_figure(d, src, cap), any = 1;
+        }
+        snprintf(src, sizeof src, "%s/figures/sanity.png", nm);
+        if (file_in(root, src)) {
+            snprintf(cap, sizeof cap,
+                     "%s: model-parameter randomisation (Adebayo et al. 2018): similarity of each method's map to "
+                     "its map on the trained model while layers are randomised from the top (Spearman |rank| "
+                     "correlation left, SSIM right; mean ± s.e. over images). A map that stays similar does not "
+                     "depend on what the model learned.",
+                     nm);
             doc_figure(d, src, cap), any = 1;
         }
         snprintf(src, sizeof src, "%s/figures/training.png", nm);

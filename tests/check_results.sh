@@ -45,6 +45,10 @@ for e in "${exps[@]}"; do
         grep -q "^Confound: the same attributions" "$root/report.md" && ok || bad "$root/report.md lacks the confound table"
     fi
     for fig in heatmaps pixelflip insdel road sensn training agreement; do png "$d/figures/$fig.png"; pdf "$d/figures/$fig.pdf"; done
+    # The randomisation cascade figure, when the evaluation ran it.
+    if h5ls -r "$d/metrics.h5/methods" 2>/dev/null | grep -q "/sanity "; then
+        png "$d/figures/sanity.png"; pdf "$d/figures/sanity.pdf"
+    fi
     # IG step curves: the figure and, with an exact-IG reference (else a stated reason), the map error.
     for m in $(h5ls "$d/metrics.h5/ig_steps" 2>/dev/null | grep -v "NOT FOUND" | awk '{print $1}'); do
         png "$d/figures/ig_completeness.png"; pdf "$d/figures/ig_completeness.pdf"

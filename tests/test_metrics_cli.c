@@ -16,6 +16,7 @@
 #include "core/io.h"
 #include "experiments/commands.h"
 #include "explainers/evaluate.h"
+#include "explainers/metricsfile.h"
 #include "explainers/metrics.h"
 #include "explainers/metricsfile.h"
 
@@ -241,6 +242,13 @@ static void test_evaluate_linear(void **state)
     for (int j = 4; j < 8; j++) assert_true(sp[j] < 0.9f);
     check_stats(f, out);
     H5Fclose(f);
+    /* The cascade as the figure reads it: the random control never changes (similarity 1). */
+    double *cl, *cm, *cs;
+    assert_int_equal(xai_metricsfile_read_sanity(out, "random", &cl, &cm, &cs), 2);
+    assert_true(cl[0] == -1 && cl[1] == 1);
+    for (int k = 0; k < 4; k++) assert_float_equal(cm[k], 1, 1e-6);
+    free(cl), free(cm), free(cs);
+    assert_int_equal(xai_metricsfile_read_sanity(out, "nothere", &cl, &cm, &cs), 0);
 
     FILE *c = fopen(csv, "r");
     assert_non_null(c);

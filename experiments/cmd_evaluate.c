@@ -117,6 +117,9 @@ int xai_cmd_evaluate(int argc, char **argv)
         {"--maxsens-radius", XAI_ARG_F64, &fo->maxsens_radius, "R", 0, 10,
          "their L-infinity radius in pixels (default 0.02)"},
         {"--randlogit-n", XAI_ARG_INT, &fo->randlogit_n, "N", 1, 0, "images for the random-logit test (default 64)"},
+        {"--ig-curve-methods", XAI_ARG_STR, &o.ig_curve_methods, "A,B", 0, 0,
+         "IG methods to draw the curve for (default: every IG method; the exact\nreference of a blur baseline's "
+         "path can take minutes an image)"},
         {"--summary", XAI_ARG_STR, &o.summary, "CSV", 0, 0,
          "also write summary rows (method, AOPC MoRF/LeRF, completeness) to CSV"},
         {"--label", XAI_ARG_STR, &o.label, "L", 0, 0, "first column of the summary rows (default: the attribution file)"},

@@ -308,7 +308,8 @@ static void stage_args(argbuf *a, const repro_opts *o, const experiment *e, int 
     case ST_CONFOUND: {
         /* The same evaluation under the [confound] section's removal reference: pixel flipping
          * only (the IG curves and the randomisation do not depend on the reference). */
-        const char *once[] = {"perturb", "blur-sigma", "ig-curve", "ig-n", "ig-steps", "sanity", "sanity-n", NULL};
+        const char *once[] = {"perturb",          "blur-sigma", "ig-curve", "ig-n", "ig-steps",
+                              "ig-curve-methods", "sanity",     "sanity-n", NULL};
         arg(a, "--model=%s", f->model);
         arg(a, "--attributions=%s", f->attr);
         arg(a, "--out=%s", f->confound);

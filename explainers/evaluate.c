@@ -479,13 +479,15 @@ static xai_status ig_curve_of(xai_ig_curve *c, const char *name, const xai_metho
     return s;
 }
 
-/* The IG step curve of each IG method of the file, or of the default `ig` when there is none. */
+/* The IG step curve of each IG method of the file (those of --ig-curve-methods when given), or of
+ * the default `ig` when there is none. */
 static xai_status eval_ig_curves(xai_metrics *r, const eval_input *in, xai_model *m, const xai_eval_opts *o)
 {
     const int n = o->ig_n < in->n ? o->ig_n : in->n;
     r->ig = xai_calloc(in->nmethods + 1, sizeof *r->ig);
     for (int i = 0; i < in->nmethods; i++) {
         if (strcmp(in->kinds[i], "ig") != 0) continue;
+        if (o->ig_curve_methods && !in_list(o->ig_curve_methods, in->names[i])) continue;
         xai_method meth;
         XAI_TRY(xai_attr_read_method_spec(&meth, in->path, in->names[i]));
         r->nig++;

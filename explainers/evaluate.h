@@ -21,6 +21,7 @@ typedef struct {
     int batch;           /* images per forward pass */
     int sanity, sanity_n;
     int ig_curve, ig_n;
+    const char *ig_curve_methods; /* comma-separated IG methods for the curves; NULL: every IG method */
     int ig_steps[XAI_EVAL_MAX_LIST], nig_steps;
     int ig_rules[XAI_EVAL_MAX_LIST], nig_rules; /* xai_quad_rule */
     xai_flip_opts flip;

@@ -261,7 +261,7 @@ static void stage_args(argbuf *a, const repro_opts *o, const experiment *e, int 
     const char *dataset = xai_config_str(&e->cfg, "experiment", "dataset", e->name);
     const char *size = xai_config_str(&e->cfg, "experiment", "size", NULL);
     const char *skip[] = {NULL};
-    base_args(a, o, stage_names[st]);
+    base_args(a, o, st == ST_CONFOUND ? "evaluate" : stage_names[st]); /* confound: evaluate again */
     switch (st) {
     case ST_FETCH:
         data_args(a, o);

@@ -11,9 +11,9 @@ DEB_PKGS := build-essential cmake pkg-config libhdf5-dev hdf5-tools libopenblas-
             gnuplot-nox libcurl4-openssl-dev libarchive-dev libjpeg62-turbo-dev zlib1g-dev \
             libzip-dev libinih-dev dataset-fashion-mnist \
             python3-torch python3-h5py python3-numpy python3-onnx chromium \
-            libpng-dev libprotobuf-c-dev protobuf-c-compiler
+            libpng-dev libprotobuf-c-dev protobuf-c-compiler clang libclang-rt-14-dev
 
-.PHONY: all deps build test test-repeat test-asan reproduce bench clean
+.PHONY: all deps build test test-repeat test-asan build-fuzz fuzz reproduce bench clean
 
 all: build
 
@@ -50,6 +50,20 @@ test-asan: deps
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ctest --output-on-failure -j $(JOBS)
 
+# libFuzzer targets (tests/fuzz/README.md): clang, ASan + UBSan, in their own build tree.
+# `make fuzz` runs each for FUZZ_SECONDS; new inputs and crashes land in build-fuzz/fuzz/.
+FUZZ_SECONDS ?= 180
+FUZZ_FLAGS   ?=
+build-fuzz: deps
+	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DXAI_FUZZ=ON
+	cmake --build build-fuzz -j $(JOBS)
+
+fuzz: build-fuzz
+	@rc=0; for t in build-fuzz/fuzz_*; do \
+	  [ -x "$$t" ] || continue; \
+	  bash tests/fuzz/run.sh $$t $(FUZZ_SECONDS) build-fuzz/fuzz $(FUZZ_FLAGS) || rc=1; \
+	done; exit $$rc
+
 reproduce: build
 	$(XAI) reproduce $(if $(QUICK),--quick) $(if $(ONLY),--only $(ONLY))
 
@@ -58,4 +72,4 @@ bench: build
 	$(XAI) bench infer --config experiments/mnist.ini --batch 128
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-fuzz

@@ -685,11 +685,15 @@ static void attr_str(hid_t f, const char *obj, const char *name, char *out, size
     close_obj(f, o);
 }
 
-/* A whole 1-D dataset as doubles (malloc'd); NULL when absent. */
+/* Longest vector read: the file's vectors hold per-step values (a few hundred); a length beyond
+ * this is a lying file, read as absent rather than allocated. */
+#define METRICS_MAX_VEC (1u << 24)
+
+/* A whole 1-D dataset as doubles (malloc'd); NULL when absent or longer than METRICS_MAX_VEC. */
 static double *read_vec(hid_t f, const char *name, int *n)
 {
     uint64_t d[8];
-    if (xai_h5_dims(f, name, d) != 1) return NULL;
+    if (xai_h5_dims(f, name, d) != 1 || d[0] > METRICS_MAX_VEC) return NULL;
     double *v = xai_malloc((d[0] ? d[0] : 1) * sizeof *v);
     if (xai_h5_read_f64(f, name, v, 1, NULL, "") != XAI_OK) {
         xai_clear_error();

@@ -337,12 +337,17 @@ static void record_read_attrs(xai_train_record *r, hid_t g)
     get_str(g, "dataset_sha256", r->dataset_sha256, sizeof r->dataset_sha256);
 }
 
+#define XAI_HISTORY_MAX_ROWS 1000000
+#define XAI_HISTORY_MAX_COLS 1024
+
 /* /train/history (epochs, columns) as doubles and its @columns; left NULL when absent or unreadable. */
 static void record_read_history(xai_train_record *r, hid_t g)
 {
     uint64_t d[8];
     int rank = xai_h5_dims(g, "history", d);
-    if (rank < 1 || rank > 2) return;
+    /* A shape beyond any training run (epochs are capped at 100000, columns are a few) is
+     * unreadable, not an allocation of what the file claims. */
+    if (rank < 1 || rank > 2 || d[0] > XAI_HISTORY_MAX_ROWS || (rank == 2 && d[1] > XAI_HISTORY_MAX_COLS)) return;
     size_t n = rank == 1 ? d[0] : d[0] * d[1];
     double *v = xai_malloc((n ? n : 1) * sizeof *v);
     if (xai_h5_read_f64(g, "history", v, rank, NULL, "") != XAI_OK) {

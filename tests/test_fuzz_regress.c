@@ -1,0 +1,84 @@
+/* test_fuzz_regress.c: regression tests of what the fuzz targets (tests/fuzz) found in our
+ * readers; each input is also in the target's corpus, which ctest runs when clang is present. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "explainers/metricsfile.h"
+#include "trainers/trainers.h"
+#include "test_export_fixture.h"
+
+/* Replaces dataset `name` of the file by a chunked float64 one of the given shape, never
+ * written: a header that claims 2^32 + 2 rows costs the file nothing. */
+static void huge_dataset(const char *path, const char *name, int rank, const hsize_t *dims)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    assert_true(f >= 0);
+    H5Ldelete(f, name, H5P_DEFAULT);
+    hsize_t chunk[2] = {1, 1};
+    hid_t sp = H5Screate_simple(rank, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, rank, chunk);
+    hid_t ds = H5Dcreate2(f, name, H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    assert_true(ds >= 0);
+    H5Dclose(ds);
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+    H5Fclose(f);
+}
+
+/* fuzz_model corpus history-huge: /train/history of (2^32 + 2, 7) made the record reader
+ * allocate 240 GB and abort; it is now unreadable, the rest of the record stays. */
+static void test_train_history_huge(void **state)
+{
+    (void)state;
+    char *dir = fx_tmpdir(), *path = xai_path_join(dir, "model.h5");
+    fx_numbers x;
+    fx_defaults(&x, 1);
+    fx_model(dir, &x, 1);
+    hsize_t d[2] = {(1ull << 32) + 2, 7};
+    huge_dataset(path, "/train/history", 2, d);
+    xai_train_record r;
+    int found = 0;
+    assert_int_equal(xai_train_record_read(&r, path, &found), XAI_OK);
+    assert_int_equal(found, 1);
+    assert_null(r.history);
+    assert_int_equal(r.epochs, FX_EPOCHS);
+    xai_train_record_free(&r);
+    fx_rmtree(dir);
+    free(path);
+    free(dir);
+}
+
+/* fuzz_metrics corpus d04-steps-huge, d04-fraction-huge: vectors of 2^32 + 2 and 2^31 + 5
+ * elements were allocated (and cast to int) as the header said. */
+static void test_metrics_vectors_huge(void **state)
+{
+    (void)state;
+    char *dir = fx_tmpdir(), *path = xai_path_join(dir, "metrics.h5");
+    fx_numbers x;
+    fx_defaults(&x, 1);
+    fx_metrics(dir, &x);
+    hsize_t d1[1] = {(1ull << 32) + 2}, d2[1] = {(1ull << 31) + 5};
+    huge_dataset(path, "/ig_steps/ig/gauss/steps", 1, d1);
+    huge_dataset(path, "/steps/fraction", 1, d2);
+    double *frac = NULL;
+    assert_int_equal(xai_metricsfile_read_fractions(path, &frac), 0);
+    assert_null(frac);
+    xai_metrics_scores s;
+    assert_int_equal(xai_metricsfile_read_scores(&s, path, NULL), XAI_OK);
+    xai_metrics_scores_free(&s);
+    fx_rmtree(dir);
+    free(path);
+    free(dir);
+}
+
+int main(void)
+{
+    xai_quiet = 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_train_history_huge),
+        cmocka_unit_test(test_metrics_vectors_huge),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

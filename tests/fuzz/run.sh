@@ -14,9 +14,10 @@ mkdir -p "$work/corpus/$name" "$work/artifacts" "$seeds"
 out=$work/last-$name.log
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0:quarantine_size_mb=64}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-# Limits: an input of a few KB that makes our code allocate 1 GB in one go, run over 10 s or hold
-# 2.5 GB is a finding (sizes from files are checked before they are used).
-"$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2560 -malloc_limit_mb=1024 -max_len=8192 \
+# Limits: an input of a few KB that makes our code allocate 1 GB in one go, run over 60 s (wall
+# clock, so generous: shared machines are slow; FUZZ_TIMEOUT) or hold 2.5 GB is a finding (sizes
+# from files are checked before they are used).
+"$bin" -max_total_time="$secs" -timeout="${FUZZ_TIMEOUT:-60}" -rss_limit_mb=2560 -malloc_limit_mb=1024 -max_len=8192 \
   -print_final_stats=1 -artifact_prefix="$work/artifacts/$name-" "$@" "$work/corpus/$name" "$seeds" >"$out" 2>&1
 rc=$?
 stat() { grep -m1 "^stat::$1:" "$out" | awk '{print $2}'; }

@@ -201,7 +201,7 @@ static int64_t insert_vertices(walker *w, const xai_layer *l, int K)
             tl->v = realloc(tl->v, tl->cap * sizeof *tl->v);
             XAI_CHECK(tl->v);
         }
-        memcpy(tl->v + tl->n, c, (size_t)kept * sizeof *c);
+        if (kept) memcpy(tl->v + tl->n, c, (size_t)kept * sizeof *c); /* tl->v may still be NULL */
         w->tid[k] = t, w->start[k] = (int64_t)tl->n, w->count[k] = kept;
         tl->n += (size_t)kept;
     }

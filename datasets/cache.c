@@ -350,10 +350,16 @@ int xai_ds_cache_ok(const char *path, const char *dataset, int want_size, int *n
 
 /* ------------------------------------------------------------------- info */
 
+/* More labels than any real dataset has (ImageNet: 1.3M); bounds the buffer a file can ask for. */
+#define LABELS_MAX ((uint64_t)1 << 26)
+
 static xai_status info_labels(hid_t f, const char *name, int nclasses, int *count, int *n, const char *path)
 {
     uint64_t dims[8];
     if (xai_h5_dims(f, name, dims) != 1) return xai_fail(XAI_EFORMAT, "%s: missing '%s'", path, name);
+    if (dims[0] > LABELS_MAX) /* found by fuzz_dataset_cache: a claimed length sized the buffer */
+        return xai_fail(XAI_EFORMAT, "%s: '%s' has %llu labels, expected at most %llu", path, name,
+                        (unsigned long long)dims[0], (unsigned long long)LABELS_MAX);
     *n = (int)dims[0];
     int32_t *lb = xai_malloc(sizeof(int32_t) * (*n ? *n : 1));
     xai_status s;

@@ -17,6 +17,7 @@ void xai_eval_defaults(xai_eval_opts *o)
     o->batch = 256;
     o->sanity_n = 100;
     o->ig_n = 100;
+    o->ig_check = 1;
     for (int s = 4; s <= 256; s *= 2) o->ig_steps[o->nig_steps++] = s;
     for (int r = 0; r < XAI_QUAD_RULES; r++) o->ig_rules[o->nig_rules++] = r;
 }
@@ -396,9 +397,10 @@ static void map_errors(double *out /* (N) */, const float *a, const float *e /* 
     }
 }
 
-/* Order and steps for 1 % per rule; the midpoint check at XAI_IG_CHECK_STEPS when measured: the
- * power law fitted on the smaller step counts, extrapolated, must meet the measured error. */
-static void ig_curve_fit(xai_ig_curve *c)
+/* Order and steps for 1 % per rule; the midpoint check at XAI_IG_CHECK_STEPS when measured (held:
+ * its median map error from the extra run, NaN when not run): the power law fitted on the smaller
+ * step counts, extrapolated, must meet the measured error. */
+static void ig_curve_fit(xai_ig_curve *c, double held)
 {
     const int T = c->nsteps;
     for (int q = 0; q < c->nrules; q++) {
@@ -406,12 +408,13 @@ static void ig_curve_fit(xai_ig_curve *c)
         c->order[q] = xai_eval_conv_order(c->steps, med, T);
         c->steps_1pct[q] = xai_eval_steps_for(c->steps, med, T, 0.01);
         if (c->rules[q] != XAI_QUAD_MIDPOINT) continue;
-        int at = -1, below = 0;
+        int below = 0;
+        double measured = held;
         for (int t = 0; t < T; t++) {
-            if (c->steps[t] == XAI_IG_CHECK_STEPS) at = t;
+            if (c->steps[t] == XAI_IG_CHECK_STEPS) measured = med[t];
             below += c->steps[t] < XAI_IG_CHECK_STEPS;
         }
-        if (at < 0 || below < 2) continue;
+        if (isnan(measured) || below < 2) continue;
         int64_t *st = xai_malloc(below * sizeof *st);
         double *e = xai_malloc(below * sizeof *e), slope, icpt;
         for (int t = 0, k = 0; t < T; t++)
@@ -421,13 +424,43 @@ static void ig_curve_fit(xai_ig_curve *c)
             ck->run = 1;
             ck->order = -slope;
             ck->predicted = exp(icpt + slope * log((double)XAI_IG_CHECK_STEPS));
-            ck->measured = med[at];
+            ck->measured = measured;
             ck->ok = ck->measured <= XAI_IG_CHECK_FACTOR * ck->predicted &&
                      ck->measured >= ck->predicted / XAI_IG_CHECK_FACTOR;
         }
         free(st);
         free(e);
     }
+}
+
+/* Whether the held-out check needs its own run: midpoint among the rules, XAI_IG_CHECK_STEPS not
+ * among the steps (then the curve has it already) and at least two smaller step counts to fit. */
+static int needs_held_out(const xai_eval_opts *o)
+{
+    int mid = 0, below = 0;
+    for (int q = 0; q < o->nig_rules; q++) mid |= o->ig_rules[q] == XAI_QUAD_MIDPOINT;
+    for (int t = 0; t < o->nig_steps; t++) {
+        if (o->ig_steps[t] == XAI_IG_CHECK_STEPS) return 0;
+        below += o->ig_steps[t] < XAI_IG_CHECK_STEPS;
+    }
+    return o->ig_check && mid && below >= 2;
+}
+
+/* The held-out point: midpoint IG at XAI_IG_CHECK_STEPS on the curve's images, its median map
+ * error against exact IG in *held (attr: scratch of the curve's maps). */
+static xai_status held_out_error(double *held, xai_model *m, const xai_method *meth, const xai_attr_header *h,
+                                 const float *xb, const float *exact, float *attr, int n)
+{
+    xai_ig_opts io = meth->ig;
+    io.exact = 0, io.rule = XAI_QUAD_MIDPOINT, io.steps = XAI_IG_CHECK_STEPS;
+    XAI_TRY(xai_ig(m, &io, h->inputs, xb, h->targets, h->indices, n, attr, NULL, NULL));
+    double *err = xai_malloc((size_t)n * sizeof *err);
+    map_errors(err, attr, exact, xai_shape_size(h->shape), n);
+    xai_stats t;
+    xai_stats_of(&t, err, n);
+    free(err);
+    *held = t.median;
+    return XAI_OK;
 }
 
 /* IG recomputed with every rule and step count on the first n images; rel_error against f(x)
@@ -469,7 +502,10 @@ static xai_status ig_curve_of(xai_ig_curve *c, const char *name, const xai_metho
         xai_progress_update(&p, k + 1);
     }
     xai_progress_end(&p, NULL);
-    if (s == XAI_OK && c->exact) ig_curve_fit(c);
+    double held = NAN;
+    if (s == XAI_OK && c->exact && needs_held_out(o))
+        s = held_out_error(&held, m, meth, h, xb, exact, attr, n);
+    if (s == XAI_OK && c->exact) ig_curve_fit(c, held);
     free(xb);
     free(attr);
     free(scr);

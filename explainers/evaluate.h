@@ -22,14 +22,15 @@ typedef struct {
     int sanity, sanity_n;
     int ig_curve, ig_n;
     const char *ig_curve_methods; /* comma-separated IG methods for the curves; NULL: every IG method */
+    int ig_check;        /* the midpoint run at XAI_IG_CHECK_STEPS when the steps lack it (default 1) */
     int ig_steps[XAI_EVAL_MAX_LIST], nig_steps;
     int ig_rules[XAI_EVAL_MAX_LIST], nig_rules; /* xai_quad_rule */
     xai_flip_opts flip;
     xai_faith_opts faith; /* the metrics beyond pixel flipping (faith.h); which = 0: none */
 } xai_eval_opts;
 
-/* batch 256, sanity_n and ig_n 100, steps 4..256 (powers of 2), every rule, xai_flip_defaults,
- * xai_faith_defaults (every metric). */
+/* batch 256, sanity_n and ig_n 100, ig_check on, steps 4..256 (powers of 2), every rule,
+ * xai_flip_defaults, xai_faith_defaults (every metric). */
 void xai_eval_defaults(xai_eval_opts *o);
 /* A comma list of step counts (1..100000) or, with rules != 0, quadrature rule names, into out:
  * the count, or -1 when an entry is bad or there are more than cap. */

@@ -326,7 +326,8 @@ static void write_fixture(xai_model *m, const char *model, const char *attr)
 }
 
 /* On a random ReLU net the IG step curve is measured against exact IG: the map error falls with the
- * steps, midpoint converges at order about 1, and the 4096-step check agrees with the fit. */
+ * steps, midpoint converges at order about 1, and the 4096-step check agrees with the fit, whether
+ * 4096 is on the curve or a held-out run. */
 static void test_evaluate_exact(void **state)
 {
     (void)state;
@@ -364,6 +365,27 @@ static void test_evaluate_exact(void **state)
     assert_float_equal(attr_of(f, "/ig_exact/ig", "check_run"), 1, 0);
     assert_float_equal(attr_of(f, "/ig_exact/ig", "check_ok"), 1, 0);
     assert_float_equal(attr_of(f, "/ig_steps/ig", "exact"), 1, 0);
+    const double measured = attr_of(f, "/ig_exact/ig", "check_measured");
+    assert_float_equal(measured, mid[8], 0);
+    H5Fclose(f);
+
+    /* Without 4096 among the steps the check is a held-out run of its own: the same midpoint maps,
+     * so the same measured error; --ig-check no leaves it out. */
+    const char *held[] = {"evaluate", "--model", model, "--attributions", attr, "--out", out, "--steps", "2",
+                          "--ig-curve", "--ig-n", "6", "--ig-rules", "midpoint", "--ig-steps", "16,64,256,1024",
+                          NULL};
+    assert_int_equal(run(held), 0);
+    assert_int_equal(xai_h5_open(&f, out, 0), XAI_OK);
+    assert_float_equal(attr_of(f, "/ig_exact/ig", "check_run"), 1, 0);
+    assert_float_equal(attr_of(f, "/ig_exact/ig", "check_measured"), measured, 0);
+    assert_float_equal(attr_of(f, "/ig_exact/ig", "check_ok"), 1, 0);
+    H5Fclose(f);
+    const char *off[] = {"evaluate", "--model", model, "--attributions", attr, "--out", out, "--steps", "2",
+                         "--ig-curve", "--ig-n", "2", "--ig-rules", "midpoint", "--ig-steps", "16,64",
+                         "--ig-check", "no", NULL};
+    assert_int_equal(run(off), 0);
+    assert_int_equal(xai_h5_open(&f, out, 0), XAI_OK);
+    assert_float_equal(attr_of(f, "/ig_exact/ig", "check_run"), 0, 0);
     H5Fclose(f);
 
     /* A max pool wider than 8x8 is outside exact IG: the curve runs as before, without the reference. */

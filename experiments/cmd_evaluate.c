@@ -121,7 +121,8 @@ int xai_cmd_evaluate(int argc, char **argv)
          "IG methods to draw the curve for (default: every IG method; the exact\nreference of a blur baseline's "
          "path can take minutes an image)"},
         {"--ig-check", XAI_ARG_SWITCH, &o.ig_check, "[yes|no]", 0, 0,
-         "with an exact reference: midpoint IG at 4096 steps (one more run when --ig-steps\nlacks 4096) against the error the order fitted on fewer steps predicts (default yes)"},
+         "with an exact reference: midpoint IG at 4096 steps on the first 32 images (one more\n"
+         "run when --ig-steps lacks 4096) against the error the order fitted on fewer steps\npredicts (default yes)"},
         {"--summary", XAI_ARG_STR, &o.summary, "CSV", 0, 0,
          "also write summary rows (method, AOPC MoRF/LeRF, completeness) to CSV"},
         {"--label", XAI_ARG_STR, &o.label, "L", 0, 0, "first column of the summary rows (default: the attribution file)"},

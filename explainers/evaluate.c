@@ -397,9 +397,48 @@ static void map_errors(double *out /* (N) */, const float *a, const float *e /* 
     }
 }
 
-/* Order and steps for 1 % per rule; the midpoint check at XAI_IG_CHECK_STEPS when measured (held:
- * its median map error from the extra run, NaN when not run): the power law fitted on the smaller
- * step counts, extrapolated, must meet the measured error. */
+static int check_images(int n) { return n < XAI_IG_CHECK_IMAGES ? n : XAI_IG_CHECK_IMAGES; }
+
+/* Median over the first k images of each step count of rule q's per-image map errors. */
+static void check_medians(double *out /* (T) */, const xai_ig_curve *c, int q, int k)
+{
+    double *v = xai_malloc((size_t)k * sizeof *v);
+    for (int t = 0; t < c->nsteps; t++) {
+        memcpy(v, c->map_rel + ((size_t)q * c->nsteps + t) * c->n, (size_t)k * sizeof *v);
+        xai_stats st;
+        xai_stats_of(&st, v, k);
+        out[t] = st.median;
+    }
+    free(v);
+}
+
+/* The midpoint check over the first images (check_images): the power law fitted on the step
+ * counts below XAI_IG_CHECK_STEPS, extrapolated, against the measured error (held: from the
+ * held-out run, NaN when not run; else the curve's own point at XAI_IG_CHECK_STEPS). */
+static void ig_curve_check(xai_ig_curve *c, int q, double held)
+{
+    const int T = c->nsteps, k = check_images(c->n);
+    double *med = xai_malloc(T * sizeof *med), *e = xai_malloc(T * sizeof *e), slope, icpt;
+    int64_t *st = xai_malloc(T * sizeof *st);
+    check_medians(med, c, q, k);
+    int below = 0;
+    double measured = held;
+    for (int t = 0; t < T; t++)
+        if (c->steps[t] == XAI_IG_CHECK_STEPS) measured = med[t];
+        else if (c->steps[t] < XAI_IG_CHECK_STEPS) st[below] = c->steps[t], e[below++] = med[t];
+    if (!isnan(measured) && below >= 2 && fit_loglog(st, e, below, &slope, &icpt) >= 2) {
+        xai_ig_order_check *ck = &c->check;
+        ck->run = 1, ck->images = k;
+        ck->order = -slope;
+        ck->predicted = exp(icpt + slope * log((double)XAI_IG_CHECK_STEPS));
+        ck->measured = measured;
+        ck->ok = ck->measured <= XAI_IG_CHECK_FACTOR * ck->predicted &&
+                 ck->measured >= ck->predicted / XAI_IG_CHECK_FACTOR;
+    }
+    free(med), free(e), free(st);
+}
+
+/* Order and steps for 1 % per rule, and the midpoint check. */
 static void ig_curve_fit(xai_ig_curve *c, double held)
 {
     const int T = c->nsteps;
@@ -407,29 +446,7 @@ static void ig_curve_fit(xai_ig_curve *c, double held)
         const double *med = c->map_median + (size_t)q * T;
         c->order[q] = xai_eval_conv_order(c->steps, med, T);
         c->steps_1pct[q] = xai_eval_steps_for(c->steps, med, T, 0.01);
-        if (c->rules[q] != XAI_QUAD_MIDPOINT) continue;
-        int below = 0;
-        double measured = held;
-        for (int t = 0; t < T; t++) {
-            if (c->steps[t] == XAI_IG_CHECK_STEPS) measured = med[t];
-            below += c->steps[t] < XAI_IG_CHECK_STEPS;
-        }
-        if (isnan(measured) || below < 2) continue;
-        int64_t *st = xai_malloc(below * sizeof *st);
-        double *e = xai_malloc(below * sizeof *e), slope, icpt;
-        for (int t = 0, k = 0; t < T; t++)
-            if (c->steps[t] < XAI_IG_CHECK_STEPS) st[k] = c->steps[t], e[k++] = med[t];
-        if (fit_loglog(st, e, below, &slope, &icpt) >= 2) {
-            xai_ig_order_check *ck = &c->check;
-            ck->run = 1;
-            ck->order = -slope;
-            ck->predicted = exp(icpt + slope * log((double)XAI_IG_CHECK_STEPS));
-            ck->measured = measured;
-            ck->ok = ck->measured <= XAI_IG_CHECK_FACTOR * ck->predicted &&
-                     ck->measured >= ck->predicted / XAI_IG_CHECK_FACTOR;
-        }
-        free(st);
-        free(e);
+        if (c->rules[q] == XAI_QUAD_MIDPOINT) ig_curve_check(c, q, held);
     }
 }
 
@@ -446,7 +463,7 @@ static int needs_held_out(const xai_eval_opts *o)
     return o->ig_check && mid && below >= 2;
 }
 
-/* The held-out point: midpoint IG at XAI_IG_CHECK_STEPS on the curve's images, its median map
+/* The held-out point: midpoint IG at XAI_IG_CHECK_STEPS on the first n images, their median map
  * error against exact IG in *held (attr: scratch of the curve's maps). */
 static xai_status held_out_error(double *held, xai_model *m, const xai_method *meth, const xai_attr_header *h,
                                  const float *xb, const float *exact, float *attr, int n)
@@ -504,7 +521,7 @@ static xai_status ig_curve_of(xai_ig_curve *c, const char *name, const xai_metho
     xai_progress_end(&p, NULL);
     double held = NAN;
     if (s == XAI_OK && c->exact && needs_held_out(o))
-        s = held_out_error(&held, m, meth, h, xb, exact, attr, n);
+        s = held_out_error(&held, m, meth, h, xb, exact, attr, check_images(n));
     if (s == XAI_OK && c->exact) ig_curve_fit(c, held);
     free(xb);
     free(attr);

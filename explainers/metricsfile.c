@@ -523,6 +523,7 @@ static xai_status write_ig_exact(hid_t g, const void *ctx)
     XAI_TRY(xai_h5_attr_i64(g, "check_run", k->run));
     if (!k->run) return XAI_OK;
     XAI_TRY(xai_h5_attr_i64(g, "check_steps", XAI_IG_CHECK_STEPS));
+    XAI_TRY(xai_h5_attr_i64(g, "check_images", k->images));
     XAI_TRY(xai_h5_attr_f64(g, "check_factor", XAI_IG_CHECK_FACTOR));
     XAI_TRY(xai_h5_attr_f64(g, "check_order", k->order));
     XAI_TRY(xai_h5_attr_f64(g, "check_predicted", k->predicted));

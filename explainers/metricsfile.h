@@ -37,11 +37,14 @@ typedef struct {
 } xai_ig_exact_ref;
 
 /* The midpoint check at XAI_IG_CHECK_STEPS: the measured median map error against the one the
- * order fitted on the smaller step counts predicts; ok when within a factor XAI_IG_CHECK_FACTOR. */
+ * order fitted on the smaller step counts predicts, both over the first XAI_IG_CHECK_IMAGES images
+ * at most; ok when within a factor XAI_IG_CHECK_FACTOR. */
 #define XAI_IG_CHECK_STEPS 4096
 #define XAI_IG_CHECK_FACTOR 3.0
+#define XAI_IG_CHECK_IMAGES 32 /* the check's images: the first of the curve's, bounding its cost */
 typedef struct {
     int run;                     /* 0: 4096 midpoint steps not measured (or too few smaller counts) */
+    int images;                  /* the first this many images of the curve, fit and measurement alike */
     double order, predicted, measured;
     int ok;
 } xai_ig_order_check;

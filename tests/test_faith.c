@@ -250,7 +250,8 @@ static void test_road_orders(void **state)
     fixture_free(&f);
 }
 
-/* The batch size only changes how images are grouped: every value stays the same. */
+/* The batch size and the thread count only change how images are grouped and shared out: every
+ * value stays the same. */
 static void test_batch_independent(void **state)
 {
     (void)state;
@@ -259,8 +260,12 @@ static void test_batch_independent(void **state)
     fixture_make(&f2, 5);
     xai_faith_result a, b;
     const unsigned w = XAI_FM_ALL & ~(1u << XAI_FM_MAXSENS | 1u << XAI_FM_RANDLOGIT);
+    const int threads = xai_threads();
+    xai_set_threads(2);
     run(&f1, &a, w, 3);
+    xai_set_threads(1);
     run(&f2, &b, w, 3);
+    xai_set_threads(threads);
     for (int q = 0; q < 3; q++)
         for (int i = 0; i < f1.n; i++) {
             assert_float_equal(a.m[q].faithcorr[i], b.m[q].faithcorr[i], 1e-6);

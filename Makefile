@@ -12,8 +12,12 @@ DEB_PKGS := build-essential cmake pkg-config libhdf5-dev hdf5-tools libopenblas-
             libzip-dev libinih-dev dataset-fashion-mnist \
             python3-torch python3-h5py python3-numpy python3-onnx chromium \
             libpng-dev libprotobuf-c-dev protobuf-c-compiler clang libclang-rt-14-dev
+# The MPI build (make build-mpi, test-mpi; `make deps MPI=1`): Open MPI and HDF5's parallel flavour.
+MPI      ?=
+MPI_PKGS := libopenmpi-dev openmpi-bin libhdf5-openmpi-dev
+DEB_PKGS += $(if $(MPI),$(MPI_PKGS))
 
-.PHONY: all deps build test test-repeat test-asan build-fuzz fuzz reproduce bench clean
+.PHONY: all deps build test test-repeat test-asan build-fuzz fuzz build-mpi test-mpi reproduce bench clean
 
 all: build
 
@@ -64,6 +68,16 @@ fuzz: build-fuzz
 	  bash tests/fuzz/run.sh $$t $(FUZZ_SECONDS) build-fuzz/fuzz $(FUZZ_FLAGS) || rc=1; \
 	done; exit $$rc
 
+# The MPI build (core/README.md, MPI): `mpirun -n R build-mpi/xai explain|evaluate ...` in its own
+# tree; the unit tests stay with the serial build. test-mpi compares its files with build/'s.
+build-mpi:
+	$(MAKE) deps MPI=1
+	cmake -S . -B build-mpi -DCMAKE_BUILD_TYPE=Release -DXAI_MPI=ON -DBUILD_TESTING=OFF $(CMAKE_FLAGS)
+	cmake --build build-mpi -j $(JOBS)
+
+test-mpi: build build-mpi
+	bash tests/mpi/run.sh build/xai build-mpi/xai
+
 reproduce: build
 	$(XAI) reproduce $(if $(QUICK),--quick) $(if $(ONLY),--only $(ONLY))
 
@@ -72,4 +86,4 @@ bench: build
 	$(XAI) bench infer --config experiments/mnist.ini --batch 128
 
 clean:
-	rm -rf $(BUILD) build-asan build-fuzz
+	rm -rf $(BUILD) build-asan build-fuzz build-mpi

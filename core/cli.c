@@ -1,6 +1,7 @@
 /* cli.c: the one option parser of every `xai` command: a table of options per command gives the
  * parsing, the range checks (whole numbers only, 64-bit) and the --help text, so they cannot drift. */
 #include "core/io.h"
+#include "core/mpi.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -12,6 +13,11 @@
 int xai_cli_error(xai_status s)
 {
     const char *m = xai_errmsg();
+    if (xai_mpi_size() > 1) {
+        /* A rank that failed only because another did has no message: that rank speaks. */
+        if (m && *m) fprintf(stderr, "rank %d: xai: %s\n", xai_mpi_rank(), m);
+        return 1;
+    }
     fprintf(stderr, "xai: %s\n", m && *m ? m : xai_status_name(s));
     return 1;
 }

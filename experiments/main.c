@@ -2,6 +2,7 @@
  * Global options may come before the subcommand or anywhere after it (core/cli.c). */
 #include "core/base.h"
 #include "core/io.h"
+#include "core/mpi.h"
 #include "experiments/commands.h"
 
 #include <cblas.h>
@@ -72,9 +73,9 @@ static void pick_blas_kernels(char **argv)
     /* exec failed: carry on with the slower kernels */
 }
 
-int main(int argc, char **argv)
+/* The command line after the global options, as one process (or one rank) runs it. */
+static int run(int argc, char **argv)
 {
-    pick_blas_kernels(argv);
     int i = 1;
     int r = xai_opts_globals(argc, argv, &i);
     if (r != XAI_OPTS_OK) return r;
@@ -102,4 +103,15 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], commands[c].name)) return commands[c].fn(argc - i, argv + i);
     fprintf(stderr, "xai: unknown command '%s' (see 'xai --help')\n", argv[i]);
     return 2;
+}
+
+int main(int argc, char **argv)
+{
+    /* The BLAS re-exec comes first: MPI must be initialised by the image that stays. */
+    pick_blas_kernels(argv);
+    xai_status s = xai_mpi_init(&argc, &argv);
+    if (s != XAI_OK) return xai_cli_error(s);
+    int rc = run(argc, argv);
+    xai_mpi_finalize();
+    return rc;
 }

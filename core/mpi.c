@@ -1,0 +1,192 @@
+/* mpi.c: ranks, shards and collectives over Open MPI (-DXAI_MPI=ON), or rank 0 of 1 in the serial
+ * build, where every collective is a no-op; core/README.md (MPI) says how a run is laid out. */
+#include "core/mpi.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef XAI_MPI
+#include <limits.h>
+#include <mpi.h>
+#endif
+
+static int g_rank = 0, g_size = 1, g_active = 0;
+
+int xai_mpi_rank(void) { return g_rank; }
+int xai_mpi_size(void) { return g_size; }
+int xai_mpi_active(void) { return g_active; }
+
+void xai_mpi_shard_of(int64_t n, int r, int64_t *begin, int64_t *end)
+{
+    const int64_t size = g_size, q = n > 0 ? n / size : 0, extra = n > 0 ? n % size : 0;
+    *begin = r * q + (r < extra ? r : extra);
+    *end = *begin + q + (r < extra);
+}
+
+void xai_mpi_shard(int64_t n, int64_t *begin, int64_t *end) { xai_mpi_shard_of(n, g_rank, begin, end); }
+
+#ifndef XAI_MPI
+
+int xai_mpi_init(int *argc, char ***argv)
+{
+    (void)argc, (void)argv;
+    return XAI_OK;
+}
+void xai_mpi_finalize(void) {}
+int xai_mpi_agree(int rc) { return rc; }
+void xai_mpi_barrier(void) {}
+int xai_mpi_allreduce_sum_f64(double *buf, int64_t n) { return (void)buf, (void)n, XAI_OK; }
+int xai_mpi_allreduce_max_f64(double *buf, int64_t n) { return (void)buf, (void)n, XAI_OK; }
+int xai_mpi_bcast(void *buf, int64_t bytes, int root) { return (void)buf, (void)bytes, (void)root, XAI_OK; }
+int xai_mpi_allgather_rows(void *buf, int64_t row_bytes, int64_t n)
+{
+    return (void)buf, (void)row_bytes, (void)n, XAI_OK;
+}
+
+#else
+
+/* Launched by mpirun/orted (OMPI_*), by srun or another PMIx/PMI launcher. */
+static int launched(void)
+{
+    const char *off = getenv("XAI_MPI_OFF");
+    if (off && *off && strcmp(off, "0")) return 0;
+    return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_RANK");
+}
+
+int xai_mpi_init(int *argc, char ***argv)
+{
+    if (g_active || !launched()) return XAI_OK;
+    int provided = 0;
+    if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+        return xai_fail(XAI_ESTATE, "MPI_Init_thread failed (started by mpirun/srun? XAI_MPI_OFF=1 runs serially)");
+    if (provided < MPI_THREAD_FUNNELED) {
+        MPI_Finalize();
+        return xai_fail(XAI_ESTATE, "MPI provides thread level %d, expected at least MPI_THREAD_FUNNELED (%d)",
+                        provided, MPI_THREAD_FUNNELED);
+    }
+    /* Errors come back as return codes, which every wrapper turns into an xai_status. */
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &g_size);
+    g_active = 1;
+    return XAI_OK;
+}
+
+void xai_mpi_finalize(void)
+{
+    if (!g_active) return;
+    MPI_Finalize();
+    g_active = 0;
+    g_rank = 0;
+    g_size = 1;
+}
+
+static xai_status mpi_error(int e, const char *what)
+{
+    char msg[MPI_MAX_ERROR_STRING] = "";
+    int len = 0;
+    MPI_Error_string(e, msg, &len);
+    return xai_fail(XAI_ESTATE, "MPI %s failed on rank %d of %d: %s", what, g_rank, g_size, msg);
+}
+
+int xai_mpi_agree(int rc)
+{
+    if (!g_active) return rc;
+    int mine = rc, worst = rc;
+    int e = MPI_Allreduce(&mine, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (e != MPI_SUCCESS) return rc ? rc : (int)mpi_error(e, "agree (MPI_Allreduce)");
+    if (rc) return rc;
+    /* Failed through another rank, which prints its own message: stay quiet (xai_cli_error). */
+    if (worst) xai_clear_error();
+    return worst;
+}
+
+void xai_mpi_barrier(void)
+{
+    if (g_active) MPI_Barrier(MPI_COMM_WORLD);
+}
+
+/* Elements per step of the rank-ordered sum: bounds rank 0's receive buffer to 128 MB. */
+static int64_t sum_step(void)
+{
+    int64_t c = ((int64_t)1 << 24) / g_size;
+    return c > 0 ? c : 1;
+}
+
+int xai_mpi_allreduce_sum_f64(double *buf, int64_t n)
+{
+    if (!g_active || g_size == 1 || n <= 0) return XAI_OK;
+    const int64_t step = sum_step();
+    double *all = g_rank == 0 ? xai_malloc((size_t)(step * g_size) * sizeof *all) : NULL;
+    xai_status s = XAI_OK;
+    for (int64_t off = 0; off < n && s == XAI_OK; off += step) {
+        const int c = (int)(n - off < step ? n - off : step);
+        int e = MPI_Gather(buf + off, c, MPI_DOUBLE, all, c, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+        if (e != MPI_SUCCESS) {
+            s = mpi_error(e, "allreduce sum (MPI_Gather)");
+            break;
+        }
+        if (g_rank == 0)
+            for (int i = 0; i < c; i++) {
+                double acc = all[i];
+                for (int r = 1; r < g_size; r++) acc += all[(size_t)r * c + i];
+                buf[off + i] = acc;
+            }
+        if ((e = MPI_Bcast(buf + off, c, MPI_DOUBLE, 0, MPI_COMM_WORLD)) != MPI_SUCCESS)
+            s = mpi_error(e, "allreduce sum (MPI_Bcast)");
+    }
+    free(all);
+    return s;
+}
+
+int xai_mpi_allreduce_max_f64(double *buf, int64_t n)
+{
+    if (!g_active || g_size == 1 || n <= 0) return XAI_OK;
+    for (int64_t off = 0; off < n; off += INT_MAX / 2) {
+        const int c = (int)(n - off < INT_MAX / 2 ? n - off : INT_MAX / 2);
+        int e = MPI_Allreduce(MPI_IN_PLACE, buf + off, c, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+        if (e != MPI_SUCCESS) return mpi_error(e, "allreduce max");
+    }
+    return XAI_OK;
+}
+
+int xai_mpi_bcast(void *buf, int64_t bytes, int root)
+{
+    if (!g_active || g_size == 1 || bytes <= 0) return XAI_OK;
+    if (root < 0 || root >= g_size)
+        return xai_fail(XAI_EINVAL, "MPI broadcast from rank %d: expected a rank in 0..%d", root, g_size - 1);
+    const int64_t step = (int64_t)1 << 30;
+    for (int64_t off = 0; off < bytes; off += step) {
+        const int c = (int)(bytes - off < step ? bytes - off : step);
+        int e = MPI_Bcast((char *)buf + off, c, MPI_BYTE, root, MPI_COMM_WORLD);
+        if (e != MPI_SUCCESS) return mpi_error(e, "broadcast");
+    }
+    return XAI_OK;
+}
+
+int xai_mpi_allgather_rows(void *buf, int64_t row_bytes, int64_t n)
+{
+    if (!g_active || g_size == 1 || n <= 0 || row_bytes <= 0) return XAI_OK;
+    /* Counts are in rows of one derived type: a shard of many rows still fits an int. */
+    if (row_bytes > INT_MAX || n > INT_MAX)
+        return xai_fail(XAI_EINVAL, "MPI gather of %lld rows of %lld bytes: expected at most %d of at most %d",
+                        (long long)n, (long long)row_bytes, INT_MAX, INT_MAX);
+    int *counts = xai_malloc(2 * (size_t)g_size * sizeof *counts), *displs = counts + g_size;
+    for (int r = 0; r < g_size; r++) {
+        int64_t b, e;
+        xai_mpi_shard_of(n, r, &b, &e);
+        counts[r] = (int)(e - b);
+        displs[r] = (int)b;
+    }
+    MPI_Datatype row;
+    int e = MPI_Type_contiguous((int)row_bytes, MPI_BYTE, &row);
+    if (e == MPI_SUCCESS) e = MPI_Type_commit(&row);
+    if (e == MPI_SUCCESS) {
+        e = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, counts, displs, row, MPI_COMM_WORLD);
+        MPI_Type_free(&row);
+    }
+    free(counts);
+    return e == MPI_SUCCESS ? XAI_OK : mpi_error(e, "allgather (MPI_Allgatherv)");
+}
+
+#endif

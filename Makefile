@@ -11,7 +11,7 @@ DEB_PKGS := build-essential cmake pkg-config libhdf5-dev hdf5-tools libopenblas-
             gnuplot-nox libcurl4-openssl-dev libarchive-dev libjpeg62-turbo-dev zlib1g-dev \
             libzip-dev libinih-dev dataset-fashion-mnist \
             python3-torch python3-h5py python3-numpy python3-onnx chromium \
-            libpng-dev libprotobuf-c-dev protobuf-c-compiler clang libclang-rt-14-dev
+            libpng-dev libprotobuf-c-dev protobuf-c-compiler clang libclang-rt-14-dev poppler-utils
 # The MPI build (make build-mpi, test-mpi; `make deps MPI=1`): Open MPI and HDF5's parallel flavour.
 MPI      ?=
 MPI_PKGS := libopenmpi-dev openmpi-bin libhdf5-openmpi-dev

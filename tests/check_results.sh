@@ -18,10 +18,13 @@ h5ok() { # file, required object paths...
     done
 }
 png() { [ -s "$1" ] && [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] && ok || bad "$1 is not a PNG"; }
+# Fonts embedded: pdffonts (poppler-utils) when there, else every font descriptor names its font file.
+have_pdffonts=1
+command -v pdffonts >/dev/null || { have_pdffonts=0
+    echo "note: pdffonts not found (apt-get install poppler-utils): its font check is skipped, PDF fonts checked by their descriptors only"; }
 pdf() {
     [ -s "$1" ] && [ "$(head -c 5 "$1")" = "%PDF-" ] || { bad "$1 is not a PDF"; return; }
-    # Fonts embedded: pdffonts when there, else every font descriptor names its font file.
-    if command -v pdffonts >/dev/null; then
+    if [ $have_pdffonts = 1 ]; then
         [ -z "$(pdffonts "$1" 2>/dev/null | awk 'NR > 2 && $(NF - 4) != "yes"')" ] && ok || bad "$1 has fonts not embedded"
     else
         [ "$(grep -a -o '/Type /FontDescriptor' "$1" | wc -l)" = "$(grep -a -o '/FontFile[23]* [0-9]' "$1" | wc -l)" ] \

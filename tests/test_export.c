@@ -258,6 +258,55 @@ static void test_export_corrupt(void **state)
     free(root);
 }
 
+/* Renames method `from` to `to` in an experiment's attribution and metrics files. */
+static void rename_method(const char *dir, const char *from, const char *to)
+{
+    const char *files[2] = {"attributions.h5", "metrics.h5"}, *groups[2] = {"/attributions/", "/methods/"};
+    for (int i = 0; i < 2; i++) {
+        char *path = xai_path_join(dir, files[i]), a[128], b[128];
+        hid_t f;
+        assert_int_equal(xai_h5_open(&f, path, 1), XAI_OK);
+        snprintf(a, sizeof a, "%s%s", groups[i], from);
+        snprintf(b, sizeof b, "%s%s", groups[i], to);
+        assert_true(H5Lmove(f, a, f, b, H5P_DEFAULT, H5P_DEFAULT) >= 0);
+        H5Fclose(f);
+        free(path);
+    }
+}
+
+/* The cross-dataset data keep a method called "random" beside the random-order control, which
+ * is named "random" too (the method was once dropped as the control's namesake). */
+static void test_cross_random_method(void **state)
+{
+    (void)state;
+    char *root = fx_tmpdir();
+    fx_numbers x;
+    fx_defaults(&x, 1);
+    char *dir = fx_experiment(root, "tiny", &x);
+    rename_method(dir, "gradient", "random");
+    const char *exps[1] = {"tiny"};
+    assert_int_equal(xai_export_cross(root, exps, 1, NULL), XAI_OK);
+    char *plot = xai_path_join(root, "plot");
+    char *meta = fx_read(plot, "meta.gp");
+    assert_non_null(meta);
+    assert_non_null(strstr(meta, "n_methods = 4\n"));
+    assert_non_null(strstr(meta, "method_name[1] = 'random'\n"));
+    assert_non_null(strstr(meta, "method_name[4] = 'random'\n"));
+    free(meta);
+    /* Its AOPC (the fixture's gradient: 0.301 MoRF, 0.044 LeRF) after the control's 0.205, and its time. */
+    char *ao = fx_read(plot, "aopc.dat"), *rt = fx_read(plot, "runtime.dat");
+    assert_non_null(strstr(ao, " random:morf random:morf_se random:lerf random:lerf_se\n"));
+    assert_non_null(strstr(ao, "\n\"tiny\" 0.205 0.011 0.205 0.011 "));
+    assert_non_null(strstr(ao, " 0.301 0.013 0.044 0.013\n"));
+    assert_non_null(strstr(rt, " 0.2\n"));
+    free(ao);
+    free(rt);
+    free(plot);
+    free(dir);
+    fx_rmtree(root);
+    free(root);
+}
+
 static void test_method_colors(void **state)
 {
     (void)state;
@@ -413,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_export_tolerant), cmocka_unit_test(test_export_corrupt),
         cmocka_unit_test(test_method_colors),  cmocka_unit_test(test_gnuplot_missing),
         cmocka_unit_test(test_render),         cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_cross_random_method),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

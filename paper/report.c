@@ -123,11 +123,13 @@ static void cellf(row *r, const char *fmt, double v)
     else cell(r, "–");
 }
 
-static void cell_pm(row *r, double v, double se, int prec)
+/* Mean ± standard error in significant digits (the values of one column can span decades: a
+ * logit drop of 0.004 beside one of 40); the error to two digits, as precise as it is known. */
+static void cell_pm(row *r, double v, double se)
 {
     if (!isfinite(v)) cell(r, "–");
-    else if (isfinite(se)) cell(r, "%.*f ± %.*f", prec, v, prec, se);
-    else cell(r, "%.*f", prec, v);
+    else if (isfinite(se)) cell(r, "%.4g ± %.2g", v, se);
+    else cell(r, "%.4g", v);
 }
 
 static void cell_i64(row *r, int64_t v)
@@ -426,7 +428,7 @@ static void report_accuracy(doc *d, xai_exp_summary *s, int n)
         cell(&r, "%s", pct(b, sizeof b, s[e].train_acc));
         cell(&r, "%s", pct(b, sizeof b, s[e].val_acc));
         cell(&r, "%s", pct(b, sizeof b, s[e].test_acc));
-        cellf(&r, "%.4f", s[e].test_loss);
+        cellf(&r, "%.4g", s[e].test_loss);
         cell_i64(&r, s[e].best_epoch);
         cell_str(&r, s[e].select);
         table_row(d, &r, 0);
@@ -446,7 +448,7 @@ static void ig_rule_table(doc *d, const xai_ig_steps_summary *ig, const double *
         row r;
         row_begin(&r);
         cell(&r, "%lld", (long long)ig->steps[k]);
-        for (int q = 0; q < ig->nrules && q < MAXCOLS - 1; q++) cellf(&r, "%.2e", v[(size_t)q * ig->nsteps + k]);
+        for (int q = 0; q < ig->nrules && q < MAXCOLS - 1; q++) cellf(&r, "%.3g", v[(size_t)q * ig->nsteps + k]);
         table_row(d, &r, 0);
     }
     table_end(d);
@@ -521,7 +523,7 @@ static void report_metrics(doc *d, xai_exp_summary *s, int n)
             row_begin(&r);
             cell(&r, "random order (control)");
             cell(&r, "control");
-            cell_pm(&r, s[e].random_aopc, s[e].random_aopc_se, 3);
+            cell_pm(&r, s[e].random_aopc, s[e].random_aopc_se);
             for (int k = 0; k < 8; k++) cell(&r, "–");
             table_row(d, &r, 0);
         }
@@ -531,15 +533,15 @@ static void report_metrics(doc *d, xai_exp_summary *s, int n)
             row_begin(&r);
             cell(&r, "%s", m->name);
             cell_str(&r, m->kind);
-            cell_pm(&r, m->aopc_morf, m->aopc_morf_se, 3);
-            cell_pm(&r, m->aopc_lerf, m->aopc_lerf_se, 3);
-            cell_pm(&r, m->abpc, m->abpc_se, 3);
-            cellf(&r, "%.1f", m->vs_random_z);
-            cellf(&r, "%.2e", m->compl_median);
-            cellf(&r, "%.2e", m->compl_p90);
-            cellf(&r, "%.2e", m->delta_median);
-            cellf(&r, "%.2e", m->delta_max);
-            cellf(&r, "%.2f", 1e3 * m->sec_per_attr);
+            cell_pm(&r, m->aopc_morf, m->aopc_morf_se);
+            cell_pm(&r, m->aopc_lerf, m->aopc_lerf_se);
+            cell_pm(&r, m->abpc, m->abpc_se);
+            cellf(&r, "%.3g", m->vs_random_z);
+            cellf(&r, "%.3g", m->compl_median);
+            cellf(&r, "%.3g", m->compl_p90);
+            cellf(&r, "%.3g", m->delta_median);
+            cellf(&r, "%.3g", m->delta_max);
+            cellf(&r, "%.4g", 1e3 * m->sec_per_attr);
             table_row(d, &r, 0);
         }
         table_end(d);
@@ -632,30 +634,78 @@ static int stats_method(const xai_metrics_stats_set *b, const char *name)
     return -1;
 }
 
-static const char *const CONFOUND_METRICS[2] = {"pf_aopc_morf", "pf_abpc"};
+/* The confound table's columns: each ranking metric under the zero/blur removal references
+ * (metrics.h5 and metrics-confound.h5) and ROAD's imputation (metrics.h5; ROAD imputes removed
+ * pixels from their neighbours and uses no reference image). Groups of three: one per score. */
+typedef struct {
+    const char *metric, *label;
+    int confound; /* 1: from metrics-confound.h5 */
+    int road;     /* the reference is ROAD's imputation, whatever --perturb was */
+} confound_col;
 
-/* Per metric: Kendall tau-b between the rankings under the two references, and the sentence. */
-static void confound_tau(doc *d, const xai_metrics_stats_set *a, const xai_metrics_stats_set *b)
+static const confound_col CONFOUND_COLS[] = {
+    {"pf_aopc_morf", "AOPC MoRF", 0, 0}, {"pf_aopc_morf", "AOPC MoRF", 1, 0},
+    {"road_morf_auc_prob", "ROAD MoRF AUC", 0, 1}, {"pf_abpc", "ABPC", 0, 0},
+    {"pf_abpc", "ABPC", 1, 0}, {"road_lerf_auc_prob", "ROAD LeRF AUC", 0, 1},
+};
+enum { NCONFOUND = sizeof CONFOUND_COLS / sizeof *CONFOUND_COLS, CONFOUND_GROUP = 3 };
+static const char *const CONFOUND_GROUPS[NCONFOUND / CONFOUND_GROUP] = {
+    "most relevant first (AOPC MoRF, ROAD MoRF AUC)", "both orders (ABPC, ROAD LeRF AUC)"};
+
+static const xai_metrics_stats_set *confound_set(const xai_exp_summary *s, int c)
+{
+    return CONFOUND_COLS[c].confound ? &s->confound : &s->stats;
+}
+
+static const char *confound_ref(const xai_exp_summary *s, int c)
+{
+    return CONFOUND_COLS[c].road ? "ROAD imputation" : confound_set(s, c)->perturb;
+}
+
+/* Rank of method `name` in column c; NAN when the metric or the method is not there. */
+static double confound_rank(const xai_exp_summary *s, int c, const char *name, const xai_metric_stats **m, int *j)
+{
+    const xai_metrics_stats_set *set = confound_set(s, c);
+    *m = stats_metric(set, CONFOUND_COLS[c].metric);
+    *j = *m ? stats_method(set, name) : -1;
+    return *j >= 0 ? (*m)->rank[*j] : NAN;
+}
+
+/* Kendall tau-b between the rankings of columns x and y over the methods of the main set. */
+static double confound_tau_of(const xai_exp_summary *s, int x, int y)
+{
+    const xai_metrics_stats_set *a = &s->stats;
+    double *u = xai_malloc((size_t)a->k * sizeof *u), *v = xai_malloc((size_t)a->k * sizeof *v);
+    int n = 0;
+    for (int i = 0; i < a->k; i++) {
+        const xai_metric_stats *m;
+        int j;
+        const double rx = confound_rank(s, x, a->methods[i], &m, &j), ry = confound_rank(s, y, a->methods[i], &m, &j);
+        if (isfinite(rx) && isfinite(ry)) u[n] = rx, v[n] = ry, n++;
+    }
+    const double tau = n >= 2 ? xai_kendall_tau_b(u, v, n) : NAN;
+    free(u);
+    free(v);
+    return tau;
+}
+
+/* Per score: Kendall tau-b between the rankings under every pair of references, in words. */
+static void confound_tau(doc *d, const xai_exp_summary *s, const int *shown)
 {
     xai_sbuf t = {0};
-    for (int q = 0; q < 2; q++) {
-        const xai_metric_stats *ma = stats_metric(a, CONFOUND_METRICS[q]), *mb = stats_metric(b, CONFOUND_METRICS[q]);
-        if (!ma || !mb) continue;
-        double *x = xai_malloc((size_t)a->k * sizeof *x), *y = xai_malloc((size_t)a->k * sizeof *y);
-        int n = 0;
-        for (int j = 0; j < a->k; j++) {
-            const int jb = stats_method(b, a->methods[j]);
-            if (jb >= 0 && isfinite(ma->rank[j]) && isfinite(mb->rank[jb]))
-                x[n] = ma->rank[j], y[n] = mb->rank[jb], n++;
-        }
-        const double tau = n >= 2 ? xai_kendall_tau_b(x, y, n) : NAN;
-        xai_sbuf_printf(&t, "%s%s %.2f", t.n ? ", " : "", CONFOUND_METRICS[q], tau);
-        free(x);
-        free(y);
+    for (int g = 0; g < NCONFOUND; g += CONFOUND_GROUP) {
+        xai_sbuf p = {0};
+        for (int x = g; x < g + CONFOUND_GROUP; x++)
+            for (int y = x + 1; y < g + CONFOUND_GROUP; y++)
+                if (shown[x] && shown[y])
+                    xai_sbuf_printf(&p, "%s%s vs %s %.2f", p.n ? ", " : "", confound_ref(s, x), confound_ref(s, y),
+                                    confound_tau_of(s, x, y));
+        if (p.n) xai_sbuf_printf(&t, "%s%s: %s", t.n ? "; " : "", CONFOUND_GROUPS[g / CONFOUND_GROUP], p.s);
+        xai_sbuf_free(&p);
     }
     if (t.n)
-        doc_para(d, "Kendall's tau-b between the rankings under %s and under %s removal: %s (1: the reference does "
-                    "not change the ranking).", a->perturb, b->perturb, t.s);
+        doc_para(d, "Kendall's tau-b between the rankings under two references (1: the reference does not change "
+                    "the ranking), %s.", t.s);
     xai_sbuf_free(&t);
 }
 
@@ -663,17 +713,22 @@ static void confound_tau(doc *d, const xai_metrics_stats_set *a, const xai_metri
 static void stats_confound(doc *d, const xai_exp_summary *s)
 {
     const xai_metrics_stats_set *a = &s->stats, *b = &s->confound;
-    const xai_metric_stats *first = stats_metric(a, CONFOUND_METRICS[0]);
+    const xai_metric_stats *first = stats_metric(a, CONFOUND_COLS[0].metric);
     if (!b->nmetrics || !first) return;
-    doc_para(d, "Confound: the same attributions scored with removed features set to %s (metrics.h5) and to %s "
-                "(metrics-confound.h5). A method whose baseline matches the removal (IG with a black baseline under "
-                "zero removal, IG with a blur baseline under blur removal) is scored against its own reference. "
-                "Cells: rank (mean, letters).", a->perturb, b->perturb);
+    int shown[NCONFOUND];
+    for (int c = 0; c < NCONFOUND; c++) shown[c] = stats_metric(confound_set(s, c), CONFOUND_COLS[c].metric) != NULL;
+    doc_para(d, "Confound: the same attributions scored with removed features set to %s (metrics.h5), to %s "
+                "(metrics-confound.h5) and, for ROAD, imputed from their neighbours plus noise (no reference image; "
+                "single pixels, on the probability). A method whose baseline matches the removal (IG with a black "
+                "baseline under zero removal, IG with a blur baseline under blur removal) is scored against its own "
+                "reference. Cells: rank (mean, letters).", a->perturb, b->perturb);
     row h;
     row_begin(&h);
     cell(&h, "method");
-    for (int q = 0; q < 2; q++)
-        for (int r = 0; r < 2; r++) cell(&h, "%s, %s removal", CONFOUND_METRICS[q], r ? b->perturb : a->perturb);
+    for (int c = 0; c < NCONFOUND; c++)
+        if (shown[c])
+            cell(&h, "%s, %s%s", CONFOUND_COLS[c].label, CONFOUND_COLS[c].road ? "imputation" : confound_ref(s, c),
+                 CONFOUND_COLS[c].road ? "" : " removal");
     table_begin(d, &h);
     int *order = xai_malloc((size_t)a->k * sizeof *order);
     xai_metric_order(order, first);
@@ -681,19 +736,19 @@ static void stats_confound(doc *d, const xai_exp_summary *s)
         row r;
         row_begin(&r);
         cell(&r, "%s", a->methods[order[o]]);
-        for (int q = 0; q < 2; q++)
-            for (int w = 0; w < 2; w++) {
-                const xai_metrics_stats_set *set = w ? b : a;
-                const xai_metric_stats *m = stats_metric(set, CONFOUND_METRICS[q]);
-                const int j = stats_method(set, a->methods[order[o]]);
-                if (!m || j < 0 || !isfinite(m->rank[j])) cell(&r, "–");
-                else cell(&r, "%g (%.4g, %s)", m->rank[j], m->mean[j], m->letters[j]);
-            }
+        for (int c = 0; c < NCONFOUND; c++) {
+            if (!shown[c]) continue;
+            const xai_metric_stats *m;
+            int j;
+            const double rank = confound_rank(s, c, a->methods[order[o]], &m, &j);
+            if (!isfinite(rank)) cell(&r, "–");
+            else cell(&r, "%g (%.4g, %s)", rank, m->mean[j], m->letters[j]);
+        }
         table_row(d, &r, 0);
     }
     free(order);
     table_end(d);
-    confound_tau(d, a, b);
+    confound_tau(d, s, shown);
 }
 
 /* Per dataset: one table per metric family (mean, CI, letters), the agreement matrix, the confound. */

@@ -108,6 +108,25 @@ static void test_exp_list(void **state)
     free(root);
 }
 
+/* A third metric in an experiment's /stats: ROAD MoRF, whose ranking reverses AOPC MoRF's (tau -1). */
+static void add_road_stats(const char *dir)
+{
+    char *path = xai_path_join(dir, "metrics.h5");
+    hid_t f;
+    assert_int_equal(xai_h5_open(&f, path, 1), XAI_OK);
+    hid_t st = H5Gopen2(f, "/stats", H5P_DEFAULT);
+    const double mean[3] = {0.000123, 0.0456, 7.89}, rank[3] = {2, 3, 1};
+    fx_metric_stats(st, "road_morf_auc_prob", mean, rank, "a,b,c", 0);
+    assert_int_equal(xai_h5_attr_str(st, "metrics", "pf_aopc_morf,completeness_error,road_morf_auc_prob"), XAI_OK);
+    assert_true(H5Ldelete(st, "kendall_tau", H5P_DEFAULT) >= 0);
+    const double tau[9] = {1, -1.0 / 3, -1, -1.0 / 3, 1, 1.0 / 3, -1, 1.0 / 3, 1};
+    const uint64_t d2[2] = {3, 3};
+    assert_int_equal(xai_h5_write(st, "kendall_tau", H5T_NATIVE_DOUBLE, tau, 2, d2), XAI_OK);
+    H5Gclose(st);
+    H5Fclose(f);
+    free(path);
+}
+
 static void test_report_numbers(void **state)
 {
     (void)state;
@@ -128,7 +147,9 @@ static void test_report_numbers(void **state)
     assert_int_equal(xai_write_file_atomic(png, "\x89PNG\r\n\x1a\n", 8), XAI_OK);
     char *prov = xai_path_join(root, "provenance.json");
     assert_int_equal(xai_write_file_atomic(prov, "{\"cpu\": \"Test CPU <fast>\"}\n", 27), XAI_OK);
-    /* alpha's confound evaluation: the same scores under the same reference rank the same. */
+    /* alpha's confound evaluation: the same scores under the same reference rank the same; ROAD's
+     * imputation, the third reference, reverses the ranking. */
+    add_road_stats(a);
     char *ma = xai_path_join(a, "metrics.h5"), *mc = xai_path_join(a, "metrics-confound.h5"), *mtext = NULL;
     size_t mlen = 0;
     assert_int_equal(xai_read_file(ma, &mtext, &mlen), XAI_OK);
@@ -144,11 +165,11 @@ static void test_report_numbers(void **state)
         "0.412 ± 0.013",                          /* AOPC MoRF of ig, alpha */
         "0.538 ± 0.013", "0.017 ± 0.013",         /* lrp-epsilon MoRF, LeRF */
         "0.205 ± 0.011",                          /* random control */
-        "2.500 ± 0.100",                          /* ABPC */
-        "1.23e-03", "4.56e-02",                   /* completeness median, p90 of ig: fixed mantissa */
-        "12.30", "32.10",                         /* ms per attribution, fixed decimals */
+        "2.5 ± 0.1",                              /* ABPC: significant digits, not fixed decimals */
+        "| 0.00123 |", "| 0.0456 |",              /* completeness median, p90 of ig */
+        "| 12.3 |", "| 32.1 |", "| 0.45 |",       /* ms per attribution */
         "900 / 100 / 200", "3×4×4", "1×4×4", "adam", "cosine",
-        "linear out=3", "3.12e-02",               /* architecture, IG step table (0.5 / 16) */
+        "linear out=3", "| 0.0312 |",             /* architecture, IG step table (0.5 / 16) */
         "alpha/figures/heatmaps.png", "Test CPU",
         "IG map error against exact IG (ig)", "37 linear regions per image (median, max 81)",
         "Observed convergence order of the map error", "left 1.00, gauss 1.00",
@@ -156,19 +177,24 @@ static void test_report_numbers(void **state)
         "beta/metrics.h5: missing",
         "most faithful: statistics", "0.538 [0.488, 0.588] a", /* lrp-epsilon first: rank 1 */
         "0.301 [0.251, 0.351] b", "-0.33",        /* gradient; Kendall tau */
-        "morf, zero removal", "1 (0.538, a)",      /* the confound table: rank (mean, letters) */
-        "under zero and under zero removal: pf",
+        "| AOPC MoRF, zero removal | AOPC MoRF, zero removal | ROAD MoRF AUC, imputation |", /* side by side */
+        "| lrp-epsilon | 1 (0.538, a) | 1 (0.538, a) | 3 (0.0456, b) |", /* rank (mean, letters) */
+        "| gradient | 3 (0.301, b) | 3 (0.301, b) | 1 (7.89, c) |",
+        "| 0.000123 [-0.04988, 0.05012] a |",      /* ROAD's own table: significant digits */
+        "most relevant first (AOPC MoRF, ROAD MoRF AUC): zero vs zero 1.00, zero vs ROAD imputation -1.00, "
+        "zero vs ROAD imputation -1.00.",
     };
     for (size_t i = 0; i < sizeof both / sizeof *both; i++) {
         if (!strstr(md, both[i])) fprintf(stderr, "report.md lacks '%s'\n", both[i]);
         assert_non_null(strstr(md, both[i]));
+        if (both[i][0] == '|') continue; /* a Markdown row */
         if (!strstr(html, both[i])) fprintf(stderr, "report.html lacks '%s'\n", both[i]);
         assert_non_null(strstr(html, both[i]));
     }
     assert_non_null(strstr(md, "map error: left > 64, gauss 20."));
     assert_non_null(strstr(html, "map error: left &gt; 64, gauss 20."));
     /* beta's scores are not in any file: shown as absent, never made up. */
-    assert_non_null(strstr(md, "| ig | ig | – | – | – | – | – | – | 2.50e-01 | 5.00e-01 | 12.30 |"));
+    assert_non_null(strstr(md, "| ig | ig | – | – | – | – | – | – | 0.25 | 0.5 | 12.3 |"));
     /* Results first: accuracy, scores, figures; then setup, architectures and provenance. */
     const char *order[] = {"\n## Accuracy", "\n## Attribution quality", "\n## Figures", "\n## Missing data",
                            "\n## Setup", "\n### Architectures", "\n### Provenance", "Test CPU"};

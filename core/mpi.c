@@ -36,6 +36,7 @@ void xai_mpi_finalize(void) {}
 int xai_mpi_agree(int rc) { return rc; }
 void xai_mpi_barrier(void) {}
 int xai_mpi_allreduce_sum_f64(double *buf, int64_t n) { return (void)buf, (void)n, XAI_OK; }
+int xai_mpi_allreduce_sum_f32(float *buf, int64_t n) { return (void)buf, (void)n, XAI_OK; }
 int xai_mpi_allreduce_max_f64(double *buf, int64_t n) { return (void)buf, (void)n, XAI_OK; }
 int xai_mpi_bcast(void *buf, int64_t bytes, int root) { return (void)buf, (void)bytes, (void)root, XAI_OK; }
 int xai_mpi_allgather_rows(void *buf, int64_t row_bytes, int64_t n)
@@ -137,6 +138,34 @@ int xai_mpi_allreduce_sum_f64(double *buf, int64_t n)
     }
     free(all);
     return s;
+}
+
+int xai_mpi_allreduce_sum_f32(float *buf, int64_t n)
+{
+    if (!g_active || g_size == 1 || n <= 0) return XAI_OK;
+    if (n > INT_MAX) return xai_fail(XAI_EINVAL, "MPI sum of %lld floats: expected at most %d", (long long)n, INT_MAX);
+    const int R = g_size;
+    int *cnt = xai_malloc(4 * (size_t)R * sizeof *cnt), *dsp = cnt + R, *rcnt = dsp + R, *rdsp = rcnt + R;
+    for (int r = 0; r < R; r++) {
+        int64_t b, e;
+        xai_mpi_shard_of(n, r, &b, &e);
+        cnt[r] = (int)(e - b), dsp[r] = (int)b;
+    }
+    const int mine = cnt[g_rank], lo = dsp[g_rank];
+    for (int r = 0; r < R; r++) rcnt[r] = mine, rdsp[r] = r * mine;
+    float *blocks = xai_malloc(((size_t)R * mine + 1) * sizeof *blocks); /* rank r's copy of my block at r * mine */
+    int e = MPI_Alltoallv(buf, cnt, dsp, MPI_FLOAT, blocks, rcnt, rdsp, MPI_FLOAT, MPI_COMM_WORLD);
+    if (e == MPI_SUCCESS) {
+        for (int i = 0; i < mine; i++) {
+            float acc = blocks[i];
+            for (int r = 1; r < R; r++) acc += blocks[(size_t)r * mine + i];
+            buf[lo + i] = acc;
+        }
+        e = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, cnt, dsp, MPI_FLOAT, MPI_COMM_WORLD);
+    }
+    free(blocks);
+    free(cnt);
+    return e == MPI_SUCCESS ? XAI_OK : mpi_error(e, "allreduce sum (MPI_Alltoallv, MPI_Allgatherv)");
 }
 
 int xai_mpi_allreduce_max_f64(double *buf, int64_t n)

@@ -35,6 +35,11 @@ void xai_mpi_barrier(void);
  * (((r0 + r1) + r2) ...) on rank 0 and broadcast, so the result is the same on every rank and the
  * same on every run at a given rank count. Returns an xai_status. */
 int xai_mpi_allreduce_sum_f64(double *buf, int64_t n);
+/* In place: buf (n) becomes the element-wise sum over ranks, added in rank order
+ * (((r0 + r1) + r2) ...), the same bits on every rank and on every run at a given rank count.
+ * Bandwidth as a ring allreduce: rank b sums block b of every rank's buf (xai_mpi_shard_of n),
+ * then the sums are gathered (MPI_Alltoallv, MPI_Allgatherv). n <= INT_MAX. Training's gradients. */
+int xai_mpi_allreduce_sum_f32(float *buf, int64_t n);
 /* In place: buf (n) becomes the element-wise maximum over ranks (for timings; no NaN). */
 int xai_mpi_allreduce_max_f64(double *buf, int64_t n);
 /* bytes of buf from rank root to every rank. */

@@ -41,6 +41,15 @@ static void collectives(void)
     for (int r = 0; r < R; r++) want[0] += 1e16 * (r % 2 ? -1 : 1), want[1] += 1.0 + r, want[2] += 0.1 * r;
     EXPECT(xai_mpi_allreduce_sum_f64(v, 3) == XAI_OK);
     EXPECT(!memcmp(v, want, sizeof v));
+    /* The float sum (gradients): blocks of 37 elements over any rank count, rank order. */
+    float f[37], fw[37];
+    for (int i = 0; i < 37; i++) {
+        f[i] = 1e7f * (float)(i + 1) * (me % 2 ? -1.0f : 1.0f) + 0.3f * (float)me;
+        fw[i] = 1e7f * (float)(i + 1);
+        for (int r = 1; r < R; r++) fw[i] += 1e7f * (float)(i + 1) * (r % 2 ? -1.0f : 1.0f) + 0.3f * (float)r;
+    }
+    EXPECT(xai_mpi_allreduce_sum_f32(f, 37) == XAI_OK);
+    EXPECT(!memcmp(f, fw, sizeof f));
     double mx = me;
     EXPECT(xai_mpi_allreduce_max_f64(&mx, 1) == XAI_OK && mx == R - 1);
     char msg[32] = "";

@@ -1,6 +1,7 @@
 /* cmd_train.c: `xai train`: trains an experiment's model from scratch and writes it to HDF5.
  * Options in, one xai_train_experiment call, the summary out. */
 #include "core/io.h"
+#include "core/mpi.h"
 #include "experiments/commands.h"
 #include "trainers/trainers.h"
 
@@ -40,13 +41,15 @@ int xai_cmd_train(int argc, char **argv)
     }
     q.train.have_seed = seed >= 0;
     q.train.seed = (uint64_t)(seed >= 0 ? seed : 0);
-    q.train.verbose = !xai_quiet;
+    /* mpirun -n R: one data-parallel run; rank 0 speaks and writes (trainers/README.md, MPI). */
+    q.train.verbose = !xai_quiet && xai_mpi_rank() == 0;
 
     xai_train_outcome t;
     xai_status s = xai_output_not_input("--out", q.out, "--config", q.config);
     if (s != XAI_OK) return xai_cli_error(s);
     s = xai_train_experiment(&q, &t);
     if (s != XAI_OK) return xai_cli_error(s);
+    if (xai_mpi_rank() != 0) return 0;
     char val[96] = "no validation split";
     if (t.r.nval)
         snprintf(val, sizeof val, "val %.2f%% (%d images, epoch %d of %d kept)", 100 * t.r.val_acc, t.r.nval,

@@ -2,6 +2,7 @@
  * (model + /checkpoint) and the /train group of the trained model file, which it also reads back
  * for the report and provenance (layout: trainers/README.md). */
 #include "core/h5.h"
+#include "core/mpi.h"
 #include "trainers/checkpoint.h"
 
 #include <fcntl.h>
@@ -247,6 +248,7 @@ static xai_status train_write_results(hid_t g, const xai_train_state *st, const 
     XAI_TRY(xai_h5_attr_f64(g, "img_per_s", r->img_per_s));
     XAI_TRY(xai_h5_attr_i64(g, "resumed_from_epoch", r->resumed_from));
     XAI_TRY(xai_h5_attr_i64(g, "threads", xai_threads()));
+    XAI_TRY(xai_h5_attr_i64(g, "mpi_ranks", xai_mpi_size())); /* data-parallel ranks (1: serial) */
     XAI_TRY(xai_h5_attr_str(g, "program_version", xai_version()));
     XAI_TRY(xai_h5_attr_str(g, "created_utc", when));
     return write_hist(g, st->hist, rec->epochs);

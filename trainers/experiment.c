@@ -1,5 +1,6 @@
 /* experiment.c: trains the model of an experiment config: resolves its dataset and output file,
  * then runs xai_train. What `xai train` does, as a library call. */
+#include "core/mpi.h"
 #include "trainers/trainers.h"
 
 #include <libgen.h>
@@ -51,6 +52,16 @@ static xai_status make_parent_dir(const char *path)
     return s;
 }
 
+/* Under MPI rank 0 loads (and fetches, when the cache is missing) first, then the others read
+ * the cache it left, so that no two ranks download or write the same cache. */
+static xai_status load_on_every_rank(xai_dataset *d, const char *name, const xai_fetch_opts *fo)
+{
+    xai_status s = xai_mpi_rank() == 0 ? xai_dataset_load(d, name, fo) : XAI_OK;
+    if ((s = (xai_status)xai_mpi_agree(s)) != XAI_OK) return s;
+    if (xai_mpi_rank() != 0) s = xai_dataset_load(d, name, fo);
+    return (xai_status)xai_mpi_agree(s);
+}
+
 xai_status xai_train_experiment(const xai_train_request *q, xai_train_outcome *out)
 {
     memset(out, 0, sizeof *out);
@@ -75,7 +86,7 @@ xai_status xai_train_experiment(const xai_train_request *q, xai_train_outcome *o
     fo.mirror = q->mirror;
     fo.size = size;
     fo.limit = q->train.limit;
-    if ((s = xai_dataset_load(&d, dsname, &fo)) != XAI_OK) goto done;
+    if ((s = load_on_every_rank(&d, dsname, &fo)) != XAI_OK) goto done;
     snprintf(out->dataset, sizeof out->dataset, "%s", d.name);
     xai_train_opts o = q->train;
     o.out = out->out;

@@ -1,5 +1,6 @@
 /* train.c: the from-scratch training loop: seeded shuffling and augmentation, held-out
  * validation, per-epoch atomic checkpoints with exact resume, and the trained-model file. */
+#include "core/mpi.h"
 #include "trainers/checkpoint.h"
 
 #include <fcntl.h>
@@ -12,7 +13,8 @@
  * val_fraction, so that runs with different seeds are selected on the same images. */
 #define VAL_SPLIT_SEED 0x76616c73706c6974ull
 
-double xai_train_xent(const float *z, const int32_t *y, int n, int k, double eps, float *dz, int *correct)
+double xai_train_xent_part(const float *z, const int32_t *y, int n, int ntotal, int k, double eps, float *dz,
+                           int *correct)
 {
     double loss = 0;
     int ok = 0;
@@ -29,10 +31,15 @@ double xai_train_xent(const float *z, const int32_t *y, int n, int k, double eps
         /* -sum_j t_j log p_j with log p_j = z_j - lse and sum_j t_j = 1 */
         loss += lse - (1 - eps) * zi[y[i]] - off * sz;
         for (int j = 0; j < k; j++)
-            dz[(size_t)i * k + j] = (float)((exp(zi[j] - lse) - (j == y[i] ? on : off)) / n);
+            dz[(size_t)i * k + j] = (float)((exp(zi[j] - lse) - (j == y[i] ? on : off)) / ntotal);
     }
     if (correct) *correct = ok;
-    return loss / n;
+    return loss / ntotal;
+}
+
+double xai_train_xent(const float *z, const int32_t *y, int n, int k, double eps, float *dz, int *correct)
+{
+    return xai_train_xent_part(z, y, n, n, k, eps, dz, correct);
 }
 
 static int all_finite(const float *v, size_t n)
@@ -42,16 +49,22 @@ static int all_finite(const float *v, size_t n)
     return 1;
 }
 
-/* Loss and accuracy of the net in inference mode on images idx (NULL: 0..n-1) of a split. */
-static void evaluate(xai_model *m, const xai_split *sp, const int32_t *idx, int n, const xai_normalizer *nz,
-                     const uint8_t **ptrs, int32_t *ybuf, double *loss, double *acc)
+/* Every rank leaves together: a rank that failed alone would leave the others waiting in the
+ * next collective (core/mpi.h). The serial build returns s. */
+static xai_status all_ranks(xai_status s) { return (xai_status)xai_mpi_agree(s); }
+
+/* Loss and accuracy of the net in inference mode on images idx (NULL: 0..n-1) of a split. Under
+ * MPI each rank takes a contiguous share and the sums are combined in rank order. */
+static xai_status evaluate(xai_model *m, const xai_split *sp, const int32_t *idx, int n, const xai_normalizer *nz,
+                           const uint8_t **ptrs, int32_t *ybuf, double *loss, double *acc)
 {
     const size_t isz = xai_shape_size(sp->shape);
-    double lsum = 0;
-    long correct = 0;
+    int64_t lo, hi;
+    xai_mpi_shard(n, &lo, &hi);
+    double sums[2] = {0, 0}; /* loss * images, correct */
     xai_eval_scope mode = xai_eval_begin(m, 1); /* logits only */
-    for (int b = 0; b < n; b += m->max_batch) {
-        int nb = n - b < m->max_batch ? n - b : m->max_batch;
+    for (int b = (int)lo; b < hi; b += m->max_batch) {
+        int nb = hi - b < m->max_batch ? (int)hi - b : m->max_batch;
         for (int i = 0; i < nb; i++) {
             int j = idx ? idx[b + i] : b + i;
             ptrs[i] = sp->images + (size_t)j * isz;
@@ -60,12 +73,14 @@ static void evaluate(xai_model *m, const xai_split *sp, const int32_t *idx, int 
         xai_normalize_batch(m->acts[0], ptrs, nb, sp->shape, nz);
         float *logits = xai_model_forward(m, m->acts[0], nb);
         int c;
-        lsum += xai_softmax_xent(logits, ybuf, nb, m->nclasses, NULL, &c) * nb;
-        correct += c;
+        sums[0] += xai_softmax_xent(logits, ybuf, nb, m->nclasses, NULL, &c) * nb;
+        sums[1] += c;
     }
     xai_eval_end(m, mode);
-    *loss = n ? lsum / n : NAN;
-    *acc = n ? (double)correct / n : NAN;
+    XAI_TRY(xai_mpi_allreduce_sum_f64(sums, 2));
+    *loss = n ? sums[0] / n : NAN;
+    *acc = n ? sums[1] / n : NAN;
+    return XAI_OK;
 }
 
 /* ------------------------------------------------------------- training */
@@ -135,6 +150,8 @@ typedef struct {
     int32_t *order;          /* (ntrain) val_idx then tr_idx, each ascending */
     int32_t *val_idx, *tr_idx;
     int nval, ntr, bsz, spe; /* spe: steps per epoch of bsz images */
+    int lo, nloc;            /* this MPI rank's images [lo, lo + nloc) of every batch */
+    double comm_s;           /* this run's seconds in the gradient sums (MPI) */
     char signature[512];
     char *ckpt;
     int resumed_from;
@@ -217,6 +234,13 @@ static xai_status plan_data(trainer *t)
     /* The last partial batch is dropped (a different random remainder each epoch): batchnorm
      * statistics over a handful of images are noise. */
     t->spe = t->ntr / t->bsz;
+    /* Data-parallel MPI: each rank runs forward/backward on its contiguous share of every batch. */
+    int64_t b0, b1;
+    xai_mpi_shard(t->bsz, &b0, &b1);
+    t->lo = (int)b0, t->nloc = (int)(b1 - b0);
+    if (t->nloc < 1)
+        return xai_fail(XAI_EINVAL, "%s: a batch of %d images cannot be shared by %d MPI ranks; expected [train] batch >= %d",
+                        t->c->path, t->bsz, xai_mpi_size(), xai_mpi_size());
     tc->sched.steps_per_epoch = t->spe;
     tc->sched.total_steps = (int64_t)t->spe * t->epochs;
     if (!tc->sched.nmilestones && tc->step_epochs > 0)
@@ -275,6 +299,12 @@ static xai_status train_setup(trainer *t, const xai_config *c, const xai_dataset
              "train_hash=%016llx seed=%llu epochs=%d limit=%d dataset=%s:%.16s images=%d",
              (unsigned long long)xai_train_hash(c), (unsigned long long)t->seed, t->epochs, o->limit, d->name,
              d->sha256, d->train.n);
+    /* Another rank count sums the gradients in another order: a checkpoint is continued by the
+     * rank count that wrote it (the serial signature is unchanged). */
+    if (xai_mpi_size() > 1) {
+        size_t len = strlen(t->signature);
+        snprintf(t->signature + len, sizeof t->signature - len, " mpi_ranks=%d", xai_mpi_size());
+    }
     XAI_TRY(start_or_resume(t));
 
     const xai_model *m = t->st.m;
@@ -287,9 +317,10 @@ static xai_status train_setup(trainer *t, const xai_config *c, const xai_dataset
         double cf, fl = xai_model_flops(m, &cf);
         fprintf(stderr,
                 "train: %s: %d train / %d val / %d test images, %d epochs x %d steps of %d, %s lr %g (%s), "
-                "%.2fM params, %.1f MFLOP/image, %d threads\n",
+                "%.2fM params, %.1f MFLOP/image, %d threads x %d MPI ranks\n",
                 d->name, t->ntr, t->nval, d->test.n, t->epochs, t->spe, t->bsz, xai_optim_name(t->tc.optim.type),
-                t->tc.sched.lr, xai_sched_name(t->tc.sched.type), m->nparams / 1e6, fl / 1e6, xai_threads());
+                t->tc.sched.lr, xai_sched_name(t->tc.sched.type), m->nparams / 1e6, fl / 1e6, xai_threads(),
+                xai_mpi_size());
     }
     t->run_t0 = xai_now();
     return XAI_OK;
@@ -325,37 +356,75 @@ static void clip_grads(xai_model *m, double max_norm)
     }
 }
 
-/* The optimiser steps of one epoch over t->perm; sums the loss and hits, leaves the last lr. */
-static xai_status train_batches(trainer *t, xai_progress *bar, double *lsum, long *correct, double *lr)
+/* The batch's images and labels, augmented and normalised on every rank (the random choices are
+ * drawn for the whole batch, so the stream stays the same on all ranks); this rank's share is
+ * then moved to the front of the input. */
+static void load_batch(trainer *t, int b)
 {
     xai_model *m = t->st.m;
     const xai_split *tr = &t->d->train;
     const size_t isz = xai_shape_size(m->in);
+    for (int i = 0; i < t->bsz; i++) {
+        int j = t->perm[(size_t)b * t->bsz + i];
+        t->ptrs[i] = tr->images + (size_t)j * isz;
+        t->ybuf[i] = tr->labels[j];
+    }
+    xai_augment_batch(m->acts[0], t->ptrs, t->bsz, m->in, &t->nz, &t->tc.aug, &t->st.rng);
+    if (t->lo) memmove(m->acts[0], m->acts[0] + (size_t)t->lo * isz, (size_t)t->nloc * isz * sizeof *m->acts[0]);
+}
+
+/* The gradients of the whole batch on every rank: the ranks' sums added in rank order (the same
+ * bits on every rank and on every run at this rank count, core/mpi.h). */
+static xai_status sum_gradients(trainer *t)
+{
+    if (xai_mpi_size() == 1) return XAI_OK;
+    double t0 = xai_now();
+    xai_status s = xai_mpi_allreduce_sum_f32(t->st.m->grads, (int64_t)t->st.m->nparams);
+    t->comm_s += xai_now() - t0;
+    return s;
+}
+
+/* The optimiser steps of one epoch over t->perm; sums the loss and hits, leaves the last lr. */
+static xai_status train_batches(trainer *t, xai_progress *bar, double *lsum, long *correct, double *lr)
+{
+    xai_model *m = t->st.m;
     const int e = t->st.epoch, bsz = t->bsz;
     for (int b = 0; b < t->spe; b++) {
-        for (int i = 0; i < bsz; i++) {
-            int j = t->perm[(size_t)b * bsz + i];
-            t->ptrs[i] = tr->images + (size_t)j * isz;
-            t->ybuf[i] = tr->labels[j];
-        }
-        xai_augment_batch(m->acts[0], t->ptrs, bsz, m->in, &t->nz, &t->tc.aug, &t->st.rng);
+        load_batch(t, b);
         m->train = 1, m->lean = 1; /* nothing reads the activations a fused pool skips */
         xai_model_zero_grad(m);
-        const float *logits = xai_model_forward(m, m->acts[0], bsz);
+        const float *logits = xai_model_forward(m, m->acts[0], t->nloc);
         int ok;
-        double loss = xai_train_xent(logits, t->ybuf, bsz, m->nclasses, t->tc.label_smoothing, t->dlogits, &ok);
+        double part[2]; /* this rank's share of the batch loss, its hits */
+        part[0] = xai_train_xent_part(logits, t->ybuf + t->lo, t->nloc, bsz, m->nclasses, t->tc.label_smoothing,
+                                      t->dlogits, &ok);
+        part[1] = ok;
+        XAI_TRY(xai_mpi_allreduce_sum_f64(part, 2));
+        double loss = part[0];
         *lr = xai_sched_lr(&t->tc.sched, t->st.step);
-        if (!isfinite(loss)) return diverged_loss(t, loss, b, *lr);
-        xai_model_backward(m, t->dlogits, bsz, 0);
+        if (!isfinite(loss)) return diverged_loss(t, loss, b, *lr); /* the same on every rank */
+        xai_model_backward(m, t->dlogits, t->nloc, 0);
+        XAI_TRY(sum_gradients(t));
         if (t->tc.grad_clip > 0) clip_grads(m, t->tc.grad_clip);
         xai_optim_step(&t->st.opt, m->params, m->grads, *lr);
         t->st.step++;
         *lsum += loss;
-        *correct += ok;
+        *correct += (long)part[1];
         if (t->o->verbose) xai_progress_update(bar, (double)(b + 1) * bsz);
         if (t->on_batch && t->on_batch(t->hook_ctx, e, b))
             return xai_fail(XAI_ESTATE, "training stopped by the test hook at epoch %d, batch %d", e + 1, b + 1);
     }
+    return XAI_OK;
+}
+
+/* Batchnorm running statistics were updated from each rank's own share of the batches: their
+ * mean over ranks (rank order) makes every rank's buffers, and so the checkpoint, the same. */
+static xai_status sync_buffers(xai_model *m)
+{
+    const int R = xai_mpi_size();
+    if (R == 1 || !m->nbuffers) return XAI_OK;
+    XAI_TRY(xai_mpi_allreduce_sum_f32(m->buffers, (int64_t)m->nbuffers));
+    for (size_t i = 0; i < m->nbuffers; i++) m->buffers[i] /= (float)R;
     return XAI_OK;
 }
 
@@ -370,7 +439,11 @@ static void print_epoch(const trainer *t, xai_progress *bar, const double *h, do
              "epoch %d/%d  lr %.4g  loss %.4f  train %.2f%%  val %.2f%% (loss %.4f)  %.0f img/s  %.1f s  ETA %s",
              e + 1, t->epochs, h[XAI_HIST_LR], h[XAI_HIST_TRAIN_LOSS], 100 * h[XAI_HIST_TRAIN_ACC],
              100 * h[XAI_HIST_VAL_ACC], h[XAI_HIST_VAL_LOSS], t->spe * t->bsz / t_train, h[XAI_HIST_SECONDS], eta);
-    fprintf(stderr, "%s\n", summary);
+    if (xai_mpi_size() > 1) /* rank 0's share of the step time spent summing gradients */
+        fprintf(stderr, "%s  (%d ranks; gradient sums %.2f ms/step)\n", summary, xai_mpi_size(),
+                1e3 * t->comm_s / ((double)(e + 1 - t->resumed_from) * t->spe));
+    else
+        fprintf(stderr, "%s\n", summary);
 }
 
 /* Trains epoch st.epoch, validates, records its history row, keeps the best weights and
@@ -390,6 +463,7 @@ static xai_status train_epoch(trainer *t)
     double lsum = 0, lr = 0;
     long correct = 0;
     XAI_TRY(train_batches(t, &bar, &lsum, &correct, &lr));
+    XAI_TRY(sync_buffers(m));
     double t_train = xai_now() - t0;
     t->run_train_s += t_train;
     t->run_imgs += (double)t->spe * t->bsz;
@@ -399,7 +473,7 @@ static xai_status train_epoch(trainer *t)
                         "[train] lr and train again",
                         e + 1, lr, e ? "The last good checkpoint is kept" : "No checkpoint was written");
     double vloss = NAN, vacc = NAN;
-    if (t->nval) evaluate(m, &t->d->train, t->val_idx, t->nval, &t->nz, t->ptrs, t->ybuf, &vloss, &vacc);
+    if (t->nval) XAI_TRY(evaluate(m, &t->d->train, t->val_idx, t->nval, &t->nz, t->ptrs, t->ybuf, &vloss, &vacc));
     double secs = xai_now() - t0;
     double *h = st->hist + (size_t)e * XAI_HIST_COLS;
     h[XAI_HIST_EPOCH] = e + 1;
@@ -420,7 +494,8 @@ static xai_status train_epoch(trainer *t)
     }
     if (t->o->verbose) print_epoch(t, &bar, h, t_train);
     st->epoch = e + 1;
-    return xai_ckpt_write(t->ckpt, st, t->signature);
+    /* Every rank holds the same state; rank 0 writes it. */
+    return all_ranks(xai_mpi_rank() == 0 ? xai_ckpt_write(t->ckpt, st, t->signature) : XAI_OK);
 }
 
 /* ------------------------------------------------------------- finishing */
@@ -455,12 +530,16 @@ static xai_status train_finish(trainer *t, xai_train_result *res)
     r.test_loss = r.test_acc = NAN;
     if (d->test.n) {
         if (t->o->verbose) fprintf(stderr, "train: evaluating %d test images\n", d->test.n);
-        evaluate(m, &d->test, NULL, d->test.n, &t->nz, t->ptrs, t->ybuf, &r.test_loss, &r.test_acc);
+        XAI_TRY(evaluate(m, &d->test, NULL, d->test.n, &t->nz, t->ptrs, t->ybuf, &r.test_loss, &r.test_acc));
     }
     xai_train_run rec = {&t->tc, t->seed, t->o->limit, t->epochs, &r};
-    XAI_TRY(xai_train_file_write(t->o->out, st, t->c, d, &rec));
-    /* The finished model supersedes the checkpoint. */
-    unlink(t->ckpt);
+    if (xai_mpi_rank() == 0) {
+        XAI_TRY(all_ranks(xai_train_file_write(t->o->out, st, t->c, d, &rec)));
+        /* The finished model supersedes the checkpoint. */
+        unlink(t->ckpt);
+    } else {
+        XAI_TRY(all_ranks(XAI_OK));
+    }
     if (res) *res = r;
     return XAI_OK;
 }
@@ -470,7 +549,7 @@ xai_status xai_train(const xai_config *c, const xai_dataset *d, const xai_train_
     trainer t;
     memset(&t, 0, sizeof t);
     xai_status s;
-    if ((s = train_setup(&t, c, d, o)) != XAI_OK) goto done;
+    if ((s = all_ranks(train_setup(&t, c, d, o))) != XAI_OK) goto done;
     while (t.st.epoch < t.epochs)
         if ((s = train_epoch(&t)) != XAI_OK) goto done;
     s = train_finish(&t, res);

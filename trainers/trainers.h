@@ -125,6 +125,11 @@ xai_status xai_train_cfg_parse(xai_train_cfg *t, const xai_config *c);
 double xai_train_xent(const float *z /* (N, K) */, const int32_t *y /* (N) */, int n, int k, double eps,
                       float *dz /* (N, K) */, int *correct);
 
+/* The same over images [0, n) of a batch of ntotal (one MPI rank's share): the loss summed over
+ * them divided by ntotal, dz = (softmax - target) / ntotal. n = ntotal is xai_train_xent. */
+double xai_train_xent_part(const float *z, const int32_t *y, int n, int ntotal, int k, double eps, float *dz,
+                           int *correct);
+
 /* Columns of the per-epoch history (dataset /train/history). */
 enum { XAI_HIST_EPOCH, XAI_HIST_LR, XAI_HIST_TRAIN_LOSS, XAI_HIST_TRAIN_ACC, XAI_HIST_VAL_LOSS, XAI_HIST_VAL_ACC,
        XAI_HIST_SECONDS, XAI_HIST_COLS };

@@ -273,6 +273,7 @@ done:
 /* The cache path of a fetched dataset, or XAI_ENOTFOUND saying how to fetch it. */
 static xai_status fetched_path(char **path, const char *name, const xai_fetch_opts *o, int hint_size)
 {
+    if (!xai_dataset_known(name) && xai_folder_name_ok(name)) return xai_folder_cache_path(path, name, o);
     xai_ds_opts r;
     XAI_TRY(xai_ds_resolve(&r, name, o));
     *path = xai_ds_cache_file(&r);
@@ -348,7 +349,18 @@ void xai_dataset_list(FILE *out, const char *data_dir)
         }
         fprintf(out, "%s\n", found ? "" : " (not fetched)");
     }
-    if (dir) closedir(dir);
+    if (!dir) return;
+    /* Folder datasets (xai fetch --image-folder): every other "<name>-<digits>.h5". */
+    rewinddir(dir);
+    for (struct dirent *e; (e = readdir(dir));) {
+        const char *dash = strrchr(e->d_name, '-');
+        char name[32];
+        if (!dash || dash == e->d_name || dash - e->d_name >= (long)sizeof name) continue;
+        snprintf(name, sizeof name, "%.*s", (int)(dash - e->d_name), e->d_name);
+        if (xai_folder_name_ok(name) && is_cache_name(e->d_name, name))
+            fprintf(out, "%-14s %s (folder dataset)\n", name, e->d_name);
+    }
+    closedir(dir);
 }
 
 xai_status xai_dataset_check(FILE *out, const char *name, const xai_fetch_opts *o, int *match)

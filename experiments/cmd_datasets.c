@@ -143,11 +143,13 @@ int xai_cmd_datasets(int argc, char **argv)
         xai_opts_usage(&spec, stderr);
         return 2;
     }
-    if (!xai_dataset_known(name)) {
-        fprintf(stderr, "xai datasets: unknown dataset '%s'; expected one of: %s\n", name, XAI_DATASET_NAMES);
+    if (!xai_dataset_known(name) && !xai_folder_name_ok(name)) {
+        fprintf(stderr, "xai datasets: unknown dataset '%s'; expected one of: %s, or a folder dataset's name\n", name,
+                XAI_DATASET_NAMES);
         return 2;
     }
     xai_fetch_opts o = opts_for(&c, name);
+    if (!xai_dataset_known(name)) o.size = c.size; /* a folder dataset: --size picks one of its caches */
     int match = 1;
     xai_status s = !strcmp(sub, "check") ? xai_dataset_check(stdout, name, &o, &match) : xai_dataset_info(stdout, name, &o);
     if (s != XAI_OK) return xai_cli_error(s);

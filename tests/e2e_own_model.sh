@@ -58,6 +58,11 @@ for c in cat dog; do mkdir -p "$tmp/root/$c"; done
 for i in 1 2 3 4 5; do cp "$D/images/rgb.png" "$tmp/root/cat/c$i.png"; cp "$D/images/rgb.jpg" "$tmp/root/dog/d$i.jpg"; done
 check folder-fetch 0 "$XAI" fetch --image-folder "$tmp/root" --name pets --size 8 --data-dir "$tmp/data"
 contains folder-fetch "2 classes, 8 train and 2 test images"
+check folder-info 0 "$XAI" datasets info pets --data-dir "$tmp/data"
+contains folder-info "images:      train 8, test 2"
+check folder-check 0 "$XAI" datasets check pets --data-dir "$tmp/data"
+check folder-list 0 "$XAI" datasets list --data-dir "$tmp/data"
+contains folder-list "pets-8.h5 (folder dataset)"
 check folder-bad-name 1 "$XAI" fetch --image-folder "$tmp/root" --name mnist --data-dir "$tmp/data"
 contains folder-bad-name "not a built-in dataset"
 check folder-missing 1 "$XAI" fetch nosuchset --data-dir "$tmp/data"

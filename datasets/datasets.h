@@ -151,6 +151,8 @@ xai_status xai_png_decode_rgb(const void *buf, size_t len, uint8_t **rgb /* (H, 
  * 1 or 3 channels): central square cropped, area-resized to s.h x s.w, planar uint8. A colour
  * image for a 1-channel model is an error naming the file and both channel counts. */
 xai_status xai_image_file_load(const char *path, xai_shape s, uint8_t *dst /* (C, H, W) */);
+/* Writes interleaved RGB (H, W, 3) as an 8-bit PNG, atomically. */
+xai_status xai_png_write_rgb(const char *path, const uint8_t *rgb, int w, int h);
 /* The .png/.jpg/.jpeg files directly in dir (not hidden), sorted by name; malloc'd paths. */
 xai_status xai_image_dir_list(const char *dir, char ***files, int *n);
 /* A dataset whose test split is the image files (folders expand to their images), labels -1

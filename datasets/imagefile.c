@@ -1,5 +1,6 @@
 /* imagefile.c: image files given by the user (PNG through libpng, JPEG through libjpeg-turbo) as
- * a model's input: centre-cropped, area-resized and converted to its channel count; `--images`. */
+ * a model's input: centre-cropped, area-resized and converted to its channel count; `--images`;
+ * PNG files written (heatmaps). */
 #include "core/io.h"
 #include "datasets/datasets.h"
 
@@ -42,6 +43,24 @@ xai_status xai_png_decode_rgb(const void *buf, size_t len, uint8_t **rgb, int *w
     }
     *rgb = out, *w = (int)im.width, *h = (int)im.height;
     return XAI_OK;
+}
+
+xai_status xai_png_write_rgb(const char *path, const uint8_t *rgb, int w, int h)
+{
+    png_image im;
+    memset(&im, 0, sizeof im);
+    im.version = PNG_IMAGE_VERSION;
+    im.width = (png_uint_32)w, im.height = (png_uint_32)h, im.format = PNG_FORMAT_RGB;
+    png_alloc_size_t len = 0;
+    if (w < 1 || h < 1 || !png_image_write_get_memory_size(im, len, 0, rgb, 0, NULL))
+        return xai_fail(XAI_EINVAL, "%s: cannot encode a %dx%d PNG (%s)", path, w, h, im.message);
+    void *buf = xai_malloc(len);
+    xai_status s = XAI_OK;
+    if (!png_image_write_to_memory(&im, buf, &len, 0, rgb, 0, NULL))
+        s = xai_fail(XAI_EINVAL, "%s: cannot encode a %dx%d PNG (%s)", path, w, h, im.message);
+    else s = xai_write_file_atomic(path, buf, len);
+    free(buf);
+    return s;
 }
 
 /* Interleaved RGB of a PNG or JPEG file, told apart by their signatures. */

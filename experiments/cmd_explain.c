@@ -45,7 +45,7 @@ static const char ABOUT[] =
     "lrp-epsilon, lrp-gamma, lrp-zplus, lrp-alpha1beta0, lrp-alpha2beta1, lrp-flat, lrp-wsquare,\n"
     "lrp-zbox, lrp-epsilon-plus-flat, lrp-epsilon-gamma-box, lrp-preset-a, lrp-preset-b.";
 
-enum { NOPTS = 27 };
+enum { NOPTS = 28 };
 
 /* The option table, pointing into a. */
 static void option_table(xai_optdef *t, explain_args *a)
@@ -65,8 +65,11 @@ static void option_table(xai_optdef *t, explain_args *a)
         STR("--select", &c->select, "HOW",
             "first (test images from --start in order, default) or stratified\n(classes in turn, each in index "
             "order: every prefix is class-balanced)"),
-        STR("--target", &c->target, "T", "pred (predicted class, default), label (true class) or a class index"),
+        STR("--target", &c->target, "T", "pred (predicted class, default), label (true class), a class index,\nor a class name or id of the dataset (e.g. tench, n01440764)"),
         STR("--out", &c->out, "FILE", "output (default: attributions.h5 beside the model)"),
+        STR("--heatmaps", &c->heatmaps, "DIR",
+            "one PNG per image and method (the study's colours); default with\n--images: <out without .h5>_heatmaps; "
+            "'none': no PNG files"),
         {"--ig-batch", XAI_ARG_INT, &c->rows, "R", 1, XAI_BATCH_MAX,
          "rows per batched pass, for every method; bounds memory (default: up\nto 256 rows within about 512 MB of "
          "activations)"},

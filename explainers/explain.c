@@ -260,7 +260,17 @@ static xai_status load_images(xai_dataset *d, const xai_explain_cfg *cfg, const 
     return XAI_OK;
 }
 
-static xai_status set_targets(xai_attr_header *h, const char *target)
+/* A class by its name or id in the dataset ("tench", "n01440764"); -1 when none matches. */
+static int class_by_name(const xai_dataset *d, const char *t)
+{
+    for (int k = 0; k < d->nclasses; k++)
+        if ((d->class_names && d->class_names[k] && !strcmp(d->class_names[k], t)) ||
+            (d->class_ids && d->class_ids[k] && !strcmp(d->class_ids[k], t)))
+            return k;
+    return -1;
+}
+
+static xai_status set_targets(xai_attr_header *h, const char *target, const xai_dataset *d)
 {
     const char *t = target ? target : "pred";
     const int n = h->n, K = h->nclasses;
@@ -279,7 +289,11 @@ static xai_status set_targets(xai_attr_header *h, const char *target)
     }
     char *end;
     long k = strtol(t, &end, 10);
-    if (end == t || *end || k < 0 || k >= K)
+    if (end == t || *end) k = class_by_name(d, t);
+    if (k < 0 && (end == t || *end))
+        return xai_fail(XAI_EINVAL, "--target %s: expected pred, label, a class in 0..%d or a class name of %s", t,
+                        K - 1, d->class_names ? "the dataset (xai datasets info)" : "a dataset (image files have none)");
+    if (k < 0 || k >= K)
         return xai_fail(XAI_EINVAL, "--target %s: expected pred, label or a class in 0..%d", t, K - 1);
     for (int i = 0; i < n; i++) h->targets[i] = (int32_t)k;
     snprintf(h->target_mode, sizeof h->target_mode, "class:%ld", k);
@@ -339,7 +353,7 @@ static xai_status fill_header(xai_attr_header *h, const xai_explain_cfg *cfg, xa
         memcpy(h->logits + (size_t)i * m->nclasses, lg, (size_t)nb * m->nclasses * sizeof *lg);
     }
     xai_eval_end(m, st);
-    XAI_TRY(set_targets(h, cfg->target));
+    XAI_TRY(set_targets(h, cfg->target, d));
     snprintf(h->model_path, sizeof h->model_path, "%s", cfg->model);
     snprintf(h->dataset, sizeof h->dataset, "%s", source_name(cfg));
     snprintf(h->dataset_sha256, sizeof h->dataset_sha256, "%s", d->sha256);
@@ -421,6 +435,9 @@ xai_status xai_explain_run(const xai_explain_cfg *cfg, char **outpath_out)
     if ((s = fold(&m)) != XAI_OK) goto done;
     if ((s = check_exact(meths, nm, m)) != XAI_OK) goto done;
     if ((s = write_all(outpath, meths, nm, m, &h, cfg)) != XAI_OK) goto done;
+    if ((s = xai_explain_heatmaps(cfg, outpath, cfg->images ? (const char *const *)d.test.files : NULL, h.indices,
+                                  h.n)) != XAI_OK)
+        goto done;
     if (outpath_out) *outpath_out = outpath, outpath = NULL;
 done:
     free(outpath);

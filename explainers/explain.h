@@ -284,7 +284,7 @@ typedef struct {
     const char *methods;            /* comma-separated specs; NULL: xai_default_methods */
     const char *const *overrides;   /* (XAI_METHOD_KINDS) "key=value:..." lists or NULL (xai_method_parse) */
     const char *out;                /* NULL: attributions.h5 beside the model */
-    const char *target;             /* "pred" (NULL), "label" or a class index */
+    const char *target;             /* "pred" (NULL), "label", a class index or a dataset class name/id */
     const char *data_dir, *mirror;  /* where datasets live / come from; NULL: the defaults */
     int n, start;                   /* images to explain, from test image `start` */
     const char *select;             /* "first" (NULL): test images start.. in order; "stratified": from
@@ -294,12 +294,19 @@ typedef struct {
     const char *command;            /* recorded in the file; NULL: "" */
     void (*on_method)(void *ctx, const xai_explain_result *r); /* after each method; may be NULL */
     void *ctx;
+    const char *heatmaps;           /* folder for one PNG per image and method (xai_heatmaps_write);
+                                     * NULL: <out without .h5>_heatmaps with images, none with a
+                                     * dataset; "none": none */
 } xai_explain_cfg;
 
 /* Methods are parsed first (a typo fails before loading), then the model (batch norms folded
  * once for all methods) and the images; progress goes to stderr. *outpath (malloc'd; may be
  * NULL) gets the file written. */
 xai_status xai_explain_run(const xai_explain_cfg *cfg, char **outpath);
+/* The heatmaps of a run's file as cfg->heatmaps says (heatmap.c); files: the image files (NULL
+ * for a dataset), indices: the dataset rows. */
+xai_status xai_explain_heatmaps(const xai_explain_cfg *cfg, const char *outpath, const char *const *files,
+                                const int64_t *indices, int n);
 
 /* --------------------------------------------------- xai bench ig / lrp */
 
@@ -427,6 +434,20 @@ xai_status xai_attr_read_method_spec(xai_method *meth, const char *path, const c
  * XAI_ENOTFOUND (*v NULL, *cols 0, no message) when the method has none or it is not (h->n, cols). */
 xai_status xai_attr_read_matrix(const char *path, const char *group, const char *method, double **v /* (N, cols) */,
                                 int *cols, const xai_attr_header *h);
+/* ------------------------------------------------------------- heatmaps (heatmap.c) */
+
+/* The map of one image as the study's heatmap figure draws it: channels summed, divided by its
+ * own max |R|, ColorBrewer RdBu (blue negative, white 0, red positive), each pixel a scale x
+ * scale block: rgb (H * scale, W * scale, 3). */
+void xai_heatmap_rgb(uint8_t *rgb, const float *attr /* (C, H, W) */, xai_shape s, int scale);
+/* <dir>/<names[i]>_<method>.png for every image and method of the attribution file (at least
+ * 256 pixels wide); *nwritten counts them. */
+xai_status xai_heatmaps_write(const char *attr_path, const char *dir, const char *const *names /* (N) */,
+                              int *nwritten);
+/* File-name parts of N images: the image files' names without folder and extension (a name two
+ * files share gets "-<row>"), or "test<index>" where files is NULL; malloc'd, n + 1 NULL-ended. */
+char **xai_heatmap_names(const char *const *files, const int64_t *indices, int n);
+
 /* Row `image` of a method's map, or of /inputs when method is NULL: only that image is read.
  * Errors name the file, the dataset and the row. */
 xai_status xai_attr_read_row(const char *path, const char *method, int image, float *out /* (C, H, W) */,

@@ -26,6 +26,13 @@ contains import-input-mismatch "conv"
 check explain-images 0 "$XAI" explain --model "$tmp/m.h5" --images "$D/images/rgb.png" "$D/images/rgb.jpg" \
     "$D/images" --methods ig,lrp-epsilon,gradient --out "$tmp/a.h5"
 contains explain-images "5 images of images, 3 methods"
+contains explain-images "15 heatmaps in $tmp/a_heatmaps"
+# One PNG per image and method, named after the file (two files named rgb.png get their rows).
+[ -s "$tmp/a_heatmaps/rgb-0_ig.png" ] && [ -s "$tmp/a_heatmaps/gray_lrp-epsilon.png" ] && pass=$((pass+1)) ||
+    { echo "FAIL explain-images: heatmaps missing: $(ls "$tmp/a_heatmaps" | head -3)"; fail=$((fail+1)); }
+check explain-heatmaps-none 0 "$XAI" explain --model "$tmp/m.h5" --images "$D/images/rgb.jpg" --methods gradient \
+    --out "$tmp/n.h5" --heatmaps none
+[ ! -e "$tmp/n_heatmaps" ] && pass=$((pass+1)) || { echo "FAIL explain-heatmaps-none: wrote PNGs"; fail=$((fail+1)); }
 check explain-images-target 0 "$XAI" explain --model "$tmp/m.h5" --images "$D/images/rgb.jpg" --target 2 \
     --methods gradient --out "$tmp/t.h5"
 check explain-images-label 1 "$XAI" explain --model "$tmp/m.h5" --images "$D/images/rgb.jpg" --target label \
@@ -71,6 +78,12 @@ mkdir -p "$tmp/cfg"
 printf '[experiment]\nname = pets\ndataset = pets\n[model]\ninput = 3x8x8\nclasses = 2\nlayer = conv out=4 k=3 pad=1\n''layer = relu\nlayer = gap\nlayer = linear out=2\n[train]\nepochs = 1\nbatch = 4\n[explain]\nn = 2\nmethods = ig,gradient\n''[evaluate]\npatch = 2\nsteps = 4\n' >"$tmp/cfg/pets.ini"
 check folder-reproduce 0 "$XAI" --quiet reproduce --configs "$tmp/cfg" --data-dir "$tmp/data" --results "$tmp/res"
 [ -s "$tmp/res/pets/metrics.h5" ] && pass=$((pass+1)) || { echo "FAIL folder-reproduce: no metrics.h5"; fail=$((fail+1)); }
+# --target by a class name of the dataset
+check folder-target-name 0 "$XAI" explain --model "$tmp/res/pets/model.h5" --dataset pets --data-dir "$tmp/data" \
+    --target dog --methods gradient --out "$tmp/dog.h5"
+check folder-target-bad-name 1 "$XAI" explain --model "$tmp/res/pets/model.h5" --dataset pets --data-dir "$tmp/data" \
+    --target cow --methods gradient --out "$tmp/dog.h5"
+contains folder-target-bad-name "--target cow: expected pred, label, a class in 0..1 or a class name of the dataset"
 if /usr/bin/python3 -c "import h5py" 2>/dev/null; then
     /usr/bin/python3 -c "import h5py, numpy as np, sys; f = h5py.File(sys.argv[1], 'w'); \
 f['test/images'] = np.zeros((2, 3, 8, 8), np.uint8); f['test/labels'] = np.zeros(2, np.int32)" "$tmp/hand.h5"

@@ -8,12 +8,14 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/base.h"
 #include "core/io.h"
 #include "core/nn.h"
 #include "core/onnx.h"
 #include "datasets/datasets.h"
+#include "explainers/explain.h"
 
 static char *data_path(const char *name)
 {
@@ -141,12 +143,49 @@ static void test_png_damaged(void **st)
     free(p);
 }
 
+/* The heatmap colours: the map's largest |R| at the palette's ends, 0 white, channels summed,
+ * each pixel a scale x scale block; written as a PNG and read back unchanged. */
+static void test_heatmap(void **st)
+{
+    (void)st;
+    const xai_shape s = {2, 1, 3};
+    /* channel sums: -2, 0, +1 */
+    const float attr[6] = {-1, 0.5f, 0.25f, -1, -0.5f, 0.75f};
+    uint8_t rgb[3 * 2 * 6];
+    xai_heatmap_rgb(rgb, attr, s, 2);
+    const uint8_t blue[3] = {0x05, 0x30, 0x61}, white[3] = {0xff, 0xff, 0xff};
+    assert_memory_equal(rgb, blue, 3);
+    assert_memory_equal(rgb + 3 * 6 + 3, blue, 3); /* the block's lower right */
+    assert_memory_equal(rgb + 3 * 2, white, 3);
+    /* +1 of max 2 is +1/2: halfway from #f4a582 to #b2182b */
+    assert_int_equal(rgb[3 * 4], (0xf4 + 0xb2 + 1) / 2);
+    char path[] = "/tmp/xai-heatmap-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(xai_png_write_rgb(path, rgb, 6, 2), XAI_OK);
+    char *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(xai_read_file_max(path, 1 << 20, &buf, &len), XAI_OK);
+    uint8_t *back = NULL;
+    int w = 0, h = 0;
+    char err[128];
+    assert_int_equal(xai_png_decode_rgb(buf, len, &back, &w, &h, err, sizeof err), XAI_OK);
+    assert_int_equal(w, 6);
+    assert_int_equal(h, 2);
+    assert_memory_equal(back, rgb, sizeof rgb);
+    free(back);
+    free(buf);
+    unlink(path);
+}
+
 int main(void)
 {
     xai_quiet = 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_import_tiny), cmocka_unit_test(test_import_damaged),
         cmocka_unit_test(test_image_files), cmocka_unit_test(test_png_damaged),
+        cmocka_unit_test(test_heatmap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

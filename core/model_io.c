@@ -142,15 +142,22 @@ static xai_status opt_float(hid_t loc, const char *attr, float *v, const char *p
     return XAI_OK;
 }
 
+/* input_shape as stored (float64, so any value): whole numbers in 1..XAI_DIM_MAX before any cast. */
+static xai_status check_input_shape(const double dv[3], const char *path)
+{
+    for (int i = 0; i < 3; i++)
+        if (!(dv[i] >= 1 && dv[i] <= XAI_DIM_MAX && dv[i] == (int)dv[i]))
+            return xai_fail(XAI_EFORMAT, "%s: /model attribute 'input_shape' = (%g, %g, %g), expected whole numbers "
+                                         "in 1..%d", path, dv[0], dv[1], dv[2], XAI_DIM_MAX);
+    return XAI_OK;
+}
+
 static xai_status read_header(hid_t g, const char *path, xai_shape *in, int *nclasses, int *nlayers)
 {
     double dv[8];
     if (xai_h5_get_f64v(g, "input_shape", dv, 8) != 3)
         return xai_fail(XAI_EFORMAT, "%s: /model attribute 'input_shape' missing or not 3 numbers (C, H, W)", path);
-    for (int i = 0; i < 3; i++)
-        if (!(dv[i] >= 1 && dv[i] <= XAI_DIM_MAX && dv[i] == (int)dv[i]))
-            return xai_fail(XAI_EFORMAT, "%s: /model attribute 'input_shape' = (%g, %g, %g), expected whole numbers "
-                                         "in 1..%d", path, dv[0], dv[1], dv[2], XAI_DIM_MAX);
+    XAI_TRY(check_input_shape(dv, path));
     *in = (xai_shape){(int)dv[0], (int)dv[1], (int)dv[2]};
     XAI_TRY(need_i64(g, "num_classes", nclasses, 1, XAI_DIM_MAX, path, "/model"));
     return need_i64(g, "num_layers", nlayers, 1, MAX_LAYERS, path, "/model");
@@ -358,8 +365,15 @@ xai_status xai_model_info_read(xai_model_info *info, const char *path)
         return xai_fail(XAI_EFORMAT, "%s: no /model group (not a model file, see core/README.md)", path);
     }
     double shape[3];
-    if (xai_h5_get_f64v(g, "input_shape", shape, 3) == 3)
+    if (xai_h5_get_f64v(g, "input_shape", shape, 3) == 3) {
+        xai_status st = check_input_shape(shape, path); /* 1e300 or NaN: no int64 holds it */
+        if (st != XAI_OK) {
+            xai_h5_close(g);
+            xai_h5_close(f);
+            return st;
+        }
         for (int i = 0; i < 3; i++) info->input_shape[i] = (int64_t)shape[i];
+    }
     xai_h5_get_i64(g, "num_classes", &info->nclasses);
     xai_h5_get_i64(g, "num_layers", &info->nlayers);
     xai_h5_get_str(g, "layers_text", info->layers_text, LAYERS_TEXT_MAX);

@@ -73,12 +73,52 @@ static void test_metrics_vectors_huge(void **state)
     free(dir);
 }
 
+/* Replaces attribute `obj@name` by a float64 vector. */
+static void set_f64_attr(const char *path, const char *obj, const char *name, const double *v, hsize_t n)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    assert_true(f >= 0);
+    hid_t o = H5Oopen(f, obj, H5P_DEFAULT);
+    H5Adelete(o, name);
+    hid_t sp = H5Screate_simple(1, &n, NULL);
+    hid_t a = H5Acreate2(o, name, H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(a >= 0 && H5Awrite(a, H5T_NATIVE_DOUBLE, v) >= 0);
+    H5Aclose(a);
+    H5Sclose(sp);
+    H5Oclose(o);
+    H5Fclose(f);
+}
+
+/* fuzz_model corpus 8eaa5d43...: `/model@input_shape` of 1e300 (or NaN) was cast to int64
+ * by the info reader (UBSan) before any check; it is now refused naming the attribute. */
+static void test_model_info_shape_huge(void **state)
+{
+    (void)state;
+    char *dir = fx_tmpdir(), *path = xai_path_join(dir, "model.h5");
+    fx_numbers x;
+    fx_defaults(&x, 1);
+    fx_model(dir, &x, 1);
+    const double bad[2][3] = {{1e300, 1, 1}, {1, NAN, 1}};
+    for (int i = 0; i < 2; i++) {
+        set_f64_attr(path, "/model", "input_shape", bad[i], 3);
+        xai_model_info info;
+        assert_int_equal(xai_model_info_read(&info, path), XAI_EFORMAT);
+        assert_non_null(strstr(xai_errmsg(), "'input_shape'"));
+        xai_model_info_free(&info);
+        xai_clear_error();
+    }
+    fx_rmtree(dir);
+    free(path);
+    free(dir);
+}
+
 int main(void)
 {
     xai_quiet = 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_train_history_huge),
         cmocka_unit_test(test_metrics_vectors_huge),
+        cmocka_unit_test(test_model_info_shape_huge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

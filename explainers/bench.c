@@ -79,6 +79,8 @@ static void bench_free(bench_ctx *c)
     xai_model_free(c->m);
 }
 
+#define BENCH_BYTES_MAX ((uint64_t)4 << 30)
+
 /* The net of o->config at *rows rows (0: xai explain's default, written back), folded, and n
  * (0: *rows) random inputs with targets cycling through the classes. */
 static xai_status bench_setup(bench_ctx *c, const char *config, int *rows, int n, float bias)
@@ -101,6 +103,11 @@ static xai_status bench_setup(bench_ctx *c, const char *config, int *rows, int n
     xai_model_free(raw);
     if (s != XAI_OK) return s;
     const size_t isz = xai_shape_size(c->m->in);
+    /* --images is open-ended: inputs and attributions are checked in 64-bit before they are sized. */
+    if ((uint64_t)n > BENCH_BYTES_MAX / (2 * sizeof(float) * (uint64_t)(isz ? isz : 1)))
+        return xai_fail(XAI_EINVAL, "--images %d: %d images of %zu values need %.3g GB of inputs and attributions, "
+                                    "more than the %llu GiB a benchmark may take", n, n, isz,
+                        (double)n * (double)isz * 2 * sizeof(float) * 1e-9, (unsigned long long)(BENCH_BYTES_MAX >> 30));
     c->n = n;
     c->x = xai_malloc((size_t)n * isz * sizeof *c->x);
     c->attr = xai_malloc((size_t)n * isz * sizeof *c->attr);

@@ -1043,6 +1043,8 @@ int xai_metricsfile_read_sanity(const char *path, const char *method, double **l
         ok &= got[i] && n[i] == n[0] && n[0] > 0;
     }
     xai_h5_close(f);
+    /* Layer indices (-1: none randomised) are printed as ints: 1e300 or NaN makes the cascade unreadable. */
+    for (int k = 0; ok && k < n[0]; k++) ok = got[0][k] >= -1 && got[0][k] <= INT32_MAX && got[0][k] == (int)got[0][k];
     const int S = ok ? n[0] : 0;
     if (S) {
         *layer = got[0], got[0] = NULL;

@@ -190,7 +190,8 @@ int xai_metricsfile_read_curve(const char *path, const char *method, const char 
 /* The randomisation cascade of one method (/methods/<method>/sanity): S steps, step 0 with no
  * layer randomised, then one more layer each from the top; layer (S) the layer randomised last
  * (-1: none), mean and se (2, S): Spearman |rank| correlation, then SSIM, each against the
- * original map. Returns S, 0 when the file has no randomisation for it. Arrays malloc'd. */
+ * original map. Returns S, 0 when the file has no readable randomisation for it (a layer that
+ * is not a whole number in -1..INT32_MAX makes it unreadable). Arrays malloc'd. */
 int xai_metricsfile_read_sanity(const char *path, const char *method, double **layer, double **mean, double **se);
 
 /* The summary numbers of each method (the columns of xai_metrics_summary_csv after label,method):

@@ -19,6 +19,7 @@
 #include "core/io.h"
 #include "core/nn.h"
 #include "explainers/explain.h"
+#include "explainers/metricsfile.h"
 #include "paper/plotio.h"
 
 static char dir[64];
@@ -505,6 +506,63 @@ static void test_model_garbage(void **state)
     }
 }
 
+/* Defect 4 audit: `xai bench ig|evaluate --images` is open-ended; 2^31 - 1 images of 784 values
+ * were allocated as asked (abort: out of memory) instead of refused naming the option. */
+static void test_bench_images(void **state)
+{
+    (void)state;
+    char *cfg = in_dir("bench.ini");
+    const char *text = "[model]\ninput = 1x28x28\nclasses = 10\nlayer = conv out=4 k=3 pad=1\nlayer = relu\n"
+                       "layer = maxpool k=2\nlayer = flatten\nlayer = linear out=10\n";
+    put(cfg, text, strlen(text));
+    xai_bench_explain_opts o = {.config = cfg, .steps = 1000000, .images = INT32_MAX, .rule = XAI_QUAD_GAUSS,
+                                .repeats = 1, .iters = 1};
+    xai_bench_explain_result r;
+    assert_int_equal(xai_bench_ig_run(&o, &r), XAI_EINVAL);
+    assert_msg("--images 2147483647: 2147483647 images of 784 values");
+    o.images = 2;
+    o.steps = 2;
+    assert_int_equal(xai_bench_ig_run(&o, &r), XAI_OK);
+    free(cfg);
+}
+
+/* Defect 4 audit: the randomisation cascade's layer indices were cast to int for sanity.dat
+ * (export) as the metrics file held them: 1e300 or NaN is undefined behaviour. */
+static void test_sanity_layer_huge(void **state)
+{
+    (void)state;
+    char *path = in_dir("sanity.h5");
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    const char *v[5] = {"layer", "spearman_abs_mean", "ssim_mean", "spearman_abs_stderr", "ssim_stderr"};
+    hsize_t n = 2;
+    hid_t sp = H5Screate_simple(1, &n, NULL);
+    for (int i = 0; i < 5; i++) {
+        char obj[64];
+        snprintf(obj, sizeof obj, "/methods/m/sanity/%s", v[i]);
+        hid_t ds = H5Dcreate2(f, obj, H5T_IEEE_F64LE, sp, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+        const double x[2] = {-1, 3};
+        H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, x);
+        H5Dclose(ds);
+    }
+    H5Sclose(sp), H5Pclose(lcpl), H5Fclose(f);
+    double *layer, *mean, *se;
+    assert_int_equal(xai_metricsfile_read_sanity(path, "m", &layer, &mean, &se), 2);
+    free(layer), free(mean), free(se);
+    const double bad[3] = {1e300, NAN, 2.5};
+    for (int i = 0; i < 3; i++) {
+        f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+        hid_t ds = H5Dopen2(f, "/methods/m/sanity/layer", H5P_DEFAULT);
+        const double x[2] = {-1, bad[i]};
+        H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, x);
+        H5Dclose(ds), H5Fclose(f);
+        assert_int_equal(xai_metricsfile_read_sanity(path, "m", &layer, &mean, &se), 0);
+        assert_null(layer);
+    }
+    free(path);
+}
+
 int main(void)
 {
     xai_h5_init();
@@ -514,7 +572,8 @@ int main(void)
         cmocka_unit_test(test_config_size),      cmocka_unit_test(test_stale_tmp),
         cmocka_unit_test(test_attr_huge_dims),   cmocka_unit_test(test_attr_mismatch),
         cmocka_unit_test(test_model_sizes),      cmocka_unit_test(test_model_garbage),
-        cmocka_unit_test(test_stale_plot_dirs),
+        cmocka_unit_test(test_stale_plot_dirs),   cmocka_unit_test(test_bench_images),
+        cmocka_unit_test(test_sanity_layer_huge),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

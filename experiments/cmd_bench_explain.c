@@ -121,7 +121,9 @@ int xai_bench_lrp(int argc, char **argv)
         "(gradient x input through the same engine), lrp_vs_gxi (their ratio), gflop_per_attr\n"
         "(the forward pass plus each layer's conv passes under its rule: epsilon 1, z+ 2, gamma 4,\n"
         "doubled on a signed input), flop_bound_vs_gxi (gradient x input's FLOPs over those: the\n"
-        "ratio the arithmetic allows), GFLOP/s and the fraction of FP32 peak.",
+        "ratio the arithmetic allows), GFLOP/s and the fraction of FP32 peak. LRP and gradient x\n"
+        "input are timed in alternating rounds (one call each, --repeats rounds), so both see the\n"
+        "same load; the figures are the medians.",
         opts, 0};
     int r = parse(&spec, argc, argv);
     if (r != XAI_OPTS_OK) return r == XAI_OPTS_HELP ? 0 : 2;

@@ -183,6 +183,34 @@ done:
     return s;
 }
 
+static double median_of(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, xai_cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Median seconds a call of a and of b, timed in alternating rounds (a b a b ...) so that both see
+ * the same load on a shared machine. */
+static xai_status interleaved(xai_bench_step a, xai_bench_step b, bench_ctx *c, const xai_bench_explain_opts *o,
+                              double *ta, double *tb)
+{
+    const int R = o->repeats;
+    double *v = xai_malloc(2 * (size_t)R * sizeof *v), *va = v, *vb = v + R;
+    const xai_bench_timing warm = {.repeats = 1, .warmup = o->warmup, .iters = o->iters};
+    const xai_bench_timing one = {.repeats = 1, .warmup = 0, .iters = o->iters};
+    xai_status s = XAI_OK;
+    for (int r = 0; r < R && s == XAI_OK; r++) {
+        va[r] = xai_bench_time(a, c, r ? &one : &warm, &s);
+        if (s == XAI_OK) vb[r] = xai_bench_time(b, c, r ? &one : &warm, &s);
+    }
+    if (s == XAI_OK) {
+        *ta = median_of(va, R);
+        *tb = median_of(vb, R);
+    }
+    free(v);
+    return s;
+}
+
 xai_status xai_bench_lrp_run(const xai_bench_explain_opts *o, xai_bench_explain_result *r)
 {
     memset(r, 0, sizeof *r);
@@ -196,8 +224,7 @@ xai_status xai_bench_lrp_run(const xai_bench_explain_opts *o, xai_bench_explain_
     xai_status s = XAI_OK;
     if ((s = bench_setup(&c, o->config, &rows, 0, 0)) != XAI_OK) goto done;
     if ((s = xai_lrp_create(&c.lrp, c.m, &meth.lrp, rows)) != XAI_OK) goto done;
-    if ((s = bench_time(lrp_step, &c, o, &t)) != XAI_OK) goto done;
-    if ((s = bench_time(gxi_step, &c, o, &tg)) != XAI_OK) goto done;
+    if ((s = interleaved(lrp_step, gxi_step, &c, o, &t, &tg)) != XAI_OK) goto done;
     const double per = xai_lrp_flops(c.lrp);
     r->threads = xai_threads();
     snprintf(r->method, sizeof r->method, "%s", meth.spec);

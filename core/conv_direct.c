@@ -307,16 +307,17 @@ void xai_conv_direct_forward(float *z, float *relu_out, float *pool_out, int32_t
 /* --------------------------------------------------------------- backward */
 
 /* Max-pool backward then the relu mask, for sample i: the winner of each window
- * gets the gradient when its relu passed (the pooled value is > 0). */
+ * gets the gradient when its relu passed (the pooled value is > 0; pooled NULL:
+ * always, as relevance passes a relu). */
 static void unpool_relu(float *dense /* (Co, Ho, Wo) */, const float *dpool, const float *pooled,
                         const int32_t *argmax, int i, const geom *g)
 {
     const size_t psz = (size_t)g->co * (g->ho / 2) * (g->wo / 2);
-    const float *dp = dpool + i * psz, *pv = pooled + i * psz;
+    const float *dp = dpool + i * psz, *pv = pooled ? pooled + i * psz : NULL;
     const int32_t *am = argmax + i * psz;
     memset(dense, 0, (size_t)g->co * g->ho * g->wo * sizeof *dense);
     for (size_t q = 0; q < psz; q++)
-        if (pv[q] > 0) dense[am[q]] = dp[q];
+        if (!pv || pv[q] > 0) dense[am[q]] = dp[q];
 }
 
 /* The output gradient d, masked by z > 0 when z is given, into the (k - 1)-padded planes of dzp. */
@@ -422,4 +423,98 @@ void xai_conv_direct_backward(float *din, const float *dout, const float *z, con
         }
     }
     if (want_w) reduce_wgrad(l, &g, nch);
+}
+
+/* ------------------------------------------------- other weights (LRP rules) */
+
+/* Weights other than the layer's (an LRP rule's w+, w-, w + gamma w+) are packed
+ * once, in the layout of the kernels chosen then, and reused for every batch. */
+const int32_t *xai_maxpool2d_argmax(const xai_layer *pool) { return pool->ws->argmax; }
+
+size_t xai_conv2d_packed_floats(const xai_layer *l)
+{
+    geom g;
+    geom_of(l, &g);
+    return pack_w_floats(&g);
+}
+
+void xai_conv2d_pack(float *dst, const float *w, const xai_layer *l, int transposed)
+{
+    geom g;
+    geom_of(l, &g);
+    choose();
+    if (transposed) pack(dst, g.ci, g.kb, *active->mr, w, &g, 1);
+    else pack(dst, g.co, g.kf, *active->mr, w, &g, 0);
+}
+
+void xai_conv2d_at_argmax(float *zq, const float *packed, const float *in, const xai_layer *conv,
+                          const xai_layer *pool, int n)
+{
+    XAI_CHECK(xai_conv2d_relu_pool_ok(conv, pool));
+    geom g;
+    geom_of(conv, &g);
+    const kernels *kr = active;
+    int *sh = (int *)(conv->ws->pack + pack_w_floats(&g));
+    shifts(sh, g.ci, g.k, g.hp * g.wp, g.wp);
+    const size_t isz = xai_shape_size(conv->in), hwo = (size_t)g.ho * g.wo;
+    const size_t pq = (size_t)(g.ho / 2) * (g.wo / 2), psz = (size_t)g.co * pq;
+#pragma omp parallel for schedule(static) if ((size_t)n * (psz + isz) > XAI_PAR_MIN)
+    for (int i = 0; i < n; i++) {
+        float *s = xai_conv_thread_scratch(conv), *wide = s + padsz(&g);
+        const float *x = padded(s, in + i * isz, &g);
+        kr->fwd(wide, g.ldo, x, sh, g.kf, packed, g.co, g.pf);
+        const int32_t *am = pool->ws->argmax + i * psz;
+        float *zi = zq + i * psz;
+        for (int o = 0; o < g.co; o++)
+            for (size_t q = o * pq; q < (o + 1) * pq; q++) {
+                const int r = am[q] - (int)(o * hwo), y = r / g.wo, x0 = r % g.wo;
+                zi[q] = wide[(size_t)o * g.ldo + (size_t)y * g.wp + x0] + 0.0f; /* as a conv without bias adds its 0 */
+            }
+    }
+}
+
+/* One sample's relevance of the input: (0 + v1 + v2 ...) * x, the sums of xai_conv2d_backward
+ * into a zeroed buffer followed by the product, in the same order. */
+static void store_rel(float *di, const float *wide, const geom *g, int first)
+{
+    for (int ch = 0; ch < g->ci; ch++)
+        for (int y = 0; y < g->h; y++) {
+            const float *wr = wide + (size_t)ch * g->ldob + (size_t)(y + g->p) * g->wq + g->p;
+            float *dr = di + ((size_t)ch * g->h + y) * g->w;
+            if (first)
+                for (int x0 = 0; x0 < g->w; x0++) dr[x0] = 0.0f + wr[x0];
+            else
+                for (int x0 = 0; x0 < g->w; x0++) dr[x0] += wr[x0];
+        }
+}
+
+void xai_conv2d_pool_relevance(float *rin, int nsets, const float *const *packed, const float *const *s,
+                               const float *in, const xai_layer *conv, const xai_layer *pool, int n)
+{
+    XAI_CHECK(xai_conv2d_relu_pool_ok(conv, pool) && nsets >= 1);
+    geom g;
+    geom_of(conv, &g);
+    const kernels *kr = active;
+    int *shb = (int *)(conv->ws->pack + pack_w_floats(&g));
+    shifts(shb, g.co, g.k, g.hq * g.wq, g.wq);
+    const size_t isz = xai_shape_size(conv->in), osz = xai_shape_size(conv->out), hwo = (size_t)g.ho * g.wo;
+    const size_t ldc = g.ldc;
+#pragma omp parallel for schedule(static) if ((size_t)n * (osz + isz) > XAI_PAR_MIN)
+    for (int i = 0; i < n; i++) {
+        /* the scratch layout of xai_conv_direct_backward */
+        float *sc = xai_conv_thread_scratch(conv);
+        float *dzp = sc + padsz(&g) + up(hwo * ldc, 16);
+        float *wide = dzp + up((size_t)g.co * g.hq * g.wq, 16);
+        float *dense = wide + (size_t)(g.ci + MR_MAX) * g.ldob;
+        memset(dzp, 0, (size_t)g.co * g.hq * g.wq * sizeof *dzp); /* borders stay zero */
+        float *ri = rin + i * isz;
+        for (int j = 0; j < nsets; j++) {
+            unpool_relu(dense, s[j], NULL, pool->ws->argmax, i, &g);
+            spread_masked(dzp, dense, NULL, &g);
+            kr->fwd(wide, g.ldob, dzp, shb, g.kb, packed[j], g.ci, g.pb);
+            store_rel(ri, wide, &g, j == 0);
+        }
+        const float *xi = in + i * isz;
+        for (size_t j = 0; j < isz; j++) ri[j] *= xi[j];
+    }
 }

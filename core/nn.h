@@ -96,6 +96,20 @@ void xai_conv2d_relu_pool_forward(float *z, float *relu_out, float *pool_out, co
                                   const xai_layer *pool, int n);
 void xai_conv2d_relu_pool_backward(float *din, const float *dpool, const float *pooled, const float *in,
                                    const xai_layer *conv, const xai_layer *pool, int n, int overwrite);
+/* LRP through conv + relu + 2x2 max pool (xai_conv2d_relu_pool_ok) with weights other than the
+ * conv's own (a rule's w+, w-, w + gamma w+), packed once by xai_conv2d_pack (transposed: for
+ * the relevance pass) into xai_conv2d_packed_floats floats, valid for the kernels chosen then.
+ * _at_argmax: zq (N, Co, Ho/2, Wo/2) = the conv without bias at each pool window's winner (the
+ * argmax of the last forward pass). _pool_relevance: rin (N, Ci, H, W) = in * (sum over j of
+ * W_j^T unpool(s_j)), each s_j (N, Co, Ho/2, Wo/2) sent to its window's winner (no relu mask). */
+size_t xai_conv2d_packed_floats(const xai_layer *conv);
+/* A max pool's argmax of its last forward pass: (N, C, Ho, Wo) flat indices into each sample's input. */
+const int32_t *xai_maxpool2d_argmax(const xai_layer *pool);
+void xai_conv2d_pack(float *dst, const float *w, const xai_layer *conv, int transposed);
+void xai_conv2d_at_argmax(float *zq, const float *packed, const float *in, const xai_layer *conv,
+                          const xai_layer *pool, int n);
+void xai_conv2d_pool_relevance(float *rin, int nsets, const float *const *packed, const float *const *s,
+                               const float *in, const xai_layer *conv, const xai_layer *pool, int n);
 void xai_relu_forward(float *out, const float *in, const xai_layer *l, int n);
 void xai_relu_backward(float *din, const float *dout, const float *in, const xai_layer *l, int n);
 void xai_maxpool2d_forward(float *out, const float *in, const xai_layer *l, int n);

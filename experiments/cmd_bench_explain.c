@@ -123,7 +123,8 @@ int xai_bench_lrp(int argc, char **argv)
         "doubled on a signed input), flop_bound_vs_gxi (gradient x input's FLOPs over those: the\n"
         "ratio the arithmetic allows), GFLOP/s and the fraction of FP32 peak. LRP and gradient x\n"
         "input are timed in alternating rounds (one call each, --repeats rounds), so both see the\n"
-        "same load; the figures are the medians.",
+        "same load; the figures are the medians. lrp_vs_gxi_cpu: the same ratio in process CPU\n"
+        "seconds, steadier on a loaded machine (with OMP_WAIT_POLICY=passive, waits cost none).",
         opts, 0};
     int r = parse(&spec, argc, argv);
     if (r != XAI_OPTS_OK) return r == XAI_OPTS_HELP ? 0 : 2;
@@ -136,6 +137,7 @@ int xai_bench_lrp(int argc, char **argv)
     printf("lrp_attr_per_s %.1f\n", res.attr_per_s);
     printf("gxi_attr_per_s %.1f\n", res.gxi_attr_per_s);
     printf("lrp_vs_gxi %.3f\n", res.attr_per_s / res.gxi_attr_per_s);
+    printf("lrp_vs_gxi_cpu %.3f\n", res.cpu_vs_gxi);
     printf("gflop_per_attr %.4f\n", res.gflop_per_attr);
     printf("gxi_gflop_per_attr %.4f\n", res.gxi_gflop_per_attr);
     /* what the arithmetic allows: gradient x input's FLOPs over the rule's */

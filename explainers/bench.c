@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct {
     xai_model *m;
@@ -189,23 +190,38 @@ static double median_of(double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+/* Process CPU seconds so far (all threads). */
+static double cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
 /* Median seconds a call of a and of b, timed in alternating rounds (a b a b ...) so that both see
- * the same load on a shared machine. */
+ * the same load on a shared machine; cpu: the median of b's process CPU seconds over a's (on a
+ * loaded machine the steadier figure, with OMP_WAIT_POLICY=passive so that waits cost none). */
 static xai_status interleaved(xai_bench_step a, xai_bench_step b, bench_ctx *c, const xai_bench_explain_opts *o,
-                              double *ta, double *tb)
+                              double *ta, double *tb, double *cpu)
 {
     const int R = o->repeats;
-    double *v = xai_malloc(2 * (size_t)R * sizeof *v), *va = v, *vb = v + R;
-    const xai_bench_timing warm = {.repeats = 1, .warmup = o->warmup, .iters = o->iters};
+    double *v = xai_malloc(4 * (size_t)R * sizeof *v), *va = v, *vb = v + R, *ca = v + 2 * R, *cb = v + 3 * R;
     const xai_bench_timing one = {.repeats = 1, .warmup = 0, .iters = o->iters};
     xai_status s = XAI_OK;
+    for (int w = 0; w < o->warmup && s == XAI_OK; w++)
+        if ((s = a(c)) == XAI_OK) s = b(c);
     for (int r = 0; r < R && s == XAI_OK; r++) {
-        va[r] = xai_bench_time(a, c, r ? &one : &warm, &s);
-        if (s == XAI_OK) vb[r] = xai_bench_time(b, c, r ? &one : &warm, &s);
+        double t0 = cpu_now();
+        va[r] = xai_bench_time(a, c, &one, &s);
+        ca[r] = cpu_now() - t0;
+        t0 = cpu_now();
+        if (s == XAI_OK) vb[r] = xai_bench_time(b, c, &one, &s);
+        cb[r] = cpu_now() - t0;
     }
     if (s == XAI_OK) {
         *ta = median_of(va, R);
         *tb = median_of(vb, R);
+        *cpu = median_of(cb, R) / median_of(ca, R);
     }
     free(v);
     return s;
@@ -224,7 +240,7 @@ xai_status xai_bench_lrp_run(const xai_bench_explain_opts *o, xai_bench_explain_
     xai_status s = XAI_OK;
     if ((s = bench_setup(&c, o->config, &rows, 0, 0)) != XAI_OK) goto done;
     if ((s = xai_lrp_create(&c.lrp, c.m, &meth.lrp, rows)) != XAI_OK) goto done;
-    if ((s = interleaved(lrp_step, gxi_step, &c, o, &t, &tg)) != XAI_OK) goto done;
+    if ((s = interleaved(lrp_step, gxi_step, &c, o, &t, &tg, &r->cpu_vs_gxi)) != XAI_OK) goto done;
     const double per = xai_lrp_flops(c.lrp);
     r->threads = xai_threads();
     snprintf(r->method, sizeof r->method, "%s", meth.spec);

@@ -330,6 +330,7 @@ typedef struct {
     double ms_per_attr;             /* ig: milliseconds an attribution */
     double gxi_attr_per_s;          /* lrp: gradient x input on the same batch */
     double gxi_gflop_per_attr;      /* lrp: 2 x forward FLOPs */
+    double cpu_vs_gxi;              /* lrp: process CPU seconds of gradient x input over LRP's (medians) */
     double gflop_per_attr, gflops;  /* one forward and one backward pass (2 x forward FLOPs) per step;
                                        lrp: xai_lrp_flops */
     double peak_rss_mb;

@@ -133,6 +133,8 @@ typedef struct {
     float *zflat, *zsq;                      /* (out) denominators of the input-free rules, one sample */
     float *lo, *hi;                          /* zbox: (in) bounds of the layer input */
     float *zbc;                              /* zbox: (out) l w+ + h w-, one sample */
+    float *pk[4]; /* conv + relu + pool in one step (fused_at): packed weights of the rule's pathways,
+                     forward and transposed: [0] [1] of the first, [2] [3] of the second */
 } layer_aux;
 
 struct xai_lrp {
@@ -163,12 +165,15 @@ int xai_lrp_layer_rule(const xai_lrp *c, int layer)
 
 /* Conv passes of layer i's rule beyond the forward pass (see rule_* below): the sign-split rules
  * double on a signed input (x- has a pathway of its own). */
+static int fused_at(const xai_lrp *c, int i);
+
 static int rule_passes(const xai_lrp *c, int i, int signed_in)
 {
     const int two = c->beta[i] != 0 ? 2 : 1;
     switch (c->rule[i]) {
     case XAI_LRP_ALPHABETA: return 2 * two * (signed_in ? 2 : 1);
-    case XAI_LRP_GAMMA: return signed_in ? 8 : 4;
+    /* fused after a relu: the pathway of negative outputs carries no relevance (see fused_signals) */
+    case XAI_LRP_GAMMA: return signed_in ? 8 : fused_at(c, i) ? 2 : 4;
     case XAI_LRP_GAMMA_PLAIN: return 2;
     case XAI_LRP_ZBOX: return 3;
     default: return 1;
@@ -298,6 +303,8 @@ static xai_status zbox_bounds(xai_lrp *c, int li)
     return XAI_OK;
 }
 
+static void pack_fused(xai_lrp *c, int i);
+
 static xai_status prepare_layer(xai_lrp *c, int i)
 {
     const xai_layer *l = &c->m->layers[i];
@@ -334,6 +341,7 @@ static xai_status prepare_layer(xai_lrp *c, int i)
         break;
     default: break;
     }
+    pack_fused(c, i);
     return XAI_OK;
 }
 
@@ -361,6 +369,7 @@ void xai_lrp_free(xai_lrp *c)
         float *p[] = {a->wpos, a->wneg,  a->wgam, a->wgamn, a->wsq, a->wones, a->bpos, a->bneg,
                       a->bgam, a->bgamn, a->zflat, a->zsq, a->lo, a->hi, a->zbc};
         for (size_t k = 0; k < sizeof p / sizeof *p; k++) free(p[k]);
+        for (int k = 0; k < 4; k++) free(a->pk[k]);
     }
     for (int k = 0; k < 6; k++) free(c->buf[k]);
     free(c->aux);
@@ -708,10 +717,10 @@ static void rule_zbox(xai_lrp *c, const affine_ctx *k, const float *Rout, float 
 }
 
 /* Relevance through conv/linear layer i: Rout (n, out) -> Rin (n, in), Rin zeroed by the caller. */
-static void affine_rule(xai_lrp *c, int i, const float *Rout, float *Rin, int n)
+static void affine_rule(xai_lrp *c, int i, const float *Rout, float *Rin, int n, const float *out)
 {
     const xai_layer *l = &c->m->layers[i];
-    affine_ctx k = {l, &c->aux[i], c->m->acts[i], c->m->acts[i + 1], xai_shape_size(l->in), xai_shape_size(l->out),
+    affine_ctx k = {l, &c->aux[i], c->m->acts[i], out, xai_shape_size(l->in), xai_shape_size(l->out),
                     0, 0, (float)c->o.stabilizer, (float)c->alpha[i], (float)c->beta[i], c->o.bias_input && l->bias, n};
     k.ti = (size_t)n * k.isz, k.to = (size_t)n * k.osz;
     switch ((xai_lrp_rule)c->rule[i]) {
@@ -769,6 +778,204 @@ static void relevance_sums(double *ls, int col, int ncol, const float *R, size_t
     }
 }
 
+/* ------------------------------------------- conv + relu + max pool in one step */
+
+/* Conv layer i followed by a relu and a 2x2 max pool that the engine runs fused, under a rule
+ * that has a fused form: relevance reaches the conv output only at each window's winner (the
+ * pool's rule), so the rule's denominators are needed there only, and its relevance pass is the
+ * engine's fused pool backward with the rule's weights, packed once per model (pk). */
+static int fused_at(const xai_lrp *c, int i)
+{
+    const xai_model *m = c->m;
+    if (i < 0 || i + 2 >= m->nlayers || m->layers[i].type != XAI_CONV2D || m->layers[i + 1].type != XAI_RELU ||
+        !xai_conv2d_relu_pool_ok(&m->layers[i], &m->layers[i + 2]))
+        return 0;
+    const int r = c->rule[i];
+    return r == XAI_LRP_ZERO || r == XAI_LRP_EPSILON || r == XAI_LRP_ALPHABETA || r == XAI_LRP_GAMMA;
+}
+
+static float *packed(const xai_layer *l, const float *w, int transposed)
+{
+    float *p = xai_malloc(xai_conv2d_packed_floats(l) * sizeof *p);
+    xai_conv2d_pack(p, w, l, transposed);
+    return p;
+}
+
+static void pack_fused(xai_lrp *c, int i)
+{
+    layer_aux *a = &c->aux[i];
+    for (int k = 0; k < 4; k++) free(a->pk[k]), a->pk[k] = NULL;
+    if (!fused_at(c, i)) return;
+    const xai_layer *l = &c->m->layers[i];
+    const float *w0 = l->w, *w1 = NULL;
+    if (c->rule[i] == XAI_LRP_ALPHABETA) w0 = a->wpos, w1 = c->beta[i] != 0 ? a->wneg : NULL;
+    if (c->rule[i] == XAI_LRP_GAMMA) w0 = a->wgam, w1 = a->wgamn;
+    const float *w[2] = {w0, w1};
+    for (int k = 0; k < 2; k++)
+        if (w[k]) {
+            /* epsilon's denominators are the forward pass's own outputs */
+            if (w[k] != l->w) a->pk[2 * k] = packed(l, w[k], 0);
+            a->pk[2 * k + 1] = packed(l, w[k], 1);
+        }
+}
+
+/* Per-layer sums of relevance on the pool's grid, in the order of the dense relevance at the pool's
+ * input (its raster order; the other entries are zeros): the sums of relevance_sums exactly. */
+static void pooled_sums(double *ls, int col, int ncol, const float *R, const xai_layer *pool, int n)
+{
+    const int C = pool->out.c, Hp = pool->out.h, Wp = pool->out.w, W = pool->in.w;
+    const size_t psz = xai_shape_size(pool->out);
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < n; r++) {
+        const float *Rr = R + (size_t)r * psz;
+        const int32_t *am = xai_maxpool2d_argmax(pool) + (size_t)r * psz;
+        double s = 0;
+        for (int o = 0; o < C; o++)
+            for (int oy = 0; oy < Hp; oy++) {
+                const size_t q0 = ((size_t)o * Hp + oy) * Wp;
+                const int32_t base = (int32_t)((o * pool->in.h + 2 * oy) * W);
+                for (int row = 0; row < 2; row++) /* the window's upper row, then its lower one */
+                    for (int ox = 0; ox < Wp; ox++)
+                        if ((am[q0 + ox] - base >= W) == row) s += Rr[q0 + ox];
+            }
+        ls[(size_t)r * ncol + col] = s;
+    }
+}
+
+/* z (n, pooled) = the conv output at each window's winner, from the forward pass. */
+static void gather_out(float *z, const float *out, const xai_layer *conv, const xai_layer *pool, int n)
+{
+    const size_t psz = xai_shape_size(pool->out), osz = xai_shape_size(conv->out), tot = (size_t)n * psz;
+    const int32_t *am = xai_maxpool2d_argmax(pool);
+#pragma omp parallel for schedule(static) if (tot > PAR_MIN)
+    for (size_t q = 0; q < tot; q++) z[q] = out[q / psz * osz + am[q]];
+}
+
+static int dead_carry_none(const float *R, const float *a, size_t tot);
+
+/* z at the winners as the rules need it (the pool output where positive: see layer_out). */
+static void winner_out(xai_lrp *c, int i, float *z, const float *R, int n)
+{
+    xai_model *m = c->m;
+    const xai_layer *pool = &m->layers[i + 2];
+    const size_t tot = (size_t)n * xai_shape_size(pool->out);
+    if (dead_carry_none(R, m->acts[i + 3], tot)) memcpy(z, m->acts[i + 3], tot * sizeof *z);
+    else {
+        xai_conv2d_relu_pool_forward(m->acts[i + 1], NULL, m->acts[i + 3], m->acts[i], &m->layers[i], pool, n);
+        gather_out(z, m->acts[i + 1], &m->layers[i], pool, n);
+    }
+}
+
+/* s = scale * R / stab(z + b) on the pool's grid (b per channel, NULL: none), as bias_ratio does it;
+ * keep: -1 all, 1 only where zsign >= 0, 0 only where zsign < 0 (zero elsewhere, as gamma_split). */
+static void pooled_ratio(float *s, const float *R, const float *z, const float *b, float bscale, const float *zsign,
+                         const float *bsign, int keep, const xai_layer *pool, int n, float e, float scale)
+{
+    const int C = pool->out.c;
+    const size_t hw = (size_t)pool->out.h * pool->out.w;
+#pragma omp parallel for schedule(static) if ((size_t)n * C * hw > PAR_MIN)
+    for (int p = 0; p < n * C; p++) {
+        const float bo = b ? bscale * b[p % C] : 0.0f, so = bsign ? bsign[p % C] : 0.0f;
+        for (size_t j = (size_t)p * hw; j < (size_t)(p + 1) * hw; j++) {
+            const float v = scale * R[j] / stab(b ? z[j] + bo : z[j], e);
+            s[j] = keep < 0 || (zsign[j] - so >= 0) == keep ? v : 0.0f;
+        }
+    }
+}
+
+/* Whether some winner whose output (less the bias when biases are ignored) is negative carries
+ * relevance: only then does gamma's second pathway add more than zeros. */
+static int negative_carries(const float *z, const float *b, const float *R, const xai_layer *pool, int n)
+{
+    const int C = pool->out.c;
+    const size_t hw = (size_t)pool->out.h * pool->out.w;
+    int any = 0;
+#pragma omp parallel for schedule(static) reduction(| : any) if ((size_t)n * C * hw > PAR_MIN)
+    for (int p = 0; p < n * C; p++) {
+        const float bo = b ? b[p % C] : 0.0f;
+        for (size_t j = (size_t)p * hw; j < (size_t)(p + 1) * hw; j++) any |= (z[j] - bo < 0) & (R[j] != 0);
+    }
+    return any;
+}
+
+/* Relevance R (n, pool output) of the step at conv i through pool, relu and conv into Rin; 0 when
+ * the layer has no fused form or its input is signed under a sign-split rule (the unfused steps
+ * then run). The values are those of the unfused steps: the same denominators at the winners and
+ * the same sums in the same order (zeros elsewhere add nothing). */
+static int fused_step(xai_lrp *c, int i, const float *R, float *Rin, int n, double *ls, int want_sums)
+{
+    if (!fused_at(c, i)) return 0;
+    xai_model *m = c->m;
+    const xai_layer *l = &m->layers[i], *pool = &m->layers[i + 2];
+    const layer_aux *a = &c->aux[i];
+    const int rule = c->rule[i], bias_in = c->o.bias_input && l->bias, L = m->nlayers;
+    const float *in = m->acts[i];
+    const size_t ti = (size_t)n * xai_shape_size(l->in);
+    if (rule != XAI_LRP_ZERO && rule != XAI_LRP_EPSILON && has_negative(in, ti)) return 0;
+    const float eps = (float)c->o.stabilizer;
+    float *zo = scratch(c, B_XP), *s0 = scratch(c, B_Z1), *s1 = scratch(c, B_Z2);
+    const float *sig[2] = {s0, s1}, *pk[2] = {a->pk[1], a->pk[3]};
+    int nsets = 1;
+    if (rule == XAI_LRP_ZERO || rule == XAI_LRP_EPSILON) {
+        const float e = rule == XAI_LRP_EPSILON && c->o.epsilon > 0 ? (float)c->o.epsilon : eps;
+        winner_out(c, i, zo, R, n);
+        pooled_ratio(s0, R, zo, l->bias && !bias_in ? l->b : NULL, -1.0f, NULL, NULL, -1, pool, n, e, 1);
+    } else if (rule == XAI_LRP_ALPHABETA) {
+        xai_conv2d_at_argmax(s0, a->pk[0], in, l, pool, n);
+        pooled_ratio(s0, R, s0, bias_in ? a->bpos : NULL, 1.0f, NULL, NULL, -1, pool, n, eps, (float)c->alpha[i]);
+        if (c->beta[i] != 0) {
+            xai_conv2d_at_argmax(s1, a->pk[2], in, l, pool, n);
+            pooled_ratio(s1, R, s1, bias_in ? a->bneg : NULL, 1.0f, NULL, NULL, -1, pool, n, eps, -(float)c->beta[i]);
+            nsets = 2;
+        }
+    } else { /* gamma: each output's pathway by the sign of its z (less the bias when ignored) */
+        const float *unb = l->bias && !bias_in ? l->b : NULL;
+        winner_out(c, i, zo, R, n);
+        xai_conv2d_at_argmax(s0, a->pk[0], in, l, pool, n);
+        pooled_ratio(s0, R, s0, bias_in ? a->bgam : NULL, 1.0f, zo, unb, 1, pool, n, eps, 1);
+        if (negative_carries(zo, unb, R, pool, n)) {
+            xai_conv2d_at_argmax(s1, a->pk[2], in, l, pool, n);
+            pooled_ratio(s1, R, s1, bias_in ? a->bgamn : NULL, 1.0f, zo, unb, 0, pool, n, eps, 1);
+            nsets = 2;
+        }
+    }
+    if (want_sums) {
+        pooled_sums(ls, i + 2, L + 1, R, pool, n);
+        for (int r = 0; r < n; r++) ls[(size_t)r * (L + 1) + i + 1] = ls[(size_t)r * (L + 1) + i + 2];
+    }
+    xai_conv2d_pool_relevance(Rin, nsets, pk, sig, in, l, pool, n);
+    return 1;
+}
+
+/* Whether relevance R is zero wherever the relu output a is not positive. */
+static int dead_carry_none(const float *R, const float *a, size_t tot)
+{
+    int any = 0;
+    /* no short cut: both tests every time, so the loop is vectorised */
+#pragma omp parallel for simd schedule(static) reduction(| : any) if (tot > PAR_MIN)
+    for (size_t j = 0; j < tot; j++) any |= (a[j] <= 0) & (R[j] != 0);
+    return !any;
+}
+
+/* The engine fuses a conv and the relu (and 2x2 max pool) after it; the lean forward pass the
+ * relevance pass follows does not keep the conv output z there. Where z > 0 it is the relu
+ * output; where relevance R (the relu output's) is zero, any z gives a zero ratio. So the relu
+ * output stands in for z when R is zero wherever it is not positive (the rules that scale by
+ * the input see to that); otherwise z is computed again, as the full forward pass stores it. */
+static const float *layer_out(xai_lrp *c, int i, const float *R, int n)
+{
+    xai_model *m = c->m;
+    const xai_layer *l = &m->layers[i];
+    if (l->type != XAI_CONV2D || i + 1 >= m->nlayers || m->layers[i + 1].type != XAI_RELU) return m->acts[i + 1];
+    if (i + 2 < m->nlayers && xai_conv2d_relu_pool_ok(l, &m->layers[i + 2])) /* no relu output kept either */
+        xai_conv2d_relu_pool_forward(m->acts[i + 1], NULL, m->acts[i + 3], m->acts[i], l, &m->layers[i + 2], n);
+    else if (dead_carry_none(R, m->acts[i + 2], (size_t)n * xai_shape_size(l->out)))
+        return m->acts[i + 2];
+    else
+        xai_conv2d_relu_forward(m->acts[i + 1], m->acts[i + 2], m->acts[i], l, n);
+    return m->acts[i + 1];
+}
+
 /* Relevance cur (nb, out of layer i) through layer i; returns 1 when it went to `other`. */
 static int relevance_step(xai_lrp *c, int i, const float *cur, float *other, int nb)
 {
@@ -791,7 +998,7 @@ static int relevance_step(xai_lrp *c, int i, const float *cur, float *other, int
     case XAI_CONV2D:
     case XAI_LINEAR:
         memset(other, 0, (size_t)nb * lsz * sizeof *other);
-        affine_rule(c, i, cur, other, nb);
+        affine_rule(c, i, cur, other, nb, layer_out(c, i, cur, nb));
         return 1;
     default: XAI_CHECK(!"unknown layer type");
     }
@@ -810,6 +1017,14 @@ static void lrp_batch(xai_lrp *c, const float *x, const int32_t *target, int nb,
     for (int r = 0; r < nb; r++) cur[(size_t)r * K + target[r]] = logits[(size_t)r * K + target[r]];
     relevance_sums(ls, L, L + 1, cur, K, nb);
     for (int i = L - 1; i >= 0; i--) {
+        if (i >= 2 && fused_step(c, i - 2, cur, other, nb, ls, want_sums)) {
+            float *t = cur;
+            cur = other;
+            other = t;
+            i -= 2;
+            if (i == 0 || want_sums) relevance_sums(ls, i, L + 1, cur, xai_shape_size(m->layers[i].in), nb);
+            continue;
+        }
         const size_t lsz = xai_shape_size(m->layers[i].in);
         const int moved = relevance_step(c, i, cur, other, nb);
         if (moved) {
@@ -837,7 +1052,7 @@ xai_status xai_lrp_run(xai_lrp *c, const float *x, const int32_t *target, int n,
                             (int)target[i], i, K - 1);
     const size_t isz = xai_shape_size(m->in);
     double *ls = xai_malloc((size_t)rows * (L + 1) * sizeof *ls);
-    xai_eval_scope st = xai_eval_begin(m, 0); /* the rules read every layer's input */
+    xai_eval_scope st = xai_eval_begin(m, 1); /* lean: see layer_out */
     for (int s0 = 0; s0 < n; s0 += rows) {
         const int nb = n - s0 < rows ? n - s0 : rows;
         lrp_batch(c, x + (size_t)s0 * isz, target + s0, nb, attr + (size_t)s0 * isz, ls, layer_sums != NULL);

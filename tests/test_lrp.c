@@ -383,6 +383,52 @@ static void test_rules_vs_reference(void **state)
     xai_model_free(m);
 }
 
+/* The step that runs conv + relu + max pool as one (sign-split rules on a non-negative input,
+ * denominators at the pool's winners only) and the lean forward pass it follows, against the
+ * reference: non-negative images, the conv rules under dense rules that keep (epsilon) or do
+ * not keep (flat: relevance reaches dead units) relevance off dead units, bias in or out. */
+static void test_fused_pool_vs_reference(void **state)
+{
+    (void)state;
+    xai_model *m = model_from(ref_net, 4);
+    randomize(m, 23, 0.05f, 0);
+    const int n = 3;
+    const size_t isz = xai_shape_size(m->in);
+    float *x = random_inputs(n * isz, 9, 0.0f, 1.6f), *attr = malloc(n * isz * sizeof *attr);
+    double *want = malloc(isz * sizeof *want), res[3];
+    int32_t t[3] = {2, 0, 1};
+    static const char *conv_rules[] = {"epsilon", "gamma", "zplus", "alpha2beta1"}, *dense_rules[] = {"epsilon", "flat"};
+    for (int bias = 0; bias < 2; bias++)
+        for (int cr = 0; cr < 4; cr++)
+            for (int dr = 0; dr < 2; dr++) {
+                char spec[160];
+                snprintf(spec, sizeof spec, "lrp-epsilon:eps=0.05:conv=%s:dense=%s:bias=%s:gamma=0.3", conv_rules[cr],
+                         dense_rules[dr], bias ? "input" : "ignore");
+                xai_method meth;
+                if (xai_method_parse(&meth, spec, NULL) != XAI_OK) fail_msg("%s", xai_errmsg());
+                const xai_lrp_opts *lo = &meth.lrp;
+                const int own = lo->slot_alpha[XAI_LRP_SLOT_CONV] != 0;
+                ref_opts o = {0, lo->epsilon, lo->gamma, own ? lo->slot_alpha[XAI_LRP_SLOT_CONV] : lo->alpha,
+                              own ? lo->slot_beta[XAI_LRP_SLOT_CONV] : lo->beta, lo->stabilizer, bias, {0}, {0}};
+                int rules[10];
+                for (int i = 0; i < m->nlayers; i++)
+                    rules[i] = xai_lrp_rule_from_name(m->layers[i].type == XAI_CONV2D ? conv_rules[cr] : dense_rules[dr]);
+                run_lrp(m, spec, x, t, n, attr, res, NULL);
+                for (int i = 0; i < n; i++) {
+                    ref_lrp(m, rules, &o, x + i * isz, t[i], want);
+                    const double mx = max_abs(want, isz);
+                    for (size_t j = 0; j < isz; j++)
+                        if (fabs(attr[i * isz + j] - want[j]) > 2e-4 * mx + 1e-12)
+                            fail_msg("%s image %d pixel %zu: %g, reference %g (max %g)", spec, i, j, attr[i * isz + j],
+                                     want[j], mx);
+                }
+            }
+    free(x);
+    free(attr);
+    free(want);
+    xai_model_free(m);
+}
+
 /* ------------------------------------------------------------ properties */
 
 static const char *nobias_net = "[model]\ninput = 2x12x12\nclasses = 4\n"
@@ -733,7 +779,7 @@ int main(void)
 {
     xai_quiet = 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hand_values),      cmocka_unit_test(test_rules_vs_reference),
+        cmocka_unit_test(test_hand_values),      cmocka_unit_test(test_rules_vs_reference), cmocka_unit_test(test_fused_pool_vs_reference),
         cmocka_unit_test(test_lrp0_is_gradient_x_input), cmocka_unit_test(test_conservation),
         cmocka_unit_test(test_alphabeta_split),  cmocka_unit_test(test_gamma_generalised),
         cmocka_unit_test(test_alphabeta_per_slot), cmocka_unit_test(test_bn_canonisation),

@@ -51,15 +51,18 @@ static int handler(void *user, const char *section, const char *name, const char
 
 /* The sections an experiment config may have, and the keys of those checked here (NULL: the
  * keys are checked by the section's reader: [train] by the trainer, [explain]/[evaluate]/
- * [quick-evaluate]/[confound] by the command options they become). A typo must never mean a default. */
+ * [quick-evaluate]/[full-evaluate]/[seed-evaluate]/[confound] by the command options they become;
+ * experiments/README.md). A typo must never mean a default. */
 static const char *const experiment_keys[] = {"name", "dataset", "seed", "size", NULL};
 static const char *const model_keys[] = {"input", "classes", "layer", NULL};
-static const char *const quick_keys[] = {"train-limit", "epochs", "n", NULL};
+static const char *const quick_keys[] = {"train-limit", "epochs", "n", "seeds", NULL};
+static const char *const full_keys[] = {"n", "seeds", NULL};
 static const struct {
     const char *name;
     const char *const *keys;
 } sections[] = {{"experiment", experiment_keys}, {"model", model_keys}, {"train", NULL},       {"explain", NULL},
                 {"evaluate", NULL},             {"quick", quick_keys}, {"quick-evaluate", NULL},
+                {"full", full_keys},            {"full-evaluate", NULL}, {"seed-evaluate", NULL},
                 {"confound", NULL}};
 #define NSECTIONS (int)(sizeof sections / sizeof *sections)
 
@@ -97,7 +100,7 @@ static xai_status check_text(const char *text, size_t len, const char *name)
             if (close && section_index(p + 1, (size_t)(close - p - 1)) < 0)
                 return xai_fail(XAI_EFORMAT,
                                 "%s:%d: unknown section [%.*s] (expected experiment, model, train, explain, "
-                                "evaluate, quick, quick-evaluate or confound)",
+                                "evaluate, quick, quick-evaluate, full, full-evaluate, seed-evaluate or confound)",
                                 name, line, (int)(close - p - 1), p + 1);
         }
         l = le + 1;

@@ -120,6 +120,9 @@ int xai_cmd_evaluate(int argc, char **argv)
         {"--ig-curve-methods", XAI_ARG_STR, &o.ig_curve_methods, "A,B", 0, 0,
          "IG methods to draw the curve for (default: every IG method; the exact\nreference of a blur baseline's "
          "path can take minutes an image)"},
+        {"--ig-exact-n", XAI_ARG_INT, &o.ig_exact_n, "N", 0, 0,
+         "exact-IG reference (the map error) on the first N images of the curve only; 0: none\n"
+         "(default: all --ig-n; exact IG costs a pass per linear region of the path)"},
         {"--ig-check", XAI_ARG_SWITCH, &o.ig_check, "[yes|no]", 0, 0,
          "with an exact reference: midpoint IG at 4096 steps on the first 32 images (one more\n"
          "run when --ig-steps lacks 4096) against the error the order fitted on fewer steps\npredicts (default yes)"},

@@ -113,7 +113,7 @@ static void model_facts(xai_sbuf *b, const char *results, const char *exp)
     xai_train_record_free(&r);
 }
 
-xai_status xai_provenance_write(const char *results, const xai_prov_stage_times *t, int n, int quick,
+xai_status xai_provenance_write(const char *results, const xai_prov_stage_times *t, int n, const char *profile,
                                 double total_s)
 {
     xai_sbuf b = {0};
@@ -122,7 +122,7 @@ xai_status xai_provenance_write(const char *results, const xai_prov_stage_times 
     char stamp[64];
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     xai_sbuf_printf(&b, "{\n  \"written\": \"%s\",\n  \"profile\": \"%s\",\n  \"total_wall_seconds\": %.3f,\n%s,\n",
-        stamp, quick ? "quick" : "full", total_s, build);
+        stamp, profile, total_s, build);
     xai_sbuf_printf(&b, "  \"experiments\": [\n");
     for (int i = 0; i < n; i++) {
         xai_sbuf_printf(&b, "    {\n      \"name\": ");

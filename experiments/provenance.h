@@ -18,8 +18,8 @@ typedef struct {
 
 /* Library versions, compiler and CPU as one JSON object body (no braces), malloc'd. */
 char *xai_provenance_build_json(void);
-/* Writes <results>/provenance.json atomically. */
-xai_status xai_provenance_write(const char *results, const xai_prov_stage_times *t, int n, int quick,
+/* Writes <results>/provenance.json atomically; profile: "default", "quick" or "full" (xai reproduce). */
+xai_status xai_provenance_write(const char *results, const xai_prov_stage_times *t, int n, const char *profile,
                                 double total_s);
 
 #endif

@@ -25,10 +25,12 @@
 enum { ST_FETCH, ST_TRAIN, ST_EXPLAIN, ST_EVALUATE, ST_CONFOUND, ST_EXPORT, NSTAGE };
 
 typedef struct {
-    char name[64];
+    char name[64];           /* <experiment>, or <experiment>/seed<k> for the models after the first */
     char config[512];
     char dir[512];           /* results/<name> */
     xai_config cfg;
+    int seed_k;              /* which of the [train] seeds models this is (0: the experiment itself) */
+    long seed;               /* its training seed: [experiment] seed + SEED_STRIDE * seed_k */
     int index;               /* position in the run, for "[stage k/N]" */
     double stage_s[8];
     int stage_ran[8];
@@ -37,7 +39,7 @@ typedef struct {
 } experiment;
 
 typedef struct {
-    int quick, force, jobs, threads, verbose;
+    int quick, full, force, jobs, threads, verbose;
     const char *only;        /* comma list or NULL */
     const char *results;     /* results root */
     const char *configs;     /* experiments dir */
@@ -47,6 +49,14 @@ typedef struct {
     int nall;
 } repro_opts;
 static const char *stage_names[NSTAGE] = {"fetch", "train", "explain", "evaluate", "confound", "export"};
+
+#define SEED_STRIDE 1000L /* model k of an experiment trains with seed + 1000 k */
+#define MAX_SEEDS 16
+
+static const char *profile_name(const repro_opts *o) { return o->quick ? "quick" : o->full ? "full" : "default"; }
+
+/* The profile's own section, whose keys override the experiment's ([quick], [full]); NULL: default. */
+static const char *profile_section(const repro_opts *o) { return o->quick ? "quick" : o->full ? "full" : NULL; }
 
 /* ------------------------------------------------------------ stage records */
 
@@ -64,8 +74,8 @@ static void file_digest(const char *path, char hex[65])
 
 static void make_key(char *key, size_t n, const experiment *e, const repro_opts *o, const char *const *inputs)
 {
-    size_t len = snprintf(key, n, "config %016llx\nversion %s\nprofile %s\n", (unsigned long long)xai_config_hash(&e->cfg),
-                          xai_version(), o->quick ? "quick" : "full");
+    size_t len = snprintf(key, n, "config %016llx\nversion %s\nprofile %s\nseed %ld\n",
+                          (unsigned long long)xai_config_hash(&e->cfg), xai_version(), profile_name(o), e->seed);
     for (int i = 0; inputs && inputs[i] && len < n; i++) {
         char h[65];
         file_digest(inputs[i], h);
@@ -133,17 +143,54 @@ static void arg(argbuf *a, const char *fmt, ...)
     a->argv[++a->argc] = NULL;
 }
 
-/* Section keys become options: `[explain] ig-steps = 64` -> `--ig-steps 64`. */
-static void section_args(argbuf *a, const xai_config *c, const char *section, const char *const *skip)
+static int in_list(const char *const *list, const char *s)
 {
-    for (int i = 0; i < c->n; i++) {
-        if (strcmp(c->e[i].section, section)) continue;
-        int skipped = 0;
-        for (int k = 0; skip && skip[k]; k++) skipped |= !strcmp(skip[k], c->e[i].key);
-        /* later duplicates win in xai_config_find; pass only the last */
-        if (skipped || xai_config_find(c, section, c->e[i].key) != &c->e[i]) continue;
-        arg(a, "--%s=%s", c->e[i].key, c->e[i].value);
-    }
+    for (int k = 0; list && list[k]; k++)
+        if (!strcmp(list[k], s)) return 1;
+    return 0;
+}
+
+/* Section keys become options: `[evaluate] ig-steps = 64` -> `--ig-steps=64`. chain: sections in
+ * increasing precedence (NULL-terminated); a key of a later section overrides it in the earlier
+ * ones, so that each option is passed once, with the value used; keys in skip are not passed. */
+static void chain_args(argbuf *a, const xai_config *c, const char *const *chain, const char *const *skip)
+{
+    for (int s = 0; chain[s]; s++)
+        for (int i = 0; i < c->n; i++) {
+            const xai_config_entry *e = &c->e[i];
+            /* later duplicates win in xai_config_find; pass only the last */
+            if (strcmp(e->section, chain[s]) || in_list(skip, e->key) || xai_config_find(c, chain[s], e->key) != e)
+                continue;
+            int later = 0;
+            for (int t = s + 1; chain[t]; t++) later |= xai_config_find(c, chain[t], e->key) != NULL;
+            if (!later) arg(a, "--%s=%s", e->key, e->value);
+        }
+}
+
+/* The sections an evaluation reads, in increasing precedence: [evaluate], [seed-evaluate] for
+ * the models after the first, the profile's [quick-evaluate] or [full-evaluate], then extra. */
+static void eval_chain(const char *chain[5], const repro_opts *o, const experiment *e, const char *extra)
+{
+    int n = 0;
+    chain[n++] = "evaluate";
+    if (e->seed_k) chain[n++] = "seed-evaluate";
+    if (o->quick) chain[n++] = "quick-evaluate";
+    if (o->full) chain[n++] = "full-evaluate";
+    if (extra) chain[n++] = extra;
+    chain[n] = NULL;
+}
+
+/* Images to explain: the profile's `n` ([quick] n, [full] n; --full: the whole test split), for the
+ * models after the first [seed-evaluate] n when smaller; NULL: the [explain] section's. */
+static const char *explain_n(const repro_opts *o, const experiment *e, char *buf, size_t len)
+{
+    const char *n = o->quick ? xai_config_str(&e->cfg, "quick", "n", "8")
+                    : o->full ? xai_config_str(&e->cfg, "full", "n", "1000000000") /* explain stops at the split */
+                              : NULL;
+    const char *seed_n = e->seed_k ? xai_config_str(&e->cfg, "seed-evaluate", "n", NULL) : NULL;
+    if (seed_n && (!n || atol(seed_n) < atol(n))) n = seed_n;
+    if (n) snprintf(buf, len, "%s", n);
+    return n ? buf : NULL;
 }
 
 static void print_command(FILE *f, const argbuf *a)
@@ -260,7 +307,8 @@ static void stage_args(argbuf *a, const repro_opts *o, const experiment *e, int 
 {
     const char *dataset = xai_config_str(&e->cfg, "experiment", "dataset", e->name);
     const char *size = xai_config_str(&e->cfg, "experiment", "size", NULL);
-    const char *skip[] = {NULL};
+    const char *chain[6];
+    char nbuf[32];
     base_args(a, o, st == ST_CONFOUND ? "evaluate" : stage_names[st]); /* confound: evaluate again */
     switch (st) {
     case ST_FETCH:
@@ -273,6 +321,7 @@ static void stage_args(argbuf *a, const repro_opts *o, const experiment *e, int 
         arg(a, "--config=%s", e->config);
         arg(a, "--out=%s", f->model);
         if (xai_file_exists(f->ckpt) && !o->force) arg(a, "--resume");
+        if (e->seed_k) arg(a, "--seed=%ld", e->seed);
         if (o->quick) {
             arg(a, "--limit=%s", xai_config_str(&e->cfg, "quick", "train-limit", "1024"));
             arg(a, "--epochs=%s", xai_config_str(&e->cfg, "quick", "epochs", "1"));
@@ -284,7 +333,7 @@ static void stage_args(argbuf *a, const repro_opts *o, const experiment *e, int 
         arg(a, "--dataset=%s", dataset);
         arg(a, "--out=%s", f->attr);
         arg(a, "--config=%s", e->config); /* its [explain] section */
-        if (o->quick) arg(a, "--n=%s", xai_config_str(&e->cfg, "quick", "n", "8"));
+        if (explain_n(o, e, nbuf, sizeof nbuf)) arg(a, "--n=%s", nbuf);
         break;
     case ST_EVALUATE:
         arg(a, "--model=%s", f->model);
@@ -292,30 +341,20 @@ static void stage_args(argbuf *a, const repro_opts *o, const experiment *e, int 
         arg(a, "--out=%s", f->metrics);
         arg(a, "--summary=%s", f->summary);
         arg(a, "--label=%s", e->name);
-        if (o->quick) {
-            /* [quick-evaluate] overrides [evaluate] key by key: each option once, with the value used. */
-            const char *over[64];
-            int k = 0;
-            for (int i = 0; i < e->cfg.n && k < 63; i++)
-                if (!strcmp(e->cfg.e[i].section, "quick-evaluate")) over[k++] = e->cfg.e[i].key;
-            over[k] = NULL;
-            section_args(a, &e->cfg, "evaluate", over);
-            section_args(a, &e->cfg, "quick-evaluate", skip);
-        } else {
-            section_args(a, &e->cfg, "evaluate", skip);
-        }
+        eval_chain(chain, o, e, NULL);
+        chain_args(a, &e->cfg, chain, NULL);
         break;
     case ST_CONFOUND: {
-        /* The same evaluation under the [confound] section's removal reference: pixel flipping
-         * only (the IG curves and the randomisation do not depend on the reference). */
-        const char *once[] = {"perturb",          "blur-sigma", "ig-curve", "ig-n", "ig-steps",
-                              "ig-curve-methods", "sanity",     "sanity-n", NULL};
+        /* The same evaluation under the [confound] section's removal reference, only the metrics
+         * that remove features to it: the IG curves, the randomisation, max-sensitivity, the
+         * random-logit test, ROAD and infidelity do not depend on it ([confound] metrics = ...). */
+        const char *once[] = {"ig-curve", "ig-n", "ig-steps", "ig-curve-methods", "sanity", "sanity-n", "metrics", NULL};
         arg(a, "--model=%s", f->model);
         arg(a, "--attributions=%s", f->attr);
         arg(a, "--out=%s", f->confound);
-        section_args(a, &e->cfg, "evaluate", once);
-        if (o->quick) section_args(a, &e->cfg, "quick-evaluate", once);
-        section_args(a, &e->cfg, "confound", NULL);
+        eval_chain(chain, o, e, "confound");
+        chain_args(a, &e->cfg, chain, once);
+        arg(a, "--metrics=%s", xai_config_str(&e->cfg, "confound", "metrics", "insdel,faithcorr,sensn"));
         arg(a, "--ig-curve=no");
         arg(a, "--sanity=no");
         break;
@@ -367,8 +406,10 @@ static int stage(const repro_opts *o, experiment *e, int st)
     make_key(key, sizeof key, e, o, inputs);
     int r = 0;
     /* fetch has no output of ours to check; the fetch command itself is a no-op on verified data. */
-    if (st == ST_CONFOUND && !xai_config_str(&e->cfg, "confound", "perturb", NULL)) {
-        e->stage_s[st] = 0; /* no [confound] section: nothing to run */
+    if ((st == ST_CONFOUND && !xai_config_str(&e->cfg, "confound", "perturb", NULL)) ||
+        (e->seed_k && (st == ST_CONFOUND || st == ST_EXPORT))) {
+        /* no [confound] section; the models after the first are compared in the report, not plotted */
+        e->stage_s[st] = 0;
     } else if (st != ST_FETCH && up_to_date(e, o, stage_names[st], key, outputs)) {
         e->stage_s[st] = recorded_seconds(e, stage_names[st]);
         stage_line(o, e, st, ": up to date");
@@ -441,6 +482,62 @@ static int wanted(const char *only, const char *name)
     return 0;
 }
 
+/* One entry of the run: experiment `base` (config path), or its model seed_k > 0 in <base>/seed<k>. */
+static xai_status experiment_init(experiment *e, const repro_opts *o, const char *base, const char *config, int seed_k)
+{
+    memset(e, 0, sizeof *e);
+    if (seed_k) snprintf(e->name, sizeof e->name, "%s/seed%d", base, seed_k);
+    else snprintf(e->name, sizeof e->name, "%s", base);
+    snprintf(e->config, sizeof e->config, "%s", config);
+    snprintf(e->dir, sizeof e->dir, "%s/%s", o->results, e->name);
+    e->seed_k = seed_k;
+    for (int st = 0; st < NSTAGE; st++) e->prev_s[st] = recorded_seconds(e, stage_names[st]);
+    XAI_TRY(xai_config_load(&e->cfg, e->config));
+    long seed;
+    xai_status s = xai_config_int(&e->cfg, "experiment", "seed", 1, &seed);
+    if (s == XAI_OK && (seed < 0 || seed > (1L << 40)))
+        s = xai_fail(XAI_EINVAL, "%s: [experiment] seed = %ld: expected 0 to 2^40", config, seed);
+    if (s != XAI_OK) {
+        xai_config_free(&e->cfg);
+        return s;
+    }
+    e->seed = seed + SEED_STRIDE * seed_k;
+    return XAI_OK;
+}
+
+/* Models per dataset: [train] seeds, or the profile's ([quick] seeds; [full] seeds, default 3). */
+static xai_status seeds_of(const experiment *e, const repro_opts *o, long *k)
+{
+    const char *sec = profile_section(o), *key = "seeds";
+    const int in_profile = sec && xai_config_find(&e->cfg, sec, key);
+    if (in_profile) XAI_TRY(xai_config_int(&e->cfg, sec, key, 1, k));
+    else if (o->full) *k = 3;
+    else XAI_TRY(xai_config_int(&e->cfg, "train", key, 1, k));
+    if (*k < 1 || *k > MAX_SEEDS)
+        return xai_fail(XAI_EINVAL, "%s: [%s] seeds = %ld: expected 1 to %d models per dataset", e->config,
+                        in_profile ? sec : "train", *k, MAX_SEEDS);
+    return XAI_OK;
+}
+
+/* After the experiments, the models k = 1 .. seeds-1 of each, as entries of their own (each trained,
+ * explained and evaluated like the first; a scheduler may run them anywhere). */
+static xai_status add_seed_models(const repro_opts *o, experiment *exps, int *n)
+{
+    const int nexp = *n;
+    for (int i = 0; i < nexp; i++) {
+        long k;
+        XAI_TRY(seeds_of(&exps[i], o, &k));
+        for (int s = 1; s < k; s++) {
+            if (*n == MAX_EXP)
+                return xai_fail(XAI_EINVAL, "xai reproduce: more than %d models in one run (experiments x seeds)", MAX_EXP);
+            XAI_TRY(experiment_init(&exps[*n], o, exps[i].name, exps[i].config, s));
+            exps[*n].index = *n;
+            ++*n;
+        }
+    }
+    return XAI_OK;
+}
+
 static int find_experiments(const repro_opts *o, experiment *exps)
 {
     DIR *d = opendir(o->configs);
@@ -463,22 +560,24 @@ static int find_experiments(const repro_opts *o, experiment *exps)
         char base[64];
         snprintf(base, sizeof base, "%.*s", (int)(strlen(names[i]) - 4), names[i]);
         if (wanted(o->only, base)) {
-            experiment *e = &exps[k];
-            memset(e, 0, sizeof *e);
-            snprintf(e->name, sizeof e->name, "%s", base);
-            snprintf(e->config, sizeof e->config, "%s/%s", o->configs, names[i]);
-            snprintf(e->dir, sizeof e->dir, "%s/%s", o->results, base);
-            e->index = k;
-            for (int st = 0; st < NSTAGE; st++) e->prev_s[st] = recorded_seconds(e, stage_names[st]);
-            xai_status s = xai_config_load(&e->cfg, e->config);
+            char config[600];
+            snprintf(config, sizeof config, "%s/%s", o->configs, names[i]);
+            xai_status s = experiment_init(&exps[k], o, base, config, 0);
             if (s != XAI_OK) {
                 xai_cli_error(s);
                 for (int j = i; j < n; j++) free(names[j]);
                 return -1;
             }
+            exps[k].index = k;
             k++;
         }
         free(names[i]);
+    }
+    xai_status s = add_seed_models(o, exps, &k);
+    if (s != XAI_OK) {
+        xai_cli_error(s);
+        for (int i = 0; i < k; i++) xai_config_free(&exps[i].cfg);
+        return -1;
     }
     if (o->only) {
         /* Every name asked for must exist. */
@@ -528,7 +627,11 @@ static int parse_options(repro_opts *o, int argc, char **argv)
     o->configs = "experiments";
     const xai_optdef opts[] = {
         {"--quick", XAI_ARG_FLAG, &o->quick, NULL, 0, 0,
-         "smoke profile: small subsets, one epoch, few images (results in\n<results>/quick unless --results is given)"},
+         "smoke profile: small subsets, one epoch, few images ([quick], [quick-evaluate];\n"
+         "results in results/quick unless --results is given)"},
+        {"--full", XAI_ARG_FLAG, &o->full, NULL, 0, 0,
+         "full profile: the whole test split and 3 models per dataset ([full], [full-evaluate];\n"
+         "results in results/full unless --results is given; hours on 2 cores)"},
         {"--only", XAI_ARG_STR, &o->only, "LIST", 0, 0, "comma-separated experiment names"},
         {"--jobs", XAI_ARG_INT, &o->jobs, "N", 1, 0, "experiments in parallel (threads are split between them)"},
         {"--force", XAI_ARG_FLAG, &o->force, NULL, 0, 0, "rerun every stage"},
@@ -544,13 +647,19 @@ static int parse_options(repro_opts *o, int argc, char **argv)
     const xai_cmdspec spec = {
         "xai reproduce", "[options]",
         "Runs every experiment in experiments/*.ini: fetch -> train -> explain -> evaluate ->\n"
-        "export, then the cross-dataset figures, the report and the artefact bundle.\n"
+        "confound -> export, then train -> explain -> evaluate of each further model of [train]\n"
+        "seeds (results/<experiment>/seed<k>/), the cross-dataset figures, the report and the\n"
+        "artefact bundle. Profiles: default, --quick, --full (experiments/README.md).\n"
         "A stage whose inputs, config and program version are unchanged is skipped; a killed\n"
         "run resumes (training from its last checkpoint).",
         opts, 0};
     int r = xai_opts_parse(&spec, argc, argv, NULL, NULL);
     if (r != XAI_OPTS_OK) return r == XAI_OPTS_HELP ? 0 : 2;
-    o->results = results ? results : o->quick ? "results/quick" : "results";
+    if (o->quick && o->full) {
+        fprintf(stderr, "xai reproduce: --quick and --full are two profiles; give one\n");
+        return 2;
+    }
+    o->results = results ? results : o->quick ? "results/quick" : o->full ? "results/full" : "results";
     static char self[4096];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     if (n <= 0) {
@@ -603,13 +712,16 @@ static int run_all(const repro_opts *o, experiment *exps, int ne)
 static xai_status publish(const repro_opts *o, experiment *exps, int ne, double total)
 {
     const char *names[MAX_EXP];
+    char seeds[MAX_EXP][24];
     xai_prov_stage_times times[MAX_EXP];
+    int nmain = 0;
     for (int i = 0; i < ne; i++) {
-        names[i] = exps[i].name;
+        if (!exps[i].seed_k) names[nmain++] = exps[i].name; /* the models after the first: read by the report */
+        snprintf(seeds[i], sizeof seeds[i], "%ld", exps[i].seed);
         times[i].name = exps[i].name;
         times[i].dataset = xai_config_str(&exps[i].cfg, "experiment", "dataset", exps[i].name);
         times[i].config = exps[i].config;
-        times[i].seed = xai_config_str(&exps[i].cfg, "experiment", "seed", "0");
+        times[i].seed = seeds[i];
         for (int st = 0; st < NSTAGE; st++) {
             times[i].stage[st] = stage_names[st];
             times[i].seconds[st] = exps[i].stage_s[st];
@@ -631,9 +743,9 @@ static xai_status publish(const repro_opts *o, experiment *exps, int ne, double 
         goto done;
     }
     fprintf(stderr, "[stage %d/%d] figures, report and bundle\n", ne * NSTAGE + 1, ne * NSTAGE + 1);
-    if ((s = xai_provenance_write(o->results, times, ne, o->quick, total)) != XAI_OK) goto done;
-    if ((s = xai_publish_all(o->results, names, ne)) != XAI_OK) goto done;
-    if ((s = xai_publish_bundle(o->results, names, ne)) != XAI_OK) goto done;
+    if ((s = xai_provenance_write(o->results, times, ne, profile_name(o), total)) != XAI_OK) goto done;
+    if ((s = xai_publish_all(o->results, names, nmain)) != XAI_OK) goto done;
+    if ((s = xai_publish_bundle(o->results, names, nmain)) != XAI_OK) goto done;
     if ((s = xai_mkdirs(dir)) != XAI_OK) goto done;
     s = xai_write_file_atomic(rec, key, strlen(key));
 done:

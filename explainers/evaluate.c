@@ -18,6 +18,7 @@ void xai_eval_defaults(xai_eval_opts *o)
     o->sanity_n = 100;
     o->ig_n = 100;
     o->ig_check = 1;
+    o->ig_exact_n = -1;
     for (int s = 4; s <= 256; s *= 2) o->ig_steps[o->nig_steps++] = s;
     for (int r = 0; r < XAI_QUAD_RULES; r++) o->ig_rules[o->nig_rules++] = r;
 }
@@ -344,15 +345,22 @@ static void ig_curve_alloc(xai_ig_curve *c, const char *name, const xai_method *
 
 #define EVAL_EXACT_TOL 1e-9 /* ig_exact's default merge tolerance, stored with the reference */
 
-/* Exact IG of the curve's images, once: the reference of every n-step map (*exact, (N, C, H, W)).
- * A model that is not piecewise linear gets none: the reason goes into c->exact_note. */
+/* Exact IG of the first n of the curve's images, once: the reference of every n-step map (*exact,
+ * (n, C, H, W)). A model that is not piecewise linear, or n = 0, gets none: the reason goes into
+ * c->exact_note. */
 static xai_status ig_exact_reference(xai_ig_curve *c, float **exact, xai_model *m, const float *x, const float *xb,
-                                     const int32_t *target)
+                                     const int32_t *target, int n)
 {
-    const int n = c->n, RT = c->nrules * c->nsteps;
+    const int RT = c->nrules * c->nsteps;
     if (xai_ig_exact_check(m) != XAI_OK) {
         snprintf(c->exact_note, sizeof c->exact_note, "%s", xai_errmsg());
         xai_clear_error();
+        return XAI_OK;
+    }
+    if (n == 0) {
+        snprintf(c->exact_note, sizeof c->exact_note,
+                 "exact IG not computed (--ig-exact-n 0: its cost grows with the linear regions of the path, "
+                 "explainers/METRICS.md); completeness only");
         return XAI_OK;
     }
     xai_ig_exact_stats *st = xai_calloc(n, sizeof *st);
@@ -361,6 +369,7 @@ static xai_status ig_exact_reference(xai_ig_curve *c, float **exact, xai_model *
     xai_status s = xai_ig_exact(m, &eo, x, xb, target, n, *exact, st);
     if (s != XAI_OK) goto done;
     xai_ig_exact_ref *r = &c->ref;
+    r->n = n;
     r->tol = EVAL_EXACT_TOL;
     r->regions = xai_malloc(n * sizeof *r->regions);
     r->residual = xai_malloc(n * sizeof *r->residual);
@@ -373,7 +382,7 @@ static xai_status ig_exact_reference(xai_ig_curve *c, float **exact, xai_model *
         r->sum[i] = st[i].sum, r->fx[i] = st[i].fx, r->fbase[i] = st[i].fbase;
     }
     c->exact = 1;
-    c->map_rel = xai_malloc((size_t)RT * n * sizeof *c->map_rel);
+    c->map_rel = xai_malloc((size_t)RT * c->n * sizeof *c->map_rel);
     c->map_median = xai_malloc(RT * sizeof *c->map_median);
     c->map_p90 = xai_malloc(RT * sizeof *c->map_p90);
     c->map_mean = xai_malloc(RT * sizeof *c->map_mean);
@@ -399,6 +408,17 @@ static void map_errors(double *out /* (N) */, const float *a, const float *e /* 
 
 static int check_images(int n) { return n < XAI_IG_CHECK_IMAGES ? n : XAI_IG_CHECK_IMAGES; }
 
+/* The map errors of one rule x steps run: over the images with the exact reference, NaN past them. */
+static void map_errors_of(xai_ig_curve *c, int k, const float *attr, const float *exact, size_t size)
+{
+    double *rel = c->map_rel + (size_t)k * c->n;
+    map_errors(rel, attr, exact, size, c->ref.n);
+    for (int i = c->ref.n; i < c->n; i++) rel[i] = NAN;
+    xai_stats t;
+    xai_stats_of(&t, rel, c->ref.n);
+    c->map_median[k] = t.median, c->map_p90[k] = t.p90, c->map_mean[k] = t.mean;
+}
+
 /* Median over the first k images of each step count of rule q's per-image map errors. */
 static void check_medians(double *out /* (T) */, const xai_ig_curve *c, int q, int k)
 {
@@ -417,7 +437,7 @@ static void check_medians(double *out /* (T) */, const xai_ig_curve *c, int q, i
  * held-out run, NaN when not run; else the curve's own point at XAI_IG_CHECK_STEPS). */
 static void ig_curve_check(xai_ig_curve *c, int q, double held)
 {
-    const int T = c->nsteps, k = check_images(c->n);
+    const int T = c->nsteps, k = check_images(c->ref.n);
     double *med = xai_malloc(T * sizeof *med), *e = xai_malloc(T * sizeof *e), slope, icpt;
     int64_t *st = xai_malloc(T * sizeof *st);
     check_medians(med, c, q, k);
@@ -497,7 +517,8 @@ static xai_status ig_curve_of(xai_ig_curve *c, const char *name, const xai_metho
                         (uint64_t)h->indices[i], scr);
     xai_model_target_logits(m, h->inputs, h->targets, n, fx);
     xai_model_target_logits(m, xb, h->targets, n, fb);
-    xai_status s = ig_exact_reference(c, &exact, m, h->inputs, xb, h->targets);
+    const int ne = o->ig_exact_n < 0 || o->ig_exact_n > n ? n : o->ig_exact_n;
+    xai_status s = ig_exact_reference(c, &exact, m, h->inputs, xb, h->targets, ne);
     xai_progress p;
     xai_progress_start(&p, "IG step curve", (double)R * T, "run");
     for (int k = 0; k < R * T && s == XAI_OK; k++) {
@@ -511,17 +532,13 @@ static xai_status ig_curve_of(xai_ig_curve *c, const char *name, const xai_metho
         xai_stats t;
         xai_stats_of(&t, rel, n);
         c->median[k] = t.median, c->p90[k] = t.p90, c->mean[k] = t.mean;
-        if (c->exact) {
-            map_errors(c->map_rel + (size_t)k * n, attr, exact, size, n);
-            xai_stats_of(&t, c->map_rel + (size_t)k * n, n);
-            c->map_median[k] = t.median, c->map_p90[k] = t.p90, c->map_mean[k] = t.mean;
-        }
+        if (c->exact) map_errors_of(c, k, attr, exact, size);
         xai_progress_update(&p, k + 1);
     }
     xai_progress_end(&p, NULL);
     double held = NAN;
     if (s == XAI_OK && c->exact && needs_held_out(o))
-        s = held_out_error(&held, m, meth, h, xb, exact, attr, check_images(n));
+        s = held_out_error(&held, m, meth, h, xb, exact, attr, check_images(ne));
     if (s == XAI_OK && c->exact) ig_curve_fit(c, held);
     free(xb);
     free(attr);
@@ -672,7 +689,7 @@ static void print_ig_exact(FILE *log, const xai_ig_curve *c)
         fprintf(log, "note: no exact IG reference for %s (map error not measured): %s\n", c->name, c->exact_note);
         return;
     }
-    const int n = c->n, T = c->nsteps;
+    const int n = c->ref.n, T = c->nsteps;
     double *v = xai_malloc(n * sizeof *v), secs = 0;
     for (int i = 0; i < n; i++) v[i] = (double)c->ref.regions[i], secs += c->ref.seconds[i];
     xai_stats reg, res;
@@ -681,8 +698,8 @@ static void print_ig_exact(FILE *log, const xai_ig_curve *c)
     free(v);
     fprintf(log,
             "IG map error against exact IG, median ||a_n - a_exact|| / ||a_exact|| in %% (%s; exact IG: median %.0f "
-            "regions, residual median %.2g, %.3g s/image)\n",
-            c->name, reg.median, res.median, secs / (n > 0 ? n : 1));
+            "regions, residual median %.2g, %.3g s/image; first %d of %d images)\n",
+            c->name, reg.median, res.median, secs / (n > 0 ? n : 1), n, c->n);
     print_rule_table(log, c, c->map_median);
     fprintf(log, "  %6s", "order");
     for (int q = 0; q < c->nrules; q++) fprintf(log, " %10.2f", c->order[q]);

@@ -23,6 +23,7 @@ typedef struct {
     int ig_curve, ig_n;
     const char *ig_curve_methods; /* comma-separated IG methods for the curves; NULL: every IG method */
     int ig_check;        /* the midpoint run at XAI_IG_CHECK_STEPS when the steps lack it (default 1) */
+    int ig_exact_n;      /* exact-IG reference on the first this many images of the curve; -1: all (default) */
     int ig_steps[XAI_EVAL_MAX_LIST], nig_steps;
     int ig_rules[XAI_EVAL_MAX_LIST], nig_rules; /* xai_quad_rule */
     xai_flip_opts flip;

@@ -501,8 +501,8 @@ static xai_status write_ig_exact(hid_t g, const void *ctx)
 {
     const xai_ig_curve *c = ctx;
     const xai_ig_exact_ref *r = &c->ref;
-    const uint64_t dn[1] = {(uint64_t)c->n};
-    XAI_TRY(xai_h5_attr_i64(g, "n_images", c->n));
+    const uint64_t dn[1] = {(uint64_t)r->n};
+    XAI_TRY(xai_h5_attr_i64(g, "n_images", r->n));
     XAI_TRY(xai_h5_attr_f64(g, "tol", r->tol));
     XAI_TRY(xai_h5_write(g, "regions", H5T_NATIVE_INT64, r->regions, 1, dn));
     XAI_TRY(put_f64(g, "residual", r->residual, 1, dn));
@@ -510,15 +510,15 @@ static xai_status write_ig_exact(hid_t g, const void *ctx)
     XAI_TRY(put_f64(g, "sum", r->sum, 1, dn));
     XAI_TRY(put_f64(g, "f_x", r->fx, 1, dn));
     XAI_TRY(put_f64(g, "f_base", r->fbase, 1, dn));
-    double *v = xai_malloc((c->n ? c->n : 1) * sizeof *v), rmax = 0, smax = 0;
-    for (int i = 0; i < c->n; i++) v[i] = (double)r->regions[i], rmax = fmax(rmax, v[i]), smax = fmax(smax, r->residual[i]);
-    xai_status s = put_stats(g, "regions_", v, c->n);
+    double *v = xai_malloc((r->n ? r->n : 1) * sizeof *v), rmax = 0, smax = 0;
+    for (int i = 0; i < r->n; i++) v[i] = (double)r->regions[i], rmax = fmax(rmax, v[i]), smax = fmax(smax, r->residual[i]);
+    xai_status s = put_stats(g, "regions_", v, r->n);
     free(v);
     XAI_TRY(s);
     XAI_TRY(xai_h5_attr_f64(g, "regions_max", rmax));
-    XAI_TRY(put_stats(g, "residual_", r->residual, c->n));
+    XAI_TRY(put_stats(g, "residual_", r->residual, r->n));
     XAI_TRY(xai_h5_attr_f64(g, "residual_max", smax));
-    XAI_TRY(put_stats(g, "seconds_", r->seconds, c->n));
+    XAI_TRY(put_stats(g, "seconds_", r->seconds, r->n));
     const xai_ig_order_check *k = &c->check;
     XAI_TRY(xai_h5_attr_i64(g, "check_run", k->run));
     if (!k->run) return XAI_OK;

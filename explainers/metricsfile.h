@@ -30,6 +30,7 @@ void xai_completeness_result_free(xai_completeness_result *c);
 
 /* The exact-IG reference of an IG step curve (METRICS.md, /ig_exact/<method>): per image. */
 typedef struct {
+    int n;                       /* images with the reference: the first n of the curve's (--ig-exact-n) */
     int64_t *regions;            /* (N) linear regions the path crosses */
     double *residual, *seconds;  /* (N) relative completeness residual, wall time */
     double *sum, *fx, *fbase;    /* (N) sum of the exact map, f(x), f(x') */
@@ -62,7 +63,7 @@ typedef struct {
     int exact;                   /* 1: the fields below are filled */
     char exact_note[300];        /* exact == 0: why there is no exact reference */
     xai_ig_exact_ref ref;
-    double *map_rel;             /* (R, T, N) ||a_n - a_exact||_2 / ||a_exact||_2 */
+    double *map_rel;             /* (R, T, N) ||a_n - a_exact||_2 / ||a_exact||_2; NaN past ref.n */
     double *map_median, *map_p90, *map_mean; /* (R, T) */
     double *order;               /* (R) observed convergence order of the median map error */
     double *steps_1pct;          /* (R) steps for 1 % median map error; inf: not within the steps */

@@ -3,6 +3,7 @@
 #include "paper/publish.h"
 #include "core/io.h"
 #include "explainers/evaluate.h"
+#include "paper/seeds.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -780,6 +781,65 @@ static void report_statistics(doc *d, const char *root, xai_exp_summary *s, int 
     }
 }
 
+/* Between-model spread ([train] seeds, paper/seeds.c): per method, the first metric of each family. */
+static void seeds_table(doc *d, const xai_seed_spread *sp)
+{
+    const xai_metrics_stats_set *f = &sp->first;
+    row h;
+    row_begin(&h);
+    cell(&h, "method");
+    for (int i = 0; i < f->nmetrics; i++)
+        if (i == 0 || strcmp(f->m[i].family, f->m[i - 1].family)) {
+            cell(&h, "%s: models, mean ± s.d. [95 %% CI]", f->m[i].name);
+            cell(&h, "%s: model 1, images [95 %% CI]", f->m[i].name);
+        }
+    table_begin(d, &h);
+    int *order = xai_malloc((size_t)f->k * sizeof *order);
+    xai_metric_order(order, &f->m[0]);
+    for (int o = 0; o < f->k; o++) {
+        const int j = order[o];
+        row r;
+        row_begin(&r);
+        cell(&r, "%s", f->methods[j]);
+        for (int i = 0; i < f->nmetrics; i++) {
+            if (i && !strcmp(f->m[i].family, f->m[i - 1].family)) continue;
+            const size_t c = (size_t)i * f->k + j;
+            if (sp->count[c] < 2) cell(&r, "–");
+            else cell(&r, "%.4g ± %.2g [%.4g, %.4g]", sp->mean[c], sp->sd[c], sp->lo[c], sp->hi[c]);
+            if (isfinite(f->m[i].mean[j])) cell(&r, "%.4g [%.4g, %.4g]", f->m[i].mean[j], f->m[i].lo[j], f->m[i].hi[j]);
+            else cell(&r, "–");
+        }
+        table_row(d, &r, 0);
+    }
+    free(order);
+    table_end(d);
+}
+
+static void report_seeds(doc *d, const char *root, xai_exp_summary *s, int n)
+{
+    for (int e = 0, head = 0; e < n; e++) {
+        xai_seed_spread sp;
+        char *dir = xai_path_join(root, s[e].name);
+        xai_status st = xai_seed_spread_load(&sp, dir);
+        free(dir);
+        if (st != XAI_OK) xai_clear_error();
+        else if (sp.models >= 2 && sp.mean) {
+            if (!head++) {
+                doc_heading(d, 2, "Between-model spread");
+                doc_para(d, "Each experiment trained with [train] seeds = K (models 2..K in <experiment>/seed<k>/, "
+                            "seeds + 1000 k): per method, the mean over the K models of each model's mean over the "
+                            "images, the s.d. between the models and the 95 %% t interval of that mean (K - 1 "
+                            "degrees of freedom); beside it the first model's mean with its 95 %% bootstrap "
+                            "interval over the images. The first metric of each family is shown.");
+            }
+            doc_heading(d, 3, s[e].name);
+            doc_para(d, "%d models.", sp.models);
+            seeds_table(d, &sp);
+        }
+        if (st == XAI_OK) xai_seed_spread_free(&sp);
+    }
+}
+
 static void report_figures(doc *d, const char *root, xai_exp_summary *s, int n)
 {
     doc_heading(d, 2, "Figures");
@@ -903,6 +963,7 @@ static void report_document(doc *d, const char *results_root, xai_exp_summary *s
              file_in(results_root, "README.md") ? "README.md there" : "results/README.md of the source tree");
     report_accuracy(d, s, n);
     report_statistics(d, results_root, s, n);
+    report_seeds(d, results_root, s, n);
     report_metrics(d, s, n);
     report_figures(d, results_root, s, n);
     xai_sbuf all = {0};

@@ -69,6 +69,21 @@ for e in "${exps[@]}"; do
                 || bad "$d/metrics.h5: /ig_steps/$m has neither /ig_exact/$m nor @exact_note"
         fi
     done
+    # The further models of [train] seeds (the run record names them <experiment>/seed<k>): each
+    # trained, explained and evaluated, and the report's between-model table for the experiment.
+    seeds=$(grep -o "\"name\": \"$e/seed[0-9]*\"" "$root/provenance.json" 2>/dev/null | sed 's/.*\/seed//; s/"$//')
+    for k in $seeds; do
+        h5ok "$d/seed$k/model.h5" /model /train
+        h5ok "$d/seed$k/attributions.h5" /inputs /targets
+        h5ok "$d/seed$k/metrics.h5" /stats
+        [ "$(h5dump -a /train/seed "$d/seed$k/model.h5" 2>/dev/null | grep -o '(0): [0-9]*')" != \
+          "$(h5dump -a /train/seed "$d/model.h5" 2>/dev/null | grep -o '(0): [0-9]*')" ] && ok \
+            || bad "$d/seed$k/model.h5 was trained with the first model's seed"
+    done
+    if [ -n "$seeds" ]; then
+        sed -n '/^## Between-model spread/,/^## /p' "$root/report.md" 2>/dev/null | grep -q -x "### $e" && ok \
+            || bad "$root/report.md has no between-model table for $e"
+    fi
 done
 for fig in aopc runtime; do png "$root/figures/$fig.png"; pdf "$root/figures/$fig.pdf"; done
 for f in report.md report.html provenance.json; do [ -s "$root/$f" ] && ok || bad "$root/$f missing"; done

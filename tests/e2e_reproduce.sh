@@ -51,6 +51,7 @@ optimizer = adam
 lr = 0.01
 schedule = cosine
 val_fraction = 0.1
+seeds = 2
 [explain]
 n = 6
 methods = ig,lrp-epsilon,lrp-zplus,gradient,random
@@ -69,12 +70,16 @@ run() { "$XAI" --quiet reproduce --configs "$tmp/configs" --results "$tmp/result
 run && ok || { bad "first run failed"; tail -20 "$tmp/out"; }
 (cd "$src" && bash tests/check_results.sh "$tmp/results" tiny) >"$tmp/check" 2>&1 && ok || { bad "results incomplete"; cat "$tmp/check"; }
 grep -q '"total_wall_seconds"' "$tmp/results/provenance.json" && ok || bad "provenance lacks stage times"
+# seeds = 2: the second model trains with seed + 1000 into tiny/seed1/ and is explained and evaluated.
+grep -q -- '--seed=1003' "$tmp/results/tiny/seed1/logs/train.log" && ok || bad "tiny/seed1 was not trained with seed 1003"
+[ ! -e "$tmp/results/tiny/seed1/metrics-confound.h5" ] && [ ! -e "$tmp/results/tiny/seed1/plot" ] && ok \
+    || bad "tiny/seed1 ran the confound or export stage"
 
 run && ok || bad "second run failed"
 [ "$(grep -c '] tiny [a-z]*: up to date' "$tmp/out")" = 4 ] && ok || { bad "second run redid work"; cat "$tmp/out"; }
 grep -Eq "^\[stage ([0-9]+)/\1\] figures, report and bundle: up to date" "$tmp/out" && ok || bad "second run republished"
 # One line per stage, the stage's own messages in its log (the command first), no empty logs/.
-[ "$(wc -l <"$tmp/out")" -le 8 ] && ok || { bad "a run that did nothing printed more than a line a stage"; cat "$tmp/out"; }
+[ "$(wc -l <"$tmp/out")" -le 12 ] && ok || { bad "a run that did nothing printed more than a line a stage"; cat "$tmp/out"; }
 head -1 "$tmp/results/tiny/logs/train.log" | grep -q '^\$ .*xai --quiet train .*--config=' && ok || bad "train.log lacks the command"
 
 

@@ -388,6 +388,37 @@ static void test_evaluate_exact(void **state)
     assert_float_equal(attr_of(f, "/ig_exact/ig", "check_run"), 0, 0);
     H5Fclose(f);
 
+    /* --ig-exact-n 2 of 6: the reference and the map errors on the first two images only (the same
+     * values as with all six), NaN past them; completeness on all six. 0: no reference. */
+    const char *sub[] = {"evaluate", "--model", model, "--attributions", attr, "--out", out, "--steps", "2",
+                         "--ig-curve", "--ig-n", "6", "--ig-rules", "midpoint,left", "--ig-exact-n", "2",
+                         "--ig-steps", "16,32,64,128,256,512,1024,2048,4096", NULL};
+    assert_int_equal(run(sub), 0);
+    assert_int_equal(xai_h5_open(&f, out, 0), XAI_OK);
+    double err2[9 * 6], rel2[9 * 6];
+    int64_t regions2[2];
+    assert_float_equal(attr_of(f, "/ig_exact/ig", "n_images"), 2, 0);
+    assert_int_equal(xai_h5_read(f, "/ig_exact/ig/regions", H5T_NATIVE_INT64, regions2, 1, NULL, out), XAI_OK);
+    assert_true(regions2[0] == regions[0] && regions2[1] == regions[1]);
+    assert_int_equal(xai_h5_read(f, "/ig_steps/ig/midpoint/map_error", H5T_NATIVE_DOUBLE, err2, 2, NULL, out), XAI_OK);
+    assert_int_equal(xai_h5_read(f, "/ig_steps/ig/midpoint/rel_error", H5T_NATIVE_DOUBLE, rel2, 2, NULL, out), XAI_OK);
+    for (int k = 0; k < 9; k++)
+        for (int i = 0; i < 6; i++) {
+            if (i < 2) assert_float_equal(err2[k * 6 + i], err[k * 6 + i], 0);
+            else assert_true(isnan(err2[k * 6 + i]));
+            assert_true(isfinite(rel2[k * 6 + i]));
+        }
+    assert_float_equal(attr_of(f, "/ig_exact/ig", "check_images"), 2, 0);
+    H5Fclose(f);
+    const char *none[] = {"evaluate", "--model", model, "--attributions", attr, "--out", out, "--steps", "2",
+                          "--ig-curve", "--ig-n", "2", "--ig-steps", "4,8", "--ig-exact-n", "0", NULL};
+    assert_int_equal(run(none), 0);
+    assert_int_equal(xai_h5_open(&f, out, 0), XAI_OK);
+    assert_false(xai_h5_exists(f, "/ig_exact"));
+    assert_float_equal(attr_of(f, "/ig_steps/ig", "exact"), 0, 0);
+    assert_true(xai_h5_exists(f, "/ig_steps/ig/midpoint/median"));
+    H5Fclose(f);
+
     /* A max pool wider than 8x8 is outside exact IG: the curve runs as before, without the reference. */
     const char *wide[] = {"maxpool k=9", "flatten", "linear out=3"};
     m = model_of(wide, 3, 10, 6);

@@ -10,6 +10,7 @@ static const char *const train_keys[] = {
     "beta2",         "eps",           "weight_decay", "decay_bn_bias", "schedule",      "warmup_epochs", "min_lr",
     "div_factor",    "final_div_factor", "gamma",     "step_epochs", "milestones",      "label_smoothing",
     "grad_clip",     "val_fraction",  "augment",      "crop_pad",   "min_scale",        "flip",       "select",
+    "seeds", /* models per dataset: read by `xai reproduce` (each run of xai train trains one) */
     NULL};
 
 static xai_status bad(const xai_config *c, const char *key, const char *expect)

@@ -3,6 +3,7 @@
 #include "core/base.h"
 #include "core/h5.h"
 #include "core/io.h"
+#include "core/mpi.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -38,12 +39,75 @@ xai_status xai_h5_create(xai_h5file *f, const char *path)
     return XAI_OK;
 }
 
+/* ------------------------------------------------- parallel files (MPI-IO) */
+
+#ifdef H5_HAVE_PARALLEL
+/* 1 when loc lives in a file opened through MPI-IO (xai_h5_create_par under mpirun). */
+static int is_par(hid_t loc)
+{
+    if (!xai_mpi_active()) return 0;
+    hid_t f = H5Iget_file_id(loc), fapl = f >= 0 ? H5Fget_access_plist(f) : -1;
+    int par = fapl >= 0 && H5Pget_driver(fapl) == H5FD_MPIO;
+    if (fapl >= 0) H5Pclose(fapl);
+    if (f >= 0) H5Fclose(f);
+    return par;
+}
+
+/* Every rank opens rank 0's temporary name; a failure anywhere fails everywhere. */
+static xai_status create_par(xai_h5file *f, const char *path)
+{
+    size_t n = strlen(path) + 32;
+    f->path = xai_strdup(path);
+    f->tmp = xai_calloc(n, 1);
+    if (xai_mpi_rank() == 0) {
+        xai_remove_stale_tmp(path);
+        snprintf(f->tmp, n, "%s.tmp.%d", path, (int)getpid());
+    }
+    xai_status s = xai_mpi_bcast(f->tmp, (int64_t)n, 0);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_fapl_mpio(fapl, MPI_COMM_WORLD, MPI_INFO_NULL);
+    f->id = s == XAI_OK ? H5Fcreate(f->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : -1;
+    H5Pclose(fapl);
+    f->par = 1;
+    if (s == XAI_OK && f->id < 0)
+        s = xai_fail(XAI_EIO, "%s: cannot create HDF5 file through MPI-IO (directory missing or not writable?)", f->tmp);
+    if ((s = xai_mpi_agree(s)) != XAI_OK) xai_h5_abort(f);
+    return s;
+}
+#else
+static int is_par(hid_t loc) { return (void)loc, 0; }
+static xai_status create_par(xai_h5file *f, const char *path) { return xai_h5_create(f, path); }
+#endif
+
+xai_status xai_h5_create_par(xai_h5file *f, const char *path)
+{
+    if (!xai_mpi_active()) return xai_h5_create(f, path);
+    xai_h5_init();
+    memset(f, 0, sizeof *f);
+    return create_par(f, path);
+}
+
+/* Closed by every rank first (collectively), then renamed by rank 0, whose outcome all share. */
+static xai_status commit_par(xai_h5file *f)
+{
+    xai_status s = H5Fclose(f->id) < 0 ? xai_fail(XAI_EIO, "%s: closing HDF5 file failed", f->tmp) : XAI_OK;
+    s = xai_mpi_agree(s);
+    int r0 = s;
+    if (s == XAI_OK && xai_mpi_rank() == 0 && rename(f->tmp, f->path) != 0)
+        r0 = s = xai_fail(XAI_EIO, "%s: cannot rename from %s", f->path, f->tmp);
+    xai_status b = xai_mpi_bcast(&r0, sizeof r0, 0);
+    if (s == XAI_OK) s = b != XAI_OK ? b : (xai_status)r0;
+    if (s != XAI_OK && xai_mpi_rank() == 0) unlink(f->tmp);
+    return s;
+}
+
 xai_status xai_h5_commit(xai_h5file *f)
 {
     xai_status s = XAI_OK;
-    if (H5Fclose(f->id) < 0) s = xai_fail(XAI_EIO, "%s: closing HDF5 file failed", f->tmp);
+    if (f->par) s = commit_par(f);
+    else if (H5Fclose(f->id) < 0) s = xai_fail(XAI_EIO, "%s: closing HDF5 file failed", f->tmp);
     else if (rename(f->tmp, f->path) != 0) s = xai_fail(XAI_EIO, "%s: cannot rename from %s", f->path, f->tmp);
-    if (s != XAI_OK) unlink(f->tmp);
+    if (s != XAI_OK && !f->par) unlink(f->tmp);
     free(f->path);
     free(f->tmp);
     memset(f, 0, sizeof *f);
@@ -53,7 +117,8 @@ xai_status xai_h5_commit(xai_h5file *f)
 void xai_h5_abort(xai_h5file *f)
 {
     if (f->id > 0) H5Fclose(f->id);
-    if (f->tmp) unlink(f->tmp);
+    if (f->par) xai_mpi_barrier(); /* every rank has closed it before rank 0 unlinks */
+    if (f->tmp && (!f->par || xai_mpi_rank() == 0)) unlink(f->tmp);
     free(f->path);
     free(f->tmp);
     memset(f, 0, sizeof *f);
@@ -106,7 +171,11 @@ int xai_h5_exists(hid_t loc, const char *name)
     return H5Lexists(loc, buf, H5P_DEFAULT) > 0;
 }
 
-xai_status xai_h5_write(hid_t loc, const char *name, hid_t type, const void *data, int rank, const uint64_t *dims)
+/* A dataset of dims: large arrays (images, attributions) chunked and deflated, small ones
+ * contiguous; the layout depends on dims alone, so every writer makes the same file. */
+#define CHUNKED_MIN 65536 /* values from which a dataset is chunked and deflated */
+
+static hid_t create_dataset(hid_t loc, const char *name, hid_t type, int rank, const uint64_t *dims)
 {
     hsize_t hd[8] = {0};
     size_t total = 1;
@@ -116,8 +185,7 @@ xai_status xai_h5_write(hid_t loc, const char *name, hid_t type, const void *dat
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
     H5Pset_create_intermediate_group(lcpl, 1);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    /* Chunk + deflate large arrays (images, attributions); small ones stay contiguous. */
-    if (rank >= 1 && total >= 65536) {
+    if (rank >= 1 && total >= CHUNKED_MIN) {
         hsize_t chunk[8];
         size_t per = 1;
         for (int i = rank - 1; i >= 0; i--) {
@@ -132,13 +200,78 @@ xai_status xai_h5_write(hid_t loc, const char *name, hid_t type, const void *dat
         H5Pset_deflate(dcpl, 1);
     }
     hid_t ds = H5Dcreate2(loc, name, type, space, lcpl, dcpl, H5P_DEFAULT);
-    herr_t w = ds >= 0 ? H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) : -1;
-    if (ds >= 0) H5Dclose(ds);
     H5Pclose(dcpl);
     H5Pclose(lcpl);
     H5Sclose(space);
+    return ds;
+}
+
+/* Rows [row0, row0 + nrows) of ds from data. par 1: one collective write in a parallel file,
+ * where a rank without rows still takes part; 0: this process alone. A scalar is one row. */
+static herr_t write_selection(hid_t ds, hid_t type, const void *data, int rank, const uint64_t *dims, uint64_t row0,
+                              uint64_t nrows, int par)
+{
+    hsize_t start[8] = {0}, count[8] = {0};
+    for (int i = 0; i < rank; i++) count[i] = dims[i];
+    if (rank > 0) start[0] = row0, count[0] = nrows;
+    hid_t fs = H5Dget_space(ds), ms = rank > 0 ? H5Screate_simple(rank, count, NULL) : H5Screate(H5S_SCALAR);
+    herr_t e = 0;
+    if (nrows == 0) e = H5Sselect_none(fs) < 0 || H5Sselect_none(ms) < 0 ? -1 : 0;
+    else if (rank > 0) e = H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
+    hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
+#ifdef H5_HAVE_PARALLEL
+    if (par) H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
+#else
+    (void)par;
+#endif
+    static const char none; /* HDF5 wants a buffer even for an empty selection */
+    if (e >= 0) e = H5Dwrite(ds, type, ms, fs, dxpl, nrows ? data : &none);
+    H5Pclose(dxpl);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    return e;
+}
+
+/* mode: 0 this process alone, 1 collective, 2 rank 0 alone (independent) in a parallel file. */
+static xai_status write_rows(hid_t loc, const char *name, hid_t type, const void *data, int rank, const uint64_t *dims,
+                             uint64_t row0, uint64_t nrows, int mode)
+{
+    if (rank > 0 && row0 + nrows > dims[0])
+        return xai_fail(XAI_EINVAL, "HDF5: rows %llu..%llu of dataset '%s' past its %llu rows", (unsigned long long)row0,
+                        (unsigned long long)(row0 + nrows), name, (unsigned long long)dims[0]);
+    hid_t ds = create_dataset(loc, name, type, rank, dims);
+    herr_t w = ds < 0 ? -1 : mode == 2 && xai_mpi_rank() != 0 ? 0 : write_selection(ds, type, data, rank, dims, row0, nrows, mode == 1);
+    if (ds >= 0) H5Dclose(ds);
     if (w < 0) return xai_fail(XAI_EIO, "HDF5: cannot write dataset '%s'", name);
     return XAI_OK;
+}
+
+xai_status xai_h5_write(hid_t loc, const char *name, hid_t type, const void *data, int rank, const uint64_t *dims)
+{
+    uint64_t row0 = 0, nrows = rank > 0 ? dims[0] : 1, total = 1;
+    for (int i = 0; i < rank; i++) total *= dims[i];
+    int mode = is_par(loc);
+    /* Every rank holds all of data. Small (contiguous) datasets: rank 0 writes them alone, which
+     * spares a collective round each (a metrics file has a thousand); chunked ones, which
+     * parallel HDF5 writes collectively only, take each rank's share of the rows. */
+    if (mode && (rank == 0 || total < CHUNKED_MIN)) mode = 2;
+    if (mode == 1) {
+        int64_t b, e;
+        xai_mpi_shard((int64_t)dims[0], &b, &e);
+        row0 = (uint64_t)b, nrows = (uint64_t)(e - b);
+    }
+    size_t row_bytes = H5Tget_size(type);
+    for (int i = 1; i < rank; i++) row_bytes *= dims[i];
+    return write_rows(loc, name, type, (const char *)data + row0 * row_bytes, rank, dims, row0, nrows, mode);
+}
+
+void xai_h5_sync(hid_t loc)
+{
+    if (!is_par(loc)) return;
+    /* MPI-IO's rule for reading what other ranks wrote: sync, barrier, sync. */
+    H5Fflush(loc, H5F_SCOPE_GLOBAL);
+    xai_mpi_barrier();
+    H5Fflush(loc, H5F_SCOPE_GLOBAL);
 }
 
 int xai_h5_dims(hid_t loc, const char *name, uint64_t *dims)
@@ -187,11 +320,26 @@ xai_status xai_h5_read(hid_t loc, const char *name, hid_t type, void *data, int 
 
 static xai_status put_attr(hid_t loc, const char *name, hid_t type, hid_t space, const void *v)
 {
+    /* Metadata must be the same on every rank of a parallel file: rank 0's values (timings
+     * differ between ranks) are the ones written. Strings go through attr_str. */
+    void *copy = NULL;
+    if (is_par(loc) && H5Tget_class(type) != H5T_STRING) {
+        size_t bytes = H5Tget_size(type) * (size_t)H5Sget_simple_extent_npoints(space);
+        copy = xai_malloc(bytes + 1);
+        memcpy(copy, v, bytes);
+        if (xai_mpi_bcast(copy, (int64_t)bytes, 0) != XAI_OK) {
+            free(copy);
+            H5Sclose(space);
+            return xai_fail(XAI_EIO, "HDF5: attribute '%s': %s", name, xai_errmsg());
+        }
+        v = copy;
+    }
     if (H5Aexists(loc, name) > 0) H5Adelete(loc, name);
     hid_t a = H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
     herr_t e = a >= 0 ? H5Awrite(a, type, v) : -1;
     if (a >= 0) H5Aclose(a);
     H5Sclose(space);
+    free(copy);
     if (e < 0) return xai_fail(XAI_EIO, "HDF5: cannot write attribute '%s'", name);
     return XAI_OK;
 }
@@ -203,8 +351,19 @@ xai_status xai_h5_attr_str(hid_t loc, const char *name, const char *value)
     hid_t t = H5Tcopy(H5T_C_S1);
     H5Tset_size(t, H5T_VARIABLE);
     H5Tset_cset(t, H5T_CSET_UTF8);
+    char *copy = NULL;
+    if (is_par(loc)) {
+        /* Rank 0's string, as put_attr does with numbers. */
+        int64_t len = xai_mpi_rank() == 0 ? (int64_t)strlen(value) : 0;
+        xai_mpi_bcast(&len, sizeof len, 0);
+        copy = xai_calloc((size_t)len + 1, 1);
+        if (xai_mpi_rank() == 0) memcpy(copy, value, (size_t)len);
+        xai_mpi_bcast(copy, len, 0);
+        value = copy;
+    }
     xai_status s = put_attr(loc, name, t, H5Screate(H5S_SCALAR), &value);
     H5Tclose(t);
+    free(copy);
     return s;
 }
 
@@ -314,6 +473,13 @@ xai_status xai_h5_write_as(hid_t loc, const char *name, xai_h5_type t, const voi
                            const uint64_t *dims)
 {
     return xai_h5_write(loc, name, native(t), data, rank, dims);
+}
+
+xai_status xai_h5_write_rows(hid_t loc, const char *name, xai_h5_type t, const void *data, int rank,
+                             const uint64_t *dims, uint64_t row0, uint64_t nrows)
+{
+    XAI_CHECK(rank >= 1);
+    return write_rows(loc, name, native(t), data, rank, dims, row0, nrows, is_par(loc));
 }
 
 xai_status xai_h5_read_as(hid_t loc, const char *name, xai_h5_type t, void *data, int rank, const uint64_t *expect,

@@ -9,13 +9,23 @@
 
 /* ----------------------------------------------------------- HDF5 helpers */
 
+/* Element types of datasets, for modules that must not spell HDF5's own type names. */
+typedef enum { XAI_H5_U8, XAI_H5_I32, XAI_H5_I64, XAI_H5_U64, XAI_H5_F32, XAI_H5_F64 } xai_h5_type;
+
 /* All helpers name the file and object in their error messages. HDF5's own
  * error printing is switched off by xai_h5_init (called by every open). */
 void xai_h5_init(void);
 /* Atomic create: writes "<path>.tmp.<pid>"; xai_h5_commit closes and renames,
  * xai_h5_abort closes and unlinks. */
-typedef struct { hid_t id; char *path, *tmp; } xai_h5file;
+typedef struct { hid_t id; char *path, *tmp; int par; } xai_h5file;
 xai_status xai_h5_create(xai_h5file *f, const char *path);
+/* The same, collective over the ranks of an MPI run (core/mpi.h): every rank opens one file through
+ * MPI-IO ("<path>.tmp.<pid of rank 0>"), every later call on it (groups, attributes, datasets,
+ * commit, abort) is made by every rank with the same arguments, and commit renames on rank 0
+ * once all ranks have closed it. Without MPI (or not launched by mpirun) it is xai_h5_create.
+ * Datasets written with xai_h5_write and its typed wrappers hold the same data on every rank:
+ * each rank writes its xai_mpi_shard of the rows; xai_h5_write_rows writes rows a rank has alone. */
+xai_status xai_h5_create_par(xai_h5file *f, const char *path);
 xai_status xai_h5_commit(xai_h5file *f);
 void xai_h5_abort(xai_h5file *f);
 xai_status xai_h5_open(hid_t *file, const char *path, int writable);
@@ -24,6 +34,14 @@ hid_t xai_h5_group(hid_t loc, const char *path);
 xai_status xai_h5_write(hid_t loc, const char *name, hid_t type, const void *data, int rank,
                         const uint64_t *dims);
 xai_status xai_h5_write_f32(hid_t loc, const char *name, const float *data, int rank, const uint64_t *dims);
+/* Creates dataset `name` of dims and writes its rows [row0, row0 + nrows) along the first
+ * dimension from data (nrows x the other dims); in a file of xai_h5_create_par every rank calls it
+ * (collectively), each with its own rows, which together cover the dataset. */
+xai_status xai_h5_write_rows(hid_t loc, const char *name, xai_h5_type t, const void *data, int rank,
+                             const uint64_t *dims, uint64_t row0, uint64_t nrows);
+/* Before reading back, in a file of xai_h5_create_par, what other ranks wrote (collective; no-op
+ * elsewhere). */
+void xai_h5_sync(hid_t loc);
 /* Reads exactly `expect` dims (NULL: any) into data (caller-sized by dims). */
 xai_status xai_h5_read(hid_t loc, const char *name, hid_t type, void *data, int rank,
                        const uint64_t *expect, const char *path);
@@ -44,8 +62,6 @@ int xai_h5_has_attr(hid_t loc, const char *name);                       /* 1 whe
 
 /* --------------------------------------------- typed helpers (no H5T_* needed) */
 
-/* Element types of datasets, for modules that must not spell HDF5's own type names. */
-typedef enum { XAI_H5_U8, XAI_H5_I32, XAI_H5_I64, XAI_H5_U64, XAI_H5_F32, XAI_H5_F64 } xai_h5_type;
 xai_status xai_h5_write_as(hid_t loc, const char *name, xai_h5_type t, const void *data, int rank,
                            const uint64_t *dims);
 /* As xai_h5_read: exactly `expect` dims (NULL: any), errors name path and dataset. */

@@ -2,6 +2,7 @@
  * into one xai_explain_run, and a line of figures per method on stdout. */
 #include "core/config.h"
 #include "core/io.h"
+#include "core/mpi.h"
 #include "datasets/datasets.h"
 #include "experiments/commands.h"
 #include "explainers/explain.h"
@@ -220,7 +221,7 @@ int xai_cmd_explain(int argc, char **argv)
     a.cfg.command = command;
     a.cfg.on_method = print_method;
     if ((s = xai_explain_run(&a.cfg, &outpath)) != XAI_OK) rc = xai_cli_error(s);
-    else fprintf(stderr, "xai explain: wrote %s\n", outpath);
+    else if (xai_mpi_rank() == 0) fprintf(stderr, "xai explain: wrote %s\n", outpath);
 done:
     if (nargv != argv) {
         for (int i = 1; i < nargc - (argc - 1); i++) free(nargv[i]);

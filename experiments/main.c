@@ -111,6 +111,11 @@ int main(int argc, char **argv)
     pick_blas_kernels(argv);
     xai_status s = xai_mpi_init(&argc, &argv);
     if (s != XAI_OK) return xai_cli_error(s);
+    /* Only rank 0 speaks: the others' progress and stdout would repeat it; errors still show. */
+    if (xai_mpi_rank() > 0) {
+        xai_quiet = 1;
+        if (!freopen("/dev/null", "w", stdout)) fclose(stdout);
+    }
     int rc = run(argc, argv);
     xai_mpi_finalize();
     return rc;

@@ -1,6 +1,7 @@
 /* attrfile.c: the attribution HDF5 file that `xai explain` writes and every other command reads:
  * the only code that touches its layout (explainers/README.md); written atomically. */
 #include "core/h5.h"
+#include "core/mpi.h"
 #include "explainers/explain.h"
 
 #include <limits.h>
@@ -16,6 +17,7 @@ struct xai_attr_file {
     xai_h5file h5;
     int n;
     xai_shape shape;
+    int64_t row0, nrows; /* this rank's images (xai_mpi_shard of n): the rows its methods write */
 };
 
 static xai_status write_root_attrs(hid_t f, const xai_attr_header *h, const char *command)
@@ -31,6 +33,7 @@ static xai_status write_root_attrs(hid_t f, const xai_attr_header *h, const char
     XAI_TRY(xai_h5_attr_f64v(f, "normalize_mean", h->norm_mean, C));
     XAI_TRY(xai_h5_attr_f64v(f, "normalize_std", h->norm_std, C));
     XAI_TRY(xai_h5_attr_str(f, "program_version", xai_version()));
+    XAI_TRY(xai_h5_attr_i64(f, "mpi_ranks", xai_mpi_size()));
     return xai_h5_attr_str(f, "command", command ? command : "");
 }
 
@@ -61,28 +64,35 @@ xai_status xai_attr_create(xai_attr_writer *w, const char *path, const xai_attr_
     if (h->n <= 0 || h->nclasses <= 0 || xai_shape_size(h->shape) == 0)
         return xai_fail(XAI_EINVAL, "%s: attribution file needs N > 0 images of a known shape (got N=%d)", path, h->n);
     xai_attr_file *af = xai_calloc(1, sizeof *af);
-    xai_status s = xai_h5_create(&af->h5, path);
+    xai_status s = xai_h5_create_par(&af->h5, path);
     if (s != XAI_OK) {
         free(af);
         return s;
     }
     af->n = h->n;
     af->shape = h->shape;
+    int64_t end;
+    xai_mpi_shard(h->n, &af->row0, &end);
+    af->nrows = end - af->row0;
     w->f = af;
-    if ((s = write_header(af->h5.id, path, h, command)) != XAI_OK) {
-        s = xai_fail(s, "%s: %s", path, xai_errmsg());
+    /* The header is the same on every rank; a failure on one is a failure on all. */
+    if ((s = xai_mpi_agree(write_header(af->h5.id, path, h, command))) != XAI_OK) {
+        if (*xai_errmsg()) s = xai_fail(s, "%s: %s", path, xai_errmsg());
         xai_attr_abort(w);
         return s;
     }
     return XAI_OK;
 }
 
-static xai_status write_vec(hid_t f, const char *group, const char *method, const double *v, int rank,
-                            const uint64_t *dims)
+/* group/method, (N) or (N, cols) float64: this rank's rows of it, v holding just those. */
+static xai_status write_vec(const xai_attr_file *af, const char *group, const char *method, const double *v,
+                            uint64_t cols)
 {
     char name[512];
     snprintf(name, sizeof name, "%s/%s", group, method);
-    return xai_h5_write_f64(f, name, v, rank, dims);
+    const uint64_t dims[2] = {(uint64_t)af->n, cols};
+    return xai_h5_write_rows(af->h5.id, name, XAI_H5_F64, v, cols ? 2 : 1, dims, (uint64_t)af->row0,
+                             (uint64_t)af->nrows);
 }
 
 static xai_status method_attrs(hid_t d, const xai_method *m, const char *lrp_desc, double seconds, int n)
@@ -133,36 +143,37 @@ static xai_status method_attrs(hid_t d, const xai_method *m, const char *lrp_des
     }
 }
 
-/* ig_exact/{regions,residual,sum,f_x,seconds}/<method>, float64 (N) each. */
-static xai_status write_exact(hid_t f, const char *method, const xai_ig_exact_stats *st, int n)
+/* ig_exact/{regions,residual,sum,f_x,seconds}/<method>, float64 (N) each; st: this rank's rows. */
+static xai_status write_exact(const xai_attr_file *af, const char *method, const xai_ig_exact_stats *st)
 {
     static const char *const group[] = {"ig_exact/regions", "ig_exact/residual", "ig_exact/sum", "ig_exact/f_x",
                                         "ig_exact/seconds"};
     enum { NV = sizeof group / sizeof *group };
-    const uint64_t N = (uint64_t)n;
-    double *v = xai_malloc(NV * (size_t)n * sizeof *v);
+    const int n = (int)af->nrows;
+    double *v = xai_malloc((NV * (size_t)n + 1) * sizeof *v);
     for (int i = 0; i < n; i++) {
         const double row[NV] = {(double)st[i].regions, st[i].residual, st[i].sum, st[i].fx, st[i].seconds};
         for (int g = 0; g < NV; g++) v[(size_t)g * n + i] = row[g];
     }
     xai_status s = XAI_OK;
-    for (int g = 0; g < NV && s == XAI_OK; g++) s = write_vec(f, group[g], method, v + (size_t)g * n, 1, &N);
+    for (int g = 0; g < NV && s == XAI_OK; g++) s = write_vec(af, group[g], method, v + (size_t)g * n, 0);
     free(v);
     return s;
 }
 
-static xai_status write_aux(hid_t f, const xai_method *meth, const xai_explain_aux *aux, int lrp_layers, int n)
+/* Which side outputs a method has is the same on every rank: each writes its rows of them. */
+static xai_status write_aux(const xai_attr_file *af, const xai_method *meth, const xai_explain_aux *aux,
+                            int lrp_layers)
 {
-    const uint64_t N = (uint64_t)n;
-    if (meth->kind == XAI_METHOD_IG && meth->ig.exact && aux->exact) XAI_TRY(write_exact(f, meth->spec, aux->exact, n));
+    if (meth->kind == XAI_METHOD_IG && meth->ig.exact && aux->exact) XAI_TRY(write_exact(af, meth->spec, aux->exact));
     if (meth->kind == XAI_METHOD_IG) {
-        if (aux->delta) XAI_TRY(write_vec(f, "ig/delta", meth->spec, aux->delta, 1, &N));
-        if (aux->fbase) XAI_TRY(write_vec(f, "ig/f_baseline", meth->spec, aux->fbase, 1, &N));
+        if (aux->delta) XAI_TRY(write_vec(af, "ig/delta", meth->spec, aux->delta, 0));
+        if (aux->fbase) XAI_TRY(write_vec(af, "ig/f_baseline", meth->spec, aux->fbase, 0));
     }
     if (meth->kind == XAI_METHOD_LRP) {
-        const uint64_t dl[2] = {N, (uint64_t)lrp_layers + 1};
-        if (aux->residual) XAI_TRY(write_vec(f, "lrp/residual", meth->spec, aux->residual, 1, &N));
-        if (aux->layer_sums) XAI_TRY(write_vec(f, "lrp/layer_sums", meth->spec, aux->layer_sums, 2, dl));
+        if (aux->residual) XAI_TRY(write_vec(af, "lrp/residual", meth->spec, aux->residual, 0));
+        if (aux->layer_sums)
+            XAI_TRY(write_vec(af, "lrp/layer_sums", meth->spec, aux->layer_sums, (uint64_t)lrp_layers + 1));
     }
     return XAI_OK;
 }
@@ -172,7 +183,7 @@ static xai_status write_map(const xai_attr_file *af, const char *name, const xai
 {
     hid_t f = af->h5.id;
     const uint64_t d4[4] = {(uint64_t)af->n, (uint64_t)af->shape.c, (uint64_t)af->shape.h, (uint64_t)af->shape.w};
-    XAI_TRY(xai_h5_write_f32(f, name, attr, 4, d4));
+    XAI_TRY(xai_h5_write_rows(f, name, XAI_H5_F32, attr, 4, d4, (uint64_t)af->row0, (uint64_t)af->nrows));
     hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
     if (d < 0) return xai_fail(XAI_EIO, "%s: cannot reopen dataset %s", af->h5.path, name);
     xai_status s = method_attrs(d, meth, lrp_desc, seconds, af->n);
@@ -193,7 +204,7 @@ xai_status xai_attr_write_method(xai_attr_writer *w, const xai_method *meth, con
     if (xai_h5_exists(af->h5.id, name)) return xai_fail(XAI_EINVAL, "%s: method '%s' is listed twice", path, meth->spec);
     xai_status s;
     if ((s = write_map(af, name, meth, attr, lrp_desc, seconds)) != XAI_OK ||
-        (aux && (s = write_aux(af->h5.id, meth, aux, lrp_layers, af->n)) != XAI_OK))
+        (aux && (s = write_aux(af, meth, aux, lrp_layers)) != XAI_OK))
         return xai_fail(s, "%s: method %s: %s", path, meth->spec, xai_errmsg());
     return XAI_OK;
 }

@@ -1,5 +1,6 @@
 /* evaluate.c: the evaluation run of `xai evaluate`: reads the attribution file through attrfile's API,
  * checks the model, runs one function per metric family and hands the results to metricsfile.c. */
+#include "core/mpi.h"
 #include "explainers/evaluate.h"
 #include "explainers/explain.h"
 #include "explainers/ig_exact.h"
@@ -795,7 +796,8 @@ xai_status xai_evaluate(const xai_eval_opts *o, FILE *log)
     if ((s = check_model(&in, m, o->model, r.fx)) != XAI_OK) goto done;
     /* Fail on an unwritable output before the long work. */
     if ((s = xai_metricsfile_create(&w, out)) != XAI_OK) goto done;
-    if ((s = run_families(&r, &in, m, o)) != XAI_OK) goto done;
+    /* The write is collective under mpirun: a failure on one rank stops all. */
+    if ((s = xai_mpi_agree(run_families(&r, &in, m, o))) != XAI_OK) goto done;
     s = xai_metricsfile_write(w, &r);
     w = NULL;
     if (s != XAI_OK) goto done;
@@ -804,7 +806,7 @@ xai_status xai_evaluate(const xai_eval_opts *o, FILE *log)
     print_sanity(log, &r, m);
     print_ig(log, &r);
     fprintf(log, "wrote %s\n", out);
-    if (o->summary) s = write_summary(o, out, log);
+    if (o->summary && xai_mpi_rank() == 0) s = write_summary(o, out, log);
 done:
     xai_metricsfile_abort(w);
     xai_metrics_free(&r);

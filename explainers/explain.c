@@ -1,6 +1,7 @@
 /* explain.c: the explainer objects (a method bound to a model) and the run behind `xai explain`:
  * test images and their logits, every method over them with progress, one attribution file. */
 #include "core/io.h"
+#include "core/mpi.h"
 #include "datasets/datasets.h"
 #include "explainers/explain.h"
 #include "explainers/ig_exact.h"
@@ -152,26 +153,29 @@ static void summarise(xai_explain_result *r, const xai_method *meth, const xai_a
         r->lrp_residual_median = median_abs(aux->residual, n);
 }
 
-/* Runs e over all images of h in chunks with a progress bar; side outputs into aux. */
-static xai_status run_chunks(xai_explainer *e, const xai_attr_header *h, int L, float *attr,
+/* Runs e over images [b, e) of h in chunks with a progress bar: maps into attr (its rows b..e-1),
+ * side outputs into aux (all n rows, filled at b..e-1). Chunks start at b: an image's result does
+ * not depend on the batch it shares (explainers/README.md). */
+static xai_status run_chunks(xai_explainer *e, const xai_attr_header *h, int L, int64_t b, int64_t end, float *attr,
                              const xai_explain_aux *aux, double *seconds)
 {
-    const int n = h->n;
+    const int n = (int)(end - b);
     const size_t isz = xai_shape_size(h->shape);
     const int chunk = chunk_images(&e->meth, e->m->max_batch, n);
     xai_progress p;
     xai_progress_start(&p, e->meth.spec, n, "img");
     double t0 = xai_now();
     xai_status s = XAI_OK;
-    for (int i = 0; i < n && s == XAI_OK; i += chunk) {
-        int nb = n - i < chunk ? n - i : chunk;
+    for (int k = 0; k < n && s == XAI_OK; k += chunk) {
+        const int nb = n - k < chunk ? n - k : chunk;
+        const int64_t i = b + k;
         xai_explain_aux a = *aux;
         if (a.delta) a.delta += i, a.fbase += i;
         if (a.residual) a.residual += i, a.layer_sums += (size_t)i * (L + 1);
         if (a.exact) a.exact += i;
         s = xai_explainer_run(e, h->inputs + (size_t)i * isz, h->targets + i, h->indices + i, nb,
-                              attr + (size_t)i * isz, &a);
-        xai_progress_update(&p, i + nb);
+                              attr + (size_t)k * isz, &a);
+        xai_progress_update(&p, k + nb);
     }
     double secs = xai_now() - t0;
     xai_progress_end(&p, NULL); /* the speed is printed once, in the caller's table (ms/attr) */
@@ -179,11 +183,35 @@ static xai_status run_chunks(xai_explainer *e, const xai_attr_header *h, int L, 
     return s;
 }
 
-/* One method over all images, written to w and reported to cfg->on_method. */
+/* aux's rows [b, e) as written by this rank (NULL members stay NULL). */
+static xai_explain_aux aux_rows(const xai_explain_aux *aux, int64_t b, int L)
+{
+    xai_explain_aux a = *aux;
+    if (a.delta) a.delta += b, a.fbase += b;
+    if (a.residual) a.residual += b, a.layer_sums += (size_t)b * (L + 1);
+    if (a.exact) a.exact += b;
+    return a;
+}
+
+/* Every rank's rows of aux on every rank, for the summary over all n images. */
+static xai_status gather_aux(const xai_explain_aux *aux, int n, int L)
+{
+    if (aux->delta) XAI_TRY(xai_mpi_allgather_rows(aux->delta, sizeof *aux->delta, n));
+    if (aux->fbase) XAI_TRY(xai_mpi_allgather_rows(aux->fbase, sizeof *aux->fbase, n));
+    if (aux->residual) XAI_TRY(xai_mpi_allgather_rows(aux->residual, sizeof *aux->residual, n));
+    if (aux->layer_sums) XAI_TRY(xai_mpi_allgather_rows(aux->layer_sums, (L + 1) * sizeof *aux->layer_sums, n));
+    if (aux->exact) XAI_TRY(xai_mpi_allgather_rows(aux->exact, sizeof *aux->exact, n));
+    return XAI_OK;
+}
+
+/* One method over this rank's images, written to w (collectively) and reported to cfg->on_method
+ * with the figures of all n images. */
 static xai_status explain_method(xai_attr_writer *w, const xai_method *meth, xai_model *m, const xai_attr_header *h,
                                  float *attr, const xai_explain_cfg *cfg)
 {
     const int n = h->n;
+    int64_t b, end;
+    xai_mpi_shard(n, &b, &end);
     xai_explainer *e;
     XAI_TRY(xai_explainer_create(&e, meth, m));
     const int L = xai_explainer_lrp_layers(e);
@@ -194,10 +222,14 @@ static xai_status explain_method(xai_attr_writer *w, const xai_method *meth, xai
     if (meth->kind == XAI_METHOD_IG && meth->ig.exact) aux.exact = xai_calloc((size_t)n, sizeof *aux.exact);
     char *desc = NULL;
     xai_explain_result r = {meth, n, 0, NAN, NAN, NAN, NAN, NAN, NAN};
-    xai_status s = XAI_OK;
-    if ((s = run_chunks(e, h, L, attr, &aux, &r.seconds)) != XAI_OK) goto done;
+    /* Ranks fail together: the write that follows is collective. The time is the slowest rank's. */
+    xai_status s = xai_mpi_agree(run_chunks(e, h, L, b, end, attr, &aux, &r.seconds));
+    if (s == XAI_OK) s = xai_mpi_allreduce_max_f64(&r.seconds, 1);
+    if (s != XAI_OK) goto done;
     desc = e->lrp ? xai_lrp_describe(e->lrp) : NULL;
-    if ((s = xai_attr_write_method(w, meth, attr, &aux, L, desc, r.seconds)) != XAI_OK) goto done;
+    const xai_explain_aux mine = aux_rows(&aux, b, L);
+    if ((s = xai_mpi_agree(xai_attr_write_method(w, meth, attr, &mine, L, desc, r.seconds))) != XAI_OK) goto done;
+    if ((s = gather_aux(&aux, n, L)) != XAI_OK) goto done;
     summarise(&r, meth, h, &aux);
     if (cfg->on_method) cfg->on_method(cfg->ctx, &r);
 done:
@@ -325,7 +357,7 @@ static void stratified_indices(int64_t *idx, int n, const xai_dataset *d, int st
 static xai_status fill_header(xai_attr_header *h, const xai_explain_cfg *cfg, xai_model *m, const xai_dataset *d)
 {
     const int n = d->test.n - cfg->start < cfg->n ? d->test.n - cfg->start : cfg->n;
-    if (n < cfg->n && !cfg->images)
+    if (n < cfg->n && !cfg->images && xai_mpi_rank() == 0)
         fprintf(stderr, "xai explain: the test split has %d images from %d; explaining %d\n", d->test.n - cfg->start,
                 cfg->start, n);
     const size_t isz = xai_shape_size(m->in);
@@ -395,13 +427,20 @@ static xai_status write_all(const char *outpath, const xai_method *meths, int nm
 {
     xai_attr_writer w = {0};
     XAI_TRY(xai_attr_create(&w, outpath, h, cfg->command));
-    fprintf(stderr, "xai explain: %d images of %s, %d method%s, %d rows a batch, %d thread%s\n", h->n, source_name(cfg), nm,
-            nm > 1 ? "s" : "", m->max_batch, xai_threads(), xai_threads() > 1 ? "s" : "");
-    float *attr = xai_malloc((size_t)h->n * xai_shape_size(m->in) * sizeof *attr);
+    const int R = xai_mpi_size();
+    if (xai_mpi_rank() == 0)
+        fprintf(stderr, "xai explain: %d images of %s, %d method%s, %d rows a batch, %d thread%s%s", h->n,
+                source_name(cfg), nm, nm > 1 ? "s" : "", m->max_batch, xai_threads(), xai_threads() > 1 ? "s" : "",
+                R > 1 ? "" : "\n");
+    if (xai_mpi_rank() == 0 && R > 1) fprintf(stderr, " a rank, %d ranks\n", R);
+    int64_t b, end;
+    xai_mpi_shard(h->n, &b, &end);
+    /* This rank's maps only: the file gathers them. */
+    float *attr = xai_malloc(((size_t)(end - b) * xai_shape_size(m->in) + 1) * sizeof *attr);
     xai_status s = XAI_OK;
     for (int k = 0; k < nm && s == XAI_OK; k++) s = explain_method(&w, &meths[k], m, h, attr, cfg);
     free(attr);
-    if (s != XAI_OK) {
+    if ((s = xai_mpi_agree(s)) != XAI_OK) {
         xai_attr_abort(&w);
         return s;
     }

@@ -394,13 +394,16 @@ typedef struct {
 } xai_attr_header;
 
 /* Writer: create, header, then one call per method, then commit (or abort: no file is left).
- * The open file lives behind f (attrfile.c); a zeroed writer is closed. */
+ * The open file lives behind f (attrfile.c); a zeroed writer is closed. Under mpirun every rank
+ * makes every call (collective, through MPI-IO: core/h5.h's xai_h5_create_par) with the same header,
+ * and each writes its own images' rows, xai_mpi_shard of N; the file records @mpi_ranks. */
 typedef struct xai_attr_file xai_attr_file;
 typedef struct {
     xai_attr_file *f;
 } xai_attr_writer;
 xai_status xai_attr_create(xai_attr_writer *w, const char *path, const xai_attr_header *h, const char *command);
-/* kind-specific side outputs come from aux (delta/fbase for IG, plus the per-image stats of
+/* attr and aux hold this rank's rows (all N in one process); seconds must be the same on every
+ * rank. kind-specific side outputs come from aux (delta/fbase for IG, plus the per-image stats of
  * ig:rule=exact under ig_exact/..., residual/layer_sums for LRP);
  * lrp_desc: xai_lrp_describe text (LRP only). */
 xai_status xai_attr_write_method(xai_attr_writer *w, const xai_method *meth, const float *attr /* (N, C, H, W) */,

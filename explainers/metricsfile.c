@@ -1,6 +1,7 @@
 /* metricsfile.c: the one module that writes and reads metrics.h5 (layout: explainers/METRICS.md).
  * The evaluation hands over typed results; the report, plot data and summary.csv read them back here. */
 #include "core/h5.h"
+#include "core/mpi.h"
 #include "explainers/explain.h"
 #include "explainers/metricsfile.h"
 
@@ -551,6 +552,7 @@ static xai_status write_root_attrs(hid_t root, const xai_metrics *m, const char 
     double rate = r->forward_images / (r->seconds > 0 ? r->seconds : 1e-9);
     XAI_TRY(xai_h5_attr_str(root, "format", XAI_METRICS_FORMAT));
     XAI_TRY(xai_h5_attr_str(root, "program_version", xai_version()));
+    XAI_TRY(xai_h5_attr_i64(root, "mpi_ranks", xai_mpi_size()));
     XAI_TRY(xai_h5_attr_str(root, "model_path", m->model_path));
     XAI_TRY(xai_h5_attr_str(root, "attributions_path", m->attributions_path));
     XAI_TRY(xai_h5_attr_str(root, "model_sha256", m->model_sha256));
@@ -610,13 +612,14 @@ static xai_status write_all(hid_t root, const xai_metrics *m)
         snprintf(path, sizeof path, "ig_exact/%s", m->ig[i].name);
         XAI_TRY(in_group(root, path, write_ig_exact, &m->ig[i]));
     }
+    xai_h5_sync(root); /* the statistics read back rows that other ranks wrote */
     return write_stats(root, m);
 }
 
 xai_status xai_metricsfile_create(xai_metrics_writer **w, const char *path)
 {
     *w = xai_calloc(1, sizeof **w);
-    xai_status s = xai_h5_create(&(*w)->f, path);
+    xai_status s = xai_h5_create_par(&(*w)->f, path);
     if (s != XAI_OK) {
         free(*w);
         *w = NULL;
@@ -636,6 +639,7 @@ xai_status xai_metricsfile_write(xai_metrics_writer *w, const xai_metrics *m)
     hid_t root = H5Gopen2(w->f.id, "/", H5P_DEFAULT);
     xai_status s = root < 0 ? xai_fail(XAI_EIO, "%s: cannot open the root group", w->f.path) : write_all(root, m);
     if (root >= 0) H5Gclose(root);
+    s = xai_mpi_agree(s); /* commit and abort are collective */
     if (s != XAI_OK) {
         xai_metricsfile_abort(w);
         return s;

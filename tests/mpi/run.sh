@@ -1,23 +1,77 @@
 #!/usr/bin/env bash
 # run.sh: `make test-mpi`: the MPI build against the serial one. core/mpi.h's self-test at 1, 2 and 3
-# ranks, then every other tests/mpi/*.sh with the same arguments. Usage: run.sh SERIAL_XAI MPI_XAI
+# ranks; explain and evaluate under `mpirun -n 1|2|3` give the serial files value for value; a rank
+# killed with -9 during explain leaves no file and a rerun matches; then every other tests/mpi/*.sh
+# with the same arguments. Usage: run.sh SERIAL_XAI MPI_XAI
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 [ $# -eq 2 ] || { echo "usage: $0 SERIAL_XAI MPI_XAI (make test-mpi)"; exit 2; }
 serial=$(realpath "$1") mpi=$(realpath "$2")
-# Root in CI containers: Open MPI refuses without both; --oversubscribe: 3 ranks on 2 cores.
+PY=/usr/bin/python3
+# Root in CI containers: Open MPI refuses without both; oversubscribe: 3 ranks on 2 cores.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-# Ranks on shared cores: waiting OpenMP workers sleep instead of spinning.
-export OMP_WAIT_POLICY=PASSIVE
+# Ranks on shared cores: waiting OpenMP workers sleep instead of spinning; one thread a rank.
+export OMP_WAIT_POLICY=PASSIVE XAI_THREADS=1
 fail=0
+bad() { echo "FAIL $*"; fail=1; }
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+
 selftest=$(dirname "$mpi")/xai_mpi_selftest
+for n in 1 2 3; do mpirun -n $n "$selftest" $n || bad "mpi selftest at $n ranks"; done
+
+# 13 distinct images (shards of 13, 7+6, 5+4+4) through the committed tiny ONNX net.
+$PY "$here/mkimages.py" "$tmp/img" 13
+"$serial" import "$here/../data/tiny_rgb.onnx" --out "$tmp/m.h5" --normalize 0.5,0.25 >/dev/null || bad import
+same() { $PY "$here/h5same.py" "$1" "$2" || bad "$3: $(basename "$2") differs from the serial $(basename "$1")"; }
+# explain: every default method, and exact IG; evaluate: every metric, the sanity cascade, IG curves.
+EXPLAIN=(explain --model "$tmp/m.h5" --images "$tmp/img")
+EVAL=(evaluate --model "$tmp/m.h5" --patch 2 --steps 4 --sanity --ig-curve --ig-steps 4,16,64 --ig-n 13)
+"$serial" --quiet "${EXPLAIN[@]}" --out "$tmp/a.h5" >/dev/null 2>&1 || bad "serial explain"
+"$serial" --quiet "${EXPLAIN[@]}" --methods ig:rule=exact,ig --out "$tmp/x.h5" >/dev/null 2>&1 || bad "serial exact"
+"$serial" --quiet "${EVAL[@]}" --attributions "$tmp/a.h5" --out "$tmp/e.h5" >/dev/null 2>&1 || bad "serial evaluate"
+"$serial" --quiet "${EVAL[@]}" --metrics none --attributions "$tmp/x.h5" --out "$tmp/ex.h5" >/dev/null 2>&1 || bad "serial evaluate x"
 for n in 1 2 3; do
-    mpirun -n $n "$selftest" $n || { echo "FAIL mpi selftest at $n ranks"; fail=1; }
+    mpirun -n $n "$mpi" "${EXPLAIN[@]}" --out "$tmp/a$n.h5" >"$tmp/out" 2>&1 || { cat "$tmp/out"; bad "explain -n $n"; }
+    same "$tmp/a.h5" "$tmp/a$n.h5" "explain -n $n"
+    # Only rank 0 prints: one line per method.
+    [ "$(grep -c '^ig ' "$tmp/out")" = 1 ] || bad "explain -n $n: output not from rank 0 alone"
+    mpirun -n $n "$mpi" "${EXPLAIN[@]}" --methods ig:rule=exact,ig --out "$tmp/x$n.h5" >/dev/null 2>&1 || bad "exact -n $n"
+    same "$tmp/x.h5" "$tmp/x$n.h5" "exact IG -n $n"
+    # evaluate reads the serial file: its own comparison does not depend on explain's.
+    mpirun -n $n "$mpi" "${EVAL[@]}" --attributions "$tmp/a.h5" --out "$tmp/e$n.h5" >"$tmp/out" 2>&1 || { cat "$tmp/out"; bad "evaluate -n $n"; }
+    same "$tmp/e.h5" "$tmp/e$n.h5" "evaluate -n $n"
+    mpirun -n $n "$mpi" "${EVAL[@]}" --metrics none --attributions "$tmp/x.h5" --out "$tmp/ex$n.h5" >/dev/null 2>&1 || bad "evaluate x -n $n"
+    same "$tmp/ex.h5" "$tmp/ex$n.h5" "evaluate of exact IG -n $n"
+    h5dump -a mpi_ranks "$tmp/e$n.h5" | grep -q "(0): $n" || bad "evaluate -n $n: @mpi_ranks is not $n"
 done
+
+# An error on every rank: each says which it is, and all leave (no rank waits for the others).
+out=$(timeout 120 mpirun -n 2 "$mpi" "${EXPLAIN[@]}" --out "$tmp/none/a.h5" 2>&1) && bad "explain into a missing folder succeeded"
+grep -q "^rank 1: xai: .*cannot create" <<<"$out" || { echo "$out"; bad "explain error without 'rank 1:'"; }
+
+# kill -9 of one rank mid-run: mpirun ends the others, nothing is renamed into place; a rerun
+# clears the orphaned temporary file and writes what the serial run writes.
+LONG=("${EXPLAIN[@]}" --methods smoothgrad --sg-samples 20000)
+"$serial" --quiet "${LONG[@]}" --out "$tmp/ks.h5" >/dev/null 2>&1 || bad "serial long explain"
+mpirun -n 2 "$mpi" "${LONG[@]}" --out "$tmp/k.h5" >/dev/null 2>&1 &
+runner=$!
+for _ in $(seq 100); do ls "$tmp"/k.h5.tmp.* >/dev/null 2>&1 && break; sleep 0.1; done
+victim=$(pgrep -P $runner | tail -1)
+if [ -n "$victim" ] && kill -0 $runner 2>/dev/null; then
+    kill -9 "$victim"
+    wait $runner && bad "mpirun succeeded although rank pid $victim was killed"
+    [ -e "$tmp/k.h5" ] && bad "a killed explain left $tmp/k.h5"
+    mpirun -n 2 "$mpi" "${LONG[@]}" --out "$tmp/k.h5" >/dev/null 2>&1 || bad "explain rerun after kill -9"
+    same "$tmp/ks.h5" "$tmp/k.h5" "explain rerun after kill -9"
+    ls "$tmp"/k.h5.tmp.* >/dev/null 2>&1 && bad "the rerun left a temporary file: $(ls "$tmp"/k.h5.tmp.*)"
+else
+    wait $runner; bad "kill -9: the explain run ended before a rank could be killed (make it longer)"
+fi
+
 for t in "$here"/*.sh; do
     [ "$(basename "$t")" = run.sh ] && continue
     echo "== $(basename "$t")"
-    bash "$t" "$serial" "$mpi" || { echo "FAIL $(basename "$t")"; fail=1; }
+    bash "$t" "$serial" "$mpi" || bad "$(basename "$t")"
 done
 [ $fail = 0 ] && echo "test-mpi: all passed"
 exit $fail

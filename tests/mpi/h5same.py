@@ -1,0 +1,53 @@
+#!/usr/bin/python3
+# h5same.py: two HDF5 files hold the same objects, every dataset bit for bit (NaN included) and
+# every attribute equal, except the run's own record (timings, command, rank count). Exit 1 on a
+# difference, naming it. Usage: h5same.py A.h5 B.h5
+import sys
+import h5py
+import numpy as np
+
+VOLATILE = {"command", "mpi_ranks", "model_path", "attributions_path", "program_version", "threads"}
+
+
+def volatile(name):
+    """Timings (seconds, rates) and the run's own record differ run to run, MPI or not."""
+    leaf = name.rsplit("/", 1)[-1]
+    return leaf in VOLATILE or "seconds" in leaf or "per_s" in leaf or leaf.endswith("_rate")
+
+
+def same_value(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    if a.dtype.kind in "fc":
+        return a.tobytes() == b.tobytes()
+    return np.array_equal(a, b)
+
+
+def main(pa, pb):
+    bad = []
+    with h5py.File(pa, "r") as fa, h5py.File(pb, "r") as fb:
+        na, nb = [], []
+        fa.visit(na.append)
+        fb.visit(nb.append)
+        if sorted(na) != sorted(nb):
+            bad.append("objects differ: only in A %s, only in B %s" % (sorted(set(na) - set(nb))[:5], sorted(set(nb) - set(na))[:5]))
+        for name in ["/"] + sorted(set(na) & set(nb)):
+            oa, ob = fa[name], fb[name]
+            if isinstance(oa, h5py.Dataset) and not any(volatile(p) for p in name.split("/")):
+                if not same_value(oa[()], ob[()]):
+                    bad.append("dataset %s differs" % name)
+            ka = {k for k in oa.attrs if not volatile(k)}
+            kb = {k for k in ob.attrs if not volatile(k)}
+            if ka != kb:
+                bad.append("attributes of %s differ: %s vs %s" % (name, sorted(ka - kb), sorted(kb - ka)))
+            for k in sorted(ka & kb):
+                if not same_value(oa.attrs[k], ob.attrs[k]):
+                    bad.append("attribute %s@%s differs" % (name, k))
+    for b in bad[:20]:
+        print("%s vs %s: %s" % (pa, pb, b))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2]))

@@ -3,9 +3,11 @@
 #include "core/base.h"
 #include "core/config.h"
 #include "core/io.h"
+#include "core/mpi.h"
 #include "datasets/datasets.h"
 #include "experiments/commands.h"
 #include "experiments/provenance.h"
+#include "experiments/schedule.h"
 #include "paper/publish.h"
 
 #include <dirent.h>
@@ -241,6 +243,7 @@ static int run_child(const repro_opts *o, experiment *e, argbuf *a, const char *
     pid_t pid = fork();
     if (pid < 0) return -1;
     if (pid == 0) {
+        setenv("XAI_MPI_OFF", "1", 1); /* under mpirun a stage child is a serial process of this rank */
         if (e->log[0]) child_to_log(o, a, e->log);
         execv(o->self, a->argv);
         fprintf(stderr, "xai reproduce: cannot run %s: %s\n", o->self, strerror(errno));
@@ -387,7 +390,9 @@ static void eta_text(char *buf, size_t n, const repro_opts *o, const experiment 
 /* One line per stage: "[stage k/N] experiment stage", then what it is doing. */
 static void stage_line(const repro_opts *o, const experiment *e, int st, const char *what)
 {
-    fprintf(stderr, "[stage %d/%d] %s %s%s\n", e->index * NSTAGE + st + 1, o->nall * NSTAGE + 1, e->name,
+    char rank[32] = "";
+    if (xai_mpi_size() > 1) snprintf(rank, sizeof rank, "[rank %d] ", xai_mpi_rank());
+    fprintf(stderr, "%s[stage %d/%d] %s %s%s\n", rank, e->index * NSTAGE + st + 1, o->nall * NSTAGE + 1, e->name,
             stage_names[st], what);
     fflush(stderr);
 }
@@ -446,10 +451,11 @@ static void print_log_tail(const char *path, int lines)
     free(text);
 }
 
-static int run_experiment(const repro_opts *o, experiment *e)
+/* The stages first..last of one experiment, in order; the exit code of the first that failed. */
+static int run_stages(const repro_opts *o, experiment *e, int first, int last)
 {
     xai_mkdirs(e->dir);
-    for (int st = 0; st < NSTAGE; st++) {
+    for (int st = first; st <= last; st++) {
         int r = stage(o, e, st);
         if (r == 0) continue;
         if (e->log[0]) {
@@ -464,6 +470,8 @@ static int run_experiment(const repro_opts *o, experiment *e)
     }
     return 0;
 }
+
+static int run_experiment(const repro_opts *o, experiment *e) { return run_stages(o, e, 0, NSTAGE - 1); }
 
 /* ------------------------------------------------------------ discovery */
 
@@ -670,14 +678,60 @@ static int parse_options(repro_opts *o, int argc, char **argv)
     o->self = self;
     int threads = xai_threads();
     o->threads = o->jobs > 1 ? (threads / o->jobs > 0 ? threads / o->jobs : 1) : 0;
+    if (xai_mpi_size() > 1) {
+        if (o->jobs > 1) {
+            fprintf(stderr, "xai reproduce: --jobs %d under mpirun: the ranks are the jobs; leave --jobs out\n", o->jobs);
+            return 2;
+        }
+        o->threads = xai_sched_threads(threads);
+    }
     return -1;
 }
 
 /* Every experiment's stages, one after another or in a small process pool: one child per
  * experiment, at most `jobs` at once; the children rerun the stage logic and the parent reads
  * their stage records afterwards. 1 when one failed. */
+/* mpirun -n R: rank 0 fetches every dataset, then each experiment's later stages run on one rank
+ * (experiments/schedule.c); the stage records are shared, as with --jobs. */
+typedef struct {
+    const repro_opts *o;
+    experiment *exps;
+    int ne;
+} rank_run;
+
+static int fetch_all(void *ctx)
+{
+    rank_run *rr = ctx;
+    for (int i = 0; i < rr->ne; i++)
+        if (run_stages(rr->o, &rr->exps[i], ST_FETCH, ST_FETCH)) return 1;
+    return 0;
+}
+
+static int chain_of(void *ctx, int i)
+{
+    rank_run *rr = ctx;
+    return run_stages(rr->o, &rr->exps[i], ST_FETCH + 1, NSTAGE - 1);
+}
+
+static int run_ranks(const repro_opts *o, experiment *exps, int ne)
+{
+    double cost[MAX_EXP];
+    for (int i = 0; i < ne; i++) {
+        cost[i] = 0;
+        for (int s = ST_FETCH + 1; s < NSTAGE && cost[i] >= 0; s++)
+            cost[i] = exps[i].prev_s[s] >= 0 ? cost[i] + exps[i].prev_s[s] : -1;
+    }
+    rank_run rr = {o, exps, ne};
+    xai_sched_plan p = {ne, cost, fetch_all, chain_of, &rr};
+    int failed = xai_sched_run(&p);
+    for (int i = 0; i < ne; i++)
+        for (int s = 0; s < NSTAGE; s++) exps[i].stage_s[s] = recorded_seconds(&exps[i], stage_names[s]);
+    return failed;
+}
+
 static int run_all(const repro_opts *o, experiment *exps, int ne)
 {
+    if (xai_mpi_size() > 1) return run_ranks(o, exps, ne);
     int failed = 0;
     if (o->jobs == 1) {
         for (int i = 0; i < ne && !failed; i++) failed = run_experiment(o, &exps[i]) != 0;
@@ -777,7 +831,13 @@ int xai_cmd_reproduce(int argc, char **argv)
         return 1;
     }
     double tp = xai_now();
-    xai_status s = publish(&o, exps, ne, total);
+    /* Under mpirun rank 0 publishes; every rank leaves with its status. */
+    xai_status s = xai_mpi_rank() == 0 ? publish(&o, exps, ne, total) : XAI_OK;
+    s = (xai_status)xai_mpi_agree(s);
+    if (xai_mpi_rank() != 0) {
+        for (int i = 0; i < ne; i++) xai_config_free(&exps[i].cfg);
+        return s == XAI_OK ? 0 : 1;
+    }
     double publish_s = xai_now() - tp;
     for (int i = 0; i < ne; i++) xai_config_free(&exps[i].cfg);
     if (s != XAI_OK) return xai_cli_error(s);

@@ -3,7 +3,7 @@
 and a valid baseline per parser). Run from anywhere: python3 tests/fuzz/seeds.py. The HDF5 targets'
 inputs are h5mutate.c operation lists (format: tests/fuzz/README.md); inputs found by fuzzing are
 added to the corpus directories as they are, under their hash names."""
-import gzip, io, os, struct, tarfile
+import gzip, io, os, struct, tarfile, zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -163,5 +163,83 @@ def seeds_dataset_cache():
     write("dataset_cache", "bad-label", b"\0" + op(POKE, name("/train/labels"), 0, 0, 11, bytes(8)))
     write("dataset_cache", "no-classes", b"\0" + op(DEL_OBJ, name("/classes/names")))
 
-for f in (seeds_idx, seeds_archive, seeds_config, seeds_model, seeds_attrfile, seeds_metrics, seeds_dataset_cache):
+# A 2x2 greyscale JPEG (libjpeg-turbo 2.1, quality 50) that the decoder takes without a warning.
+VALID_JPEG = bytes.fromhex(
+    "ffd8ffe000104a46494600010100000100010000ffdb004300100b0c0e0c0a100e0d0e1211101318281a181616183123251d"
+    "283a333d3c3933383740485c4e404457453738506d51575f626768673e4d71797064785c656763ffc0000b08000200020101"
+    "1100ffc4001f0000010501010101010100000000000000000102030405060708090a0bffc400b51000020103030204030505"
+    "04040000017d01020300041105122131410613516107227114328191a1082342b1c11552d1f02433627282090a161718191a"
+    "25262728292a3435363738393a434445464748494a535455565758595a636465666768696a737475767778797a8384858687"
+    "88898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae1e2"
+    "e3e4e5e6e7e8e9eaf1f2f3f4f5f6f7f8f9faffda0008010100003f00dad2ff00e41567ff005c13ff004115ffd9"
+)
+
+def png(w, h, colour_type, depth, rows, interlace=0, crc_ok=True, plte=b""):
+    """A PNG of unfiltered rows (bytes each), zlib only."""
+    def chunk(t, d, ok=True):
+        crc = zlib.crc32(t + d) & 0xFFFFFFFF
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", crc if ok else crc ^ 1)
+    ihdr = struct.pack(">IIBBBBB", w, h, depth, colour_type, 0, 0, interlace)
+    raw = b"".join(b"\0" + r for r in rows)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + (chunk(b"PLTE", plte) if plte else b"") +
+            chunk(b"IDAT", zlib.compress(raw, 9), crc_ok) +
+            chunk(b"IEND", b""))
+
+def seeds_png():
+    # byte 0: bit 0 three channels, bit 1 through a file (PNG/JPEG sniffing), bits 2-3 side 1/3/8/17
+    rgb = png(4, 3, 2, 8, [bytes((17 * i + 60 * k) % 256 for k in range(12)) for i in range(3)])
+    grey = png(3, 3, 0, 8, [b"\x10\x80\xf0"] * 3)
+    write("png", "valid-rgb", b"\x09" + rgb)
+    write("png", "valid-rgb-file", b"\x0b" + rgb)
+    write("png", "valid-grey-file", b"\x0a" + grey)
+    write("png", "colour-for-grey-model", b"\x0a" + rgb)
+    write("png", "rgba-16bit", b"\x0d" + png(2, 2, 6, 16, [bytes(range(16)), bytes(range(16, 32))]))
+    write("png", "palette", b"\x05" + png(2, 1, 3, 8, [b"\0\1"], plte=b"\xff\0\0\0\xff\0"))
+    write("png", "palette-missing", b"\x05" + png(2, 1, 3, 8, [b"\0\1"]))
+    write("png", "interlaced-1x1", b"\x01" + png(1, 1, 2, 8, [b"\xff\x00\x80"], interlace=1))
+    write("png", "bad-crc", b"\x01" + png(4, 3, 2, 8, [bytes(12)] * 3, crc_ok=False))
+    write("png", "truncated", b"\x01" + rgb[:len(rgb) - 20])
+    write("png", "huge-dims", b"\x01" + png(100000, 100000, 2, 8, []))
+    write("png", "side-17-from-1x1", b"\x0f" + png(1, 1, 2, 8, [b"\x01\x02\x03"]))
+    write("png", "jpeg-file", b"\x0b" + VALID_JPEG)
+    write("png", "neither-file", b"\x0b" + b"GIF89a\x01\x00\x01\x00")
+
+# fuzz_folder.c's operations: (op % 3: folder, file, link), parent folder, name of NAMES, then a
+# content byte (files: PNG, JPEG, raw, empty) or a target byte (links: a folder made, ., .., nothing)
+NAMES = ["train", "val", "cat", "dog", ".hidden", "a.png", "b.jpg", "c.JPEG", "d.txt", "e.PNG", ".f.png", "g",
+         "h i.png", "\u00e9.jpg", "x.png.txt", "-"]
+FOLDER, FILE, LINK = 0, 1, 2
+PNG_, JPEG_, RAW, EMPTY = 0, 1, 2, 3
+
+def mk(parent, n):
+    return bytes([FOLDER, parent, NAMES.index(n)])
+
+def put(parent, n, kind=PNG_, raw=b""):
+    return bytes([FILE, parent, NAMES.index(n), kind]) + (bytes([len(raw)]) + raw if kind == RAW else b"")
+
+def link(parent, n, target, folder=0):
+    return bytes([LINK, parent, NAMES.index(n), target]) + (bytes([folder]) if target == 0 else b"")
+
+IMAGES = ["a.png", "b.jpg", "c.JPEG", "e.PNG", "h i.png", "\u00e9.jpg"]
+
+def seeds_folder():
+    # byte 0: bit 0 --images instead of the import, bit 1 three channels
+    flat = mk(0, "cat") + mk(0, "dog") + b"".join(put(1, n) + put(2, n, JPEG_) for n in IMAGES)
+    write("folder", "valid-flat", b"\0" + flat)
+    write("folder", "valid-images", b"\3" + flat)
+    split = mk(0, "train") + mk(0, "val") + mk(1, "cat") + mk(1, "dog") + mk(2, "cat") + mk(2, "dog")
+    split += b"".join(put(3, n) + put(4, n, JPEG_) for n in IMAGES[:3]) + put(5, "a.png") + put(6, "b.jpg")
+    write("folder", "valid-train-val", b"\0" + split)
+    write("folder", "val-missing-class", b"\0" + split[:-8])
+    write("folder", "no-classes", b"\0" + put(0, "a.png"))
+    write("folder", "hidden-only", b"\0" + mk(0, ".hidden") + put(1, "a.png") + mk(0, "cat") + put(2, ".f.png"))
+    write("folder", "not-an-image", b"\0" + flat + put(1, "g") + put(1, "d.txt", RAW, b"\x89PNG") +
+          put(2, "x.png.txt", EMPTY) + put(1, "h i.png", RAW, b"\x89PNG\r\n\x1a\njunk"))
+    write("folder", "empty-image", b"\1" + mk(0, "cat") + put(1, "a.png", EMPTY))
+    write("folder", "link-loop", b"\0" + flat + link(1, "g", 2) + link(0, "-", 1) + link(2, "e.PNG", 3))
+    write("folder", "link-to-folder", b"\3" + flat + link(0, "train", 0, 1))
+    write("folder", "one-image", b"\3" + put(0, "a.png"))
+
+for f in (seeds_idx, seeds_archive, seeds_config, seeds_model, seeds_attrfile, seeds_metrics, seeds_dataset_cache,
+          seeds_png, seeds_folder):
     f()

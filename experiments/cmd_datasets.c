@@ -125,16 +125,25 @@ int xai_cmd_datasets(int argc, char **argv)
     memset(&c, 0, sizeof c);
     const xai_optdef opts[] = {COMMON_OPTS(c), {NULL, 0, NULL, NULL, 0, 0, NULL}};
     const xai_cmdspec spec = {
-        "xai datasets", "info|check DATASET [options]\n       xai datasets list [--data-dir DIR]",
-        "\ninfo:  counts per split and class, image size, source files and checksums of a fetched dataset.\n"
-        "check: loads every image of the cache (timed) and recomputes its channel statistics.\n"
-        "list:  the known datasets and the caches present in the data directory.",
-        opts, 2};
-    char *pos[2] = {NULL, NULL};
+        "xai datasets", "info|check DATASET [options]\n       xai datasets list [--data-dir DIR]\n"
+        "       xai datasets import NAME DIR [--size S] [--data-dir DIR]",
+        "\ninfo:   counts per split and class, image size, source files and checksums of a fetched dataset.\n"
+        "check:  loads every image of the cache (timed) and recomputes its channel statistics.\n"
+        "list:   the known datasets and the caches present in the data directory.\n"
+        "import: an ImageFolder tree (DIR/{train,val}/<class>/<images> or DIR/<class>/<images>; PNG,\n"
+        "        JPEG) as dataset NAME at S x S (default 64); the same as xai fetch --image-folder.",
+        opts, 3};
+    char *pos[3] = {NULL, NULL, NULL};
     int npos = 0;
     int r = xai_opts_parse(&spec, argc, argv, pos, &npos);
     if (r != XAI_OPTS_OK) return r == XAI_OPTS_HELP ? 0 : 2;
     const char *sub = pos[0], *name = pos[1];
+    if (sub && !strcmp(sub, "import") && name && pos[2]) {
+        xai_fetch_opts o = c.o;
+        o.size = c.size;
+        xai_status s = xai_folder_import(pos[2], name, &o);
+        return s == XAI_OK ? 0 : xai_cli_error(s);
+    }
     if (sub && !strcmp(sub, "list")) {
         xai_dataset_list(stdout, c.o.data_dir);
         return 0;

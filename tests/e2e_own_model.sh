@@ -65,11 +65,14 @@ for c in cat dog; do mkdir -p "$tmp/root/$c"; done
 for i in 1 2 3 4 5; do cp "$D/images/rgb.png" "$tmp/root/cat/c$i.png"; cp "$D/images/rgb.jpg" "$tmp/root/dog/d$i.jpg"; done
 check folder-fetch 0 "$XAI" fetch --image-folder "$tmp/root" --name pets --size 8 --data-dir "$tmp/data"
 contains folder-fetch "2 classes, 8 train and 2 test images"
+check folder-import 0 "$XAI" datasets import pets2 "$tmp/root" --size 8 --data-dir "$tmp/data"
+contains folder-import "wrote $tmp/data/pets2-8.h5"
 check folder-info 0 "$XAI" datasets info pets --data-dir "$tmp/data"
 contains folder-info "images:      train 8, test 2"
 check folder-check 0 "$XAI" datasets check pets --data-dir "$tmp/data"
 check folder-list 0 "$XAI" datasets list --data-dir "$tmp/data"
 contains folder-list "pets-8.h5 (folder dataset)"
+contains folder-list "pets2-8.h5 (folder dataset)"
 check folder-bad-name 1 "$XAI" fetch --image-folder "$tmp/root" --name mnist --data-dir "$tmp/data"
 contains folder-bad-name "not a built-in dataset"
 check folder-missing 1 "$XAI" fetch nosuchset --data-dir "$tmp/data"
@@ -100,6 +103,23 @@ PY
     check cache-recipe 0 /usr/bin/python3 "$tmp/recipe.py" "$tmp/recipe.h5"
     check cache-recipe-explain 0 "$XAI" explain --model "$tmp/m.h5" --dataset "$tmp/recipe.h5" --methods gradient \
         --n 4 --out "$tmp/r.h5"
+fi
+
+# The root README's "Your own model" section, pasted as it stands into a folder that has build/xai
+# and tests/ (what a user has after `make`): every line must work. At most 15 lines.
+sed -n '/^## Your own model/,/^## /p' "$SRC/README.md" | sed '$d' >"$tmp/section.md"
+lines=$(sed -e :a -e '/^\n*$/{$d;N;ba' -e '}' "$tmp/section.md" | wc -l)
+[ "$lines" -le 15 ] && pass=$((pass+1)) || { echo "FAIL readme-section: $lines lines (at most 15)"; fail=$((fail+1)); }
+if /usr/bin/python3 -c "import torch, onnx" 2>/dev/null; then
+    mkdir -p "$tmp/paste/build"
+    ln -s "$(cd "$(dirname "$XAI")" && pwd)/$(basename "$XAI")" "$tmp/paste/build/xai"
+    ln -s "$SRC/tests" "$tmp/paste/tests"
+    sed -n '/^```sh/,/^```/p' "$tmp/section.md" | sed '1d;$d' >"$tmp/paste.sh"
+    check readme-paste 0 env -u XAI_DATA_DIR bash -c "cd '$tmp/paste' && set -e && source '$tmp/paste.sh'"
+    [ -s "$tmp/paste/own_heatmaps/gray_ig.png" ] && [ -s "$tmp/paste/mine.h5" ] && pass=$((pass+1)) ||
+        { echo "FAIL readme-paste: no heatmaps or mine.h5"; fail=$((fail+1)); }
+else
+    echo "skip readme-paste: no python3-torch/python3-onnx"
 fi
 
 echo "$pass passed, $fail failed"

@@ -415,6 +415,7 @@ void xai_model_free(xai_model *m)
     free(m->work_arena);
     free(m->acts);
     free(m->spec_text);
+    free(m->class_names);
     free(m);
 }
 
@@ -477,6 +478,7 @@ xai_status xai_model_clone(xai_model **dst, const xai_model *src, int max_batch)
     memcpy((*dst)->buffers, src->buffers, src->nbuffers * sizeof(float));
     memcpy((*dst)->mean, src->mean, sizeof src->mean);
     memcpy((*dst)->std, src->std, sizeof src->std);
+    if (src->class_names) (*dst)->class_names = xai_strdup(src->class_names);
     (*dst)->seed = src->seed;
     (*dst)->step = src->step;
     (*dst)->train = src->train;
@@ -599,4 +601,44 @@ int xai_model_argmax(const float *logits, int k)
     for (int j = 1; j < k; j++)
         if (logits[j] > logits[a]) a = j;
     return a;
+}
+
+int xai_model_class_index(const xai_model *m, const char *name)
+{
+    const size_t n = strlen(name);
+    int k = 0;
+    for (const char *p = m->class_names; p && *p && k < m->nclasses; k++) {
+        const char *end = strchr(p, '\n');
+        const size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && !memcmp(p, name, n)) return k;
+        if (!end) break;
+        p = end + 1;
+    }
+    return -1;
+}
+
+xai_status xai_model_set_class_names(xai_model *m, const char *names, char sep, const char *what)
+{
+    char *v = xai_malloc(strlen(names) + 1), *w = v;
+    for (const char *p = names; *p; p++) /* a file's carriage returns and last newline go */
+        if (!(sep == '\n' && (*p == '\r' || (*p == '\n' && !p[strspn(p, "\r\n")])))) *w++ = *p;
+    *w = 0;
+    int n = 0, empty = 0;
+    for (char *p = v;; n++) {
+        char *e = strchr(p, sep);
+        empty |= (e ? e : p + strlen(p)) == p;
+        if (!e) break;
+        *e = '\n';
+        p = e + 1;
+    }
+    n++;
+    if (n != m->nclasses || empty) {
+        free(v);
+        return xai_fail(XAI_EINVAL, "%s: %d class name%s%s, but the model has %d classes (one non-empty name per "
+                        "class, %s)", what, n, n == 1 ? "" : "s", empty ? " (some empty)" : "", m->nclasses,
+                        sep == ',' ? "comma-separated" : "one a line");
+    }
+    free(m->class_names);
+    m->class_names = v;
+    return XAI_OK;
 }

@@ -94,6 +94,7 @@ xai_status xai_model_fold_batchnorm(xai_model **out, const xai_model *m, int max
     }
     memcpy(c->mean, m->mean, sizeof c->mean);
     memcpy(c->std, m->std, sizeof c->std);
+    if (m->class_names) c->class_names = xai_strdup(m->class_names);
     c->seed = m->seed;
     c->train = 0;
     *out = c;

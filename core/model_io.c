@@ -28,6 +28,7 @@ static xai_status save_header(hid_t g, const xai_model *m)
     XAI_TRY(xai_h5_attr_f64v(g, "normalize_mean", mean, nc));
     XAI_TRY(xai_h5_attr_f64v(g, "normalize_std", std, nc));
     XAI_TRY(xai_h5_attr_str(g, "layers_text", m->spec_text));
+    if (m->class_names) XAI_TRY(xai_h5_attr_str(g, "class_names", m->class_names));
     return xai_h5_attr_str(g, "program_version", xai_version());
 }
 
@@ -305,6 +306,21 @@ static xai_status read_normalization(xai_model *m, hid_t g, const char *path)
     return XAI_OK;
 }
 
+/* Optional class names (xai import --classes): one per class, one a line. */
+enum { CLASS_NAMES_MAX = 1 << 20 };
+static xai_status read_class_names(xai_model *m, hid_t g, const char *path)
+{
+    if (!xai_h5_has_attr(g, "class_names")) return XAI_OK;
+    char *v = xai_malloc(CLASS_NAMES_MAX), what[1100];
+    snprintf(what, sizeof what, "%s: /model@class_names", path);
+    xai_status s = xai_h5_get_str(g, "class_names", v, CLASS_NAMES_MAX);
+    if (s != XAI_OK) s = xai_fail(XAI_EFORMAT, "%s is not a string", what);
+    else if (strlen(v) >= CLASS_NAMES_MAX - 1) s = xai_fail(XAI_EFORMAT, "%s is %d bytes or more", what, CLASS_NAMES_MAX - 1);
+    else if (xai_model_set_class_names(m, v, '\n', what) != XAI_OK) s = XAI_EFORMAT;
+    free(v);
+    return s;
+}
+
 xai_status xai_model_load_from(xai_model **out, hid_t file, const char *path, int max_batch)
 {
     *out = NULL;
@@ -326,7 +342,8 @@ xai_status xai_model_load_from(xai_model **out, hid_t file, const char *path, in
         goto done;
     }
     if ((s = read_params(m, g, path)) != XAI_OK) goto done;
-    s = read_normalization(m, g, path);
+    if ((s = read_normalization(m, g, path)) != XAI_OK) goto done;
+    s = read_class_names(m, g, path);
 done:
     free(specs);
     H5Gclose(g);

@@ -164,6 +164,7 @@ typedef struct xai_model {
     /* normalisation applied by callers before the net, stored with the model */
     float mean[4], std[4];  /* per input channel (images have at most 4; wider inputs are not normalised) */
     char *spec_text;        /* `layer = ...` lines as text, for provenance */
+    char *class_names;      /* the nclasses outputs' names, one a line (/model@class_names), or NULL */
     /* arenas */
     float *act_arena, *work_arena;
     size_t act_floats, work_floats;
@@ -182,6 +183,11 @@ xai_status xai_model_from_config(xai_model **m, const xai_config *c, int max_bat
 void xai_model_free(xai_model *m);
 /* He-uniform (relu-following) / Glorot-uniform (last layer) init, zero bias. */
 void xai_model_init(xai_model *m, uint64_t seed);
+/* The class called name in m->class_names (0-based), -1 when the model has no such name. */
+int xai_model_class_index(const xai_model *m, const char *name);
+/* Sets m->class_names from names separated by sep (',', or '\n' for a file: carriage returns and
+ * a last newline ignored): exactly m->nclasses non-empty names; what: the option or file for errors. */
+xai_status xai_model_set_class_names(xai_model *m, const char *names, char sep, const char *what);
 /* A fresh model of another batch capacity sharing nothing; copies weights. */
 xai_status xai_model_clone(xai_model **dst, const xai_model *src, int max_batch);
 

@@ -9,6 +9,7 @@ typedef struct {
     xai_shape input;          /* (C, H, W) of one input; zeros: the graph input's static shape */
     double mean[4], std[4];   /* normalisation stored with the model (pixel/255 - mean) / std */
     int nmean, nstd;          /* values given: 0 (mean 0, std 1), 1 (every channel) or C */
+    const char *classes;      /* the class names, comma-separated, or "@FILE" with one a line; NULL: none */
 } xai_onnx_opts;
 
 void xai_onnx_opts_default(xai_onnx_opts *o);

@@ -617,6 +617,20 @@ xai_status xai_onnx_check_test_data(xai_model *m, const char *path, int *nsets, 
     return s;
 }
 
+/* --classes a,b,c or @FILE (one name a line). */
+static xai_status set_classes(xai_model *m, const char *classes)
+{
+    if (classes[0] != '@') return xai_model_set_class_names(m, classes, ',', "--classes");
+    char *text = NULL, what[1100];
+    size_t len = 0;
+    XAI_TRY(xai_read_file_max(classes + 1, 1 << 20, &text, &len));
+    snprintf(what, sizeof what, "--classes %s", classes);
+    xai_status s = strlen(text) != len ? xai_fail(XAI_EINVAL, "%s: a text file holds no NUL bytes", what)
+                                       : xai_model_set_class_names(m, text, '\n', what);
+    free(text);
+    return s;
+}
+
 xai_status xai_onnx_convert(const char *onnx, const char *out, const xai_onnx_opts *o, int *nsets, double *max_err)
 {
     xai_model *m = NULL;
@@ -628,6 +642,7 @@ xai_status xai_onnx_convert(const char *onnx, const char *out, const xai_onnx_op
         s = xai_fail(XAI_EFORMAT, "%s: the imported model's outputs differ from the file's test data by %.3g "
                      "(relative), more than %g: an operator is read wrongly; please report it", onnx, *max_err,
                      XAI_ONNX_TOLERANCE);
+    if (s == XAI_OK && o->classes) s = set_classes(m, o->classes);
     if (s == XAI_OK) s = xai_model_save(m, out);
     xai_model_free(m);
     return s;

@@ -29,7 +29,7 @@ static int bad_list(const char *opt, const char *v)
 
 int xai_cmd_import(int argc, char **argv)
 {
-    const char *out = NULL, *input = NULL, *norm = NULL, *mean = NULL, *std = NULL;
+    const char *out = NULL, *input = NULL, *norm = NULL, *mean = NULL, *std = NULL, *classes = NULL;
     const xai_optdef opts[] = {
         {"--out", XAI_ARG_STR, &out, "FILE", 0, 0, "the model file to write (required)"},
         {"--input", XAI_ARG_STR, &input, "CxHxW", 0, 0,
@@ -38,6 +38,8 @@ int xai_cmd_import(int argc, char **argv)
          "one mean and std for every channel: the net sees (pixel/255 - MEAN) / STD\n(default 0,1)"},
         {"--mean", XAI_ARG_STR, &mean, "A,B,C", 0, 0, "per-channel means (with --std)"},
         {"--std", XAI_ARG_STR, &std, "D,E,F", 0, 0, "per-channel standard deviations (with --mean)"},
+        {"--classes", XAI_ARG_STR, &classes, "A,B|@FILE", 0, 0,
+         "the class names, comma-separated or a file with one a line; then\nxai explain --target takes them"},
         {NULL, 0, NULL, NULL, 0, 0, NULL},
     };
     const xai_cmdspec spec = {
@@ -71,6 +73,7 @@ int xai_cmd_import(int argc, char **argv)
     if (norm) o.mean[0] = ms[0], o.std[0] = ms[1], o.nmean = o.nstd = 1;
     if (mean && (o.nmean = number_list(mean, o.mean)) < 1) return bad_list("--mean", mean);
     if (std && (o.nstd = number_list(std, o.std)) < 1) return bad_list("--std", std);
+    o.classes = classes;
     int nsets = 0;
     double err = 0;
     xai_status s = xai_onnx_convert(pos[0], out, &o, &nsets, &err);

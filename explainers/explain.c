@@ -292,9 +292,12 @@ static xai_status load_images(xai_dataset *d, const xai_explain_cfg *cfg, const 
     return XAI_OK;
 }
 
-/* A class by its name or id in the dataset ("tench", "n01440764"); -1 when none matches. */
-static int class_by_name(const xai_dataset *d, const char *t)
+/* A class by its name in the model file (xai import --classes), else its name or id in the dataset
+ * ("tench", "n01440764"); -1 when none matches. */
+static int class_by_name(const xai_model *m, const xai_dataset *d, const char *t)
 {
+    const int j = xai_model_class_index(m, t);
+    if (j >= 0) return j;
     for (int k = 0; k < d->nclasses; k++)
         if ((d->class_names && d->class_names[k] && !strcmp(d->class_names[k], t)) ||
             (d->class_ids && d->class_ids[k] && !strcmp(d->class_ids[k], t)))
@@ -302,7 +305,7 @@ static int class_by_name(const xai_dataset *d, const char *t)
     return -1;
 }
 
-static xai_status set_targets(xai_attr_header *h, const char *target, const xai_dataset *d)
+static xai_status set_targets(xai_attr_header *h, const char *target, const xai_model *m, const xai_dataset *d)
 {
     const char *t = target ? target : "pred";
     const int n = h->n, K = h->nclasses;
@@ -321,10 +324,11 @@ static xai_status set_targets(xai_attr_header *h, const char *target, const xai_
     }
     char *end;
     long k = strtol(t, &end, 10);
-    if (end == t || *end) k = class_by_name(d, t);
+    if (end == t || *end) k = class_by_name(m, d, t);
     if (k < 0 && (end == t || *end))
         return xai_fail(XAI_EINVAL, "--target %s: expected pred, label, a class in 0..%d or a class name of %s", t,
-                        K - 1, d->class_names ? "the dataset (xai datasets info)" : "a dataset (image files have none)");
+                        K - 1, m->class_names ? "the model" : d->class_names ? "the dataset (xai datasets info)"
+                                                           : "the model (none: xai import --classes gives them)");
     if (k < 0 || k >= K)
         return xai_fail(XAI_EINVAL, "--target %s: expected pred, label or a class in 0..%d", t, K - 1);
     for (int i = 0; i < n; i++) h->targets[i] = (int32_t)k;
@@ -385,7 +389,7 @@ static xai_status fill_header(xai_attr_header *h, const xai_explain_cfg *cfg, xa
         memcpy(h->logits + (size_t)i * m->nclasses, lg, (size_t)nb * m->nclasses * sizeof *lg);
     }
     xai_eval_end(m, st);
-    XAI_TRY(set_targets(h, cfg->target, d));
+    XAI_TRY(set_targets(h, cfg->target, m, d));
     snprintf(h->model_path, sizeof h->model_path, "%s", cfg->model);
     snprintf(h->dataset, sizeof h->dataset, "%s", source_name(cfg));
     snprintf(h->dataset_sha256, sizeof h->dataset_sha256, "%s", d->sha256);

@@ -35,6 +35,22 @@ check explain-heatmaps-none 0 "$XAI" explain --model "$tmp/m.h5" --images "$D/im
 [ ! -e "$tmp/n_heatmaps" ] && pass=$((pass+1)) || { echo "FAIL explain-heatmaps-none: wrote PNGs"; fail=$((fail+1)); }
 check explain-images-target 0 "$XAI" explain --model "$tmp/m.h5" --images "$D/images/rgb.jpg" --target 2 \
     --methods gradient --out "$tmp/t.h5"
+# Class names given at import (a list or a file, one a line) make --target NAME work on image files.
+check import-classes 0 "$XAI" import "$D/tiny_rgb.onnx" --out "$tmp/mc.h5" --normalize 0.5,0.25 --classes cat,dog,cow
+check explain-target-name 0 "$XAI" explain --model "$tmp/mc.h5" --images "$D/images/rgb.jpg" --target cow \
+    --methods gradient --out "$tmp/tc.h5" --heatmaps none
+printf 'cat\r\ndog\r\ncow\r\n' >"$tmp/classes.txt"
+check import-classes-file 0 "$XAI" import "$D/tiny_rgb.onnx" --out "$tmp/mf.h5" --classes "@$tmp/classes.txt"
+check explain-target-name-file 0 "$XAI" explain --model "$tmp/mf.h5" --images "$D/images/rgb.jpg" --target dog \
+    --methods gradient --out "$tmp/tf.h5" --heatmaps none
+check import-classes-count 1 "$XAI" import "$D/tiny_rgb.onnx" --out "$tmp/x.h5" --classes cat,dog
+contains import-classes-count "--classes: 2 class names, but the model has 3 classes"
+check explain-target-unknown 1 "$XAI" explain --model "$tmp/mc.h5" --images "$D/images/rgb.jpg" --target horse \
+    --out "$tmp/tc.h5"
+contains explain-target-unknown "a class in 0..2 or a class name of the model"
+check explain-target-no-names 1 "$XAI" explain --model "$tmp/m.h5" --images "$D/images/rgb.jpg" --target cow \
+    --out "$tmp/tc.h5"
+contains explain-target-no-names "xai import --classes gives them"
 check explain-images-label 1 "$XAI" explain --model "$tmp/m.h5" --images "$D/images/rgb.jpg" --target label \
     --out "$tmp/t.h5"
 contains explain-images-label "image files have no labels"
@@ -55,6 +71,9 @@ if /usr/bin/python3 -c "import h5py" 2>/dev/null; then
     contains metrics-snippet "lrp-epsilon"
     check attrs-are-str 0 /usr/bin/python3 -c "import h5py, sys; f = h5py.File(sys.argv[1]); \
 assert isinstance(f['model'].attrs['format'], str) and isinstance(f['model'].attrs['layers_text'], str)" "$tmp/m.h5"
+    check class-names-attr 0 /usr/bin/python3 -c "import h5py, sys; f = h5py.File(sys.argv[1]); \
+assert f['model'].attrs['class_names'].split() == ['cat', 'dog', 'cow']; \
+assert list(h5py.File(sys.argv[2])['targets'][()]) == [2]" "$tmp/mf.h5" "$tmp/tc.h5"
 else
     echo "skip metrics-snippet: no python3-h5py"
 fi

@@ -17,10 +17,11 @@
 static const int DY[8] = {-1, 1, 0, 0, -1, -1, 1, 1}, DX[8] = {0, 0, -1, 1, -1, 1, -1, 1};
 static const double W8[8] = {1 / 6., 1 / 6., 1 / 6., 1 / 6., 1 / 12., 1 / 12., 1 / 12., 1 / 12.};
 
-/* The unknowns and their neighbourhoods: nb[8k + d] is the neighbour's pixel, or -1 outside. */
+/* The unknowns and their neighbourhoods: nb[8k + d] is the neighbour's pixel, or -1 outside;
+ * nbu[8k + d] the neighbour's unknown index, or -1 when it is known or outside. */
 typedef struct {
     int nu;
-    int32_t *u, *pos, *nb; /* (nu) pixels, (plane) unknown index or -1, (8 nu) */
+    int32_t *u, *pos, *nb, *nbu; /* (nu) pixels, (plane) unknown index or -1, (8 nu), (8 nu) */
     double *diag;          /* (nu) sum of the in-image neighbour weights, times 1 + ROAD_PULL */
     double *x, *r, *z, *p, *q, *b;
 } road_sys;
@@ -36,6 +37,7 @@ static void sys_build(road_sys *S, const uint8_t *removed, xai_shape s)
         if (removed[p]) S->u[k++] = p;
     const int nu = S->nu ? S->nu : 1;
     S->nb = xai_malloc(8 * (size_t)nu * sizeof *S->nb);
+    S->nbu = xai_malloc(8 * (size_t)nu * sizeof *S->nbu);
     S->diag = xai_malloc(nu * sizeof *S->diag);
     double **vec[6] = {&S->x, &S->r, &S->z, &S->p, &S->q, &S->b};
     for (int v = 0; v < 6; v++) *vec[v] = xai_malloc(nu * sizeof(double));
@@ -46,6 +48,7 @@ static void sys_build(road_sys *S, const uint8_t *removed, xai_shape s)
             const int yy = y + DY[j], xx = x + DX[j];
             const int in = yy >= 0 && yy < s.h && xx >= 0 && xx < s.w;
             S->nb[8 * k + j] = in ? yy * s.w + xx : -1;
+            S->nbu[8 * k + j] = in ? S->pos[yy * s.w + xx] : -1;
             d += in ? W8[j] : 0;
         }
         S->diag[k] = d * (1 + ROAD_PULL);
@@ -54,21 +57,23 @@ static void sys_build(road_sys *S, const uint8_t *removed, xai_shape s)
 
 static void sys_free(road_sys *S)
 {
-    free(S->u), free(S->pos), free(S->nb), free(S->diag);
+    free(S->u), free(S->pos), free(S->nb), free(S->nbu), free(S->diag);
     free(S->x), free(S->r), free(S->z), free(S->p), free(S->q), free(S->b);
 }
 
-/* q = A v: diag v minus the weights of removed neighbours. */
-static void sys_apply(const road_sys *S, const double *v, double *q)
+/* q = A v: diag v minus the weights of removed neighbours; returns v . q, summed in order. */
+static double sys_apply(const road_sys *S, const double *v, double *q)
 {
+    double vq = 0;
     for (int k = 0; k < S->nu; k++) {
         double acc = S->diag[k] * v[k];
-        for (int j = 0; j < 8; j++) {
-            const int nb = S->nb[8 * k + j];
-            if (nb >= 0 && S->pos[nb] >= 0) acc -= W8[j] * v[S->pos[nb]];
-        }
+        const int32_t *nu = S->nbu + 8 * k;
+        for (int j = 0; j < 8; j++)
+            if (nu[j] >= 0) acc -= W8[j] * v[nu[j]];
         q[k] = acc;
+        vq += v[k] * acc;
     }
+    return vq;
 }
 
 static double dot(const double *a, const double *b, int n)
@@ -94,16 +99,22 @@ static int sys_solve(road_sys *S, const float *plane, double mean)
     sys_apply(S, S->x, S->q);
     for (int k = 0; k < n; k++) S->r[k] = S->b[k] - S->q[k], S->z[k] = S->r[k] / S->diag[k], S->p[k] = S->z[k];
     const double stop = ROAD_TOL * ROAD_TOL * fmax(dot(S->b, S->b, n), 1e-300);
-    double rz = dot(S->r, S->z, n);
+    double rz = dot(S->r, S->z, n), rr = dot(S->r, S->r, n);
     int it = 0;
-    while (it < ROAD_MAXIT && dot(S->r, S->r, n) > stop) {
-        sys_apply(S, S->p, S->q);
-        const double alpha = rz / dot(S->p, S->q, n);
-        for (int k = 0; k < n; k++) S->x[k] += alpha * S->p[k], S->r[k] -= alpha * S->q[k];
-        for (int k = 0; k < n; k++) S->z[k] = S->r[k] / S->diag[k];
-        const double rz1 = dot(S->r, S->z, n);
-        for (int k = 0; k < n; k++) S->p[k] = S->z[k] + rz1 / rz * S->p[k];
-        rz = rz1;
+    /* Textbook preconditioned CG with its passes over the vectors fused: every dot product is
+     * still summed in index order, so the iterates are those of the unfused loop, bit for bit. */
+    while (it < ROAD_MAXIT && rr > stop) {
+        const double alpha = rz / sys_apply(S, S->p, S->q);
+        double rz1 = 0, rr1 = 0;
+        for (int k = 0; k < n; k++) {
+            S->x[k] += alpha * S->p[k], S->r[k] -= alpha * S->q[k];
+            S->z[k] = S->r[k] / S->diag[k];
+            rz1 += S->r[k] * S->z[k];
+            rr1 += S->r[k] * S->r[k];
+        }
+        const double beta = rz1 / rz;
+        for (int k = 0; k < n; k++) S->p[k] = S->z[k] + beta * S->p[k];
+        rz = rz1, rr = rr1;
         it++;
     }
     return it;

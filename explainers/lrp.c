@@ -947,6 +947,13 @@ static int fused_step(xai_lrp *c, int i, const float *R, float *Rin, int n, doub
     return 1;
 }
 
+/* Whether a rule's unfused step reads the layer's forward output (the others compute their own
+ * denominators, or have none that depend on the input). */
+static int reads_out(int rule)
+{
+    return rule == XAI_LRP_ZERO || rule == XAI_LRP_EPSILON || rule == XAI_LRP_GAMMA || rule == XAI_LRP_ZBOX;
+}
+
 /* Whether relevance R is zero wherever the relu output a is not positive. */
 static int dead_carry_none(const float *R, const float *a, size_t tot)
 {
@@ -998,7 +1005,7 @@ static int relevance_step(xai_lrp *c, int i, const float *cur, float *other, int
     case XAI_CONV2D:
     case XAI_LINEAR:
         memset(other, 0, (size_t)nb * lsz * sizeof *other);
-        affine_rule(c, i, cur, other, nb, layer_out(c, i, cur, nb));
+        affine_rule(c, i, cur, other, nb, reads_out(c->rule[i]) ? layer_out(c, i, cur, nb) : NULL);
         return 1;
     default: XAI_CHECK(!"unknown layer type");
     }

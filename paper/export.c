@@ -638,6 +638,7 @@ static xai_status export_ig_exact(const char *tmp, const xai_exp_summary *s, xai
     int nb = 0, all = s->nig > 0;
     for (int g = 0; g < s->nig; g++) nb += s->ig[g].nrules, all &= s->ig[g].exact;
     xai_sbuf_printf(meta, "have_ig_exact = %d\n", all && nb);
+    if (all && nb) xai_sbuf_printf(meta, "ig_images = %lld\n", (long long)s->ig[0].exact_n); /* the curve's */
     if (!all || !nb) return XAI_OK;
     xai_sbuf b = {0}, t = {0};
     xai_sbuf_printf(&b, "# IG map error against exact IG, from %s/metrics.h5 /ig_steps/<method>/<rule>/map_*\n", s->dir);

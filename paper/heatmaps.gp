@@ -6,13 +6,13 @@ load data.'/meta.gp'
 if (!exists("have_heatmaps") || !have_heatmaps) { print "heatmaps.gp: no heatmap data in ".data; exit }
 set encoding utf8
 ncol = n_maps + 1
-# Column titles: "ig" -> "IG", "lrp-epsilon-plus-flat" -> "LRP" over "epsilon-plus-flat" (long
-# composite names would run into each other on one line).
-coltitle(s) = s eq "ig" ? "IG" : strstrt(s, "lrp-") == 1 ? "LRP\n".s[5:*] : s
+# Column titles: "ig" -> "IG", "ig:baseline=blur" -> "IG" over "baseline=blur",
+# "lrp-epsilon-plus-flat" -> "LRP" over "epsilon-plus-flat" (long names would run into each other).
+coltitle(s) = s eq "ig" ? "IG" : strstrt(s, "ig:") == 1 ? "IG\n".s[4:*] : strstrt(s, "lrp-") == 1 ? "LRP\n".s[5:*] : s
 # Layout in pixels of the PNG; the PDF uses the same proportions.
 cell = 150.0
 # The left margin holds the row labels, set horizontally: about 7.6 px per character at 11 pt.
-left = 40.0 + 7.6 * (exists("label_chars") ? label_chars : 12); right = 75.0; top = 80.0; bottom = 15.0
+left = 40.0 + 7.6 * (exists("label_chars") ? label_chars : 12); right = 105.0; top = 80.0; bottom = 15.0
 W = left + right + ncol * cell
 H = top + bottom + n_rows * cell
 # Diverging ColorBrewer RdBu, symmetric about zero.
@@ -53,7 +53,7 @@ do for [fmt in "png pdf"] {
                     set colorbox user origin screen 1 - right / W + 0.012, screen bottom / H \
                         size screen 0.012, screen (n_rows * cell) / H * 0.9
                     set cbtics ("−1" -1, "0" 0, "+1" 1) scale 0.5 font ",9"
-                    set cblabel "R / max |R|" offset 0.5, 0
+                    set cblabel "R / max |R|" offset -0.5, 0
                 } else {
                     unset colorbox
                 }

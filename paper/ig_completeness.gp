@@ -14,6 +14,8 @@ set grid xtics ytics mxtics mytics lc rgb "#e5e5e5", lc rgb "#f2f2f2"
 set xlabel "integration steps"
 set format y "10^{%L}"
 set key top right noenhanced
+# How many images (meta.gp has it with the exact reference, whose images the curve shares).
+nimg = exists("ig_images") ? sprintf(", %d images", ig_images) : ""
 do for [fmt in "png pdf"] {
     if (fmt eq "png") {
         set terminal pngcairo size (have_ig_exact ? 1600 : 900), 640 font "Sans,11"
@@ -22,10 +24,11 @@ do for [fmt in "png pdf"] {
     }
     set output out.'/ig_completeness.'.fmt
     if (have_ig_exact) {
-        set multiplot layout 1, 2 title sprintf("%s: IG vs steps (%s baseline)", dataset_title, ig_baseline) noenhanced
+        set multiplot layout 1, 2 title sprintf("%s: IG vs steps (%s baseline%s)", dataset_title, ig_baseline, nimg) \
+            noenhanced
         set title "completeness error" noenhanced
     } else {
-        set title sprintf("%s: IG completeness vs steps (%s baseline)", dataset_title, ig_baseline) noenhanced
+        set title sprintf("%s: IG completeness vs steps (%s baseline%s)", dataset_title, ig_baseline, nimg) noenhanced
     }
     set ylabel "relative error |Σ R − (f(x) − f(x'))| / |f(x) − f(x')|"
     # Exact zeros cannot be shown on a log axis: they are left out.

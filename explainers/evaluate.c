@@ -108,6 +108,29 @@ static xai_status select_methods(eval_input *in, const char *methods)
     return XAI_OK;
 }
 
+/* Every name of --ig-curve-methods is an IG method being scored: a typo would otherwise draw no
+ * curve, or the default `ig` in its place, without a word. */
+static xai_status check_ig_curve_methods(const eval_input *in, const char *list)
+{
+    for (const char *p = list, *next; p && *p; p = next) {
+        size_t len;
+        next = list_item(p, &len);
+        int found = 0;
+        for (int i = 0; i < in->nmethods; i++)
+            found |= !strcmp(in->kinds[i], "ig") && strlen(in->names[i]) == len && !strncmp(in->names[i], p, len);
+        if (len && !found) {
+            xai_sbuf ig = {0};
+            for (int i = 0; i < in->nmethods; i++)
+                if (!strcmp(in->kinds[i], "ig")) xai_sbuf_printf(&ig, "%s%s", ig.n ? ", " : "", in->names[i]);
+            xai_status s = xai_fail(XAI_EINVAL, "--ig-curve-methods %s: '%.*s' is not an IG method scored from %s "
+                                    "(its IG methods: %s)", list, (int)len, p, in->path, ig.n ? ig.s : "none");
+            xai_sbuf_free(&ig);
+            return s;
+        }
+    }
+    return XAI_OK;
+}
+
 static xai_status read_input(eval_input *in, const char *path, int nwant, const char *methods)
 {
     memset(in, 0, sizeof *in);
@@ -787,6 +810,7 @@ xai_status xai_evaluate(const xai_eval_opts *o, FILE *log)
         (s = xai_outputs_differ("--summary", o->summary, out_opt, out)) != XAI_OK)
         goto done;
     if ((s = read_input(&in, o->attributions, o->n, o->methods)) != XAI_OK) goto done;
+    if (o->ig_curve && (s = check_ig_curve_methods(&in, o->ig_curve_methods)) != XAI_OK) goto done;
     if ((s = xai_model_load(&m, o->model, o->batch)) != XAI_OK) goto done;
     xai_eval_begin(m, 1); /* our own model: nothing to restore */
     r = (xai_metrics){.model_path = o->model, .attributions_path = o->attributions, .model_sha256 = in.h.model_sha256,

@@ -932,8 +932,13 @@ static void cross_row(xai_sbuf *a, xai_sbuf *r, const xai_exp_summary *s, char *
 {
     char title[64];
     xai_dataset_title(title, sizeof title, s->name);
-    xai_sbuf_printf(a, "\"%s\"", title);
-    xai_sbuf_printf(r, "\"%s\"", title);
+    /* The sample size under each cluster: the datasets' image counts differ. */
+    xai_sbuf_printf(a, "\"%s", title);
+    if (s->metric_images > 0) xai_sbuf_printf(a, " (n = %lld)", (long long)s->metric_images);
+    xai_sbuf_printf(a, "\"");
+    xai_sbuf_printf(r, "\"%s", title);
+    if (s->has_attr && s->n_images > 0) xai_sbuf_printf(r, " (n = %lld)", (long long)s->n_images);
+    xai_sbuf_printf(r, "\"");
     for (int j = 0; j < nm; j++) {
         double v[4] = {NAN, NAN, NAN, NAN}, t = NAN;
         if (j == 0) {

@@ -143,9 +143,9 @@ static void cell_str(row *r, const char *s) { cell(r, "%s", s && s[0] ? s : "–
 
 static int is_dash(const char *s) { return !strcmp(s, "–") || !s[0]; }
 
-/* A value like "0.412 ± 0.013", "97.50 %", "1.2e-05", "3×28×28", "900 / 100 / 200", "12.3 s" or
- * "0.41 [0.30, 0.52] ab": it starts with a digit (after a sign) and holds no letters but an
- * exponent, a seconds unit or a last word of significance letters. */
+/* A value like "0.412 ± 0.013", "97.50 %", "1.2e-05", "3×28×28", "900 / 100 / 200", "12.3 s",
+ * "0.41 [0.30, 0.52] ab" or "2 (0.41, ab)": it starts with a digit (after a sign) and holds no
+ * letters but an exponent, a seconds unit or a last word of significance letters. */
 static int is_number(const char *s)
 {
     const char *p = s + (*s == '-' || *s == '+');
@@ -153,8 +153,8 @@ static int is_number(const char *s)
     const char *last = strrchr(s, ' ');
     for (; *p; p++) {
         unsigned char c = (unsigned char)*p;
-        if ((c >= '0' && c <= '9') || strchr(".+- %/[],", c)) continue;
-        if (last && p > last && c >= 'a' && c <= 'z' && strchr(s, '[')) continue; /* letters after an interval */
+        if ((c >= '0' && c <= '9') || strchr(".+- %/[](),", c)) continue;
+        if (last && p > last && c >= 'a' && c <= 'z' && strpbrk(s, "[(")) continue; /* letters after the numbers */
         if ((c == 'e' || c == 'E') && p[1] && strchr("+-0123456789", p[1])) continue;
         if (c == 's' && p > s && p[-1] == ' ' && !p[1]) continue;
         if (c == 0xc2 && (unsigned char)p[1] == 0xb1) { p++; continue; }                            /* ± */

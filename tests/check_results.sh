@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # check_results.sh: checks that a `xai reproduce` results tree is complete and well-formed.
 # Usage: check_results.sh RESULTS_DIR [experiment ...]   (default: every experiments/*.ini)
+# XAI_CONFIGS: where the experiments' configs are (default experiments; `reproduce --configs`).
 set -u
+configs=${XAI_CONFIGS:-experiments}
 root=${1:?usage: check_results.sh RESULTS_DIR [experiment ...]}; shift
 exps=("$@")
-if [ ${#exps[@]} = 0 ]; then for f in experiments/*.ini; do exps+=("$(basename "$f" .ini)"); done; fi
+if [ ${#exps[@]} = 0 ]; then for f in "$configs"/*.ini; do exps+=("$(basename "$f" .ini)"); done; fi
 fail=0; pass=0
 ok()  { pass=$((pass+1)); }
 bad() { echo "FAIL: $*"; fail=$((fail+1)); }
@@ -43,7 +45,7 @@ for e in "${exps[@]}"; do
     done
     [ -s "$d/summary.csv" ] && ok || bad "$d/summary.csv missing"
     # The confound: the evaluation again under the [confound] section's removal reference.
-    if grep -q '^\[confound\]' "experiments/$e.ini" 2>/dev/null; then
+    if grep -q '^\[confound\]' "$configs/$e.ini" 2>/dev/null; then
         h5ok "$d/metrics-confound.h5" /stats /stats/kendall_tau
         grep -q "^Confound: the same attributions" "$root/report.md" && ok || bad "$root/report.md lacks the confound table"
     fi

@@ -62,13 +62,32 @@ fraction = 0.25
 ig-curve = yes
 ig-n = 2
 ig-steps = 4,8
+[confound]
+perturb = blur
+blur-sigma = 1
 EOF
 
-run() { "$XAI" --quiet reproduce --configs "$tmp/configs" --results "$tmp/results" --data-dir "$tmp/data" \
-        --mirror "$tmp/mirror" "$@" >"$tmp/out" 2>&1; }
+dirs=(--configs "$tmp/configs" --results "$tmp/results" --data-dir "$tmp/data" --mirror "$tmp/mirror")
+run() { "$XAI" --quiet reproduce "${dirs[@]}" "$@" >"$tmp/out" 2>&1; }
 
-run && ok || { bad "first run failed"; tail -20 "$tmp/out"; }
-(cd "$src" && bash tests/check_results.sh "$tmp/results" tiny) >"$tmp/check" 2>&1 && ok || { bad "results incomplete"; cat "$tmp/check"; }
+# The first run as a user starts it (neither --quiet nor --verbose): a line a stage and a few more,
+# so that the quick profile's 25 stages fit on one screen.
+"$XAI" reproduce "${dirs[@]}" >"$tmp/out" 2>&1 && ok || { bad "first run failed"; tail -20 "$tmp/out"; }
+nst=$(sed -n 's|^\[stage 1/\([0-9]*\)\].*|\1|p' "$tmp/out" | head -1)
+[ -n "$nst" ] && [ "$(wc -l <"$tmp/out")" -le $((nst + 3)) ] && ok \
+    || { bad "the first run printed more than a line a stage and 3 more ($nst stages)"; cat "$tmp/out"; }
+(cd "$src" && XAI_CONFIGS="$tmp/configs" bash tests/check_results.sh "$tmp/results" tiny) >"$tmp/check" 2>&1 && ok \
+    || { bad "results incomplete"; cat "$tmp/check"; }
+# The confound stage: the same evaluation under blur removal, each option once, and the report's
+# table ranks the methods under zero, blur and ROAD's imputation side by side.
+h5dump -a /perturb "$tmp/results/tiny/metrics-confound.h5" 2>/dev/null | grep -q '"blur"' && ok \
+    || bad "metrics-confound.h5 was not evaluated under blur removal"
+cl=$(sed -n 's/^\$ //p' "$tmp/results/tiny/logs/confound.log")
+echo "$cl" | grep -q -- '--perturb=blur .*--ig-curve=no --sanity=no' && ok || bad "confound stage command: $cl"
+for o in $(echo "$cl" | grep -o -- ' --[a-z-]*' | sort | uniq -d); do bad "confound got $o twice: $cl"; done
+for c in "AOPC MoRF, zero removal" "AOPC MoRF, blur removal" "ROAD MoRF AUC, imputation"; do
+    grep -q "| $c |" "$tmp/results/report.md" && ok || bad "report.md: the confound table lacks '$c'"
+done
 grep -q '"total_wall_seconds"' "$tmp/results/provenance.json" && ok || bad "provenance lacks stage times"
 # seeds = 2: the second model trains with seed + 1000 into tiny/seed1/ and is explained and evaluated.
 grep -q -- '--seed=1003' "$tmp/results/tiny/seed1/logs/train.log" && ok || bad "tiny/seed1 was not trained with seed 1003"
@@ -76,11 +95,11 @@ grep -q -- '--seed=1003' "$tmp/results/tiny/seed1/logs/train.log" && ok || bad "
     || bad "tiny/seed1 ran the confound or export stage"
 
 run && ok || bad "second run failed"
-[ "$(grep -c '] tiny [a-z]*: up to date' "$tmp/out")" = 4 ] && ok || { bad "second run redid work"; cat "$tmp/out"; }
+[ "$(grep -c '] tiny [a-z]*: up to date' "$tmp/out")" = 5 ] && ok || { bad "second run redid work"; cat "$tmp/out"; }
 grep -Eq "^\[stage ([0-9]+)/\1\] figures, report and bundle: up to date" "$tmp/out" && ok || bad "second run republished"
 # One line per stage, the stage's own messages in its log (the command first), no empty logs/.
-[ "$(wc -l <"$tmp/out")" -le 12 ] && ok || { bad "a run that did nothing printed more than a line a stage"; cat "$tmp/out"; }
-head -1 "$tmp/results/tiny/logs/train.log" | grep -q '^\$ .*xai --quiet train .*--config=' && ok || bad "train.log lacks the command"
+[ "$(wc -l <"$tmp/out")" -le 13 ] && ok || { bad "a run that did nothing printed more than a line a stage"; cat "$tmp/out"; }
+head -1 "$tmp/results/tiny/logs/train.log" | grep -q '^\$ .*xai .*train .*--config=' && ok || bad "train.log lacks the command"
 
 
 # A config change reruns the stages; the ETA comes from the times recorded above. --verbose: the

@@ -296,7 +296,7 @@ static void test_cross_random_method(void **state)
     /* Its AOPC (the fixture's gradient: 0.301 MoRF, 0.044 LeRF) after the control's 0.205, and its time. */
     char *ao = fx_read(plot, "aopc.dat"), *rt = fx_read(plot, "runtime.dat");
     assert_non_null(strstr(ao, " random:morf random:morf_se random:lerf random:lerf_se\n"));
-    assert_non_null(strstr(ao, "\n\"tiny\" 0.205 0.011 0.205 0.011 "));
+    assert_non_null(strstr(ao, "\n\"tiny (n = 6)\" 0.205 0.011 0.205 0.011 "));
     assert_non_null(strstr(ao, " 0.301 0.013 0.044 0.013\n"));
     assert_non_null(strstr(rt, " 0.2\n"));
     free(ao);

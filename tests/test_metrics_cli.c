@@ -435,6 +435,73 @@ static void test_evaluate_exact(void **state)
     H5Fclose(f);
 }
 
+/* --ig-curve-methods: only the IG methods it names get a step curve (the experiments leave out
+ * the blur baseline, whose exact path is costly); a name that is not an IG method of the file is
+ * an error naming it, before any work, rather than a silent fallback to the default `ig`. */
+static void test_ig_curve_methods(void **state)
+{
+    (void)state;
+    char model[160], attr[160], out[160];
+    snprintf(model, sizeof model, "%s/two_ig.h5", dir);
+    snprintf(attr, sizeof attr, "%s/two_ig_attr.h5", dir);
+    snprintf(out, sizeof out, "%s/two_ig_metrics.h5", dir);
+    const char *specs[] = {"flatten", "linear out=3"};
+    xai_model *m = model_of(specs, 2, 4, 9);
+    write_fixture(m, model, attr);
+    xai_model_free(m);
+    /* A second IG method, with the uniform baseline, beside the fixture's black-baseline `ig`, and
+     * a method of another kind. */
+    hid_t f;
+    assert_int_equal(xai_h5_open(&f, attr, 1), XAI_OK);
+    float a[N * 16] = {0};
+    const uint64_t d4[4] = {N, 1, 4, 4};
+    assert_int_equal(xai_h5_write_f32(f, "/attributions/ig-uniform", a, 4, d4), XAI_OK);
+    hid_t ds = H5Dopen2(f, "/attributions/ig-uniform", H5P_DEFAULT);
+    assert_int_equal(xai_h5_attr_str(ds, "kind", "ig"), XAI_OK);
+    assert_int_equal(xai_h5_attr_str(ds, "method", "ig:baseline=uniform"), XAI_OK);
+    assert_int_equal(xai_h5_attr_str(ds, "baseline", "uniform"), XAI_OK);
+    H5Dclose(ds);
+    assert_int_equal(xai_h5_write_f32(f, "/attributions/gradient", a, 4, d4), XAI_OK);
+    ds = H5Dopen2(f, "/attributions/gradient", H5P_DEFAULT);
+    assert_int_equal(xai_h5_attr_str(ds, "kind", "gradient"), XAI_OK);
+    assert_int_equal(xai_h5_attr_str(ds, "method", "gradient"), XAI_OK);
+    H5Dclose(ds);
+    H5Fclose(f);
+    const char *base[] = {"evaluate", "--model", model, "--attributions", attr, "--out", out, "--steps", "2",
+                          "--metrics", "none", "--ig-curve", "--ig-n", "2", "--ig-steps", "4,8", "--ig-rules",
+                          "midpoint", "--ig-check", "no"};
+    const int nb = sizeof base / sizeof *base;
+    const char *args[32];
+    memcpy(args, base, sizeof base);
+    args[nb] = NULL;
+    assert_int_equal(run(args), 0); /* without the option: every IG method */
+    assert_int_equal(xai_h5_open(&f, out, 0), XAI_OK);
+    assert_true(xai_h5_exists(f, "/ig_steps/ig/midpoint/median"));
+    assert_true(xai_h5_exists(f, "/ig_steps/ig-uniform/midpoint/median"));
+    H5Fclose(f);
+    args[nb] = "--ig-curve-methods", args[nb + 1] = "ig-uniform", args[nb + 2] = NULL;
+    assert_int_equal(run(args), 0);
+    assert_int_equal(xai_h5_open(&f, out, 0), XAI_OK);
+    assert_true(xai_h5_exists(f, "/ig_steps/ig-uniform/midpoint/median"));
+    assert_false(xai_h5_exists(f, "/ig_steps/ig"));
+    H5Fclose(f);
+    unlink(out);
+    /* A typo, and a method that exists but is not IG: errors that name it, and no output file. */
+    const char *bad[] = {"ig,ig-unifrom", "gradient"};
+    for (int b = 0; b < 2; b++) {
+        args[nb + 1] = bad[b];
+        assert_int_equal(run(args), 1);
+        assert_non_null(strstr(xai_errmsg(), b ? "'gradient'" : "'ig-unifrom'"));
+        assert_non_null(strstr(xai_errmsg(), "ig, ig-uniform"));
+        assert_int_equal(access(out, F_OK), -1);
+    }
+    /* Without --ig-curve the option has nothing to check. */
+    const char *off[] = {"evaluate", "--model", model, "--attributions", attr, "--out", out, "--steps", "2",
+                         "--metrics", "none", "--ig-curve-methods", "nothing", NULL};
+    assert_int_equal(run(off), 0);
+    unlink(out);
+}
+
 /* The fitted order and the steps for a target error on exact power laws. */
 static void test_order_fit(void **state)
 {
@@ -567,6 +634,7 @@ int main(void)
         cmocka_unit_test(test_evaluate_linear),
         cmocka_unit_test(test_evaluate_errors),
         cmocka_unit_test(test_evaluate_exact),
+        cmocka_unit_test(test_ig_curve_methods),
         cmocka_unit_test(test_order_fit),
         cmocka_unit_test(test_output_is_input),
         cmocka_unit_test(test_summary_quoted),

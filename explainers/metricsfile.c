@@ -1032,11 +1032,18 @@ static double column_mean(hid_t f, const char *method, int c)
     return s.mean;
 }
 
-int xai_metricsfile_read_sanity(const char *path, const char *method, double **layer, double **mean, double **se)
+int xai_metricsfile_read_sanity(const char *path, const char *method, double **layer, double **mean, double **se,
+                                int64_t *n_images)
 {
     *layer = *mean = *se = NULL;
+    if (n_images) *n_images = -1;
     hid_t f;
     if (xai_h5_open(&f, path, 0) != XAI_OK) return xai_clear_error(), 0;
+    if (n_images) {
+        char grp[600];
+        snprintf(grp, sizeof grp, "/methods/%s/sanity", method);
+        *n_images = attr_i64(f, grp, "n_images", -1);
+    }
     static const char *const v[5] = {"layer", "spearman_abs_mean", "ssim_mean", "spearman_abs_stderr", "ssim_stderr"};
     double *got[5] = {0};
     int n[5] = {0}, ok = 1;

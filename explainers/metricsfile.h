@@ -193,7 +193,8 @@ int xai_metricsfile_read_curve(const char *path, const char *method, const char 
  * (-1: none), mean and se (2, S): Spearman |rank| correlation, then SSIM, each against the
  * original map. Returns S, 0 when the file has no readable randomisation for it (a layer that
  * is not a whole number in -1..INT32_MAX makes it unreadable). Arrays malloc'd. */
-int xai_metricsfile_read_sanity(const char *path, const char *method, double **layer, double **mean, double **se);
+int xai_metricsfile_read_sanity(const char *path, const char *method, double **layer, double **mean, double **se,
+                                int64_t *n_images);
 
 /* The summary numbers of each method (the columns of xai_metrics_summary_csv after label,method):
  * aopc_morf, _se, aopc_lerf, _se, aopc_random, _se, morf_minus_random_z, abpc, abpc_se,

@@ -638,7 +638,7 @@ static xai_status export_ig_exact(const char *tmp, const xai_exp_summary *s, xai
     int nb = 0, all = s->nig > 0;
     for (int g = 0; g < s->nig; g++) nb += s->ig[g].nrules, all &= s->ig[g].exact;
     xai_sbuf_printf(meta, "have_ig_exact = %d\n", all && nb);
-    if (all && nb) xai_sbuf_printf(meta, "ig_images = %lld\n", (long long)s->ig[0].exact_n); /* the curve's */
+    if (all && nb) xai_sbuf_printf(meta, "ig_exact_images = %lld\n", (long long)s->ig[0].exact_n);
     if (!all || !nb) return XAI_OK;
     xai_sbuf b = {0}, t = {0};
     xai_sbuf_printf(&b, "# IG map error against exact IG, from %s/metrics.h5 /ig_steps/<method>/<rule>/map_*\n", s->dir);
@@ -767,11 +767,11 @@ static xai_status export_training(const char *tmp, const xai_exp_summary *s, xai
     return st;
 }
 
-/* One method's cascade as a block of sanity.dat; 0 when the file has none for it. */
-static int sanity_block(xai_sbuf *b, const char *path, const char *method)
+/* One method's cascade as a block of sanity.dat; 0 when the file has none for it. *images: its images. */
+static int sanity_block(xai_sbuf *b, const char *path, const char *method, int64_t *images)
 {
     double *layer, *mean, *se;
-    const int n = xai_metricsfile_read_sanity(path, method, &layer, &mean, &se);
+    const int n = xai_metricsfile_read_sanity(path, method, &layer, &mean, &se, images);
     if (n) xai_sbuf_printf(b, "\n\n# %s\n", method);
     for (int k = 0; k < n; k++) {
         xai_sbuf_printf(b, "%d %d", k, (int)layer[k]);
@@ -791,12 +791,13 @@ static xai_status export_sanity(const char *tmp, const char *exp_dir, const xai_
     char **names = xai_calloc((size_t)s->nmethods + 1, sizeof *names);
     char **colors = xai_calloc((size_t)s->nmethods + 1, sizeof *colors);
     int nc = 0, S = 0;
+    int64_t images = -1;
     xai_sbuf_printf(&b, "# model-parameter randomisation cascade (Adebayo et al. 2018), from %s /methods/*/sanity\n"
                         "# columns: step layer spearman_abs_mean spearman_abs_se ssim_mean ssim_se (layer -1: none "
                         "randomised)\n# blocks: one per method, as meta.gp sanity_name",
                     path);
     for (int i = 0; i < s->nmethods; i++) {
-        const int n = sanity_block(&b, path, s->methods[i].name);
+        const int n = sanity_block(&b, path, s->methods[i].name, &images);
         if (!n) continue;
         names[nc] = s->methods[i].name, colors[nc++] = (char *)xai_method_color(s->methods[i].name);
         S = n;
@@ -806,6 +807,7 @@ static xai_status export_sanity(const char *tmp, const char *exp_dir, const xai_
     xai_sbuf_printf(meta, "have_sanity = %d\n", nc > 0);
     if (nc) {
         xai_sbuf_printf(meta, "n_sanity = %d\nsanity_steps = %d\n", nc, S);
+        if (images > 0) xai_sbuf_printf(meta, "sanity_images = %lld\n", (long long)images);
         xai_gp_str_array(meta, "sanity_name", names, nc);
         xai_gp_str_array(meta, "sanity_color", colors, nc);
     }

@@ -14,8 +14,8 @@ set grid xtics ytics mxtics mytics lc rgb "#e5e5e5", lc rgb "#f2f2f2"
 set xlabel "integration steps"
 set format y "10^{%L}"
 set key top right noenhanced
-# How many images (meta.gp has it with the exact reference, whose images the curve shares).
-nimg = exists("ig_images") ? sprintf(", %d images", ig_images) : ""
+# How many images have the exact reference (with --ig-exact-n, fewer than the curve's).
+nimg = exists("ig_exact_images") ? sprintf("%d images; ", ig_exact_images) : ""
 do for [fmt in "png pdf"] {
     if (fmt eq "png") {
         set terminal pngcairo size (have_ig_exact ? 1600 : 900), 640 font "Sans,11"
@@ -24,11 +24,10 @@ do for [fmt in "png pdf"] {
     }
     set output out.'/ig_completeness.'.fmt
     if (have_ig_exact) {
-        set multiplot layout 1, 2 title sprintf("%s: IG vs steps (%s baseline%s)", dataset_title, ig_baseline, nimg) \
-            noenhanced
+        set multiplot layout 1, 2 title sprintf("%s: IG vs steps (%s baseline)", dataset_title, ig_baseline) noenhanced
         set title "completeness error" noenhanced
     } else {
-        set title sprintf("%s: IG completeness vs steps (%s baseline%s)", dataset_title, ig_baseline, nimg) noenhanced
+        set title sprintf("%s: IG completeness vs steps (%s baseline)", dataset_title, ig_baseline) noenhanced
     }
     set ylabel "relative error |Σ R − (f(x) − f(x'))| / |f(x) − f(x')|"
     # Exact zeros cannot be shown on a log axis: they are left out.
@@ -38,7 +37,7 @@ do for [fmt in "png pdf"] {
              with lines lw 1 dt 2 lc rgb rule_color[i] notitle, \
          NaN with lines lw 1 dt 2 lc rgb "#555555" title "90th percentile"
     if (have_ig_exact) {
-        set title "map error against exact IG (key: observed order)" noenhanced
+        set title sprintf("map error against exact IG (%skey: observed order)", nimg) noenhanced
         set ylabel "relative L2 error ‖R_n − R_{exact}‖ / ‖R_{exact}‖"
         plot for [i = 1:n_rules] g index (i - 1) using 1:($2 > 0 ? $2 : 1/0) \
                  with linespoints lw 2 pt 7 ps 0.9 lc rgb rule_color[i] \

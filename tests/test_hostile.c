@@ -548,7 +548,7 @@ static void test_sanity_layer_huge(void **state)
     }
     H5Sclose(sp), H5Pclose(lcpl), H5Fclose(f);
     double *layer, *mean, *se;
-    assert_int_equal(xai_metricsfile_read_sanity(path, "m", &layer, &mean, &se), 2);
+    assert_int_equal(xai_metricsfile_read_sanity(path, "m", &layer, &mean, &se, NULL), 2);
     free(layer), free(mean), free(se);
     const double bad[3] = {1e300, NAN, 2.5};
     for (int i = 0; i < 3; i++) {
@@ -557,7 +557,7 @@ static void test_sanity_layer_huge(void **state)
         const double x[2] = {-1, bad[i]};
         H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, x);
         H5Dclose(ds), H5Fclose(f);
-        assert_int_equal(xai_metricsfile_read_sanity(path, "m", &layer, &mean, &se), 0);
+        assert_int_equal(xai_metricsfile_read_sanity(path, "m", &layer, &mean, &se, NULL), 0);
         assert_null(layer);
     }
     free(path);

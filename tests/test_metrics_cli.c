@@ -244,11 +244,13 @@ static void test_evaluate_linear(void **state)
     H5Fclose(f);
     /* The cascade as the figure reads it: the random control never changes (similarity 1). */
     double *cl, *cm, *cs;
-    assert_int_equal(xai_metricsfile_read_sanity(out, "random", &cl, &cm, &cs), 2);
+    int64_t sn = 0;
+    assert_int_equal(xai_metricsfile_read_sanity(out, "random", &cl, &cm, &cs, &sn), 2);
+    assert_int_equal(sn, 4);
     assert_true(cl[0] == -1 && cl[1] == 1);
     for (int k = 0; k < 4; k++) assert_float_equal(cm[k], 1, 1e-6);
     free(cl), free(cm), free(cs);
-    assert_int_equal(xai_metricsfile_read_sanity(out, "nothere", &cl, &cm, &cs), 0);
+    assert_int_equal(xai_metricsfile_read_sanity(out, "nothere", &cl, &cm, &cs, NULL), 0);
 
     FILE *c = fopen(csv, "r");
     assert_non_null(c);

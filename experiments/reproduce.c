@@ -170,27 +170,28 @@ static void chain_args(argbuf *a, const xai_config *c, const char *const *chain,
 }
 
 /* The sections an evaluation reads, in increasing precedence: [evaluate], [seed-evaluate] for
- * the models after the first, the profile's [quick-evaluate] or [full-evaluate], then extra. */
+ * the models after the first, extra (the confound stage's [confound]), then the profile's
+ * [quick-evaluate] or [full-evaluate]. */
 static void eval_chain(const char *chain[5], const repro_opts *o, const experiment *e, const char *extra)
 {
     int n = 0;
     chain[n++] = "evaluate";
     if (e->seed_k) chain[n++] = "seed-evaluate";
+    if (extra) chain[n++] = extra;
     if (o->quick) chain[n++] = "quick-evaluate";
     if (o->full) chain[n++] = "full-evaluate";
-    if (extra) chain[n++] = extra;
     chain[n] = NULL;
 }
 
 /* Images to explain: the profile's `n` ([quick] n, [full] n; --full: the whole test split), for the
- * models after the first [seed-evaluate] n when smaller; NULL: the [explain] section's. */
+ * models after the first [seed-evaluate] n when smaller (not in --full); NULL: the [explain] one. */
 static const char *explain_n(const repro_opts *o, const experiment *e, char *buf, size_t len)
 {
     const char *n = o->quick ? xai_config_str(&e->cfg, "quick", "n", "8")
                     : o->full ? xai_config_str(&e->cfg, "full", "n", "1000000000") /* explain stops at the split */
                               : NULL;
     const char *seed_n = e->seed_k ? xai_config_str(&e->cfg, "seed-evaluate", "n", NULL) : NULL;
-    if (seed_n && (!n || atol(seed_n) < atol(n))) n = seed_n;
+    if (seed_n && !o->full && (!n || atol(seed_n) < atol(n))) n = seed_n;
     if (n) snprintf(buf, len, "%s", n);
     return n ? buf : NULL;
 }

@@ -828,12 +828,15 @@ static void report_seeds(doc *d, const char *root, xai_exp_summary *s, int n)
                 doc_heading(d, 2, "Between-model spread");
                 doc_para(d, "Each experiment trained with [train] seeds = K (models 2..K in <experiment>/seed<k>/, "
                             "seeds + 1000 k): per method, the mean over the K models of each model's mean over the "
-                            "images, the s.d. between the models and the 95 %% t interval of that mean (K - 1 "
-                            "degrees of freedom); beside it the first model's mean with its 95 %% bootstrap "
-                            "interval over the images. The first metric of each family is shown.");
+                            "same images, the s.d. between the models and the 95 %% t interval of that mean (K - 1 "
+                            "degrees of freedom): the spread between training runs. Beside it the first model's "
+                            "mean with its 95 %% bootstrap interval over all its images: the spread between "
+                            "images. The first metric of each family is shown (a metric the further models did "
+                            "not run: –).");
             }
             doc_heading(d, 3, s[e].name);
-            doc_para(d, "%d models.", sp.models);
+            doc_para(d, "%d models; the model means over the first %d images, which every model scored.", sp.models,
+                     sp.images);
             seeds_table(d, &sp);
         }
         if (st == XAI_OK) xai_seed_spread_free(&sp);

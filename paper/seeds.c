@@ -16,30 +16,45 @@ double xai_t975(int df)
     return df >= 1 && df < XAI_SEEDS_MAX ? t[df - 1] : NAN;
 }
 
-static int find_name(char *const *names, int n, const char *name)
+/* Mean of the finite values among the first n of metric source `source` of `method` in path (NaN
+ * when the model has none); *len gets the vector's length (0 when absent). */
+static double head_mean(const char *path, const char *method, const char *source, int n, int *len)
 {
-    for (int i = 0; i < n; i++)
-        if (!strcmp(names[i], name)) return i;
-    return -1;
+    double *v = NULL, sum = 0;
+    int m = 0, used = 0;
+    if (xai_metricsfile_read_values(path, method, source, &v, &m) != XAI_OK) xai_clear_error();
+    *len = m;
+    for (int i = 0; i < m && i < n; i++)
+        if (isfinite(v[i])) sum += v[i], used++;
+    free(v);
+    return used ? sum / used : NAN;
 }
 
-/* Model q's per-image means into v (M, k) in the first model's metric and method order (NaN where
- * that model lacks one). */
-static xai_status model_means(double *v, const xai_metrics_stats_set *first, const char *path)
+/* Model q's means over the first n images (the images every model scored: the models after the
+ * first may score fewer, [seed-evaluate] n) into v (M, k), in the first model's metric and method
+ * order, NaN where that model lacks one. */
+static void model_means(double *v, const xai_metrics_stats_set *first, const char *path, int n)
 {
-    xai_metrics_stats_set t;
-    XAI_TRY(xai_metricsfile_read_stats(&t, path, NULL));
-    for (int i = 0; i < first->nmetrics; i++) {
-        int it = -1;
-        for (int c = 0; c < t.nmetrics && it < 0; c++)
-            if (!strcmp(t.m[c].name, first->m[i].name)) it = c;
+    for (int i = 0; i < first->nmetrics; i++)
         for (int j = 0; j < first->k; j++) {
-            const int jt = it < 0 ? -1 : find_name(t.methods, t.k, first->methods[j]);
-            v[(size_t)i * first->k + j] = jt < 0 ? NAN : t.m[it].mean[jt];
+            int len;
+            v[(size_t)i * first->k + j] = head_mean(path, first->methods[j], first->m[i].source, n, &len);
         }
+}
+
+/* Images every model scored: the shortest first-metric vector of the first method over the models. */
+static int common_images(const xai_metrics_stats_set *first, const char *exp_dir, int K)
+{
+    int n = -1;
+    for (int q = 0; q < K; q++) {
+        char path[1200];
+        if (q) snprintf(path, sizeof path, "%s/seed%d/metrics.h5", exp_dir, q);
+        else snprintf(path, sizeof path, "%s/metrics.h5", exp_dir);
+        int len;
+        head_mean(path, first->methods[0], first->m[0].source, 0, &len);
+        if (n < 0 || len < n) n = len;
     }
-    xai_metrics_stats_set_free(&t);
-    return XAI_OK;
+    return n < 0 ? 0 : n;
 }
 
 /* Mean, s.d. and t interval over the K models of each (metric, method) cell of v (K, cells). */
@@ -72,24 +87,19 @@ xai_status xai_seed_spread_load(xai_seed_spread *s, const char *exp_dir)
     s->models = K;
     const size_t cells = (size_t)s->first.nmetrics * s->first.k;
     if (K == 1 || !cells) return XAI_OK;
+    s->images = common_images(&s->first, exp_dir, K);
     double *v = xai_malloc((size_t)K * cells * sizeof *v);
-    for (int i = 0; i < s->first.nmetrics; i++)
-        memcpy(v + (size_t)i * s->first.k, s->first.m[i].mean, (size_t)s->first.k * sizeof *v);
-    xai_status st = XAI_OK;
-    for (int q = 1; q < K && st == XAI_OK; q++) {
-        snprintf(path, sizeof path, "%s/seed%d/metrics.h5", exp_dir, q);
-        st = model_means(v + (size_t)q * cells, &s->first, path);
+    for (int q = 0; q < K; q++) {
+        if (q) snprintf(path, sizeof path, "%s/seed%d/metrics.h5", exp_dir, q);
+        else snprintf(path, sizeof path, "%s/metrics.h5", exp_dir);
+        model_means(v + (size_t)q * cells, &s->first, path, s->images);
     }
-    if (st == XAI_OK) {
-        s->mean = xai_malloc(cells * sizeof *s->mean), s->sd = xai_malloc(cells * sizeof *s->sd);
-        s->lo = xai_malloc(cells * sizeof *s->lo), s->hi = xai_malloc(cells * sizeof *s->hi);
-        s->count = xai_malloc(cells * sizeof *s->count);
-        summarise(s, v, K, cells);
-    } else {
-        xai_seed_spread_free(s);
-    }
+    s->mean = xai_malloc(cells * sizeof *s->mean), s->sd = xai_malloc(cells * sizeof *s->sd);
+    s->lo = xai_malloc(cells * sizeof *s->lo), s->hi = xai_malloc(cells * sizeof *s->hi);
+    s->count = xai_malloc(cells * sizeof *s->count);
+    summarise(s, v, K, cells);
     free(v);
-    return st;
+    return XAI_OK;
 }
 
 void xai_seed_spread_free(xai_seed_spread *s)

@@ -10,14 +10,15 @@
 typedef struct {
     int models;                  /* K: the experiment's metrics.h5, then seed<k>/metrics.h5 for k = 1, 2, ... while present */
     xai_metrics_stats_set first; /* the first model's /stats: methods, metrics, between-image CIs */
+    int images;                  /* the first this many images, scored by every model, give the means below */
     /* (first.nmetrics, first.k), over the models with a finite mean of metric i for method j: */
     double *mean, *sd;           /* mean and sample s.d. of the per-model means (sd NaN with one model) */
     double *lo, *hi;             /* 95 % t interval of the mean over models, NaN with fewer than 2 */
     int *count;                  /* how many models had it */
 } xai_seed_spread;
 
-/* Reads exp_dir's models; models = 1 (no further model) leaves the arrays NULL. A file that cannot
- * be read is an error; a metric or method a further model lacks just lowers its count. */
+/* Reads exp_dir's models; models = 1 (no further model) leaves the arrays NULL. The first model's
+ * file must be readable; a metric or method a further model lacks just lowers its count. */
 xai_status xai_seed_spread_load(xai_seed_spread *s, const char *exp_dir);
 void xai_seed_spread_free(xai_seed_spread *s);
 

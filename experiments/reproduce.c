@@ -371,6 +371,14 @@ static void stage_args(argbuf *a, const repro_opts *o, const experiment *e, int 
     }
 }
 
+/* Stages an entry does not have: the confound without a [confound] section; the confound and the
+ * plots of the models after the first (the report compares them, paper/seeds.c). */
+static int stage_skipped(const experiment *e, int st)
+{
+    if (st == ST_CONFOUND && !xai_config_str(&e->cfg, "confound", "perturb", NULL)) return 1;
+    return e->seed_k && (st == ST_CONFOUND || st == ST_EXPORT);
+}
+
 /* The overall ETA from the stage times that earlier runs recorded: the sum over the stages still
  * to come (this one included); "" when no stage ahead ever ran, a lower bound when some did not. */
 static void eta_text(char *buf, size_t n, const repro_opts *o, const experiment *e, int st)
@@ -379,6 +387,7 @@ static void eta_text(char *buf, size_t n, const repro_opts *o, const experiment 
     int known = 0, unknown = 0;
     for (int i = e->index; i < o->nall && o->jobs == 1; i++)
         for (int s = i == e->index ? st : 0; s < NSTAGE; s++) {
+            if (stage_skipped(&o->all[i], s)) continue;
             if (o->all[i].prev_s[s] >= 0) left += o->all[i].prev_s[s], known++;
             else unknown++;
         }
@@ -412,9 +421,7 @@ static int stage(const repro_opts *o, experiment *e, int st)
     make_key(key, sizeof key, e, o, inputs);
     int r = 0;
     /* fetch has no output of ours to check; the fetch command itself is a no-op on verified data. */
-    if ((st == ST_CONFOUND && !xai_config_str(&e->cfg, "confound", "perturb", NULL)) ||
-        (e->seed_k && (st == ST_CONFOUND || st == ST_EXPORT))) {
-        /* no [confound] section; the models after the first are compared in the report, not plotted */
+    if (stage_skipped(e, st)) {
         e->stage_s[st] = 0;
     } else if (st != ST_FETCH && up_to_date(e, o, stage_names[st], key, outputs)) {
         e->stage_s[st] = recorded_seconds(e, stage_names[st]);

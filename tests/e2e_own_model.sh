@@ -5,7 +5,7 @@
 # Usage: e2e_own_model.sh path/to/xai
 set -u
 XAI=$1
-SRC=${XAI_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
+SRC=$(cd "${XAI_SOURCE_DIR:-$(dirname "$0")/..}" && pwd)
 D=$SRC/tests/data
 source "$(dirname "${BASH_SOURCE[0]}")/lib_e2e.sh"
 

@@ -24,7 +24,8 @@ do for [fmt in "png pdf"] {
         set terminal pdfcairo size 5in, 4.5in font "Sans,7"
     }
     set output out.'/agreement.'.fmt
-    set title sprintf("%s: agreement between metrics (Kendall tau-b of the method rankings)", dataset_title) noenhanced
+    set title sprintf("%s: agreement between metrics (Kendall tau-b of the rankings of %s)", dataset_title, \
+        exists("agreement_methods") ? sprintf("%d methods", agreement_methods) : "the methods") noenhanced
     plot f matrix with image, \
          f matrix using 1:2:(sprintf("%.2f", $3)) with labels font ",9"
     unset output

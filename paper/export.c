@@ -837,7 +837,7 @@ static xai_status export_agreement(const char *tmp, const xai_exp_summary *s, xa
     xai_sbuf_free(&b);
     char **names = xai_calloc((size_t)m, sizeof *names);
     for (int i = 0; i < m; i++) names[i] = (char *)st->m[i].name;
-    xai_sbuf_printf(meta, "n_metrics = %d\n", m);
+    xai_sbuf_printf(meta, "n_metrics = %d\nagreement_methods = %d\n", m, st->k);
     xai_gp_str_array(meta, "metric_name", names, m);
     free(names);
     return r;

@@ -91,6 +91,7 @@ static void export_values(int channels)
     assert_non_null(strstr(meta, "have_ig_steps = 1\nn_rules = 2\n"));
     assert_non_null(strstr(meta, "rule_name[1] = 'left'\nrule_name[2] = 'gauss'\n"));
     assert_non_null(strstr(meta, "have_ig_exact = 1\nig_exact_images = 6\narray rule_order[2]\nrule_order[1] = 1\n"));
+    assert_non_null(strstr(meta, "n_metrics = 2\nagreement_methods = 3\n"));
     assert_non_null(strstr(meta, "have_training = 1\nn_epochs = 3\ncol_epoch = 1\ncol_train_loss = 3\ncol_val_loss = 5\n"));
     /* The same method has the same colour in every figure. */
     char want[96];

@@ -177,6 +177,165 @@ static xai_status check_model(const eval_input *in, xai_model *m, const char *mo
     return XAI_OK;
 }
 
+/* ------------------------------------------------- ranks (core/mpi.h) */
+
+/* This rank's images [*b, *e) of n under mpirun; 0 (all images, every rank computing them) with
+ * one rank or fewer images than ranks. A family run on the shard and gathered writes the same file. */
+static int my_rows(int n, int64_t *b, int64_t *e)
+{
+    *b = 0, *e = n;
+    if (xai_mpi_size() == 1 || n < xai_mpi_size()) return 0;
+    xai_mpi_shard(n, b, e);
+    return 1;
+}
+
+/* *v: this rank's rows [b, e) of (n, cols) values of elem bytes; replaced by all n rows. */
+static xai_status gather_rows(void **v, size_t elem, int n, int cols, int64_t b, int64_t e)
+{
+    if (!*v) return XAI_OK;
+    const size_t row = elem * (size_t)cols;
+    char *full = xai_malloc((size_t)n * row + 1);
+    memcpy(full + (size_t)b * row, *v, (size_t)(e - b) * row);
+    free(*v);
+    *v = full;
+    return xai_mpi_allgather_rows(full, (int64_t)row, n);
+}
+#define GATHER(p, n, cols, b, e) gather_rows((void **)&(p), sizeof *(p), n, cols, b, e)
+
+/* *v: this rank's columns [b, e) of (rows, n) doubles; replaced by all n columns. */
+static xai_status gather_cols(double **v, int rows, int n, int64_t b, int64_t e)
+{
+    if (!*v) return XAI_OK;
+    const int nl = (int)(e - b);
+    double *t = xai_malloc(((size_t)n * rows + 1) * sizeof *t);
+    for (int r = 0; r < rows; r++)
+        for (int i = 0; i < nl; i++) t[(size_t)(b + i) * rows + r] = (*v)[(size_t)r * nl + i];
+    xai_status s = xai_mpi_allgather_rows(t, (int64_t)rows * sizeof *t, n);
+    double *full = xai_malloc(((size_t)n * rows + 1) * sizeof *full);
+    for (int r = 0; r < rows; r++)
+        for (int i = 0; i < n; i++) full[(size_t)r * n + i] = t[(size_t)i * rows + r];
+    free(t);
+    free(*v);
+    *v = full;
+    return s;
+}
+
+static xai_status gather_curve(xai_flip_curve *c, int n, int k1, int64_t b, int64_t e)
+{
+    XAI_TRY(GATHER(c->logit, n, k1, b, e));
+    return GATHER(c->prob, n, k1, b, e);
+}
+
+/* Each method's maps from image b on. */
+static const float **attr_from(const eval_input *in, int64_t b)
+{
+    const float **a = xai_calloc(in->nmethods + 1, sizeof *a);
+    for (int i = 0; i < in->nmethods; i++) a[i] = in->attr[i] + (size_t)b * xai_shape_size(in->h.shape);
+    return a;
+}
+
+/* Pixel flipping over this rank's images, the curves then gathered: every value as one process
+ * computes it (an image's curves depend on the image alone). */
+static xai_status pixelflip_rows(xai_flip_result *fr, const eval_input *in, xai_model *m, const xai_flip_opts *o)
+{
+    const xai_attr_header *h = &in->h;
+    const size_t size = xai_shape_size(h->shape);
+    int64_t b, e;
+    const int sharded = my_rows(in->n, &b, &e);
+    const float **attr = attr_from(in, b);
+    xai_status s = xai_pixelflip(fr, m, h->inputs + (size_t)b * size, h->targets + b, h->indices + b, (int)(e - b),
+                                 attr, in->nmethods, o);
+    free(attr);
+    if (!sharded || (s = xai_mpi_agree(s)) != XAI_OK) return s;
+    const int k1 = fr->nsteps + 1;
+    XAI_TRY(gather_curve(&fr->random, in->n, k1, b, e));
+    for (int a = 0; a < in->nmethods; a++) {
+        XAI_TRY(gather_curve(&fr->morf[a], in->n, k1, b, e));
+        XAI_TRY(gather_curve(&fr->lerf[a], in->n, k1, b, e));
+    }
+    fr->n = in->n;
+    XAI_TRY(xai_mpi_allreduce_sum_f64(&fr->forward_images, 1));
+    return xai_mpi_allreduce_max_f64(&fr->seconds, 1);
+}
+
+/* Every per-image array of the faith metrics of one method, gathered. */
+static xai_status gather_faith_method(xai_faith_method *f, const xai_faith_result *r, int n, int64_t b, int64_t e)
+{
+    XAI_TRY(gather_curve(&f->ins, n, r->ins_steps + 1, b, e));
+    XAI_TRY(gather_curve(&f->del, n, r->ins_steps + 1, b, e));
+    XAI_TRY(gather_curve(&f->road_morf, n, XAI_ROAD_LEVELS + 1, b, e));
+    XAI_TRY(gather_curve(&f->road_lerf, n, XAI_ROAD_LEVELS + 1, b, e));
+    for (int q = 0; q < 2; q++) {
+        XAI_TRY(GATHER(f->ins_auc[q], n, 1, b, e));
+        XAI_TRY(GATHER(f->del_auc[q], n, 1, b, e));
+        XAI_TRY(GATHER(f->road_morf_auc[q], n, 1, b, e));
+        XAI_TRY(GATHER(f->road_lerf_auc[q], n, 1, b, e));
+    }
+    double **vec[] = {&f->faithcorr, &f->infid, &f->infid_scaled, &f->sparseness, &f->complexity};
+    for (size_t k = 0; k < sizeof vec / sizeof *vec; k++) XAI_TRY(GATHER(*vec[k], n, 1, b, e));
+    return gather_cols(&f->sensn, r->nsensn, n, b, e);
+}
+
+/* Costs of the sharded metrics: the slowest rank's time, every rank's passes. */
+static xai_status merge_costs(xai_faith_result *r, unsigned which, int n)
+{
+    double v[4 * XAI_FM_COUNT], t[2 * XAI_FM_COUNT];
+    for (int k = 0; k < XAI_FM_COUNT; k++) {
+        v[2 * k] = r->cost[k].forwards, v[2 * k + 1] = r->cost[k].explanations;
+        t[2 * k] = r->cost[k].seconds, t[2 * k + 1] = r->cost[k].impute_seconds;
+    }
+    XAI_TRY(xai_mpi_allreduce_sum_f64(v, 2 * XAI_FM_COUNT));
+    XAI_TRY(xai_mpi_allreduce_max_f64(t, 2 * XAI_FM_COUNT));
+    for (int k = 0; k < XAI_FM_COUNT; k++)
+        if (which & (1u << k))
+            r->cost[k] = (xai_faith_cost){t[2 * k], v[2 * k], v[2 * k + 1], t[2 * k + 1], n};
+    return XAI_OK;
+}
+
+/* Max-sensitivity and the random-logit test run on the first images only: every rank runs them
+ * whole, into r beside the sharded metrics. */
+static xai_status faith_whole(xai_faith_result *r, xai_model *m, const xai_faith_input *fi, const xai_faith_opts *o,
+                              unsigned whole)
+{
+    xai_faith_opts ow = *o;
+    ow.which &= whole;
+    if (!ow.which) return XAI_OK;
+    xai_faith_result w;
+    XAI_TRY(xai_faith_run(&w, m, fi, &ow));
+    for (int a = 0; a < r->nmethods; a++) {
+        r->m[a].maxsens = w.m[a].maxsens, r->m[a].rl_sim = w.m[a].rl_sim;
+        w.m[a].maxsens = w.m[a].rl_sim = NULL;
+    }
+    r->rl_class = w.rl_class, w.rl_class = NULL;
+    for (int k = 0; k < XAI_FM_COUNT; k++)
+        if (ow.which & (1u << k)) r->cost[k] = w.cost[k];
+    xai_faith_result_free(&w);
+    return XAI_OK;
+}
+
+/* The faith metrics over this rank's images, gathered; those of the first images only, whole. */
+static xai_status faith_rows(xai_faith_result *r, xai_model *m, const xai_faith_input *fi, const xai_faith_opts *o)
+{
+    const unsigned whole = (1u << XAI_FM_MAXSENS) | (1u << XAI_FM_RANDLOGIT);
+    int64_t b, e;
+    if (!my_rows(fi->n, &b, &e) || !(o->which & ~whole)) return xai_faith_run(r, m, fi, o);
+    const size_t size = xai_shape_size(m->in);
+    xai_faith_opts os = *o;
+    os.which &= ~whole;
+    xai_faith_input li = *fi;
+    const float **attr = xai_calloc(fi->nmethods + 1, sizeof *attr);
+    for (int a = 0; a < fi->nmethods; a++) attr[a] = fi->attr[a] + (size_t)b * size;
+    li.x += (size_t)b * size, li.target += b, li.image_id += b, li.n = (int)(e - b), li.attr = attr;
+    xai_status s = xai_mpi_agree(xai_faith_run(r, m, &li, &os));
+    free(attr);
+    XAI_TRY(s);
+    for (int a = 0; a < r->nmethods && s == XAI_OK; a++) s = gather_faith_method(&r->m[a], r, fi->n, b, e);
+    if (s == XAI_OK) s = merge_costs(r, os.which, fi->n);
+    r->o = *o, r->n = fi->n;
+    if (s == XAI_OK) s = xai_mpi_agree(faith_whole(r, m, fi, o, whole));
+    return s;
+}
+
 /* ------------------------------------------------------ metric families */
 
 /* Pure inference speed of the same model on full batches of the same images, for the cost
@@ -202,8 +361,7 @@ static xai_status eval_pixelflip(xai_metrics *r, const eval_input *in, xai_model
 {
     const xai_attr_header *h = &in->h;
     r->inference_rate = infer_rate(m, h->inputs, in->n);
-    XAI_TRY(xai_pixelflip(&r->flip_r, m, h->inputs, h->targets, h->indices, in->n, (const float *const *)in->attr,
-                          in->nmethods, o));
+    XAI_TRY(pixelflip_rows(&r->flip_r, in, m, o));
     xai_curve_scores_of(&r->random, &r->flip_r.random, &r->flip_r);
     r->morf = xai_calloc(in->nmethods, sizeof *r->morf);
     r->lerf = xai_calloc(in->nmethods, sizeof *r->lerf);
@@ -300,7 +458,7 @@ static xai_status eval_faith(xai_metrics *r, const eval_input *in, xai_model *m,
     for (int i = 0; i < in->nmethods && s == XAI_OK; i++) s = xai_attr_read_method_spec(&meth[i], in->path, in->names[i]);
     const xai_faith_input fi = {in->h.inputs, in->h.targets, in->h.indices, in->n, (const float *const *)in->attr,
                                 meth, in->nmethods, &o->flip};
-    if (s == XAI_OK) s = xai_faith_run(&r->faith, m, &fi, &o->faith);
+    if (s == XAI_OK) s = faith_rows(&r->faith, m, &fi, &o->faith);
     free(meth);
     return s;
 }

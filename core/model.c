@@ -72,6 +72,8 @@ xai_status xai_layer_spec_parse(xai_layer_spec *s, const char *text, const char 
         const int dim = !strcmp(k, "out") || !strcmp(k, "k") || !strcmp(k, "stride") || !strcmp(k, "pad");
         if (d == floor(d) && !isint && dim)
             return xai_fail(XAI_EINVAL, "%s:%d: %s=%s is out of range (at most %d)", file, line, k, v, XAI_DIM_MAX);
+        if (!strcmp(k, "stride") && isint && d < 1) /* 0 is the pools' internal "stride = k": never written */
+            return xai_fail(XAI_EINVAL, "%s:%d: stride=%s must be at least 1", file, line, v);
         if (!strcmp(k, "out") && (t == XAI_CONV2D || t == XAI_LINEAR) && isint) s->out = (int)d, have_out = 1;
         else if (!strcmp(k, "k") && (t == XAI_CONV2D || t == XAI_MAXPOOL2D || t == XAI_AVGPOOL2D) && isint) s->k = (int)d;
         else if (!strcmp(k, "stride") && (t == XAI_CONV2D || t == XAI_MAXPOOL2D || t == XAI_AVGPOOL2D) && isint)
@@ -370,9 +372,21 @@ xai_status xai_model_create(xai_model **out, const xai_layer_spec *specs, int ns
     return xai_model_create_at(out, specs, nspecs, in, nclasses, max_batch, "model");
 }
 
-static xai_status parse_shape(const char *v, xai_shape *s)
+/* Digits only, checked as they are read: sscanf's %d overflows undefined on 2147483648 and
+ * stops quietly before "x28" or "junk" (1x28x28x28 ran as 1x28x28). */
+xai_status xai_shape_parse(const char *v, xai_shape *s)
 {
-    if (sscanf(v, "%dx%dx%d", &s->c, &s->h, &s->w) != 3 || s->c <= 0 || s->h <= 0 || s->w <= 0) return XAI_EINVAL;
+    int d[3];
+    for (int i = 0; i < 3; i++) {
+        if (*v < '0' || *v > '9') return XAI_EINVAL;
+        long x = 0;
+        while (*v >= '0' && *v <= '9')
+            if ((x = 10 * x + (*v++ - '0')) > XAI_DIM_MAX) return XAI_EINVAL;
+        if (x < 1 || (i < 2 && *v++ != 'x')) return XAI_EINVAL;
+        d[i] = (int)x;
+    }
+    if (*v) return XAI_EINVAL;
+    *s = (xai_shape){d[0], d[1], d[2]};
     return XAI_OK;
 }
 
@@ -382,8 +396,9 @@ xai_status xai_model_from_config(xai_model **m, const xai_config *c, int max_bat
     const xai_config_entry *ein = xai_config_find(c, "model", "input");
     if (!ein) return xai_fail(XAI_EINVAL, "%s: [model] needs `input = CxHxW` (e.g. 1x28x28)", c->path);
     xai_shape in;
-    if (parse_shape(ein->value, &in) != XAI_OK)
-        return xai_fail(XAI_EINVAL, "%s:%d: input = '%s' is not CxHxW (e.g. 1x28x28)", c->path, ein->line, ein->value);
+    if (xai_shape_parse(ein->value, &in) != XAI_OK)
+        return xai_fail(XAI_EINVAL, "%s:%d: input = '%s' is not CxHxW (e.g. 1x28x28; each 1..%d)", c->path, ein->line,
+                        ein->value, XAI_DIM_MAX);
     long classes;
     XAI_TRY(xai_config_int(c, "model", "classes", 0, &classes));
     if (classes <= 0) return xai_fail(XAI_EINVAL, "%s: [model] needs `classes = N` with N > 0", c->path);

@@ -177,6 +177,9 @@ void xai_layer_spec_of(xai_layer_spec *s, const xai_layer *l);
 /* Build a model: infers and checks every shape, allocates all arenas. */
 xai_status xai_model_create(xai_model **m, const xai_layer_spec *specs, int nspecs, xai_shape in,
                             int nclasses, int max_batch);
+/* "CxHxW" (config `input`, `xai import --input`): three whole numbers 1..XAI_DIM_MAX and nothing
+ * else; XAI_EINVAL without a message otherwise (the caller names the file or option). */
+xai_status xai_shape_parse(const char *v, xai_shape *s);
 /* Build from the [model] section of a config: `input = 1x28x28`, `classes = 10`
  * and one `layer = ...` per layer. */
 xai_status xai_model_from_config(xai_model **m, const xai_config *c, int max_batch);

@@ -59,8 +59,7 @@ int xai_cmd_import(int argc, char **argv)
     }
     xai_onnx_opts o;
     xai_onnx_opts_default(&o);
-    if (input && (sscanf(input, "%dx%dx%d", &o.input.c, &o.input.h, &o.input.w) != 3 || o.input.c <= 0 ||
-                  o.input.h <= 0 || o.input.w <= 0 || o.input.c > 4096 || o.input.h > 65536 || o.input.w > 65536)) {
+    if (input && (xai_shape_parse(input, &o.input) != XAI_OK || o.input.c > 4096)) {
         fprintf(stderr, "xai import: --input '%s': expected CxHxW with positive sizes, e.g. 3x224x224\n", input);
         return 2;
     }

@@ -165,6 +165,38 @@ static void test_config_strict(void **state)
     assert_true(n >= 4);
 }
 
+/* Found by tests/hostile_sweep.sh: the model's input shape is read whole ("1x28x28x28" ran as 1x28x28,
+ * "1x28x28junk" passed) and a conv's stride=0 is refused. */
+static void test_config_input_shape(void **state)
+{
+    (void)state;
+    const char *bad[] = {"1x28x28x28", "1x28x28junk", "1x28", "2147483648x1x1", "1x-28x28", "0x28x28", "1x28x 28",
+                         "1x65537x1"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char text[256];
+        snprintf(text, sizeof text, "[model]\ninput = %s\nclasses = 2\nlayer = flatten\nlayer = linear out=2\n", bad[i]);
+        xai_config c;
+        assert_int_equal(xai_config_load_string(&c, text, "t.ini"), XAI_OK);
+        xai_model *m = NULL;
+        assert_int_equal(xai_model_from_config(&m, &c, 1), XAI_EINVAL);
+        assert_null(m);
+        assert_msg("t.ini:2: input = '");
+        assert_msg("' is not CxHxW");
+        xai_config_free(&c);
+    }
+    xai_shape s;
+    assert_int_equal(xai_shape_parse("3x224x65536", &s), XAI_OK);
+    assert_true(s.c == 3 && s.h == 224 && s.w == 65536);
+    /* stride=0 on a conv ran as stride = k (0 is the pools' internal default), rc 0 */
+    xai_layer_spec sp;
+    const char *zero[] = {"conv out=4 k=3 pad=1 stride=0", "maxpool k=2 stride=0", "avgpool k=2 stride=-2"};
+    for (size_t i = 0; i < sizeof zero / sizeof *zero; i++) {
+        assert_int_equal(xai_layer_spec_parse(&sp, zero[i], "t.ini", 4), XAI_EINVAL);
+        assert_msg("t.ini:4: stride=");
+        assert_msg(" must be at least 1");
+    }
+}
+
 static void test_config_size(void **state)
 {
     (void)state;
@@ -573,7 +605,7 @@ int main(void)
         cmocka_unit_test(test_attr_huge_dims),   cmocka_unit_test(test_attr_mismatch),
         cmocka_unit_test(test_model_sizes),      cmocka_unit_test(test_model_garbage),
         cmocka_unit_test(test_stale_plot_dirs),   cmocka_unit_test(test_bench_images),
-        cmocka_unit_test(test_sanity_layer_huge),
+        cmocka_unit_test(test_sanity_layer_huge), cmocka_unit_test(test_config_input_shape),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

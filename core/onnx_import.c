@@ -106,7 +106,7 @@ static xai_status tensor_floats(const tensor_t *t, const char *what, float **out
         return XAI_OK;
     }
     if (!t->has_raw_data && t->n_float_data == (size_t)cnt) {
-        memcpy(*out, t->float_data, (size_t)cnt * sizeof(float));
+        if (cnt) memcpy(*out, t->float_data, (size_t)cnt * sizeof(float)); /* none: float_data is NULL */
         return XAI_OK;
     }
     free(*out);

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "core/onnx.h"
 #include "explainers/metricsfile.h"
 #include "trainers/trainers.h"
 #include "test_export_fixture.h"
@@ -112,6 +113,32 @@ static void test_model_info_shape_huge(void **state)
     free(dir);
 }
 
+/* fuzz_onnx corpus dfc7beb3...: a float tensor of no values (dims [0], no float_data) reached
+ * memcpy with a NULL source (UBSan); it is now one more tensor read, refused or not by the checks
+ * after it, never undefined. Under the sanitizer build this fails without the fix. */
+static void test_onnx_empty_tensor(void **state)
+{
+    (void)state;
+    const char *src = getenv("XAI_SOURCE_DIR");
+    char *dir = xai_path_join(src ? src : XAI_SOURCE_DIR, "tests/fuzz/corpus/onnx");
+    char *path = xai_path_join(dir, "dfc7beb357e8616ea1faac5d52f3719073fd713f");
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    uint8_t buf[4096];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    assert_true(n > 0 && n < sizeof buf);
+    xai_onnx_opts o;
+    xai_onnx_opts_default(&o);
+    xai_model *m = NULL;
+    xai_clear_error();
+    if (xai_onnx_import_buffer(&m, buf, n, "fuzz.onnx", &o, 1) == XAI_OK) xai_model_free(m);
+    else assert_true(xai_errmsg()[0] != 0);
+    xai_clear_error();
+    free(path);
+    free(dir);
+}
+
 int main(void)
 {
     xai_quiet = 1;
@@ -119,6 +146,7 @@ int main(void)
         cmocka_unit_test(test_train_history_huge),
         cmocka_unit_test(test_metrics_vectors_huge),
         cmocka_unit_test(test_model_info_shape_huge),
+        cmocka_unit_test(test_onnx_empty_tensor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -60,15 +60,18 @@ static char **unpack_strings(const char *buf, size_t w, int n)
 }
 
 #define STRINGS_MAX ((uint64_t)1 << 30)
+/* Entries: each becomes a pointer and an allocation, so a count of 1-byte strings within
+ * STRINGS_MAX could still cost gigabytes; no cache holds more names than images (IMAGES_MAX). */
+#define STRINGS_COUNT_MAX (1 << 22)
 
 /* Reads the first `limit` (<= 0: all) strings of a 1-D fixed-length string dataset. */
 static xai_status read_strings(hid_t loc, const char *name, int limit, const char *path, char ***out, int *count)
 {
     uint64_t dims[8];
     if (xai_h5_dims(loc, name, dims) != 1) return xai_fail(XAI_EFORMAT, "%s: missing or malformed '%s'", path, name);
-    if (dims[0] > INT32_MAX)
+    if (dims[0] > STRINGS_COUNT_MAX)
         return xai_fail(XAI_EFORMAT, "%s: '%s' has %llu entries, more than %d", path, name,
-                        (unsigned long long)dims[0], INT32_MAX);
+                        (unsigned long long)dims[0], STRINGS_COUNT_MAX);
     int n = (int)dims[0];
     if (limit > 0 && limit < n) n = limit;
     hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT), ft = H5Dget_type(ds), mt = -1, fs = -1, ms = -1;

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "core/onnx.h"
+#include "datasets/dataset_priv.h"
 #include "explainers/metricsfile.h"
 #include "trainers/trainers.h"
 #include "test_export_fixture.h"
@@ -139,6 +140,31 @@ static void test_onnx_empty_tensor(void **state)
     free(dir);
 }
 
+/* fuzz_dataset_cache (slow unit e3fcf058...): a string dataset of 2^29 one-byte entries passed
+ * the byte cap and became 2^29 pointers and allocations (out of memory); the count is capped. */
+static void test_cache_strings_many(void **state)
+{
+    (void)state;
+    char *dir = fx_tmpdir(), *path = xai_path_join(dir, "cache.h5");
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE), dcpl = H5Pcreate(H5P_DATASET_CREATE), t = H5Tcopy(H5T_C_S1);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    hsize_t n = (hsize_t)1 << 29, chunk = 1 << 16;
+    H5Pset_chunk(dcpl, 1, &chunk);
+    H5Tset_size(t, 1);
+    hid_t sp = H5Screate_simple(1, &n, NULL);
+    hid_t ds = H5Dcreate2(f, "/classes/ids", t, sp, lcpl, dcpl, H5P_DEFAULT);
+    assert_true(ds >= 0);
+    H5Dclose(ds), H5Sclose(sp), H5Tclose(t), H5Pclose(dcpl), H5Pclose(lcpl), H5Fclose(f);
+    xai_ds_cache_info inf;
+    assert_int_equal(xai_ds_cache_info_read(&inf, path), XAI_EFORMAT);
+    assert_non_null(strstr(xai_errmsg(), "'/classes/ids' has 536870912 entries, more than"));
+    xai_clear_error();
+    fx_rmtree(dir);
+    free(path);
+    free(dir);
+}
+
 int main(void)
 {
     xai_quiet = 1;
@@ -147,6 +173,7 @@ int main(void)
         cmocka_unit_test(test_metrics_vectors_huge),
         cmocka_unit_test(test_model_info_shape_huge),
         cmocka_unit_test(test_onnx_empty_tensor),
+        cmocka_unit_test(test_cache_strings_many),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -249,8 +249,27 @@ static xai_status read_param(hid_t lg, const char *name, float *data, int rank, 
     return XAI_OK;
 }
 
+/* The input width a layer group states (in_channels, in_features, num_features) must be the one its
+ * place in the net gives it: the weights' shape is read from the latter, so a different stated
+ * value would otherwise be ignored silently. Absent (files written by hand) it is not required. */
+static xai_status check_stated_inputs(const xai_layer *l, hid_t lg, const char *path, const char *obj)
+{
+    const char *attr = l->type == XAI_CONV2D ? "in_channels"
+                       : l->type == XAI_LINEAR ? "in_features"
+                       : l->type == XAI_BATCHNORM2D ? "num_features" : NULL;
+    if (!attr || !xai_h5_has_attr(lg, attr)) return XAI_OK;
+    int64_t x;
+    if (xai_h5_get_i64(lg, attr, &x) != XAI_OK)
+        return xai_fail(XAI_EFORMAT, "%s: %s attribute '%s' is not a single number", path, obj, attr);
+    if (x != l->in.c)
+        return xai_fail(XAI_EFORMAT, "%s: %s attribute '%s' = %lld, expected %d (what the layers before it give)", path,
+                        obj, attr, (long long)x, l->in.c);
+    return XAI_OK;
+}
+
 static xai_status read_layer_params(xai_layer *l, hid_t lg, const char *path, const char *obj)
 {
+    XAI_TRY(check_stated_inputs(l, lg, path, obj));
     const uint64_t wconv[4] = {l->out.c, l->in.c, l->k, l->k}, wlin[2] = {l->out.c, l->in.c}, nout[1] = {l->out.c};
     const uint64_t nch[1] = {l->in.c};
     switch (l->type) {

@@ -310,6 +310,10 @@ static xai_status read_arrays(hid_t f, const char *path, xai_attr_header *h)
     XAI_TRY(read_rows(f, path, "labels", XAI_H5_I32, h->labels, h->n, 1, NULL));
     XAI_TRY(read_rows(f, path, "targets", XAI_H5_I32, h->targets, h->n, 1, NULL));
     XAI_TRY(read_rows(f, path, "indices", XAI_H5_I64, h->indices, h->n, 1, NULL));
+    for (int i = 0; i < h->n; i++) /* -1: an image file's unknown label */
+        if (h->labels[i] < -1 || h->labels[i] >= h->nclasses)
+            return xai_fail(XAI_EFORMAT, "%s: /labels[%d] = %d is not a class (0..%d) or -1 (unknown)", path, i,
+                            (int)h->labels[i], h->nclasses - 1);
     for (int i = 0; i < h->n; i++)
         if (h->targets[i] < 0 || h->targets[i] >= h->nclasses)
             return xai_fail(XAI_EFORMAT, "%s: /targets[%d] = %d is not a class (0..%d)", path, i, (int)h->targets[i],
@@ -459,7 +463,9 @@ xai_status xai_attr_read_method_info(const char *path, const char *method, xai_a
 static xai_status count_attr(hid_t ds, const char *path, const char *method, const char *name, int64_t lo, int *out)
 {
     int64_t v;
-    if (xai_h5_get_i64(ds, name, &v) != XAI_OK) return XAI_OK;
+    if (!xai_h5_has_attr(ds, name)) return XAI_OK;
+    if (xai_h5_get_i64(ds, name, &v) != XAI_OK)
+        return xai_fail(XAI_EFORMAT, "%s: /attributions/%s @%s is not a single whole number", path, method, name);
     if (v < lo || v > INT_MAX)
         return xai_fail(XAI_EFORMAT, "%s: /attributions/%s @%s = %lld is out of range [%lld, %d]", path, method, name,
                         (long long)v, (long long)lo, INT_MAX);

@@ -538,6 +538,54 @@ static void test_model_garbage(void **state)
     }
 }
 
+/* The hostile sweep's silent acceptances: a layer's stated input width was ignored (the weights'
+ * shape decides), /labels of 99 passed, and @steps = "x" kept the spec's value. */
+static void test_stated_values(void **state)
+{
+    (void)state;
+    const int64_t bad[] = {30000, 0, -1, (1ll << 32) + 1};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char *p = good_model();
+        set_attr(p, "/model/layers/00", "in_channels", H5T_NATIVE_INT64, &bad[i], 1);
+        assert_load_fails(p, "/model/layers/00 attribute 'in_channels' = ");
+        assert_msg("expected 1 (what the layers before it give)");
+        free(p);
+    }
+    char *p = good_model();
+    const int64_t wrong = 7;
+    set_attr(p, "/model/layers/05", "in_features", H5T_NATIVE_INT64, &wrong, 1);
+    assert_load_fails(p, "/model/layers/05 attribute 'in_features' = 7, expected 32");
+    free(p);
+    p = good_model();
+    set_attr(p, "/model/layers/01", "num_features", H5T_NATIVE_INT64, &wrong, 1);
+    assert_load_fails(p, "/model/layers/01 attribute 'num_features' = 7, expected 2");
+    free(p);
+
+    p = in_dir("attr.h5");
+    attr_spec a = {{2, 1, 2, 2}, 0, 8, 1};
+    const float labels[] = {99, -2, 1, -1};
+    const xai_status want[] = {XAI_EFORMAT, XAI_EFORMAT, XAI_OK, XAI_OK};
+    for (size_t i = 0; i < sizeof labels / sizeof *labels; i++) {
+        write_attr(p, &a);
+        set_value(p, "/labels", labels[i]);
+        xai_attr_header h;
+        assert_int_equal(xai_attr_read_header(&h, p), want[i]);
+        if (want[i] == XAI_OK) xai_attr_header_free(&h);
+        else assert_msg("/labels[0] = ");
+    }
+    write_attr(p, &a);
+    hid_t ig = reopen(p, "/attributions/ig");
+    H5Adelete(ig, "steps");
+    H5Oclose(ig);
+    ig = reopen(p, "/attributions/ig");
+    assert_int_equal(xai_h5_attr_str(ig, "steps", "x"), XAI_OK);
+    H5Oclose(ig);
+    xai_method m;
+    assert_int_equal(xai_attr_read_method_spec(&m, p, "ig"), XAI_EFORMAT);
+    assert_msg("/attributions/ig @steps is not a single whole number");
+    free(p);
+}
+
 /* Defect 4 audit: `xai bench ig|evaluate --images` is open-ended; 2^31 - 1 images of 784 values
  * were allocated as asked (abort: out of memory) instead of refused naming the option. */
 static void test_bench_images(void **state)
@@ -606,6 +654,7 @@ int main(void)
         cmocka_unit_test(test_model_sizes),      cmocka_unit_test(test_model_garbage),
         cmocka_unit_test(test_stale_plot_dirs),   cmocka_unit_test(test_bench_images),
         cmocka_unit_test(test_sanity_layer_huge), cmocka_unit_test(test_config_input_shape),
+        cmocka_unit_test(test_stated_values),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -9,6 +9,7 @@
 #include <libgen.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -158,6 +159,22 @@ static long tmp_pid(const char *name, const char *base, const char *infix)
 
 static void unlink_one(const char *p) { unlink(p); }
 
+/* A pid that kill() still finds may be a zombie (a killed MPI rank whose launcher exited before
+ * reaping it): it writes nothing any more, so its temporaries are stale. Linux's /proc tells. */
+static int pid_alive(long pid)
+{
+    if (kill((pid_t)pid, 0) != 0 && errno == ESRCH) return 0;
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *state = strrchr(buf, ')'); /* "pid (comm) S ...": comm may hold spaces and ')' */
+    return !(state && (state[1] == ' ') && (state[2] == 'Z' || state[2] == 'X'));
+}
+
 int xai_remove_stale_tmp(const char *path) { return xai_remove_stale(path, ".tmp.", unlink_one); }
 
 int xai_remove_stale(const char *path, const char *infix, void (*remove_fn)(const char *))
@@ -171,7 +188,7 @@ int xai_remove_stale(const char *path, const char *infix, void (*remove_fn)(cons
         long pid = tmp_pid(de->d_name, base, infix);
         /* A live pid (even one reused by another program) keeps its file: never remove a
          * temporary that someone may still be writing. */
-        if (!pid || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        if (!pid || pid == (long)getpid() || pid_alive(pid)) continue;
         char *p = xai_path_join(dir, de->d_name);
         remove_fn(p);
         removed += !xai_file_exists(p);

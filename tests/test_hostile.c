@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -255,6 +256,31 @@ static void test_stale_tmp(void **state)
     assert_true(xai_file_exists(others)); /* another output's */
     assert_true(xai_file_exists(odd));    /* not a temporary name */
     free(out), free(h5), free(other), free(stale), free(live), free(stale5), free(others), free(odd);
+}
+
+/* A killed MPI rank can linger as a zombie after its launcher exits: kill() still finds its pid,
+ * but it writes nothing any more, so its temporary is stale (the CI failure of 3b0c89c). */
+static void test_stale_tmp_zombie(void **state)
+{
+    (void)state;
+    pid_t z = fork();
+    if (z == 0) _exit(0);
+    assert_true(z > 0);
+    for (int i = 0; i < 200; i++) { /* until it has exited: a zombie, not yet waited for */
+        char path[64], buf[256] = "";
+        snprintf(path, sizeof path, "/proc/%d/stat", (int)z);
+        FILE *f = fopen(path, "r");
+        if (f) buf[fread(buf, 1, sizeof buf - 1, f)] = 0, fclose(f);
+        const char *st = strrchr(buf, ')');
+        if (st && st[2] == 'Z') break;
+        usleep(10000);
+    }
+    char *out = in_dir("z.csv"), *stale = tmp_of(out, (int)z);
+    put(stale, "x", 1);
+    assert_int_equal(xai_write_file_atomic(out, "data", 4), XAI_OK);
+    assert_false(xai_file_exists(stale));
+    waitpid(z, NULL, 0);
+    free(out), free(stale);
 }
 
 /* Plot directories are written as "<dir>.tmp.<pid>" and the replaced one parked as "<dir>.old.<pid>":
@@ -654,7 +680,7 @@ int main(void)
         cmocka_unit_test(test_model_sizes),      cmocka_unit_test(test_model_garbage),
         cmocka_unit_test(test_stale_plot_dirs),   cmocka_unit_test(test_bench_images),
         cmocka_unit_test(test_sanity_layer_huge), cmocka_unit_test(test_config_input_shape),
-        cmocka_unit_test(test_stated_values),
+        cmocka_unit_test(test_stated_values),     cmocka_unit_test(test_stale_tmp_zombie),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

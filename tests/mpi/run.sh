@@ -61,6 +61,15 @@ if [ -n "$victim" ] && kill -0 $runner 2>/dev/null; then
     kill -9 "$victim"
     wait $runner && bad "mpirun succeeded although rank pid $victim was killed"
     [ -e "$tmp/k.h5" ] && bad "a killed explain left $tmp/k.h5"
+    # mpirun may return before its other rank has finished dying; a live writer keeps its file.
+    for f in "$tmp"/k.h5.tmp.*; do
+        p=${f##*.tmp.}
+        for _ in $(seq 300); do
+            st=$(ps -o stat= -p "$p" 2>/dev/null) || break
+            case $st in Z*|X*) break ;; esac
+            sleep 0.1
+        done
+    done
     mpirun -n 2 "$mpi" "${LONG[@]}" --out "$tmp/k.h5" >/dev/null 2>&1 || bad "explain rerun after kill -9"
     same "$tmp/ks.h5" "$tmp/k.h5" "explain rerun after kill -9"
     ls "$tmp"/k.h5.tmp.* >/dev/null 2>&1 && bad "the rerun left a temporary file: $(ls "$tmp"/k.h5.tmp.*)"

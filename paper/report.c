@@ -815,6 +815,38 @@ static void seeds_table(doc *d, const xai_seed_spread *sp)
     table_end(d);
 }
 
+/* Per metric, Kendall tau-b between the models' method rankings (paper/seeds.c). */
+static void seeds_agreement(doc *d, const xai_seed_spread *sp)
+{
+    const xai_metrics_stats_set *f = &sp->first;
+    doc_para(d, "Does retraining change the ranking? Per metric (every metric, not only the first of each family), "
+                "each model ranks the methods by its means over the same images; Kendall's tau-b between the "
+                "rankings of every pair of models (1: the same order, -1: reversed), the mean and the lowest over "
+                "the pairs, over the methods every model scored; winners: how many methods were best in some "
+                "model (1: the same winner in every model).");
+    row h;
+    row_begin(&h);
+    cell(&h, "metric");
+    cell(&h, "methods");
+    cell(&h, "model pairs");
+    cell(&h, "mean tau-b");
+    cell(&h, "min tau-b");
+    cell(&h, "winners");
+    table_begin(d, &h);
+    for (int i = 0; i < f->nmetrics; i++) {
+        row r;
+        row_begin(&r);
+        cell(&r, "%s", f->m[i].name);
+        cell(&r, "%d", sp->tau_methods[i]);
+        cell(&r, "%d", sp->tau_pairs[i]);
+        cellf(&r, "%.2f", sp->tau_mean[i]);
+        cellf(&r, "%.2f", sp->tau_min[i]);
+        cell(&r, "%d", sp->winners[i]);
+        table_row(d, &r, 0);
+    }
+    table_end(d);
+}
+
 static void report_seeds(doc *d, const char *root, xai_exp_summary *s, int n)
 {
     for (int e = 0, head = 0; e < n; e++) {
@@ -838,6 +870,7 @@ static void report_seeds(doc *d, const char *root, xai_exp_summary *s, int n)
             doc_para(d, "%d models; the model means over the first %d images, which every model scored.", sp.models,
                      sp.images);
             seeds_table(d, &sp);
+            seeds_agreement(d, &sp);
         }
         if (st == XAI_OK) xai_seed_spread_free(&sp);
     }

@@ -1,7 +1,8 @@
 /* seeds.c: the between-model spread of an experiment with several trained models (xai reproduce,
- * [train] seeds): per method and metric, the spread of the per-model means over the models. */
+ * [train] seeds): per method and metric the spread of the per-model means, per metric the ranking agreement. */
 #include "paper/seeds.h"
 #include "core/io.h"
+#include "explainers/stats.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -73,6 +74,82 @@ static void summarise(xai_seed_spread *s, const double *v, int K, size_t cells)
     }
 }
 
+/* Metric i's methods every model with the metric has (use, k), ranked per such model (has, K) in
+ * rank (K, n) in the metric's direction; returns n, the methods ranked. */
+static int rank_models(double *rank, unsigned char *has, unsigned char *use, const xai_seed_spread *s,
+                       const double *v, int K, int i)
+{
+    const int M = s->first.nmetrics, k = s->first.k;
+    const double *vi = v + (size_t)i * k; /* model q's means of metric i: vi + q * M * k */
+    for (int q = 0; q < K; q++) {
+        has[q] = 0;
+        for (int j = 0; j < k; j++) has[q] |= isfinite(vi[(size_t)q * M * k + j]) != 0;
+    }
+    int n = 0, any = 0;
+    for (int q = 0; q < K; q++) any |= has[q];
+    for (int j = 0; j < k; j++) {
+        use[j] = any; /* no model with the metric: nothing ranked */
+        for (int q = 0; q < K; q++) use[j] &= !has[q] || isfinite(vi[(size_t)q * M * k + j]);
+        n += use[j];
+    }
+    double *x = xai_malloc((size_t)k * sizeof *x);
+    for (int q = 0; q < K; q++) {
+        if (!has[q]) continue;
+        int c = 0;
+        for (int j = 0; j < k; j++)
+            if (use[j]) x[c++] = vi[(size_t)q * M * k + j];
+        xai_rank_scores(rank + (size_t)q * n, x, n, s->first.m[i].higher_better);
+    }
+    free(x);
+    return n;
+}
+
+/* Metric i's ranking agreement between the K models of v: tau-b over every pair, distinct winners. */
+static void agreement(xai_seed_spread *s, const double *v, int K, int i)
+{
+    const int k = s->first.k;
+    double *rank = xai_malloc((size_t)K * k * sizeof *rank);
+    unsigned char *has = xai_malloc((size_t)K), *use = xai_malloc((size_t)k);
+    unsigned char *best = xai_calloc((size_t)k, 1);
+    const int n = rank_models(rank, has, use, s, v, K, i);
+    double sum = 0, lo = INFINITY;
+    int pairs = 0, winners = 0;
+    for (int q = 0; q < K && n; q++) {
+        if (!has[q]) continue;
+        const double *rq = rank + (size_t)q * n;
+        double top = INFINITY;
+        for (int c = 0; c < n; c++) top = rq[c] < top ? rq[c] : top;
+        for (int c = 0; c < n; c++) best[c] |= rq[c] == top;
+        for (int r = q + 1; r < K && n >= 2; r++) {
+            if (!has[r]) continue;
+            const double t = xai_kendall_tau_b(rq, rank + (size_t)r * n, n);
+            if (isnan(t)) continue;
+            sum += t, pairs++;
+            lo = t < lo ? t : lo;
+        }
+    }
+    for (int c = 0; c < n; c++) winners += best[c];
+    s->tau_methods[i] = n, s->tau_pairs[i] = pairs, s->winners[i] = winners;
+    s->tau_mean[i] = pairs ? sum / pairs : NAN, s->tau_min[i] = pairs ? lo : NAN;
+    free(rank), free(has), free(use), free(best);
+}
+
+void xai_seed_spread_of(xai_seed_spread *s, const double *v, int K)
+{
+    const int M = s->first.nmetrics;
+    const size_t cells = (size_t)M * s->first.k;
+    s->models = K;
+    s->mean = xai_malloc(cells * sizeof *s->mean), s->sd = xai_malloc(cells * sizeof *s->sd);
+    s->lo = xai_malloc(cells * sizeof *s->lo), s->hi = xai_malloc(cells * sizeof *s->hi);
+    s->count = xai_malloc(cells * sizeof *s->count);
+    summarise(s, v, K, cells);
+    const size_t nm = (size_t)M;
+    s->tau_methods = xai_malloc(nm * sizeof *s->tau_methods), s->tau_pairs = xai_malloc(nm * sizeof *s->tau_pairs);
+    s->tau_mean = xai_malloc(nm * sizeof *s->tau_mean), s->tau_min = xai_malloc(nm * sizeof *s->tau_min);
+    s->winners = xai_malloc(nm * sizeof *s->winners);
+    for (int i = 0; i < M; i++) agreement(s, v, K, i);
+}
+
 xai_status xai_seed_spread_load(xai_seed_spread *s, const char *exp_dir)
 {
     memset(s, 0, sizeof *s);
@@ -94,10 +171,7 @@ xai_status xai_seed_spread_load(xai_seed_spread *s, const char *exp_dir)
         else snprintf(path, sizeof path, "%s/metrics.h5", exp_dir);
         model_means(v + (size_t)q * cells, &s->first, path, s->images);
     }
-    s->mean = xai_malloc(cells * sizeof *s->mean), s->sd = xai_malloc(cells * sizeof *s->sd);
-    s->lo = xai_malloc(cells * sizeof *s->lo), s->hi = xai_malloc(cells * sizeof *s->hi);
-    s->count = xai_malloc(cells * sizeof *s->count);
-    summarise(s, v, K, cells);
+    xai_seed_spread_of(s, v, K);
     free(v);
     return XAI_OK;
 }
@@ -106,5 +180,6 @@ void xai_seed_spread_free(xai_seed_spread *s)
 {
     xai_metrics_stats_set_free(&s->first);
     free(s->mean), free(s->sd), free(s->lo), free(s->hi), free(s->count);
+    free(s->tau_methods), free(s->tau_pairs), free(s->tau_mean), free(s->tau_min), free(s->winners);
     memset(s, 0, sizeof *s);
 }

@@ -34,6 +34,33 @@ pdf() {
     fi
 }
 
+# The ranking agreement between the K models of experiment $1 (results $2): the report's table has
+# a row per metric of /stats, with K(K - 1)/2 model pairs for pixel flipping (every model runs it),
+# tau-b in [-1, 1] with min <= mean (dashes only with no pair), 1 <= winners <= methods (0 when no
+# model has the metric over the images they share).
+seed_agreement() {
+    local e=$1 d=$2 K=$3 sec metrics m row
+    sec=$(sed -n '/^## Between-model spread/,/^## /p' "$root/report.md" 2>/dev/null \
+          | awk -v h="### $e" '$0 == h { on = 1; next } on && /^##/ { exit } on')
+    echo "$sec" | grep -q "^$K models;" && ok || bad "$root/report.md: between-model table of $e does not say $K models"
+    metrics=$(h5dump -w 0 -a /stats/metrics "$d/metrics.h5" 2>/dev/null | grep -o '(0): "[^"]*"' \
+              | sed 's/^(0): "//; s/"$//' | tr , ' ')
+    [ -n "$metrics" ] && ok || bad "$d/metrics.h5 has no /stats/metrics"
+    for m in $metrics; do
+        row=$(echo "$sec" | grep -F "| ${m//_/\\_} |" | tail -1)
+        echo "$row" | awk -F'|' -v K="$K" -v m="$m" '
+            function t(s) { gsub(/^ +| +$/, "", s); return s }
+            { n = t($3) + 0; p = t($4) + 0; mean = t($5); min = t($6); w = t($7) + 0
+              if (NF != 8 || p < 0 || p > K * (K - 1) / 2 || w > n || (n > 0 && w < 1)) exit 1
+              if (n < 2 && p > 0) exit 1
+              if (m == "pf_aopc_morf" && p != K * (K - 1) / 2) exit 1
+              if (p == 0) exit !(mean == "–" && min == "–")
+              exit !(min + 0 >= -1 && min + 0 <= mean + 0 && mean + 0 <= 1) }
+            END { if (NR != 1) exit 1 }' && ok \
+            || bad "$root/report.md: ranking agreement of $e, metric $m: no row, or not a valid one: '$row'"
+    done
+}
+
 for e in "${exps[@]}"; do
     d=$root/$e
     h5ok "$d/model.h5" /model /train
@@ -85,6 +112,7 @@ for e in "${exps[@]}"; do
     if [ -n "$seeds" ]; then
         sed -n '/^## Between-model spread/,/^## /p' "$root/report.md" 2>/dev/null | grep -q -x "### $e" && ok \
             || bad "$root/report.md has no between-model table for $e"
+        seed_agreement "$e" "$d" $(( $(echo $seeds | wc -w) + 1 ))
     fi
 done
 for fig in aopc runtime; do png "$root/figures/$fig.png"; pdf "$root/figures/$fig.pdf"; done

@@ -270,10 +270,13 @@ static xai_status read_rows(hid_t f, const char *path, const char *name, xai_h5_
 static xai_status read_dims(hid_t f, const char *path, xai_attr_header *h, int max_n)
 {
     char fmt[64] = "";
-    if (xai_h5_get_str(f, "format", fmt, sizeof fmt) != XAI_OK || strcmp(fmt, ATTR_FORMAT))
-        return xai_fail(XAI_EFORMAT,
-                        "%s: not an attribution file (@format is '%s', expected '%s'; made by xai explain?)", path,
-                        fmt, ATTR_FORMAT);
+    xai_status fs = xai_h5_get_str(f, "format", fmt, sizeof fmt);
+    if (fs != XAI_OK)
+        return xai_fail(XAI_EFORMAT, "%s: not an attribution file (%s @format, expected the string '%s'; made by xai "
+                        "explain?)", path, fs == XAI_ENOTFOUND ? "no attribute" : "a non-string", ATTR_FORMAT);
+    if (strcmp(fmt, ATTR_FORMAT))
+        return xai_fail(XAI_EFORMAT, "%s: not an attribution file (@format is '%s', expected '%s'; made by xai explain?)",
+                        path, fmt, ATTR_FORMAT);
     uint64_t d[8], dk[8];
     int r = xai_h5_dims(f, "inputs", d);
     if (r != 4 || d[0] == 0 || d[0] > (1u << 30) || d[1] == 0 || d[1] > 4096 || d[2] == 0 || d[3] == 0)

@@ -651,6 +651,23 @@ xai_status xai_metricsfile_write(xai_metrics_writer *w, const xai_metrics *m)
 
 /* ------------------------------------------------------------- reading */
 
+/* Opens a metrics file for reading. Every reader goes through here: a file without this @format
+ * (another kind of file, or a damaged one) is refused as a whole, not read as a metrics file whose
+ * parts are all missing. */
+static xai_status open_metrics(hid_t *f, const char *path)
+{
+    XAI_TRY(xai_h5_open(f, path, 0));
+    char fmt[64] = "";
+    xai_status s = xai_h5_get_str(*f, "format", fmt, sizeof fmt);
+    if (s == XAI_OK && !strcmp(fmt, XAI_METRICS_FORMAT)) return XAI_OK;
+    xai_h5_close(*f);
+    if (s == XAI_OK)
+        return xai_fail(XAI_EFORMAT, "%s: not a metrics file of `xai evaluate` (@format is '%s', expected '%s')", path,
+                        fmt, XAI_METRICS_FORMAT);
+    return xai_fail(XAI_EFORMAT, "%s: not a metrics file of `xai evaluate` (%s @format, expected the string '%s')",
+                    path, s == XAI_ENOTFOUND ? "no attribute" : "a non-string", XAI_METRICS_FORMAT);
+}
+
 /* A group's attributes; absent groups or attributes leave the default ("/": the file's root). */
 static hid_t open_obj(hid_t f, const char *obj) { return strcmp(obj, "/") ? xai_h5_open_group(f, obj) : f; }
 
@@ -896,7 +913,7 @@ xai_status xai_metricsfile_read_scores(xai_metrics_scores *s, const char *path, 
 {
     memset(s, 0, sizeof *s);
     hid_t f;
-    XAI_TRY(xai_h5_open(&f, path, 0));
+    XAI_TRY(open_metrics(&f, path));
     read_settings(s, f);
     char **names;
     int nm = list_group(f, "/methods", &names);
@@ -932,7 +949,7 @@ int xai_metricsfile_read_vector(const char *path, const char *dataset, double **
 {
     *v = NULL;
     hid_t f;
-    if (xai_h5_open(&f, path, 0) != XAI_OK) return xai_clear_error(), 0;
+    if (open_metrics(&f, path) != XAI_OK) return xai_clear_error(), 0;
     int k1 = 0;
     *v = read_vec(f, dataset, &k1);
     xai_h5_close(f);
@@ -949,7 +966,7 @@ int xai_metricsfile_read_mean_se(const char *path, const char *grp, int k1, doub
 {
     char obj[900];
     hid_t f;
-    if (xai_h5_open(&f, path, 0) != XAI_OK) return xai_clear_error(), 0;
+    if (open_metrics(&f, path) != XAI_OK) return xai_clear_error(), 0;
     uint64_t d[8], dk[1] = {(uint64_t)k1};
     int ok = 0;
     snprintf(obj, sizeof obj, "%s/mean", grp);
@@ -1010,7 +1027,7 @@ xai_status xai_metricsfile_read_values(const char *path, const char *method, con
 {
     *v = NULL, *n = 0;
     hid_t f;
-    XAI_TRY(xai_h5_open(&f, path, 0));
+    XAI_TRY(open_metrics(&f, path));
     char obj[800];
     snprintf(obj, sizeof obj, "/methods/%s/%s", method, dataset);
     *v = read_vec(f, obj, n);
@@ -1038,7 +1055,7 @@ int xai_metricsfile_read_sanity(const char *path, const char *method, double **l
     *layer = *mean = *se = NULL;
     if (n_images) *n_images = -1;
     hid_t f;
-    if (xai_h5_open(&f, path, 0) != XAI_OK) return xai_clear_error(), 0;
+    if (open_metrics(&f, path) != XAI_OK) return xai_clear_error(), 0;
     if (n_images) {
         char grp[600];
         snprintf(grp, sizeof grp, "/methods/%s/sanity", method);
@@ -1095,13 +1112,11 @@ xai_status xai_metricsfile_read_summary(xai_metrics_summary *s, const char *path
 {
     memset(s, 0, sizeof *s);
     hid_t f;
-    XAI_TRY(xai_h5_open(&f, path, 0));
-    char fmt[64] = "", methods[4096] = "";
-    xai_h5_get_str(f, "format", fmt, sizeof fmt);
-    if (strcmp(fmt, XAI_METRICS_FORMAT) != 0 || xai_h5_get_str(f, "methods", methods, sizeof methods) != XAI_OK) {
+    XAI_TRY(open_metrics(&f, path));
+    char methods[4096] = "";
+    if (xai_h5_get_str(f, "methods", methods, sizeof methods) != XAI_OK) {
         xai_h5_close(f);
-        return xai_fail(XAI_EFORMAT, "%s: not a metrics file of `xai evaluate` (format '%s', expected '%s')", path, fmt,
-                        XAI_METRICS_FORMAT);
+        return xai_fail(XAI_EFORMAT, "%s: no string attribute @methods (the methods evaluated)", path);
     }
     double ar = attr_f64(f, "/random/logit", "aopc_mean"), ars = attr_f64(f, "/random/logit", "aopc_se");
     int cap = 1;
@@ -1325,7 +1340,7 @@ xai_status xai_metricsfile_read_stats(xai_metrics_stats_set *s, const char *path
 {
     memset(s, 0, sizeof *s);
     hid_t f;
-    XAI_TRY(xai_h5_open(&f, path, 0));
+    XAI_TRY(open_metrics(&f, path));
     read_stats_in(s, f, path, notes);
     if (!s->nmetrics) note(notes, "%s: no /stats (no statistics between methods)", path);
     xai_h5_close(f);

@@ -106,10 +106,51 @@ xai_status xai_plot_tmp_dir(char **tmp, const char *final)
     return st;
 }
 
+/* A name export or a figure script writes: done, *.dat, *.tsv, *.gp, *.png, *.pdf, *.svg. */
+static int plot_file_name(const char *name)
+{
+    static const char *const ext[] = {".dat", ".tsv", ".gp", ".png", ".pdf", ".svg"};
+    const char *dot = strrchr(name, '.');
+    if (!strcmp(name, "done")) return 1;
+    for (size_t i = 0; dot && dot != name && i < sizeof ext / sizeof *ext; i++)
+        if (!strcmp(dot, ext[i])) return 1;
+    return 0;
+}
+
+/* Whether final may be replaced whole (its files deleted): only when absent or a directory of plot
+ * files. Anything else means the output names something else (the experiment itself as
+ * `export --out`, a results root, a symbolic link whose target's files would go). */
+static xai_status replaceable(const char *final)
+{
+    struct stat st;
+    if (lstat(final, &st) != 0) return XAI_OK;
+    if (S_ISLNK(st.st_mode))
+        return xai_fail(XAI_EINVAL, "%s is a symbolic link: refusing to replace it with plot output (name the "
+                        "directory itself)", final);
+    if (!S_ISDIR(st.st_mode))
+        return xai_fail(XAI_EINVAL, "%s exists and is not a directory: refusing to replace it with plot output",
+                        final);
+    DIR *d = opendir(final);
+    if (!d) return xai_fail(XAI_EIO, "%s: cannot list the directory to replace: %s", final, strerror(errno));
+    xai_status s = XAI_OK;
+    struct dirent *e;
+    while (s == XAI_OK && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char *p = xai_path_join(final, e->d_name);
+        if (lstat(p, &st) != 0 || !S_ISREG(st.st_mode) || !plot_file_name(e->d_name))
+            s = xai_fail(XAI_EINVAL, "%s holds '%s', which is not plot output (done, *.dat, *.tsv, *.gp, *.png, "
+                         "*.pdf, *.svg): refusing to replace the directory; choose another output", final, e->d_name);
+        free(p);
+    }
+    closedir(d);
+    return s;
+}
+
 /* Puts a finished temporary directory in place of final: readers see the old or the new
  * directory, never a mixture or a half-written file. */
 xai_status xai_plot_commit_dir(const char *tmp, const char *final)
 {
+    XAI_TRY(replaceable(final));
     size_t n = strlen(final) + 32;
     char *old = xai_malloc(n);
     snprintf(old, n, "%s.old.%ld", final, (long)getpid());

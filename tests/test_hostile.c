@@ -22,6 +22,8 @@
 #include "explainers/explain.h"
 #include "explainers/metricsfile.h"
 #include "paper/plotio.h"
+#include "paper/publish.h"
+#include "paper/summary.h"
 
 static char dir[64];
 
@@ -399,7 +401,7 @@ static void test_attr_mismatch(void **state)
     assert_msg("/labels has 3 rows but /inputs has 2");
     attr_spec nofmt = {{2, 1, 2, 2}, 0, 0, 0};
     assert_int_equal(read_header(&nofmt), XAI_EFORMAT);
-    assert_msg("not an attribution file");
+    assert_msg("attr.h5: not an attribution file (no attribute @format");
 
     char *p = in_dir("attr.h5");
     attr_spec steps = {{2, 1, 2, 2}, 0, (1ll << 32) + 2, 1};
@@ -652,7 +654,9 @@ static void test_sanity_layer_huge(void **state)
         H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, x);
         H5Dclose(ds);
     }
-    H5Sclose(sp), H5Pclose(lcpl), H5Fclose(f);
+    H5Sclose(sp), H5Pclose(lcpl);
+    assert_int_equal(xai_h5_attr_str(f, "format", XAI_METRICS_FORMAT), XAI_OK);
+    H5Fclose(f);
     double *layer, *mean, *se;
     assert_int_equal(xai_metricsfile_read_sanity(path, "m", &layer, &mean, &se, NULL), 2);
     free(layer), free(mean), free(se);
@@ -669,6 +673,134 @@ static void test_sanity_layer_huge(void **state)
     free(path);
 }
 
+/* Defect 1, found by the sweep: export and figures replace their output directory whole, and
+ * `xai export --results R --out R` renamed the experiment away and deleted its model.h5 (rc 0); a
+ * symbolic link as --out had its target's files deleted. Only a directory of plot files is replaced. */
+static void test_plot_dir_not_inputs(void **state)
+{
+    (void)state;
+    char *exp = in_dir("pexp"), *model = xai_path_join(exp, "model.h5"), *link = in_dir("plink");
+    char *plot = in_dir("pplot"), *dat = xai_path_join(plot, "a.dat"), *file = in_dir("pfile");
+    FILE *devnull = fopen("/dev/null", "w");
+    assert_int_equal(xai_mkdirs(exp), XAI_OK);
+    xai_model *m;
+    assert_int_equal(build(&m, NET, 6, (xai_shape){1, 4, 4}), XAI_OK);
+    xai_model_init(m, 1);
+    assert_int_equal(xai_model_save(m, model), XAI_OK);
+    xai_model_free(m);
+    assert_int_equal(xai_export_experiment(exp, exp, NULL, devnull), XAI_EINVAL);
+    assert_msg("holds 'model.h5'"), assert_msg("refusing to replace");
+    assert_true(xai_file_exists(model));
+    assert_int_equal(symlink(exp, link), 0);
+    assert_int_equal(xai_export_experiment(exp, link, NULL, devnull), XAI_EINVAL);
+    assert_msg("plink is a symbolic link");
+    assert_true(xai_file_exists(model));
+    put(file, "keep", 4);
+    assert_int_equal(xai_export_experiment(exp, file, NULL, devnull), XAI_EINVAL);
+    assert_msg("pfile exists and is not a directory");
+    /* A subdirectory is not a plot file either (the results root as --out). */
+    assert_int_equal(xai_export_experiment(exp, dir, NULL, devnull), XAI_EINVAL);
+    assert_true(xai_file_exists(model) && xai_file_exists(file));
+    /* An earlier export's directory is replaced. */
+    assert_int_equal(xai_export_experiment(exp, plot, NULL, devnull), XAI_OK);
+    put(dat, "old", 3);
+    assert_int_equal(xai_export_experiment(exp, plot, NULL, devnull), XAI_OK);
+    assert_false(xai_file_exists(dat));
+    char *done = xai_path_join(plot, "done");
+    assert_true(xai_file_exists(done));
+    fclose(devnull);
+    free(exp), free(model), free(link), free(plot), free(dat), free(file), free(done);
+}
+
+/* Defect 14 audit: a metrics file without @format (or of another format) is refused by every reader,
+ * naming the file and the attribute; before, only evaluate --summary's reader checked it and export
+ * and report read the rest as missing parts. */
+static void write_metrics(const char *path, const char *format)
+{
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    const char *v[] = {"/methods/m/sanity/layer", "/methods/m/sanity/spearman_abs_mean", "/methods/m/sanity/ssim_mean",
+                       "/methods/m/sanity/spearman_abs_stderr", "/methods/m/sanity/ssim_stderr", "/steps/fraction",
+                       "/random/logit/mean", "/random/logit/stderr", "/methods/m/sparseness/values"};
+    hsize_t n = 2;
+    hid_t sp = H5Screate_simple(1, &n, NULL);
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
+        hid_t ds = H5Dcreate2(f, v[i], H5T_IEEE_F64LE, sp, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+        const double x[2] = {-1, 1};
+        H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, x);
+        H5Dclose(ds);
+    }
+    H5Sclose(sp), H5Pclose(lcpl);
+    assert_int_equal(xai_h5_attr_str(f, "methods", "m"), XAI_OK);
+    if (format) assert_int_equal(xai_h5_attr_str(f, "format", format), XAI_OK);
+    H5Fclose(f);
+}
+
+/* Every reader of metricsfile.h refuses the file at `path`, the errors naming it and @format. */
+static void assert_metrics_refused(const char *path)
+{
+    char needle[128];
+    snprintf(needle, sizeof needle, "%s: not a metrics file", path);
+    xai_metrics_scores sc;
+    assert_int_equal(xai_metricsfile_read_scores(&sc, path, NULL), XAI_EFORMAT);
+    assert_msg(needle), assert_msg("@format");
+    xai_metrics_stats_set st;
+    assert_int_equal(xai_metricsfile_read_stats(&st, path, NULL), XAI_EFORMAT);
+    assert_msg(needle), assert_msg("@format");
+    xai_metrics_summary sm;
+    assert_int_equal(xai_metricsfile_read_summary(&sm, path), XAI_EFORMAT);
+    assert_msg(needle), assert_msg("@format");
+    double *v, *l, *m, *se, mean[2], e[2];
+    int n;
+    assert_int_equal(xai_metricsfile_read_values(path, "m", "sparseness/values", &v, &n), XAI_EFORMAT);
+    assert_msg(needle), assert_msg("@format");
+    /* The readers of optional parts say absent. */
+    assert_int_equal(xai_metricsfile_read_fractions(path, &v), 0);
+    assert_int_equal(xai_metricsfile_read_curve(path, NULL, NULL, 2, mean, e), 0);
+    assert_int_equal(xai_metricsfile_read_sanity(path, "m", &l, &m, &se, NULL), 0);
+    xai_clear_error();
+}
+
+static void test_metrics_format(void **state)
+{
+    (void)state;
+    char *exp = in_dir("exp"), *path = xai_path_join(exp, "metrics.h5");
+    assert_int_equal(xai_mkdirs(exp), XAI_OK);
+    write_metrics(path, NULL);
+    assert_metrics_refused(path);
+    xai_exp_summary s;
+    assert_int_equal(xai_exp_summary_load(&s, exp), XAI_EFORMAT);
+    assert_msg("metrics.h5: not a metrics file"), assert_msg("@format");
+    xai_exp_summary_free(&s);
+    char *plot = in_dir("plot");
+    assert_int_equal(xai_export_experiment(exp, plot, NULL, NULL), XAI_EFORMAT);
+    assert_msg("metrics.h5: not a metrics file");
+    write_metrics(path, "xai-attributions-1");
+    assert_metrics_refused(path);
+    /* The same file with its @format is read. */
+    write_metrics(path, XAI_METRICS_FORMAT);
+    double *v, *l, *m, *se;
+    assert_int_equal(xai_metricsfile_read_fractions(path, &v), 2);
+    free(v);
+    assert_int_equal(xai_metricsfile_read_sanity(path, "m", &l, &m, &se, NULL), 2);
+    free(l), free(m), free(se);
+    xai_metrics_summary sm;
+    assert_int_equal(xai_metricsfile_read_summary(&sm, path), XAI_OK);
+    assert_int_equal(sm.nmethods, 1);
+    xai_metrics_summary_free(&sm);
+    assert_int_equal(xai_exp_summary_load(&s, exp), XAI_OK);
+    xai_exp_summary_free(&s);
+    /* Attribution files: every reader starts with the header, which checks @format. */
+    char *ap = xai_path_join(exp, "attributions.h5");
+    attr_spec a = {{2, 1, 2, 2}, 0, 0, 0};
+    write_attr(ap, &a);
+    assert_int_equal(xai_exp_summary_load(&s, exp), XAI_EFORMAT);
+    assert_msg("attributions.h5: not an attribution file (no attribute @format");
+    xai_exp_summary_free(&s);
+    free(exp), free(path), free(plot), free(ap);
+}
+
 int main(void)
 {
     xai_h5_init();
@@ -681,6 +813,7 @@ int main(void)
         cmocka_unit_test(test_stale_plot_dirs),   cmocka_unit_test(test_bench_images),
         cmocka_unit_test(test_sanity_layer_huge), cmocka_unit_test(test_config_input_shape),
         cmocka_unit_test(test_stated_values),     cmocka_unit_test(test_stale_tmp_zombie),
+        cmocka_unit_test(test_metrics_format),     cmocka_unit_test(test_plot_dir_not_inputs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

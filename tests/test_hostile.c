@@ -19,6 +19,7 @@
 #include "core/h5.h"
 #include "core/io.h"
 #include "core/nn.h"
+#include "datasets/datasets.h"
 #include "explainers/explain.h"
 #include "explainers/metricsfile.h"
 #include "paper/plotio.h"
@@ -673,6 +674,48 @@ static void test_sanity_layer_huge(void **state)
     free(path);
 }
 
+/* A seed of the archive fuzz target (tests/fuzz/seeds.py), without its mode byte. */
+static char *archive_seed(const char *name, size_t *len)
+{
+    const char *src = getenv("XAI_SOURCE_DIR");
+    char *dirp = xai_path_join(src ? src : XAI_SOURCE_DIR, "tests/fuzz/corpus/archive");
+    char *path = xai_path_join(dirp, name), *data;
+    assert_int_equal(xai_read_file(path, &data, len), XAI_OK);
+    assert_true(*len > 1);
+    memmove(data, data + 1, --*len);
+    free(dirp), free(path);
+    return data;
+}
+
+/* The archive seeds' JPEG was refused by libjpeg ("premature end of data segment"), so the
+ * fuzz target and the sweep never reached the member checks after a valid image. */
+static void test_archive_seeds_valid(void **state)
+{
+    (void)state;
+    size_t n;
+    char *jpg = archive_seed("jpeg-valid", &n), err[256] = "";
+    uint8_t *rgb = NULL;
+    int w = 0, h = 0;
+    if (xai_jpeg_decode_rgb(jpg, n, &rgb, &w, &h, err, sizeof err) != XAI_OK) fail_msg("jpeg-valid: %s", err);
+    assert_int_equal(w, 2), assert_int_equal(h, 2);
+    free(rgb), free(jpg);
+    jpg = archive_seed("jpeg-premature-end", &n);
+    assert_int_equal(xai_jpeg_decode_rgb(jpg, n, &rgb, &w, &h, err, sizeof err), XAI_EFORMAT);
+    assert_non_null(strstr(err, "premature end"));
+    free(jpg);
+    char *tgz = archive_seed("valid-tgz", &n), *path = in_dir("seed.tgz");
+    put(path, tgz, n);
+    static const char *const ids[2] = {"n01440764", "n02102040"};
+    xai_split train, test;
+    int skipped = -1;
+    xai_quiet = 1;
+    assert_int_equal(xai_tgz_decode(path, ids, 2, 8, 0, &train, &test, &skipped), XAI_OK);
+    xai_quiet = 0;
+    assert_int_equal(train.n, 2), assert_int_equal(test.n, 1), assert_int_equal(skipped, 0);
+    xai_split_free(&train), xai_split_free(&test);
+    free(tgz), free(path);
+}
+
 /* Defect 1, found by the sweep: export and figures replace their output directory whole, and
  * `xai export --results R --out R` renamed the experiment away and deleted its model.h5 (rc 0); a
  * symbolic link as --out had its target's files deleted. Only a directory of plot files is replaced. */
@@ -814,6 +857,7 @@ int main(void)
         cmocka_unit_test(test_sanity_layer_huge), cmocka_unit_test(test_config_input_shape),
         cmocka_unit_test(test_stated_values),     cmocka_unit_test(test_stale_tmp_zombie),
         cmocka_unit_test(test_metrics_format),     cmocka_unit_test(test_plot_dir_not_inputs),
+        cmocka_unit_test(test_archive_seeds_valid),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -50,8 +50,20 @@ def seeds_idx():
     write("idx", "truncated", b"\0" + idx(0x803, [2, 28, 28], bytes(100)))
     write("idx", "two-members", b"\1" + gzip.compress(idx(0x801, [1], b""), mtime=0) + gzip.compress(b"\3", mtime=0))
 
-# A 2x2 baseline JPEG (greyscale) made by libjpeg-turbo: the smallest valid member.
-TINY_JPEG = bytes.fromhex(
+# A 2x2 greyscale JPEG (libjpeg-turbo 2.1, quality 50) that the decoder takes without a warning.
+VALID_JPEG = bytes.fromhex(
+    "ffd8ffe000104a46494600010100000100010000ffdb004300100b0c0e0c0a100e0d0e1211101318281a181616183123251d"
+    "283a333d3c3933383740485c4e404457453738506d51575f626768673e4d71797064785c656763ffc0000b08000200020101"
+    "1100ffc4001f0000010501010101010100000000000000000102030405060708090a0bffc400b51000020103030204030505"
+    "04040000017d01020300041105122131410613516107227114328191a1082342b1c11552d1f02433627282090a161718191a"
+    "25262728292a3435363738393a434445464748494a535455565758595a636465666768696a737475767778797a8384858687"
+    "88898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae1e2"
+    "e3e4e5e6e7e8e9eaf1f2f3f4f5f6f7f8f9faffda0008010100003f00dad2ff00e41567ff005c13ff004115ffd9"
+)
+
+# A 2x2 greyscale JPEG whose scan ends early: libjpeg decodes it with the warning "Corrupt JPEG data:
+# premature end of data segment", which the decoder refuses (it was the archive seeds' "valid" member).
+PREMATURE_JPEG = bytes.fromhex(
     "ffd8ffe000104a46494600010100000100010000ffdb004300080606070605080707070909080a0c140d0c0b0b0c1912130f"
     "141d1a1f1e1d1a1c1c20242e2720222c231c1c2837292c30313434341f27393d38323c2e333432ffc0000b080002000201"
     "011100ffc4001f0000010501010101010100000000000000000102030405060708090a0bffc400b5100002010303020403"
@@ -72,17 +84,18 @@ def tar(members):
 
 def seeds_archive():
     a, b = "n01440764", "n02102040"
-    ok = [(f"t/train/{a}/0.JPEG", TINY_JPEG), (f"t/train/{b}/1.JPEG", TINY_JPEG), (f"t/val/{a}/2.JPEG", TINY_JPEG)]
+    ok = [(f"t/train/{a}/0.JPEG", VALID_JPEG), (f"t/train/{b}/1.JPEG", VALID_JPEG), (f"t/val/{a}/2.JPEG", VALID_JPEG)]
     write("archive", "valid-tar", b"\0" + tar(ok))
     write("archive", "valid-tgz", b"\2" + gzip.compress(tar(ok), mtime=0))
-    write("archive", "jpeg-valid", b"\3" + TINY_JPEG)
+    write("archive", "jpeg-valid", b"\3" + VALID_JPEG)
+    write("archive", "jpeg-premature-end", b"\3" + PREMATURE_JPEG)
     # defect 10: a JPEG with extraneous bytes inside (libjpeg warns "Corrupt JPEG data") and
     # duplicate archive members
-    sos = TINY_JPEG.index(b"\xff\xda")
-    write("archive", "d10-jpeg-extraneous", b"\3" + TINY_JPEG[:sos] + b"\x00" * 16 + TINY_JPEG[sos:])
+    sos = VALID_JPEG.index(b"\xff\xda")
+    write("archive", "d10-jpeg-extraneous", b"\3" + VALID_JPEG[:sos] + b"\x00" * 16 + VALID_JPEG[sos:])
     write("archive", "d10-duplicate-members", b"\0" + tar(ok + [ok[0]]))
-    write("archive", "truncated-jpeg", b"\3" + TINY_JPEG[:len(TINY_JPEG) // 2])
-    write("archive", "traversal", b"\0" + tar([("../t/train/%s/0.JPEG" % a, TINY_JPEG)]))
+    write("archive", "truncated-jpeg", b"\3" + VALID_JPEG[:len(VALID_JPEG) // 2])
+    write("archive", "traversal", b"\0" + tar([("../t/train/%s/0.JPEG" % a, VALID_JPEG)]))
     # defect 9 in small: many tiny members (the caps on members and bytes are what is exercised)
     write("archive", "d09-many-members", b"\0" + tar([(f"t/train/{a}/{i}.JPEG", b"\xff\xd8") for i in range(12)]))
 
@@ -163,17 +176,6 @@ def seeds_dataset_cache():
     write("dataset_cache", "bad-label", b"\0" + op(POKE, name("/train/labels"), 0, 0, 11, bytes(8)))
     write("dataset_cache", "no-classes", b"\0" + op(DEL_OBJ, name("/classes/names")))
 
-# A 2x2 greyscale JPEG (libjpeg-turbo 2.1, quality 50) that the decoder takes without a warning.
-VALID_JPEG = bytes.fromhex(
-    "ffd8ffe000104a46494600010100000100010000ffdb004300100b0c0e0c0a100e0d0e1211101318281a181616183123251d"
-    "283a333d3c3933383740485c4e404457453738506d51575f626768673e4d71797064785c656763ffc0000b08000200020101"
-    "1100ffc4001f0000010501010101010100000000000000000102030405060708090a0bffc400b51000020103030204030505"
-    "04040000017d01020300041105122131410613516107227114328191a1082342b1c11552d1f02433627282090a161718191a"
-    "25262728292a3435363738393a434445464748494a535455565758595a636465666768696a737475767778797a8384858687"
-    "88898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae1e2"
-    "e3e4e5e6e7e8e9eaf1f2f3f4f5f6f7f8f9faffda0008010100003f00dad2ff00e41567ff005c13ff004115ffd9"
-)
-
 def png(w, h, colour_type, depth, rows, interlace=0, crc_ok=True, plte=b""):
     """A PNG of unfiltered rows (bytes each), zlib only."""
     def chunk(t, d, ok=True):
@@ -240,6 +242,7 @@ def seeds_folder():
     write("folder", "link-to-folder", b"\3" + flat + link(0, "train", 0, 1))
     write("folder", "one-image", b"\3" + put(0, "a.png"))
 
-for f in (seeds_idx, seeds_archive, seeds_config, seeds_model, seeds_attrfile, seeds_metrics, seeds_dataset_cache,
-          seeds_png, seeds_folder):
-    f()
+if __name__ == "__main__":  # tests/hostile_sweep.sh imports VALID_JPEG
+    for f in (seeds_idx, seeds_archive, seeds_config, seeds_model, seeds_attrfile, seeds_metrics, seeds_dataset_cache,
+              seeds_png, seeds_folder):
+        f()

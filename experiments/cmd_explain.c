@@ -109,6 +109,32 @@ static void build_overrides(xai_sbuf *over /* (XAI_METHOD_KINDS) */, const expla
     }
 }
 
+/* Each of those values on its own, on a method of its kind, whether or not --methods has one: a
+ * typo in --lrp-bias with --methods gradient is refused, not ignored. The error names the option. */
+static xai_status check_values(const explain_args *a, const xai_optdef *table)
+{
+    static const char *const PROBE[XAI_METHOD_KINDS] = {[XAI_METHOD_IG] = "ig", [XAI_METHOD_LRP] = "lrp-epsilon",
+                                                        [XAI_METHOD_SMOOTHGRAD] = "smoothgrad",
+                                                        [XAI_METHOD_RANDOM] = "random"};
+    for (size_t i = 0; i < sizeof PASS / sizeof *PASS; i++) {
+        const char *v = a->val[PASS[i].v];
+        if (!v) continue;
+        const xai_optdef *d = table;
+        while (d->dest != &a->val[PASS[i].v]) d++;
+        /* ':' ends a setting: "--ig-rule gauss:steps=3" would set another key */
+        if (strchr(v, ':')) return xai_fail(XAI_EINVAL, "%s %s: ':' is not allowed in the value", d->name, v);
+        xai_sbuf set = {0};
+        xai_sbuf_printf(&set, "%s=%s", PASS[i].key, v);
+        const char *ov[XAI_METHOD_KINDS] = {NULL};
+        ov[PASS[i].kind] = set.s;
+        xai_method m;
+        xai_status s = xai_method_parse(&m, PROBE[PASS[i].kind], ov);
+        xai_sbuf_free(&set);
+        if (s != XAI_OK) return xai_fail(s, "%s %s: %s", d->name, v, xai_errmsg());
+    }
+    return XAI_OK;
+}
+
 /* --config FILE anywhere on the line: its [explain] entries become "--key=value" arguments
  * placed before the command line's, so the command line wins. */
 static xai_status with_config(int *argc, char ***argv, xai_config *cfg, const xai_optdef *table)
@@ -210,6 +236,10 @@ int xai_cmd_explain(int argc, char **argv)
     /* The default output (beside the model) is checked where explain resolves it. */
     if ((s = xai_output_not_input("--out", a.cfg.out, "--model", a.cfg.model)) != XAI_OK ||
         (s = xai_output_not_input("--out", a.cfg.out, "--config", a.config)) != XAI_OK) {
+        rc = xai_cli_error(s);
+        goto done;
+    }
+    if ((s = check_values(&a, table)) != XAI_OK) {
         rc = xai_cli_error(s);
         goto done;
     }

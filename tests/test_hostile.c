@@ -716,6 +716,52 @@ static void test_archive_seeds_valid(void **state)
     free(tgz), free(path);
 }
 
+/* Runs `$XAI_BIN args` (the command built beside this test), its stderr's last line in err;
+ * the exit status. */
+static int xai_run(const char *args, char *err, size_t cap)
+{
+    const char *bin = getenv("XAI_BIN");
+    if (!bin) skip();
+    char *cmd = NULL, *log = in_dir("run.err");
+    assert_true(asprintf(&cmd, "XAI_THREADS=1 '%s' %s >/dev/null 2>'%s'", bin, args, log) > 0);
+    int rc = system(cmd);
+    err[0] = 0;
+    FILE *f = fopen(log, "r");
+    char line[1024];
+    while (f && fgets(line, sizeof line, f)) snprintf(err, cap, "%s", line);
+    if (f) fclose(f);
+    free(cmd), free(log);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
+}
+
+/* Found by the sweep (cli-values): explain's --ig-*, --lrp-*, --sg-* and --seed values were only
+ * parsed by the methods they reach, so `--methods gradient --lrp-bias typo` ran with rc 0. Each
+ * value is checked on its own, naming the option. */
+static void test_explain_unused_options(void **state)
+{
+    (void)state;
+    char *model = good_model(), *img = in_dir("img.jpg"), *out = in_dir("ex.h5"), args[2048], err[1024];
+    size_t n;
+    char *jpg = archive_seed("jpeg-valid", &n);
+    put(img, jpg, n);
+    free(jpg);
+    const char *base = "explain --model '%s' --images '%s' --methods gradient --heatmaps none --out '%s' %s '%s'";
+    snprintf(args, sizeof args, base, model, img, out, "--lrp-bias", "ignore");
+    assert_int_equal(xai_run(args, err, sizeof err), 0);
+    const char *bad[][2] = {{"--lrp-bias", "typo"}, {"--ig-rule", "abc"}, {"--ig-baseline", "3x"}, {"--ig-value", "x"},
+                            {"--ig-sigma", "-1"}, {"--ig-steps", "0"}, {"--lrp-epsilon", "abc"}, {"--lrp-gamma", "nan"},
+                            {"--lrp-stabilizer", "1x"}, {"--sg-samples", "0"}, {"--sg-noise", "y"}, {"--seed", "abc"},
+                            {"--ig-rule", "gauss:steps=3"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        snprintf(args, sizeof args, base, model, img, out, bad[i][0], bad[i][1]);
+        char want[64];
+        snprintf(want, sizeof want, "%s %s: ", bad[i][0], bad[i][1]);
+        assert_int_equal(xai_run(args, err, sizeof err), 1);
+        if (!strstr(err, want)) fail_msg("%s %s: '%s' lacks '%s'", bad[i][0], bad[i][1], err, want);
+    }
+    free(model), free(img), free(out);
+}
+
 /* Defect 1, found by the sweep: export and figures replace their output directory whole, and
  * `xai export --results R --out R` renamed the experiment away and deleted its model.h5 (rc 0); a
  * symbolic link as --out had its target's files deleted. Only a directory of plot files is replaced. */
@@ -857,7 +903,7 @@ int main(void)
         cmocka_unit_test(test_sanity_layer_huge), cmocka_unit_test(test_config_input_shape),
         cmocka_unit_test(test_stated_values),     cmocka_unit_test(test_stale_tmp_zombie),
         cmocka_unit_test(test_metrics_format),     cmocka_unit_test(test_plot_dir_not_inputs),
-        cmocka_unit_test(test_archive_seeds_valid),
+        cmocka_unit_test(test_archive_seeds_valid), cmocka_unit_test(test_explain_unused_options),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -11,7 +11,7 @@
 # MNIST cache (SWEEP_DATA, default /work/study/data/mnist-28.h5, else XAI_DATA_DIR/mnist-28.h5).
 #   tests/hostile_sweep.sh --table TABLE.md CASES.tsv...   the table of earlier runs' cases together
 # SWEEP_ONLY="config model ..." runs only those families (config model attributions metrics
-# dataset-cache idx archives outputs kill-9 cli); the fixtures are always made.
+# dataset-cache idx archives outputs kill-9 cli cli-values); the fixtures are always made.
 set -u
 PY=${PY:-/usr/bin/python3}
 table() { # OUT.md CASES.tsv...: per family, cases, clean, the rest by verdict, three messages
@@ -91,6 +91,17 @@ h5mut() { "$PY" "$SRC/tests/hostile_sweep_mut.py" "$@"; }
 # bytes FILE PYEXPR: writes the bytes a Python expression makes (os, gzip, struct, io, tarfile imported).
 bytes() { "$PY" -c "import os,gzip,struct,io,tarfile,sys; sys.stdout.buffer.write($2)" >"$1"; }
 big() { head -c "$1" /dev/zero | tr '\0' "${2:-x}"; }
+mnist_mirror() { # DIR: a mirror of a 2-image MNIST (IDX files and their SHA256SUMS)
+    local f
+    mkdir -p "$1/mnist"
+    for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
+        case $f in
+            *images*) bytes "$1/mnist/$f.gz" "gzip.compress(struct.pack('>IIII',0x803,2,28,28)+bytes(1568),mtime=0)" ;;
+            *) bytes "$1/mnist/$f.gz" "gzip.compress(struct.pack('>II',0x801,2)+bytes([1,2]),mtime=0)" ;;
+        esac
+    done
+    (cd "$1" && sha256sum mnist/*.gz >SHA256SUMS)
+}
 
 mkdir -p "$W/data" "$W/nodata"
 cp "$MNIST" "$W/data/mnist-28.h5"
@@ -308,41 +319,74 @@ fi
 
 # ------------------------------------------------------------------ dataset caches
 if fam dataset-cache; then
+# A mutated copy of the MNIST cache, read by `datasets check` (every image, the channel statistics)
+# and by explain (the test split). A cache that lies about itself is refused; one that lacks only
+# what a reader does not need may be read by that reader.
 echo "family dataset-cache" >&2
-dsc() {
-    local name=$1 want=$2
-    shift 2
-    mkdir -p "$W/dc"
+mkdir -p "$W/dc"
+dsc() { # name want-check want-explain ops...
+    local name=$1 wc=$2 we=$3
+    shift 3
     cp "$W/data/mnist-28.h5" "$W/dc/mnist-28.h5"
     h5mut "$W/dc/mnist-28.h5" "$@" || { printf 'dataset-cache\t%s\t-\t-\tskipped\tmutation failed\n' "$name" >>"$LOG"; return; }
-    try dataset-cache "$name (info)" "$want" "$XAI" datasets info mnist --data-dir "$W/dc" --mirror "$NX"
-    try dataset-cache "$name (explain)" "$want" "$XAI" explain --model "$W/model.h5" --dataset mnist --data-dir "$W/dc" \
+    dsc_run "$name" "$wc" "$we"
+}
+dsc_run() {
+    try dataset-cache "$1 (check)" "$2" "$XAI" datasets check mnist --data-dir "$W/dc" --mirror "$NX"
+    try dataset-cache "$1 (explain)" "$3" "$XAI" explain --model "$W/model.h5" --dataset mnist --data-dir "$W/dc" \
         --mirror "$NX" --n 2 --methods gradient --out "$W/dc-a.h5"
 }
-dsc "unchanged" accept
-dpaths=$("$PY" "$SRC/tests/hostile_sweep_mut.py" "$W/data/mnist-28.h5" list)
-for p in $dpaths; do
-    dsc "$p rows 2^32+2" any reshape "$p" 4294967298
-    dsc "no $p" any del "$p"
+dsc "unchanged" accept accept
+for s in train test; do
+    ex=any # explain reads the test split only
+    [ $s = test ] && ex=refuse
+    for d in images labels; do
+        dsc "/$s/$d rows 2^32+2" refuse "$ex" reshape "/$s/$d" 4294967298
+        dsc "/$s/$d one row less" refuse "$ex" reshape "/$s/$d" 9999
+        dsc "no /$s/$d" refuse "$ex" del "/$s/$d"
+        dsc "/$s/$d as strings" refuse "$ex" retype "/$s/$d" str
+    done
+    dsc "/$s/labels = 10" refuse "$ex" fill "/$s/labels" 10
+    dsc "/$s/labels = -1" refuse "$ex" fill "/$s/labels" -1
+    dsc "/$s/images (N,1,28)" refuse "$ex" reshape "/$s/images" 10000,1,28
+    dsc "/$s/images (N,3,28,28)" refuse "$ex" reshape "/$s/images" 10000,3,28,28
+    dsc "/$s/images float32" any any retype "/$s/images" f4
 done
-for a in size nclasses format_version; do
-    for v in 0 -1 4294967297; do dsc "@$a = $v" any attr / "$a" "$v"; done
+dsc "/classes/names 2^32+2" refuse any reshape /classes/names 4294967298
+dsc "no /classes/names" any any del /classes/names
+dsc "no /sources/sha256" any any del /sources/sha256
+for a in size nclasses channels; do
+    for v in 0 -1 4294967297 '"x"'; do dsc "@$a = $v" refuse refuse attr / "$a" "$v"; done
 done
-dsc "@mean of 3" any attr / mean "[0.1,0.2,0.3]"
-dsc "@std = 0" any attr / std "[0.0]"
+dsc "@size = 27" refuse refuse attr / size 27
+dsc "@nclasses = 3 (labels up to 9)" refuse refuse attr / nclasses 3
+dsc "@channels = 3" refuse refuse attr / channels 3
+for v in 0 -1 99; do dsc "@format_version = $v" refuse refuse attr / format_version "$v"; done
+dsc "no @format" refuse refuse delattr / format
+dsc "@format = xai-metrics-1" refuse refuse attr / format '"xai-metrics-1"'
+dsc "@dataset = fashion-mnist" refuse refuse attr / dataset '"fashion-mnist"'
+dsc "no @mean" refuse refuse delattr / mean
+dsc "@mean of 3" refuse refuse attr / mean "[0.1,0.2,0.3]"
+dsc "@mean = nan" refuse refuse attr / mean '["nan"]'
+dsc "@std = 0" refuse refuse attr / std "[0.0]"
+dsc "@std = -1" refuse refuse attr / std "[-1.0]"
+dsc "@std = inf" refuse refuse attr / std '["inf"]'
+for n in 0 2000 100000; do
+    head -c "$n" "$W/data/mnist-28.h5" >"$W/dc/mnist-28.h5"
+    dsc_run "truncated at $n bytes" refuse refuse
+done
+head -c 100000 /dev/urandom >"$W/dc/mnist-28.h5"; dsc_run "random bytes" refuse refuse
+cp "$W/model.h5" "$W/dc/mnist-28.h5"; dsc_run "a model file" refuse refuse
+rm -f "$W/dc/mnist-28.h5"; mkdir "$W/dc/mnist-28.h5"; dsc_run "a directory" refuse refuse
+rmdir "$W/dc/mnist-28.h5"; ln -s /dev/zero "$W/dc/mnist-28.h5"; dsc_run "symlink to /dev/zero" refuse refuse
+rm -f "$W/dc/mnist-28.h5"
 
 fi
 
 # ------------------------------------------------------------------ IDX files and checksums (via a mirror)
 if fam idx; then
 echo "family idx, checksums" >&2
-mkdir -p "$W/mir/mnist"
-for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
-    case $f in
-        *images*) bytes "$W/mir/mnist/$f.gz" "gzip.compress(struct.pack('>IIII',0x803,2,28,28)+bytes(1568),mtime=0)" ;;
-        *) bytes "$W/mir/mnist/$f.gz" "gzip.compress(struct.pack('>II',0x801,2)+bytes([1,2]),mtime=0)" ;;
-    esac
-done
+mnist_mirror "$W/mir"
 sums() { (cd "$W/mir" && sha256sum mnist/*.gz >SHA256SUMS); }
 idx() { # name want pyexpr : train-images replaced (gzip'd by the expression itself)
     local name=$1 want=$2 keep=$W/keep.gz
@@ -500,6 +544,16 @@ out_case "evaluate --summary = --attributions" "$XAI" evaluate --model "$W/o-mod
 out_case "evaluate --summary = --out" "$XAI" evaluate --model "$W/o-model.h5" --attributions "$W/o-attr.h5" --out "$W/o-m.h5" --summary "$W/o-m.h5" --steps 4 --metrics none --sanity no --ig-curve no
 out_case "train --out = --config" "$XAI" train --config "$W/o.ini" --out "$W/o.ini" --limit 8 "${DATA[@]}"
 out_case "import --out = the onnx file" "$XAI" import "$W/o-model.h5" --out "$W/o-model.h5"
+# export replaces its --out directory whole: never the experiment, the results root or a link's target
+mkdir -p "$W/o-res/exp"; cp "$W/model.h5" "$W/o-res/exp/model.h5"; echo notes >"$W/o-res/notes.txt"
+ln -sfn "$W/o-res/exp" "$W/o-res-link"
+res_sum() { cat "$W/o-res/exp/model.h5" "$W/o-res/notes.txt" | sha256sum; }
+rbefore=$(res_sum)
+for o in "$W/o-res/exp" "$W/o-res" "$W/o-res-link" "$W/o-res/exp/model.h5" "$W/o-res/./exp/"; do
+    name="export --out = ${o#"$W"/}"
+    try outputs "$name" refuse "$XAI" export --results "$W/o-res/exp" --out "$o"
+    [ "$(res_sum)" = "$rbefore" ] || printf 'outputs\t%s (input intact)\trefuse\t-\tdestroyed\tan input changed\n' "$name" >>"$LOG"
+done
 mkdir -p "$W/ro"; chmod 555 "$W/ro"
 try outputs "explain --out in a read-only dir" any "$XAI" explain --model "$W/model.h5" --dataset mnist "${DATA[@]}" --n 2 --methods gradient --out "$W/ro/a.h5"
 try outputs "explain --out is a directory" refuse "$XAI" explain --model "$W/model.h5" --dataset mnist "${DATA[@]}" --n 2 --methods gradient --out "$W"
@@ -597,6 +651,130 @@ try cli "evaluate --patch 100000" refuse "$XAI" "${EVAL[@]}" --attributions "$W/
 try cli "evaluate --ig-steps 2^31-1" refuse "$XAI" "${EVAL[@]}" --attributions "$W/attr.h5" --ig-curve --ig-steps 2147483647
 try cli "train --epochs 2^31-1 --limit 0" refuse "$XAI" train --config "$TINY" --out "$W/t.h5" --limit 0 "${DATA[@]}"
 try cli "fetch --size 5000" refuse "$XAI" fetch imagenette --size 5000 --data-dir "$NX" --mirror "$NX"
+
+fi
+
+# ------------------------------------------------------------------ every option's value, with valid arguments
+if fam cli-values; then
+# Each command gets valid, cheap arguments (a tiny model, its attributions and metrics, a 2-image
+# mirror); each option in turn gets a hostile value in place of its own. What no option takes (an
+# empty value, a word, a number with junk after it) must be refused, 0 may be refused or run; an
+# option naming a file gets a directory, a missing path and an unreadable file (run as nobody when
+# root), one naming a directory gets a file; the same option twice must not crash.
+echo "family cli-values" >&2
+O=$W/o
+mnist_mirror "$W/cmir"
+mkdir -p "$W/cres/cexp" "$W/adir"
+echo keep >"$W/adir/keep.txt"
+cp "$W/model.h5" "$W/cres/cexp/model.h5"
+cp "$W/attr.h5" "$W/cres/cexp/attributions.h5"
+cp "$W/metrics.h5" "$W/cres/cexp/metrics.h5"
+cp "$W/model.h5" "$W/unread.h5"
+chmod 000 "$W/unread.h5"
+cp "$SRC/tests/data/tiny_grey.onnx" "$W/grey.onnx"
+declare -A IN1=([explain]=$W/model.h5 [evaluate]=$W/attr.h5 [train]=$TINY [import]=$W/grey.onnx) # an input of each
+chmod 755 "$W" # nobody reaches the fixtures
+BF="--config $TINY --repeats 1 --iters 1 --warmup 0"
+declare -A CB=(
+    ["bench train"]="$BF --batch 2" ["bench infer"]="$BF --batch 2" ["bench ig"]="$BF --images 2 --steps 4"
+    ["bench lrp"]="$BF --batch 2" ["bench evaluate"]="$BF --images 2 --batch 2 --metric insdel"
+    [fetch]="mnist --mirror $W/cmir --data-dir $O/dd"
+    ["datasets info"]="mnist --data-dir $W/data" ["datasets check"]="mnist --data-dir $W/data"
+    ["datasets list"]="--data-dir $W/data"
+    [train]="--config $TINY --out $O/m.h5 --limit 8 --data-dir $W/data --mirror $NX"
+    [explain]="--model $W/model.h5 --dataset mnist --data-dir $W/data --mirror $NX --n 2 --methods gradient --out $O/a.h5"
+    [evaluate]="--model $W/model.h5 --attributions $W/attr.h5 --out $O/m.h5 --n 2 --steps 4 --metrics none --sanity no --ig-curve no"
+    [import]="$W/grey.onnx --out $O/i.h5"
+    [export]="--results $W/cres/cexp --out $O/plot --data-dir $W/data"
+    [report]="--results $W/cres --exp cexp --no-bundle --data-dir $W/data"
+)
+without() { # "ARGS" OPT: the words of ARGS without OPT and its value
+    local out=() skip=0 a
+    for a in $1; do
+        if [ $skip = 1 ]; then skip=0; elif [ "$a" = "$2" ]; then skip=1; else out+=("$a"); fi
+    done
+    echo "${out[*]}"
+}
+cv() { # want label command option value [nobody]: the command's arguments with option = value
+    local want=$1 label=$2 cmd=$3 o=$4 v=$5 as=()
+    rm -rf "$O"
+    mkdir -m 1777 "$O"
+    [ "${6:-}" = nobody ] && [ "$(id -u)" = 0 ] && as=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+    # shellcheck disable=SC2046,SC2086
+    try cli-values "$cmd $o $label" "$want" "${as[@]}" "$XAI" $cmd $(without "${CB[$cmd]}" "$o") "$o" "$v"
+    [ -f "$W/adir/keep.txt" ] || { printf 'cli-values\t%s (adir intact)\trefuse\t-\tdestroyed\tkeep.txt deleted\n' \
+        "$cmd $o $label" >>"$LOG"; echo keep >"$W/adir/keep.txt"; }
+}
+kind() { # command option metavar: how the option is tried
+    case "$2" in --threads | --help | --quiet) echo skip; return ;; esac
+    case "$1 $2" in
+        "fetch --image-folder" | "fetch --name") echo skip ;; # the image-folder family's
+        "explain --out" | "evaluate --out" | "evaluate --summary" | "train --out" | "import --out") echo file-out ;;
+        "export --out" | "explain --heatmaps" | "fetch --data-dir") echo dir-out ;;
+        "export --results" | "report --results" | "train --data-dir" | "explain --data-dir" | "datasets info --data-dir" | \
+            "datasets check --data-dir") echo dir-used ;;
+        *" --data-dir" | *" --mirror" | *" --repo" | *" --paper") echo dir ;;
+        "evaluate --label") echo free ;;
+        *) case "$3" in "") echo skip ;; FILE | M.h5 | A.h5 | CSV) echo file-in ;; *) echo value ;; esac ;;
+    esac
+}
+for cmd in "bench train" "bench infer" "bench ig" "bench lrp" "bench evaluate" fetch "datasets info" "datasets check" \
+           "datasets list" train explain evaluate import export report; do
+    # shellcheck disable=SC2086
+    try cli-values "$cmd (valid arguments)" accept "$XAI" $cmd ${CB[$cmd]}
+    # shellcheck disable=SC2086
+    "$XAI" $cmd --help 2>&1 | sed -n 's/^ *\(--[a-z0-9-]*\) \([^ ]*\).*/\1 \2/p' | sort -u >"$W/opts"
+    while read -r o meta; do
+        case $(kind "$cmd" "$o" "$meta") in
+            value)
+                cv refuse "empty" "$cmd" "$o" ""
+                cv refuse "word" "$cmd" "$o" "abc"
+                cv refuse "junk after a number" "$cmd" "$o" "3x"
+                cv any "0" "$cmd" "$o" 0 ;;
+            free) cv any "empty" "$cmd" "$o" ""; cv accept "word" "$cmd" "$o" "a,b \"c\"" ;;
+            file-in)
+                cv refuse "empty" "$cmd" "$o" ""
+                cv refuse "a directory" "$cmd" "$o" "$W/adir"
+                cv refuse "missing" "$cmd" "$o" "$NX/x.h5"
+                cv refuse "unreadable" "$cmd" "$o" "$W/unread.h5" nobody ;;
+            file-out)
+                cv refuse "empty" "$cmd" "$o" ""
+                cv refuse "a directory" "$cmd" "$o" "$W/adir"
+                cv any "in a missing directory" "$cmd" "$o" "$O/new/sub/x.out"
+                cv refuse "over an input" "$cmd" "$o" "${IN1[$cmd]}" ;;
+            dir-out)
+                cv refuse "empty" "$cmd" "$o" ""
+                cv refuse "a file" "$cmd" "$o" "$TINY"
+                cv any "a directory of other files" "$cmd" "$o" "$W/adir" ;;
+            dir-used)
+                cv refuse "empty" "$cmd" "$o" ""
+                cv refuse "a file" "$cmd" "$o" "$TINY"
+                cv refuse "missing" "$cmd" "$o" "$NX" ;;
+            dir)
+                cv any "empty" "$cmd" "$o" ""
+                cv any "a file" "$cmd" "$o" "$TINY"
+                cv any "missing" "$cmd" "$o" "$NX" ;;
+        esac
+    done <"$W/opts"
+done
+# The same option twice (the last one counts, or the pair is refused).
+rep() { rm -rf "$O"; mkdir -m 1777 "$O"; try cli-values "$1 (twice)" any "$XAI" "${@:2}"; }
+# shellcheck disable=SC2086
+{
+rep "explain --n" explain $(without "${CB[explain]}" --n) --n 2 --n 3
+rep "explain --out" explain ${CB[explain]} --out "$O/b.h5"
+rep "explain --methods" explain ${CB[explain]} --methods lrp-epsilon
+rep "explain --model" explain ${CB[explain]} --model "$NX.h5"
+rep "evaluate --steps" evaluate ${CB[evaluate]} --steps 5
+rep "evaluate --attributions" evaluate ${CB[evaluate]} --attributions "$W/model.h5"
+rep "train --config" train ${CB[train]} --config "$NX.ini"
+rep "train --epochs" train ${CB[train]} --epochs 1 --epochs 2
+rep "export --out" export ${CB[export]} --out "$O/plot2"
+rep "import positional" import ${CB[import]} "$W/grey.onnx"
+rep "fetch dataset" fetch ${CB[fetch]} fashion-mnist
+rep "bench --batch" bench infer ${CB[bench infer]} --batch 3
+}
+chmod 700 "$W"
 
 fi
 

@@ -158,14 +158,17 @@ int xai_bench_evaluate(int argc, char **argv)
         {"--metric", XAI_ARG_STR, &only, "NAME", 0, 0, "time this metric only (default: all)"},
         {NULL, 0, NULL, NULL, 0, 0, NULL},
     };
-    char help[1024];
+    char help[2048];
     snprintf(help, sizeof help,
              "Throughput of the evaluation metrics on the config's net (random weights and inputs,\n"
              "gradient x input scored; default 3 repeats): for each metric (%s)\n"
              "NAME_forward_per_s, the images it sends through the net a second (a metric that\n"
              "recomputes attributions runs a backward pass after each: NAME_forward_only 0), and\n"
              "NAME_vs_infer, that over infer_img_per_s (`xai bench infer` at the same batch, timed\n"
-             "in the same run).",
+             "in the same run). ROAD's imputation is timed apart: road_impute_share of its time,\n"
+             "road_forward_per_s_ex_impute and road_vs_infer_ex_impute outside it, and its cost model:\n"
+             "road_impute_rows_per_s, road_cg_iters_per_row (all channels) and road_cg_work_per_s\n"
+             "(CG iterations x unknowns a second: the imputation takes work / this).",
              xai_bench_metric_names());
     const xai_cmdspec spec = {"xai bench evaluate", "[options]", help, opts, 0};
     int r = parse(&spec, argc, argv);
@@ -188,6 +191,12 @@ int xai_bench_evaluate(int argc, char **argv)
         if (f->impute_share > 0) {
             printf("%s_impute_share %.3f\n", f->name, f->impute_share);
             printf("%s_forward_per_s_ex_impute %.1f\n", f->name, f->forward_per_s_ex_impute);
+            printf("%s_vs_infer_ex_impute %.3f\n", f->name, f->forward_per_s_ex_impute / res.infer_img_per_s);
+        }
+        if (f->impute_rows_per_s > 0) {
+            printf("%s_impute_rows_per_s %.1f\n", f->name, f->impute_rows_per_s);
+            printf("%s_cg_iters_per_row %.1f\n", f->name, f->cg_iters_per_row);
+            printf("%s_cg_work_per_s %.4g\n", f->name, f->cg_work_per_s);
         }
         char pre[64];
         snprintf(pre, sizeof pre, "%s_", f->name);

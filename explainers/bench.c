@@ -21,6 +21,7 @@ typedef struct {
     xai_method meth;        /* evaluate: the method metrics recompute */
     double forwards;        /* evaluate: images the last metric call sent through the net */
     double impute_s;        /* evaluate: seconds of ROAD's imputation in the last call */
+    double impute_rows, cg_iters, cg_work; /* evaluate: ROAD's imputed rows and CG work, last call */
     int faith;              /* evaluate: the xai_faith_metric faith_step runs */
 } bench_ctx;
 
@@ -297,6 +298,9 @@ static xai_status faith_step(void *p)
     /* a recomputed explanation is one image through the net and back */
     c->forwards = r.cost[c->faith].forwards + r.cost[c->faith].explanations;
     c->impute_s = r.cost[c->faith].impute_seconds;
+    /* every ROAD row but each image's own is imputed */
+    c->impute_rows = c->faith == XAI_FM_ROAD ? r.cost[c->faith].forwards - c->n : 0;
+    c->cg_iters = r.road_cg_iters, c->cg_work = r.road_cg_work;
     xai_faith_result_free(&r);
     return XAI_OK;
 }
@@ -340,7 +344,7 @@ static xai_status time_metrics(bench_ctx *c, const xai_bench_explain_opts *o, co
         if (only && strcmp(only, metric_benches[k].name)) continue;
         double t = 0;
         c->faith = metric_benches[k].faith;
-        c->impute_s = 0;
+        c->impute_s = c->impute_rows = c->cg_iters = c->cg_work = 0;
         XAI_TRY(bench_time(metric_benches[k].fn, c, o, &t));
         xai_bench_metric_figure *f = &r->metric[r->nmetrics++];
         f->name = metric_benches[k].name;
@@ -349,6 +353,11 @@ static xai_status time_metrics(bench_ctx *c, const xai_bench_explain_opts *o, co
         /* ROAD's imputation is a cost of its own (a linear solve per image and level), not forward passes */
         f->impute_share = c->impute_s / t; /* t: seconds a call, as the last call measured it */
         if (f->impute_share > 0 && f->impute_share < 1) f->forward_per_s_ex_impute = c->forwards / (t * (1 - f->impute_share));
+        if (c->impute_s > 0 && c->impute_rows > 0) {
+            f->impute_rows_per_s = c->impute_rows / c->impute_s;
+            f->cg_iters_per_row = c->cg_iters / c->impute_rows;
+            f->cg_work_per_s = c->cg_work / c->impute_s;
+        }
         f->gflops = f->forward_per_s * per * (f->forward_only ? 1 : 2) * 1e-9;
     }
     return XAI_OK;

@@ -360,6 +360,9 @@ typedef struct {
     double gflops;        /* forward FLOPs (x2 when a backward pass follows each) per second */
     double impute_share;  /* ROAD: the share of the time its imputation takes (0: none) */
     double forward_per_s_ex_impute; /* ROAD: forward_per_s over the time outside the imputation */
+    /* ROAD's imputation cost model: rows imputed per second of it, CG iterations (all channels) a
+     * row, and CG work (iterations x unknowns) per second, the constant its time scales with */
+    double impute_rows_per_s, cg_iters_per_row, cg_work_per_s;
 } xai_bench_metric_figure;
 
 typedef struct {

@@ -99,7 +99,23 @@ double xai_pearson(const double *a, const double *b, int n)
 
 /* ------------------------------------------------------------ shared state */
 
-/* One run's context: inputs, the batch, f(x), scratch of one image. */
+/* What the running metric's jobs read (faith_jobs): fill runs on any thread and writes only its
+ * rows, its own cells of f and a, and the ROAD counters (atomically). */
+typedef struct {
+    int per_image;              /* jobs an image */
+    int K;                      /* rows of a curve job */
+    const int64_t *removed;     /* (K + 1) insertion/deletion schedule */
+    int count[XAI_ROAD_LEVELS + 1]; /* ROAD: pixels removed at each level */
+    float noise[8];             /* ROAD: imputation noise sd per channel, in the input */
+    int runs, nsub;             /* subsets / perturbations an image, features a subset */
+    xai_noise_use use;
+    uint64_t tag;
+    float *f;                   /* (N, runs) target logit of each subset / perturbation */
+    double *a;                  /* infidelity: (N, nmethods, runs) I . phi */
+    int64_t impute_iters, impute_work; /* ROAD: CG iterations, and those times the unknowns */
+} metric_jobs;
+
+/* One run's context: inputs, the batch, f(x), the running metric's jobs, serial scratch. */
 typedef struct {
     xai_faith_result *r;
     xai_model *m;
@@ -109,9 +125,10 @@ typedef struct {
     xai_shape s;
     size_t size, plane;
     float *fx;                     /* (N) target logit of each image */
-    float *ref, *cur, *aux, *scratch; /* (size) */
+    float *cur;                    /* (size) */
     float *score;                  /* (nmethods, F) feature scores of the current image */
     int32_t *order;                /* (max(F, plane)) */
+    metric_jobs j;
 } faith_ctx;
 
 static uint64_t image_id(const faith_ctx *c, int i) { return c->in->image_id ? (uint64_t)c->in->image_id[i] : (uint64_t)i; }
@@ -142,7 +159,78 @@ static void share_step0(xai_flip_curve *first, xai_flip_curve *other, int n, int
     }
 }
 
+/* The running metric's jobs through the batch; returns the seconds spent building rows. */
+static double run_jobs(faith_ctx *c, int64_t njobs, int (*rows)(void *, int64_t), int chunk,
+                       void (*dest)(void *, int64_t, int, int32_t *, float **, float **),
+                       void (*fill)(void *, int64_t, int, int, float *))
+{
+    const xai_fwd_jobs j = {c, njobs, rows, chunk, dest, fill};
+    return xai_fwd_run(&c->b, &j);
+}
+
+/* Jobs of a curve metric: per image `heads` one-row jobs (its step-0 images), then two curves per
+ * method. Returns -1 - h for head h, else which of the method's two curves; *i the image, *a the
+ * method. */
+static int curve_job(const faith_ctx *c, int64_t job, int heads, int *i, int *a)
+{
+    const int q = (int)(job % c->j.per_image);
+    *i = (int)(job / c->j.per_image);
+    *a = q < heads ? 0 : (q - heads) / 2;
+    return q < heads ? -1 - q : (q - heads) % 2;
+}
+
+static int insdel_rows(void *p, int64_t job)
+{
+    const faith_ctx *c = p;
+    return job % c->j.per_image < 2 ? 1 : c->j.K;
+}
+
+static int road_rows(void *p, int64_t job)
+{
+    const faith_ctx *c = p;
+    return job % c->j.per_image < 1 ? 1 : c->j.K;
+}
+
+/* Row k of a curve job (step k + 1; a head's one row is step 0) of cv's image i. */
+static void curve_dest(const faith_ctx *c, int w, int i, int k, xai_flip_curve *cv, int32_t *t, float **lg, float **pr)
+{
+    const size_t at = (size_t)i * (c->j.K + 1) + (w < 0 ? 0 : k + 1);
+    *t = c->in->target[i], *lg = &cv->logit[at], *pr = &cv->prob[at];
+}
+
 /* ------------------------------------------------------ insertion / deletion */
+
+/* Per image: deletion's and insertion's step 0 (the image, its blur), then per method deletion
+ * towards the removal reference and insertion from the blurred image, both in MoRF order. */
+static void insdel_dest(void *p, int64_t job, int k, int32_t *t, float **lg, float **pr)
+{
+    faith_ctx *c = p;
+    int i, a;
+    const int w = curve_job(c, job, 2, &i, &a);
+    xai_faith_method *f = &c->r->m[a];
+    curve_dest(c, w, i, k, w == -2 || w == 1 ? &f->ins : &f->del, t, lg, pr);
+}
+
+static void insdel_fill(void *p, int64_t job, int k0, int k1, float *out)
+{
+    const faith_ctx *c = p;
+    int i, a;
+    const int w = curve_job(c, job, 2, &i, &a), nf = c->r->nfeatures;
+    const float *xi = image(c, i);
+    float *buf = xai_malloc(2 * c->size * sizeof *buf), *score = xai_malloc(nf * sizeof *score);
+    int32_t *order = xai_malloc(nf * sizeof *order);
+    if (w == -1) memcpy(out, xi, c->size * sizeof *out);
+    if (w == -2 || w == 1) xai_ref_blur(w < 0 ? out : buf, xi, c->s, c->in->flip->blur_sigma, buf + c->size);
+    if (w == 0) xai_flip_reference(buf, xi, c->s, c->in->flip, c->m->mean, c->m->std, image_id(c, i), buf + c->size);
+    if (w >= 0) {
+        xai_flip_feature_scores(score, c->in->attr[a] + (size_t)i * c->size, c->s, c->r->patch);
+        xai_flip_order_features(order, score, nf, XAI_FLIP_MORF, 0, 0);
+        xai_flip_curve_rows(out, w ? buf : xi, w ? xi : buf, order, c->j.removed, k0, k1, c->s, c->r->patch);
+    }
+    free(buf);
+    free(score);
+    free(order);
+}
 
 static void run_insdel(faith_ctx *c)
 {
@@ -152,22 +240,8 @@ static void run_insdel(faith_ctx *c)
     const int K = r->ins_steps = xai_flip_schedule(nf, 1.0, c->o->insdel_steps, 0, &removed, &r->ins_frac);
     const int k1 = K + 1;
     for (int a = 0; a < nm; a++) xai_flip_curve_alloc(&r->m[a].ins, n, K), xai_flip_curve_alloc(&r->m[a].del, n, K);
-    for (int i = 0; i < n; i++) {
-        const float *xi = image(c, i);
-        const int32_t t = c->in->target[i];
-        xai_flip_reference(c->ref, xi, c->s, c->in->flip, c->m->mean, c->m->std, image_id(c, i), c->scratch);
-        xai_ref_blur(c->aux, xi, c->s, c->in->flip->blur_sigma, c->scratch);
-        memcpy(xai_fwd_slot(&c->b, t, &r->m[0].del.logit[(size_t)i * k1], &r->m[0].del.prob[(size_t)i * k1]), xi,
-               c->size * sizeof *xi);
-        memcpy(xai_fwd_slot(&c->b, t, &r->m[0].ins.logit[(size_t)i * k1], &r->m[0].ins.prob[(size_t)i * k1]), c->aux,
-               c->size * sizeof *xi);
-        scores_of(c, i, r->patch, nf);
-        for (int a = 0; a < nm; a++) {
-            xai_flip_order_features(c->order, c->score + (size_t)a * nf, nf, XAI_FLIP_MORF, 0, 0);
-            xai_flip_run_curve(&c->b, xi, c->ref, c->cur, c->order, removed, K, c->s, r->patch, t, &r->m[a].del, i);
-            xai_flip_run_curve(&c->b, c->aux, xi, c->cur, c->order, removed, K, c->s, r->patch, t, &r->m[a].ins, i);
-        }
-    }
+    c->j.per_image = 2 + 2 * nm, c->j.K = K, c->j.removed = removed;
+    run_jobs(c, (int64_t)n * c->j.per_image, insdel_rows, 0, insdel_dest, insdel_fill);
     xai_fwd_flush(&c->b);
     for (int a = 0; a < nm; a++) {
         share_step0(&r->m[0].del, &r->m[a].del, n, k1);
@@ -180,45 +254,59 @@ static void run_insdel(faith_ctx *c)
 
 /* ------------------------------------------------------------------ ROAD */
 
-/* One ROAD curve of image i: the pixels of order removed level by level and imputed in the slot. */
-static void road_curve(faith_ctx *c, int i, const int32_t *order, const int *count, uint8_t *mask,
-                       const float *noise, xai_flip_curve *cv)
+/* Per image: the image itself (step 0), then per method the MoRF and the LeRF curve, each level
+ * imputed on its own (so any thread may take any level). */
+static void road_dest(void *p, int64_t job, int k, int32_t *t, float **lg, float **pr)
 {
-    const int k1 = XAI_ROAD_LEVELS + 1;
-    memset(mask, 0, c->plane);
-    for (int l = 1; l <= XAI_ROAD_LEVELS; l++) {
-        for (int j = count[l - 1]; j < count[l]; j++) mask[order[j]] = 1;
-        float *slot = xai_fwd_slot(&c->b, c->in->target[i], &cv->logit[(size_t)i * k1 + l], &cv->prob[(size_t)i * k1 + l]);
-        memcpy(slot, image(c, i), c->size * sizeof *slot);
-        const double t0 = xai_now();
-        xai_road_impute(slot, mask, c->s, noise, c->in->flip->seed, image_id(c, i));
-        c->r->cost[XAI_FM_ROAD].impute_seconds += xai_now() - t0;
+    faith_ctx *c = p;
+    int i, a;
+    const int w = curve_job(c, job, 1, &i, &a);
+    curve_dest(c, w, i, k, w == 1 ? &c->r->m[a].road_lerf : &c->r->m[a].road_morf, t, lg, pr);
+}
+
+static void road_fill(void *p, int64_t job, int k0, int k1, float *out)
+{
+    faith_ctx *c = p;
+    int i, a;
+    const int w = curve_job(c, job, 1, &i, &a), P = (int)c->plane;
+    if (w < 0) {
+        memcpy(out, image(c, i), c->size * sizeof *out);
+        return;
     }
+    float *score = xai_malloc(P * sizeof *score);
+    int32_t *order = xai_malloc(P * sizeof *order);
+    uint8_t *mask = xai_calloc(P, 1);
+    xai_flip_feature_scores(score, c->in->attr[a] + (size_t)i * c->size, c->s, 1);
+    xai_flip_order_features(order, score, P, w ? XAI_FLIP_LERF : XAI_FLIP_MORF, 0, 0);
+    int64_t iters = 0, work = 0;
+    for (int l = k0 + 1, have = 0; l <= k1; l++) {
+        for (; have < c->j.count[l]; have++) mask[order[have]] = 1;
+        float *row = out + (size_t)(l - k0 - 1) * c->size;
+        memcpy(row, image(c, i), c->size * sizeof *row);
+        const int it = xai_road_impute(row, mask, c->s, c->j.noise, c->in->flip->seed, image_id(c, i));
+        iters += it, work += (int64_t)it * c->j.count[l];
+    }
+#pragma omp atomic
+    c->j.impute_iters += iters;
+#pragma omp atomic
+    c->j.impute_work += work;
+    free(score);
+    free(order);
+    free(mask);
 }
 
 static void run_road(faith_ctx *c)
 {
     xai_faith_result *r = c->r;
     const int n = c->in->n, nm = c->in->nmethods, P = (int)c->plane, k1 = XAI_ROAD_LEVELS + 1;
-    int count[XAI_ROAD_LEVELS + 1];
-    for (int l = 0; l <= XAI_ROAD_LEVELS; l++) r->road_frac[l] = l / 10.0, count[l] = (int)lround(P * l / 10.0);
-    float noise[8];
-    for (int ch = 0; ch < c->s.c; ch++) noise[ch] = (float)(c->o->road_noise / c->m->std[ch]);
-    uint8_t *mask = xai_malloc(c->plane);
+    for (int l = 0; l <= XAI_ROAD_LEVELS; l++) r->road_frac[l] = l / 10.0, c->j.count[l] = (int)lround(P * l / 10.0);
+    for (int ch = 0; ch < c->s.c; ch++) c->j.noise[ch] = (float)(c->o->road_noise / c->m->std[ch]);
     for (int a = 0; a < nm; a++)
         xai_flip_curve_alloc(&r->m[a].road_morf, n, XAI_ROAD_LEVELS), xai_flip_curve_alloc(&r->m[a].road_lerf, n, XAI_ROAD_LEVELS);
-    for (int i = 0; i < n; i++) {
-        xai_flip_curve *c0 = &r->m[0].road_morf;
-        memcpy(xai_fwd_slot(&c->b, c->in->target[i], &c0->logit[(size_t)i * k1], &c0->prob[(size_t)i * k1]), image(c, i),
-               c->size * sizeof(float));
-        scores_of(c, i, 1, P);
-        for (int a = 0; a < nm; a++) {
-            xai_flip_order_features(c->order, c->score + (size_t)a * P, P, XAI_FLIP_MORF, 0, 0);
-            road_curve(c, i, c->order, count, mask, noise, &r->m[a].road_morf);
-            xai_flip_order_features(c->order, c->score + (size_t)a * P, P, XAI_FLIP_LERF, 0, 0);
-            road_curve(c, i, c->order, count, mask, noise, &r->m[a].road_lerf);
-        }
-    }
+    c->j.per_image = 1 + 2 * nm, c->j.K = XAI_ROAD_LEVELS;
+    xai_faith_cost *cost = &r->cost[XAI_FM_ROAD];
+    cost->impute_seconds = run_jobs(c, (int64_t)n * c->j.per_image, road_rows, 0, road_dest, road_fill);
+    r->road_cg_iters = (double)c->j.impute_iters, r->road_cg_work = (double)c->j.impute_work;
     xai_fwd_flush(&c->b);
     for (int a = 0; a < nm; a++) {
         share_step0(&r->m[0].road_morf, &r->m[a].road_morf, n, k1);
@@ -226,7 +314,6 @@ static void run_road(faith_ctx *c)
         curve_aucs(r->m[a].road_morf_auc, &r->m[a].road_morf, r->road_frac, n, XAI_ROAD_LEVELS);
         curve_aucs(r->m[a].road_lerf_auc, &r->m[a].road_lerf, r->road_frac, n, XAI_ROAD_LEVELS);
     }
-    free(mask);
 }
 
 /* ------------------------------------------- faithfulness correlation, sensitivity-n */
@@ -243,6 +330,42 @@ static void draw_subset(xai_rng *g, int32_t *perm, int nf, int nsub)
     }
 }
 
+/* Jobs of the metrics that perturb each image `runs` times: one an image, a row per run. */
+static int runs_rows(void *p, int64_t job)
+{
+    (void)job;
+    return ((const faith_ctx *)p)->j.runs;
+}
+
+static void runs_dest(void *p, int64_t job, int k, int32_t *t, float **lg, float **pr)
+{
+    faith_ctx *c = p;
+    *t = c->in->target[job], *lg = &c->j.f[job * c->j.runs + k], *pr = NULL;
+}
+
+/* Runs k0..k1-1 of image `job`: its subsets drawn in order from the image's stream (the first k0
+ * drawn and dropped), set to the removal reference. */
+static void subset_fill(void *p, int64_t job, int k0, int k1, float *out)
+{
+    const faith_ctx *c = p;
+    const int i = (int)job, nf = c->r->nfeatures;
+    const float *xi = image(c, i);
+    float *ref = xai_malloc(2 * c->size * sizeof *ref);
+    int32_t *perm = xai_malloc(nf * sizeof *perm);
+    xai_flip_reference(ref, xi, c->s, c->in->flip, c->m->mean, c->m->std, image_id(c, i), ref + c->size);
+    xai_rng g;
+    xai_noise_rng(&g, c->in->flip->seed, c->j.use, image_id(c, i), c->j.tag);
+    for (int k = 0; k < k1; k++) {
+        draw_subset(&g, perm, nf, c->j.nsub);
+        if (k < k0) continue;
+        float *row = out + (size_t)(k - k0) * c->size;
+        memcpy(row, xi, c->size * sizeof *row);
+        for (int j = 0; j < c->j.nsub; j++) xai_flip_apply(row, ref, c->s, c->r->patch, perm[j]);
+    }
+    free(ref);
+    free(perm);
+}
+
 /* For every image, `runs` random subsets of nsub features set to the removal reference; per method
  * the Pearson correlation over the runs of sum_S score and f(x) - f(x_S) into out[a * ostride + i].
  * The subsets come from the (seed, use, image, tag) stream, the same for every method. */
@@ -253,18 +376,10 @@ static void subset_corr(faith_ctx *c, int nsub, int runs, xai_noise_use use, uin
     const uint64_t seed = c->in->flip->seed;
     float *f = xai_malloc((size_t)n * runs * sizeof *f);
     double *sum = xai_malloc((size_t)nm * runs * sizeof *sum), *delta = xai_malloc(runs * sizeof *delta);
-    xai_rng g;
-    for (int i = 0; i < n; i++) {
-        xai_flip_reference(c->ref, image(c, i), c->s, c->in->flip, c->m->mean, c->m->std, image_id(c, i), c->scratch);
-        xai_noise_rng(&g, seed, use, image_id(c, i), tag);
-        for (int k = 0; k < runs; k++) {
-            draw_subset(&g, c->order, nf, nsub);
-            float *slot = xai_fwd_slot(&c->b, c->in->target[i], &f[(size_t)i * runs + k], NULL);
-            memcpy(slot, image(c, i), c->size * sizeof *slot);
-            for (int j = 0; j < nsub; j++) xai_flip_apply(slot, c->ref, c->s, patch, c->order[j]);
-        }
-    }
+    c->j.runs = runs, c->j.nsub = nsub, c->j.use = use, c->j.tag = tag, c->j.f = f;
+    run_jobs(c, n, runs_rows, 0, runs_dest, subset_fill);
     xai_fwd_flush(&c->b);
+    xai_rng g;
     for (int i = 0; i < n; i++) {
         scores_of(c, i, patch, nf);
         xai_noise_rng(&g, seed, use, image_id(c, i), tag);
@@ -341,35 +456,43 @@ static void infid_scores(double *raw, double *scaled, const double *a, const dou
     *scaled = !(dd > 0) ? NAN : aa > 0 ? 1 - ad * ad / (aa * dd) : 1;
 }
 
+/* Run k of image `job`: the perturbation I, its product with every method's map (into a), then
+ * the input x - I. */
+static void infid_fill(void *p, int64_t job, int k0, int k1, float *out)
+{
+    const faith_ctx *c = p;
+    const int i = (int)job, nm = c->in->nmethods, runs = c->j.runs;
+    const float *xi = image(c, i);
+    for (int k = k0; k < k1; k++) {
+        float *row = out + (size_t)(k - k0) * c->size;
+        infid_noise(c, row, i, k);
+        for (int q = 0; q < nm; q++) {
+            const float *phi = c->in->attr[q] + (size_t)i * c->size;
+            double acc = 0;
+            for (size_t j = 0; j < c->size; j++) acc += (double)row[j] * phi[j];
+            c->j.a[((size_t)i * nm + q) * runs + k] = acc;
+        }
+        for (size_t j = 0; j < c->size; j++) row[j] = xi[j] - row[j];
+    }
+}
+
 static void run_infidelity(faith_ctx *c)
 {
     xai_faith_result *r = c->r;
     const int n = c->in->n, nm = c->in->nmethods, runs = c->o->infid_runs;
     float *f = xai_malloc((size_t)n * runs * sizeof *f);
-    double *a = xai_malloc((size_t)nm * runs * sizeof *a), *d = xai_malloc(runs * sizeof *d);
-    for (int i = 0; i < n; i++)
-        for (int k = 0; k < runs; k++) {
-            float *slot = xai_fwd_slot(&c->b, c->in->target[i], &f[(size_t)i * runs + k], NULL);
-            infid_noise(c, slot, i, k);
-            for (size_t j = 0; j < c->size; j++) slot[j] = image(c, i)[j] - slot[j];
-        }
+    double *a = xai_malloc((size_t)n * nm * runs * sizeof *a), *d = xai_malloc(runs * sizeof *d);
+    c->j.runs = runs, c->j.f = f, c->j.a = a;
+    run_jobs(c, n, runs_rows, 1, runs_dest, infid_fill);
     xai_fwd_flush(&c->b);
     for (int q = 0; q < nm; q++) {
         r->m[q].infid = xai_malloc((size_t)n * sizeof(double));
         r->m[q].infid_scaled = xai_malloc((size_t)n * sizeof(double));
     }
     for (int i = 0; i < n; i++) {
-        for (int k = 0; k < runs; k++) {
-            infid_noise(c, c->cur, i, k);
-            d[k] = (double)c->fx[i] - f[(size_t)i * runs + k];
-            for (int q = 0; q < nm; q++) {
-                const float *phi = c->in->attr[q] + (size_t)i * c->size;
-                double acc = 0;
-                for (size_t j = 0; j < c->size; j++) acc += (double)c->cur[j] * phi[j];
-                a[(size_t)q * runs + k] = acc;
-            }
-        }
-        for (int q = 0; q < nm; q++) infid_scores(&r->m[q].infid[i], &r->m[q].infid_scaled[i], a + (size_t)q * runs, d, runs);
+        for (int k = 0; k < runs; k++) d[k] = (double)c->fx[i] - f[(size_t)i * runs + k];
+        for (int q = 0; q < nm; q++)
+            infid_scores(&r->m[q].infid[i], &r->m[q].infid_scaled[i], a + ((size_t)i * nm + q) * runs, d, runs);
     }
     free(f);
     free(a);
@@ -559,8 +682,7 @@ static void ctx_init(faith_ctx *c, xai_faith_result *r, xai_model *m, const xai_
     c->size = xai_shape_size(m->in), c->plane = (size_t)m->in.h * m->in.w;
     const size_t nmax = c->plane > (size_t)r->nfeatures ? c->plane : (size_t)r->nfeatures;
     c->fx = xai_malloc((size_t)in->n * sizeof *c->fx);
-    float **bufs[4] = {&c->ref, &c->cur, &c->aux, &c->scratch};
-    for (int k = 0; k < 4; k++) *bufs[k] = xai_malloc(c->size * sizeof(float));
+    c->cur = xai_malloc(c->size * sizeof *c->cur);
     c->score = xai_malloc((size_t)in->nmethods * nmax * sizeof *c->score);
     c->order = xai_malloc(nmax * sizeof *c->order);
     xai_fwd_init(&c->b, m);
@@ -569,7 +691,7 @@ static void ctx_init(faith_ctx *c, xai_faith_result *r, xai_model *m, const xai_
 static void ctx_free(faith_ctx *c)
 {
     xai_fwd_free(&c->b);
-    free(c->fx), free(c->ref), free(c->cur), free(c->aux), free(c->scratch), free(c->score), free(c->order);
+    free(c->fx), free(c->cur), free(c->score), free(c->order);
 }
 
 xai_status xai_faith_run(xai_faith_result *r, xai_model *m, const xai_faith_input *in, const xai_faith_opts *o)

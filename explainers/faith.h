@@ -62,7 +62,7 @@ typedef struct {
 } xai_faith_method;
 
 /* What a metric cost: wall time, images through the net, explanations recomputed, and for ROAD the
- * imputation's share of the time (also counted in seconds). */
+ * seconds spent building its imputed rows (also counted in seconds). */
 typedef struct {
     double seconds, forwards, explanations, impute_seconds;
     int n; /* images it ran on */
@@ -79,6 +79,9 @@ typedef struct {
     int64_t *sensn_n;       /* (T) subset sizes: 1, 2, 4, ... below the feature count */
     int32_t *rl_class;      /* (randlogit_n) the other class of each image */
     xai_faith_cost cost[XAI_FM_COUNT];
+    /* ROAD's imputation work, its cost model: CG iterations (summed over channels and rows), and
+     * those times the unknowns of each solve (the time goes with this) */
+    double road_cg_iters, road_cg_work;
     xai_faith_method *m;    /* (nmethods) */
 } xai_faith_result;
 

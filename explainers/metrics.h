@@ -86,6 +86,24 @@ float *xai_fwd_slot(xai_fwd_batch *b, int32_t target, float *logit, float *prob)
 void xai_fwd_flush(xai_fwd_batch *b);
 void xai_fwd_free(xai_fwd_batch *b);
 
+/* A metric's perturbed inputs as jobs, built in parallel: a job (a curve, an image's perturbations)
+ * is a run of rows, and fill(ctx, job, k0, k1, out) writes its rows k0..k1-1 into consecutive rows
+ * of out, from scratch, whatever k0 is. Each row must be a function of (job, row) alone: fill runs
+ * on any thread, beside other fills, so the values do not depend on the thread count. */
+typedef struct {
+    void *ctx;
+    int64_t njobs;
+    int (*rows)(void *ctx, int64_t job);
+    int chunk; /* at most this many rows a fill call, cut at multiples of it (0: whole jobs) */
+    /* the target of row k of job and where its logit and probability go (either may be NULL) */
+    void (*dest)(void *ctx, int64_t job, int k, int32_t *target, float **logit, float **prob);
+    void (*fill)(void *ctx, int64_t job, int k0, int k1, float *out);
+} xai_fwd_jobs;
+/* Every row of every job into b, in job and row order: the rows, batches and flushes that one
+ * xai_fwd_slot call per row would give. Each batch's pieces are filled in parallel; the last,
+ * partial batch stays pending. Returns the wall seconds spent filling. */
+double xai_fwd_run(xai_fwd_batch *b, const xai_fwd_jobs *j);
+
 /* The removal schedule of a curve over nf features: K steps of per features (the last may be
  * shorter) until ceil(fraction * nf) are removed; per = per_step, or ceil(limit / steps) when
  * per_step is 0. *removed and *frac (K + 1 values each, malloc'd) as in xai_flip_result. Returns K. */
@@ -107,18 +125,17 @@ typedef struct {
     double seconds;        /* wall time of xai_pixelflip */
 } xai_flip_result;
 
-/* Runs MoRF and LeRF for every method and the random control on n images. All perturbed
- * images go through m in batches of m->max_batch (m is put in eval mode). image_id names
- * each image for the noise and random streams (e.g. its row in the attribution file). */
-/* One curve of one image: the image of step k is `start` with the first removed[k] features of
- * `order` copied from `src` (cur: (C, H, W) scratch); steps 1..K go through b into row i of c.
- * Step 0 is left to the caller, who usually shares it between curves. */
-void xai_flip_run_curve(xai_fwd_batch *b, const float *start, const float *src, float *cur, const int32_t *order,
-                        const int64_t *removed, int nsteps, xai_shape s, int patch, int32_t target, xai_flip_curve *c,
-                        int i);
+/* Steps k0+1..k1 of one curve into consecutive rows of out: the image of step k is `start` with the
+ * first removed[k] features of `order` copied from `src` (the first row built from scratch, each
+ * next from the one before). Step 0 is left to the caller, who usually shares it between curves. */
+void xai_flip_curve_rows(float *out, const float *start, const float *src, const int32_t *order,
+                         const int64_t *removed, int k0, int k1, xai_shape s, int patch);
 void xai_flip_curve_alloc(xai_flip_curve *c, int n, int nsteps);
 void xai_flip_curve_free(xai_flip_curve *c);
 
+/* Runs MoRF and LeRF for every method and the random control on n images. All perturbed
+ * images go through m in batches of m->max_batch (m is put in eval mode). image_id names
+ * each image for the noise and random streams (e.g. its row in the attribution file). */
 xai_status xai_pixelflip(xai_flip_result *r, xai_model *m, const float *x /* (N, C, H, W) */,
                          const int32_t *target /* (N) */, const int64_t *image_id /* (N) */, int n,
                          const float *const *attr /* nmethods x (N, C, H, W) */, int nmethods,

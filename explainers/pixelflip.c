@@ -202,16 +202,65 @@ void xai_flip_result_free(xai_flip_result *r)
     memset(r, 0, sizeof *r);
 }
 
-void xai_flip_run_curve(xai_fwd_batch *b, const float *start, const float *src, float *cur, const int32_t *order,
-                        const int64_t *removed, int nsteps, xai_shape s, int patch, int32_t target, xai_flip_curve *c,
-                        int i)
+/* One fill call: rows k0..k1-1 of a job, at row `row` of the batch. */
+typedef struct {
+    int64_t job;
+    int k0, k1, row;
+} fwd_piece;
+
+/* Reserves the rows of the next pieces up to a full batch (recording their destinations in order);
+ * returns how many pieces. *j, *k: the next row to place. */
+static int fwd_plan(xai_fwd_batch *b, const xai_fwd_jobs *J, fwd_piece *pc, int64_t *j, int *k)
 {
-    const int k1 = nsteps + 1;
-    memcpy(cur, start, b->size * sizeof *cur);
-    for (int k = 1; k <= nsteps; k++) {
-        for (int64_t j = removed[k - 1]; j < removed[k]; j++) xai_flip_apply(cur, src, s, patch, order[j]);
-        float *slot = xai_fwd_slot(b, target, &c->logit[(size_t)i * k1 + k], &c->prob[(size_t)i * k1 + k]);
-        memcpy(slot, cur, b->size * sizeof *cur);
+    int np = 0;
+    while (*j < J->njobs && b->fill < b->m->max_batch) {
+        const int nr = J->rows(J->ctx, *j);
+        if (*k >= nr) {
+            ++*j, *k = 0;
+            continue;
+        }
+        int take = nr - *k < b->m->max_batch - b->fill ? nr - *k : b->m->max_batch - b->fill;
+        if (J->chunk > 0 && take > J->chunk - *k % J->chunk) take = J->chunk - *k % J->chunk;
+        pc[np++] = (fwd_piece){*j, *k, *k + take, b->fill};
+        for (int r = 0; r < take; r++, b->fill++)
+            J->dest(J->ctx, *j, *k + r, &b->tgt[b->fill], &b->dl[b->fill], &b->dp[b->fill]);
+        *k += take;
+    }
+    return np;
+}
+
+double xai_fwd_run(xai_fwd_batch *b, const xai_fwd_jobs *J)
+{
+    fwd_piece *pc = xai_malloc((size_t)b->m->max_batch * sizeof *pc);
+    float *in = b->m->acts[0];
+    double built = 0;
+    int64_t j = 0;
+    int k = 0;
+    for (;;) {
+        if (b->fill == b->m->max_batch) xai_fwd_flush(b);
+        const int np = fwd_plan(b, J, pc, &j, &k);
+        if (!np) break;
+        const double t0 = xai_now();
+        /* each piece is a function of its rows alone: any thread may build it */
+#pragma omp parallel for schedule(dynamic, 1) if (np > 1)
+        for (int p = 0; p < np; p++) J->fill(J->ctx, pc[p].job, pc[p].k0, pc[p].k1, in + (size_t)pc[p].row * b->size);
+        built += xai_now() - t0;
+    }
+    free(pc);
+    return built;
+}
+
+void xai_flip_curve_rows(float *out, const float *start, const float *src, const int32_t *order,
+                         const int64_t *removed, int k0, int k1, xai_shape s, int patch)
+{
+    const size_t size = xai_shape_size(s);
+    /* Features are disjoint patches copied from src, so a row built from scratch equals the same
+     * row built from the one before, value for value. */
+    for (int k = k0 + 1; k <= k1; k++) {
+        float *row = out + (size_t)(k - k0 - 1) * size;
+        const int first = k == k0 + 1;
+        memcpy(row, first ? start : row - size, size * sizeof *row);
+        for (int64_t j = first ? 0 : removed[k - 1]; j < removed[k]; j++) xai_flip_apply(row, src, s, patch, order[j]);
     }
 }
 
@@ -230,6 +279,71 @@ int xai_flip_schedule(int nf, double fraction, int steps, int per_step, int64_t 
         (*frac)[k] = (double)(*removed)[k] / nf;
     }
     return K;
+}
+
+/* Pixel flipping's jobs over images i0.. : per image the step-0 image (one row), the random
+ * control's curve, then each method's MoRF and LeRF curves (K rows each). */
+typedef struct {
+    xai_flip_result *r;
+    const xai_model *m;
+    const float *x;
+    const int32_t *target;
+    const int64_t *image_id;
+    const float *const *attr;
+    const xai_flip_opts *o;
+    int i0;
+} flip_jobs;
+
+#define FLIP_JOBS(c) (2 + 2 * (int64_t)(c)->r->nmethods) /* jobs an image */
+
+static int flip_job_rows(void *p, int64_t job)
+{
+    const flip_jobs *c = p;
+    return job % FLIP_JOBS(c) ? c->r->nsteps : 1;
+}
+
+/* Job j of image i: 0 step 0, 1 the random curve, 2 + 2a MoRF of method a, 3 + 2a its LeRF. */
+static xai_flip_curve *flip_job_curve(const flip_jobs *c, int64_t job, int *i)
+{
+    const int64_t j = job % FLIP_JOBS(c);
+    *i = c->i0 + (int)(job / FLIP_JOBS(c));
+    return j < 2 ? &c->r->random : j % 2 ? &c->r->lerf[(j - 2) / 2] : &c->r->morf[(j - 2) / 2];
+}
+
+static void flip_job_dest(void *p, int64_t job, int k, int32_t *target, float **logit, float **prob)
+{
+    const flip_jobs *c = p;
+    int i;
+    const xai_flip_curve *cv = flip_job_curve(c, job, &i);
+    const size_t at = (size_t)i * (c->r->nsteps + 1) + (job % FLIP_JOBS(c) ? k + 1 : 0);
+    *target = c->target[i], *logit = &cv->logit[at], *prob = &cv->prob[at];
+}
+
+static void flip_job_fill(void *p, int64_t job, int k0, int k1, float *out)
+{
+    const flip_jobs *c = p;
+    int i;
+    flip_job_curve(c, job, &i);
+    const int64_t j = job % FLIP_JOBS(c);
+    const xai_shape s = c->m->in;
+    const size_t size = xai_shape_size(s);
+    const int nf = c->r->nfeatures;
+    const float *xi = c->x + (size_t)i * size;
+    const uint64_t id = c->image_id ? (uint64_t)c->image_id[i] : (uint64_t)i;
+    if (!j) { /* step 0: the image itself, shared by every curve */
+        memcpy(out, xi, size * sizeof *out);
+        return;
+    }
+    float *ref = xai_malloc(2 * size * sizeof *ref), *score = xai_malloc(nf * sizeof *score);
+    int32_t *order = xai_malloc(nf * sizeof *order);
+    xai_flip_reference(ref, xi, s, c->o, c->m->mean, c->m->std, id, ref + size);
+    if (j > 1) xai_flip_feature_scores(score, c->attr[(j - 2) / 2] + (size_t)i * size, s, c->o->patch);
+    xai_flip_order_features(order, score, nf, j == 1 ? XAI_FLIP_RANDOM : j % 2 ? XAI_FLIP_LERF : XAI_FLIP_MORF,
+                            c->o->seed, id);
+    xai_flip_curve_rows(out, xi, ref, order, c->r->removed, k0, k1, s, c->o->patch);
+    free(ref);
+    free(score);
+    free(order);
 }
 
 xai_status xai_pixelflip(xai_flip_result *r, xai_model *m, const float *x, const int32_t *target,
@@ -273,30 +387,20 @@ xai_status xai_pixelflip(xai_flip_result *r, xai_model *m, const float *x, const
 
     xai_fwd_batch b;
     xai_fwd_init(&b, m);
-    float *ref = xai_malloc(size * sizeof *ref), *cur = xai_malloc(size * sizeof *cur);
-    float *scratch = xai_malloc(size * sizeof *scratch), *score = xai_malloc(nf * sizeof *score);
-    int32_t *order = xai_malloc(nf * sizeof *order);
     xai_eval_scope mode = xai_eval_begin(m, 1); /* only logits are read */
     int k1 = K + 1;
     xai_progress p;
     xai_progress_start(&p, "pixel flipping", n, "img");
-    for (int i = 0; i < n; i++) {
-        const float *xi = x + (size_t)i * size;
-        uint64_t id = image_id ? (uint64_t)image_id[i] : (uint64_t)i;
-        xai_flip_reference(ref, xi, s, o, m->mean, m->std, id, scratch);
-        /* Step 0 is the same image for every order: one pass, copied below. */
-        memcpy(xai_fwd_slot(&b, target[i], &r->random.logit[(size_t)i * k1], &r->random.prob[(size_t)i * k1]), xi,
-               size * sizeof *xi);
-        xai_flip_order_features(order, NULL, nf, XAI_FLIP_RANDOM, o->seed, id);
-        xai_flip_run_curve(&b, xi, ref, cur, order, r->removed, K, s, o->patch, target[i], &r->random, i);
-        for (int a = 0; a < nmethods; a++) {
-            xai_flip_feature_scores(score, attr[a] + (size_t)i * size, s, o->patch);
-            xai_flip_order_features(order, score, nf, XAI_FLIP_MORF, o->seed, id);
-            xai_flip_run_curve(&b, xi, ref, cur, order, r->removed, K, s, o->patch, target[i], &r->morf[a], i);
-            xai_flip_order_features(order, score, nf, XAI_FLIP_LERF, o->seed, id);
-            xai_flip_run_curve(&b, xi, ref, cur, order, r->removed, K, s, o->patch, target[i], &r->lerf[a], i);
-        }
-        xai_progress_update(&p, i + 1);
+    /* About 8 batches of rows between progress updates (a count fixed by the sizes alone). */
+    const double rows = 1 + K * (1 + 2.0 * nmethods);
+    const int group = 8.0 * m->max_batch / rows > 1 ? (int)(8.0 * m->max_batch / rows) : 1;
+    flip_jobs fj = {r, m, x, target, image_id, attr, o, 0};
+    xai_fwd_jobs jobs = {&fj, 0, flip_job_rows, 0, flip_job_dest, flip_job_fill};
+    for (int i = 0; i < n; i += group) {
+        fj.i0 = i;
+        jobs.njobs = (int64_t)(n - i < group ? n - i : group) * FLIP_JOBS(&fj);
+        xai_fwd_run(&b, &jobs);
+        xai_progress_update(&p, i + group < n ? i + group : n);
     }
     xai_fwd_flush(&b);
     for (int i = 0; i < n; i++) {
@@ -313,11 +417,6 @@ xai_status xai_pixelflip(xai_flip_result *r, xai_model *m, const float *x, const
              b.forwarded / (r->seconds > 0 ? r->seconds : 1e-9));
     xai_progress_end(&p, msg);
     xai_fwd_free(&b);
-    free(ref);
-    free(cur);
-    free(scratch);
-    free(score);
-    free(order);
     xai_eval_end(m, mode);
     return XAI_OK;
 }

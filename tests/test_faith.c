@@ -250,6 +250,18 @@ static void test_road_orders(void **state)
     fixture_free(&f);
 }
 
+/* The metrics that only run forward passes: f2 at 2 threads into a, f1 at 1 thread into b. */
+static void run_1_2_threads(fixture *f2, fixture *f1, xai_faith_result *a, xai_faith_result *b)
+{
+    const unsigned w = XAI_FM_ALL & ~(1u << XAI_FM_MAXSENS | 1u << XAI_FM_RANDLOGIT);
+    const int threads = xai_threads();
+    xai_set_threads(2);
+    run(f2, a, w, 3);
+    xai_set_threads(1);
+    run(f1, b, w, 3);
+    xai_set_threads(threads);
+}
+
 /* The batch size and the thread count only change how images are grouped and shared out: every
  * value stays the same. */
 static void test_batch_independent(void **state)
@@ -259,13 +271,7 @@ static void test_batch_independent(void **state)
     fixture_make(&f1, 64);
     fixture_make(&f2, 5);
     xai_faith_result a, b;
-    const unsigned w = XAI_FM_ALL & ~(1u << XAI_FM_MAXSENS | 1u << XAI_FM_RANDLOGIT);
-    const int threads = xai_threads();
-    xai_set_threads(2);
-    run(&f1, &a, w, 3);
-    xai_set_threads(1);
-    run(&f2, &b, w, 3);
-    xai_set_threads(threads);
+    run_1_2_threads(&f1, &f2, &a, &b);
     for (int q = 0; q < 3; q++)
         for (int i = 0; i < f1.n; i++) {
             assert_float_equal(a.m[q].faithcorr[i], b.m[q].faithcorr[i], 1e-6);
@@ -277,6 +283,38 @@ static void test_batch_independent(void **state)
     xai_faith_result_free(&b);
     fixture_free(&f1);
     fixture_free(&f2);
+}
+
+static void same_curve(const xai_flip_curve *a, const xai_flip_curve *b, size_t n)
+{
+    assert_memory_equal(a->logit, b->logit, n * sizeof(float));
+    assert_memory_equal(a->prob, b->prob, n * sizeof(float));
+}
+
+/* Perturbed inputs are built in parallel (ROAD's imputations, insertion/deletion curves, subsets,
+ * infidelity's noise): at 1 and 2 threads every value is the same bit for bit, with batches of 5
+ * cutting curves and runs apart. */
+static void test_threads_identical(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_make(&f, 5);
+    xai_faith_result a, b;
+    run_1_2_threads(&f, &f, &a, &b);
+    const size_t n = (size_t)f.n, ins = n * (a.ins_steps + 1), road = n * (XAI_ROAD_LEVELS + 1);
+    for (int q = 0; q < 3; q++) {
+        const xai_faith_method *x = &a.m[q], *y = &b.m[q];
+        same_curve(&x->ins, &y->ins, ins), same_curve(&x->del, &y->del, ins);
+        same_curve(&x->road_morf, &y->road_morf, road), same_curve(&x->road_lerf, &y->road_lerf, road);
+        assert_memory_equal(x->faithcorr, y->faithcorr, n * sizeof(double));
+        assert_memory_equal(x->sensn, y->sensn, n * a.nsensn * sizeof(double));
+        assert_memory_equal(x->infid, y->infid, n * sizeof(double));
+        assert_memory_equal(x->infid_scaled, y->infid_scaled, n * sizeof(double));
+    }
+    assert_true(a.road_cg_iters == b.road_cg_iters && a.road_cg_work == b.road_cg_work && a.road_cg_work > 0);
+    xai_faith_result_free(&a);
+    xai_faith_result_free(&b);
+    fixture_free(&f);
 }
 
 static void test_parse(void **state)
@@ -301,7 +339,7 @@ int main(void)
         cmocka_unit_test(test_insdel_exact),       cmocka_unit_test(test_infidelity_gradient),
         cmocka_unit_test(test_reexplaining_metrics), cmocka_unit_test(test_road_impute),
         cmocka_unit_test(test_road_orders),        cmocka_unit_test(test_batch_independent),
-        cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_threads_identical), cmocka_unit_test(test_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -351,6 +351,89 @@ static void test_batch_independent(void **state)
     xai_model_free(m7);
 }
 
+/* Jobs of 0..6 rows whose row k of job j is a pattern of (j, k) alone; the targets cycle. */
+typedef struct {
+    size_t size;
+    int calls;
+    float *logit;  /* (jobs, 8) */
+} toy_jobs;
+
+static int toy_rows(void *p, int64_t job)
+{
+    (void)p;
+    return (int)(job * 5 % 7);
+}
+
+static void toy_dest(void *p, int64_t job, int k, int32_t *t, float **lg, float **pr)
+{
+    toy_jobs *c = p;
+    *t = (int32_t)((job + k) % 3), *lg = &c->logit[job * 8 + k], *pr = NULL;
+}
+
+static void toy_row(const toy_jobs *c, int64_t job, int k, float *row)
+{
+    for (size_t j = 0; j < c->size; j++) row[j] = (float)sin(0.37 * j + 1.3 * job + 0.11 * k);
+}
+
+static void toy_fill(void *p, int64_t job, int k0, int k1, float *out)
+{
+    toy_jobs *c = p;
+#pragma omp atomic
+    c->calls++;
+    assert_true(k0 < k1 && k1 <= toy_rows(p, job));
+    for (int k = k0; k < k1; k++) toy_row(c, job, k, out + (size_t)(k - k0) * c->size);
+}
+
+/* xai_fwd_run gives the logits of one xai_fwd_slot per row in job order, bit for bit, whatever the
+ * batch, the chunk and the thread count; chunks cut each job at multiples of the chunk. */
+static void test_fwd_run_jobs(void **state)
+{
+    (void)state;
+    const xai_shape in = {2, 3, 5};
+    const int njobs = 23, threads = xai_threads();
+    const int batches[3] = {1, 4, 9}, chunks[3] = {0, 1, 3};
+    for (int bi = 0; bi < 3; bi++) {
+        xai_model *m = linear_model(in, 3, batches[bi], 11);
+        toy_jobs ref = {xai_shape_size(in), 0, calloc(njobs * 8, sizeof(float))};
+        xai_fwd_batch b;
+        xai_fwd_init(&b, m);
+        for (int j = 0; j < njobs; j++)
+            for (int k = 0; k < toy_rows(&ref, j); k++) {
+                int32_t t;
+                float *lg, *pr;
+                toy_dest(&ref, j, k, &t, &lg, &pr);
+                toy_row(&ref, j, k, xai_fwd_slot(&b, t, lg, pr));
+            }
+        xai_fwd_flush(&b);
+        for (int ci = 0; ci < 3; ci++)
+            for (int th = 1; th <= 2; th++) {
+                xai_set_threads(th);
+                toy_jobs got = {ref.size, 0, calloc(njobs * 8, sizeof(float))};
+                const double before = b.forwarded;
+                xai_fwd_jobs J = {&got, 1, toy_rows, chunks[ci], toy_dest, toy_fill};
+                xai_fwd_run(&b, &J); /* job 0 has no rows: nothing */
+                assert_int_equal(b.fill, 0);
+                J.njobs = njobs;
+                assert_true(xai_fwd_run(&b, &J) >= 0);
+                xai_fwd_flush(&b);
+                assert_memory_equal(got.logit, ref.logit, njobs * 8 * sizeof(float));
+                int rows = 0, pieces_min = 0;
+                for (int j = 0; j < njobs; j++) {
+                    rows += toy_rows(&got, j);
+                    const int ck = chunks[ci] ? chunks[ci] : 8;
+                    pieces_min += (toy_rows(&got, j) + ck - 1) / ck;
+                }
+                assert_true(b.forwarded - before == rows);
+                assert_true(got.calls >= pieces_min && got.calls <= pieces_min + rows / batches[bi] + 1);
+                free(got.logit);
+            }
+        xai_set_threads(threads);
+        xai_fwd_free(&b);
+        free(ref.logit);
+        xai_model_free(m);
+    }
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
@@ -392,6 +475,7 @@ int main(void)
         cmocka_unit_test(test_exact_attribution_dominates_random),
         cmocka_unit_test(test_constant_model_aopc_zero),
         cmocka_unit_test(test_batch_independent),
+        cmocka_unit_test(test_fwd_run_jobs),
         cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,6 +7,7 @@
 #include <cblas.h>
 #include <curl/curl.h>
 #include <jpeglib.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -113,8 +114,34 @@ static void model_facts(xai_sbuf *b, const char *results, const char *exp)
     xai_train_record_free(&r);
 }
 
+double xai_prov_ratio(double wall, double predicted) { return wall >= 0 && predicted > 0 ? wall / predicted : NAN; }
+
+/* One stage: its wall time, whether it ran now, and beside them the cost model's prediction. */
+static void stage_json(xai_sbuf *b, const xai_prov_stage_times *t, int s)
+{
+    xai_sbuf_printf(b, "%s\n        \"%s\": {\"wall_seconds\": %.3f, \"ran\": %s, \"predicted_seconds\": ", s ? "," : "",
+                    t->stage[s], t->seconds[s], t->ran[s] ? "true" : "false");
+    const double ratio = xai_prov_ratio(t->seconds[s], t->predicted[s]);
+    if (t->predicted[s] >= 0) xai_sbuf_printf(b, "%.3f", t->predicted[s]);
+    else xai_sbuf_printf(b, "null");
+    if (isfinite(ratio)) xai_sbuf_printf(b, ", \"wall_over_predicted\": %.3f}", ratio);
+    else xai_sbuf_printf(b, ", \"wall_over_predicted\": null}");
+}
+
+/* The rates a stage's prediction came from: GFLOP/s by kind (road-impute: imputations a second). */
+static void rates_json(xai_sbuf *b, const xai_rates *r)
+{
+    xai_sbuf_printf(b, ",\n      \"rates\": {");
+    for (int k = 0; k < r->n; k++) {
+        xai_sbuf_printf(b, "%s", k ? ", " : "");
+        put_str(b, r->kind[k]);
+        xai_sbuf_printf(b, ": %.4g", r->rate[k]);
+    }
+    xai_sbuf_printf(b, "}");
+}
+
 xai_status xai_provenance_write(const char *results, const xai_prov_stage_times *t, int n, const char *profile,
-                                double total_s)
+                                double total_s, double calib_s)
 {
     xai_sbuf b = {0};
     char *build = xai_provenance_build_json();
@@ -135,12 +162,16 @@ xai_status xai_provenance_write(const char *results, const xai_prov_stage_times 
         put_str(&b, t[i].seed);
         model_facts(&b, results, t[i].name);
         xai_sbuf_printf(&b, ",\n      \"stages\": {");
-        for (int s = 0; s < t[i].nstages; s++)
-            xai_sbuf_printf(&b, "%s\n        \"%s\": {\"wall_seconds\": %.3f, \"ran\": %s}", s ? "," : "", t[i].stage[s],
-                t[i].seconds[s], t[i].ran[s] ? "true" : "false");
-        xai_sbuf_printf(&b, "\n      }\n    }%s\n", i + 1 < n ? "," : "");
+        for (int s = 0; s < t[i].nstages; s++) stage_json(&b, &t[i], s);
+        xai_sbuf_printf(&b, "\n      }");
+        if (t[i].rates) rates_json(&b, t[i].rates);
+        xai_sbuf_printf(&b, "\n    }%s\n", i + 1 < n ? "," : "");
     }
-    xai_sbuf_printf(&b, "  ]\n}\n");
+    xai_sbuf_printf(&b, "  ]");
+    if (calib_s >= 0)
+        xai_sbuf_printf(&b, ",\n  \"cost_model\": {\"calibration_seconds\": %.3f, \"rates_file\": \"stages/rates.txt\", "
+                        "\"doc\": \"experiments/README.md#cost-model\"}", calib_s);
+    xai_sbuf_printf(&b, "\n}\n");
     char *path = xai_path_join(results, "provenance.json");
     xai_status s = xai_write_file_atomic(path, b.s, b.n);
     free(path);

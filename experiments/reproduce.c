@@ -6,6 +6,7 @@
 #include "core/mpi.h"
 #include "datasets/datasets.h"
 #include "experiments/commands.h"
+#include "experiments/predict.h"
 #include "experiments/provenance.h"
 #include "experiments/schedule.h"
 #include "paper/publish.h"
@@ -14,6 +15,7 @@
 #include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,11 +39,13 @@ typedef struct {
     double stage_s[8];
     int stage_ran[8];
     double prev_s[NSTAGE];   /* wall time of each stage in the last run that recorded it, -1: none */
+    double predicted[NSTAGE]; /* the cost model's seconds (predict.h), -1: not modelled */
+    xai_rates rates;         /* its net's measured rates; rates.n == 0: none */
     char log[700];           /* the log of the stage that ran last, "" when none was written */
 } experiment;
 
 typedef struct {
-    int quick, full, force, jobs, threads, verbose;
+    int quick, full, force, jobs, threads, verbose, predict;
     const char *only;        /* comma list or NULL */
     const char *results;     /* results root */
     const char *configs;     /* experiments dir */
@@ -651,6 +655,9 @@ static int parse_options(repro_opts *o, int argc, char **argv)
         {"--only", XAI_ARG_STR, &o->only, "LIST", 0, 0, "comma-separated experiment names"},
         {"--jobs", XAI_ARG_INT, &o->jobs, "N", 1, 0, "experiments in parallel (threads are split between them)"},
         {"--force", XAI_ARG_FLAG, &o->force, NULL, 0, 0, "rerun every stage"},
+        {"--predict", XAI_ARG_FLAG, &o->predict, NULL, 0, 0,
+         "run nothing: print each stage's seconds as the cost model predicts them beside\n"
+         "those its record in --results holds (measures the rates first unless on file)"},
         {"--verbose", XAI_ARG_FLAG, &o->verbose, NULL, 0, 0,
          "every stage's command and messages here, and no logs (default: one line per stage and\n"
          "the progress bar; the messages go to <results>/<experiment>/logs/<stage>.log)"},
@@ -769,9 +776,140 @@ static int run_all(const repro_opts *o, experiment *exps, int ne)
     return failed;
 }
 
+/* ------------------------------------------------------------ cost model */
+
+/* A stage's command line as `stage` runs it, into a (calloc'd by the caller). */
+static void stage_command(argbuf *a, const repro_opts *o, const experiment *e, int st)
+{
+    stage_files f;
+    stage_files_of(&f, e);
+    stage_io(&f, st);
+    stage_args(a, o, e, st, &f);
+}
+
+/* The rates of every entry's net (experiments/README.md, "Cost model"): from <results>/stages/rates.txt
+ * when measured for the same net, program, threads and evaluation batch, else measured now (a few
+ * seconds a net) and added there. Not under --jobs or mpirun, whose stages share the cores. A failed
+ * measurement costs the predictions, never the run. *secs: the seconds spent measuring. */
+static void calibrate(const repro_opts *o, experiment *exps, int ne, double *secs)
+{
+    char path[720], dir[700];
+    snprintf(dir, sizeof dir, "%s/stages", o->results);
+    snprintf(path, sizeof path, "%s/rates.txt", dir);
+    char *text = NULL;
+    if (o->force || xai_read_file(path, &text, NULL) != XAI_OK) xai_clear_error();
+    xai_sbuf add = {0};
+    argbuf *a = xai_calloc(1, sizeof *a);
+    const double t0 = xai_now();
+    *secs = 0;
+    for (int i = 0; i < ne && o->jobs == 1 && xai_mpi_size() == 1; i++) {
+        experiment *e = &exps[i];
+        int batch = 256, exact = 0;
+        stage_command(a, o, e, ST_EVALUATE);
+        xai_status s = xai_stage_calib_needs(a->argc, a->argv, &batch, &exact);
+        char key[17];
+        xai_rates_key(key, &e->cfg, batch, exact);
+        if (s != XAI_OK || xai_rates_parse(text, key, &e->rates) || xai_rates_parse(add.s, key, &e->rates)) continue;
+        const double t1 = xai_now();
+        if ((s = xai_rates_measure(&e->rates, e->config, batch, exact, o->quick ? XAI_CALIB_QUICK : XAI_CALIB_DEFAULT)) ==
+            XAI_OK) {
+            xai_rates_format(&add, key, &e->rates);
+            fprintf(stderr, "[calibration] %s: the rates of its net for the cost model, %.1f s\n", e->name, xai_now() - t1);
+        } else {
+            fprintf(stderr, "[calibration] %s: no rates, no predictions (%s)\n", e->name, xai_errmsg());
+            memset(&e->rates, 0, sizeof e->rates);
+        }
+    }
+    xai_clear_error();
+    *secs = add.n ? xai_now() - t0 : 0;
+    if (add.n && xai_mkdirs(dir) == XAI_OK) {
+        xai_sbuf all = {0};
+        xai_sbuf_printf(&all, "%s%s", text ? text : "", add.s);
+        if (xai_write_file_atomic(path, all.s, all.n) != XAI_OK) xai_clear_error();
+        xai_sbuf_free(&all);
+    }
+    xai_clear_error();
+    free(a);
+    free(text);
+    xai_sbuf_free(&add);
+}
+
+/* The cost model's seconds of one stage, -1 (why says it) when it has none; detail: its work by kind. */
+static double stage_predicted(const repro_opts *o, const experiment *e, int st, char *why, size_t len, FILE *detail)
+{
+    snprintf(why, len, "%s", stage_skipped(e, st) ? "not run" : !e->rates.n ? "no rates" : "");
+    if (why[0]) return -1;
+    argbuf *a = xai_calloc(1, sizeof *a), *x = xai_calloc(1, sizeof *x);
+    stage_command(a, o, e, st);
+    stage_command(x, o, e, ST_EXPLAIN);
+    char metrics[700];
+    snprintf(metrics, sizeof metrics, "%s/metrics.h5", e->dir);
+    const xai_stage_cmd c = {&e->cfg, a->argc, a->argv, x->argc, x->argv, o->data_dir};
+    xai_work w;
+    double sec = -1;
+    if (xai_stage_work_of(&w, &c, st == ST_EVALUATE ? xai_exact_regions(metrics) : -1) == XAI_OK)
+        sec = xai_predict_seconds(&w, &e->rates, why, len), detail ? xai_work_print(detail, &w, &e->rates, "    ") : (void)0;
+    else snprintf(why, len, "%s", xai_errmsg());
+    xai_clear_error();
+    free(a);
+    free(x);
+    return sec;
+}
+
+static void predict_all(const repro_opts *o, experiment *exps, int ne)
+{
+    char why[300];
+    for (int i = 0; i < ne; i++)
+        for (int st = 0; st < NSTAGE; st++) exps[i].predicted[st] = stage_predicted(o, &exps[i], st, why, sizeof why, NULL);
+}
+
+/* Stages whose wall time is off the prediction by more than 25 %: information, never a failure
+ * (speed is not a timed assertion). */
+static void print_off_model(const experiment *exps, int ne)
+{
+    int off = 0, modelled = 0;
+    for (int i = 0; i < ne; i++)
+        for (int st = 0; st < NSTAGE; st++) {
+            const double r = xai_prov_ratio(exps[i].stage_s[st], exps[i].predicted[st]);
+            if (!isfinite(r)) continue;
+            modelled++;
+            if (r >= 0.75 && r <= 1.25) continue;
+            if (!off++) fprintf(stderr, "xai reproduce: stages outside +-25 %% of the cost model (information only):\n");
+            fprintf(stderr, "  %-24s %-9s %8.1f s, predicted %8.1f s (x %.2f)\n", exps[i].name, stage_names[st],
+                    exps[i].stage_s[st], exps[i].predicted[st], r);
+        }
+    if (modelled && !off) fprintf(stderr, "xai reproduce: every modelled stage within +-25 %% of the cost model\n");
+}
+
+/* --predict: each stage's predicted seconds beside the ones its record holds; runs nothing. */
+static int print_predictions(const repro_opts *o, experiment *exps, int ne)
+{
+    double calib;
+    calibrate(o, exps, ne, &calib);
+    char why[300];
+    printf("%-24s %-9s %12s %12s %8s  %s\n", "experiment", "stage", "predicted_s", "recorded_s", "ratio", "note");
+    double tp = 0, tr = 0;
+    for (int i = 0; i < ne; i++)
+        for (int st = 0; st < NSTAGE; st++) {
+            char *buf = NULL;
+            size_t blen = 0;
+            FILE *detail = o->verbose ? open_memstream(&buf, &blen) : NULL;
+            const double p = stage_predicted(o, &exps[i], st, why, sizeof why, detail), r = exps[i].prev_s[st];
+            const double q = xai_prov_ratio(r, p);
+            if (detail) fclose(detail);
+            if (p >= 0 && r >= 0) tp += p, tr += r;
+            printf("%-24s %-9s %12.1f %12.1f %8.3f  %s\n%s", exps[i].name, stage_names[st], p, r, q, why, buf ? buf : "");
+            free(buf);
+        }
+    printf("%-24s %-9s %12.1f %12.1f %8.3f  %s\n", "all modelled", "", tp, tr, xai_prov_ratio(tr, tp),
+           "stages with both figures");
+    printf("calibration_seconds %.1f\n", calib);
+    return 0;
+}
+
 /* Cross-experiment outputs: provenance first, so the report and bundle carry it; skipped when the
  * same experiments with the same stage records were published already. */
-static xai_status publish(const repro_opts *o, experiment *exps, int ne, double total)
+static xai_status publish(const repro_opts *o, experiment *exps, int ne, double total, double calib_s)
 {
     const char *names[MAX_EXP];
     char seeds[MAX_EXP][24];
@@ -788,7 +926,9 @@ static xai_status publish(const repro_opts *o, experiment *exps, int ne, double 
             times[i].stage[st] = stage_names[st];
             times[i].seconds[st] = exps[i].stage_s[st];
             times[i].ran[st] = exps[i].stage_ran[st];
+            times[i].predicted[st] = exps[i].predicted[st];
         }
+        times[i].rates = exps[i].rates.n ? &exps[i].rates : NULL;
         times[i].nstages = NSTAGE;
     }
     char report[700], bundle[700], rec[700], dir[700], key[4096];
@@ -805,7 +945,7 @@ static xai_status publish(const repro_opts *o, experiment *exps, int ne, double 
         goto done;
     }
     fprintf(stderr, "[stage %d/%d] figures, report and bundle\n", ne * NSTAGE + 1, ne * NSTAGE + 1);
-    if ((s = xai_provenance_write(o->results, times, ne, profile_name(o), total)) != XAI_OK) goto done;
+    if ((s = xai_provenance_write(o->results, times, ne, profile_name(o), total, calib_s)) != XAI_OK) goto done;
     if ((s = xai_publish_all(o->results, names, nmain)) != XAI_OK) goto done;
     if ((s = xai_publish_bundle(o->results, names, nmain)) != XAI_OK) goto done;
     if ((s = xai_mkdirs(dir)) != XAI_OK) goto done;
@@ -830,6 +970,16 @@ int xai_cmd_reproduce(int argc, char **argv)
     if (xai_mkdirs(o.results) != XAI_OK) return xai_cli_error(XAI_EIO);
     o.all = exps;
     o.nall = ne;
+    if (o.predict) {
+        r = print_predictions(&o, exps, ne);
+        for (int i = 0; i < ne; i++) xai_config_free(&exps[i].cfg);
+        return r;
+    }
+    double calib_s;
+    calibrate(&o, exps, ne, &calib_s);
+    int rated = 0;
+    for (int i = 0; i < ne; i++) rated |= exps[i].rates.n > 0;
+    if (!rated) calib_s = -1;
     double t0 = xai_now();
     int failed = run_all(&o, exps, ne);
     double total = xai_now() - t0;
@@ -840,7 +990,8 @@ int xai_cmd_reproduce(int argc, char **argv)
     }
     double tp = xai_now();
     /* Under mpirun rank 0 publishes; every rank leaves with its status. */
-    xai_status s = xai_mpi_rank() == 0 ? publish(&o, exps, ne, total) : XAI_OK;
+    if (xai_mpi_rank() == 0) predict_all(&o, exps, ne);
+    xai_status s = xai_mpi_rank() == 0 ? publish(&o, exps, ne, total, calib_s) : XAI_OK;
     s = (xai_status)xai_mpi_agree(s);
     if (xai_mpi_rank() != 0) {
         for (int i = 0; i < ne; i++) xai_config_free(&exps[i].cfg);
@@ -851,6 +1002,7 @@ int xai_cmd_reproduce(int argc, char **argv)
     if (s != XAI_OK) return xai_cli_error(s);
     fprintf(stderr, "xai reproduce: done in %.1f s (stages %.1f s, figures/report/bundle %.1f s); results in %s%s\n",
             total + publish_s, total, publish_s, o.results, o.verbose ? "" : " (stage logs in <experiment>/logs/)");
+    print_off_model(exps, ne);
     if (!o.verbose) return 0; /* the stage times are in provenance.json too */
     printf("stage_times\n");
     for (int i = 0; i < ne; i++)

@@ -654,7 +654,7 @@ static void ig_curve_fit(xai_ig_curve *c, double held)
 
 /* Whether the held-out check needs its own run: midpoint among the rules, XAI_IG_CHECK_STEPS not
  * among the steps (then the curve has it already) and at least two smaller step counts to fit. */
-static int needs_held_out(const xai_eval_opts *o)
+int xai_eval_needs_held_out(const xai_eval_opts *o)
 {
     int mid = 0, below = 0;
     for (int q = 0; q < o->nig_rules; q++) mid |= o->ig_rules[q] == XAI_QUAD_MIDPOINT;
@@ -719,7 +719,7 @@ static xai_status ig_curve_of(xai_ig_curve *c, const char *name, const xai_metho
     }
     xai_progress_end(&p, NULL);
     double held = NAN;
-    if (s == XAI_OK && c->exact && needs_held_out(o))
+    if (s == XAI_OK && c->exact && xai_eval_needs_held_out(o))
         s = held_out_error(&held, m, meth, h, xb, exact, attr, check_images(ne));
     if (s == XAI_OK && c->exact) ig_curve_fit(c, held);
     free(xb);

@@ -45,6 +45,9 @@ double xai_eval_conv_order(const int64_t *steps /* (T) */, const double *err /* 
 double xai_eval_steps_for(const int64_t *steps /* (T) */, const double *err /* (T) */, int T, double target);
 /* A steps_for value as people read it: "<= first", "> last" (inf) or the rounded count. */
 void xai_eval_steps_text(char *out, size_t cap, double v, int64_t first, int64_t last);
+/* 1 when the IG curve runs midpoint IG at XAI_IG_CHECK_STEPS on its own: midpoint among the rules,
+ * that count not among the steps, at least two smaller counts to fit, and o->ig_check. */
+int xai_eval_needs_held_out(const xai_eval_opts *o);
 /* The whole run; the tables and the files written are printed on log. */
 xai_status xai_evaluate(const xai_eval_opts *o, FILE *log);
 

@@ -854,10 +854,12 @@ static void read_ig_exact(xai_metrics_ig_curve *g, hid_t f, const char *method)
     g->check_run = g->check_ok = 0;
     g->check_predicted = g->check_measured = NAN;
     g->regions_median = g->regions_max = g->residual_median = g->residual_max = g->exact_seconds_mean = NAN;
+    g->regions_mean = NAN;
     g->exact_n = attr_i64(f, grp, "n_images", -1);
     g->exact = g->exact_n >= 0;
     if (!g->exact) return;
     g->regions_median = attr_f64(f, grp, "regions_median");
+    g->regions_mean = attr_f64(f, grp, "regions_mean");
     g->regions_max = attr_f64(f, grp, "regions_max");
     g->residual_median = attr_f64(f, grp, "residual_median");
     g->residual_max = attr_f64(f, grp, "residual_max");

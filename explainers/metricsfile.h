@@ -152,6 +152,7 @@ typedef struct {
     double *order, *steps_1pct;   /* (nrules) */
     int64_t exact_n;           /* images of the exact reference */
     double regions_median, regions_max, residual_median, residual_max, exact_seconds_mean;
+    double regions_mean;       /* its images' mean (the cost model counts exact IG's passes by it) */
     int check_run, check_ok;   /* the 4096-step midpoint check */
     double check_predicted, check_measured;
 } xai_metrics_ig_curve;

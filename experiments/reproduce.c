@@ -801,6 +801,7 @@ static void calibrate(const repro_opts *o, experiment *exps, int ne, double *sec
     xai_sbuf add = {0};
     argbuf *a = xai_calloc(1, sizeof *a);
     const double t0 = xai_now();
+    int nets = 0;
     *secs = 0;
     for (int i = 0; i < ne && o->jobs == 1 && xai_mpi_size() == 1; i++) {
         experiment *e = &exps[i];
@@ -810,11 +811,13 @@ static void calibrate(const repro_opts *o, experiment *exps, int ne, double *sec
         char key[17];
         xai_rates_key(key, &e->cfg, batch, exact);
         if (s != XAI_OK || xai_rates_parse(text, key, &e->rates) || xai_rates_parse(add.s, key, &e->rates)) continue;
-        const double t1 = xai_now();
-        if ((s = xai_rates_measure(&e->rates, e->config, batch, exact, o->quick ? XAI_CALIB_QUICK : XAI_CALIB_DEFAULT)) ==
-            XAI_OK) {
+        const int quiet = xai_quiet;
+        xai_quiet = 1; /* the benchmarks' own progress lines */
+        s = xai_rates_measure(&e->rates, e->config, batch, exact, o->quick ? XAI_CALIB_QUICK : XAI_CALIB_DEFAULT);
+        xai_quiet = quiet;
+        if (s == XAI_OK) {
             xai_rates_format(&add, key, &e->rates);
-            fprintf(stderr, "[calibration] %s: the rates of its net for the cost model, %.1f s\n", e->name, xai_now() - t1);
+            nets++;
         } else {
             fprintf(stderr, "[calibration] %s: no rates, no predictions (%s)\n", e->name, xai_errmsg());
             memset(&e->rates, 0, sizeof e->rates);
@@ -822,6 +825,9 @@ static void calibrate(const repro_opts *o, experiment *exps, int ne, double *sec
     }
     xai_clear_error();
     *secs = add.n ? xai_now() - t0 : 0;
+    if (nets && !xai_quiet)
+        fprintf(stderr, "[calibration] the cost model's rates of %d net%s: %.1f s (%s)\n", nets, nets > 1 ? "s" : "", *secs,
+                path);
     if (add.n && xai_mkdirs(dir) == XAI_OK) {
         xai_sbuf all = {0};
         xai_sbuf_printf(&all, "%s%s", text ? text : "", add.s);
@@ -863,22 +869,28 @@ static void predict_all(const repro_opts *o, experiment *exps, int ne)
         for (int st = 0; st < NSTAGE; st++) exps[i].predicted[st] = stage_predicted(o, &exps[i], st, why, sizeof why, NULL);
 }
 
-/* Stages whose wall time is off the prediction by more than 25 %: information, never a failure
- * (speed is not a timed assertion). */
-static void print_off_model(const experiment *exps, int ne)
+/* The stages of this invocation whose wall time is off the prediction by more than 25 %: one line
+ * saying how many, each of them with --verbose. Information, never a failure (speed is not a timed
+ * assertion); provenance.json has every figure. */
+static void print_off_model(const repro_opts *o, const experiment *exps, int ne)
 {
     int off = 0, modelled = 0;
-    for (int i = 0; i < ne; i++)
-        for (int st = 0; st < NSTAGE; st++) {
-            const double r = xai_prov_ratio(exps[i].stage_s[st], exps[i].predicted[st]);
-            if (!isfinite(r)) continue;
-            modelled++;
-            if (r >= 0.75 && r <= 1.25) continue;
-            if (!off++) fprintf(stderr, "xai reproduce: stages outside +-25 %% of the cost model (information only):\n");
-            fprintf(stderr, "  %-24s %-9s %8.1f s, predicted %8.1f s (x %.2f)\n", exps[i].name, stage_names[st],
-                    exps[i].stage_s[st], exps[i].predicted[st], r);
-        }
-    if (modelled && !off) fprintf(stderr, "xai reproduce: every modelled stage within +-25 %% of the cost model\n");
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < ne; i++)
+            for (int st = 0; st < NSTAGE; st++) {
+                const double r = xai_prov_ratio(exps[i].stage_s[st], exps[i].predicted[st]);
+                const int out = r < 0.75 || r > 1.25;
+                if (!exps[i].stage_ran[st] || !isfinite(r)) continue;
+                if (!pass) modelled++, off += out;
+                else if (out && o->verbose)
+                    fprintf(stderr, "  %-24s %-9s %8.1f s, predicted %8.1f s (x %.2f)\n", exps[i].name, stage_names[st],
+                            exps[i].stage_s[st], exps[i].predicted[st], r);
+            }
+        if (!pass && (!modelled || xai_quiet)) return;
+        if (!pass)
+            fprintf(stderr, "xai reproduce: %d of %d modelled stages outside +-25 %% of the cost model (information "
+                            "only; provenance.json%s)\n", off, modelled, o->verbose && off ? ":" : ", --verbose lists them");
+    }
 }
 
 /* --predict: each stage's predicted seconds beside the ones its record holds; runs nothing. */
@@ -1002,7 +1014,7 @@ int xai_cmd_reproduce(int argc, char **argv)
     if (s != XAI_OK) return xai_cli_error(s);
     fprintf(stderr, "xai reproduce: done in %.1f s (stages %.1f s, figures/report/bundle %.1f s); results in %s%s\n",
             total + publish_s, total, publish_s, o.results, o.verbose ? "" : " (stage logs in <experiment>/logs/)");
-    print_off_model(exps, ne);
+    print_off_model(&o, exps, ne);
     if (!o.verbose) return 0; /* the stage times are in provenance.json too */
     printf("stage_times\n");
     for (int i = 0; i < ne; i++)

@@ -16,25 +16,47 @@
  * where, inside a segment, a pre-activation crosses zero or a pool window changes its winner.
  * Those points are found from the two end values of the segment (the function is affine there),
  * inserted, and the layer is applied to all vertices as one batch through the engine's kernels.
- * After the last layer the vertices are the region boundaries; the gradient is constant inside a
- * region, so IG = (x - x') * sum_k (alpha_k+1 - alpha_k) grad f(x(mid_k)) exactly, and the
- * gradients of all regions run through the batched gradient engine like any quadrature.
+ * After the last layer the vertices are the region boundaries, and the gradient is constant
+ * inside a region: IG = (x - x') * sum_k (alpha_k+1 - alpha_k) grad f(x(mid_k)) exactly.
+ *
+ * The gradients. The vertices form a tree: each segment at the input of a relu or max pool is
+ * cut into the segments after it, and that layer's Jacobian is constant on each of those (its
+ * pattern at the segment's midpoint, stored on the way forward). So the weighted sum of the
+ * regions' gradients runs backward as one row per segment: w_k e_target per region at the top,
+ * each layer's transposed Jacobian applied to all rows at once (the engine's batched backward
+ * kernels for the affine layers), and at a relu or max pool the rows of the segments cut from
+ * one segment added up. This costs about what the forward walk costs; one forward and backward
+ * pass per region (xai_ig_exact_opts.per_region, kept as the reference) costs far more.
  *
  * Precision: vertex values are the engine's floats; crossing points are computed in double from
  * them. Crossings within `tol` (in alpha) of each other or of a vertex are merged into one
  * vertex: a region thinner than tol is dropped, changing the integral by at most tol times the
  * jump of the gradient. Ties (a unit exactly 0 at a vertex, two pool inputs equal at a vertex)
  * need no vertex: the pattern may change only there, and both neighbouring segments are
- * affine. When the vertices of one walk would not fit the buffers, the alpha interval is halved
- * and each half is walked from the input again. */
+ * affine. Patterns are taken at segment midpoints in double (a relu unit on when its value
+ * there is > 0, a pool's first largest input wins), as the engine decides them. When the
+ * vertices of one walk would not fit the buffers, the alpha interval is cut into pieces, each
+ * walked from the input again; the backward rows of a layer take no more room than its forward
+ * rows did. */
 
 #define EXACT_TOL 1e-9
 #define EXACT_BUDGET ((size_t)256 << 20) /* bytes for the two vertex buffers */
+#define RELU_BLOCK 1024                  /* units a backward work item sums over (a multiple of 8) */
 
 typedef struct {
     double *v;
     size_t n, cap;
 } thread_list;
+
+/* A relu or max pool of the current walk: how it cut the segments before it, and the pattern of
+ * each segment after it. */
+typedef struct {
+    int64_t kin, kout;  /* vertices before / after the crossings were inserted */
+    int64_t *first;     /* (kin) new segment where old segment k starts; first[kin - 1] = kout - 1 */
+    uint8_t *pat;       /* (kout - 1, pat_bytes): relu a bit a unit; max pool each window's winner */
+    size_t pat_bytes, pat_cap;
+    int64_t first_cap;
+} cut_record;
 
 static int thread_id(void)
 {
@@ -48,20 +70,28 @@ static int thread_id(void)
 typedef struct {
     xai_model *m;
     const float *x, *xb;   /* (C, H, W) image and baseline */
-    int cap;               /* vertices the buffers hold */
-    size_t width;          /* floats per vertex row: the widest activation */
-    float *cur, *next;     /* (cap, layer size) vertex values before / after a layer, rows packed */
-    double *alpha, *alpha2;/* (cap) vertex positions */
-    int64_t *count;        /* (cap) crossings per segment */
-    int64_t *start;        /* (cap) first kept crossing of each segment in its thread's list */
-    int64_t *before;       /* (cap) kept crossings before each segment */
+    int32_t target;
+    size_t cap;            /* floats each vertex buffer holds */
+    size_t *rowmax;        /* (nlayers) the widest activation from layer i on (its input included) */
+    int64_t maxrows;       /* vertices the per-vertex arrays hold */
+    float *cur, *next;     /* vertex values (or backward rows) before / after a layer, rows packed */
+    double *alpha, *alpha2;/* (maxrows) vertex positions */
+    int64_t *count;        /* (maxrows) kept crossings per segment */
+    int64_t *start;        /* (maxrows) first kept crossing of each segment in its thread's list */
+    int64_t *rowseg;       /* (maxrows) the old segment each new vertex lies in */
     double *scratch;       /* (nthreads, scratch_per) a segment's crossings before merging */
     size_t scratch_per;
     thread_list *lists;    /* (nthreads) kept crossings, appended by each thread */
-    int *tid;              /* (cap) the thread whose list holds a segment's crossings */
+    int *tid;              /* (maxrows) the thread whose list holds a segment's crossings */
     int nthreads;
-    double *seg_lo, *seg_hi; /* (seg_cap) the regions found so far */
-    int64_t nseg, seg_cap;
+    cut_record *cuts;      /* (nlayers) for each relu and max pool */
+    double *acc;           /* (nthreads, acc_per) backward sums */
+    size_t acc_per;
+    double *G;             /* (input) sum of width x gradient over the regions walked so far */
+    int64_t nseg;          /* regions walked so far */
+    int per_region;        /* keep the regions for one gradient pass each (the reference) */
+    double *seg_lo, *seg_hi; /* (seg_cap) the regions, with per_region */
+    int64_t seg_cap;
     double tol;
 } walker;
 
@@ -70,6 +100,8 @@ static int is_piecewise_linear(xai_layer_type t)
     return t == XAI_CONV2D || t == XAI_LINEAR || t == XAI_RELU || t == XAI_MAXPOOL2D || t == XAI_AVGPOOL2D ||
            t == XAI_GAP || t == XAI_FLATTEN || t == XAI_BATCHNORM2D || t == XAI_DROPOUT;
 }
+
+static int cuts_path(xai_layer_type t) { return t == XAI_RELU || t == XAI_MAXPOOL2D; }
 
 xai_status xai_ig_exact_check(const xai_model *m)
 {
@@ -133,20 +165,29 @@ static int64_t window_crossings(const float *za, const float *zb, const int *idx
     return k;
 }
 
+/* The inputs of pool window (c, oy, ox) inside the image: flat indices and places ky * k + kx. */
+static int pool_window(const xai_layer *l, int c, int oy, int ox, int *idx, uint8_t *place)
+{
+    int nw = 0;
+    for (int ky = 0; ky < l->k; ky++)
+        for (int kx = 0; kx < l->k; kx++) {
+            int y = oy * l->stride + ky - l->pad, x = ox * l->stride + kx - l->pad;
+            if (y < 0 || y >= l->in.h || x < 0 || x >= l->in.w) continue;
+            idx[nw] = (c * l->in.h + y) * l->in.w + x;
+            if (place) place[nw] = (uint8_t)(ky * l->k + kx);
+            nw++;
+        }
+    return nw;
+}
+
 static int64_t pool_crossings(const xai_layer *l, const float *za, const float *zb, double *out)
 {
     int idx[64];
     int64_t k = 0;
-    const int C = l->in.c, H = l->in.h, W = l->in.w;
-    for (int c = 0; c < C; c++)
+    for (int c = 0; c < l->in.c; c++)
         for (int oy = 0; oy < l->out.h; oy++)
             for (int ox = 0; ox < l->out.w; ox++) {
-                int nw = 0;
-                for (int ky = 0; ky < l->k; ky++)
-                    for (int kx = 0; kx < l->k; kx++) {
-                        int y = oy * l->stride + ky - l->pad, x = ox * l->stride + kx - l->pad;
-                        if (y >= 0 && y < H && x >= 0 && x < W && nw < 64) idx[nw++] = (c * H + y) * W + x;
-                    }
+                const int nw = pool_window(l, c, oy, ox, idx, NULL);
                 k += window_crossings(za, zb, idx, nw, out ? out + k : NULL);
             }
     return k;
@@ -158,30 +199,62 @@ static int64_t crossings(const xai_layer *l, const float *za, const float *zb, d
     return pool_crossings(l, za, zb, out);
 }
 
-/* ------------------------------------------------------------ the walk */
+/* ------------------------------------------------- new vertices, patterns */
 
-static void apply_layer(walker *w, const xai_layer *l, int K)
+/* Relu at t of the segment from za to zb, and its pattern at tm (bit u: unit u on). */
+static void relu_row(float *out, uint8_t *pat, const float *za, const float *zb, double t, double tm, size_t n)
 {
-    const xai_model *m = w->m;
-    for (int s = 0; s < K; s += m->max_batch) {
-        int nb = K - s < m->max_batch ? K - s : m->max_batch;
-        xai_layer_forward(l, w->next + (size_t)s * xai_shape_size(l->out), w->cur + (size_t)s * xai_shape_size(l->in),
-                          nb, 0, 0);
+    for (size_t u0 = 0; u0 < n; u0 += 8) {
+        const size_t u1 = u0 + 8 < n ? u0 + 8 : n;
+        unsigned bits = 0;
+        for (size_t u = u0; u < u1; u++) {
+            const double a = za[u], d = (double)zb[u] - a;
+            const float v = (float)(a + t * d);
+            out[u] = v > 0 ? v : 0.0f;
+            bits |= (unsigned)(a + tm * d > 0) << (u - u0);
+        }
+        if (pat) pat[u0 / 8] = (uint8_t)bits;
     }
-    float *t = w->cur;
-    w->cur = w->next;
-    w->next = t;
 }
 
-/* Inserts the crossings of layer l between the K vertices in w->cur (its inputs). Returns the
- * new vertex count, or minus the count it would need when that exceeds the buffers. */
-static int64_t insert_vertices(walker *w, const xai_layer *l, int K)
+/* Max pool: the input at t, and each window's winner at tm (its place; the first largest). */
+static void pool_row(const xai_layer *l, float *out, uint8_t *pat, const float *za, const float *zb, double t,
+                     double tm)
 {
-    const size_t in = xai_shape_size(l->in), W = in; /* rows are packed, as the kernels take them */
-    /* One pass per segment: its crossings into the thread's scratch, sorted and merged; the kept
-     * ones appended to the thread's list, where the segment records where they are. */
+    const size_t n = xai_shape_size(l->in);
+    for (size_t u = 0; u < n; u++) out[u] = (float)(za[u] + t * ((double)zb[u] - za[u]));
+    if (!pat) return;
+    int idx[64];
+    uint8_t place[64];
+    for (int c = 0; c < l->out.c; c++)
+        for (int oy = 0; oy < l->out.h; oy++)
+            for (int ox = 0; ox < l->out.w; ox++) {
+                const int nw = pool_window(l, c, oy, ox, idx, place);
+                int best = 0;
+                double bv = -INFINITY;
+                for (int i = 0; i < nw; i++) {
+                    const double v = za[idx[i]] + tm * ((double)zb[idx[i]] - za[idx[i]]);
+                    if (v > bv) bv = v, best = i;
+                }
+                *pat++ = place[best];
+            }
+}
+
+static void grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) return;
+    *cap = 2 * need;
+    *p = realloc(*p, *cap * elem);
+    XAI_CHECK(*p);
+}
+
+/* Phase 1 of an insertion: each segment's crossings, sorted, merged within tol, kept in the
+ * thread's list (one pass per segment); w->count[k] gets how many segment k keeps. */
+static void find_crossings(walker *w, const xai_layer *l, int64_t K)
+{
+    const size_t W = xai_shape_size(l->in);
 #pragma omp parallel for schedule(dynamic, 1)
-    for (int k = 0; k < K - 1; k++) {
+    for (int64_t k = 0; k < K - 1; k++) {
         const int t = thread_id();
         double *c = w->scratch + (size_t)t * w->scratch_per;
         const int64_t nc = crossings(l, w->cur + (size_t)k * W, w->cur + (size_t)(k + 1) * W, c);
@@ -196,65 +269,196 @@ static int64_t insert_vertices(walker *w, const xai_layer *l, int K)
             last = al;
         }
         thread_list *tl = &w->lists[t];
-        if (tl->n + (size_t)kept > tl->cap) { /* rare: lists keep their size from image to image */
-            tl->cap = 2 * (tl->n + (size_t)kept);
-            tl->v = realloc(tl->v, tl->cap * sizeof *tl->v);
-            XAI_CHECK(tl->v);
-        }
+        size_t cap = tl->cap;
+        grow((void **)&tl->v, &cap, tl->n + (size_t)kept, sizeof *tl->v); /* rare: lists keep their size */
+        tl->cap = cap;
         if (kept) memcpy(tl->v + tl->n, c, (size_t)kept * sizeof *c); /* tl->v may still be NULL */
         w->tid[k] = t, w->start[k] = (int64_t)tl->n, w->count[k] = kept;
         tl->n += (size_t)kept;
     }
     for (int t = 0; t < w->nthreads; t++) w->lists[t].n = 0;
-    /* Row of vertex k in the new list: k plus the kept crossings before it. */
+}
+
+/* Crossing j of segment k as a fraction of the segment (0 and 1 at its ends). */
+static double crossing_t(const walker *w, int64_t k, int64_t j)
+{
+    return j < 0 ? 0 : j >= w->count[k] ? 1 : w->lists[w->tid[k]].v[w->start[k] + j];
+}
+
+/* Inserts the crossings of layer i (a relu or max pool) between the K vertices in w->cur (its
+ * inputs) and records the cuts and patterns. A relu's output goes straight into the new rows;
+ * a max pool's input does, for the pool to run on. Returns the new vertex count, or minus what
+ * it would need (in floats of buffer) when that exceeds the buffers. */
+static int64_t insert_vertices(walker *w, int i, int64_t K)
+{
+    const xai_layer *l = &w->m->layers[i];
+    const size_t W = xai_shape_size(l->in);
+    find_crossings(w, l, K);
+    cut_record *r = &w->cuts[i];
     int64_t nk = K;
-    for (int k = 0; k < K - 1; k++) {
-        w->before[k] = nk - K;
-        nk += w->count[k];
+    for (int64_t k = 0; k < K - 1; k++) nk += w->count[k];
+    if ((size_t)nk > w->cap / w->rowmax[i] || nk > w->maxrows) return -nk * (int64_t)w->rowmax[i];
+    size_t fcap = (size_t)r->first_cap;
+    grow((void **)&r->first, &fcap, (size_t)K, sizeof *r->first);
+    r->first_cap = (int64_t)fcap;
+    grow((void **)&r->pat, &r->pat_cap, (size_t)(nk - 1) * r->pat_bytes, 1);
+    r->kin = K, r->kout = nk;
+    for (int64_t k = 0, row = 0; k < K; k++) {
+        const int64_t n = k < K - 1 ? 1 + w->count[k] : 1; /* the old vertex and its segment's crossings */
+        r->first[k] = row;
+        for (int64_t j = 0; j < n; j++) w->rowseg[row + j] = k;
+        row += n;
     }
-    if (nk > w->cap) return -nk;
-    /* New rows: old vertices copied, crossings interpolated (exact: affine inside a segment). */
-#pragma omp parallel for schedule(dynamic, 4)
-    for (int k = 0; k < K; k++) {
-        const int64_t r = k + (k ? w->before[k - 1] + w->count[k - 1] : 0);
-        memcpy(w->next + (size_t)r * W, w->cur + (size_t)k * W, in * sizeof(float));
-        w->alpha2[r] = w->alpha[k];
-        if (k == K - 1) continue;
-        const float *za = w->cur + (size_t)k * W, *zb = w->cur + (size_t)(k + 1) * W;
-        const double a = w->alpha[k], len = w->alpha[k + 1] - a;
-        for (int64_t j = 0; j < w->count[k]; j++) {
-            const double t = w->lists[w->tid[k]].v[w->start[k] + j];
-            float *row = w->next + (size_t)(r + 1 + j) * W;
-            for (size_t u = 0; u < in; u++) row[u] = (float)(za[u] + t * ((double)zb[u] - za[u]));
-            w->alpha2[r + 1 + j] = a + t * len;
-        }
+    /* Each new vertex on its own: its values (exact up to rounding: affine inside a segment) and
+     * the pattern of the segment it starts. */
+#pragma omp parallel for schedule(dynamic, 16)
+    for (int64_t v = 0; v < nk; v++) {
+        const int64_t k = w->rowseg[v], j = v - r->first[k];
+        const int last = k == K - 1;
+        const float *za = w->cur + (size_t)k * W, *zb = last ? za : za + W;
+        const double t = crossing_t(w, k, j - 1), tm = last ? 0 : 0.5 * (t + crossing_t(w, k, j));
+        uint8_t *pat = last ? NULL : r->pat + (size_t)v * r->pat_bytes;
+        if (l->type == XAI_RELU) relu_row(w->next + (size_t)v * W, pat, za, zb, t, tm, W);
+        else pool_row(l, w->next + (size_t)v * W, pat, za, zb, t, tm);
+        w->alpha2[v] = j ? w->alpha[k] + t * (w->alpha[k + 1] - w->alpha[k]) : w->alpha[k];
     }
     float *t = w->cur;
-    w->cur = w->next;
-    w->next = t;
+    w->cur = w->next, w->next = t;
     double *ta = w->alpha;
-    w->alpha = w->alpha2;
-    w->alpha2 = ta;
+    w->alpha = w->alpha2, w->alpha2 = ta;
     return nk;
 }
 
-static void add_regions(walker *w, int K)
+/* ------------------------------------------------------------ the walk */
+
+static void apply_layer(walker *w, const xai_layer *l, int64_t K)
 {
-    if (w->nseg + K > w->seg_cap) {
-        w->seg_cap = 2 * (w->nseg + K);
-        w->seg_lo = realloc(w->seg_lo, (size_t)w->seg_cap * sizeof *w->seg_lo);
-        w->seg_hi = realloc(w->seg_hi, (size_t)w->seg_cap * sizeof *w->seg_hi);
-        XAI_CHECK(w->seg_lo && w->seg_hi);
+    const int mb = w->m->max_batch;
+    for (int64_t s = 0; s < K; s += mb) {
+        const int nb = K - s < mb ? (int)(K - s) : mb;
+        xai_layer_forward(l, w->next + (size_t)s * xai_shape_size(l->out), w->cur + (size_t)s * xai_shape_size(l->in),
+                          nb, 0, 0);
     }
-    for (int k = 0; k + 1 < K; k++) {
-        w->seg_lo[w->nseg] = w->alpha[k];
-        w->seg_hi[w->nseg++] = w->alpha[k + 1];
+    float *t = w->cur;
+    w->cur = w->next, w->next = t;
+}
+
+/* Backward through an affine layer: rows of dL/dout in cur become rows of dL/din. No parameter
+ * gradients are wanted, so the forward tensors are not needed (NULL). */
+static void back_affine(walker *w, const xai_layer *l, int64_t nr)
+{
+    xai_layer lc = *l;
+    lc.gw = lc.gb = NULL;
+    const size_t in = xai_shape_size(l->in), out = xai_shape_size(l->out);
+    const int mb = w->m->max_batch;
+    for (int64_t s = 0; s < nr; s += mb) {
+        const int nb = nr - s < mb ? (int)(nr - s) : mb;
+        float *din = w->next + (size_t)s * in;
+        const float *dout = w->cur + (size_t)s * out;
+        if (l->type == XAI_CONV2D) {
+            xai_conv2d_backward_ex(din, dout, NULL, NULL, &lc, nb, 1);
+            continue;
+        }
+        memset(din, 0, (size_t)nb * in * sizeof *din);
+        xai_layer_backward(&lc, din, dout, NULL, NULL, nb, 0);
+    }
+    float *t = w->cur;
+    w->cur = w->next, w->next = t;
+}
+
+/* Backward through a relu: the row of each segment before it is the sum over the segments cut
+ * from it of their rows masked by their patterns. Sums in double, in a fixed order. */
+static void back_relu(walker *w, const cut_record *r, size_t n)
+{
+    const int64_t np = r->kin - 1, nb = (int64_t)((n + RELU_BLOCK - 1) / RELU_BLOCK);
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t it = 0; it < np * nb; it++) {
+        const int64_t p = it / nb;
+        const size_t u0 = (size_t)(it % nb) * RELU_BLOCK, u1 = u0 + RELU_BLOCK < n ? u0 + RELU_BLOCK : n;
+        double *acc = w->acc + (size_t)thread_id() * w->acc_per;
+        memset(acc, 0, (u1 - u0) * sizeof *acc);
+        for (int64_t c = r->first[p]; c < r->first[p + 1]; c++) {
+            const float *d = w->cur + (size_t)c * n;
+            const uint8_t *pat = r->pat + (size_t)c * r->pat_bytes;
+            for (size_t u = u0; u < u1; u++) acc[u - u0] += (pat[u >> 3] >> (u & 7) & 1) ? d[u] : 0.0f;
+        }
+        float *o = w->next + (size_t)p * n;
+        for (size_t u = u0; u < u1; u++) o[u] = (float)acc[u - u0];
+    }
+    float *t = w->cur;
+    w->cur = w->next, w->next = t;
+}
+
+/* Backward through a max pool: each window's gradient to its winner, summed as in back_relu; one
+ * work item per (segment, channel), whose windows touch only that channel. */
+static void back_pool(walker *w, const cut_record *r, const xai_layer *l)
+{
+    const int64_t np = r->kin - 1, C = l->in.c;
+    const size_t plane = (size_t)l->in.h * l->in.w, in = xai_shape_size(l->in), out = xai_shape_size(l->out);
+    const int Ho = l->out.h, Wo = l->out.w;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t it = 0; it < np * C; it++) {
+        const int64_t p = it / C;
+        const int c = (int)(it % C);
+        double *acc = w->acc + (size_t)thread_id() * w->acc_per;
+        memset(acc, 0, plane * sizeof *acc);
+        for (int64_t s = r->first[p]; s < r->first[p + 1]; s++) {
+            const float *d = w->cur + (size_t)s * out + (size_t)c * Ho * Wo;
+            const uint8_t *pat = r->pat + (size_t)s * r->pat_bytes + (size_t)c * Ho * Wo;
+            for (int oy = 0; oy < Ho; oy++)
+                for (int ox = 0; ox < Wo; ox++) {
+                    const int q = pat[oy * Wo + ox], y = oy * l->stride + q / l->k - l->pad;
+                    acc[y * l->in.w + ox * l->stride + q % l->k - l->pad] += d[oy * Wo + ox];
+                }
+        }
+        float *o = w->next + (size_t)p * in + (size_t)c * plane;
+        for (size_t u = 0; u < plane; u++) o[u] = (float)acc[u];
+    }
+    float *t = w->cur;
+    w->cur = w->next, w->next = t;
+}
+
+/* The K vertices in w->alpha are the regions of the last walk: w->G += sum over them of
+ * width x gradient of the target logit, backward through the layers as one row per segment. */
+static void backward(walker *w, int64_t K)
+{
+    const xai_model *m = w->m;
+    int64_t nr = K - 1;
+    const size_t ncls = (size_t)m->nclasses, isz = xai_shape_size(m->in);
+    memset(w->cur, 0, (size_t)nr * ncls * sizeof *w->cur);
+    for (int64_t k = 0; k < nr; k++) w->cur[(size_t)k * ncls + (size_t)w->target] = (float)(w->alpha[k + 1] - w->alpha[k]);
+    for (int i = m->nlayers - 1; i >= 0; i--) {
+        const xai_layer *l = &m->layers[i];
+        const cut_record *r = &w->cuts[i];
+        if (l->type == XAI_FLATTEN || l->type == XAI_DROPOUT) continue; /* identity in eval mode */
+        if (cuts_path(l->type)) {
+            XAI_CHECK(r->kout - 1 == nr);
+            if (l->type == XAI_RELU) back_relu(w, r, xai_shape_size(l->in));
+            else back_pool(w, r, l);
+            nr = r->kin - 1;
+        } else
+            back_affine(w, l, nr);
+    }
+    XAI_CHECK(nr == 1);
+    for (size_t j = 0; j < isz; j++) w->G[j] += w->cur[j];
+}
+
+static void add_regions(walker *w, int64_t K)
+{
+    size_t cap = (size_t)w->seg_cap;
+    grow((void **)&w->seg_lo, &cap, (size_t)(w->nseg + K), sizeof *w->seg_lo);
+    cap = (size_t)w->seg_cap;
+    grow((void **)&w->seg_hi, &cap, (size_t)(w->nseg + K), sizeof *w->seg_hi);
+    w->seg_cap = (int64_t)cap;
+    for (int64_t k = 0; k + 1 < K; k++) {
+        w->seg_lo[w->nseg + k] = w->alpha[k];
+        w->seg_hi[w->nseg + k] = w->alpha[k + 1];
     }
 }
 
-/* Walks [a, b] through every layer. When the vertices do not fit, [a, b] is cut into enough equal
- * pieces for twice the vertices needed so far (later layers add more), each walked from the
- * input again: one restart instead of a cascade of halvings. */
+/* Walks [a, b] through every layer, then back. When the vertices do not fit, [a, b] is cut into
+ * enough equal pieces for twice the room needed so far (later layers add more), each walked
+ * from the input again: one restart instead of a cascade of halvings. */
 static xai_status walk(walker *w, double a, double b, int depth)
 {
     const size_t isz = xai_shape_size(w->m->in);
@@ -266,24 +470,28 @@ static xai_status walk(walker *w, double a, double b, int depth)
     for (int i = 0; i < w->m->nlayers; i++) {
         const xai_layer *l = &w->m->layers[i];
         if (l->type == XAI_FLATTEN || l->type == XAI_DROPOUT) continue; /* identity in eval mode */
-        if (l->type == XAI_RELU || l->type == XAI_MAXPOOL2D) {
-            K = insert_vertices(w, l, (int)K);
-            if (K < 0) {
-                const int64_t need = -K;
-                const int pieces = (int)(2 * need / w->cap + 2 < 64 ? 2 * need / w->cap + 2 : 64);
+        if (cuts_path(l->type)) {
+            const int64_t nk = insert_vertices(w, i, K);
+            if (nk < 0) {
+                const double need = (double)-nk;
+                const int pieces = (int)(2 * need / (double)w->cap + 2 < 64 ? 2 * need / (double)w->cap + 2 : 64);
                 if (depth > 60 || (b - a) / pieces <= 4 * w->tol)
-                    return xai_fail(XAI_ESTATE, "ig:rule=exact: more than %d linear regions in an alpha interval of "
-                                                "width %.3g; raise the vertex budget",
-                                    w->cap, b - a);
+                    return xai_fail(XAI_ESTATE, "ig:rule=exact: layer %d needs %.3g floats of vertex buffer in an "
+                                                "alpha interval of width %.3g, more than the %zu it has; raise the "
+                                                "vertex budget", i + 1, need, b - a, w->cap);
                 for (int p = 0; p < pieces; p++)
                     XAI_TRY(walk(w, a + (b - a) * p / pieces, p == pieces - 1 ? b : a + (b - a) * (p + 1) / pieces,
                                  depth + 1));
                 return XAI_OK;
             }
+            K = nk;
+            if (l->type == XAI_RELU) continue; /* insert_vertices wrote its output */
         }
-        apply_layer(w, l, (int)K);
+        apply_layer(w, l, K);
     }
-    add_regions(w, (int)K);
+    if (w->per_region) add_regions(w, K);
+    else backward(w, K);
+    w->nseg += K - 1;
     return XAI_OK;
 }
 
@@ -303,77 +511,97 @@ static void fill_path_row(void *ctx, float *xrow, int image, int k)
     for (size_t j = 0; j < p->isz; j++) xrow[j] = (float)(p->xb[j] + al * ((double)p->x[j] - p->xb[j]));
 }
 
-static xai_status walker_init(walker *w, xai_model *m, double tol, size_t budget)
+/* The reference: w->G = sum over the walked regions of width x the gradient at the midpoint,
+ * one forward and backward pass through the engine each. */
+static xai_status region_gradients(walker *w)
 {
+    if (w->nseg > INT32_MAX) return xai_fail(XAI_ESTATE, "ig:rule=exact: %lld regions", (long long)w->nseg);
+    double *mid = xai_malloc((size_t)w->nseg * sizeof *mid), *width = xai_malloc((size_t)w->nseg * sizeof *width);
+    for (int64_t k = 0; k < w->nseg; k++) {
+        mid[k] = 0.5 * (w->seg_lo[k] + w->seg_hi[k]);
+        width[k] = w->seg_hi[k] - w->seg_lo[k];
+    }
+    path_rows p = {w->x, w->xb, mid, xai_shape_size(w->m->in)};
+    xai_status s = xai_grad_accumulate(w->m, 1, (int)w->nseg, width, &w->target, fill_path_row, &p, w->G, NULL);
+    free(mid);
+    free(width);
+    return s;
+}
+
+/* Buffers of budget bytes; rows sized by the widest activation from each layer on. */
+static xai_status walker_init(walker *w, xai_model *m, const xai_ig_exact_opts *o)
+{
+    const size_t budget = o && o->budget_bytes ? o->budget_bytes : EXACT_BUDGET;
     memset(w, 0, sizeof *w);
     w->m = m;
-    w->tol = tol > 0 ? tol : EXACT_TOL;
-    w->width = xai_shape_size(m->in);
-    for (int i = 0; i < m->nlayers; i++) {
-        size_t o = xai_shape_size(m->layers[i].out);
-        if (o > w->width) w->width = o;
-    }
-    size_t rows = (budget ? budget : EXACT_BUDGET) / (2 * w->width * sizeof(float));
-    if (rows < 4) return xai_fail(XAI_EINVAL, "ig:rule=exact: a vertex budget of %zu bytes holds fewer than 4 vertices", budget);
-    w->cap = rows > (1u << 30) ? 1 << 30 : (int)rows;
-    w->cur = xai_malloc((size_t)w->cap * w->width * sizeof(float));
-    w->next = xai_malloc((size_t)w->cap * w->width * sizeof(float));
-    w->alpha = xai_malloc((size_t)w->cap * sizeof(double));
-    w->alpha2 = xai_malloc((size_t)w->cap * sizeof(double));
-    w->count = xai_malloc((size_t)w->cap * sizeof(int64_t));
-    w->start = xai_malloc((size_t)w->cap * sizeof(int64_t));
-    w->before = xai_malloc((size_t)w->cap * sizeof(int64_t));
-    w->tid = xai_malloc((size_t)w->cap * sizeof(int));
-    /* A segment has at most one crossing per relu unit, and per max-pool window fewer than
-     * its inputs (each line overtakes the winner at most once). */
-    for (int i = 0; i < m->nlayers; i++) {
+    w->tol = o && o->tol > 0 ? o->tol : EXACT_TOL;
+    w->per_region = o && o->per_region;
+    w->cap = budget / (2 * sizeof(float));
+    w->rowmax = xai_calloc((size_t)m->nlayers + 1, sizeof *w->rowmax);
+    w->cuts = xai_calloc((size_t)m->nlayers, sizeof *w->cuts);
+    w->rowmax[m->nlayers] = xai_shape_size(m->layers[m->nlayers - 1].out);
+    size_t narrow = w->rowmax[m->nlayers]; /* the smallest rowmax at a relu or max pool */
+    for (int i = m->nlayers - 1; i >= 0; i--) {
         const xai_layer *l = &m->layers[i];
-        size_t c = l->type == XAI_RELU ? xai_shape_size(l->in)
-                   : l->type == XAI_MAXPOOL2D ? xai_shape_size(l->out) * (size_t)l->k * l->k : 0;
+        const size_t in = xai_shape_size(l->in), out = xai_shape_size(l->out);
+        w->rowmax[i] = in > w->rowmax[i + 1] ? in : w->rowmax[i + 1];
+        if (cuts_path(l->type)) narrow = w->rowmax[i];
+        /* A segment has at most one crossing per relu unit, and per max-pool window fewer than
+         * its inputs (each line overtakes the winner at most once). */
+        const size_t c = l->type == XAI_RELU ? in : l->type == XAI_MAXPOOL2D ? out * (size_t)l->k * l->k : 0;
         if (c > w->scratch_per) w->scratch_per = c;
+        w->cuts[i].pat_bytes = l->type == XAI_RELU ? (in + 7) / 8 : out;
+        const size_t acc = l->type == XAI_MAXPOOL2D ? (size_t)l->in.h * l->in.w : RELU_BLOCK;
+        if (acc > w->acc_per) w->acc_per = acc;
     }
+    if (w->cap / w->rowmax[0] < 4)
+        return xai_fail(XAI_EINVAL, "ig:rule=exact: a vertex budget of %zu bytes holds fewer than 4 vertices of %zu "
+                                    "floats", budget, w->rowmax[0]);
+    w->maxrows = (int64_t)(w->cap / narrow);
+    w->cur = xai_malloc(w->cap * sizeof(float));
+    w->next = xai_malloc(w->cap * sizeof(float));
+    w->alpha = xai_malloc((size_t)w->maxrows * sizeof(double));
+    w->alpha2 = xai_malloc((size_t)w->maxrows * sizeof(double));
+    w->count = xai_malloc((size_t)w->maxrows * sizeof(int64_t));
+    w->start = xai_malloc((size_t)w->maxrows * sizeof(int64_t));
+    w->rowseg = xai_malloc((size_t)w->maxrows * sizeof(int64_t));
+    w->tid = xai_malloc((size_t)w->maxrows * sizeof(int));
 #ifdef _OPENMP
     w->nthreads = omp_get_max_threads();
 #else
     w->nthreads = 1;
 #endif
     w->scratch = xai_malloc((w->nthreads * w->scratch_per + 1) * sizeof *w->scratch);
+    w->acc = xai_malloc((size_t)w->nthreads * w->acc_per * sizeof *w->acc);
     w->lists = xai_calloc((size_t)w->nthreads, sizeof *w->lists);
+    w->G = xai_malloc(xai_shape_size(m->in) * sizeof *w->G);
     return XAI_OK;
 }
 
 static void walker_free(walker *w)
 {
     free(w->cur), free(w->next), free(w->alpha), free(w->alpha2), free(w->count), free(w->scratch);
-    free(w->start), free(w->before), free(w->tid);
+    free(w->start), free(w->rowseg), free(w->tid), free(w->acc), free(w->G), free(w->rowmax);
     for (int t = 0; t < w->nthreads && w->lists; t++) free(w->lists[t].v);
     free(w->lists);
+    for (int i = 0; i < w->m->nlayers && w->cuts; i++) free(w->cuts[i].first), free(w->cuts[i].pat);
+    free(w->cuts);
     free(w->seg_lo), free(w->seg_hi);
 }
 
-/* One image: regions, then their gradients weighted by their widths. */
-static xai_status exact_one(walker *w, const float *x, const float *xb, int32_t target, float *attr, double *G,
+/* One image: its regions and their width-weighted gradients. */
+static xai_status exact_one(walker *w, const float *x, const float *xb, int32_t target, float *attr,
                             xai_ig_exact_stats *st)
 {
     const size_t isz = xai_shape_size(w->m->in);
-    w->x = x, w->xb = xb, w->nseg = 0;
+    w->x = x, w->xb = xb, w->target = target, w->nseg = 0;
+    memset(w->G, 0, isz * sizeof *w->G);
     XAI_TRY(walk(w, 0, 1, 0));
-    double *mid = xai_malloc((size_t)w->nseg * sizeof *mid), *width = xai_malloc((size_t)w->nseg * sizeof *width);
-    for (int64_t k = 0; k < w->nseg; k++) {
-        mid[k] = 0.5 * (w->seg_lo[k] + w->seg_hi[k]);
-        width[k] = w->seg_hi[k] - w->seg_lo[k];
-    }
-    path_rows p = {x, xb, mid, isz};
-    xai_status s = w->nseg > INT32_MAX ? xai_fail(XAI_ESTATE, "ig:rule=exact: %lld regions", (long long)w->nseg)
-                                       : xai_grad_accumulate(w->m, 1, (int)w->nseg, width, &target, fill_path_row, &p,
-                                                             G, NULL);
-    free(mid);
-    free(width);
-    if (s != XAI_OK) return s;
+    if (w->per_region) XAI_TRY(region_gradients(w));
     double sum = 0;
     for (size_t j = 0; j < isz; j++) {
-        attr[j] = (float)(((double)x[j] - xb[j]) * G[j]);
-        sum += ((double)x[j] - xb[j]) * G[j];
+        attr[j] = (float)(((double)x[j] - xb[j]) * w->G[j]);
+        sum += ((double)x[j] - xb[j]) * w->G[j];
     }
     if (st) {
         st->regions = w->nseg;
@@ -392,14 +620,12 @@ xai_status xai_ig_exact(xai_model *m, const xai_ig_exact_opts *o, const float *x
                             (int)target[i], i, m->nclasses - 1);
     const size_t isz = xai_shape_size(m->in);
     walker w;
-    XAI_TRY(walker_init(&w, m, o ? o->tol : 0, o ? o->budget_bytes : 0));
-    double *G = xai_malloc(isz * sizeof *G);
-    xai_status s = XAI_OK;
+    xai_status s = walker_init(&w, m, o);
     for (int i = 0; i < n && s == XAI_OK; i++) {
         const double t0 = xai_now();
         const float *xi = x + (size_t)i * isz, *bi = xb + (size_t)i * isz;
         xai_ig_exact_stats one = {0};
-        s = exact_one(&w, xi, bi, target[i], attr + (size_t)i * isz, G, &one);
+        s = exact_one(&w, xi, bi, target[i], attr + (size_t)i * isz, &one);
         if (s != XAI_OK || !st) continue;
         float f[2];
         xai_model_target_logits(m, xi, &target[i], 1, &f[0]);
@@ -410,7 +636,6 @@ xai_status xai_ig_exact(xai_model *m, const xai_ig_exact_opts *o, const float *x
         one.seconds = xai_now() - t0;
         st[i] = one;
     }
-    free(G);
     walker_free(&w);
     return s;
 }

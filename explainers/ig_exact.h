@@ -7,7 +7,10 @@
 
 typedef struct {
     double tol;          /* crossings closer than this in alpha are merged (<= 0: 1e-9) */
-    size_t budget_bytes; /* memory for the vertex buffers (0: 256 MB); more regions split the walk */
+    size_t budget_bytes; /* memory for the two vertex buffers (0: 256 MB); more regions split the walk.
+                            Each relu and max pool adds its patterns: at most 1/64 (relu), 1/8 (pool) of it */
+    int per_region;      /* 1: each region's gradient by a forward and backward pass of its own (the slower
+                            reference); 0: all at once, backward through the walk's segments */
 } xai_ig_exact_opts;
 
 /* XAI_EINVAL naming the first layer that is not piecewise linear (or a max pool wider than 8x8). */

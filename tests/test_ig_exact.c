@@ -130,7 +130,7 @@ static void test_cnn_oracle(void **s)
         assert_true(st[i].residual < 1e-5);
     }
     /* A budget of a few vertices forces the walk to halve its interval many times. */
-    xai_ig_exact_opts small = {0, 16 * 2 * 256 * sizeof(float)};
+    xai_ig_exact_opts small = {.budget_bytes = 16 * 2 * 256 * sizeof(float)};
     assert_int_equal(xai_ig_exact(m, &small, x, xb, t, n, split, st2), XAI_OK);
     for (int i = 0; i < n; i++) assert_int_equal(st2[i].regions >= st[i].regions, 1);
     assert_true(rel_l2(split, exact, n * isz) < 1e-5);
@@ -218,6 +218,54 @@ static void test_trained_oracle(void **s)
     xai_model_free(m);
 }
 
+static size_t widest(const xai_model *m)
+{
+    size_t w = xai_shape_size(m->in);
+    for (int i = 0; i < m->nlayers; i++) w = xai_shape_size(m->layers[i].out) > w ? xai_shape_size(m->layers[i].out) : w;
+    return w;
+}
+
+/* The backward sweep through the walk's segments against one gradient pass per region (the
+ * reference): the same regions and the same map, on the CNN of every layer type and on a net
+ * with overlapping, padded max pools and a global average pool, from a baseline that is not
+ * black; also with a budget of 6 vertices at the widest layer, which cuts the walk into pieces. */
+static void test_sweep_vs_per_region(void **s)
+{
+    (void)s;
+    const char *nets[2] = {CNN, "[model]\ninput = 3x9x9\nclasses = 4\nlayer = conv out=6 k=3 pad=1\nlayer = relu\n"
+                                "layer = maxpool k=3 stride=2 pad=1\nlayer = conv out=8 k=3\nlayer = relu\n"
+                                "layer = gap\nlayer = linear out=4\n"};
+    for (int net = 0; net < 2; net++) {
+        xai_model *m = model_from(nets[net], 16);
+        randomize(m, 31 + net, 0.3f, 1);
+        const int n = 3;
+        const size_t isz = xai_shape_size(m->in);
+        float *x = random_inputs(n * isz, 41 + net, -1, 2), *xb = random_inputs(n * isz, 51 + net, -0.5f, 0.5f);
+        float *a = malloc(n * isz * sizeof *a), *ref = malloc(n * isz * sizeof *ref);
+        int32_t t[3] = {0, 1, 2};
+        for (int b = 0; b < 2; b++) {
+            xai_ig_exact_opts o = {.budget_bytes = b ? 6 * 2 * widest(m) * sizeof(float) : 0}, r = o;
+            r.per_region = 1;
+            xai_ig_exact_stats st[3], sr[3];
+            assert_int_equal(xai_ig_exact(m, &o, x, xb, t, n, a, st), XAI_OK);
+            assert_int_equal(xai_ig_exact(m, &r, x, xb, t, n, ref, sr), XAI_OK);
+            for (int i = 0; i < n; i++) {
+                assert_int_equal(st[i].regions, sr[i].regions);
+                assert_true(st[i].regions > 10);
+                assert_true(st[i].residual < 1e-5 && sr[i].residual < 1e-5);
+            }
+            assert_true(rel_l2(a, ref, n * isz) < 1e-5);
+            for (size_t j = 0; j < n * isz; j++) assert_close(a[j], ref[j], 1e-5 * (1 + fabs(ref[j])));
+            if (getenv("XAI_TEST_VERBOSE"))
+                fprintf(stderr, "net %d budget %d: regions %lld %lld %lld, rel L2 vs per-region %.3g\n", net, b,
+                        (long long)st[0].regions, (long long)st[1].regions, (long long)st[2].regions,
+                        rel_l2(a, ref, n * isz));
+        }
+        free(x), free(xb), free(a), free(ref);
+        xai_model_free(m);
+    }
+}
+
 static void test_errors(void **s)
 {
     (void)s;
@@ -303,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_method_spec),
         cmocka_unit_test(test_explainer), cmocka_unit_test(test_one_unit), cmocka_unit_test(test_pool_switch),
         cmocka_unit_test(test_cnn_oracle),   cmocka_unit_test(test_trained_oracle), cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_sweep_vs_per_region),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,6 +56,8 @@ typedef struct {
     uint8_t *pat;       /* (kout - 1, pat_bytes): relu a bit a unit; max pool each window's winner */
     size_t pat_bytes, pat_cap;
     int64_t first_cap;
+    int32_t *win;       /* max pool: (out, k * k) the input index of each window's inputs inside the image */
+    uint8_t *nwin;      /* max pool: (out) how many */
 } cut_record;
 
 static int thread_id(void)
@@ -137,7 +139,7 @@ static int64_t relu_crossings(const float *za, const float *zb, size_t w, double
 /* Max pool: the upper envelope of the window's lines p_i(t) = a_i + t (b_i - a_i) on (0, 1).
  * Starting from the winner just after t = 0 (largest value, then largest slope), the next
  * winner is the line that overtakes it first. */
-static int64_t window_crossings(const float *za, const float *zb, const int *idx, int nw, double *out)
+static int64_t window_crossings(const float *za, const float *zb, const int32_t *idx, int nw, double *out)
 {
     int w = 0;
     for (int i = 1; i < nw; i++) {
@@ -165,38 +167,39 @@ static int64_t window_crossings(const float *za, const float *zb, const int *idx
     return k;
 }
 
-/* The inputs of pool window (c, oy, ox) inside the image: flat indices and places ky * k + kx. */
-static int pool_window(const xai_layer *l, int c, int oy, int ox, int *idx, uint8_t *place)
+/* A max pool's windows as lists of input indices (padding left out), built once. */
+static void pool_table(cut_record *r, const xai_layer *l)
 {
-    int nw = 0;
-    for (int ky = 0; ky < l->k; ky++)
-        for (int kx = 0; kx < l->k; kx++) {
-            int y = oy * l->stride + ky - l->pad, x = ox * l->stride + kx - l->pad;
-            if (y < 0 || y >= l->in.h || x < 0 || x >= l->in.w) continue;
-            idx[nw] = (c * l->in.h + y) * l->in.w + x;
-            if (place) place[nw] = (uint8_t)(ky * l->k + kx);
-            nw++;
-        }
-    return nw;
-}
-
-static int64_t pool_crossings(const xai_layer *l, const float *za, const float *zb, double *out)
-{
-    int idx[64];
-    int64_t k = 0;
-    for (int c = 0; c < l->in.c; c++)
+    const size_t out = xai_shape_size(l->out), kk = (size_t)l->k * l->k;
+    r->win = xai_malloc(out * kk * sizeof *r->win);
+    r->nwin = xai_malloc(out);
+    for (int c = 0; c < l->out.c; c++)
         for (int oy = 0; oy < l->out.h; oy++)
             for (int ox = 0; ox < l->out.w; ox++) {
-                const int nw = pool_window(l, c, oy, ox, idx, NULL);
-                k += window_crossings(za, zb, idx, nw, out ? out + k : NULL);
+                const size_t o = ((size_t)c * l->out.h + oy) * l->out.w + ox;
+                int nw = 0;
+                for (int ky = 0; ky < l->k; ky++)
+                    for (int kx = 0; kx < l->k; kx++) {
+                        const int y = oy * l->stride + ky - l->pad, x = ox * l->stride + kx - l->pad;
+                        if (y >= 0 && y < l->in.h && x >= 0 && x < l->in.w)
+                            r->win[o * kk + nw++] = (c * l->in.h + y) * l->in.w + x;
+                    }
+                r->nwin[o] = (uint8_t)nw;
             }
+}
+
+static int64_t pool_crossings(const cut_record *r, const xai_layer *l, const float *za, const float *zb, double *out)
+{
+    const size_t n = xai_shape_size(l->out), kk = (size_t)l->k * l->k;
+    int64_t k = 0;
+    for (size_t o = 0; o < n; o++) k += window_crossings(za, zb, r->win + o * kk, r->nwin[o], out ? out + k : NULL);
     return k;
 }
 
-static int64_t crossings(const xai_layer *l, const float *za, const float *zb, double *out)
+static int64_t crossings(const cut_record *r, const xai_layer *l, const float *za, const float *zb, double *out)
 {
     if (l->type == XAI_RELU) return relu_crossings(za, zb, xai_shape_size(l->in), out);
-    return pool_crossings(l, za, zb, out);
+    return pool_crossings(r, l, za, zb, out);
 }
 
 /* ------------------------------------------------- new vertices, patterns */
@@ -217,27 +220,26 @@ static void relu_row(float *out, uint8_t *pat, const float *za, const float *zb,
     }
 }
 
-/* Max pool: the input at t, and each window's winner at tm (its place; the first largest). */
-static void pool_row(const xai_layer *l, float *out, uint8_t *pat, const float *za, const float *zb, double t,
-                     double tm)
+/* Max pool at t of the segment from za to zb (the max of the interpolated floats, as the engine
+ * pools them), and its pattern at tm: each window's first largest input (its place in the list). */
+static void pool_row(const cut_record *r, const xai_layer *l, float *out, uint8_t *pat, const float *za,
+                     const float *zb, double t, double tm)
 {
-    const size_t n = xai_shape_size(l->in);
-    for (size_t u = 0; u < n; u++) out[u] = (float)(za[u] + t * ((double)zb[u] - za[u]));
-    if (!pat) return;
-    int idx[64];
-    uint8_t place[64];
-    for (int c = 0; c < l->out.c; c++)
-        for (int oy = 0; oy < l->out.h; oy++)
-            for (int ox = 0; ox < l->out.w; ox++) {
-                const int nw = pool_window(l, c, oy, ox, idx, place);
-                int best = 0;
-                double bv = -INFINITY;
-                for (int i = 0; i < nw; i++) {
-                    const double v = za[idx[i]] + tm * ((double)zb[idx[i]] - za[idx[i]]);
-                    if (v > bv) bv = v, best = i;
-                }
-                *pat++ = place[best];
-            }
+    const size_t n = xai_shape_size(l->out), kk = (size_t)l->k * l->k;
+    for (size_t o = 0; o < n; o++) {
+        const int32_t *idx = r->win + o * kk;
+        float best = -INFINITY;
+        double bm = -INFINITY;
+        int win = 0;
+        for (int i = 0; i < r->nwin[o]; i++) {
+            const double a = za[idx[i]], d = (double)zb[idx[i]] - a, m = a + tm * d;
+            const float v = (float)(a + t * d);
+            best = v > best ? v : best;
+            if (m > bm) bm = m, win = i;
+        }
+        out[o] = best;
+        if (pat) pat[o] = (uint8_t)win;
+    }
 }
 
 static void grow(void **p, size_t *cap, size_t need, size_t elem)
@@ -250,14 +252,14 @@ static void grow(void **p, size_t *cap, size_t need, size_t elem)
 
 /* Phase 1 of an insertion: each segment's crossings, sorted, merged within tol, kept in the
  * thread's list (one pass per segment); w->count[k] gets how many segment k keeps. */
-static void find_crossings(walker *w, const xai_layer *l, int64_t K)
+static void find_crossings(walker *w, const cut_record *r, const xai_layer *l, int64_t K)
 {
     const size_t W = xai_shape_size(l->in);
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t k = 0; k < K - 1; k++) {
         const int t = thread_id();
         double *c = w->scratch + (size_t)t * w->scratch_per;
-        const int64_t nc = crossings(l, w->cur + (size_t)k * W, w->cur + (size_t)(k + 1) * W, c);
+        const int64_t nc = crossings(r, l, w->cur + (size_t)k * W, w->cur + (size_t)(k + 1) * W, c);
         qsort(c, (size_t)nc, sizeof *c, xai_cmp_double);
         const double a = w->alpha[k], len = w->alpha[k + 1] - a;
         int64_t kept = 0;
@@ -286,15 +288,15 @@ static double crossing_t(const walker *w, int64_t k, int64_t j)
 }
 
 /* Inserts the crossings of layer i (a relu or max pool) between the K vertices in w->cur (its
- * inputs) and records the cuts and patterns. A relu's output goes straight into the new rows;
- * a max pool's input does, for the pool to run on. Returns the new vertex count, or minus what
- * it would need (in floats of buffer) when that exceeds the buffers. */
+ * inputs), writes the layer's output at every vertex and records the cuts and patterns. Returns
+ * the new vertex count, or minus what it would need (in floats of buffer) when that exceeds the
+ * buffers. */
 static int64_t insert_vertices(walker *w, int i, int64_t K)
 {
     const xai_layer *l = &w->m->layers[i];
-    const size_t W = xai_shape_size(l->in);
-    find_crossings(w, l, K);
+    const size_t W = xai_shape_size(l->in), O = xai_shape_size(l->out);
     cut_record *r = &w->cuts[i];
+    find_crossings(w, r, l, K);
     int64_t nk = K;
     for (int64_t k = 0; k < K - 1; k++) nk += w->count[k];
     if ((size_t)nk > w->cap / w->rowmax[i] || nk > w->maxrows) return -nk * (int64_t)w->rowmax[i];
@@ -318,8 +320,8 @@ static int64_t insert_vertices(walker *w, int i, int64_t K)
         const float *za = w->cur + (size_t)k * W, *zb = last ? za : za + W;
         const double t = crossing_t(w, k, j - 1), tm = last ? 0 : 0.5 * (t + crossing_t(w, k, j));
         uint8_t *pat = last ? NULL : r->pat + (size_t)v * r->pat_bytes;
-        if (l->type == XAI_RELU) relu_row(w->next + (size_t)v * W, pat, za, zb, t, tm, W);
-        else pool_row(l, w->next + (size_t)v * W, pat, za, zb, t, tm);
+        if (l->type == XAI_RELU) relu_row(w->next + (size_t)v * O, pat, za, zb, t, tm, W);
+        else pool_row(r, l, w->next + (size_t)v * O, pat, za, zb, t, tm);
         w->alpha2[v] = j ? w->alpha[k] + t * (w->alpha[k + 1] - w->alpha[k]) : w->alpha[k];
     }
     float *t = w->cur;
@@ -395,23 +397,20 @@ static void back_pool(walker *w, const cut_record *r, const xai_layer *l)
 {
     const int64_t np = r->kin - 1, C = l->in.c;
     const size_t plane = (size_t)l->in.h * l->in.w, in = xai_shape_size(l->in), out = xai_shape_size(l->out);
-    const int Ho = l->out.h, Wo = l->out.w;
+    const size_t oplane = (size_t)l->out.h * l->out.w, kk = (size_t)l->k * l->k;
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t it = 0; it < np * C; it++) {
         const int64_t p = it / C;
-        const int c = (int)(it % C);
+        const size_t c = (size_t)(it % C);
         double *acc = w->acc + (size_t)thread_id() * w->acc_per;
+        const int32_t base = (int32_t)(c * plane); /* the window lists index the whole input */
         memset(acc, 0, plane * sizeof *acc);
         for (int64_t s = r->first[p]; s < r->first[p + 1]; s++) {
-            const float *d = w->cur + (size_t)s * out + (size_t)c * Ho * Wo;
-            const uint8_t *pat = r->pat + (size_t)s * r->pat_bytes + (size_t)c * Ho * Wo;
-            for (int oy = 0; oy < Ho; oy++)
-                for (int ox = 0; ox < Wo; ox++) {
-                    const int q = pat[oy * Wo + ox], y = oy * l->stride + q / l->k - l->pad;
-                    acc[y * l->in.w + ox * l->stride + q % l->k - l->pad] += d[oy * Wo + ox];
-                }
+            const float *d = w->cur + (size_t)s * out;
+            const uint8_t *pat = r->pat + (size_t)s * r->pat_bytes;
+            for (size_t o = c * oplane; o < (c + 1) * oplane; o++) acc[r->win[o * kk + pat[o]] - base] += d[o];
         }
-        float *o = w->next + (size_t)p * in + (size_t)c * plane;
+        float *o = w->next + (size_t)p * in + c * plane;
         for (size_t u = 0; u < plane; u++) o[u] = (float)acc[u];
     }
     float *t = w->cur;
@@ -485,9 +484,8 @@ static xai_status walk(walker *w, double a, double b, int depth)
                 return XAI_OK;
             }
             K = nk;
-            if (l->type == XAI_RELU) continue; /* insert_vertices wrote its output */
-        }
-        apply_layer(w, l, K);
+        } else
+            apply_layer(w, l, K);
     }
     if (w->per_region) add_regions(w, K);
     else backward(w, K);
@@ -551,6 +549,7 @@ static xai_status walker_init(walker *w, xai_model *m, const xai_ig_exact_opts *
         const size_t c = l->type == XAI_RELU ? in : l->type == XAI_MAXPOOL2D ? out * (size_t)l->k * l->k : 0;
         if (c > w->scratch_per) w->scratch_per = c;
         w->cuts[i].pat_bytes = l->type == XAI_RELU ? (in + 7) / 8 : out;
+        if (l->type == XAI_MAXPOOL2D) pool_table(&w->cuts[i], l);
         const size_t acc = l->type == XAI_MAXPOOL2D ? (size_t)l->in.h * l->in.w : RELU_BLOCK;
         if (acc > w->acc_per) w->acc_per = acc;
     }
@@ -584,7 +583,7 @@ static void walker_free(walker *w)
     free(w->start), free(w->rowseg), free(w->tid), free(w->acc), free(w->G), free(w->rowmax);
     for (int t = 0; t < w->nthreads && w->lists; t++) free(w->lists[t].v);
     free(w->lists);
-    for (int i = 0; i < w->m->nlayers && w->cuts; i++) free(w->cuts[i].first), free(w->cuts[i].pat);
+    for (int i = 0; i < w->m->nlayers && w->cuts; i++) free(w->cuts[i].first), free(w->cuts[i].pat), free(w->cuts[i].win), free(w->cuts[i].nwin);
     free(w->cuts);
     free(w->seg_lo), free(w->seg_hi);
 }

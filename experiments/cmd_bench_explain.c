@@ -164,8 +164,11 @@ int xai_bench_evaluate(int argc, char **argv)
              "gradient x input scored; default 3 repeats): for each metric (%s)\n"
              "NAME_forward_per_s, the images it sends through the net a second (a metric that\n"
              "recomputes attributions runs a backward pass after each: NAME_forward_only 0), and\n"
-             "NAME_vs_infer, that over infer_img_per_s (`xai bench infer` at the same batch, timed\n"
-             "in the same run). ROAD's imputation is timed apart: road_impute_share of its time,\n"
+             "NAME_vs_infer, that over NAME_infer_img_per_s: inference as `xai bench infer` runs it\n"
+             "(same net and batch), timed in alternating rounds with the metric (infer, metric,\n"
+             "infer, ...; medians), so both see the same load; NAME_vs_infer_cpu, the same ratio\n"
+             "in process CPU seconds (steadier on a loaded machine with OMP_WAIT_POLICY=passive).\n"
+             "infer_img_per_s: `xai bench infer` on its own, before the metrics. ROAD's imputation is timed apart: road_impute_share of its time,\n"
              "road_forward_per_s_ex_impute and road_vs_infer_ex_impute outside it, and its cost model:\n"
              "road_impute_rows_per_s, road_cg_iters_per_row (all channels) and road_cg_work_per_s\n"
              "(CG iterations x unknowns a second: the imputation takes work / this).",
@@ -186,12 +189,14 @@ int xai_bench_evaluate(int argc, char **argv)
         const xai_bench_metric_figure *f = &res.metric[k];
         printf("%s_forward_only %d\n", f->name, f->forward_only);
         printf("%s_forward_per_s %.1f\n", f->name, f->forward_per_s);
-        printf("%s_vs_infer %.3f\n", f->name, f->forward_per_s / res.infer_img_per_s);
+        printf("%s_infer_img_per_s %.1f\n", f->name, f->infer_per_s);
+        printf("%s_vs_infer %.3f\n", f->name, f->forward_per_s / f->infer_per_s);
+        printf("%s_vs_infer_cpu %.3f\n", f->name, f->vs_infer_cpu);
         printf("%s_gflops %.2f\n", f->name, f->gflops);
         if (f->impute_share > 0) {
             printf("%s_impute_share %.3f\n", f->name, f->impute_share);
             printf("%s_forward_per_s_ex_impute %.1f\n", f->name, f->forward_per_s_ex_impute);
-            printf("%s_vs_infer_ex_impute %.3f\n", f->name, f->forward_per_s_ex_impute / res.infer_img_per_s);
+            printf("%s_vs_infer_ex_impute %.3f\n", f->name, f->forward_per_s_ex_impute / f->infer_per_s);
         }
         if (f->impute_rows_per_s > 0) {
             printf("%s_impute_rows_per_s %.1f\n", f->name, f->impute_rows_per_s);

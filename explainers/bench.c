@@ -23,6 +23,9 @@ typedef struct {
     double impute_s;        /* evaluate: seconds of ROAD's imputation in the last call */
     double impute_rows, cg_iters, cg_work; /* evaluate: ROAD's imputed rows and CG work, last call */
     int faith;              /* evaluate: the xai_faith_metric faith_step runs */
+    xai_model *inf;         /* evaluate: the config's net as `xai bench infer` runs it, at the batch */
+    float *xin;             /* evaluate: (rows, C, H, W) its random inputs */
+    int rows;               /* evaluate: the batch */
 } bench_ctx;
 
 /* Median seconds a call of fn (core's timing loop: warm-up, then `repeats` runs of `iters` calls). */
@@ -73,6 +76,8 @@ static void rate_figures(xai_bench_explain_result *r, const xai_bench_explain_op
 
 static void bench_free(bench_ctx *c)
 {
+    free(c->xin);
+    xai_model_free(c->inf);
     free(c->x);
     free(c->attr);
     free(c->t);
@@ -335,21 +340,50 @@ const char *xai_bench_metric_names(void)
     return names;
 }
 
-/* Times each metric (or only `only`) and records its forward passes a second. */
+/* One forward pass of a full batch through the unfolded net, as `xai bench infer` times it. */
+static xai_status infer_step(void *p)
+{
+    bench_ctx *c = p;
+    xai_model_forward(c->inf, c->xin, c->rows);
+    return XAI_OK;
+}
+
+static xai_status infer_setup(bench_ctx *c, const char *config, int rows)
+{
+    xai_config cfg;
+    XAI_TRY(xai_config_load(&cfg, config));
+    xai_status s = xai_model_from_config(&c->inf, &cfg, rows);
+    xai_config_free(&cfg);
+    if (s != XAI_OK) return s;
+    xai_model_init(c->inf, 1);
+    c->inf->train = 0, c->inf->lean = 1; /* as core/bench.c's inference runs it */
+    const size_t n = (size_t)rows * xai_shape_size(c->inf->in);
+    c->xin = xai_malloc(n * sizeof *c->xin);
+    c->rows = rows;
+    xai_rng r;
+    xai_rng_seed(&r, 9);
+    for (size_t j = 0; j < n; j++) c->xin[j] = xai_rng_normal(&r);
+    return XAI_OK;
+}
+
+/* Times each metric (or only `only`) in alternating rounds with inference (infer, metric, infer,
+ * ...: both see the same load) and records its forward passes a second against inference's. */
 static xai_status time_metrics(bench_ctx *c, const xai_bench_explain_opts *o, const char *only,
                                xai_bench_eval_result *r)
 {
     const double per = xai_model_flops(c->m, NULL);
     for (int k = 0; k < NMETRIC_BENCHES; k++) {
         if (only && strcmp(only, metric_benches[k].name)) continue;
-        double t = 0;
+        double t = 0, ti = 0, cpu = 0;
         c->faith = metric_benches[k].faith;
         c->impute_s = c->impute_rows = c->cg_iters = c->cg_work = 0;
-        XAI_TRY(bench_time(metric_benches[k].fn, c, o, &t));
+        XAI_TRY(interleaved(infer_step, metric_benches[k].fn, c, o, &ti, &t, &cpu));
         xai_bench_metric_figure *f = &r->metric[r->nmetrics++];
         f->name = metric_benches[k].name;
         f->forward_only = metric_benches[k].forward_only;
         f->forward_per_s = c->forwards / t;
+        f->infer_per_s = c->rows / ti;
+        f->vs_infer_cpu = c->forwards / c->rows / cpu; /* cpu: the metric's CPU seconds over inference's */
         /* ROAD's imputation is a cost of its own (a linear solve per image and level), not forward passes */
         f->impute_share = c->impute_s / t; /* t: seconds a call, as the last call measured it */
         if (f->impute_share > 0 && f->impute_share < 1) f->forward_per_s_ex_impute = c->forwards / (t * (1 - f->impute_share));
@@ -388,6 +422,7 @@ xai_status xai_bench_evaluate_run(const xai_bench_explain_opts *o, const char *o
     if ((s = xai_bench_model(&inf, o->config, rows, 0, &t)) != XAI_OK) goto done;
     r->infer_img_per_s = inf.img_per_s;
     r->infer_gflops = inf.gflops;
+    if ((s = infer_setup(&c, o->config, rows)) != XAI_OK) goto done;
     if ((s = time_metrics(&c, o, only, r)) != XAI_OK) goto done;
     r->threads = xai_threads();
     r->rows = rows;

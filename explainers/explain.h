@@ -351,12 +351,15 @@ xai_status xai_bench_lrp_run(const xai_bench_explain_opts *o, xai_bench_explain_
  * images of the config's net (random weights and inputs, gradient x input as the attribution, one
  * method), batches of `rows` rows; figures count the images the metric sends through the net
  * (forward passes; a metric that recomputes attributions also runs a backward pass for each).
- * infer_img_per_s is `xai bench infer` at the same batch, timed in the same run. */
+ * infer_img_per_s is `xai bench infer` at the same batch, timed in the same run; each metric is
+ * also timed in alternating rounds with that inference (infer_per_s). */
 #define XAI_BENCH_METRICS_MAX 16
 typedef struct {
     const char *name;     /* e.g. "pixelflip": printed as pixelflip_forward_per_s */
     int forward_only;     /* 1: forward passes only, comparable with inference */
     double forward_per_s; /* images through the net per second, inside the metric */
+    double infer_per_s;   /* inference, timed in alternating rounds with the metric */
+    double vs_infer_cpu;  /* forward_per_s over infer_per_s in process CPU seconds */
     double gflops;        /* forward FLOPs (x2 when a backward pass follows each) per second */
     double impute_share;  /* ROAD: the share of the time its imputation takes (0: none) */
     double forward_per_s_ex_impute; /* ROAD: forward_per_s over the time outside the imputation */

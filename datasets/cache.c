@@ -3,6 +3,7 @@
 #include "core/h5.h"
 #include "datasets/dataset_priv.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -280,13 +281,35 @@ static xai_status missing_parts(hid_t f, const char *path)
     return s;
 }
 
+/* @channels, @mean and @std against the images read: every image is normalised with them, so a
+ * stated value that lies (3 channels of grey images, a NaN mean, a zero std) is refused. */
+static xai_status load_stats(hid_t f, xai_dataset *d, const char *path)
+{
+    const int c = d->train.shape.c;
+    int64_t ch = 0;
+    if (xai_h5_get_i64(f, "channels", &ch) != XAI_OK || ch != c)
+        return xai_fail(XAI_EFORMAT, "%s: @channels is missing, not a whole number or not %d (the images' channels)",
+                        path, c);
+    double m[4], sd[4];
+    if (xai_h5_get_f64v(f, "mean", m, 4) != c || xai_h5_get_f64v(f, "std", sd, 4) != c)
+        return xai_fail(XAI_EFORMAT, "%s: attributes mean/std missing or not %d values", path, c);
+    for (int k = 0; k < c; k++) {
+        d->mean[k] = (float)m[k], d->std[k] = (float)sd[k];
+        if (!isfinite(d->mean[k]))
+            return xai_fail(XAI_EFORMAT, "%s: @mean[%d] = %g, expected a finite number", path, k, m[k]);
+        if (!isfinite(d->std[k]) || !(d->std[k] > 0))
+            return xai_fail(XAI_EFORMAT, "%s: @std[%d] = %g, expected a finite number > 0", path, k, sd[k]);
+    }
+    return XAI_OK;
+}
+
 static xai_status load_body(hid_t f, xai_dataset *d, const char *path, int limit)
 {
     char fmt[64] = "";
     int64_t ver = 0, size = 0, ncl = 0;
     xai_h5_get_str(f, "format", fmt, sizeof fmt);
-    xai_h5_get_i64(f, "format_version", &ver);
-    if (!fmt[0] || !ver) return missing_parts(f, path);
+    /* version 0 is a wrong version, not a missing one */
+    if (!fmt[0] || xai_h5_get_i64(f, "format_version", &ver) != XAI_OK) return missing_parts(f, path);
     if (strcmp(fmt, CACHE_FORMAT) != 0 || ver != CACHE_VERSION)
         return xai_fail(XAI_EFORMAT, "%s: a dataset cache of format '%s' version %lld, this program reads %s version "
                         "%d; rebuild it with 'xai fetch NAME' (or xai fetch --image-folder for a folder dataset)",
@@ -311,12 +334,7 @@ static xai_status load_body(hid_t f, xai_dataset *d, const char *path, int limit
     XAI_TRY(load_split(f, "test", &d->test, d, limit, path));
     if (d->train.shape.c != d->test.shape.c)
         return xai_fail(XAI_EFORMAT, "%s: train and test have different channel counts", path);
-    double m[4], sd[4];
-    int c = d->train.shape.c;
-    if (xai_h5_get_f64v(f, "mean", m, 4) != c || xai_h5_get_f64v(f, "std", sd, 4) != c)
-        return xai_fail(XAI_EFORMAT, "%s: attributes mean/std missing or not %d values", path, c);
-    for (int k = 0; k < c; k++) d->mean[k] = (float)m[k], d->std[k] = (float)sd[k];
-    return XAI_OK;
+    return load_stats(f, d, path);
 }
 
 xai_status xai_dataset_load_file(xai_dataset *d, const char *path, int limit)

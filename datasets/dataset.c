@@ -373,15 +373,24 @@ xai_status xai_dataset_check(FILE *out, const char *name, const xai_fetch_opts *
     double dt = xai_now() - t0;
     free(path);
     XAI_TRY(s);
+    if (strcmp(d.name, name) != 0) {
+        s = xai_fail(XAI_EFORMAT, "%s: holds dataset '%s', expected '%s'", d.path, d.name, name);
+        xai_dataset_free(&d);
+        return s;
+    }
     /* The statistics recomputed from the pixels, as the fetch computed them. */
     xai_dataset again = d;
     xai_ds_compute_stats(&again);
-    int C = d.train.shape.c;
-    *match = 1;
+    int C = d.train.shape.c, bad = -1;
     for (int c = 0; c < C; c++)
-        if (fabs(again.mean[c] - d.mean[c]) > 1e-4 || fabs(again.std[c] - d.std[c]) > 1e-4) *match = 0;
+        if (bad < 0 && (fabs(again.mean[c] - d.mean[c]) > 1e-4 || fabs(again.std[c] - d.std[c]) > 1e-4)) bad = c;
+    *match = bad < 0;
     fprintf(out, "%s: loaded %d train + %d test images (%dx%dx%d) from %s in %.3f s; channel statistics %s\n", d.name,
             d.train.n, d.test.n, C, d.train.shape.h, d.train.shape.w, d.path, dt, *match ? "match" : "DO NOT MATCH");
+    if (bad >= 0)
+        s = xai_fail(XAI_EFORMAT, "%s: @mean/@std of channel %d (%.6g, %.6g) differ from the images' (%.6g, %.6g): the "
+                     "cache is damaged; remove it and fetch again", d.path, bad, d.mean[bad], d.std[bad],
+                     again.mean[bad], again.std[bad]);
     xai_dataset_free(&d);
-    return XAI_OK;
+    return s;
 }

@@ -87,7 +87,8 @@ int xai_dataset_resizable(const char *name);
  * ./data) and, per known dataset, the caches present in it. */
 void xai_dataset_list(FILE *out, const char *data_dir);
 /* Loads every image of a fetched cache (timed), recomputes the channel statistics from the
- * pixels and prints one line saying whether they match the stored ones (*match). */
+ * pixels and prints one line saying whether they match the stored ones (*match). A mismatch, or
+ * a cache of another dataset under this name, is also XAI_EFORMAT saying which. */
 xai_status xai_dataset_check(FILE *out, const char *name, const xai_fetch_opts *o, int *match);
 
 /* ------------------------------------------------------------- hashing */

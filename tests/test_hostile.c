@@ -19,6 +19,7 @@
 #include "core/h5.h"
 #include "core/io.h"
 #include "core/nn.h"
+#include "datasets/dataset_priv.h"
 #include "datasets/datasets.h"
 #include "explainers/explain.h"
 #include "explainers/metricsfile.h"
@@ -674,6 +675,71 @@ static void test_sanity_layer_huge(void **state)
     free(path);
 }
 
+/* A two-class cache of 2 + 2 grey 2x2 images named dir/mnist-28.h5 (the path datasets check looks at). */
+static char *tiny_cache(const char *name)
+{
+    char *path = in_dir("mnist-28.h5");
+    static uint8_t px[8] = {0, 255, 10, 20, 30, 40, 50, 60};
+    static int32_t lab[2] = {0, 1};
+    static char *ids[2] = {"a", "b"};
+    xai_dataset d;
+    memset(&d, 0, sizeof d);
+    snprintf(d.name, sizeof d.name, "%s", name);
+    d.size = 2, d.nclasses = 2, d.class_ids = ids, d.class_names = ids;
+    d.train = (xai_split){2, 2, {1, 2, 2}, px, lab, NULL};
+    d.test = d.train;
+    xai_ds_compute_stats(&d);
+    xai_ds_provenance p = {"test", "none", 0, 0, {NULL}, {NULL}, {NULL}};
+    assert_int_equal(xai_ds_cache_write(path, &d, &p), XAI_OK);
+    return path;
+}
+
+/* Found by the sweep (dataset-cache): a cache's @channels was never read (0, 3, "x" passed), a NaN
+ * @mean or a zero, negative or infinite @std was used to normalise every image (rc 0), `datasets
+ * check` took a cache of another dataset and said nothing on stderr when the statistics differed. */
+static void test_cache_stated_values(void **state)
+{
+    (void)state;
+    char *path = tiny_cache("mnist");
+    xai_dataset d;
+    assert_int_equal(xai_dataset_load_file(&d, path, 0), XAI_OK);
+    xai_dataset_free(&d);
+    const int64_t ch[] = {0, 3, -1};
+    for (int i = 0; i < 3; i++) {
+        set_attr(path, "/", "channels", H5T_NATIVE_INT64, &ch[i], 1);
+        assert_int_equal(xai_dataset_load_file(&d, path, 0), XAI_EFORMAT);
+        assert_msg("mnist-28.h5: @channels");
+    }
+    set_attr(path, "/", "channels", H5T_C_S1, "x", 1);
+    assert_int_equal(xai_dataset_load_file(&d, path, 0), XAI_EFORMAT);
+    free(path);
+    const double bad[][2] = {{NAN, 0.5}, {0.5, 0}, {0.5, -1}, {0.5, INFINITY}, {INFINITY, 0.5}};
+    for (int i = 0; i < 5; i++) {
+        path = tiny_cache("mnist");
+        set_attr(path, "/", "mean", H5T_NATIVE_DOUBLE, &bad[i][0], 1);
+        set_attr(path, "/", "std", H5T_NATIVE_DOUBLE, &bad[i][1], 1);
+        assert_int_equal(xai_dataset_load_file(&d, path, 0), XAI_EFORMAT);
+        assert_msg(isfinite(bad[i][0]) ? "mnist-28.h5: @std" : "mnist-28.h5: @mean");
+        free(path);
+    }
+    /* datasets check of mnist finds fashion-mnist's cache under mnist's name. */
+    path = tiny_cache("fashion-mnist");
+    xai_fetch_opts o = {.data_dir = dir, .mirror = ""};
+    int match = -1;
+    FILE *devnull = fopen("/dev/null", "w");
+    assert_int_equal(xai_dataset_check(devnull, "mnist", &o, &match), XAI_EFORMAT);
+    assert_msg("holds dataset 'fashion-mnist', expected 'mnist'");
+    free(path);
+    /* Statistics that differ from the images' are an error that says which. */
+    path = tiny_cache("mnist");
+    const double m = 0.25;
+    set_attr(path, "/", "mean", H5T_NATIVE_DOUBLE, &m, 1);
+    assert_int_equal(xai_dataset_check(devnull, "mnist", &o, &match), XAI_EFORMAT);
+    assert_msg("mnist-28.h5: @mean/@std of channel 0");
+    fclose(devnull);
+    free(path);
+}
+
 /* A seed of the archive fuzz target (tests/fuzz/seeds.py), without its mode byte. */
 static char *archive_seed(const char *name, size_t *len)
 {
@@ -904,6 +970,7 @@ int main(void)
         cmocka_unit_test(test_stated_values),     cmocka_unit_test(test_stale_tmp_zombie),
         cmocka_unit_test(test_metrics_format),     cmocka_unit_test(test_plot_dir_not_inputs),
         cmocka_unit_test(test_archive_seeds_valid), cmocka_unit_test(test_explain_unused_options),
+        cmocka_unit_test(test_cache_stated_values),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

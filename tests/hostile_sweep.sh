@@ -12,6 +12,7 @@
 #   tests/hostile_sweep.sh --table TABLE.md CASES.tsv...   the table of earlier runs' cases together
 # SWEEP_ONLY="config model ..." runs only those families (config model attributions metrics
 # dataset-cache idx archives outputs kill-9 cli cli-values); the fixtures are always made.
+# SWEEP_CLI_CMDS="import,export" limits the cli families to those commands.
 set -u
 PY=${PY:-/usr/bin/python3}
 table() { # OUT.md CASES.tsv...: per family, cases, clean, the rest by verdict, three messages
@@ -110,6 +111,8 @@ printf '[experiment]\nname = tiny\ndataset = mnist\nseed = 1\n[model]\ninput = 1
 printf 'layer = conv out=4 k=3 pad=1\nlayer = relu\nlayer = maxpool k=2\nlayer = flatten\nlayer = linear out=10\n' >>"$TINY"
 printf '[train]\nepochs = 1\nbatch = 16\nlr = 0.05\n' >>"$TINY"
 DATA=(--data-dir "$W/data" --mirror "$W/nomirror")
+# The commands whose options the cli families try (SWEEP_CLI_CMDS: a comma-separated subset).
+IFS=, read -ra CMDS <<<"${SWEEP_CLI_CMDS:-bench train,bench infer,bench ig,bench lrp,bench evaluate,fetch,datasets info,datasets check,datasets list,train,explain,evaluate,import,export,report,reproduce}"
 NX=$W/none # a path that does not exist
 FAST=(--repeats 1 --iters 1 --warmup 0 --batch 2)
 
@@ -311,6 +314,28 @@ for p in $mpaths; do
     met "no $p" any del "$p"
 done
 met "no @format" refuse delattr / format
+# Every reader of metrics.h5 and attributions.h5 refuses a file without its @format, naming the file
+# and the attribute (export, report; evaluate reads attributions in the attributions family).
+fmt_case() { # file name ops...
+    local file=$1 name=$2 reader
+    shift 2
+    for reader in export report; do
+        cp "$W/model.h5" "$W/exp/model.h5"
+        cp "$W/attr.h5" "$W/exp/attributions.h5"
+        cp "$W/metrics.h5" "$W/exp/metrics.h5"
+        h5mut "$W/exp/$file" "$@" || { printf 'metrics\t%s\t-\t-\tskipped\tmutation failed\n' "$name" >>"$LOG"; return; }
+        if [ $reader = export ]; then
+            try metrics "$file $name ($reader)" refuse "$XAI" export --results "$W/exp" --out "$W/plot"
+        else
+            try metrics "$file $name ($reader)" refuse "$XAI" report --results "$W" --exp exp --no-bundle
+        fi
+    done
+}
+for f in metrics.h5 attributions.h5; do
+    fmt_case $f "no @format" delattr / format
+    fmt_case $f "@format = xai-model-1" attr / format '"xai-model-1"'
+    fmt_case $f "@format = 7" attr / format 7
+done
 head -c 3000 "$W/metrics.h5" >"$W/trunc.h5"
 cp "$W/trunc.h5" "$W/exp/metrics.h5"
 try metrics "truncated" refuse "$XAI" export --results "$W/exp" --out "$W/plot"
@@ -620,8 +645,7 @@ cli_cmd() { # command words... : the base arguments of that command
         reproduce) echo "--configs $NX --results $W/cli-results --data-dir $NX --mirror $NX" ;;
     esac
 }
-for cmd in "bench train" "bench infer" "bench ig" "bench lrp" "bench evaluate" fetch "datasets info" \
-           "datasets check" "datasets list" train explain evaluate import export report reproduce; do
+for cmd in "${CMDS[@]}"; do
     # shellcheck disable=SC2086
     opts=$("$XAI" $cmd --help 2>&1 | sed -n 's/^ *\(--[a-z0-9-]*\) \([A-Z][A-Za-z0-9,|.x]*\).*/\1/p' | sort -u)
     for o in $opts; do
@@ -718,8 +742,8 @@ kind() { # command option metavar: how the option is tried
         *) case "$3" in "") echo skip ;; FILE | M.h5 | A.h5 | CSV) echo file-in ;; *) echo value ;; esac ;;
     esac
 }
-for cmd in "bench train" "bench infer" "bench ig" "bench lrp" "bench evaluate" fetch "datasets info" "datasets check" \
-           "datasets list" train explain evaluate import export report; do
+for cmd in "${CMDS[@]}"; do
+    [ "$cmd" = reproduce ] && continue # the whole study: its options are the cli family's
     # shellcheck disable=SC2086
     try cli-values "$cmd (valid arguments)" accept "$XAI" $cmd ${CB[$cmd]}
     # shellcheck disable=SC2086

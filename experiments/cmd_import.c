@@ -75,7 +75,10 @@ int xai_cmd_import(int argc, char **argv)
     o.classes = classes;
     int nsets = 0;
     double err = 0;
-    xai_status s = xai_onnx_convert(pos[0], out, &o, &nsets, &err);
+    /* The output never replaces what is read: the ONNX file, or --classes @FILE. */
+    xai_status s = xai_output_not_input("--out", out, "the ONNX file", pos[0]);
+    if (s == XAI_OK && classes && classes[0] == '@') s = xai_output_not_input("--out", out, "--classes", classes + 1);
+    if (s == XAI_OK) s = xai_onnx_convert(pos[0], out, &o, &nsets, &err);
     if (s != XAI_OK) return xai_cli_error(s);
     if (nsets) printf("checked %d test data set(s): largest output difference %.3g (relative)\n", nsets, err);
     printf("wrote %s\n", out);

@@ -828,6 +828,29 @@ static void test_explain_unused_options(void **state)
     free(model), free(img), free(out);
 }
 
+/* Found by the sweep (cli-values): `xai import net.onnx --out net.onnx` replaced the ONNX file by
+ * the model file (rc 0); so did --out = the --classes @FILE. */
+static void test_import_out_not_input(void **state)
+{
+    (void)state;
+    const char *src = getenv("XAI_SOURCE_DIR");
+    char *dsrc = xai_path_join(src ? src : XAI_SOURCE_DIR, "tests/data/tiny_grey.onnx"), *net = in_dir("net.onnx");
+    char *names = in_dir("names.txt"), *data, *after, args[2048], err[1024];
+    size_t n, m;
+    assert_int_equal(xai_read_file(dsrc, &data, &n), XAI_OK);
+    put(net, data, n);
+    snprintf(args, sizeof args, "import '%s' --out '%s'", net, net);
+    assert_int_equal(xai_run(args, err, sizeof err), 1);
+    if (!strstr(err, "is the same file as the ONNX file")) fail_msg("'%s'", err);
+    put(names, "a\nb\nc\n", 6);
+    snprintf(args, sizeof args, "import '%s' --classes '@%s' --out '%s'", net, names, names);
+    assert_int_equal(xai_run(args, err, sizeof err), 1);
+    if (!strstr(err, "is the same file as --classes")) fail_msg("'%s'", err);
+    assert_int_equal(xai_read_file(net, &after, &m), XAI_OK);
+    assert_true(m == n && !memcmp(after, data, n));
+    free(after), free(data), free(dsrc), free(net), free(names);
+}
+
 /* Defect 1, found by the sweep: export and figures replace their output directory whole, and
  * `xai export --results R --out R` renamed the experiment away and deleted its model.h5 (rc 0); a
  * symbolic link as --out had its target's files deleted. Only a directory of plot files is replaced. */
@@ -970,7 +993,7 @@ int main(void)
         cmocka_unit_test(test_stated_values),     cmocka_unit_test(test_stale_tmp_zombie),
         cmocka_unit_test(test_metrics_format),     cmocka_unit_test(test_plot_dir_not_inputs),
         cmocka_unit_test(test_archive_seeds_valid), cmocka_unit_test(test_explain_unused_options),
-        cmocka_unit_test(test_cache_stated_values),
+        cmocka_unit_test(test_cache_stated_values), cmocka_unit_test(test_import_out_not_input),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -17,8 +17,10 @@ set -u
 PY=${PY:-/usr/bin/python3}
 table() { # OUT.md CASES.tsv...: per family, cases, clean, the rest by verdict, three messages
     "$PY" - "$@" <<'EOF'
-import sys, collections
+import sys, collections, re
 rows = [l.rstrip("\n").split("\t") for a in sys.argv[2:] for l in open(a) if l.strip()]
+for r in rows:  # the run's scratch directory as <tmp>
+    r[5] = re.sub(r"/tmp/xai_sweep\.\w+", "<tmp>", r[5])
 fams = collections.OrderedDict()
 for r in rows:
     fams.setdefault(r[0], []).append(r)
@@ -30,11 +32,11 @@ for f, rs in fams.items():
     ok = [r for r in rs if r[4] == "clean"]
     bad = collections.Counter(r[4] for r in rs if r[4] != "clean")
     seen, ex = set(), []
-    for r in ok:  # three refusals with different messages, preferring different cases
+    for r in ok:  # three refusals of different cases (their first word) with different messages
         m = r[5].replace("|", "\\|")
-        key = m[:40]
-        if r[3] in ("1", "2") and m and key not in seen and len(ex) < 3:
-            seen.add(key)
+        keys = (m[:60], r[1].split()[0])
+        if r[3] in ("1", "2") and m and not seen.intersection(keys) and len(ex) < 3:
+            seen.update(keys)
             ex.append("%s: `%s`" % (r[1].replace("|", "\\|"), m[:150]))
     tot[0] += len(rs); tot[1] += len(ok)
     out.append("| %s | %d | %d | %s | %s |" % (f, len(rs), len(ok), ", ".join("%d %s" % (n, k) for k, n in bad.items()) or "0",

@@ -6,11 +6,13 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <png.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Files above this are no image of ours; the decoders refuse huge dimensions on their own. */
 #define IMAGE_MAX_BYTES ((size_t)256 << 20)
@@ -68,7 +70,17 @@ static xai_status decode_file(const char *path, uint8_t **rgb, int *w, int *h)
 {
     char *data = NULL, err[256] = "";
     size_t len = 0;
-    XAI_TRY(xai_read_file_max(path, IMAGE_MAX_BYTES, &data, &len));
+    /* A regular file (or a link to one) only: a FIFO would wait forever for a writer. Opened without
+     * blocking, then checked on the descriptor that is read. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return xai_fail(errno == ENOENT ? XAI_ENOTFOUND : XAI_EIO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    xai_status rs = fstat(fd, &st) == 0 && S_ISREG(st.st_mode)
+                        ? xai_read_fd_max(fd, path, IMAGE_MAX_BYTES, &data, &len)
+                        : xai_fail(XAI_EINVAL, "%s: not a regular file (a FIFO, device or directory), so not an image",
+                                   path);
+    close(fd);
+    XAI_TRY(rs);
     const uint8_t *u = (const uint8_t *)data;
     xai_status s;
     if (len >= 8 && !memcmp(u, "\x89PNG\r\n\x1a\n", 8)) s = xai_png_decode_rgb(data, len, rgb, w, h, err, sizeof err);

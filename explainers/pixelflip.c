@@ -269,7 +269,8 @@ int xai_flip_schedule(int nf, double fraction, int steps, int per_step, int64_t 
     int limit = (int)ceil(fraction * nf - 1e-9);
     if (limit < 1) limit = 1;
     if (limit > nf) limit = nf;
-    int per = per_step > 0 ? per_step : (limit + steps - 1) / steps;
+    /* in 64 bits: steps may be up to INT_MAX (more steps than features: one feature a step) */
+    int per = per_step > 0 ? per_step : (int)(((int64_t)limit + steps - 1) / steps);
     if (per > limit) per = limit;
     const int K = (limit + per - 1) / per;
     *removed = xai_calloc(K + 1, sizeof **removed);

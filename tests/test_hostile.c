@@ -6,11 +6,15 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +26,7 @@
 #include "datasets/dataset_priv.h"
 #include "datasets/datasets.h"
 #include "explainers/explain.h"
+#include "explainers/metrics.h"
 #include "explainers/metricsfile.h"
 #include "paper/plotio.h"
 #include "paper/publish.h"
@@ -636,6 +641,20 @@ static void test_bench_images(void **state)
     free(cfg);
 }
 
+/* Found by the sweep (cli, evaluate --steps 2^31-1): the features a step, (limit + steps - 1) / steps,
+ * overflowed int (UBSan; in a release build a step of 0 features and a division by zero). */
+static void test_flip_schedule_huge_steps(void **state)
+{
+    (void)state;
+    int64_t *removed;
+    double *frac;
+    const int K = xai_flip_schedule(784, 0.5, INT_MAX, 0, &removed, &frac);
+    assert_int_equal(K, 392);
+    assert_int_equal(removed[1], 1);
+    assert_int_equal(removed[K], 392);
+    free(removed), free(frac);
+}
+
 /* Defect 4 audit: the randomisation cascade's layer indices were cast to int for sanity.dat
  * (export) as the metrics file held them: 1e300 or NaN is undefined behaviour. */
 static void test_sanity_layer_huge(void **state)
@@ -851,6 +870,31 @@ static void test_import_out_not_input(void **state)
     free(after), free(data), free(dsrc), free(net), free(names);
 }
 
+/* Found by the sweep (image-folder, fifo): an image that is a FIFO was opened and read like a file,
+ * so `xai fetch --image-folder` waited forever for a writer. Only regular files are images; here a
+ * child writes a valid JPEG into the FIFO, which the loader used to decode. */
+static void test_image_fifo(void **state)
+{
+    (void)state;
+    char *fifo = in_dir("img.jpg.fifo");
+    size_t n;
+    char *jpg = archive_seed("jpeg-valid", &n);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) { /* blocks until a reader opens the FIFO */
+        int fd = open(fifo, O_WRONLY);
+        _exit(fd >= 0 && write(fd, jpg, n) == (ssize_t)n ? 0 : 1);
+    }
+    uint8_t px[16];
+    xai_status s = xai_image_file_load(fifo, (xai_shape){1, 4, 4}, px);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    assert_int_equal(s, XAI_EINVAL);
+    assert_msg("img.jpg.fifo: not a regular file");
+    free(jpg), free(fifo);
+}
+
 /* Defect 1, found by the sweep: export and figures replace their output directory whole, and
  * `xai export --results R --out R` renamed the experiment away and deleted its model.h5 (rc 0); a
  * symbolic link as --out had its target's files deleted. Only a directory of plot files is replaced. */
@@ -994,6 +1038,7 @@ int main(void)
         cmocka_unit_test(test_metrics_format),     cmocka_unit_test(test_plot_dir_not_inputs),
         cmocka_unit_test(test_archive_seeds_valid), cmocka_unit_test(test_explain_unused_options),
         cmocka_unit_test(test_cache_stated_values), cmocka_unit_test(test_import_out_not_input),
+        cmocka_unit_test(test_flip_schedule_huge_steps), cmocka_unit_test(test_image_fifo),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

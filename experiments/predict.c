@@ -405,9 +405,8 @@ xai_status xai_stage_calib_needs(int argc, char **argv, int *eval_batch, int *ex
 
 static const char *const METRIC_KINDS[] = {"pixelflip", "insdel", "road", "faithcorr", "sensn", "infidelity", NULL};
 
-/* The forward-only metrics' rates from one `xai bench evaluate` run, and ROAD's imputations a
- * second: the bench scores one method, so a ROAD call images it 2 x levels times beside its
- * 1 + 2 x levels forward passes an image. */
+/* The forward-only metrics' rates from one `xai bench evaluate` run (ROAD's outside its imputation),
+ * and ROAD's imputed rows a second. */
 static void metric_rates(xai_rates *r, const xai_bench_eval_result *e)
 {
     for (int k = 0; k < e->nmetrics; k++) {
@@ -415,13 +414,9 @@ static void metric_rates(xai_rates *r, const xai_bench_eval_result *e)
         int known = 0;
         for (int j = 0; METRIC_KINDS[j]; j++) known |= !strcmp(f->name, METRIC_KINDS[j]);
         if (!known || !(f->forward_per_s > 0)) continue;
-        const int road = !strcmp(f->name, "road") && f->impute_share > 0 && f->impute_share < 1;
+        const int road = !strcmp(f->name, "road") && f->impute_rows_per_s > 0 && f->forward_per_s_ex_impute > 0;
         xai_rates_set(r, f->name, (road ? f->forward_per_s_ex_impute : f->forward_per_s) * e->gflop_per_forward);
-        if (road) {
-            const double per_image = 1.0 + 2 * XAI_ROAD_LEVELS, seconds_per_forward = 1 / f->forward_per_s;
-            /* impute seconds an image = share x its forwards' seconds; 2 x levels imputations in them */
-            xai_rates_set(r, "road-impute", 2 * XAI_ROAD_LEVELS / (f->impute_share * per_image * seconds_per_forward));
-        }
+        if (road) xai_rates_set(r, "road-impute", f->impute_rows_per_s);
     }
 }
 

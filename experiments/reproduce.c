@@ -47,6 +47,7 @@ typedef struct {
 typedef struct {
     int quick, full, force, jobs, threads, verbose, predict;
     const char *only;        /* comma list or NULL */
+    const char *rates;       /* --rates: a file of rates for every net instead of measuring them, or NULL */
     const char *results;     /* results root */
     const char *configs;     /* experiments dir */
     const char *data_dir, *mirror;
@@ -658,6 +659,9 @@ static int parse_options(repro_opts *o, int argc, char **argv)
         {"--predict", XAI_ARG_FLAG, &o->predict, NULL, 0, 0,
          "run nothing: print each stage's seconds as the cost model predicts them beside\n"
          "those its record in --results holds (measures the rates first unless on file)"},
+        {"--rates", XAI_ARG_STR, &o->rates, "FILE", 0, 0,
+         "with --predict: the rates of every net from FILE ('rates *', then 'kind GFLOP/s'\n"
+         "lines, 'end'; experiments/README.md) instead of measuring them"},
         {"--verbose", XAI_ARG_FLAG, &o->verbose, NULL, 0, 0,
          "every stage's command and messages here, and no logs (default: one line per stage and\n"
          "the progress bar; the messages go to <results>/<experiment>/logs/<stage>.log)"},
@@ -680,6 +684,10 @@ static int parse_options(repro_opts *o, int argc, char **argv)
     if (r != XAI_OPTS_OK) return r == XAI_OPTS_HELP ? 0 : 2;
     if (o->quick && o->full) {
         fprintf(stderr, "xai reproduce: --quick and --full are two profiles; give one\n");
+        return 2;
+    }
+    if (o->rates && !o->predict) {
+        fprintf(stderr, "xai reproduce: --rates %s goes with --predict (a run measures its own rates)\n", o->rates);
         return 2;
     }
     o->results = results ? results : o->quick ? "results/quick" : o->full ? "results/full" : "results";
@@ -896,8 +904,22 @@ static void print_off_model(const repro_opts *o, const experiment *exps, int ne)
 /* --predict: each stage's predicted seconds beside the ones its record holds; runs nothing. */
 static int print_predictions(const repro_opts *o, experiment *exps, int ne)
 {
-    double calib;
-    calibrate(o, exps, ne, &calib);
+    double calib = 0;
+    if (o->rates) { /* the same rates for every net, e.g. the roofline table's */
+        char *text = NULL;
+        xai_rates r;
+        xai_status s = xai_read_file(o->rates, &text, NULL);
+        const int ok = s == XAI_OK && xai_rates_parse(text, "*", &r);
+        free(text);
+        if (!ok) {
+            fprintf(stderr, "xai reproduce: --rates %s: %s\n", o->rates,
+                    s != XAI_OK ? xai_errmsg() : "expected a 'rates *' line, 'kind GFLOP/s' lines and 'end'");
+            return 1;
+        }
+        for (int i = 0; i < ne; i++) exps[i].rates = r;
+    } else {
+        calibrate(o, exps, ne, &calib);
+    }
     char why[300];
     printf("%-24s %-9s %12s %12s %8s  %s\n", "experiment", "stage", "predicted_s", "recorded_s", "ratio", "note");
     double tp = 0, tr = 0;

@@ -813,9 +813,16 @@ static void calibrate(const repro_opts *o, experiment *exps, int ne, double *sec
     *secs = 0;
     for (int i = 0; i < ne && o->jobs == 1 && xai_mpi_size() == 1; i++) {
         experiment *e = &exps[i];
-        int batch = 256, exact = 0;
+        int batch = 256, exact = 0, b, x;
         stage_command(a, o, e, ST_EVALUATE);
         xai_status s = xai_stage_calib_needs(a->argc, a->argv, &batch, &exact);
+        /* the models of one config share a net: one calibration, with exact IG if any of them runs it */
+        for (int j = 0; j < ne && s == XAI_OK; j++) {
+            if (j == i || strcmp(exps[j].config, e->config)) continue;
+            stage_command(a, o, &exps[j], ST_EVALUATE);
+            if (xai_stage_calib_needs(a->argc, a->argv, &b, &x) == XAI_OK) exact |= x;
+        }
+        xai_clear_error();
         char key[17];
         xai_rates_key(key, &e->cfg, batch, exact);
         if (s != XAI_OK || xai_rates_parse(text, key, &e->rates) || xai_rates_parse(add.s, key, &e->rates)) continue;

@@ -281,7 +281,7 @@ static xai_status randomisation_step(void *p)
 {
     bench_ctx *c = p;
     xai_sanity_result r;
-    XAI_TRY(xai_sanity_cascade(&r, c->m, c->x, c->t, c->n, xai_method_attr_fn, &c->meth, 1));
+    XAI_TRY(xai_sanity_cascade(&r, c->m, c->x, c->t, NULL, c->n, xai_method_attr_fn, &c->meth, 1));
     c->forwards = (double)r.nsteps * c->n;
     xai_sanity_result_free(&r);
     return XAI_OK;

@@ -202,23 +202,24 @@ static xai_status gather_rows(void **v, size_t elem, int n, int cols, int64_t b,
 }
 #define GATHER(p, n, cols, b, e) gather_rows((void **)&(p), sizeof *(p), n, cols, b, e)
 
-/* *v: this rank's columns [b, e) of (rows, n) doubles; replaced by all n columns. */
-static xai_status gather_cols(double **v, int rows, int n, int64_t b, int64_t e)
+/* *v: this rank's columns [b, e) of (rows, n) values of elem bytes; replaced by all n columns. */
+static xai_status gather_cols(void **v, size_t elem, int rows, int n, int64_t b, int64_t e)
 {
     if (!*v) return XAI_OK;
-    const int nl = (int)(e - b);
-    double *t = xai_malloc(((size_t)n * rows + 1) * sizeof *t);
-    for (int r = 0; r < rows; r++)
-        for (int i = 0; i < nl; i++) t[(size_t)(b + i) * rows + r] = (*v)[(size_t)r * nl + i];
-    xai_status s = xai_mpi_allgather_rows(t, (int64_t)rows * sizeof *t, n);
-    double *full = xai_malloc(((size_t)n * rows + 1) * sizeof *full);
-    for (int r = 0; r < rows; r++)
-        for (int i = 0; i < n; i++) full[(size_t)r * n + i] = t[(size_t)i * rows + r];
+    const size_t nl = (size_t)(e - b), rb = elem * (size_t)rows;
+    char *t = xai_malloc((size_t)n * rb + 1), *full = xai_malloc((size_t)n * rb + 1);
+    const char *mine = *v;
+    for (size_t r = 0; r < (size_t)rows; r++)
+        for (size_t i = 0; i < nl; i++) memcpy(t + ((size_t)b + i) * rb + r * elem, mine + (r * nl + i) * elem, elem);
+    xai_status s = xai_mpi_allgather_rows(t, (int64_t)rb, n);
+    for (size_t r = 0; r < (size_t)rows; r++)
+        for (size_t i = 0; i < (size_t)n; i++) memcpy(full + (r * n + i) * elem, t + i * rb + r * elem, elem);
     free(t);
     free(*v);
     *v = full;
     return s;
 }
+#define GATHER_COLS(p, rows, n, b, e) gather_cols((void **)&(p), sizeof *(p), rows, n, b, e)
 
 static xai_status gather_curve(xai_flip_curve *c, int n, int k1, int64_t b, int64_t e)
 {
@@ -273,7 +274,7 @@ static xai_status gather_faith_method(xai_faith_method *f, const xai_faith_resul
     }
     double **vec[] = {&f->faithcorr, &f->infid, &f->infid_scaled, &f->sparseness, &f->complexity};
     for (size_t k = 0; k < sizeof vec / sizeof *vec; k++) XAI_TRY(GATHER(*vec[k], n, 1, b, e));
-    return gather_cols(&f->sensn, r->nsensn, n, b, e);
+    return GATHER_COLS(f->sensn, r->nsensn, n, b, e);
 }
 
 /* Costs of the sharded metrics: the slowest rank's time, every rank's passes. */
@@ -292,48 +293,82 @@ static xai_status merge_costs(xai_faith_result *r, unsigned which, int n)
     return XAI_OK;
 }
 
-/* Max-sensitivity and the random-logit test run on the first images only: every rank runs them
- * whole, into r beside the sharded metrics. */
-static xai_status faith_whole(xai_faith_result *r, xai_model *m, const xai_faith_input *fi, const xai_faith_opts *o,
-                              unsigned whole)
+/* fi's images [b, e): its arrays from image b on; *attr (to free) holds the methods' maps. */
+static xai_faith_input input_rows(const xai_faith_input *fi, int64_t b, int64_t e, size_t size, const float ***attr)
 {
-    xai_faith_opts ow = *o;
-    ow.which &= whole;
-    if (!ow.which) return XAI_OK;
-    xai_faith_result w;
-    XAI_TRY(xai_faith_run(&w, m, fi, &ow));
-    for (int a = 0; a < r->nmethods; a++) {
-        r->m[a].maxsens = w.m[a].maxsens, r->m[a].rl_sim = w.m[a].rl_sim;
-        w.m[a].maxsens = w.m[a].rl_sim = NULL;
-    }
-    r->rl_class = w.rl_class, w.rl_class = NULL;
-    for (int k = 0; k < XAI_FM_COUNT; k++)
-        if (ow.which & (1u << k)) r->cost[k] = w.cost[k];
-    xai_faith_result_free(&w);
-    return XAI_OK;
+    xai_faith_input li = *fi;
+    *attr = xai_calloc(fi->nmethods + 1, sizeof **attr);
+    for (int a = 0; a < fi->nmethods; a++) (*attr)[a] = fi->attr[a] + (size_t)b * size;
+    li.x += (size_t)b * size, li.target += b, li.image_id += b, li.n = (int)(e - b), li.attr = *attr;
+    return li;
 }
 
-/* The faith metrics over this rank's images, gathered; those of the first images only, whole. */
-static xai_status faith_rows(xai_faith_result *r, xai_model *m, const xai_faith_input *fi, const xai_faith_opts *o)
+/* The faith metrics of every image (o->which without the re-explaining two) over this rank's
+ * images, gathered; whole on every rank with one rank or fewer images than ranks. */
+static xai_status faith_per_image(xai_faith_result *r, xai_model *m, const xai_faith_input *fi, const xai_faith_opts *o)
 {
-    const unsigned whole = (1u << XAI_FM_MAXSENS) | (1u << XAI_FM_RANDLOGIT);
     int64_t b, e;
-    if (!my_rows(fi->n, &b, &e) || !(o->which & ~whole)) return xai_faith_run(r, m, fi, o);
-    const size_t size = xai_shape_size(m->in);
-    xai_faith_opts os = *o;
-    os.which &= ~whole;
-    xai_faith_input li = *fi;
-    const float **attr = xai_calloc(fi->nmethods + 1, sizeof *attr);
-    for (int a = 0; a < fi->nmethods; a++) attr[a] = fi->attr[a] + (size_t)b * size;
-    li.x += (size_t)b * size, li.target += b, li.image_id += b, li.n = (int)(e - b), li.attr = attr;
-    xai_status s = xai_mpi_agree(xai_faith_run(r, m, &li, &os));
+    if (!my_rows(fi->n, &b, &e) || !o->which) return xai_faith_run(r, m, fi, o);
+    const float **attr;
+    const xai_faith_input li = input_rows(fi, b, e, xai_shape_size(m->in), &attr);
+    xai_status s = xai_mpi_agree(xai_faith_run(r, m, &li, o));
     free(attr);
     XAI_TRY(s);
     for (int a = 0; a < r->nmethods && s == XAI_OK; a++) s = gather_faith_method(&r->m[a], r, fi->n, b, e);
-    if (s == XAI_OK) s = merge_costs(r, os.which, fi->n);
-    r->o = *o, r->n = fi->n;
-    if (s == XAI_OK) s = xai_mpi_agree(faith_whole(r, m, fi, o, whole));
+    if (s == XAI_OK) s = merge_costs(r, o->which, fi->n);
+    r->n = fi->n;
     return s;
+}
+
+/* Max-sensitivity or the random-logit test (metric k), which explain again, on the first
+ * --maxsens-n / --randlogit-n images: each rank runs its share of them (none when there are fewer
+ * than ranks), the per-image values are gathered into r, the passes summed, the slowest time kept. */
+static xai_status faith_explaining(xai_faith_result *r, xai_model *m, const xai_faith_input *fi,
+                                   const xai_faith_opts *o, int k)
+{
+    const int want = k == XAI_FM_MAXSENS ? o->maxsens_n : o->randlogit_n, nk = want < fi->n ? want : fi->n;
+    int64_t b, e;
+    xai_mpi_shard(nk, &b, &e);
+    xai_faith_opts ok = *o;
+    ok.which = 1u << k;
+    xai_faith_result w = {0};
+    xai_status s = XAI_OK;
+    if (e > b) {
+        const float **attr;
+        const xai_faith_input li = input_rows(fi, b, e, xai_shape_size(m->in), &attr);
+        s = xai_faith_run(&w, m, &li, &ok);
+        free(attr);
+    }
+    if ((s = xai_mpi_agree(s)) != XAI_OK) goto done;
+    for (int a = 0; a < r->nmethods && s == XAI_OK; a++) {
+        double **mine = !w.m ? NULL : k == XAI_FM_MAXSENS ? &w.m[a].maxsens : &w.m[a].rl_sim;
+        double *v = mine ? *mine : xai_malloc(1);
+        if (mine) *mine = NULL;
+        s = GATHER_COLS(v, k == XAI_FM_MAXSENS ? 1 : 3, nk, b, e);
+        *(k == XAI_FM_MAXSENS ? &r->m[a].maxsens : &r->m[a].rl_sim) = v;
+    }
+    if (s == XAI_OK && k == XAI_FM_RANDLOGIT) {
+        r->rl_class = w.rl_class ? w.rl_class : xai_malloc(1);
+        w.rl_class = NULL;
+        s = GATHER(r->rl_class, nk, 1, b, e);
+    }
+    if (s == XAI_OK && (s = merge_costs(&w, ok.which, nk)) == XAI_OK) r->cost[k] = w.cost[k];
+done:
+    xai_faith_result_free(&w);
+    return s;
+}
+
+/* The faith metrics: those of every image, then the two that explain again on the first images. */
+static xai_status faith_rows(xai_faith_result *r, xai_model *m, const xai_faith_input *fi, const xai_faith_opts *o)
+{
+    const unsigned explaining = (1u << XAI_FM_MAXSENS) | (1u << XAI_FM_RANDLOGIT);
+    xai_faith_opts op = *o;
+    op.which &= ~explaining;
+    XAI_TRY(xai_mpi_agree(faith_per_image(r, m, fi, &op)));
+    r->o = *o;
+    for (int k = 0; k < XAI_FM_COUNT; k++)
+        if (o->which & explaining & (1u << k)) XAI_TRY(faith_explaining(r, m, fi, o, k));
+    return XAI_OK;
 }
 
 /* ------------------------------------------------------ metric families */
@@ -437,6 +472,29 @@ static xai_status eval_completeness(xai_metrics *r, const eval_input *in, xai_mo
     return XAI_OK;
 }
 
+/* The randomisation cascade of one method on the first n images: each rank runs it on its share
+ * (an image's random streams named by its /indices entry, as in explain), the per-image
+ * similarities are gathered. */
+static xai_status sanity_rows(xai_sanity_result *r, const eval_input *in, xai_model *m, int n, xai_method *meth,
+                              uint64_t seed)
+{
+    const size_t size = xai_shape_size(in->h.shape);
+    int64_t b, e;
+    xai_mpi_shard(n, &b, &e);
+    xai_status s = XAI_OK;
+    if (e > b)
+        s = xai_sanity_cascade(r, m, in->h.inputs + (size_t)b * size, in->h.targets + b, in->h.indices + b,
+                               (int)(e - b), xai_method_attr_fn, meth, seed);
+    else
+        xai_sanity_alloc(r, m, 0);
+    XAI_TRY(xai_mpi_agree(s));
+    XAI_TRY(GATHER_COLS(r->spearman, r->nsteps, n, b, e));
+    XAI_TRY(GATHER_COLS(r->spearman_abs, r->nsteps, n, b, e));
+    XAI_TRY(GATHER_COLS(r->ssim, r->nsteps, n, b, e));
+    r->n = n;
+    return XAI_OK;
+}
+
 /* Model-parameter randomisation of every method on the first n images. */
 static xai_status eval_sanity(xai_metrics *r, const eval_input *in, xai_model *m, int n, uint64_t seed)
 {
@@ -445,7 +503,7 @@ static xai_status eval_sanity(xai_metrics *r, const eval_input *in, xai_model *m
     for (int i = 0; i < in->nmethods; i++) {
         xai_method meth;
         XAI_TRY(xai_attr_read_method_spec(&meth, in->path, in->names[i]));
-        XAI_TRY(xai_sanity_cascade(&r->sanity[i], m, in->h.inputs, in->h.targets, n, xai_method_attr_fn, &meth, seed));
+        XAI_TRY(sanity_rows(&r->sanity[i], in, m, n, &meth, seed));
     }
     return XAI_OK;
 }
@@ -517,7 +575,6 @@ static void ig_curve_alloc(xai_ig_curve *c, const char *name, const xai_method *
     c->n = n, c->nsteps = T, c->nrules = R;
     c->steps = xai_malloc(T * sizeof *c->steps);
     c->rules = xai_malloc(R * sizeof *c->rules);
-    c->rel = xai_malloc((size_t)R * T * n * sizeof *c->rel);
     c->median = xai_malloc((size_t)R * T * sizeof *c->median);
     c->p90 = xai_malloc((size_t)R * T * sizeof *c->p90);
     c->mean = xai_malloc((size_t)R * T * sizeof *c->mean);
@@ -528,7 +585,7 @@ static void ig_curve_alloc(xai_ig_curve *c, const char *name, const xai_method *
 #define EVAL_EXACT_TOL 1e-9 /* ig_exact's default merge tolerance, stored with the reference */
 
 /* Exact IG of the first n of the curve's images, once: the reference of every n-step map (*exact,
- * (n, C, H, W)). A model that is not piecewise linear, or n = 0, gets none: the reason goes into
+ * (n, C, H, W)), each rank computing its share and every rank then holding all. A model that is not piecewise linear, or n = 0, gets none: the reason goes into
  * c->exact_note. */
 static xai_status ig_exact_reference(xai_ig_curve *c, float **exact, xai_model *m, const float *x, const float *xb,
                                      const int32_t *target, int n)
@@ -545,11 +602,20 @@ static xai_status ig_exact_reference(xai_ig_curve *c, float **exact, xai_model *
                  "explainers/METRICS.md); completeness only");
         return XAI_OK;
     }
+    const size_t size = xai_shape_size(m->in);
+    int64_t b, e;
+    xai_mpi_shard(n, &b, &e);
     xai_ig_exact_stats *st = xai_calloc(n, sizeof *st);
-    *exact = xai_malloc((size_t)n * xai_shape_size(m->in) * sizeof **exact);
+    *exact = xai_malloc((size_t)n * size * sizeof **exact);
     const xai_ig_exact_opts eo = {.tol = EVAL_EXACT_TOL};
-    xai_status s = xai_ig_exact(m, &eo, x, xb, target, n, *exact, st);
-    if (s != XAI_OK) goto done;
+    xai_status s = XAI_OK;
+    if (e > b)
+        s = xai_ig_exact(m, &eo, x + (size_t)b * size, xb + (size_t)b * size, target + b, (int)(e - b),
+                         *exact + (size_t)b * size, st + b);
+    /* Every rank's maps are the reference of every rank's images at every step count. */
+    if ((s = xai_mpi_agree(s)) != XAI_OK || (s = xai_mpi_allgather_rows(st, sizeof *st, n)) != XAI_OK ||
+        (s = xai_mpi_allgather_rows(*exact, (int64_t)(size * sizeof **exact), n)) != XAI_OK)
+        goto done;
     xai_ig_exact_ref *r = &c->ref;
     r->n = n;
     r->tol = EVAL_EXACT_TOL;
@@ -564,7 +630,6 @@ static xai_status ig_exact_reference(xai_ig_curve *c, float **exact, xai_model *
         r->sum[i] = st[i].sum, r->fx[i] = st[i].fx, r->fbase[i] = st[i].fbase;
     }
     c->exact = 1;
-    c->map_rel = xai_malloc((size_t)RT * c->n * sizeof *c->map_rel);
     c->map_median = xai_malloc(RT * sizeof *c->map_median);
     c->map_p90 = xai_malloc(RT * sizeof *c->map_p90);
     c->map_mean = xai_malloc(RT * sizeof *c->map_mean);
@@ -590,15 +655,28 @@ static void map_errors(double *out /* (N) */, const float *a, const float *e /* 
 
 static int check_images(int n) { return n < XAI_IG_CHECK_IMAGES ? n : XAI_IG_CHECK_IMAGES; }
 
-/* The map errors of one rule x steps run: over the images with the exact reference, NaN past them. */
-static void map_errors_of(xai_ig_curve *c, int k, const float *attr, const float *exact, size_t size)
+/* The map errors of images [b, b + nl) of one rule x steps run (attr: theirs): against the exact
+ * reference where there is one (the first ref.n images), NaN past them. */
+static void map_errors_of(double *out /* (nl) */, const xai_ig_curve *c, const float *attr, const float *exact,
+                          size_t size, int64_t b, int nl)
 {
-    double *rel = c->map_rel + (size_t)k * c->n;
-    map_errors(rel, attr, exact, size, c->ref.n);
-    for (int i = c->ref.n; i < c->n; i++) rel[i] = NAN;
-    xai_stats t;
-    xai_stats_of(&t, rel, c->ref.n);
-    c->map_median[k] = t.median, c->map_p90[k] = t.p90, c->map_mean[k] = t.mean;
+    const int64_t with = c->ref.n - b < 0 ? 0 : c->ref.n - b < nl ? c->ref.n - b : nl;
+    map_errors(out, attr, exact + (size_t)b * size, size, (int)with);
+    for (int i = (int)with; i < nl; i++) out[i] = NAN;
+}
+
+/* Statistics of every rule x steps run over all images (rel_error) and over those with the exact
+ * reference (map error). */
+static void ig_curve_stats(xai_ig_curve *c)
+{
+    for (int k = 0; k < c->nrules * c->nsteps; k++) {
+        xai_stats t;
+        xai_stats_of(&t, c->rel + (size_t)k * c->n, c->n);
+        c->median[k] = t.median, c->p90[k] = t.p90, c->mean[k] = t.mean;
+        if (!c->exact) continue;
+        xai_stats_of(&t, c->map_rel + (size_t)k * c->n, c->ref.n);
+        c->map_median[k] = t.median, c->map_p90[k] = t.p90, c->map_mean[k] = t.mean;
+    }
 }
 
 /* Median over the first k images of each step count of rule q's per-image map errors. */
@@ -665,21 +743,70 @@ int xai_eval_needs_held_out(const xai_eval_opts *o)
     return o->ig_check && mid && below >= 2;
 }
 
-/* The held-out point: midpoint IG at XAI_IG_CHECK_STEPS on the first n images, their median map
- * error against exact IG in *held (attr: scratch of the curve's maps). */
+/* The held-out point: midpoint IG at XAI_IG_CHECK_STEPS on the first n images (each rank its
+ * share), their median map error against exact IG in *held. */
 static xai_status held_out_error(double *held, xai_model *m, const xai_method *meth, const xai_attr_header *h,
-                                 const float *xb, const float *exact, float *attr, int n)
+                                 const float *xb, const float *exact, int n)
 {
     xai_ig_opts io = meth->ig;
     io.exact = 0, io.rule = XAI_QUAD_MIDPOINT, io.steps = XAI_IG_CHECK_STEPS;
-    XAI_TRY(xai_ig(m, &io, h->inputs, xb, h->targets, h->indices, n, attr, NULL, NULL));
-    double *err = xai_malloc((size_t)n * sizeof *err);
-    map_errors(err, attr, exact, xai_shape_size(h->shape), n);
-    xai_stats t;
-    xai_stats_of(&t, err, n);
+    const size_t size = xai_shape_size(h->shape);
+    int64_t b, e;
+    xai_mpi_shard(n, &b, &e);
+    const int nl = (int)(e - b);
+    float *attr = xai_malloc(((size_t)nl * size + 1) * sizeof *attr);
+    double *err = xai_malloc(((size_t)n + 1) * sizeof *err);
+    xai_status s = XAI_OK;
+    if (nl > 0) s = xai_ig(m, &io, h->inputs + (size_t)b * size, xb + (size_t)b * size, h->targets + b, h->indices + b,
+                           nl, attr, NULL, NULL);
+    if (s == XAI_OK) map_errors(err + b, attr, exact + (size_t)b * size, size, nl);
+    if ((s = xai_mpi_agree(s)) == XAI_OK && (s = xai_mpi_allgather_rows(err, sizeof *err, n)) == XAI_OK) {
+        xai_stats t;
+        xai_stats_of(&t, err, n);
+        *held = t.median;
+    }
+    free(attr);
     free(err);
-    *held = t.median;
-    return XAI_OK;
+    return s;
+}
+
+/* Every rule x steps run on this rank's images [b, e) of the curve's n, their rel_error and map
+ * error then gathered into c (fx, fb: f(x) and f(x') of all n images; exact: all the references). */
+static xai_status ig_curve_runs(xai_ig_curve *c, const xai_method *meth, const xai_attr_header *h, xai_model *m,
+                                const float *xb, const float *fx, const float *fb, const float *exact,
+                                const xai_eval_opts *o)
+{
+    const size_t size = xai_shape_size(h->shape);
+    const int T = c->nsteps, RT = c->nrules * T, n = c->n;
+    int64_t b, e;
+    xai_mpi_shard(n, &b, &e);
+    const int nl = (int)(e - b);
+    float *attr = xai_malloc(((size_t)nl * size + 1) * sizeof *attr);
+    double *rel = xai_malloc(((size_t)RT * nl + 1) * sizeof *rel);
+    double *map = c->exact ? xai_malloc(((size_t)RT * nl + 1) * sizeof *map) : NULL;
+    xai_status s = XAI_OK;
+    xai_progress p;
+    xai_progress_start(&p, "IG step curve", RT, "run");
+    for (int k = 0; k < RT && s == XAI_OK; k++) {
+        xai_ig_opts io = meth->ig;
+        io.exact = 0; /* the curve is about the quadrature rules, whatever the method's own rule */
+        io.rule = o->ig_rules[k / T];
+        io.steps = o->ig_steps[k % T];
+        if (nl > 0 && (s = xai_ig(m, &io, h->inputs + (size_t)b * size, xb + (size_t)b * size, h->targets + b,
+                                  h->indices + b, nl, attr, NULL, NULL)) != XAI_OK)
+            break;
+        xai_completeness(rel + (size_t)k * nl, NULL, NULL, attr, size, fx + b, fb + b, nl);
+        if (map) map_errors_of(map + (size_t)k * nl, c, attr, exact, size, b, nl);
+        xai_progress_update(&p, k + 1);
+    }
+    xai_progress_end(&p, NULL);
+    if ((s = xai_mpi_agree(s)) == XAI_OK && (s = GATHER_COLS(rel, RT, n, b, e)) == XAI_OK)
+        s = GATHER_COLS(map, RT, n, b, e);
+    c->rel = rel;
+    c->map_rel = map;
+    if (s == XAI_OK) ig_curve_stats(c);
+    free(attr);
+    return s;
 }
 
 /* IG recomputed with every rule and step count on the first n images; rel_error against f(x)
@@ -689,11 +816,9 @@ static xai_status ig_curve_of(xai_ig_curve *c, const char *name, const xai_metho
 {
     const xai_attr_header *h = &in->h;
     const size_t size = xai_shape_size(h->shape);
-    const int T = o->nig_steps, R = o->nig_rules;
     ig_curve_alloc(c, name, meth, n, o);
-    float *xb = xai_malloc((size_t)n * size * sizeof *xb), *attr = xai_malloc((size_t)n * size * sizeof *attr);
-    float *scr = xai_malloc(size * sizeof *scr), *fx = xai_malloc(n * sizeof *fx), *fb = xai_malloc(n * sizeof *fb);
-    float *exact = NULL;
+    float *xb = xai_malloc((size_t)n * size * sizeof *xb), *scr = xai_malloc(size * sizeof *scr);
+    float *fx = xai_malloc(n * sizeof *fx), *fb = xai_malloc(n * sizeof *fb), *exact = NULL;
     for (int i = 0; i < n; i++)
         xai_ig_baseline(xb + (size_t)i * size, h->inputs + (size_t)i * size, h->shape, &meth->ig, m->mean, m->std,
                         (uint64_t)h->indices[i], scr);
@@ -701,29 +826,12 @@ static xai_status ig_curve_of(xai_ig_curve *c, const char *name, const xai_metho
     xai_model_target_logits(m, xb, h->targets, n, fb);
     const int ne = o->ig_exact_n < 0 || o->ig_exact_n > n ? n : o->ig_exact_n;
     xai_status s = ig_exact_reference(c, &exact, m, h->inputs, xb, h->targets, ne);
-    xai_progress p;
-    xai_progress_start(&p, "IG step curve", (double)R * T, "run");
-    for (int k = 0; k < R * T && s == XAI_OK; k++) {
-        xai_ig_opts io = meth->ig;
-        io.exact = 0; /* the curve is about the quadrature rules, whatever the method's own rule */
-        io.rule = o->ig_rules[k / T];
-        io.steps = o->ig_steps[k % T];
-        if ((s = xai_ig(m, &io, h->inputs, xb, h->targets, h->indices, n, attr, NULL, NULL)) != XAI_OK) break;
-        double *rel = c->rel + (size_t)k * n;
-        xai_completeness(rel, NULL, NULL, attr, size, fx, fb, n);
-        xai_stats t;
-        xai_stats_of(&t, rel, n);
-        c->median[k] = t.median, c->p90[k] = t.p90, c->mean[k] = t.mean;
-        if (c->exact) map_errors_of(c, k, attr, exact, size);
-        xai_progress_update(&p, k + 1);
-    }
-    xai_progress_end(&p, NULL);
+    if (s == XAI_OK) s = ig_curve_runs(c, meth, h, m, xb, fx, fb, exact, o);
     double held = NAN;
     if (s == XAI_OK && c->exact && xai_eval_needs_held_out(o))
-        s = held_out_error(&held, m, meth, h, xb, exact, attr, check_images(ne));
+        s = held_out_error(&held, m, meth, h, xb, exact, check_images(ne));
     if (s == XAI_OK && c->exact) ig_curve_fit(c, held);
     free(xb);
-    free(attr);
     free(scr);
     free(fx);
     free(fb);

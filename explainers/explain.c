@@ -73,11 +73,12 @@ xai_status xai_explainer_run(xai_explainer *e, const float *x, const int32_t *ta
     }
 }
 
-xai_status xai_method_attr_fn(void *ctx, xai_model *m, const float *x, const int32_t *target, int n, float *attr)
+xai_status xai_method_attr_fn(void *ctx, xai_model *m, const float *x, const int32_t *target, const int64_t *ids,
+                              int n, float *attr)
 {
     xai_explainer *e;
     XAI_TRY(xai_explainer_create(&e, (const xai_method *)ctx, m));
-    xai_status s = xai_explainer_run(e, x, target, NULL, n, attr, NULL);
+    xai_status s = xai_explainer_run(e, x, target, ids, n, attr, NULL);
     xai_explainer_free(e);
     return s;
 }

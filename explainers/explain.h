@@ -257,8 +257,9 @@ xai_status xai_explainer_run(xai_explainer *e, const float *x /* (N, C, H, W) */
 /* The rows per batch `xai explain` uses unless told: up to 256 within about 512 MB of
  * activations of m (any capacity). */
 int xai_explain_default_rows(const xai_model *m);
-/* Matches metrics.h's xai_attr_fn: ctx is a const xai_method *; image ids are 0..n-1. */
-xai_status xai_method_attr_fn(void *ctx, xai_model *m, const float *x, const int32_t *target, int n, float *attr);
+/* Matches metrics.h's xai_attr_fn: ctx is a const xai_method *; ids as xai_explainer_run's. */
+xai_status xai_method_attr_fn(void *ctx, xai_model *m, const float *x, const int32_t *target, const int64_t *ids,
+                              int n, float *attr);
 
 /* ------------------------------------------------------------ xai explain */
 

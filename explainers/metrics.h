@@ -170,9 +170,12 @@ int xai_layer_absorbed_share(double *share /* (cols - 1) */, const double *ls /*
 
 
 /* An attribution method as a callback, so metrics can recompute attributions on other
- * models or with other settings: fills attr for n <= m->max_batch images. */
+ * models or with other settings: fills attr for n <= m->max_batch images. ids name the images'
+ * random streams (smoothgrad's noise, seeded baselines; NULL: 0..n-1), so that an image's map does
+ * not depend on the batch it comes in. */
 typedef xai_status (*xai_attr_fn)(void *ctx, xai_model *m, const float *x /* (N, C, H, W) */,
-                                  const int32_t *target /* (N) */, int n, float *attr /* (N, C, H, W) */);
+                                  const int32_t *target /* (N) */, const int64_t *ids /* (N) or NULL */, int n,
+                                  float *attr /* (N, C, H, W) */);
 
 /* ------------------------------------------------------------ sanity checks */
 
@@ -205,7 +208,12 @@ typedef struct {
 } xai_sanity_result;
 
 xai_status xai_sanity_cascade(xai_sanity_result *r, const xai_model *m, const float *x /* (N, C, H, W) */,
-                              const int32_t *target /* (N) */, int n, xai_attr_fn fn, void *ctx, uint64_t seed);
+                              const int32_t *target /* (N) */, const int64_t *ids /* (N) or NULL: 0..n-1 */, int n,
+                              xai_attr_fn fn, void *ctx, uint64_t seed);
+/* The cascade's steps and layers for m, with zeroed (nsteps, n) arrays (n >= 0): the result that
+ * the per-image columns of several partial cascades (an `mpirun` rank's share of the images, none
+ * on a rank without images) are gathered into. */
+void xai_sanity_alloc(xai_sanity_result *r, const xai_model *m, int n);
 void xai_sanity_result_free(xai_sanity_result *r);
 /* Mean and standard error over images of spearman, spearman_abs and ssim at each step. */
 void xai_sanity_means(const xai_sanity_result *r, double *mean /* (3, S) */, double *se /* (3, S) */);

@@ -79,14 +79,24 @@ void xai_sanity_result_free(xai_sanity_result *r)
     memset(r, 0, sizeof *r);
 }
 
-static xai_status attribute_all(float *attr, xai_model *m, const float *x, const int32_t *target, int n,
-                                xai_attr_fn fn, void *ctx)
+/* ids name each image's random streams, whichever batch it falls in (0..n-1 when NULL). */
+static xai_status attribute_all(float *attr, xai_model *m, const float *x, const int32_t *target, const int64_t *ids,
+                                int n, xai_attr_fn fn, void *ctx)
 {
     size_t size = xai_shape_size(m->in);
-    for (int i0 = 0; i0 < n; i0 += m->max_batch) {
-        int nb = n - i0 < m->max_batch ? n - i0 : m->max_batch;
-        XAI_TRY(fn(ctx, m, x + (size_t)i0 * size, target + i0, nb, attr + (size_t)i0 * size));
+    int64_t *pos = NULL;
+    if (!ids) {
+        pos = xai_malloc((size_t)n * sizeof *pos);
+        for (int i = 0; i < n; i++) pos[i] = i;
+        ids = pos;
     }
+    xai_status s = XAI_OK;
+    for (int i0 = 0; i0 < n && s == XAI_OK; i0 += m->max_batch) {
+        int nb = n - i0 < m->max_batch ? n - i0 : m->max_batch;
+        s = fn(ctx, m, x + (size_t)i0 * size, target + i0, ids + i0, nb, attr + (size_t)i0 * size);
+    }
+    free(pos);
+    XAI_TRY(s);
     for (size_t j = 0; j < (size_t)n * size; j++)
         if (!isfinite(attr[j]))
             return xai_fail(XAI_ESTATE, "sanity check: the method gave a non-finite attribution for image %zu", j / size);
@@ -124,8 +134,24 @@ void xai_map_similarity(double out[3], const float *a, const float *b, xai_shape
     free(m0), free(m1), free(s0), free(s1), free(idx), free(rk);
 }
 
-xai_status xai_sanity_cascade(xai_sanity_result *r, const xai_model *m, const float *x, const int32_t *target, int n,
-                              xai_attr_fn fn, void *ctx, uint64_t seed)
+void xai_sanity_alloc(xai_sanity_result *r, const xai_model *m, int n)
+{
+    memset(r, 0, sizeof *r);
+    int np = 0;
+    for (int i = 0; i < m->nlayers; i++) np += m->layers[i].type == XAI_CONV2D || m->layers[i].type == XAI_LINEAR;
+    r->nsteps = 1 + np;
+    r->n = n;
+    r->layer = xai_malloc(r->nsteps * sizeof *r->layer);
+    r->spearman = xai_calloc((size_t)r->nsteps * n, sizeof(float));
+    r->spearman_abs = xai_calloc((size_t)r->nsteps * n, sizeof(float));
+    r->ssim = xai_calloc((size_t)r->nsteps * n, sizeof(float));
+    r->layer[0] = -1;
+    for (int i = m->nlayers - 1, s = 1; i >= 0; i--)
+        if (m->layers[i].type == XAI_CONV2D || m->layers[i].type == XAI_LINEAR) r->layer[s++] = i;
+}
+
+xai_status xai_sanity_cascade(xai_sanity_result *r, const xai_model *m, const float *x, const int32_t *target,
+                              const int64_t *ids, int n, xai_attr_fn fn, void *ctx, uint64_t seed)
 {
     memset(r, 0, sizeof *r);
     if (n <= 0) return xai_fail(XAI_EINVAL, "sanity check: no images (n = %d)", n);
@@ -138,30 +164,20 @@ xai_status xai_sanity_cascade(xai_sanity_result *r, const xai_model *m, const fl
     }
     xai_model_init(rnd, seed);
     xai_eval_begin(w, 0); /* a private copy: nothing to restore */
-    int np = 0;
-    for (int i = 0; i < m->nlayers; i++) np += m->layers[i].type == XAI_CONV2D || m->layers[i].type == XAI_LINEAR;
-    r->nsteps = 1 + np;
-    r->n = n;
-    r->layer = xai_malloc(r->nsteps * sizeof *r->layer);
-    r->spearman = xai_calloc((size_t)r->nsteps * n, sizeof(float));
-    r->spearman_abs = xai_calloc((size_t)r->nsteps * n, sizeof(float));
-    r->ssim = xai_calloc((size_t)r->nsteps * n, sizeof(float));
-    r->layer[0] = -1;
-    for (int i = m->nlayers - 1, s = 1; i >= 0; i--)
-        if (m->layers[i].type == XAI_CONV2D || m->layers[i].type == XAI_LINEAR) r->layer[s++] = i;
+    xai_sanity_alloc(r, m, n);
 
     size_t size = xai_shape_size(m->in);
     float *a0 = xai_malloc((size_t)n * size * sizeof *a0), *a1 = xai_malloc((size_t)n * size * sizeof *a1);
     xai_progress p;
     xai_progress_start(&p, "randomisation", r->nsteps, "step");
-    st = attribute_all(a0, w, x, target, n, fn, ctx);
+    st = attribute_all(a0, w, x, target, ids, n, fn, ctx);
     for (int s = 0; st == XAI_OK && s < r->nsteps; s++) {
         if (s > 0) {
             const xai_layer *src = &rnd->layers[r->layer[s]];
             xai_layer *dst = &w->layers[r->layer[s]];
             memcpy(dst->w, src->w, src->nw * sizeof *dst->w);
             if (src->nb) memcpy(dst->b, src->b, src->nb * sizeof *dst->b);
-            st = attribute_all(a1, w, x, target, n, fn, ctx);
+            st = attribute_all(a1, w, x, target, ids, n, fn, ctx);
             if (st != XAI_OK) break;
         } else {
             memcpy(a1, a0, (size_t)n * size * sizeof *a1);

@@ -278,7 +278,7 @@ static void test_explainer_dispatch(void **state)
         double d[5], fb[5], res[5], *ls = calloc(n * (L + 1), sizeof *ls);
         xai_explain_aux aux = {d, fb, res, ls, NULL};
         assert_int_equal(xai_explainer_run(e, x, t, NULL, n, a, &aux), XAI_OK);
-        assert_int_equal(xai_method_attr_fn(&meth, m, x, t, n, b), XAI_OK);
+        assert_int_equal(xai_method_attr_fn(&meth, m, x, t, NULL, n, b), XAI_OK);
         assert_memory_equal(a, b, n * isz * 4); /* the callback metrics use gives the same maps */
         if (meth.kind == XAI_METHOD_IG)
             for (int i = 0; i < n; i++) assert_true(fabs(d[i]) < 0.2 * (1 + fabs(fb[i])));

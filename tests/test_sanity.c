@@ -64,9 +64,10 @@ static xai_model *small_net(int max_batch)
     return m;
 }
 
-static xai_status gradient_fn(void *ctx, xai_model *m, const float *x, const int32_t *target, int n, float *attr)
+static xai_status gradient_fn(void *ctx, xai_model *m, const float *x, const int32_t *target, const int64_t *ids, int n,
+                              float *attr)
 {
-    (void)ctx;
+    (void)ctx, (void)ids;
     assert_true(n <= m->max_batch);
     xai_model_set_param_grads(m, 0);
     m->train = 0;
@@ -80,18 +81,20 @@ static xai_status gradient_fn(void *ctx, xai_model *m, const float *x, const int
 }
 
 /* An "explanation" that never looks at the model: the input itself (an edge-detector stand-in). */
-static xai_status input_fn(void *ctx, xai_model *m, const float *x, const int32_t *target, int n, float *attr)
+static xai_status input_fn(void *ctx, xai_model *m, const float *x, const int32_t *target, const int64_t *ids, int n,
+                           float *attr)
 {
-    (void)ctx;
+    (void)ctx, (void)ids;
     (void)target;
     memcpy(attr, x, (size_t)n * xai_shape_size(m->in) * sizeof *attr);
     return XAI_OK;
 }
 
-static xai_status failing_fn(void *ctx, xai_model *m, const float *x, const int32_t *target, int n, float *attr)
+static xai_status failing_fn(void *ctx, xai_model *m, const float *x, const int32_t *target, const int64_t *ids, int n,
+                             float *attr)
 {
     int *calls = ctx;
-    (void)x, (void)target;
+    (void)x, (void)target, (void)ids;
     if (++*calls == 2) return xai_fail(XAI_ESTATE, "explainer gave up");
     memset(attr, 0, (size_t)n * xai_shape_size(m->in) * sizeof *attr);
     return XAI_OK;
@@ -113,7 +116,7 @@ static void test_cascade(void **state)
     memcpy(before, m->params, m->nparams * sizeof *before);
 
     xai_sanity_result g, in;
-    assert_int_equal(xai_sanity_cascade(&g, m, x, t, n, gradient_fn, NULL, 9), XAI_OK);
+    assert_int_equal(xai_sanity_cascade(&g, m, x, t, NULL, n, gradient_fn, NULL, 9), XAI_OK);
     assert_int_equal(g.nsteps, 3);
     assert_int_equal(g.layer[0], -1);
     assert_int_equal(g.layer[1], 3); /* top-down: the classifier first */
@@ -129,7 +132,7 @@ static void test_cascade(void **state)
     assert_true(last < 0.8);
     assert_memory_equal(before, m->params, m->nparams * sizeof *before); /* the caller's model is untouched */
 
-    assert_int_equal(xai_sanity_cascade(&in, m, x, t, n, input_fn, NULL, 9), XAI_OK);
+    assert_int_equal(xai_sanity_cascade(&in, m, x, t, NULL, n, input_fn, NULL, 9), XAI_OK);
     for (int s = 0; s < in.nsteps; s++)
         for (int i = 0; i < n; i++) {
             assert_float_equal(in.spearman[s * n + i], 1.0, 1e-6);
@@ -137,12 +140,12 @@ static void test_cascade(void **state)
         }
     /* Same seed, same answer. */
     xai_sanity_result g2;
-    assert_int_equal(xai_sanity_cascade(&g2, m, x, t, n, gradient_fn, NULL, 9), XAI_OK);
+    assert_int_equal(xai_sanity_cascade(&g2, m, x, t, NULL, n, gradient_fn, NULL, 9), XAI_OK);
     assert_memory_equal(g.spearman, g2.spearman, (size_t)g.nsteps * n * sizeof(float));
 
     int calls = 0;
     xai_sanity_result f;
-    assert_int_equal(xai_sanity_cascade(&f, m, x, t, n, failing_fn, &calls, 9), XAI_ESTATE);
+    assert_int_equal(xai_sanity_cascade(&f, m, x, t, NULL, n, failing_fn, &calls, 9), XAI_ESTATE);
     assert_null(f.spearman);
 
     xai_sanity_result_free(&g);
@@ -153,6 +156,61 @@ static void test_cascade(void **state)
     xai_model_free(m);
 }
 
+/* The gradient plus noise from each image's own stream (a smoothgrad stand-in): the map of an
+ * image depends on its id, not on its place in a batch. */
+static xai_status noisy_fn(void *ctx, xai_model *m, const float *x, const int32_t *target, const int64_t *ids, int n,
+                           float *attr)
+{
+    XAI_TRY(gradient_fn(ctx, m, x, target, ids, n, attr));
+    const size_t size = xai_shape_size(m->in);
+    for (int i = 0; i < n; i++) {
+        const int64_t id = ids ? ids[i] : i;
+        for (size_t j = 0; j < size; j++) attr[i * size + j] += 0.05f * (float)((id * 131 + (int64_t)j * 7) % 17);
+    }
+    return XAI_OK;
+}
+
+/* What `mpirun` ranks do: the cascade on parts of the images, with their ids, gives the columns
+ * of the cascade on all of them, bit for bit, whatever batches the parts fall into. */
+static void test_cascade_parts(void **state)
+{
+    (void)state;
+    xai_model *m = small_net(4);
+    enum { N = 10, K = 3 };
+    const size_t size = 64;
+    float x[N * 64];
+    int32_t t[N];
+    int64_t ids[N];
+    xai_rng r;
+    xai_rng_seed(&r, 2);
+    for (size_t i = 0; i < N * size; i++) x[i] = xai_rng_normal(&r);
+    for (int i = 0; i < N; i++) t[i] = i % 3, ids[i] = 100 + 7 * i;
+    xai_sanity_result whole, a, b, z, pos;
+    assert_int_equal(xai_sanity_cascade(&whole, m, x, t, ids, N, noisy_fn, NULL, 9), XAI_OK);
+    assert_int_equal(xai_sanity_cascade(&a, m, x, t, ids, K, noisy_fn, NULL, 9), XAI_OK);
+    assert_int_equal(xai_sanity_cascade(&b, m, x + K * size, t + K, ids + K, N - K, noisy_fn, NULL, 9), XAI_OK);
+    const int S = whole.nsteps;
+    for (int s = 0; s < S; s++) {
+        const float *w[3] = {whole.spearman, whole.spearman_abs, whole.ssim};
+        const float *pa[3] = {a.spearman, a.spearman_abs, a.ssim}, *pb[3] = {b.spearman, b.spearman_abs, b.ssim};
+        for (int q = 0; q < 3; q++) {
+            assert_memory_equal(w[q] + s * N, pa[q] + s * K, K * sizeof(float));
+            assert_memory_equal(w[q] + s * N + K, pb[q] + s * (N - K), (N - K) * sizeof(float));
+        }
+    }
+    /* The ids reach the method: positions instead give other maps, hence other similarities. */
+    assert_int_equal(xai_sanity_cascade(&pos, m, x, t, NULL, N, noisy_fn, NULL, 9), XAI_OK);
+    assert_true(memcmp(pos.spearman + N, whole.spearman + N, (size_t)(S - 1) * N * sizeof(float)) != 0);
+    /* A rank without images: the same steps and layers, no columns. */
+    xai_sanity_alloc(&z, m, 0);
+    assert_int_equal(z.nsteps, S);
+    assert_int_equal(z.n, 0);
+    assert_memory_equal(z.layer, whole.layer, S * sizeof *z.layer);
+    xai_sanity_result *all[5] = {&whole, &a, &b, &z, &pos};
+    for (int k = 0; k < 5; k++) xai_sanity_result_free(all[k]);
+    xai_model_free(m);
+}
+
 int main(void)
 {
     xai_quiet = 1;
@@ -160,6 +218,7 @@ int main(void)
         cmocka_unit_test(test_spearman),
         cmocka_unit_test(test_ssim),
         cmocka_unit_test(test_cascade),
+        cmocka_unit_test(test_cascade_parts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,6 +33,7 @@ static void print_exact(const xai_bench_explain_result *r, const xai_bench_expla
     printf("ig_attr_per_s %.4g\n", r->attr_per_s);
     printf("ig_ms_per_attr %.3f\n", r->ms_per_attr);
     printf("regions_per_s %.1f\n", r->regions_per_s);
+    printf("cpu_s_per_attr %.3f\n", r->cpu_s_per_attr);
     printf("regions_per_attr_median %.1f\n", r->regions_per_attr_median);
     printf("regions_per_attr_max %.0f\n", r->regions_per_attr_max);
     if (o->vs_steps > 0) {
@@ -49,7 +50,7 @@ static int parse(const xai_cmdspec *spec, int argc, char **argv) { return xai_op
 
 int xai_bench_ig(int argc, char **argv)
 {
-    xai_bench_explain_opts o = {"experiments/mnist.ini", NULL, 50, 16, XAI_QUAD_GAUSS, 0, 5, 1, 1, 0, 0};
+    xai_bench_explain_opts o = {"experiments/mnist.ini", NULL, 50, 16, XAI_QUAD_GAUSS, 0, 5, 1, 1, 0, 0, NULL, NULL};
     const char *rule = NULL;
     double peak = 0;
     const xai_optdef opts[] = {
@@ -60,6 +61,8 @@ int xai_bench_ig(int argc, char **argv)
         {"--rule", XAI_ARG_STR, &rule, "R", 0, 0,
          "left, right, midpoint, trapezoid, gauss (default) or exact (exact IG;\n--steps unused)"},
         INT("--vs-steps", &o.vs_steps, 1, "with --rule exact: also time gauss IG of S steps on the same images"),
+        {"--model", XAI_ARG_STR, &o.model, "FILE", 0, 0, "with --rule exact: a trained model (xai train) instead of\n--config's random net"},
+        {"--data", XAI_ARG_STR, &o.data, "FILE", 0, 0, "with --model: a dataset cache (.h5); its first --images test\nimages, explained for the predicted class, replace the random inputs"},
         {NULL, 0, NULL, NULL, 0, 0, NULL},
     };
     const xai_cmdspec spec = {
@@ -69,11 +72,12 @@ int xai_bench_ig(int argc, char **argv)
         "--ig-batch. Prints ig_attr_per_s (median of the repeats), GFLOP/s counting one forward and\n"
         "one input-gradient pass (2 x forward FLOPs) per step, and the fraction of FP32 peak.\n"
         "--rule exact: exact IG on the net with random biases N(0, 0.01) (zero biases keep the\n"
-        "path from the black baseline in one region); prints regions_per_s and the regions per\n"
-        "attribution (median, max) of the last timed call, FLOPs counting one forward and one\n"
-        "gradient pass per region, and with --vs-steps S, IG-S on the same images and\n"
-        "exact_cost_vs_ig (seconds of exact IG / seconds of IG-S). Each image can cross tens of\n"
-        "thousands of regions: start with --images 1 --repeats 1 --warmup 0.",
+        "path from the black baseline in one region), or on a trained --model (and --data's test\n"
+        "images); prints regions_per_s, cpu_s_per_attr (process CPU seconds, steadier on a loaded\n"
+        "machine) and the regions per attribution (median, max) of the last timed call, nominal\n"
+        "FLOPs counting one forward and one gradient pass per region, and with --vs-steps S, IG-S\n"
+        "on the same images and exact_cost_vs_ig (seconds of exact IG / seconds of IG-S). Each\n"
+        "image can cross tens of thousands of regions: start with --images 1 --repeats 1 --warmup 0.",
         opts, 0};
     int r = parse(&spec, argc, argv);
     if (r != XAI_OPTS_OK) return r == XAI_OPTS_HELP ? 0 : 2;
@@ -82,8 +86,12 @@ int xai_bench_ig(int argc, char **argv)
         fprintf(stderr, "xai bench ig: --rule must be left, right, midpoint, trapezoid, gauss or exact\n");
         return 2;
     }
-    if (o.vs_steps && !o.exact) {
-        fprintf(stderr, "xai bench ig: --vs-steps goes with --rule exact\n");
+    if ((o.vs_steps || o.model) && !o.exact) {
+        fprintf(stderr, "xai bench ig: %s goes with --rule exact\n", o.model ? "--model" : "--vs-steps");
+        return 2;
+    }
+    if (o.data && !o.model) {
+        fprintf(stderr, "xai bench ig: --data goes with --model\n");
         return 2;
     }
     xai_bench_explain_result res;
@@ -106,7 +114,7 @@ int xai_bench_ig(int argc, char **argv)
 
 int xai_bench_lrp(int argc, char **argv)
 {
-    xai_bench_explain_opts o = {"experiments/mnist.ini", "lrp-epsilon", 0, 0, XAI_QUAD_GAUSS, 0, 5, 1, 1, 0, 0};
+    xai_bench_explain_opts o = {"experiments/mnist.ini", "lrp-epsilon", 0, 0, XAI_QUAD_GAUSS, 0, 5, 1, 1, 0, 0, NULL, NULL};
     double peak = 0;
     const xai_optdef opts[] = {
         COMMON_OPTS(o, peak),
@@ -148,7 +156,7 @@ int xai_bench_lrp(int argc, char **argv)
 
 int xai_bench_evaluate(int argc, char **argv)
 {
-    xai_bench_explain_opts o = {"experiments/mnist.ini", NULL, 0, 16, XAI_QUAD_GAUSS, 0, 3, 1, 1, 0, 0};
+    xai_bench_explain_opts o = {"experiments/mnist.ini", NULL, 0, 16, XAI_QUAD_GAUSS, 0, 3, 1, 1, 0, 0, NULL, NULL};
     const char *only = NULL;
     double peak = 0;
     const xai_optdef opts[] = {

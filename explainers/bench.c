@@ -1,6 +1,7 @@
 /* bench.c: attribution and metric throughput behind `xai bench ig|lrp|evaluate`: a config's net
  * with random weights and inputs, batch norms folded as `xai explain` runs it, timed as medians. */
 #include "core/bench.h"
+#include "datasets/datasets.h"
 #include "explainers/explain.h"
 #include "explainers/faith.h"
 #include "explainers/ig_exact.h"
@@ -88,6 +89,8 @@ static void bench_free(bench_ctx *c)
 
 #define BENCH_BYTES_MAX ((uint64_t)4 << 30)
 
+static xai_status bench_inputs(bench_ctx *c, xai_model *raw, int *rows, int n);
+
 /* The net of o->config at *rows rows (0: xai explain's default, written back), folded, and n
  * (0: *rows) random inputs with targets cycling through the classes. */
 static xai_status bench_setup(bench_ctx *c, const char *config, int *rows, int n, float bias)
@@ -104,9 +107,16 @@ static xai_status bench_setup(bench_ctx *c, const char *config, int *rows, int n
     xai_rng_seed(&rb, 8);
     for (int i = 0; bias > 0 && i < raw->nlayers; i++)
         for (size_t j = 0; j < raw->layers[i].nb; j++) raw->layers[i].b[j] = bias * xai_rng_normal(&rb);
+    return bench_inputs(c, raw, rows, n);
+}
+
+/* c->m: raw folded at *rows rows (0: xai explain's default, written back); raw is freed. Then n
+ * (0: *rows) random inputs with targets cycling through the classes. */
+static xai_status bench_inputs(bench_ctx *c, xai_model *raw, int *rows, int n)
+{
     if (*rows <= 0) *rows = xai_explain_default_rows(raw);
     if (n <= 0) n = *rows;
-    s = xai_model_fold_batchnorm(&c->m, raw, *rows);
+    xai_status s = xai_model_fold_batchnorm(&c->m, raw, *rows);
     xai_model_free(raw);
     if (s != XAI_OK) return s;
     const size_t isz = xai_shape_size(c->m->in);
@@ -124,6 +134,39 @@ static xai_status bench_setup(bench_ctx *c, const char *config, int *rows, int n
     for (size_t j = 0; j < (size_t)n * isz; j++) c->x[j] = xai_rng_normal(&r);
     for (int i = 0; i < n; i++) c->t[i] = i % c->m->nclasses;
     return XAI_OK;
+}
+
+/* Exact IG on a trained model: o->model folded as xai explain runs it, and with o->data the first
+ * o->images test images of that cache, normalised as the model says, each explained for the
+ * class the model predicts (else random inputs as above). */
+static xai_status bench_setup_model(bench_ctx *c, const xai_bench_explain_opts *o, int *rows)
+{
+    memset(c, 0, sizeof *c);
+    xai_model *raw = NULL;
+    XAI_TRY(xai_model_load(&raw, o->model, 1));
+    XAI_TRY(bench_inputs(c, raw, rows, o->images));
+    if (!o->data) return XAI_OK;
+    xai_dataset d;
+    XAI_TRY(xai_dataset_load_file(&d, o->data, o->images));
+    xai_status s = XAI_OK;
+    const xai_shape in = c->m->in;
+    if (d.test.n < c->n || d.test.shape.c != in.c || d.test.shape.h != in.h || d.test.shape.w != in.w)
+        s = xai_fail(XAI_EINVAL, "--data %s: %d test images of %dx%dx%d; --images %d of the model's %dx%dx%d wanted",
+                     o->data, d.test.n, d.test.shape.c, d.test.shape.h, d.test.shape.w, c->n, in.c, in.h, in.w);
+    const size_t isz = xai_shape_size(in);
+    for (int i = 0; i < c->n && s == XAI_OK; i++)
+        xai_normalize_u8(c->x + (size_t)i * isz, d.test.images + (size_t)i * isz, in, c->m->mean, c->m->std);
+    for (int i = 0; i < c->n && s == XAI_OK; i += c->m->max_batch) {
+        const int nb = c->n - i < c->m->max_batch ? c->n - i : c->m->max_batch;
+        const float *z = xai_model_forward(c->m, c->x + (size_t)i * isz, nb);
+        for (int j = 0; j < nb; j++) {
+            int best = 0;
+            for (int k = 1; k < c->m->nclasses; k++) best = z[(size_t)j * c->m->nclasses + k] > z[(size_t)j * c->m->nclasses + best] ? k : best;
+            c->t[i + j] = best;
+        }
+    }
+    xai_dataset_free(&d);
+    return s;
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -144,6 +187,14 @@ static int64_t region_figures(const bench_ctx *c, xai_bench_explain_result *r)
     return total;
 }
 
+/* Process CPU seconds so far (all threads). */
+static double cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
 /* Exact IG on a net with random biases; FLOPs count one forward and backward pass per region. */
 static xai_status bench_exact_run(const xai_bench_explain_opts *o, xai_bench_explain_result *r)
 {
@@ -151,11 +202,14 @@ static xai_status bench_exact_run(const xai_bench_explain_opts *o, xai_bench_exp
     int rows = o->rows;
     double t = 0, tv = 0;
     xai_status s = XAI_OK;
-    if ((s = bench_setup(&c, o->config, &rows, o->images, 0.1f)) != XAI_OK) goto done;
+    s = o->model ? bench_setup_model(&c, o, &rows) : bench_setup(&c, o->config, &rows, o->images, 0.1f);
+    if (s != XAI_OK) goto done;
     xai_ig_defaults(&c.ig);
     c.ig.exact = 1;
     c.st = xai_calloc((size_t)c.n, sizeof *c.st);
+    const double cpu0 = cpu_now();
     if ((s = bench_time(exact_step, &c, o, &t)) != XAI_OK) goto done;
+    r->cpu_s_per_attr = (cpu_now() - cpu0) / ((double)(o->warmup + o->repeats * o->iters) * o->images);
     const int64_t regions = region_figures(&c, r);
     if (o->vs_steps > 0) {
         c.ig.exact = 0, c.ig.steps = o->vs_steps, c.ig.rule = XAI_QUAD_GAUSS;
@@ -196,13 +250,6 @@ static double median_of(double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/* Process CPU seconds so far (all threads). */
-static double cpu_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
 
 /* Median seconds a call of a and of b, timed in alternating rounds (a b a b ...) so that both see
  * the same load on a shared machine; cpu: the median of b's process CPU seconds over a's (on a

@@ -322,6 +322,9 @@ typedef struct {
     int repeats, warmup, iters;
     int exact;                      /* ig: exact IG (ig_exact.h) instead of the quadrature */
     int vs_steps;                   /* ig exact: also time IG with this many gauss steps (0: no) */
+    const char *model;              /* ig exact: a trained model file instead of the config's random net */
+    const char *data;               /* with model: a dataset cache whose first test images (their
+                                       predicted class the target) replace the random inputs */
 } xai_bench_explain_opts;
 
 typedef struct {
@@ -339,6 +342,8 @@ typedef struct {
      * vs_steps steps on the same images (vs_cost = exact seconds / IG seconds) */
     double regions_per_s, regions_per_attr_median, regions_per_attr_max;
     double vs_attr_per_s, vs_cost;
+    double cpu_s_per_attr; /* ig exact: process CPU seconds an attribution, over all calls (steadier
+                              than wall time on a loaded machine) */
 } xai_bench_explain_result;
 
 /* ig: `images` attributions a timed call, all their steps batched in rows of `rows`. exact: the

@@ -492,7 +492,7 @@ xai_status xai_rates_measure(xai_rates *r, const char *config, int eval_batch, i
     xai_rates_set(r, "train", b.gflops);
     if ((s = xai_bench_model(&b, config, xai_explain_default_rows(m), 0, &t)) != XAI_OK) goto done;
     xai_rates_set(r, "infer", b.gflops);
-    xai_bench_explain_opts o = {config, NULL, 50, quick ? 2 : 4, XAI_QUAD_GAUSS, 0, t.repeats, t.warmup, 1, 0, 0};
+    xai_bench_explain_opts o = {config, NULL, 50, quick ? 2 : 4, XAI_QUAD_GAUSS, 0, t.repeats, t.warmup, 1, 0, 0, NULL, NULL};
     xai_bench_explain_result res;
     if ((s = xai_bench_ig_run(&o, &res)) != XAI_OK) goto done;
     xai_rates_set(r, "ig", res.gflops);

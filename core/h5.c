@@ -65,7 +65,7 @@ static xai_status create_par(xai_h5file *f, const char *path)
     }
     xai_status s = xai_mpi_bcast(f->tmp, (int64_t)n, 0);
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    H5Pset_fapl_mpio(fapl, MPI_COMM_WORLD, MPI_INFO_NULL);
+    H5Pset_fapl_mpio(fapl, xai_mpi_comm(), MPI_INFO_NULL); /* a group's, under xai reproduce */
     f->id = s == XAI_OK ? H5Fcreate(f->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : -1;
     H5Pclose(fapl);
     f->par = 1;

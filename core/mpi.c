@@ -8,6 +8,7 @@
 #ifdef XAI_MPI
 #include <limits.h>
 #include <mpi.h>
+#include <time.h>
 #endif
 
 static int g_rank = 0, g_size = 1, g_active = 0;
@@ -43,8 +44,16 @@ int xai_mpi_allgather_rows(void *buf, int64_t row_bytes, int64_t n)
 {
     return (void)buf, (void)row_bytes, (void)n, XAI_OK;
 }
+int xai_mpi_enter_group(int color) { return (void)color, XAI_OK; }
+void xai_mpi_leave_group(void) {}
+int xai_mpi_max_idle(int v) { return v; }
 
 #else
+
+/* The communicator of every collective: MPI_COMM_WORLD, or a group's (xai_mpi_enter_group). */
+static MPI_Comm g_comm = MPI_COMM_NULL;
+
+MPI_Comm xai_mpi_comm(void) { return g_comm; }
 
 /* Launched by mpirun/orted (OMPI_*), by srun or another PMIx/PMI launcher. */
 static int launched(void)
@@ -67,8 +76,9 @@ int xai_mpi_init(int *argc, char ***argv)
     }
     /* Errors come back as return codes, which every wrapper turns into an xai_status. */
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-    MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &g_size);
+    g_comm = MPI_COMM_WORLD;
+    MPI_Comm_rank(g_comm, &g_rank);
+    MPI_Comm_size(g_comm, &g_size);
     g_active = 1;
     return XAI_OK;
 }
@@ -76,6 +86,7 @@ int xai_mpi_init(int *argc, char ***argv)
 void xai_mpi_finalize(void)
 {
     if (!g_active) return;
+    xai_mpi_leave_group();
     MPI_Finalize();
     g_active = 0;
     g_rank = 0;
@@ -94,7 +105,7 @@ int xai_mpi_agree(int rc)
 {
     if (!g_active) return rc;
     int mine = rc, worst = rc;
-    int e = MPI_Allreduce(&mine, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    int e = MPI_Allreduce(&mine, &worst, 1, MPI_INT, MPI_MAX, g_comm);
     if (e != MPI_SUCCESS) return rc ? rc : (int)mpi_error(e, "agree (MPI_Allreduce)");
     if (rc) return rc;
     /* Failed through another rank, which prints its own message: stay quiet (xai_cli_error). */
@@ -104,7 +115,7 @@ int xai_mpi_agree(int rc)
 
 void xai_mpi_barrier(void)
 {
-    if (g_active) MPI_Barrier(MPI_COMM_WORLD);
+    if (g_active) MPI_Barrier(g_comm);
 }
 
 /* Elements per step of the rank-ordered sum: bounds rank 0's receive buffer to 128 MB. */
@@ -122,7 +133,7 @@ int xai_mpi_allreduce_sum_f64(double *buf, int64_t n)
     xai_status s = XAI_OK;
     for (int64_t off = 0; off < n && s == XAI_OK; off += step) {
         const int c = (int)(n - off < step ? n - off : step);
-        int e = MPI_Gather(buf + off, c, MPI_DOUBLE, all, c, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+        int e = MPI_Gather(buf + off, c, MPI_DOUBLE, all, c, MPI_DOUBLE, 0, g_comm);
         if (e != MPI_SUCCESS) {
             s = mpi_error(e, "allreduce sum (MPI_Gather)");
             break;
@@ -133,7 +144,7 @@ int xai_mpi_allreduce_sum_f64(double *buf, int64_t n)
                 for (int r = 1; r < g_size; r++) acc += all[(size_t)r * c + i];
                 buf[off + i] = acc;
             }
-        if ((e = MPI_Bcast(buf + off, c, MPI_DOUBLE, 0, MPI_COMM_WORLD)) != MPI_SUCCESS)
+        if ((e = MPI_Bcast(buf + off, c, MPI_DOUBLE, 0, g_comm)) != MPI_SUCCESS)
             s = mpi_error(e, "allreduce sum (MPI_Bcast)");
     }
     free(all);
@@ -154,14 +165,14 @@ int xai_mpi_allreduce_sum_f32(float *buf, int64_t n)
     const int mine = cnt[g_rank], lo = dsp[g_rank];
     for (int r = 0; r < R; r++) rcnt[r] = mine, rdsp[r] = r * mine;
     float *blocks = xai_malloc(((size_t)R * mine + 1) * sizeof *blocks); /* rank r's copy of my block at r * mine */
-    int e = MPI_Alltoallv(buf, cnt, dsp, MPI_FLOAT, blocks, rcnt, rdsp, MPI_FLOAT, MPI_COMM_WORLD);
+    int e = MPI_Alltoallv(buf, cnt, dsp, MPI_FLOAT, blocks, rcnt, rdsp, MPI_FLOAT, g_comm);
     if (e == MPI_SUCCESS) {
         for (int i = 0; i < mine; i++) {
             float acc = blocks[i];
             for (int r = 1; r < R; r++) acc += blocks[(size_t)r * mine + i];
             buf[lo + i] = acc;
         }
-        e = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, cnt, dsp, MPI_FLOAT, MPI_COMM_WORLD);
+        e = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, cnt, dsp, MPI_FLOAT, g_comm);
     }
     free(blocks);
     free(cnt);
@@ -173,7 +184,7 @@ int xai_mpi_allreduce_max_f64(double *buf, int64_t n)
     if (!g_active || g_size == 1 || n <= 0) return XAI_OK;
     for (int64_t off = 0; off < n; off += INT_MAX / 2) {
         const int c = (int)(n - off < INT_MAX / 2 ? n - off : INT_MAX / 2);
-        int e = MPI_Allreduce(MPI_IN_PLACE, buf + off, c, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+        int e = MPI_Allreduce(MPI_IN_PLACE, buf + off, c, MPI_DOUBLE, MPI_MAX, g_comm);
         if (e != MPI_SUCCESS) return mpi_error(e, "allreduce max");
     }
     return XAI_OK;
@@ -187,7 +198,7 @@ int xai_mpi_bcast(void *buf, int64_t bytes, int root)
     const int64_t step = (int64_t)1 << 30;
     for (int64_t off = 0; off < bytes; off += step) {
         const int c = (int)(bytes - off < step ? bytes - off : step);
-        int e = MPI_Bcast((char *)buf + off, c, MPI_BYTE, root, MPI_COMM_WORLD);
+        int e = MPI_Bcast((char *)buf + off, c, MPI_BYTE, root, g_comm);
         if (e != MPI_SUCCESS) return mpi_error(e, "broadcast");
     }
     return XAI_OK;
@@ -211,11 +222,52 @@ int xai_mpi_allgather_rows(void *buf, int64_t row_bytes, int64_t n)
     int e = MPI_Type_contiguous((int)row_bytes, MPI_BYTE, &row);
     if (e == MPI_SUCCESS) e = MPI_Type_commit(&row);
     if (e == MPI_SUCCESS) {
-        e = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, counts, displs, row, MPI_COMM_WORLD);
+        e = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, counts, displs, row, g_comm);
         MPI_Type_free(&row);
     }
     free(counts);
     return e == MPI_SUCCESS ? XAI_OK : mpi_error(e, "allgather (MPI_Allgatherv)");
+}
+
+/* ------------------------------------------------------------ groups */
+
+int xai_mpi_enter_group(int color)
+{
+    if (!g_active) return XAI_OK;
+    if (g_comm != MPI_COMM_WORLD)
+        return xai_fail(XAI_ESTATE, "MPI group of color %d: rank %d is in a group already (groups do not nest)", color,
+                        g_rank);
+    MPI_Comm grp;
+    int e = MPI_Comm_split(g_comm, color, g_rank, &grp);
+    if (e != MPI_SUCCESS) return mpi_error(e, "group split (MPI_Comm_split)");
+    MPI_Comm_set_errhandler(grp, MPI_ERRORS_RETURN);
+    g_comm = grp;
+    MPI_Comm_rank(g_comm, &g_rank);
+    MPI_Comm_size(g_comm, &g_size);
+    return XAI_OK;
+}
+
+void xai_mpi_leave_group(void)
+{
+    if (!g_active || g_comm == MPI_COMM_WORLD) return;
+    MPI_Comm_free(&g_comm);
+    g_comm = MPI_COMM_WORLD;
+    MPI_Comm_rank(g_comm, &g_rank);
+    MPI_Comm_size(g_comm, &g_size);
+}
+
+int xai_mpi_max_idle(int v)
+{
+    if (!g_active || g_size == 1) return v;
+    int out = v;
+    MPI_Request req;
+    if (MPI_Iallreduce(&v, &out, 1, MPI_INT, MPI_MAX, g_comm, &req) != MPI_SUCCESS) return INT_MAX;
+    const struct timespec nap = {0, 5 * 1000 * 1000};
+    for (int done = 0;;) {
+        if (MPI_Test(&req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS) return INT_MAX;
+        if (done) return out;
+        nanosleep(&nap, NULL);
+    }
 }
 
 #endif

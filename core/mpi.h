@@ -48,4 +48,22 @@ int xai_mpi_bcast(void *buf, int64_t bytes, int root);
  * (xai_mpi_shard of n), on return every rank has all n rows. */
 int xai_mpi_allgather_rows(void *buf, int64_t row_bytes, int64_t n);
 
+/* Groups of ranks (`mpirun xai reproduce` runs a stage on several ranks, experiments/schedule.c).
+ * Collective over the current communicator: the ranks with the same color (>= 0) form a group, in
+ * their current rank order; until xai_mpi_leave_group, rank, size, shards, every collective here
+ * and the parallel HDF5 files (core/h5.c) are the group's, so a command runs on a group as under
+ * `mpirun -n <group size>`. Groups do not nest. Returns an xai_status. */
+int xai_mpi_enter_group(int color);
+/* Collective over the group: back to every rank of the run. */
+void xai_mpi_leave_group(void);
+/* Collective: the largest v over the ranks. Unlike the collectives above, a rank that waits here
+ * polls every few milliseconds rather than spinning, so that it leaves its core to the processes
+ * of the rank it waits for (a stage that runs for minutes). INT_MAX where MPI failed. */
+int xai_mpi_max_idle(int v);
+#ifdef XAI_MPI
+#include <mpi.h>
+/* The current communicator: MPI_COMM_WORLD, or this rank's group's. */
+MPI_Comm xai_mpi_comm(void);
+#endif
+
 #endif

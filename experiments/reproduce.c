@@ -41,11 +41,13 @@ typedef struct {
     double prev_s[NSTAGE];   /* wall time of each stage in the last run that recorded it, -1: none */
     double predicted[NSTAGE]; /* the cost model's seconds (predict.h), -1: not modelled */
     xai_rates rates;         /* its net's measured rates; rates.n == 0: none */
+    int prev_ranks[NSTAGE];  /* the ranks that ran it then (a group shares explain and evaluate) */
     char log[700];           /* the log of the stage that ran last, "" when none was written */
 } experiment;
 
 typedef struct {
     int quick, full, force, jobs, threads, verbose, predict;
+    int shard;               /* --shard-stages: under mpirun, groups of ranks share explain/evaluate */
     const char *only;        /* comma list or NULL */
     const char *rates;       /* --rates: a file of rates for every net instead of measuring them, or NULL */
     const char *results;     /* results root */
@@ -54,6 +56,7 @@ typedef struct {
     const char *self;        /* path of the xai binary */
     const experiment *all;   /* every experiment of the run, for the overall ETA */
     int nall;
+    int rank, ranks;         /* under mpirun: this process's rank of the run and their number */
 } repro_opts;
 static const char *stage_names[NSTAGE] = {"fetch", "train", "explain", "evaluate", "confound", "export"};
 
@@ -105,7 +108,7 @@ static int up_to_date(const experiment *e, const repro_opts *o, const char *stag
     return same;
 }
 
-static xai_status write_record(const experiment *e, const char *stage, const char *key, double secs)
+static xai_status write_record(const experiment *e, const char *stage, const char *key, double secs, int ranks)
 {
     char path[600], dir[600];
     snprintf(dir, sizeof dir, "%s/stages", e->dir);
@@ -113,19 +116,24 @@ static xai_status write_record(const experiment *e, const char *stage, const cha
     record_path(path, sizeof path, e, stage);
     size_t n = strlen(key) + 128;
     char *text = xai_malloc(n);
-    snprintf(text, n, "%swall_seconds %.3f\n", key, secs);
+    snprintf(text, n, "%swall_seconds %.3f\nranks %d\n", key, secs, ranks);
     xai_status s = xai_write_file_atomic(path, text, strlen(text));
     free(text);
     return s;
 }
 
-static double recorded_seconds(const experiment *e, const char *stage)
+/* The stage's wall seconds in its record (-1: none) and, where ranks is not NULL, on how many
+ * ranks it ran (1 in records without the line). */
+static double recorded_seconds(const experiment *e, const char *stage, int *ranks)
 {
     char path[600], *text;
     record_path(path, sizeof path, e, stage);
+    if (ranks) *ranks = 1;
     if (xai_read_file(path, &text, NULL) != XAI_OK) return -1;
-    char *p = strstr(text, "wall_seconds ");
-    double s = p ? atof(p + 13) : -1;
+    char *p = strstr(text, "\nwall_seconds ");
+    double s = p ? atof(p + 14) : -1;
+    char *q = p ? strstr(p, "\nranks ") : NULL;
+    if (ranks && q && atoi(q + 7) >= 1) *ranks = atoi(q + 7);
     free(text);
     return s;
 }
@@ -207,11 +215,25 @@ static void print_command(FILE *f, const argbuf *a)
     fprintf(f, "\n");
 }
 
+/* A stage's log, truncated, starting with its command; -1 when it cannot be opened. */
+static int log_open(const argbuf *a, const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return -1;
+    FILE *f = fdopen(dup(fd), "w");
+    if (f) {
+        fprintf(f, "$ ");
+        print_command(f, a);
+        fclose(f);
+    }
+    return fd;
+}
+
 /* In the child: its messages (stdout and stderr) go to the log, after the command; with one job
  * on a terminal the progress bar still goes there (core/progress.c, XAI_PROGRESS_FD). */
 static void child_to_log(const repro_opts *o, const argbuf *a, const char *logpath)
 {
-    int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = log_open(a, logpath);
     if (fd < 0) return; /* the messages stay on the terminal */
     if (o->jobs == 1 && !xai_quiet && isatty(2)) {
         int bar = dup(2);
@@ -219,20 +241,14 @@ static void child_to_log(const repro_opts *o, const argbuf *a, const char *logpa
         snprintf(v, sizeof v, "%d", bar);
         if (bar >= 0) setenv("XAI_PROGRESS_FD", v, 1);
     }
-    FILE *f = fdopen(dup(fd), "w");
-    if (f) {
-        fprintf(f, "$ ");
-        print_command(f, a);
-        fclose(f);
-    }
     dup2(fd, 1);
     dup2(fd, 2);
     close(fd);
 }
 
-/* Runs a stage's command and returns its exit code. Its messages go to <exp>/logs/<stage>.log
- * (e->log), unless --verbose with one job shows them here and writes no log. */
-static int run_child(const repro_opts *o, experiment *e, argbuf *a, const char *stage)
+/* Where a stage's messages go: e->log = <exp>/logs/<stage>.log, or "" when --verbose with one job
+ * shows them here (the command is printed here then). */
+static void stage_log(const repro_opts *o, experiment *e, const argbuf *a, const char *stage)
 {
     e->log[0] = 0;
     if (!o->verbose || o->jobs > 1) {
@@ -241,10 +257,17 @@ static int run_child(const repro_opts *o, experiment *e, argbuf *a, const char *
         if (xai_mkdirs(logdir) == XAI_OK) snprintf(e->log, sizeof e->log, "%s/%s.log", logdir, stage);
         xai_clear_error();
     }
-    if (!e->log[0]) {
+    if (!e->log[0] && xai_mpi_rank() == 0) {
         fprintf(stderr, "[%s] %s: ", e->name, stage);
         print_command(stderr, a);
     }
+}
+
+/* Runs a stage's command and returns its exit code. Its messages go to <exp>/logs/<stage>.log
+ * (e->log), unless --verbose with one job shows them here and writes no log. */
+static int run_child(const repro_opts *o, experiment *e, argbuf *a, const char *stage)
+{
+    stage_log(o, e, a, stage);
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) return -1;
@@ -260,6 +283,39 @@ static int run_child(const repro_opts *o, experiment *e, argbuf *a, const char *
     }
     if (WIFEXITED(st)) return WEXITSTATUS(st);
     return 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+/* Under mpirun, a stage that a group of ranks shares (experiments/schedule.c): every rank of the
+ * group runs the command in this process, on the group's communicator, as `mpirun -n <group> xai
+ * explain|evaluate` runs it, bit for bit: sharded over images, one file written collectively (a
+ * serial run's values to float rounding: experiments/slurm/README.md). Its messages go to the
+ * stage's log: all of the group leader's, the others' errors (their stdout is /dev/null, main.c).
+ * The exit code, the same on every rank. */
+static int run_in_group(const repro_opts *o, experiment *e, argbuf *a, const char *stage, const char *cmd)
+{
+    const int lead = xai_mpi_rank() == 0;
+    stage_log(o, e, a, stage);
+    int fd = lead && e->log[0] ? log_open(a, e->log) : -1;
+    xai_mpi_barrier(); /* the leader's log is there, truncated, before the others append to it */
+    if (!lead && e->log[0]) fd = open(e->log, O_WRONLY | O_APPEND | O_CLOEXEC);
+    /* The command's line as main() hands it over: its name first, the global options after. */
+    char *argv[MAX_ARGS + 1];
+    int argc = 0, at = 1;
+    while (at < a->argc && a->argv[at][0] == '-') at++;
+    for (int i = at; i < a->argc; i++) argv[argc++] = a->argv[i];
+    for (int i = 1; i < at; i++) argv[argc++] = a->argv[i];
+    argv[argc] = NULL;
+    fflush(NULL);
+    const int out = lead && fd >= 0 ? dup(1) : -1, err = fd >= 0 ? dup(2) : -1;
+    if (out >= 0) dup2(fd, 1);
+    if (err >= 0) dup2(fd, 2);
+    int r = (!strcmp(cmd, "explain") ? xai_cmd_explain : xai_cmd_evaluate)(argc, argv);
+    xai_clear_error();
+    fflush(NULL);
+    if (out >= 0) dup2(out, 1), close(out);
+    if (err >= 0) dup2(err, 2), close(err);
+    if (fd >= 0) close(fd);
+    return xai_mpi_max_idle(r);
 }
 
 static void base_args(argbuf *a, const repro_opts *o, const char *cmd)
@@ -402,45 +458,70 @@ static void eta_text(char *buf, size_t n, const repro_opts *o, const experiment 
     else snprintf(buf, n, " (eta %s%s, from earlier runs)", unknown ? "over " : "", t);
 }
 
-/* One line per stage: "[stage k/N] experiment stage", then what it is doing. */
-static void stage_line(const repro_opts *o, const experiment *e, int st, const char *what)
+/* One line per stage: "[stage k/N] experiment stage", then what it is doing; under mpirun first
+ * the rank that runs it, or the ranks of the group that shares it (consecutive, from this one). */
+static void stage_line(const repro_opts *o, const experiment *e, int st, const char *what, int ranks)
 {
-    char rank[32] = "";
-    if (xai_mpi_size() > 1) snprintf(rank, sizeof rank, "[rank %d] ", xai_mpi_rank());
+    char rank[48] = "";
+    if (o->ranks > 1 && ranks > 1) snprintf(rank, sizeof rank, "[ranks %d-%d] ", o->rank, o->rank + ranks - 1);
+    else if (o->ranks > 1) snprintf(rank, sizeof rank, "[rank %d] ", o->rank);
     fprintf(stderr, "%s[stage %d/%d] %s %s%s\n", rank, e->index * NSTAGE + st + 1, o->nall * NSTAGE + 1, e->name,
             stage_names[st], what);
     fflush(stderr);
 }
 
-/* Runs one stage unless its record says it is up to date. Returns the child's exit code. */
+/* Stages a group of ranks shares under mpirun (sharded over images); the others run on its leader. */
+static int shared_stage(int st) { return st == ST_EXPLAIN || st == ST_EVALUATE || st == ST_CONFOUND; }
+
+/* Runs a stage that is out of date, in a child process or, when a group of ranks shares it, in
+ * this process on every rank of the group (the others of a group wait for the leader's child),
+ * and records it when it succeeded. Its exit code, the same on every rank of the group. */
+static int run_stage(const repro_opts *o, experiment *e, int st, argbuf *a, const stage_files *f, const char *key)
+{
+    const int lead = xai_mpi_rank() == 0, g = xai_mpi_size(), shared = g > 1 && o->shard && shared_stage(st);
+    if (lead) {
+        char eta[96];
+        eta_text(eta, sizeof eta, o, e, st);
+        stage_line(o, e, st, eta, shared ? g : 1);
+    }
+    double t0 = xai_now();
+    const char *cmd = st == ST_CONFOUND ? "evaluate" : stage_names[st];
+    int r = shared ? run_in_group(o, e, a, stage_names[st], cmd) : lead ? run_child(o, e, a, stage_names[st]) : 0;
+    if (g > 1 && !shared) r = xai_mpi_max_idle(r); /* the group waits for its leader's child */
+    e->stage_s[st] = xai_now() - t0;
+    e->stage_ran[st] = 1;
+    if (r == 0 && lead && st == ST_EXPORT) xai_write_file_atomic(f->plot, "ok\n", 3); /* export's own output marker */
+    if (r == 0 && lead) write_record(e, stage_names[st], key, e->stage_s[st], shared ? g : 1);
+    return r;
+}
+
+/* Runs one stage unless its record says it is up to date. Returns the stage's exit code. Under
+ * mpirun in a group, its leader reads the records and the group follows. */
 static int stage(const repro_opts *o, experiment *e, int st)
 {
+    enum { SKIP, CURRENT, RUN };
     stage_files f;
     stage_files_of(&f, e);
     stage_io(&f, st);
     argbuf *a = xai_calloc(1, sizeof *a);
     stage_args(a, o, e, st, &f);
-    const char *const *inputs = f.in, *const *outputs = f.out;
-    const char *plot = f.plot;
-    char key[8192];
-    make_key(key, sizeof key, e, o, inputs);
-    int r = 0;
-    /* fetch has no output of ours to check; the fetch command itself is a no-op on verified data. */
-    if (stage_skipped(e, st)) {
+    char key[8192] = "";
+    int todo = -1, r = 0;
+    if (xai_mpi_rank() == 0) {
+        make_key(key, sizeof key, e, o, f.in);
+        /* fetch has no output of ours to check; the fetch command itself is a no-op on verified data. */
+        if (stage_skipped(e, st)) todo = SKIP;
+        else if (st != ST_FETCH && up_to_date(e, o, stage_names[st], key, f.out)) todo = CURRENT;
+        else todo = RUN;
+    }
+    todo = xai_mpi_max_idle(todo);
+    if (todo == SKIP) {
         e->stage_s[st] = 0;
-    } else if (st != ST_FETCH && up_to_date(e, o, stage_names[st], key, outputs)) {
-        e->stage_s[st] = recorded_seconds(e, stage_names[st]);
-        stage_line(o, e, st, ": up to date");
+    } else if (todo == CURRENT) {
+        e->stage_s[st] = recorded_seconds(e, stage_names[st], NULL);
+        if (xai_mpi_rank() == 0) stage_line(o, e, st, ": up to date", 1);
     } else {
-        char eta[96];
-        eta_text(eta, sizeof eta, o, e, st);
-        stage_line(o, e, st, eta);
-        double t0 = xai_now();
-        r = run_child(o, e, a, stage_names[st]);
-        e->stage_s[st] = xai_now() - t0;
-        e->stage_ran[st] = 1;
-        if (r == 0 && st == ST_EXPORT) xai_write_file_atomic(plot, "ok\n", 3); /* export's own output marker */
-        if (r == 0) write_record(e, stage_names[st], key, e->stage_s[st]);
+        r = todo == RUN ? run_stage(o, e, st, a, &f, key) : 1; /* else MPI failed */
     }
     free(a);
     return r;
@@ -471,6 +552,7 @@ static int run_stages(const repro_opts *o, experiment *e, int first, int last)
     for (int st = first; st <= last; st++) {
         int r = stage(o, e, st);
         if (r == 0) continue;
+        if (xai_mpi_rank() != 0) return r; /* a group's leader says it */
         if (e->log[0]) {
             fprintf(stderr, "xai reproduce: [%s] stage %s failed (exit %d); the end of %s:\n", e->name,
                     stage_names[st], r, e->log);
@@ -512,7 +594,7 @@ static xai_status experiment_init(experiment *e, const repro_opts *o, const char
     snprintf(e->config, sizeof e->config, "%s", config);
     snprintf(e->dir, sizeof e->dir, "%s/%s", o->results, e->name);
     e->seed_k = seed_k;
-    for (int st = 0; st < NSTAGE; st++) e->prev_s[st] = recorded_seconds(e, stage_names[st]);
+    for (int st = 0; st < NSTAGE; st++) e->prev_s[st] = recorded_seconds(e, stage_names[st], &e->prev_ranks[st]);
     XAI_TRY(xai_config_load(&e->cfg, e->config));
     long seed;
     xai_status s = xai_config_int(&e->cfg, "experiment", "seed", 1, &seed);
@@ -662,6 +744,10 @@ static int parse_options(repro_opts *o, int argc, char **argv)
         {"--rates", XAI_ARG_STR, &o->rates, "FILE", 0, 0,
          "with --predict: the rates of every net from FILE ('rates *', then 'kind GFLOP/s'\n"
          "lines, 'end'; experiments/README.md) instead of measuring them"},
+        {"--shard-stages", XAI_ARG_FLAG, &o->shard, NULL, 0, 0,
+         "under mpirun: ranks to spare share the explain, evaluate and confound stages of the\n"
+         "long chains, sharded over images; the values then equal a serial run's to float\n"
+         "rounding, not bit for bit (experiments/slurm/README.md)"},
         {"--verbose", XAI_ARG_FLAG, &o->verbose, NULL, 0, 0,
          "every stage's command and messages here, and no logs (default: one line per stage and\n"
          "the progress bar; the messages go to <results>/<experiment>/logs/<stage>.log)"},
@@ -701,6 +787,8 @@ static int parse_options(repro_opts *o, int argc, char **argv)
     o->self = self;
     int threads = xai_threads();
     o->threads = o->jobs > 1 ? (threads / o->jobs > 0 ? threads / o->jobs : 1) : 0;
+    o->rank = xai_mpi_rank();
+    o->ranks = xai_mpi_size();
     if (xai_mpi_size() > 1) {
         if (o->jobs > 1) {
             fprintf(stderr, "xai reproduce: --jobs %d under mpirun: the ranks are the jobs; leave --jobs out\n", o->jobs);
@@ -715,7 +803,8 @@ static int parse_options(repro_opts *o, int argc, char **argv)
  * experiment, at most `jobs` at once; the children rerun the stage logic and the parent reads
  * their stage records afterwards. 1 when one failed. */
 /* mpirun -n R: rank 0 fetches every dataset, then each experiment's later stages run on one rank
- * (experiments/schedule.c); the stage records are shared, as with --jobs. */
+ * or on a group of ranks that shares its explain and evaluate stages (experiments/schedule.c); the
+ * stage records are shared, as with --jobs. */
 typedef struct {
     const repro_opts *o;
     experiment *exps;
@@ -736,19 +825,57 @@ static int chain_of(void *ctx, int i)
     return run_stages(rr->o, &rr->exps[i], ST_FETCH + 1, NSTAGE - 1);
 }
 
+/* For the plan only (the run checks each record's input checksums): a stage looks up to date when
+ * its record names this config, version, profile and seed, its outputs exist and none of its
+ * inputs is newer than the record; that reads no file but the record. */
+static int looks_current(const repro_opts *o, const experiment *e, int st)
+{
+    stage_files f;
+    stage_files_of(&f, e);
+    stage_io(&f, st);
+    char key[1024], rec[600];
+    make_key(key, sizeof key, e, o, NULL);
+    record_path(rec, sizeof rec, e, stage_names[st]);
+    struct stat r, in;
+    if (!up_to_date(e, o, stage_names[st], key, f.out) || stat(rec, &r)) return 0;
+    for (int i = 0; f.in[i]; i++)
+        if (stat(f.in[i], &in) || in.st_mtim.tv_sec > r.st_mtim.tv_sec ||
+            (in.st_mtim.tv_sec == r.st_mtim.tv_sec && in.st_mtim.tv_nsec > r.st_mtim.tv_nsec))
+            return 0;
+    return 1;
+}
+
+/* A chain's work left, in seconds on one rank (a record's wall time x its ranks): solo, of the
+ * stages its group's leader runs, and shared, of those a group shares; both -1 when a stage to run
+ * never recorded its time. Every stage after the first to run runs too (its inputs change). */
+static void chain_cost(const repro_opts *o, const experiment *e, double *solo, double *shared)
+{
+    int stale = 0;
+    *solo = *shared = 0;
+    for (int st = ST_FETCH + 1; st < NSTAGE; st++) {
+        if (stage_skipped(e, st) || (!stale && looks_current(o, e, st))) continue;
+        stale = 1;
+        if (e->prev_s[st] < 0) {
+            *solo = *shared = -1;
+            return;
+        }
+        *(shared_stage(st) ? shared : solo) += e->prev_s[st] * e->prev_ranks[st];
+    }
+}
+
 static int run_ranks(const repro_opts *o, experiment *exps, int ne)
 {
-    double cost[MAX_EXP];
+    double solo[MAX_EXP], shared[MAX_EXP];
     for (int i = 0; i < ne; i++) {
-        cost[i] = 0;
-        for (int s = ST_FETCH + 1; s < NSTAGE && cost[i] >= 0; s++)
-            cost[i] = exps[i].prev_s[s] >= 0 ? cost[i] + exps[i].prev_s[s] : -1;
+        chain_cost(o, &exps[i], &solo[i], &shared[i]);
+        if (!o->shard) solo[i] = solo[i] < 0 || shared[i] < 0 ? -1 : solo[i] + shared[i];
     }
     rank_run rr = {o, exps, ne};
-    xai_sched_plan p = {ne, cost, fetch_all, chain_of, &rr};
+    /* Without --shard-stages no stage is shared: one chain at a time a rank, bit for bit as serial. */
+    xai_sched_plan p = {ne, solo, o->shard ? shared : NULL, fetch_all, chain_of, &rr};
     int failed = xai_sched_run(&p);
     for (int i = 0; i < ne; i++)
-        for (int s = 0; s < NSTAGE; s++) exps[i].stage_s[s] = recorded_seconds(&exps[i], stage_names[s]);
+        for (int s = 0; s < NSTAGE; s++) exps[i].stage_s[s] = recorded_seconds(&exps[i], stage_names[s], NULL);
     return failed;
 }
 
@@ -780,7 +907,7 @@ static int run_all(const repro_opts *o, experiment *exps, int ne)
         if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) failed = 1;
     }
     for (int i = 0; i < ne; i++)
-        for (int s = 0; s < NSTAGE; s++) exps[i].stage_s[s] = recorded_seconds(&exps[i], stage_names[s]);
+        for (int s = 0; s < NSTAGE; s++) exps[i].stage_s[s] = recorded_seconds(&exps[i], stage_names[s], NULL);
     return failed;
 }
 

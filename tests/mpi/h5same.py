@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 
 VOLATILE = {"command", "mpi_ranks", "model_path", "attributions_path", "program_version", "threads", "created_utc",
-            "model_sha256"}  # the model file's hash covers its training timings
+            "model_sha256", "config_path"}  # the model file's hash covers its training timings
 
 
 def volatile(name):

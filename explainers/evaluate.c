@@ -1076,7 +1076,8 @@ xai_status xai_evaluate(const xai_eval_opts *o, FILE *log)
         (s = xai_outputs_differ("--summary", o->summary, out_opt, out)) != XAI_OK)
         goto done;
     if ((s = read_input(&in, o->attributions, o->n, o->methods)) != XAI_OK) goto done;
-    if (o->ig_curve && (s = check_ig_curve_methods(&in, o->ig_curve_methods)) != XAI_OK) goto done;
+    /* Checked with or without --ig-curve: a typo must not pass silently because the curve is off. */
+    if ((s = check_ig_curve_methods(&in, o->ig_curve_methods)) != XAI_OK) goto done;
     if ((s = xai_model_load(&m, o->model, o->batch)) != XAI_OK) goto done;
     xai_eval_begin(m, 1); /* our own model: nothing to restore */
     r = (xai_metrics){.model_path = o->model, .attributions_path = o->attributions, .model_sha256 = in.h.model_sha256,

@@ -847,6 +847,29 @@ static void test_explain_unused_options(void **state)
     free(model), free(img), free(out);
 }
 
+/* Found by the sweep (cli-values): `evaluate --ig-curve no --ig-curve-methods abc` ran with rc 0:
+ * the list was checked only when the IG curve ran. */
+static void test_evaluate_unused_curve_methods(void **state)
+{
+    (void)state;
+    char *model = good_model(), *img = in_dir("img.jpg"), *out = in_dir("ex.h5"), *ev = in_dir("ev.h5"),
+         args[2048], err[1024];
+    size_t n;
+    char *jpg = archive_seed("jpeg-valid", &n);
+    put(img, jpg, n);
+    free(jpg);
+    snprintf(args, sizeof args, "explain --model '%s' --images '%s' --methods gradient --heatmaps none --out '%s'", model,
+             img, out);
+    assert_int_equal(xai_run(args, err, sizeof err), 0);
+    snprintf(args, sizeof args,
+             "evaluate --model '%s' --attributions '%s' --out '%s' --ig-curve no --ig-curve-methods abc --sanity no",
+             model, out, ev);
+    assert_int_equal(xai_run(args, err, sizeof err), 1);
+    if (!strstr(err, "--ig-curve-methods abc: 'abc' is not an IG method"))
+        fail_msg("evaluate --ig-curve-methods abc: '%s'", err);
+    free(model), free(img), free(out), free(ev);
+}
+
 /* Found by the sweep (cli-values): `xai import net.onnx --out net.onnx` replaced the ONNX file by
  * the model file (rc 0); so did --out = the --classes @FILE. */
 static void test_import_out_not_input(void **state)
@@ -1039,6 +1062,7 @@ int main(void)
         cmocka_unit_test(test_archive_seeds_valid), cmocka_unit_test(test_explain_unused_options),
         cmocka_unit_test(test_cache_stated_values), cmocka_unit_test(test_import_out_not_input),
         cmocka_unit_test(test_flip_schedule_huge_steps), cmocka_unit_test(test_image_fifo),
+        cmocka_unit_test(test_evaluate_unused_curve_methods),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

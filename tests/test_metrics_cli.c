@@ -497,11 +497,12 @@ static void test_ig_curve_methods(void **state)
         assert_non_null(strstr(xai_errmsg(), "ig, ig-uniform"));
         assert_int_equal(access(out, F_OK), -1);
     }
-    /* Without --ig-curve the option has nothing to check. */
+    /* Without --ig-curve the list is still checked (a typo must not pass because the curve is off). */
     const char *off[] = {"evaluate", "--model", model, "--attributions", attr, "--out", out, "--steps", "2",
-                         "--metrics", "none", "--ig-curve-methods", "nothing", NULL};
-    assert_int_equal(run(off), 0);
-    unlink(out);
+                         "--metrics", "none", "--ig-curve", "no", "--ig-curve-methods", "nothing", NULL};
+    assert_int_equal(run(off), 1);
+    assert_non_null(strstr(xai_errmsg(), "'nothing'"));
+    assert_int_equal(access(out, F_OK), -1);
 }
 
 /* The fitted order and the steps for a target error on exact power laws. */

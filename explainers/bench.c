@@ -328,7 +328,10 @@ static xai_status randomisation_step(void *p)
 {
     bench_ctx *c = p;
     xai_sanity_result r;
-    XAI_TRY(xai_sanity_cascade(&r, c->m, c->x, c->t, NULL, c->n, xai_method_attr_fn, &c->meth, 1));
+    xai_method_attr ma = {&c->meth, NULL}; /* as xai evaluate runs it */
+    xai_status s = xai_sanity_cascade(&r, c->m, c->x, c->t, NULL, c->n, xai_method_attr_cached_fn, &ma, 1);
+    xai_method_attr_free(&ma);
+    XAI_TRY(s);
     c->forwards = (double)r.nsteps * c->n;
     xai_sanity_result_free(&r);
     return XAI_OK;

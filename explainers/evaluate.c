@@ -482,10 +482,12 @@ static xai_status sanity_rows(xai_sanity_result *r, const eval_input *in, xai_mo
     int64_t b, e;
     xai_mpi_shard(n, &b, &e);
     xai_status s = XAI_OK;
-    if (e > b)
+    if (e > b) {
+        xai_method_attr ma = {meth, NULL}; /* one explainer through the cascade, refreshed at each step */
         s = xai_sanity_cascade(r, m, in->h.inputs + (size_t)b * size, in->h.targets + b, in->h.indices + b,
-                               (int)(e - b), xai_method_attr_fn, meth, seed);
-    else
+                               (int)(e - b), xai_method_attr_cached_fn, &ma, seed);
+        xai_method_attr_free(&ma);
+    } else
         xai_sanity_alloc(r, m, 0);
     XAI_TRY(xai_mpi_agree(s));
     XAI_TRY(GATHER_COLS(r->spearman, r->nsteps, n, b, e));

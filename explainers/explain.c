@@ -83,6 +83,24 @@ xai_status xai_method_attr_fn(void *ctx, xai_model *m, const float *x, const int
     return s;
 }
 
+xai_status xai_explainer_refresh(xai_explainer *e) { return e->lrp ? xai_lrp_refresh(e->lrp, e->m) : XAI_OK; }
+
+xai_status xai_method_attr_cached_fn(void *ctx, xai_model *m, const float *x, const int32_t *target,
+                                     const int64_t *ids, int n, float *attr)
+{
+    xai_method_attr *a = ctx;
+    if (a->e && a->e->m != m) xai_method_attr_free(a);
+    if (a->e) XAI_TRY(xai_explainer_refresh(a->e));
+    else XAI_TRY(xai_explainer_create(&a->e, a->meth, m));
+    return xai_explainer_run(a->e, x, target, ids, n, attr, NULL);
+}
+
+void xai_method_attr_free(xai_method_attr *a)
+{
+    xai_explainer_free(a->e);
+    a->e = NULL;
+}
+
 int xai_explain_default_rows(const xai_model *m)
 {
     /* Wider batches amortise each layer's fixed costs (the engine's GEMMs group up to 8

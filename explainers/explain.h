@@ -161,6 +161,11 @@ double xai_lrp_flops(const xai_lrp *c);
 xai_status xai_lrp_set_layer_rule(xai_lrp *c, int layer, xai_lrp_rule r);
 /* "index type rule" per layer, one line each (malloc'd). */
 char *xai_lrp_describe(const xai_lrp *c);
+/* Rebuilds what c derived from a model's weights (the folded weights, each rule's modified weights,
+ * biases and constant responses) from m's current ones, in c's own buffers: the same as a fresh
+ * xai_lrp_create from m, rules set by xai_lrp_set_layer_rule kept. m must have the structure and
+ * normalisation of the model c was built from (the randomisation cascade changes weights only). */
+xai_status xai_lrp_refresh(xai_lrp *c, const xai_model *m);
 /* Relevance starts as the target logit and is propagated to the input: attr (N, C, H, W).
  * residual[i] = sum(attr_i) - f_target(x_i); layer_sums[i * (L + 1) + j] = sum of the relevance
  * at the input of layer j (j = L: the output). Both may be NULL. Any n (batched by rows). */
@@ -260,6 +265,19 @@ int xai_explain_default_rows(const xai_model *m);
 /* Matches metrics.h's xai_attr_fn: ctx is a const xai_method *; ids as xai_explainer_run's. */
 xai_status xai_method_attr_fn(void *ctx, xai_model *m, const float *x, const int32_t *target, const int64_t *ids,
                               int n, float *attr);
+/* Rebuilds what e derived from its model's weights (LRP: xai_lrp_refresh), after the caller changed them. */
+xai_status xai_explainer_refresh(xai_explainer *e);
+/* The same for a model whose weights change between calls (the randomisation cascade): ctx is an
+ * xai_method_attr, whose explainer is made on the first call and refreshed from m's current
+ * weights on every later one (a new one when m is another model), so that each call gives what
+ * xai_method_attr_fn gives without rebuilding LRP's canonised net and buffers. */
+typedef struct {
+    const xai_method *meth;
+    xai_explainer *e; /* NULL until the first call */
+} xai_method_attr;
+xai_status xai_method_attr_cached_fn(void *ctx, xai_model *m, const float *x, const int32_t *target,
+                                     const int64_t *ids, int n, float *attr);
+void xai_method_attr_free(xai_method_attr *a); /* frees the explainer; a->meth stays */
 
 /* ------------------------------------------------------------ xai explain */
 

@@ -219,9 +219,11 @@ static void affine_bwd(const xai_layer *l, const float *w, const float *s, const
     else xai_linear_backward(din, s, in, &t, n);
 }
 
-static float *map_weights(const xai_layer *l, int kind, double gamma)
+/* *dst (made on first use, then overwritten: a refresh reuses it) = l's weights under a rule's map. */
+static void map_weights(float **dst, const xai_layer *l, int kind, double gamma)
 {
-    float *w = xai_malloc(l->nw * sizeof *w);
+    if (!*dst) *dst = xai_malloc(l->nw * sizeof **dst);
+    float *w = *dst;
     for (size_t j = 0; j < l->nw; j++) {
         float v = l->w[j];
         switch (kind) {
@@ -233,15 +235,14 @@ static float *map_weights(const xai_layer *l, int kind, double gamma)
         default: w[j] = 1; break;
         }
     }
-    return w;
 }
 
-static float *map_bias(const xai_layer *l, int kind, double gamma)
+static void map_bias(float **dst, const xai_layer *l, int kind, double gamma)
 {
-    float *b = xai_calloc(l->out.c, sizeof *b);
-    if (!l->bias) return b;
+    if (!*dst) *dst = xai_malloc(l->out.c * sizeof **dst);
+    float *b = *dst;
     for (int j = 0; j < l->out.c; j++) {
-        float v = l->b[j];
+        float v = l->bias ? l->b[j] : 0;
         switch (kind) {
         case 0: b[j] = v > 0 ? v : 0; break;
         case 1: b[j] = v < 0 ? v : 0; break;
@@ -250,19 +251,18 @@ static float *map_bias(const xai_layer *l, int kind, double gamma)
         default: b[j] = v * v; break;
         }
     }
-    return b;
 }
 
-/* One sample of `w` applied to a constant input (value v, or the per-element image `img`). */
-static float *const_response(xai_lrp *c, const xai_layer *l, const float *w, const float *img, float v)
+/* *dst (made on first use) = one sample of `w` applied to a constant input (value v, or the
+ * per-element image `img`). */
+static void const_response(float **dst, const xai_layer *l, const float *w, const float *img, float v)
 {
-    const size_t isz = xai_shape_size(l->in), osz = xai_shape_size(l->out);
-    float *x = xai_malloc(isz * sizeof *x), *z = xai_malloc(osz * sizeof *z);
+    const size_t isz = xai_shape_size(l->in);
+    if (!*dst) *dst = xai_malloc(xai_shape_size(l->out) * sizeof **dst);
+    float *x = xai_malloc(isz * sizeof *x);
     for (size_t j = 0; j < isz; j++) x[j] = img ? img[j] : v;
-    affine_fwd(l, w, x, z, 1);
+    affine_fwd(l, w, x, *dst, 1);
     free(x);
-    (void)c;
-    return z;
 }
 
 /* Data-range bounds at the input of layer `li`: the model's [low, high] pushed through the
@@ -305,6 +305,8 @@ static xai_status zbox_bounds(xai_lrp *c, int li)
 
 static void pack_fused(xai_lrp *c, int i);
 
+/* The modified weights, biases and constant responses layer i's rule needs, from its current
+ * weights: made on first use, recomputed in place (xai_lrp_refresh). */
 static xai_status prepare_layer(xai_lrp *c, int i)
 {
     const xai_layer *l = &c->m->layers[i];
@@ -312,33 +314,32 @@ static xai_status prepare_layer(xai_lrp *c, int i)
     switch (c->rule[i]) {
     case XAI_LRP_GAMMA:
     case XAI_LRP_GAMMA_PLAIN:
-        if (!a->wgam) a->wgam = map_weights(l, 2, c->o.gamma), a->bgam = map_bias(l, 2, c->o.gamma);
-        if (c->rule[i] == XAI_LRP_GAMMA && !a->wgamn)
-            a->wgamn = map_weights(l, 5, c->o.gamma), a->bgamn = map_bias(l, 5, c->o.gamma);
+        map_weights(&a->wgam, l, 2, c->o.gamma), map_bias(&a->bgam, l, 2, c->o.gamma);
+        if (c->rule[i] == XAI_LRP_GAMMA) map_weights(&a->wgamn, l, 5, c->o.gamma), map_bias(&a->bgamn, l, 5, c->o.gamma);
         break;
     case XAI_LRP_ALPHABETA:
-        if (!a->wpos) a->wpos = map_weights(l, 0, 0), a->bpos = map_bias(l, 0, 0);
-        if (!a->wneg) a->wneg = map_weights(l, 1, 0), a->bneg = map_bias(l, 1, 0);
+        map_weights(&a->wpos, l, 0, 0), map_bias(&a->bpos, l, 0, 0);
+        map_weights(&a->wneg, l, 1, 0), map_bias(&a->bneg, l, 1, 0);
         break;
     case XAI_LRP_FLAT:
-        if (!a->wones) a->wones = map_weights(l, 4, 0);
-        if (!a->zflat) a->zflat = const_response(c, l, a->wones, NULL, 1.0f);
+        map_weights(&a->wones, l, 4, 0);
+        const_response(&a->zflat, l, a->wones, NULL, 1.0f);
         break;
     case XAI_LRP_WSQUARE:
-        if (!a->wsq) a->wsq = map_weights(l, 3, 0);
-        if (!a->zsq) a->zsq = const_response(c, l, a->wsq, NULL, 1.0f);
+        map_weights(&a->wsq, l, 3, 0);
+        const_response(&a->zsq, l, a->wsq, NULL, 1.0f);
         break;
-    case XAI_LRP_ZBOX:
+    case XAI_LRP_ZBOX: {
         XAI_TRY(zbox_bounds(c, i));
-        if (!a->wpos) a->wpos = map_weights(l, 0, 0), a->bpos = map_bias(l, 0, 0);
-        if (!a->wneg) a->wneg = map_weights(l, 1, 0), a->bneg = map_bias(l, 1, 0);
-        if (!a->zbc) {
-            float *zl = const_response(c, l, a->wpos, a->lo, 0), *zh = const_response(c, l, a->wneg, a->hi, 0);
-            for (size_t j = 0; j < xai_shape_size(l->out); j++) zl[j] += zh[j];
-            free(zh);
-            a->zbc = zl;
-        }
+        map_weights(&a->wpos, l, 0, 0), map_bias(&a->bpos, l, 0, 0);
+        map_weights(&a->wneg, l, 1, 0), map_bias(&a->bneg, l, 1, 0);
+        float *zh = NULL;
+        const_response(&a->zbc, l, a->wpos, a->lo, 0);
+        const_response(&zh, l, a->wneg, a->hi, 0);
+        for (size_t j = 0; j < xai_shape_size(l->out); j++) a->zbc[j] += zh[j];
+        free(zh);
         break;
+    }
     default: break;
     }
     pack_fused(c, i);
@@ -429,6 +430,29 @@ xai_status xai_lrp_create(xai_lrp **out, const xai_model *m, const xai_lrp_opts 
     *out = c;
 done:
     if (s != XAI_OK) xai_lrp_free(c);
+    return s;
+}
+
+xai_status xai_lrp_refresh(xai_lrp *c, const xai_model *m)
+{
+    xai_model *f = NULL;
+    /* One row: only the folded weights are wanted, the arenas stay untouched. */
+    XAI_TRY(xai_model_fold_batchnorm(&f, m, 1));
+    xai_status s = XAI_OK;
+    if (f->nlayers != c->m->nlayers || f->nparams != c->m->nparams || f->nbuffers != c->m->nbuffers ||
+        memcmp(f->mean, c->m->mean, sizeof f->mean) || memcmp(f->std, c->m->std, sizeof f->std)) {
+        s = xai_fail(XAI_EINVAL,
+                     "LRP refresh: the model folds to %d layers and %zu parameters (or normalises otherwise), not the "
+                     "%d and %zu it was built for",
+                     f->nlayers, f->nparams, c->m->nlayers, c->m->nparams);
+        goto done;
+    }
+    memcpy(c->m->params, f->params, f->nparams * sizeof *f->params);
+    if (f->nbuffers) memcpy(c->m->buffers, f->buffers, f->nbuffers * sizeof *f->buffers);
+    for (int i = 0; i < c->m->nlayers && s == XAI_OK; i++)
+        if (c->rule[i] >= 0) s = prepare_layer(c, i);
+done:
+    xai_model_free(f);
     return s;
 }
 
@@ -794,29 +818,30 @@ static int fused_at(const xai_lrp *c, int i)
     return r == XAI_LRP_ZERO || r == XAI_LRP_EPSILON || r == XAI_LRP_ALPHABETA || r == XAI_LRP_GAMMA;
 }
 
-static float *packed(const xai_layer *l, const float *w, int transposed)
+/* *dst (made on first use, then overwritten) = w packed for the fused kernels. */
+static void packed(float **dst, const xai_layer *l, const float *w, int transposed)
 {
-    float *p = xai_malloc(xai_conv2d_packed_floats(l) * sizeof *p);
-    xai_conv2d_pack(p, w, l, transposed);
-    return p;
+    if (!*dst) *dst = xai_malloc(xai_conv2d_packed_floats(l) * sizeof **dst);
+    xai_conv2d_pack(*dst, w, l, transposed);
 }
 
 static void pack_fused(xai_lrp *c, int i)
 {
     layer_aux *a = &c->aux[i];
-    for (int k = 0; k < 4; k++) free(a->pk[k]), a->pk[k] = NULL;
-    if (!fused_at(c, i)) return;
     const xai_layer *l = &c->m->layers[i];
     const float *w0 = l->w, *w1 = NULL;
     if (c->rule[i] == XAI_LRP_ALPHABETA) w0 = a->wpos, w1 = c->beta[i] != 0 ? a->wneg : NULL;
     if (c->rule[i] == XAI_LRP_GAMMA) w0 = a->wgam, w1 = a->wgamn;
     const float *w[2] = {w0, w1};
-    for (int k = 0; k < 2; k++)
-        if (w[k]) {
-            /* epsilon's denominators are the forward pass's own outputs */
-            if (w[k] != l->w) a->pk[2 * k] = packed(l, w[k], 0);
-            a->pk[2 * k + 1] = packed(l, w[k], 1);
-        }
+    const int fused = fused_at(c, i);
+    for (int k = 0; k < 2; k++) {
+        /* epsilon's denominators are the forward pass's own outputs */
+        const int fwd = fused && w[k] && w[k] != l->w, bwd = fused && w[k];
+        if (fwd) packed(&a->pk[2 * k], l, w[k], 0);
+        else free(a->pk[2 * k]), a->pk[2 * k] = NULL;
+        if (bwd) packed(&a->pk[2 * k + 1], l, w[k], 1);
+        else free(a->pk[2 * k + 1]), a->pk[2 * k + 1] = NULL;
+    }
 }
 
 /* Per-layer sums of relevance on the pool's grid, in the order of the dense relevance at the pool's

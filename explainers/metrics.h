@@ -207,7 +207,9 @@ typedef struct {
     float *ssim;          /* (nsteps, N) */
 } xai_sanity_result;
 
-xai_status xai_sanity_cascade(xai_sanity_result *r, const xai_model *m, const float *x /* (N, C, H, W) */,
+/* m's conv/linear weights are randomised in place and restored before the call returns (fn
+ * sees m itself at every step, with the same pointer: xai_method_attr_cached_fn). */
+xai_status xai_sanity_cascade(xai_sanity_result *r, xai_model *m, const float *x /* (N, C, H, W) */,
                               const int32_t *target /* (N) */, const int64_t *ids /* (N) or NULL: 0..n-1 */, int n,
                               xai_attr_fn fn, void *ctx, uint64_t seed);
 /* The cascade's steps and layers for m, with zeroed (nsteps, n) arrays (n >= 0): the result that

@@ -150,52 +150,64 @@ void xai_sanity_alloc(xai_sanity_result *r, const xai_model *m, int n)
         if (m->layers[i].type == XAI_CONV2D || m->layers[i].type == XAI_LINEAR) r->layer[s++] = i;
 }
 
-xai_status xai_sanity_cascade(xai_sanity_result *r, const xai_model *m, const float *x, const int32_t *target,
+/* The similarities of step s, image by image: images are independent, so threads take them in any order. */
+static void step_similarity(xai_sanity_result *r, int s, const float *a0, const float *a1, xai_shape shape)
+{
+    const size_t size = xai_shape_size(shape);
+    const int n = r->n;
+#pragma omp parallel for schedule(dynamic)
+    for (int i = 0; i < n; i++) {
+        double sim[3];
+        xai_map_similarity(sim, a0 + (size_t)i * size, a1 + (size_t)i * size, shape);
+        size_t at = (size_t)s * n + i;
+        r->spearman[at] = (float)sim[0];
+        r->spearman_abs[at] = (float)sim[1];
+        r->ssim[at] = (float)sim[2];
+    }
+}
+
+xai_status xai_sanity_cascade(xai_sanity_result *r, xai_model *m, const float *x, const int32_t *target,
                               const int64_t *ids, int n, xai_attr_fn fn, void *ctx, uint64_t seed)
 {
     memset(r, 0, sizeof *r);
     if (n <= 0) return xai_fail(XAI_EINVAL, "sanity check: no images (n = %d)", n);
-    xai_model *w = NULL, *rnd = NULL;
-    XAI_TRY(xai_model_clone(&w, m, m->max_batch));
-    xai_status st = xai_model_clone(&rnd, m, 1);
-    if (st != XAI_OK) {
-        xai_model_free(w);
-        return st;
-    }
+    xai_model *rnd = NULL;
+    XAI_TRY(xai_model_clone(&rnd, m, 1));
     xai_model_init(rnd, seed);
-    xai_eval_begin(w, 0); /* a private copy: nothing to restore */
+    /* The layers are randomised in m itself, whose arenas are warm (a clone of m's capacity costs a
+     * page fault per 4 KiB of activations on first use), and its weights restored at the end. */
+    float *saved = xai_malloc(m->nparams * sizeof *saved);
+    memcpy(saved, m->params, m->nparams * sizeof *saved);
+    const uint64_t step = m->step;
+    xai_eval_scope scope = xai_eval_begin(m, 0);
     xai_sanity_alloc(r, m, n);
 
     size_t size = xai_shape_size(m->in);
     float *a0 = xai_malloc((size_t)n * size * sizeof *a0), *a1 = xai_malloc((size_t)n * size * sizeof *a1);
     xai_progress p;
     xai_progress_start(&p, "randomisation", r->nsteps, "step");
-    st = attribute_all(a0, w, x, target, ids, n, fn, ctx);
+    xai_status st = attribute_all(a0, m, x, target, ids, n, fn, ctx);
     for (int s = 0; st == XAI_OK && s < r->nsteps; s++) {
         if (s > 0) {
             const xai_layer *src = &rnd->layers[r->layer[s]];
-            xai_layer *dst = &w->layers[r->layer[s]];
+            xai_layer *dst = &m->layers[r->layer[s]];
             memcpy(dst->w, src->w, src->nw * sizeof *dst->w);
             if (src->nb) memcpy(dst->b, src->b, src->nb * sizeof *dst->b);
-            st = attribute_all(a1, w, x, target, ids, n, fn, ctx);
+            st = attribute_all(a1, m, x, target, ids, n, fn, ctx);
             if (st != XAI_OK) break;
         } else {
             memcpy(a1, a0, (size_t)n * size * sizeof *a1);
         }
-        for (int i = 0; i < n; i++) {
-            double sim[3];
-            xai_map_similarity(sim, a0 + (size_t)i * size, a1 + (size_t)i * size, m->in);
-            size_t at = (size_t)s * n + i;
-            r->spearman[at] = (float)sim[0];
-            r->spearman_abs[at] = (float)sim[1];
-            r->ssim[at] = (float)sim[2];
-        }
+        step_similarity(r, s, a0, a1, m->in);
         xai_progress_update(&p, s + 1);
     }
     xai_progress_end(&p, NULL);
+    memcpy(m->params, saved, m->nparams * sizeof *saved);
+    m->step = step;
+    xai_eval_end(m, scope);
+    free(saved);
     free(a0);
     free(a1);
-    xai_model_free(w);
     xai_model_free(rnd);
     if (st != XAI_OK) xai_sanity_result_free(r);
     return st;

@@ -775,6 +775,72 @@ static void test_composites(void **state)
     xai_model_free(m);
 }
 
+/* ------------------------------------------------------------- refresh */
+
+/* After the weights change in place (the randomisation cascade), a refreshed context gives bit
+ * for bit what a fresh one gives, for every composite (fused conv + relu + pool, folded batch
+ * norm, flat, w^2 and z^B constant responses), a rule set by hand kept. */
+static void test_refresh(void **state)
+{
+    (void)state;
+    const char *net = "[model]\ninput = 2x12x12\nclasses = 4\n"
+                      "layer = conv out=6 k=3 pad=1 bias=0\nlayer = bn\nlayer = relu\nlayer = maxpool k=2\n"
+                      "layer = conv out=8 k=3 pad=1\nlayer = relu\nlayer = maxpool k=2\nlayer = flatten\n"
+                      "layer = linear out=9\nlayer = relu\nlayer = linear out=4\n";
+    xai_model *m = model_from(net, 4), *other = model_from(net, 1);
+    randomize(m, 31, 0.1f, 1);
+    randomize(other, 32, 0.1f, 1);
+    m->layers[1].rvar[0] = other->layers[1].rvar[0] = 0.5f;
+    const int n = 3;
+    const size_t isz = xai_shape_size(m->in), np = m->nparams;
+    float *x = random_inputs(n * isz, 12, -0.5f, 1.5f), *a0 = malloc(n * isz * sizeof *a0);
+    float *a1 = malloc(n * isz * sizeof *a1), *a2 = malloc(n * isz * sizeof *a2);
+    float *trained = malloc(np * sizeof *trained);
+    memcpy(trained, m->params, np * sizeof *trained);
+    const int32_t t[3] = {1, 3, 0};
+    static const char *extra[] = {"lrp-flat", "lrp-wsquare", "lrp-zbox", "lrp-gamma", "lrp-0"};
+    for (int k = 0; k < 18; k++) {
+        const char *name = k < 13 ? xai_lrp_composite_names[k] : extra[k - 13];
+        if (!name) continue;
+        xai_lrp_opts o;
+        assert_int_equal(xai_lrp_composite(&o, name), XAI_OK);
+        double r1[3], r2[3];
+        xai_lrp *c, *d;
+        assert_int_equal(xai_lrp_create(&c, m, &o, 4), XAI_OK);
+        assert_int_equal(xai_lrp_set_layer_rule(c, 7, XAI_LRP_WSQUARE), XAI_OK); /* the folded net's middle linear */
+        assert_int_equal(xai_lrp_run(c, x, t, n, a0, NULL, NULL), XAI_OK);
+        memcpy(m->params, other->params, np * sizeof *trained);
+        memcpy(m->buffers, other->buffers, m->nbuffers * sizeof *m->buffers);
+        assert_int_equal(xai_lrp_refresh(c, m), XAI_OK);
+        assert_int_equal(xai_lrp_run(c, x, t, n, a1, r1, NULL), XAI_OK);
+        assert_int_equal(xai_lrp_create(&d, m, &o, 4), XAI_OK);
+        assert_int_equal(xai_lrp_set_layer_rule(d, 7, XAI_LRP_WSQUARE), XAI_OK);
+        assert_int_equal(xai_lrp_run(d, x, t, n, a2, r2, NULL), XAI_OK);
+        if (memcmp(a1, a2, n * isz * sizeof *a1) || memcmp(r1, r2, sizeof r1))
+            fail_msg("%s: the refreshed context differs from a fresh one", name);
+        assert_true(memcmp(a0, a1, n * isz * sizeof *a0) != 0); /* the new weights matter */
+        memcpy(m->params, trained, np * sizeof *trained);
+        assert_int_equal(xai_lrp_refresh(c, m), XAI_OK);
+        assert_int_equal(xai_lrp_run(c, x, t, n, a1, NULL, NULL), XAI_OK);
+        assert_memory_equal(a0, a1, n * isz * sizeof *a0);
+        xai_lrp_free(c);
+        xai_lrp_free(d);
+    }
+    /* Only weights may change: a model of another structure is refused. */
+    xai_model *small = model_from("[model]\ninput = 2x12x12\nclasses = 4\nlayer = flatten\nlayer = linear out=4\n", 1);
+    xai_lrp_opts o;
+    xai_lrp *c;
+    assert_int_equal(xai_lrp_composite(&o, "lrp-epsilon"), XAI_OK);
+    assert_int_equal(xai_lrp_create(&c, m, &o, 2), XAI_OK);
+    assert_int_equal(xai_lrp_refresh(c, small), XAI_EINVAL);
+    assert_non_null(strstr(xai_errmsg(), "refresh"));
+    xai_lrp_free(c);
+    xai_model_free(small);
+    free(x), free(a0), free(a1), free(a2), free(trained);
+    xai_model_free(other);
+    xai_model_free(m);
+}
+
 int main(void)
 {
     xai_quiet = 1;
@@ -783,7 +849,7 @@ int main(void)
         cmocka_unit_test(test_lrp0_is_gradient_x_input), cmocka_unit_test(test_conservation),
         cmocka_unit_test(test_alphabeta_split),  cmocka_unit_test(test_gamma_generalised),
         cmocka_unit_test(test_alphabeta_per_slot), cmocka_unit_test(test_bn_canonisation),
-        cmocka_unit_test(test_composites),
+        cmocka_unit_test(test_composites),       cmocka_unit_test(test_refresh),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "explainers/explain.h"
 #include "explainers/metrics.h"
 
 static void test_spearman(void **state)
@@ -211,6 +212,64 @@ static void test_cascade_parts(void **state)
     xai_model_free(m);
 }
 
+/* The cascade as xai evaluate runs it (one explainer per method, refreshed at every step) gives bit
+ * for bit what a fresh explainer per step gives, with 1 and 2 threads, and leaves the model as it
+ * was. The net has a batch norm that LRP folds and a conv + relu + pool that it fuses. */
+static void test_cascade_cached(void **state)
+{
+    (void)state;
+    const char *spec[6] = {"conv out=4 k=3 pad=1", "bn", "relu", "maxpool k=2", "flatten", "linear out=3"};
+    xai_layer_spec ls[6];
+    for (int i = 0; i < 6; i++) assert_int_equal(xai_layer_spec_parse(&ls[i], spec[i], "test", i + 1), XAI_OK);
+    xai_model *m = NULL;
+    assert_int_equal(xai_model_create(&m, ls, 6, (xai_shape){1, 8, 8}, 3, 8), XAI_OK);
+    xai_model_init(m, 3);
+    for (int c = 0; c < 4; c++) m->layers[1].rmean[c] = 0.1f * c, m->layers[1].rvar[c] = 0.5f + 0.2f * c;
+    for (int i = 0; i < 4; i++) m->mean[i] = 0.2f, m->std[i] = 0.5f;
+    const int n = 6;
+    const size_t size = 64;
+    const int threads = xai_threads();
+    float *x = malloc(n * size * sizeof *x);
+    int32_t t[6];
+    xai_rng r;
+    xai_rng_seed(&r, 4);
+    for (size_t i = 0; i < n * size; i++) x[i] = xai_rng_normal(&r);
+    for (int i = 0; i < n; i++) t[i] = i % 3;
+    float *before = malloc(m->nparams * sizeof *before);
+    memcpy(before, m->params, m->nparams * sizeof *before);
+    static const char *methods[] = {"lrp-epsilon-gamma-box", "lrp-alpha2beta1", "lrp-epsilon-plus-flat", "ig:steps=5",
+                                    "smoothgrad:samples=3", "gradient-x-input"};
+    for (size_t k = 0; k < sizeof methods / sizeof *methods; k++) {
+        xai_method meth;
+        assert_int_equal(xai_method_parse(&meth, methods[k], NULL), XAI_OK);
+        xai_sanity_result fresh, cached[2];
+        assert_int_equal(xai_sanity_cascade(&fresh, m, x, t, NULL, n, xai_method_attr_fn, &meth, 9), XAI_OK);
+        for (int th = 0; th < 2; th++) {
+            xai_set_threads(th + 1);
+            xai_method_attr ma = {&meth, NULL};
+            assert_int_equal(xai_sanity_cascade(&cached[th], m, x, t, NULL, n, xai_method_attr_cached_fn, &ma, 9), XAI_OK);
+            xai_method_attr_free(&ma);
+            assert_null(ma.e);
+            const float *a[3] = {fresh.spearman, fresh.spearman_abs, fresh.ssim};
+            const float *b[3] = {cached[th].spearman, cached[th].spearman_abs, cached[th].ssim};
+            for (int q = 0; q < 3; q++)
+                if (memcmp(a[q], b[q], (size_t)fresh.nsteps * n * sizeof(float)))
+                    fail_msg("%s, %d thread(s): measure %d differs from a fresh explainer per step", methods[k], th + 1, q);
+        }
+        double last = 0;
+        for (int i = 0; i < n; i++) last += cached[0].ssim[(size_t)(cached[0].nsteps - 1) * n + i] / n;
+        assert_true(last < 0.999); /* the randomised net changes every method's map */
+        assert_memory_equal(before, m->params, m->nparams * sizeof *before);
+        xai_sanity_result_free(&fresh);
+        xai_sanity_result_free(&cached[0]);
+        xai_sanity_result_free(&cached[1]);
+    }
+    xai_set_threads(threads);
+    free(before);
+    free(x);
+    xai_model_free(m);
+}
+
 int main(void)
 {
     xai_quiet = 1;
@@ -219,6 +278,7 @@ int main(void)
         cmocka_unit_test(test_ssim),
         cmocka_unit_test(test_cascade),
         cmocka_unit_test(test_cascade_parts),
+        cmocka_unit_test(test_cascade_cached),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -547,6 +547,7 @@ static xai_status maxsens_method(faith_ctx *c, xai_explainer *e, int nms, float 
     XAI_TRY(explain_rows(e, c->m, c->in->x, c->in->target, ids, nms, phi0, "max-sensitivity"));
     for (int i = 0; i < nms; i++) out[i] = 0;
     for (int k = 0; k < runs; k++) {
+#pragma omp parallel for schedule(static)
         for (int i = 0; i < nms; i++) maxsens_input(c, y + (size_t)i * c->size, i, k);
         XAI_TRY(explain_rows(e, c->m, y, c->in->target, ids, nms, phi, "max-sensitivity"));
         for (int i = 0; i < nms; i++) {
@@ -597,6 +598,7 @@ static xai_status randlogit_method(faith_ctx *c, xai_explainer *e, int nrl, floa
     const int64_t *ids = c->in->image_id;
     XAI_TRY(explain_rows(e, c->m, c->in->x, c->in->target, ids, nrl, phi0, "random-logit test"));
     XAI_TRY(explain_rows(e, c->m, c->in->x, c->r->rl_class, ids, nrl, phi, "random-logit test"));
+#pragma omp parallel for schedule(dynamic)
     for (int i = 0; i < nrl; i++) {
         double sim[3];
         xai_map_similarity(sim, phi0 + (size_t)i * c->size, phi + (size_t)i * c->size, c->s);

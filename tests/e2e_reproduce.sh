@@ -78,6 +78,13 @@ nst=$(sed -n 's|^\[stage 1/\([0-9]*\)\].*|\1|p' "$tmp/out" | head -1)
     || { bad "the first run printed more than a line a stage and 3 more ($nst stages)"; cat "$tmp/out"; }
 (cd "$src" && XAI_CONFIGS="$tmp/configs" bash tests/check_results.sh "$tmp/results" tiny) >"$tmp/check" 2>&1 && ok \
     || { bad "results incomplete"; cat "$tmp/check"; }
+# The check itself catches a missing HDF5 object: a readable file without /inputs and /logits (the
+# model file in place of the attributions; HDF5 1.10's `h5dump -H -N` once let this pass).
+cp -r "$tmp/results" "$tmp/broken" && cp "$tmp/broken/tiny/model.h5" "$tmp/broken/tiny/attributions.h5"
+(cd "$src" && XAI_CONFIGS="$tmp/configs" bash tests/check_results.sh "$tmp/broken" tiny) >"$tmp/check" 2>&1
+grep -q "tiny/attributions.h5 lacks /logits" "$tmp/check" && ok \
+    || { bad "check_results.sh missed an attributions file without /logits"; tail -3 "$tmp/check"; }
+rm -rf "$tmp/broken"
 # The confound stage: the same evaluation under blur removal, each option once, and the report's
 # table ranks the methods under zero, blur and ROAD's imputation side by side.
 h5dump -a /perturb "$tmp/results/tiny/metrics-confound.h5" 2>/dev/null | grep -q '"blur"' && ok \

@@ -50,7 +50,7 @@ static int parse(const xai_cmdspec *spec, int argc, char **argv) { return xai_op
 
 int xai_bench_ig(int argc, char **argv)
 {
-    xai_bench_explain_opts o = {"experiments/mnist.ini", NULL, 50, 16, XAI_QUAD_GAUSS, 0, 5, 1, 1, 0, 0, NULL, NULL};
+    xai_bench_explain_opts o = {"experiments/mnist.ini", NULL, 50, 16, XAI_QUAD_GAUSS, 0, 5, 1, 1, 0, 0, NULL, NULL, 0};
     const char *rule = NULL;
     double peak = 0;
     const xai_optdef opts[] = {
@@ -61,6 +61,8 @@ int xai_bench_ig(int argc, char **argv)
         {"--rule", XAI_ARG_STR, &rule, "R", 0, 0,
          "left, right, midpoint, trapezoid, gauss (default) or exact (exact IG;\n--steps unused)"},
         INT("--vs-steps", &o.vs_steps, 1, "with --rule exact: also time gauss IG of S steps on the same images"),
+        {"--unfolded", XAI_ARG_FLAG, &o.unfolded, NULL, 0, 0,
+         "the net with its batch norms as layers of their own, as xai evaluate runs\nits IG step curves (default: folded, as xai explain runs IG)"},
         {"--model", XAI_ARG_STR, &o.model, "FILE", 0, 0, "with --rule exact: a trained model (xai train) instead of\n--config's random net"},
         {"--data", XAI_ARG_STR, &o.data, "FILE", 0, 0, "with --model: a dataset cache (.h5); its first --images test\nimages, explained for the predicted class, replace the random inputs"},
         {NULL, 0, NULL, NULL, 0, 0, NULL},
@@ -84,6 +86,10 @@ int xai_bench_ig(int argc, char **argv)
     o.exact = rule && !strcmp(rule, "exact");
     if (rule && !o.exact && (int)(o.rule = xai_quad_rule_from_name(rule)) < 0) {
         fprintf(stderr, "xai bench ig: --rule must be left, right, midpoint, trapezoid, gauss or exact\n");
+        return 2;
+    }
+    if (o.unfolded && o.exact) {
+        fprintf(stderr, "xai bench ig: --unfolded goes with the quadrature rules, not --rule exact\n");
         return 2;
     }
     if ((o.vs_steps || o.model) && !o.exact) {
@@ -114,7 +120,7 @@ int xai_bench_ig(int argc, char **argv)
 
 int xai_bench_lrp(int argc, char **argv)
 {
-    xai_bench_explain_opts o = {"experiments/mnist.ini", "lrp-epsilon", 0, 0, XAI_QUAD_GAUSS, 0, 5, 1, 1, 0, 0, NULL, NULL};
+    xai_bench_explain_opts o = {"experiments/mnist.ini", "lrp-epsilon", 0, 0, XAI_QUAD_GAUSS, 0, 5, 1, 1, 0, 0, NULL, NULL, 0};
     double peak = 0;
     const xai_optdef opts[] = {
         COMMON_OPTS(o, peak),
@@ -156,7 +162,7 @@ int xai_bench_lrp(int argc, char **argv)
 
 int xai_bench_evaluate(int argc, char **argv)
 {
-    xai_bench_explain_opts o = {"experiments/mnist.ini", NULL, 0, 16, XAI_QUAD_GAUSS, 0, 3, 1, 1, 0, 0, NULL, NULL};
+    xai_bench_explain_opts o = {"experiments/mnist.ini", NULL, 0, 16, XAI_QUAD_GAUSS, 0, 3, 1, 1, 0, 0, NULL, NULL, 0};
     const char *only = NULL;
     double peak = 0;
     const xai_optdef opts[] = {
@@ -166,7 +172,7 @@ int xai_bench_evaluate(int argc, char **argv)
         {"--metric", XAI_ARG_STR, &only, "NAME", 0, 0, "time this metric only (default: all)"},
         {NULL, 0, NULL, NULL, 0, 0, NULL},
     };
-    char help[2048];
+    char help[3072];
     snprintf(help, sizeof help,
              "Throughput of the evaluation metrics on the config's net (random weights and inputs,\n"
              "gradient x input scored; default 3 repeats): for each metric (%s)\n"
@@ -179,7 +185,11 @@ int xai_bench_evaluate(int argc, char **argv)
              "infer_img_per_s: `xai bench infer` on its own, before the metrics. ROAD's imputation is timed apart: road_impute_share of its time,\n"
              "road_forward_per_s_ex_impute and road_vs_infer_ex_impute outside it, and its cost model:\n"
              "road_impute_rows_per_s, road_cg_iters_per_row (all channels) and road_cg_work_per_s\n"
-             "(CG iterations x unknowns a second: the imputation takes work / this).",
+             "(CG iterations x unknowns a second: the imputation takes work / this).\n"
+             "The forward-only metrics run the net as `xai evaluate` runs them and inference: batch\n"
+             "norms as layers of their own; the metrics that explain again, explain's folded net.\n"
+             "similarity_per_s: map pairs compared a second (Spearman, Spearman of |.|, SSIM), as the\n"
+             "randomisation cascade and the random-logit test compare them.",
              xai_bench_metric_names());
     const xai_cmdspec spec = {"xai bench evaluate", "[options]", help, opts, 0};
     int r = parse(&spec, argc, argv);
@@ -215,6 +225,7 @@ int xai_bench_evaluate(int argc, char **argv)
         snprintf(pre, sizeof pre, "%s_", f->name);
         xai_print_peak(pre, f->gflops, peak);
     }
+    printf("similarity_per_s %.1f\n", res.similarity_per_s);
     printf("peak_rss_mb %.1f\n", res.peak_rss_mb);
     return 0;
 }

@@ -46,8 +46,9 @@ double xai_rates_get(const xai_rates *r, const char *kind)
     return -1;
 }
 
-/* "road-impute" counts imputations, every other kind FLOP (rates in GFLOP/s). */
-static double unit_of(const char *kind) { return strcmp(kind, "road-impute") ? 1e9 : 1; }
+/* "road-impute" counts imputations and "similarity" map comparisons (rates: a second), every other
+ * kind FLOP (rates in GFLOP/s). */
+static double unit_of(const char *kind) { return strcmp(kind, "road-impute") && strcmp(kind, "similarity") ? 1e9 : 1; }
 
 double xai_predict_seconds(const xai_work *w, const xai_rates *r, char *why, size_t whylen)
 {
@@ -88,17 +89,26 @@ void xai_work_train(xai_work *w, const xai_model *m, int epochs, int ntrain, int
     xai_work_add(w, "infer", F * ((double)epochs * nval + ntest));
 }
 
-/* The work of `images` attributions of one method. */
-static xai_status method_work(xai_work *w, const xai_model *m, const xai_method *me, double images)
+/* The net a method explains with: explain's, batch norms folded into the convs (xai explain, and
+ * the rates "ig" and "gxi"), or the model as xai evaluate loads it, batch norms as layers of their
+ * own (its gradient passes at "ig-unfolded": on a net without batch norms the same net, the same
+ * rate). LRP folds whatever net it is given (xai_lrp_create): its composites' rates either way. */
+typedef enum { NET_FOLDED, NET_LOADED } net_kind;
+
+/* The kind of a gradient pass on net: `folded` (the method's own rate) on explain's net. */
+static const char *grad_kind(net_kind net, const char *folded) { return net == NET_LOADED ? "ig-unfolded" : folded; }
+
+/* The work of `images` attributions of one method on net. */
+static xai_status method_work(xai_work *w, const xai_model *m, const xai_method *me, double images, net_kind net)
 {
     const double F = xai_model_flops(m, NULL);
     switch (me->kind) {
     case XAI_METHOD_IG:
         if (me->ig.exact && images > 0)
             snprintf(w->missing, sizeof w->missing, "%s: exact IG's linear regions are not known ahead", me->spec);
-        else xai_work_add(w, "ig", 2 * F * me->ig.steps * images);
+        else xai_work_add(w, grad_kind(net, "ig"), 2 * F * me->ig.steps * images);
         return XAI_OK;
-    case XAI_METHOD_SMOOTHGRAD: xai_work_add(w, "ig", 2 * F * me->sg.samples * images); return XAI_OK;
+    case XAI_METHOD_SMOOTHGRAD: xai_work_add(w, grad_kind(net, "ig"), 2 * F * me->sg.samples * images); return XAI_OK;
     case XAI_METHOD_LRP: {
         xai_lrp *c;
         XAI_TRY(xai_lrp_create(&c, m, &me->lrp, 1));
@@ -107,20 +117,21 @@ static xai_status method_work(xai_work *w, const xai_model *m, const xai_method 
         return XAI_OK;
     }
     case XAI_METHOD_RANDOM: return XAI_OK;
-    default: xai_work_add(w, "gxi", 2 * F * images); return XAI_OK; /* gradient, saliency, gradient x input */
+    default: xai_work_add(w, grad_kind(net, "gxi"), 2 * F * images); return XAI_OK; /* gradient, saliency, gradient x input */
     }
 }
 
-static xai_status methods_work(xai_work *w, const xai_model *m, const xai_method *meth, int nm, double images)
+static xai_status methods_work(xai_work *w, const xai_model *m, const xai_method *meth, int nm, double images,
+                               net_kind net)
 {
-    for (int a = 0; a < nm; a++) XAI_TRY(method_work(w, m, &meth[a], images));
+    for (int a = 0; a < nm; a++) XAI_TRY(method_work(w, m, &meth[a], images, net));
     return XAI_OK;
 }
 
 xai_status xai_work_explain(xai_work *w, const xai_model *m, const xai_method *meth, int nm, int n)
 {
     xai_work_add(w, "infer", xai_model_flops(m, NULL) * n); /* the logits of the images */
-    return methods_work(w, m, meth, nm, n);
+    return methods_work(w, m, meth, nm, n, NET_FOLDED);
 }
 
 static int min_i(int a, int b) { return a < b ? a : b; }
@@ -182,7 +193,7 @@ static void ig_curve_work(xai_work *w, const xai_model *m, const xai_eval_opts *
     const int ni = min_i(o->ig_n, n);
     double steps = 0;
     for (int t = 0; t < o->nig_steps; t++) steps += o->ig_steps[t];
-    xai_work_add(w, "ig", 2 * F * curves * ni * o->nig_rules * steps);
+    xai_work_add(w, "ig-unfolded", 2 * F * curves * ni * o->nig_rules * steps); /* on the loaded net */
     xai_work_add(w, "infer", 2 * F * curves * ni);
     const int ne = o->ig_exact_n < 0 || o->ig_exact_n > ni ? ni : o->ig_exact_n;
     if (ne == 0 || xai_ig_exact_check(m) != XAI_OK) {
@@ -191,8 +202,14 @@ static void ig_curve_work(xai_work *w, const xai_model *m, const xai_eval_opts *
     }
     if (regions < 0) snprintf(w->missing, sizeof w->missing, "exact IG on %d images: its linear regions are not known", ne);
     else xai_work_add(w, "exact", 2 * F * regions);
-    if (xai_eval_needs_held_out(o)) xai_work_add(w, "ig", 2 * F * curves * XAI_IG_CHECK_STEPS * min_i(ne, XAI_IG_CHECK_IMAGES));
+    if (xai_eval_needs_held_out(o))
+        xai_work_add(w, "ig-unfolded", 2 * F * curves * XAI_IG_CHECK_STEPS * min_i(ne, XAI_IG_CHECK_IMAGES));
 }
+
+/* The net evaluate's families that explain again (max-sensitivity, the random-logit test, the
+ * randomisation cascade) explain with: the model as it loads it (explainers/evaluate.c,
+ * run_families, hands them the loaded m). */
+#define REEXPLAIN_NET NET_LOADED
 
 xai_status xai_work_evaluate(xai_work *w, const xai_model *m, const xai_eval_opts *o, const xai_method *meth, int nm,
                              int nfile, double regions)
@@ -207,13 +224,19 @@ xai_status xai_work_evaluate(xai_work *w, const xai_model *m, const xai_eval_opt
     faith_forward_work(w, F, o, nf, n, nm);
     const unsigned which = o->faith.which;
     if (which & (1u << XAI_FM_MAXSENS)) /* each image and runs perturbed copies, explained again */
-        XAI_TRY(methods_work(w, m, meth, nm, (double)min_i(o->faith.maxsens_n, n) * (o->faith.maxsens_runs + 1)));
-    if (which & (1u << XAI_FM_RANDLOGIT))
-        XAI_TRY(methods_work(w, m, meth, nm, 2.0 * min_i(o->faith.randlogit_n, n)));
-    if (o->sanity) { /* the original and each randomised top-down cascade step */
+        XAI_TRY(methods_work(w, m, meth, nm, (double)min_i(o->faith.maxsens_n, n) * (o->faith.maxsens_runs + 1),
+                             REEXPLAIN_NET));
+    if (which & (1u << XAI_FM_RANDLOGIT)) { /* each image for its class and a random one, the maps compared */
+        const int nr = min_i(o->faith.randlogit_n, n);
+        XAI_TRY(methods_work(w, m, meth, nm, 2.0 * nr, REEXPLAIN_NET));
+        xai_work_add(w, "similarity", (double)nm * nr);
+    }
+    if (o->sanity) { /* the original and each randomised top-down cascade step, each step's maps compared */
         int np = 0;
         for (int i = 0; i < m->nlayers; i++) np += m->layers[i].type == XAI_CONV2D || m->layers[i].type == XAI_LINEAR;
-        XAI_TRY(methods_work(w, m, meth, nm, (1.0 + np) * min_i(o->sanity_n, n)));
+        const int ns = min_i(o->sanity_n, n);
+        XAI_TRY(methods_work(w, m, meth, nm, (1.0 + np) * ns, REEXPLAIN_NET));
+        xai_work_add(w, "similarity", (double)nm * (1.0 + np) * ns);
     }
     if (o->ig_curve) ig_curve_work(w, m, o, meth, nm, n, regions);
     return XAI_OK;
@@ -420,6 +443,21 @@ static void metric_rates(xai_rates *r, const xai_bench_eval_result *e)
     }
 }
 
+/* Whether the config's [model] has a batch norm: then xai evaluate's loaded net and explain's
+ * folded one differ. */
+static int has_batchnorm(const xai_config *cfg)
+{
+    xai_model *raw = NULL;
+    if (xai_model_from_config(&raw, cfg, 1) != XAI_OK) {
+        xai_clear_error();
+        return 1; /* measured apart then: the measurement reports the error */
+    }
+    int bn = 0;
+    for (int i = 0; i < raw->nlayers; i++) bn |= raw->layers[i].type == XAI_BATCHNORM2D;
+    xai_model_free(raw);
+    return bn;
+}
+
 /* Each LRP composite of the config's [explain] methods, gradient x input beside it (the mean of
  * its runs). rows: a small batch keeps the calibration short; the rate hardly depends on it. */
 static xai_status lrp_rates(xai_rates *r, const char *config, const xai_config *cfg, xai_bench_explain_opts o)
@@ -492,16 +530,25 @@ xai_status xai_rates_measure(xai_rates *r, const char *config, int eval_batch, i
     xai_rates_set(r, "train", b.gflops);
     if ((s = xai_bench_model(&b, config, xai_explain_default_rows(m), 0, &t)) != XAI_OK) goto done;
     xai_rates_set(r, "infer", b.gflops);
-    xai_bench_explain_opts o = {config, NULL, 50, quick ? 2 : 4, XAI_QUAD_GAUSS, 0, t.repeats, t.warmup, 1, 0, 0, NULL, NULL};
+    xai_bench_explain_opts o = {config, NULL, 50, quick ? 2 : 4, XAI_QUAD_GAUSS, 0, t.repeats, t.warmup, 1, 0, 0, NULL, NULL, 0};
     xai_bench_explain_result res;
     if ((s = xai_bench_ig_run(&o, &res)) != XAI_OK) goto done;
     xai_rates_set(r, "ig", res.gflops);
+    /* IG through the net as xai evaluate loads it, at its batch (its IG step curves, and the methods
+     * the families that explain again run); without batch norms that is the folded net itself */
+    if (has_batchnorm(&cfg)) {
+        o.unfolded = 1, o.rows = eval_batch;
+        if ((s = xai_bench_ig_run(&o, &res)) != XAI_OK) goto done;
+        o.unfolded = 0;
+    }
+    xai_rates_set(r, "ig-unfolded", res.gflops);
     o.rows = quick ? 8 : 32;
     if ((s = lrp_rates(r, config, &cfg, o)) != XAI_OK) goto done;
     if (exact && (s = exact_rate(r, &cfg)) != XAI_OK) goto done;
     o.rows = eval_batch, o.images = quick ? 2 : 4, o.repeats = quick ? 1 : 2;
     if ((s = xai_bench_evaluate_run(&o, NULL, &e)) != XAI_OK) goto done;
     metric_rates(r, &e);
+    if (e.similarity_per_s > 0) xai_rates_set(r, "similarity", e.similarity_per_s);
 done:
     xai_model_free(m);
     xai_config_free(&cfg);

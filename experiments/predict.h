@@ -16,9 +16,12 @@
 
 /* The work of one stage, summed by kind. kind names a rate (xai_rates): "train" (3 x forward FLOP
  * an image), "infer", "ig" (2 x forward a quadrature step; SmoothGrad a sample), "gxi" (2 x forward:
- * gradient, saliency, gradient x input), "exact" (2 x forward a linear region), "lrp-..." (one per
- * composite spec: xai_lrp_flops), "pixelflip", "insdel", "road", "faithcorr", "sensn", "infidelity"
- * (forward FLOP inside each metric); "road-impute" counts imputations, not FLOP. */
+ * gradient, saliency, gradient x input), "ig-unfolded" (2 x forward a gradient pass through the net
+ * as xai evaluate loads it, batch norms not folded: its IG step curves and the methods its families
+ * that explain again run), "exact" (2 x forward a linear region), "lrp-..." (one per composite spec:
+ * xai_lrp_flops), "pixelflip", "insdel", "road", "faithcorr", "sensn", "infidelity" (forward FLOP
+ * inside each metric, on evaluate's net); "road-impute" counts imputations and "similarity" map
+ * comparisons (the randomisation cascade's and the random-logit test's), not FLOP. */
 typedef struct {
     char kind[XAI_WORK_MAX][XAI_KIND_LEN];
     double amount[XAI_WORK_MAX];
@@ -28,7 +31,7 @@ typedef struct {
 
 void xai_work_add(xai_work *w, const char *kind, double amount);
 
-/* Measured rates of one net, by kind: GFLOP/s, and for "road-impute" imputations a second. */
+/* Measured rates of one net, by kind: GFLOP/s, and for "road-impute" and "similarity" items a second. */
 typedef struct {
     char kind[XAI_WORK_MAX][XAI_KIND_LEN];
     double rate[XAI_WORK_MAX];
@@ -91,9 +94,10 @@ xai_status xai_stage_calib_needs(int argc, char **argv, int *eval_batch, int *ex
 typedef enum { XAI_CALIB_QUICK, XAI_CALIB_DEFAULT } xai_calib_effort;
 
 /* Measures the rates of the config's [model] net (random weights and inputs) with the benchmarks of
- * `xai bench`: train at [train] batch, infer, ig, each LRP composite of [explain] methods (and
- * gradient x input beside it), the forward-only metrics and ROAD's imputation at eval_batch rows;
- * exact IG only when exact is set. */
+ * `xai bench`: train at [train] batch, infer, ig (explain's folded net), ig-unfolded (evaluate's
+ * net at eval_batch rows; ig itself when the net has no batch norm), each LRP composite of [explain]
+ * methods (and gradient x input beside it), the forward-only metrics, ROAD's imputation and the map
+ * similarities at eval_batch rows; exact IG only when exact is set. */
 xai_status xai_rates_measure(xai_rates *r, const char *config, int eval_batch, int exact, xai_calib_effort effort);
 
 /* The identity of a net's rates: the config's [model] and [train] batch, [explain] methods, the

@@ -24,7 +24,9 @@ typedef struct {
     double impute_s;        /* evaluate: seconds of ROAD's imputation in the last call */
     double impute_rows, cg_iters, cg_work; /* evaluate: ROAD's imputed rows and CG work, last call */
     int faith;              /* evaluate: the xai_faith_metric faith_step runs */
-    xai_model *inf;         /* evaluate: the config's net as `xai bench infer` runs it, at the batch */
+    xai_model *inf;         /* evaluate: the config's net as `xai bench infer` runs it, at the batch (and as
+                               `xai evaluate` runs its forward-only metrics: batch norms not folded) */
+    xai_model *net;         /* evaluate: the net the metric being timed runs on (m or inf) */
     float *xin;             /* evaluate: (rows, C, H, W) its random inputs */
     int rows;               /* evaluate: the batch */
 } bench_ctx;
@@ -89,11 +91,11 @@ static void bench_free(bench_ctx *c)
 
 #define BENCH_BYTES_MAX ((uint64_t)4 << 30)
 
-static xai_status bench_inputs(bench_ctx *c, xai_model *raw, int *rows, int n);
+static xai_status bench_inputs(bench_ctx *c, xai_model *raw, int *rows, int n, int fold);
 
-/* The net of o->config at *rows rows (0: xai explain's default, written back), folded, and n
- * (0: *rows) random inputs with targets cycling through the classes. */
-static xai_status bench_setup(bench_ctx *c, const char *config, int *rows, int n, float bias)
+/* The net of o->config at *rows rows (0: xai explain's default, written back), folded unless
+ * !fold, and n (0: *rows) random inputs with targets cycling through the classes. */
+static xai_status bench_setup(bench_ctx *c, const char *config, int *rows, int n, float bias, int fold)
 {
     memset(c, 0, sizeof *c);
     xai_config cfg;
@@ -107,16 +109,17 @@ static xai_status bench_setup(bench_ctx *c, const char *config, int *rows, int n
     xai_rng_seed(&rb, 8);
     for (int i = 0; bias > 0 && i < raw->nlayers; i++)
         for (size_t j = 0; j < raw->layers[i].nb; j++) raw->layers[i].b[j] = bias * xai_rng_normal(&rb);
-    return bench_inputs(c, raw, rows, n);
+    return bench_inputs(c, raw, rows, n, fold);
 }
 
-/* c->m: raw folded at *rows rows (0: xai explain's default, written back); raw is freed. Then n
- * (0: *rows) random inputs with targets cycling through the classes. */
-static xai_status bench_inputs(bench_ctx *c, xai_model *raw, int *rows, int n)
+/* c->m: raw at *rows rows (0: xai explain's default, written back), its batch norms folded as
+ * xai explain runs it, or with !fold kept as layers of their own as xai evaluate loads it; raw is
+ * freed. Then n (0: *rows) random inputs with targets cycling through the classes. */
+static xai_status bench_inputs(bench_ctx *c, xai_model *raw, int *rows, int n, int fold)
 {
     if (*rows <= 0) *rows = xai_explain_default_rows(raw);
     if (n <= 0) n = *rows;
-    xai_status s = xai_model_fold_batchnorm(&c->m, raw, *rows);
+    xai_status s = fold ? xai_model_fold_batchnorm(&c->m, raw, *rows) : xai_model_clone(&c->m, raw, *rows);
     xai_model_free(raw);
     if (s != XAI_OK) return s;
     const size_t isz = xai_shape_size(c->m->in);
@@ -144,7 +147,7 @@ static xai_status bench_setup_model(bench_ctx *c, const xai_bench_explain_opts *
     memset(c, 0, sizeof *c);
     xai_model *raw = NULL;
     XAI_TRY(xai_model_load(&raw, o->model, 1));
-    XAI_TRY(bench_inputs(c, raw, rows, o->images));
+    XAI_TRY(bench_inputs(c, raw, rows, o->images, 1));
     if (!o->data) return XAI_OK;
     xai_dataset d;
     XAI_TRY(xai_dataset_load_file(&d, o->data, o->images));
@@ -202,7 +205,7 @@ static xai_status bench_exact_run(const xai_bench_explain_opts *o, xai_bench_exp
     int rows = o->rows;
     double t = 0, tv = 0;
     xai_status s = XAI_OK;
-    s = o->model ? bench_setup_model(&c, o, &rows) : bench_setup(&c, o->config, &rows, o->images, 0.1f);
+    s = o->model ? bench_setup_model(&c, o, &rows) : bench_setup(&c, o->config, &rows, o->images, 0.1f, 1);
     if (s != XAI_OK) goto done;
     xai_ig_defaults(&c.ig);
     c.ig.exact = 1;
@@ -232,7 +235,7 @@ xai_status xai_bench_ig_run(const xai_bench_explain_opts *o, xai_bench_explain_r
     double t = 0;
     xai_status s = XAI_OK;
     if (o->exact) return bench_exact_run(o, r);
-    if ((s = bench_setup(&c, o->config, &rows, o->images, 0)) != XAI_OK) goto done;
+    if ((s = bench_setup(&c, o->config, &rows, o->images, 0, !o->unfolded)) != XAI_OK) goto done;
     xai_ig_defaults(&c.ig);
     c.ig.steps = o->steps;
     c.ig.rule = o->rule;
@@ -291,7 +294,7 @@ xai_status xai_bench_lrp_run(const xai_bench_explain_opts *o, xai_bench_explain_
     int rows = o->rows;
     double t = 0, tg = 0;
     xai_status s = XAI_OK;
-    if ((s = bench_setup(&c, o->config, &rows, 0, 0)) != XAI_OK) goto done;
+    if ((s = bench_setup(&c, o->config, &rows, 0, 0, 1)) != XAI_OK) goto done;
     if ((s = xai_lrp_create(&c.lrp, c.m, &meth.lrp, rows)) != XAI_OK) goto done;
     if ((s = interleaved(lrp_step, gxi_step, &c, o, &t, &tg, &r->cpu_vs_gxi)) != XAI_OK) goto done;
     const double per = xai_lrp_flops(c.lrp);
@@ -318,7 +321,7 @@ static xai_status pixelflip_step(void *p)
     xai_flip_defaults(&o);
     xai_flip_result r;
     const float *attr[1] = {c->attr};
-    XAI_TRY(xai_pixelflip(&r, c->m, c->x, c->t, NULL, c->n, attr, 1, &o));
+    XAI_TRY(xai_pixelflip(&r, c->net, c->x, c->t, NULL, c->n, attr, 1, &o));
     c->forwards = r.forward_images;
     xai_flip_result_free(&r);
     return XAI_OK;
@@ -349,7 +352,7 @@ static xai_status faith_step(void *p)
     const float *attr[1] = {c->attr};
     const xai_faith_input in = {c->x, c->t, NULL, c->n, attr, &c->meth, 1, &flip};
     xai_faith_result r;
-    XAI_TRY(xai_faith_run(&r, c->m, &in, &o));
+    XAI_TRY(xai_faith_run(&r, c->net, &in, &o));
     /* a recomputed explanation is one image through the net and back */
     c->forwards = r.cost[c->faith].forwards + r.cost[c->faith].explanations;
     c->impute_s = r.cost[c->faith].impute_seconds;
@@ -406,7 +409,9 @@ static xai_status infer_setup(bench_ctx *c, const char *config, int rows)
     xai_config_free(&cfg);
     if (s != XAI_OK) return s;
     xai_model_init(c->inf, 1);
-    c->inf->train = 0, c->inf->lean = 1; /* as core/bench.c's inference runs it */
+    /* as core/bench.c's inference runs it, and as xai evaluate its forward-only metrics (the
+     * loaded net, batch norms not folded, xai_eval_begin: no training mode, lean) */
+    c->inf->train = 0, c->inf->lean = 1;
     const size_t n = (size_t)rows * xai_shape_size(c->inf->in);
     c->xin = xai_malloc(n * sizeof *c->xin);
     c->rows = rows;
@@ -416,8 +421,33 @@ static xai_status infer_setup(bench_ctx *c, const char *config, int rows)
     return XAI_OK;
 }
 
+/* Map pairs a timed similarity call compares: the cascade's and the random-logit test's images
+ * (--sanity-n, --randlogit-n 64 in the study's profiles), whatever --images is. */
+#define SIMILARITY_PAIRS 64
+
+/* The similarities of SIMILARITY_PAIRS pairs (an image's map and its input, cycling through the
+ * images), image-parallel as the cascade and the random-logit test compute theirs. */
+static xai_status similarity_step(void *p)
+{
+    bench_ctx *c = p;
+    const size_t size = xai_shape_size(c->m->in);
+    double sum = 0;
+#pragma omp parallel for schedule(dynamic) reduction(+ : sum)
+    for (int i = 0; i < SIMILARITY_PAIRS; i++) {
+        double sim[3];
+        const size_t at = (size_t)(i % c->n) * size;
+        xai_map_similarity(sim, c->attr + at, c->x + at, c->m->in);
+        sum += sim[2];
+    }
+    c->forwards = sum; /* kept: the calls are not dead code */
+    return XAI_OK;
+}
+
 /* Times each metric (or only `only`) in alternating rounds with inference (infer, metric, infer,
- * ...: both see the same load) and records its forward passes a second against inference's. */
+ * ...: both see the same load) and records its forward passes a second against inference's. The
+ * forward-only metrics run the net inference runs, as xai evaluate runs them (explainers/evaluate.c:
+ * the model as loaded, batch norms as layers of their own); the metrics that explain again, the
+ * folded net xai explain explains with. */
 static xai_status time_metrics(bench_ctx *c, const xai_bench_explain_opts *o, const char *only,
                                xai_bench_eval_result *r)
 {
@@ -426,6 +456,7 @@ static xai_status time_metrics(bench_ctx *c, const xai_bench_explain_opts *o, co
         if (only && strcmp(only, metric_benches[k].name)) continue;
         double t = 0, ti = 0, cpu = 0;
         c->faith = metric_benches[k].faith;
+        c->net = metric_benches[k].forward_only ? c->inf : c->m;
         c->impute_s = c->impute_rows = c->cg_iters = c->cg_work = 0;
         XAI_TRY(interleaved(infer_step, metric_benches[k].fn, c, o, &ti, &t, &cpu));
         xai_bench_metric_figure *f = &r->metric[r->nmetrics++];
@@ -458,7 +489,7 @@ xai_status xai_bench_evaluate_run(const xai_bench_explain_opts *o, const char *o
     bench_ctx c;
     int rows = o->rows;
     xai_status s = XAI_OK;
-    if ((s = bench_setup(&c, o->config, &rows, o->images, 0)) != XAI_OK) goto done;
+    if ((s = bench_setup(&c, o->config, &rows, o->images, 0, 1)) != XAI_OK) goto done;
     if ((s = xai_method_parse(&c.meth, "gradient-x-input", NULL)) != XAI_OK) goto done;
     /* Attributions the metrics score: gradient x input, in batches of the model's rows. */
     const size_t isz = xai_shape_size(c.m->in);
@@ -474,6 +505,9 @@ xai_status xai_bench_evaluate_run(const xai_bench_explain_opts *o, const char *o
     r->infer_gflops = inf.gflops;
     if ((s = infer_setup(&c, o->config, rows)) != XAI_OK) goto done;
     if ((s = time_metrics(&c, o, only, r)) != XAI_OK) goto done;
+    double ts = 0;
+    if ((s = bench_time(similarity_step, &c, o, &ts)) != XAI_OK) goto done;
+    r->similarity_per_s = SIMILARITY_PAIRS / (ts > 0 ? ts : 1e-9);
     r->threads = xai_threads();
     r->rows = rows;
     r->images = c.n;

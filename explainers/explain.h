@@ -343,6 +343,8 @@ typedef struct {
     const char *model;              /* ig exact: a trained model file instead of the config's random net */
     const char *data;               /* with model: a dataset cache whose first test images (their
                                        predicted class the target) replace the random inputs */
+    int unfolded;                   /* ig: the net as xai evaluate loads it (batch norms as layers of
+                                       their own: its IG step curves) instead of explain's folded one */
 } xai_bench_explain_opts;
 
 typedef struct {
@@ -397,6 +399,9 @@ typedef struct {
     double infer_img_per_s, infer_gflops;
     xai_bench_metric_figure metric[XAI_BENCH_METRICS_MAX];
     double gflop_per_forward, peak_rss_mb;
+    /* map similarities (xai_map_similarity: Spearman, Spearman of |.|, SSIM) a second on all
+     * threads, as the randomisation cascade and the random-logit test compare maps */
+    double similarity_per_s;
 } xai_bench_eval_result;
 
 /* only: one metric's name, or NULL for all of them. */

@@ -29,9 +29,16 @@ done
 
 # Issue 18: forward passes a second inside each metric, next to inference at the same batch.
 check bench-evaluate 0 "$XAI" bench evaluate --config "$tmp/tiny.ini" --images 2 --batch 4 --repeats 1 --warmup 0
-for key in infer_img_per_s pixelflip_forward_per_s pixelflip_vs_infer randomisation_forward_only; do
+for key in infer_img_per_s pixelflip_forward_per_s pixelflip_vs_infer randomisation_forward_only similarity_per_s; do
     contains bench-evaluate-$key "$key "
 done
+# IG through the net as xai evaluate runs it, batch norms not folded (the cost model's ig-unfolded)
+printf '[model]\ninput = 1x8x8\nclasses = 3\nlayer = conv out=4 k=3\nlayer = bn\nlayer = relu\nlayer = flatten\nlayer = linear out=3\n' >"$tmp/tinybn.ini"
+check bench-ig-unfolded 0 "$XAI" bench ig --config "$tmp/tinybn.ini" --unfolded --ig-batch 8 --images 2 --steps 4 --repeats 1 --warmup 0
+contains bench-ig-unfolded "ig_attr_per_s "
+check bench-ig-unfolded-exact 2 "$XAI" bench ig --config "$tmp/tinybn.ini" --unfolded --rule exact
+contains bench-ig-unfolded-exact "--unfolded goes with the quadrature rules"
+
 check bench-evaluate-bad 1 "$XAI" bench evaluate --config "$tmp/tiny.ini" --metric roadd
 contains bench-evaluate-bad "--metric roadd: unknown metric (expected one of pixelflip"
 check bench-lrp-flops 0 "$XAI" bench lrp --method lrp-zplus --config "$tmp/tiny.ini" --batch 4 --repeats 1 --warmup 0

@@ -130,16 +130,49 @@ static void test_evaluate(void **state)
     assert_float_equal(amount(&w, "road-impute"), 4 * 2 * 2 * XAI_ROAD_LEVELS, 1e-9);
     assert_float_equal(amount(&w, "sensn"), F * 4 * 3 * 4, 1e-9);
     assert_float_equal(amount(&w, "infer"), F * (4 + 4 * 8 + 4), 1e-9); /* model check, rate, f(x) */
-    /* randomisation: 1 + 2 weighted layers x 3 images; random-logit: 2 x 2; only gradient costs */
-    assert_float_equal(amount(&w, "gxi"), 2 * F * (3 * 3 + 2 * 2), 1e-9);
+    /* randomisation: 1 + 2 weighted layers x 3 images; random-logit: 2 x 2; only gradient costs, and
+     * it explains with the net as evaluate loads it (batch norms unfolded), not explain's */
+    assert_float_equal(amount(&w, "ig-unfolded"), 2 * F * (3 * 3 + 2 * 2), 1e-9);
+    assert_float_equal(amount(&w, "gxi"), 0, 0);
+    /* maps compared, random's too: 2 methods x (3 steps x 3 images + 2 random-logit images) */
+    assert_float_equal(amount(&w, "similarity"), 2 * (3 * 3 + 2), 1e-9);
     assert_string_equal(w.missing, "");
     xai_rates r = {0};
-    const char *kinds[] = {"pixelflip", "insdel", "road", "sensn", "infer", "gxi"};
+    const char *kinds[] = {"pixelflip", "insdel", "road", "sensn", "infer", "ig-unfolded"};
     for (int k = 0; k < 6; k++) xai_rates_set(&r, kinds[k], 1 + k);
     xai_rates_set(&r, "road-impute", 36); /* imputations a second */
-    double want = 4;                      /* 144 imputations at 36 a second */
+    xai_rates_set(&r, "similarity", 11);  /* comparisons a second */
+    double want = 4 + 2;                  /* 144 imputations at 36 a second, 22 comparisons at 11 */
     for (int k = 0; k < 6; k++) want += amount(&w, kinds[k]) / ((1 + k) * 1e9);
     assert_float_equal(xai_predict_seconds(&w, &r, NULL, 0), want, want * 1e-12);
+    free(meth);
+    xai_model_free(m);
+}
+
+/* Max-sensitivity explains again with the net as evaluate loads it: IG's and SmoothGrad's gradient
+ * passes at the rate of that net, LRP at its composite's own (it folds the net it is given). */
+static void test_reexplain_net(void **state)
+{
+    (void)state;
+    xai_model *m = tiny();
+    xai_method *meth;
+    int nm;
+    methods(&meth, &nm, "ig:steps=3,smoothgrad:samples=2,lrp-epsilon");
+    xai_eval_opts o;
+    xai_eval_defaults(&o);
+    o.faith.which = 1u << XAI_FM_MAXSENS, o.faith.maxsens_n = 2, o.faith.maxsens_runs = 4, o.batch = 8;
+    xai_work w = {0};
+    assert_int_equal(xai_work_evaluate(&w, m, &o, meth, nm, 5, -1), XAI_OK);
+    /* 2 images x (4 runs + the image itself) x (3 IG steps + 2 samples) */
+    assert_float_equal(amount(&w, "ig-unfolded"), 2 * F * 2 * 5 * (3 + 2), 1e-9);
+    assert_float_equal(amount(&w, "ig"), 0, 0);
+    assert_true(amount(&w, "lrp-epsilon") > 0);
+    assert_float_equal(amount(&w, "similarity"), 0, 0); /* max-sensitivity takes distances, not similarities */
+    /* explain runs the same methods on its folded net */
+    memset(&w, 0, sizeof w);
+    assert_int_equal(xai_work_explain(&w, m, meth, nm, 2), XAI_OK);
+    assert_float_equal(amount(&w, "ig"), 2 * F * 2 * (3 + 2), 1e-9);
+    assert_float_equal(amount(&w, "ig-unfolded"), 0, 0);
     free(meth);
     xai_model_free(m);
 }
@@ -166,8 +199,10 @@ static void test_ig_curve(void **state)
     assert_int_equal(xai_work_evaluate(&w, m, &o, meth, nm, 5, 1000), XAI_OK);
     assert_string_equal(w.missing, "");
     assert_float_equal(amount(&w, "exact"), 2 * F * 1000, 1e-9);
-    /* 3 images x 2 rules x (4 + 8) steps, and the held-out midpoint run at 4096 steps on the 2 exact images */
-    assert_float_equal(amount(&w, "ig"), 2 * F * (3 * 2 * 12 + 4096 * 2), 1e-9);
+    /* 3 images x 2 rules x (4 + 8) steps, and the held-out midpoint run at 4096 steps on the 2 exact
+     * images, all on the net as evaluate loads it */
+    assert_float_equal(amount(&w, "ig-unfolded"), 2 * F * (3 * 2 * 12 + 4096 * 2), 1e-9);
+    assert_float_equal(amount(&w, "ig"), 0, 0);
     free(meth);
     xai_model_free(m);
 }
@@ -215,7 +250,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_flops),      cmocka_unit_test(test_explain),    cmocka_unit_test(test_train),
         cmocka_unit_test(test_evaluate),   cmocka_unit_test(test_ig_curve),   cmocka_unit_test(test_rates_text),
-        cmocka_unit_test(test_unmodelled),
+        cmocka_unit_test(test_unmodelled), cmocka_unit_test(test_reexplain_net),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

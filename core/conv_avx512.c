@@ -1,4 +1,4 @@
-/* conv_avx512.c: the direct-convolution microkernels built for AVX-512 (32 vector registers).
+/* conv_avx512.c: the direct-convolution microkernels and the fixed-order product built for AVX-512 (32 registers).
  * Chosen at run time when the CPU has it; see conv_direct.c. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 #pragma GCC target("avx512f,avx512vl,fma")
@@ -12,6 +12,7 @@
 #define WKR1 16
 #define WG_WIDE 1 /* 4-vector channel blocks */
 #include "core/conv_kernels.inc"
+#include "core/mm_kernels.inc"
 #else
 typedef int xai_conv_avx512_unused;
 #endif

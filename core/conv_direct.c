@@ -1,5 +1,5 @@
-/* conv_direct.c: stride-1 convolution without im2col, sample by sample: forward, input and
- * weight gradients as register-blocked kernels (conv_kernels.inc) over shifted input planes. */
+/* conv_direct.c: stride-1 convolution without im2col, sample by sample: forward, input and weight gradients
+ * as register-blocked kernels (conv_kernels.inc) over shifted input planes; picks their and xai_mm's vectors. */
 #include "core/kernels.h"
 
 #include <stdlib.h>
@@ -17,11 +17,14 @@ typedef void (*fwd_fn)(float *out, size_t ldo, const float *in, const int *shift
 typedef void (*wgrad_fn)(float *dwt, size_t ldc, int C, const float *dzt, const float *in, const int *shift, int K,
                          const int *pix, int np);
 typedef void (*dzt_fn)(float *dzt, size_t ldc, float *gb, const float *d, const float *z, int co, int hwo);
+typedef void (*mm_fn)(float *c, size_t ldc, const float *a, size_t lda, size_t ak, const float *b, size_t ldb, int M,
+                      int K, int P, int acc);
 
 #define DECL(sfx)                                                                                                  \
     void xai_cd_fwd_##sfx(float *, size_t, const float *, const int *, int, const float *, int, int);             \
     void xai_cd_wgrad_##sfx(float *, size_t, int, const float *, const float *, const int *, int, const int *, int); \
     void xai_cd_dzt_##sfx(float *, size_t, float *, const float *, const float *, int, int);                      \
+    void xai_mm_##sfx(float *, size_t, const float *, size_t, size_t, const float *, size_t, int, int, int, int);   \
     extern const int xai_cd_mr_##sfx;
 DECL(generic)
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
@@ -41,14 +44,16 @@ typedef struct {
     fwd_fn fwd;
     wgrad_fn wgrad;
     dzt_fn dzt;
+    mm_fn mm;      /* the fixed-order product (mm_kernels.inc) */
 } kernels;
 
 static const kernels k_generic = {"generic", 4, &xai_cd_mr_generic, xai_cd_fwd_generic, xai_cd_wgrad_generic,
-                                  xai_cd_dzt_generic};
+                                  xai_cd_dzt_generic, xai_mm_generic};
 #if X86_KERNELS
-static const kernels k_avx2 = {"avx2", 8, &xai_cd_mr_avx2, xai_cd_fwd_avx2, xai_cd_wgrad_avx2, xai_cd_dzt_avx2};
+static const kernels k_avx2 = {"avx2", 8, &xai_cd_mr_avx2, xai_cd_fwd_avx2, xai_cd_wgrad_avx2, xai_cd_dzt_avx2,
+                               xai_mm_avx2};
 static const kernels k_avx512 = {"avx512", 16, &xai_cd_mr_avx512, xai_cd_fwd_avx512, xai_cd_wgrad_avx512,
-                                 xai_cd_dzt_avx512};
+                                 xai_cd_dzt_avx512, xai_mm_avx512};
 #endif
 
 /* The largest pixel tile of any kernel set (AVX-512's single-row tile): planes
@@ -58,7 +63,7 @@ static const kernels k_avx512 = {"avx512", 16, &xai_cd_mr_avx512, xai_cd_fwd_avx
 #define LDC_ALIGN 16 /* channel padding of the weight gradient, a multiple of every VL */
 #define K_ALIGN 48   /* row padding of the weight gradient, a multiple of every row block */
 
-static const kernels *active;
+static const kernels *active; /* also under im2col: its products and the linear layers' run on these */
 static int use_im2col, chosen;
 
 static int cpu_has(const char *isa)
@@ -75,10 +80,8 @@ xai_status xai_conv_impl_set(const char *name)
 {
     const char *auto_pick = cpu_has("avx512") ? "avx512" : cpu_has("avx2") ? "avx2" : "generic";
     if (!name || !*name || !strcmp(name, "auto")) name = auto_pick;
-    if (!strcmp(name, "im2col")) {
-        use_im2col = 1, chosen = 1;
-        return XAI_OK;
-    }
+    const int im2col = !strcmp(name, "im2col");
+    if (im2col) name = auto_pick; /* the vector width of the fixed-order products */
     if (strcmp(name, "avx512") && strcmp(name, "avx2") && strcmp(name, "generic"))
         return xai_fail(XAI_EINVAL, "convolution: unknown implementation '%s' (expected auto, im2col, avx512, avx2 "
                                     "or generic)", name);
@@ -90,19 +93,24 @@ xai_status xai_conv_impl_set(const char *name)
 #else
     active = &k_generic;
 #endif
-    use_im2col = 0, chosen = 1;
+    use_im2col = im2col;
+    __atomic_store_n(&chosen, 1, __ATOMIC_RELEASE);
     return XAI_OK;
 }
 
 /* XAI_CONV in the environment picks the implementation; a bad value falls
- * back to auto with a warning rather than stopping a long run. */
+ * back to auto with a warning rather than stopping a long run. Once, also when
+ * the first call comes from threads at once (xai_mm runs inside parallel loops). */
 static void choose(void)
 {
-    if (chosen) return;
-    const char *e = getenv("XAI_CONV");
-    if (xai_conv_impl_set(e) != XAI_OK) {
-        fprintf(stderr, "xai: warning: XAI_CONV: %s; using auto\n", xai_errmsg());
-        xai_conv_impl_set("auto");
+    if (__atomic_load_n(&chosen, __ATOMIC_ACQUIRE)) return;
+#pragma omp critical(xai_conv_choose)
+    if (!__atomic_load_n(&chosen, __ATOMIC_ACQUIRE)) {
+        const char *e = getenv("XAI_CONV");
+        if (xai_conv_impl_set(e) != XAI_OK) {
+            fprintf(stderr, "xai: warning: XAI_CONV: %s; using auto\n", xai_errmsg());
+            xai_conv_impl_set("auto");
+        }
     }
 }
 
@@ -115,9 +123,14 @@ const char *xai_conv_impl_name(void)
 int xai_conv_vector_width(void)
 {
     choose();
-    /* im2col's sgemm is OpenBLAS's: count it at the widest vectors this CPU has */
-    if (use_im2col) return cpu_has("avx512") ? 16 : cpu_has("avx2") ? 8 : 4;
-    return active->vl;
+    return active->vl; /* im2col's products run on the widest vectors this CPU has */
+}
+
+void xai_mm(float *c, size_t ldc, const float *a, size_t lda, size_t ak, const float *b, size_t ldb, int M, int K,
+            int P, int acc)
+{
+    choose();
+    active->mm(c, ldc, a, lda, ak, b, ldb, M, K, P, acc);
 }
 
 /* ---------------------------------------------------------------- geometry */

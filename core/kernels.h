@@ -21,7 +21,8 @@ typedef struct xai_layer_ws {
     size_t scratch_stride;    /* floats per thread, >= xai_conv2d_scratch_floats(l) */
     int scratch_threads;      /* threads the scratch was sized for */
     float *gpart;             /* conv: per-chunk weight-gradient partials (XAI_CHUNKS, gpart floats) */
-    float *lpart;             /* linear: forward partials (xai_linear_kchunks, N, out.c) */
+    float *lpart;             /* linear: the forward pass's input transposed, one K block (XAI_LINEAR_KB,
+                                 N rounded up to 16), then its output transposed (out.c, same N) */
     float *pack;              /* conv: weights packed for the direct kernels and their index tables */
 } xai_layer_ws;
 
@@ -30,15 +31,32 @@ typedef struct xai_layer_ws {
  * thread count. */
 #define XAI_CHUNKS 16
 
-/* Samples per GEMM in a conv layer (im2col path), and the arena space a conv
+/* Batch invariance: a sample's outputs and gradients do not depend on how many samples share its
+ * batch nor on its place in it. Every product that mixes samples' rows (linear layers, the im2col
+ * convolution) runs through xai_mm, whose every element is one chain of multiply-adds in a fixed
+ * order; OpenBLAS (whose kernels sum a row differently by its position in a tile and by the
+ * matrix sizes) computes only weight gradients, which are sums over the batch anyway. */
+/* C (M, P) = A (M, K) B (K, P), or C + A B with acc: C[m, p] at c[m * ldc + p], A[m, k] at
+ * a[m * lda + k * ak], B[k, p] at b[k * ldb + p]. Each element is a chain of multiply-adds over
+ * k = 0, 1, ... in one vector lane, started from 0 (acc: from C), fused where the build has FMA:
+ * its bits depend on its own row and column only, not on M, P, where it sits, the thread that
+ * computes it or (with FMA) the vector width. Single-threaded; callers split rows or columns. */
+void xai_mm(float *c, size_t ldc, const float *a, size_t lda, size_t ak, const float *b, size_t ldb, int M, int K,
+            int P, int acc);
+/* Columns are padded to this multiple (the widest vector) where batches meet in one product. */
+#define XAI_MM_PAD 16
+
+/* Samples per product in a conv layer (im2col path), and the arena space a conv
  * layer needs: per-thread scratch, shared packed weights, per-chunk partials. */
 int xai_conv2d_group(const xai_layer *l);
 size_t xai_conv2d_scratch_floats(const xai_layer *l);
 size_t xai_conv2d_pack_floats(const xai_layer *l);
 size_t xai_conv2d_gpart_floats(const xai_layer *l);
-/* Linear layers cut their products along the input dimension into this many
- * pieces; the forward pass keeps each piece's (N, out) partial in lpart. */
+/* Linear layers' weight gradients (sgemm) are cut along the input dimension into this many
+ * pieces, each a thread's. The forward pass goes through xai_mm in K blocks of XAI_LINEAR_KB
+ * inputs, each transposed into lpart first (xai_linear_work_floats). */
 int xai_linear_kchunks(const xai_layer *l);
+#define XAI_LINEAR_KB 256
 size_t xai_linear_work_floats(const xai_layer *l, int max_batch);
 
 /* xai_model_create with errors naming `where` (a config file, a model file and object)

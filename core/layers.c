@@ -1,5 +1,5 @@
-/* layers.c: forward and backward kernels of every layer, float32 NCHW.
- * Convolution is im2col + sgemm over groups of samples; batches are cut into chunks fixed by N alone. */
+/* layers.c: forward and backward kernels of every layer, float32 NCHW. Products that mix a batch's
+ * samples run through xai_mm (batch-invariant rows); batches are cut into chunks fixed by N alone. */
 #include "core/kernels.h"
 
 #include <cblas.h>
@@ -9,11 +9,12 @@
 
 /* ------------------------------------------------------------------ conv2d */
 
-/* Convolution as GEMM over a group of S samples at once: im2col writes the S
- * column matrices side by side, (K, S*HWo), so one sgemm sees a wide N (and, for
- * the weight gradient, a long K) instead of S small products that spend their
- * time packing; layers with large columns use S = 1. S depends only on the layer,
- * so results stay thread-independent. */
+/* Convolution as a product over a group of S samples at once: im2col writes the S
+ * column matrices side by side, (K, S*HWo), so one product sees wide rows (and,
+ * for the weight gradient's sgemm, a long K) instead of S small ones; layers with
+ * large columns use S = 1. The outputs and input gradients come from xai_mm, whose
+ * every element is summed alone, so S and a sample's place in its group change no
+ * bit; the weight gradient sums over samples anyway. */
 int xai_conv2d_group(const xai_layer *l)
 {
     /* Keep the group's columns within about 1 MB: cache-resident between im2col
@@ -23,10 +24,14 @@ int xai_conv2d_group(const xai_layer *l)
     return g < 1 ? 1 : g > 8 ? 8 : (int)g;
 }
 
+/* Columns of a group's (K, ld) matrices: a whole number of the widest vectors, so that every
+ * sample's pixels fill vector lanes however many samples share the product. */
+static size_t group_ld(int S, int HWo) { return ((size_t)S * HWo + XAI_MM_PAD - 1) / XAI_MM_PAD * XAI_MM_PAD; }
+
 /* Sized for both implementations: which one runs can change at run time. */
 size_t xai_conv2d_scratch_floats(const xai_layer *l)
 {
-    size_t hw = (size_t)l->out.h * l->out.w * xai_conv2d_group(l);
+    size_t hw = group_ld(xai_conv2d_group(l), l->out.h * l->out.w);
     size_t a = hw * ((size_t)l->in.c * l->k * l->k + l->out.c), b = xai_conv_direct_scratch_floats(l);
     return a > b ? a : b;
 }
@@ -102,6 +107,13 @@ static void col2im_add(float *x /* (Ci, H, W) */, const float *col /* (Ci*k*k, l
             }
 }
 
+/* Zeroes columns [used, ld) of the rows of m (rows, ld): the padding lanes compute zeros. */
+static void pad_columns(float *m, size_t ld, size_t used, int rows)
+{
+    if (used < ld)
+        for (int r = 0; r < rows; r++) memset(m + (size_t)r * ld + used, 0, (ld - used) * sizeof *m);
+}
+
 /* relu_out, when given, gets relu(out) in the same sweep that adds the bias. */
 static void conv_forward(float *out /* (N, Co, Ho, Wo) */, float *relu_out /* (N, Co, Ho, Wo) or NULL */,
                          const float *in /* (N, Ci, H, W) */, const xai_layer *l, int n)
@@ -115,14 +127,14 @@ static void conv_forward(float *out /* (N, Co, Ho, Wo) */, float *relu_out /* (N
     const int nch = xai_nchunks(n);
 #pragma omp parallel for schedule(static) if ((size_t)n * (osz + isz) > XAI_PAR_MIN)
     for (int c = 0; c < nch; c++) {
-        float *col = xai_conv_thread_scratch(l), *y = col + (size_t)K * G * HWo; /* (K, S*HWo), (Co, S*HWo) */
+        float *col = xai_conv_thread_scratch(l), *y = col + (size_t)K * group_ld(G, HWo); /* (K, ld), (Co, ld) */
         const int hi = xai_chunk_lo(c + 1, n, nch);
         for (int i0 = xai_chunk_lo(c, n, nch); i0 < hi; i0 += G) {
             const int S = hi - i0 < G ? hi - i0 : G;
-            const size_t ld = (size_t)S * HWo;
+            const size_t ld = group_ld(S, HWo);
             for (int s = 0; s < S; s++) im2col(col + (size_t)s * HWo, ld, in + (i0 + s) * isz, l);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Co, (int)ld, K, 1.0f, l->w, K, col, (int)ld, 0.0f,
-                        y, (int)ld);
+            pad_columns(col, ld, (size_t)S * HWo, K);
+            xai_mm(y, ld, l->w, K, 1, col, ld, Co, K, (int)ld, 0);
             for (int s = 0; s < S; s++)
                 for (int o = 0; o < Co; o++) {
                     const float *ys = y + o * ld + (size_t)s * HWo;
@@ -166,13 +178,14 @@ void xai_conv2d_backward_ex(float *din /* (N, Ci, H, W) */, const float *dout /*
     }
 #pragma omp parallel for schedule(static) if ((size_t)n * (osz + isz) > XAI_PAR_MIN)
     for (int c = 0; c < nch; c++) {
-        float *col = xai_conv_thread_scratch(l), *dy = col + (size_t)K * G * HWo; /* (K, S*HWo), (Co, S*HWo) */
+        float *col = xai_conv_thread_scratch(l), *dy = col + (size_t)K * group_ld(G, HWo); /* (K, ld), (Co, ld) */
         float *gp = l->ws->gpart + (size_t)c * np;
         int first = 1;
         const int hi = xai_chunk_lo(c + 1, n, nch);
         for (int i0 = xai_chunk_lo(c, n, nch); i0 < hi; i0 += G) {
             const int S = hi - i0 < G ? hi - i0 : G;
-            const size_t ld = (size_t)S * HWo;
+            const size_t ld = group_ld(S, HWo), used = (size_t)S * HWo;
+            pad_columns(dy, ld, used, Co);
             for (int s = 0; s < S; s++)
                 for (int o = 0; o < Co; o++) {
                     const float *d = dout + (i0 + s) * osz + (size_t)o * HWo;
@@ -188,24 +201,24 @@ void xai_conv2d_backward_ex(float *din /* (N, Ci, H, W) */, const float *dout /*
                 }
             if (want_w) {
                 for (int s = 0; s < S; s++) im2col(col + (size_t)s * HWo, ld, in + (i0 + s) * isz, l);
-                /* dW (Co, K) += dY (Co, S*HWo) * col^T (S*HWo, K) */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Co, K, (int)ld, 1.0f, dy, (int)ld, col, (int)ld,
-                            first ? 0.0f : 1.0f, gp, K);
+                /* dW (Co, K) += dY (Co, S*HWo) * col^T (S*HWo, K): a sum over the batch, so sgemm's
+                 * order matters to no sample's values (and chunks fix it for any thread count) */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Co, K, (int)used, 1.0f, dy, (int)ld, col,
+                            (int)ld, first ? 0.0f : 1.0f, gp, K);
                 if (l->bias)
                     for (int o = 0; o < Co; o++) {
                         float acc = 0;
                         const float *g = dy + o * ld;
                         /* The vector order of this sum is fixed at compile time: still deterministic. */
 #pragma omp simd reduction(+ : acc)
-                        for (size_t j = 0; j < ld; j++) acc += g[j];
+                        for (size_t j = 0; j < used; j++) acc += g[j];
                         gp[l->nw + o] = first ? acc : gp[l->nw + o] + acc;
                     }
                 first = 0;
             }
             if (din) {
                 /* dcol (K, S*HWo) = W^T (K, Co) * dY (Co, S*HWo), then scatter-add per sample. */
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, (int)ld, Co, 1.0f, l->w, K, dy, (int)ld, 0.0f,
-                            col, (int)ld);
+                xai_mm(col, ld, l->w, 1, K, dy, ld, K, Co, (int)ld, 0);
                 for (int s = 0; s < S; s++) {
                     /* Zeroing here, sample by sample, touches memory that col2im is about
                      * to use anyway, instead of a separate pass over the whole batch. */
@@ -414,9 +427,9 @@ void xai_avgpool2d_backward(float *din, const float *dout, const xai_layer *l, i
 
 /* ------------------------------------------------------------------ linear */
 
-/* The work is cut along the long input dimension, never along the batch: a
- * batch split would have every piece pack all of W for sgemm, which on a
- * 9216x128 layer costs as much as the products. The cuts depend only on the
+/* The weight gradient is cut along the long input dimension, never along the
+ * batch: a batch split would have every piece pack all of W for sgemm, which on
+ * a 9216x128 layer costs as much as the products. The cuts depend only on the
  * layer, so results do not depend on the thread count. */
 int xai_linear_kchunks(const xai_layer *l)
 {
@@ -424,34 +437,46 @@ int xai_linear_kchunks(const xai_layer *l)
     return k < 1 ? 1 : k > XAI_CHUNKS ? XAI_CHUNKS : k;
 }
 
+static int pad16(int n) { return (n + XAI_MM_PAD - 1) / XAI_MM_PAD * XAI_MM_PAD; }
+
 size_t xai_linear_work_floats(const xai_layer *l, int max_batch)
 {
-    const int k = xai_linear_kchunks(l);
-    return k > 1 ? (size_t)k * max_batch * l->out.c : 0;
+    return (size_t)pad16(max_batch) * (XAI_LINEAR_KB + (size_t)l->out.c);
 }
 
+/* The forward pass as out^T (O, N) = W (O, I) X^T (I, N): the batch runs along vector lanes, each
+ * sample in its own (N rounded up to whole vectors, the padding zero), and W is read in place,
+ * row by row. X^T is built one block of XAI_LINEAR_KB inputs at a time (a cache-sized slice of
+ * the batch's inputs); threads take whole vectors of samples, each its own columns of the blocks.
+ * A sample's logit is the chain over i = 0..I-1 of xai_mm, plus the bias: the same bits in a
+ * batch of 1 or 256, at any place, on any thread. */
 void xai_linear_forward(float *out /* (N, O) */, const float *in /* (N, I) */, const xai_layer *l, int n)
 {
-    const int NI = l->in.c, NO = l->out.c, nk = xai_linear_kchunks(l);
-    const size_t no = (size_t)n * NO;
-    if (nk == 1) {
-        for (int i = 0; l->bias && i < n; i++) memcpy(out + (size_t)i * NO, l->b, NO * sizeof *out);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, NO, NI, 1.0f, in, NI, l->w, NI, l->bias ? 1.0f : 0.0f,
-                    out, NO);
-        return;
-    }
-    /* part c (N, O) = X[:, Kc] W[:, Kc]^T, then summed in chunk order */
-#pragma omp parallel for schedule(static) if (no * NI > 8 * XAI_PAR_MIN)
-    for (int c = 0; c < nk; c++) {
-        const int lo = xai_chunk_lo(c, NI, nk), m = xai_chunk_lo(c + 1, NI, nk) - lo;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, NO, m, 1.0f, in + lo, NI, l->w + lo, NI, 0.0f,
-                    l->ws->lpart + c * no, NO);
-    }
-#pragma omp parallel for schedule(static) if (no * nk > XAI_PAR_MIN)
-    for (size_t j = 0; j < no; j++) {
-        float acc = l->bias ? l->b[j % NO] : 0.0f;
-        for (int c = 0; c < nk; c++) acc += l->ws->lpart[c * no + j];
-        out[j] = acc;
+    const int NI = l->in.c, NO = l->out.c, np = pad16(n);
+    float *xt = l->ws->lpart, *ct = xt + (size_t)XAI_LINEAR_KB * np; /* (KB, np), (NO, np) */
+    const int groups = np / XAI_MM_PAD;
+#pragma omp parallel if ((size_t)n * NI * NO > 8 * XAI_PAR_MIN && groups > 1)
+    {
+        int t = 0, nt = 1;
+#ifdef _OPENMP
+        t = omp_get_thread_num(), nt = omp_get_num_threads();
+#endif
+        const int c0 = XAI_MM_PAD * (int)((long)groups * t / nt), c1 = XAI_MM_PAD * (int)((long)groups * (t + 1) / nt);
+        const int r1 = c1 < n ? c1 : n;
+        for (int k0 = 0; c0 < c1 && k0 < NI; k0 += XAI_LINEAR_KB) {
+            const int kn = NI - k0 < XAI_LINEAR_KB ? NI - k0 : XAI_LINEAR_KB;
+            for (int r = c0; r < c1; r++) {
+                const float *x = in + (size_t)r * NI + k0;
+                float *d = xt + r;
+                if (r < n)
+                    for (int k = 0; k < kn; k++) d[(size_t)k * np] = x[k];
+                else
+                    for (int k = 0; k < kn; k++) d[(size_t)k * np] = 0.0f;
+            }
+            xai_mm(ct + c0, np, l->w + k0, NI, 1, xt + c0, np, NO, kn, c1 - c0, k0 > 0);
+        }
+        for (int r = c0; r < r1; r++)
+            for (int o = 0; o < NO; o++) out[(size_t)r * NO + o] = ct[(size_t)o * np + r] + (l->bias ? l->b[o] : 0.0f);
     }
 }
 
@@ -462,17 +487,28 @@ void xai_linear_backward(float *din /* (N, I) */, const float *dout /* (N, O) */
     if (l->bias && l->gb)
         for (int i = 0; i < n; i++)
             for (int o = 0; o < NO; o++) l->gb[o] += dout[(size_t)i * NO + o];
-    if (!l->gw && !din) return;
-    /* Column block c of dW (O, I) += dY^T (O, N) X[:, c], and of dX (N, I) += dY (N, O) W[:, c]. */
+    /* Column block c of dW (O, I) += dY^T (O, N) X[:, c]: sums over the batch. */
+    if (l->gw) {
 #pragma omp parallel for schedule(static) if ((size_t)n * NI * NO > 8 * XAI_PAR_MIN)
-    for (int c = 0; c < nk; c++) {
-        const int lo = xai_chunk_lo(c, NI, nk), m = xai_chunk_lo(c + 1, NI, nk) - lo;
-        if (l->gw)
+        for (int c = 0; c < nk; c++) {
+            const int lo = xai_chunk_lo(c, NI, nk), m = xai_chunk_lo(c + 1, NI, nk) - lo;
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, NO, m, n, 1.0f, dout, NO, in + lo, NI, 1.0f,
                         l->gw + lo, NI);
-        if (din)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, m, NO, 1.0f, dout, NO, l->w + lo, NI, 1.0f,
-                        din + lo, NI);
+        }
+    }
+    if (!din) return;
+    /* dX (N, I) += dY (N, O) W (O, I), through xai_mm: each sample's row a chain over the outputs
+     * on its own, whatever the batch. Threads take column blocks of whole vectors. */
+    const int groups = pad16(NI) / XAI_MM_PAD;
+#pragma omp parallel if ((size_t)n * NI * NO > 8 * XAI_PAR_MIN && groups > 1)
+    {
+        int t = 0, nt = 1;
+#ifdef _OPENMP
+        t = omp_get_thread_num(), nt = omp_get_num_threads();
+#endif
+        int c0 = XAI_MM_PAD * (int)((long)groups * t / nt), c1 = XAI_MM_PAD * (int)((long)groups * (t + 1) / nt);
+        c1 = c1 < NI ? c1 : NI;
+        if (c0 < c1) xai_mm(din + c0, NI, dout, NO, 1, l->w + c0, NI, n, NO, c1 - c0, 1);
     }
 }
 

@@ -64,10 +64,12 @@ void xai_layer_backward(const xai_layer *l, float *din /* (N, in) */, const floa
                         const float *in /* (N, in) */, const float *out /* (N, out) */, int n, int train);
 
 /* Convolution implementation: "auto" (the best this CPU runs; the default, or
- * the XAI_CONV environment variable), "im2col" (im2col + OpenBLAS sgemm, also
- * what stride > 1 and tiny planes always use) or the direct kernels "avx512",
- * "avx2", "generic". XAI_EINVAL when unknown or the CPU lacks it. With FMA the
- * direct kernels give bit-identical results at every vector width. */
+ * the XAI_CONV environment variable), "im2col" (im2col + the fixed-order product
+ * on the best vectors this CPU has, also what stride > 1 and tiny planes always
+ * use) or the direct kernels "avx512", "avx2", "generic" (whose vectors the
+ * im2col and linear layers' products then use too). XAI_EINVAL when unknown or
+ * the CPU lacks it. With FMA the kernels give bit-identical results at every
+ * vector width. */
 xai_status xai_conv_impl_set(const char *name);
 const char *xai_conv_impl_name(void);
 int xai_conv_vector_width(void); /* floats per vector of the kernels in use */

@@ -529,10 +529,13 @@ static void scale_by(float *out, const float *a, size_t tot)
     for (size_t j = 0; j < tot; j++) out[j] *= a[j];
 }
 
+/* out += sign * a * b where a is not 0: an exact zero a adds nothing, not even a signed zero (-0 + 0
+ * is +0), so that a sign-split rule gives an image without negative inputs the bits of the rule's
+ * non-negative form (rule_*_pos, the fused step), whichever of them its batch takes. */
 static void muladd_into(float *out, const float *a, const float *b, size_t tot, float sign)
 {
 #pragma omp parallel for simd schedule(static) if (tot > PAR_MIN)
-    for (size_t j = 0; j < tot; j++) out[j] += sign * a[j] * b[j];
+    for (size_t j = 0; j < tot; j++) out[j] = a[j] != 0 ? out[j] + sign * a[j] * b[j] : out[j];
 }
 
 static int has_negative(const float *x, size_t tot)

@@ -1,15 +1,17 @@
 #!/usr/bin/python3
 # h5same.py: two HDF5 files hold the same objects, every dataset bit for bit (NaN included) and
 # every attribute equal, except the run's own record (timings, command, rank count). Exit 1 on a
-# difference, naming it. Usage: h5same.py [--close] A.h5 B.h5
+# difference, naming it. Usage: h5same.py [--close] [--ignore NAME]... A.h5 B.h5
 # --close: every dataset within float rounding instead (rtol 1e-4, atol 1e-4; integers equal), the
 # rank statistics under /stats (which a tie broken by 1e-8 can flip) and the attributes left out.
+# --ignore NAME: attributes NAME too are the run's record (e.g. batch, where two runs differ in it).
 import sys
 import h5py
 import numpy as np
 
 VOLATILE = {"command", "mpi_ranks", "model_path", "attributions_path", "program_version", "threads", "created_utc",
             "model_sha256", "config_path"}  # the model file's hash covers its training timings
+IGNORED = set()  # --ignore
 
 
 def volatile(name):
@@ -64,8 +66,8 @@ def main(pa, pb, rounding=False):
                     bad.append("dataset %s differs%s" % (name, " beyond float rounding" if rounding else ""))
             if rounding:
                 continue
-            ka = {k for k in oa.attrs if not volatile(k)}
-            kb = {k for k in ob.attrs if not volatile(k)}
+            ka = {k for k in oa.attrs if not volatile(k) and k not in IGNORED}
+            kb = {k for k in ob.attrs if not volatile(k) and k not in IGNORED}
             if ka != kb:
                 bad.append("attributes of %s differ: %s vs %s" % (name, sorted(ka - kb), sorted(kb - ka)))
             for k in sorted(ka & kb):
@@ -77,5 +79,13 @@ def main(pa, pb, rounding=False):
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if a != "--close"]
-    sys.exit(main(args[0], args[1], rounding=len(args) < len(sys.argv) - 1))
+    args, rounding = [], False
+    it = iter(sys.argv[1:])
+    for a in it:
+        if a == "--close":
+            rounding = True
+        elif a == "--ignore":
+            IGNORED.add(next(it))
+        else:
+            args.append(a)
+    sys.exit(main(args[0], args[1], rounding=rounding))

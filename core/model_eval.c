@@ -104,6 +104,41 @@ done:
     return s;
 }
 
+int xai_model_folds(const xai_model *m)
+{
+    int k = 0;
+    for (int i = 1; i < m->nlayers; i++) k += m->layers[i].type == XAI_BATCHNORM2D && is_affine(&m->layers[i - 1]);
+    return k;
+}
+
+xai_status xai_model_refold_batchnorm(xai_model *f, const xai_model *m)
+{
+    /* First check that f has the layers a fold of m has (the walk of xai_model_fold_batchnorm),
+     * then write: a mismatch leaves f as it was. */
+    for (int pass = 0; pass < 2; pass++) {
+        int j = 0;
+        for (int i = 0; i < m->nlayers; i++) {
+            const xai_layer *l = &m->layers[i];
+            if (l->type == XAI_BATCHNORM2D && i > 0 && is_affine(&m->layers[i - 1])) continue;
+            xai_layer *d = j < f->nlayers ? &f->layers[j] : NULL;
+            const xai_layer *bn = is_affine(l) ? bn_after(m, i) : NULL;
+            const size_t nb = bn ? (size_t)l->out.c : l->nb;
+            if (pass == 0 && (!d || d->type != l->type || d->nw != l->nw || d->nb != nb || d->out.c != l->out.c ||
+                              d->in.c != l->in.c))
+                return xai_fail(XAI_EINVAL,
+                                "batch-norm refold: layer %d of the folded net (%s) is not the fold of layer %d (%s)",
+                                j, d ? xai_layer_type_name(d->type) : "none", i, xai_layer_type_name(l->type));
+            if (pass == 1 && l->type == XAI_BATCHNORM2D) copy_batchnorm(d, l);
+            else if (pass == 1 && is_affine(l)) fold_into(d, l, bn);
+            j++;
+        }
+        if (pass == 0 && j != f->nlayers)
+            return xai_fail(XAI_EINVAL, "batch-norm refold: the folded net has %d layers, a fold of this model %d",
+                            f->nlayers, j);
+    }
+    return XAI_OK;
+}
+
 /* ------------------------------------------------------------ normalisation */
 
 void xai_normalize_u8(float *out, const uint8_t *px, xai_shape s, const float *mean, const float *std)

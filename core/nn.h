@@ -242,6 +242,14 @@ void xai_model_target_logits(xai_model *m, const float *x /* (N, C, H, W) */, co
  * layer folded into it (a bias is added when missing); other batch norms stay as per-element
  * affine layers. The same function to float rounding; a model without such pairs is copied exactly. */
 xai_status xai_model_fold_batchnorm(xai_model **out, const xai_model *m, int max_batch);
+/* The number of batch norms xai_model_fold_batchnorm merges into the layer before them (0: a fold
+ * would be an exact copy). */
+int xai_model_folds(const xai_model *m);
+/* Writes m's current weights, folded, into f, a fold of a model of m's structure (any capacity):
+ * what a fresh xai_model_fold_batchnorm of m holds, bit for bit, without allocating (the
+ * randomisation cascade refolds after each step). XAI_EINVAL, f untouched, when f's layers are
+ * not those of m's fold. */
+xai_status xai_model_refold_batchnorm(xai_model *f, const xai_model *m);
 /* uint8 pixels -> (pixel/255 - mean[c]) / std[c] as the model expects (mean, std: (C)). */
 void xai_normalize_u8(float *out /* (C, H, W) */, const uint8_t *px /* (C, H, W) */, xai_shape s, const float *mean,
                       const float *std);

@@ -332,7 +332,7 @@ static xai_status randomisation_step(void *p)
     bench_ctx *c = p;
     xai_sanity_result r;
     xai_method_attr ma = {&c->meth, NULL}; /* as xai evaluate runs it */
-    xai_status s = xai_sanity_cascade(&r, c->m, c->x, c->t, NULL, c->n, xai_method_attr_cached_fn, &ma, 1);
+    xai_status s = xai_sanity_cascade(&r, c->m, NULL, c->x, c->t, NULL, c->n, xai_method_attr_cached_fn, &ma, 1);
     xai_method_attr_free(&ma);
     XAI_TRY(s);
     c->forwards = (double)r.nsteps * c->n;
@@ -350,7 +350,7 @@ static xai_status faith_step(void *p)
     xai_flip_opts flip;
     xai_flip_defaults(&flip);
     const float *attr[1] = {c->attr};
-    const xai_faith_input in = {c->x, c->t, NULL, c->n, attr, &c->meth, 1, &flip};
+    const xai_faith_input in = {c->x, c->t, NULL, c->n, attr, &c->meth, 1, &flip, NULL}; /* c->m is folded */
     xai_faith_result r;
     XAI_TRY(xai_faith_run(&r, c->net, &in, &o));
     /* a recomputed explanation is one image through the net and back */

@@ -472,11 +472,11 @@ static xai_status eval_completeness(xai_metrics *r, const eval_input *in, xai_mo
     return XAI_OK;
 }
 
-/* The randomisation cascade of one method on the first n images: each rank runs it on its share
- * (an image's random streams named by its /indices entry, as in explain), the per-image
- * similarities are gathered. */
-static xai_status sanity_rows(xai_sanity_result *r, const eval_input *in, xai_model *m, int n, xai_method *meth,
-                              uint64_t seed)
+/* The randomisation cascade of one method on the first n images, explained with em (m's fold, as
+ * explain explains): each rank runs it on its share (an image's random streams named by its
+ * /indices entry, as in explain), the per-image similarities are gathered. */
+static xai_status sanity_rows(xai_sanity_result *r, const eval_input *in, xai_model *m, xai_model *em, int n,
+                              xai_method *meth, uint64_t seed)
 {
     const size_t size = xai_shape_size(in->h.shape);
     int64_t b, e;
@@ -484,7 +484,7 @@ static xai_status sanity_rows(xai_sanity_result *r, const eval_input *in, xai_mo
     xai_status s = XAI_OK;
     if (e > b) {
         xai_method_attr ma = {meth, NULL}; /* one explainer through the cascade, refreshed at each step */
-        s = xai_sanity_cascade(r, m, in->h.inputs + (size_t)b * size, in->h.targets + b, in->h.indices + b,
+        s = xai_sanity_cascade(r, m, em, in->h.inputs + (size_t)b * size, in->h.targets + b, in->h.indices + b,
                                (int)(e - b), xai_method_attr_cached_fn, &ma, seed);
         xai_method_attr_free(&ma);
     } else
@@ -498,26 +498,29 @@ static xai_status sanity_rows(xai_sanity_result *r, const eval_input *in, xai_mo
 }
 
 /* Model-parameter randomisation of every method on the first n images. */
-static xai_status eval_sanity(xai_metrics *r, const eval_input *in, xai_model *m, int n, uint64_t seed)
+static xai_status eval_sanity(xai_metrics *r, const eval_input *in, xai_model *m, xai_model *em, int n,
+                              uint64_t seed)
 {
     r->sanity = xai_calloc(in->nmethods, sizeof *r->sanity);
     r->sanity_seed = seed;
     for (int i = 0; i < in->nmethods; i++) {
         xai_method meth;
         XAI_TRY(xai_attr_read_method_spec(&meth, in->path, in->names[i]));
-        XAI_TRY(sanity_rows(&r->sanity[i], in, m, n, &meth, seed));
+        XAI_TRY(sanity_rows(&r->sanity[i], in, m, em, n, &meth, seed));
     }
     return XAI_OK;
 }
 
-/* The metrics of faith.h on every method; the re-explaining ones read each method's spec. */
-static xai_status eval_faith(xai_metrics *r, const eval_input *in, xai_model *m, const xai_eval_opts *o)
+/* The metrics of faith.h on every method; the re-explaining ones read each method's spec and
+ * explain with em. */
+static xai_status eval_faith(xai_metrics *r, const eval_input *in, xai_model *m, xai_model *em,
+                             const xai_eval_opts *o)
 {
     xai_method *meth = xai_calloc(in->nmethods, sizeof *meth);
     xai_status s = XAI_OK;
     for (int i = 0; i < in->nmethods && s == XAI_OK; i++) s = xai_attr_read_method_spec(&meth[i], in->path, in->names[i]);
     const xai_faith_input fi = {in->h.inputs, in->h.targets, in->h.indices, in->n, (const float *const *)in->attr,
-                                meth, in->nmethods, &o->flip};
+                                meth, in->nmethods, &o->flip, em};
     if (s == XAI_OK) s = faith_rows(&r->faith, m, &fi, &o->faith);
     free(meth);
     return s;
@@ -1051,16 +1054,26 @@ static char *output_path(const xai_eval_opts *o)
     return out;
 }
 
-/* Every metric family into r, in the order that shares the model's state as before. */
+/* Every metric family into r, in the order that shares the model's state as before. The families
+ * that explain again (max-sensitivity, random-logit, the randomisation cascade) explain with the
+ * net xai explain explains with (batch norms folded, explain's default rows), made once for all:
+ * the cascade's step 0 is then explain's stored map, and no batch norm runs as passes of its own. */
 static xai_status run_families(xai_metrics *r, const eval_input *in, xai_model *m, const xai_eval_opts *o)
 {
-    XAI_TRY(eval_pixelflip(r, in, m, &o->flip));
-    XAI_TRY(eval_completeness(r, in, m));
-    if (o->faith.which) XAI_TRY(eval_faith(r, in, m, o));
-    if (o->sanity)
-        XAI_TRY(eval_sanity(r, in, m, o->sanity_n < in->n ? o->sanity_n : in->n, o->flip.seed));
-    if (o->ig_curve) XAI_TRY(eval_ig_curves(r, in, m, o));
-    return XAI_OK;
+    const unsigned explaining = (1u << XAI_FM_MAXSENS) | (1u << XAI_FM_RANDLOGIT);
+    xai_model *em = NULL;
+    xai_status s = XAI_OK;
+    if ((o->faith.which & explaining) || o->sanity) XAI_TRY(xai_explain_model(&em, m, 0));
+    if ((s = eval_pixelflip(r, in, m, &o->flip)) != XAI_OK || (s = eval_completeness(r, in, m)) != XAI_OK) goto done;
+    if (o->faith.which && (s = eval_faith(r, in, m, em, o)) != XAI_OK) goto done;
+    if (o->sanity &&
+        (s = eval_sanity(r, in, m, em, o->sanity_n < in->n ? o->sanity_n : in->n, o->flip.seed)) != XAI_OK)
+        goto done;
+    xai_model_free(em), em = NULL; /* its activations are not needed by the curves */
+    if (o->ig_curve) s = eval_ig_curves(r, in, m, o);
+done:
+    xai_model_free(em);
+    return s;
 }
 
 xai_status xai_evaluate(const xai_eval_opts *o, FILE *log)

@@ -114,6 +114,11 @@ int xai_explain_default_rows(const xai_model *m)
     return r < 8 ? 8 : r;
 }
 
+xai_status xai_explain_model(xai_model **out, const xai_model *m, int rows)
+{
+    return xai_model_fold_batchnorm(out, m, rows > 0 ? rows : xai_explain_default_rows(m));
+}
+
 /* ------------------------------------------------------------- one method */
 
 static double median_abs(const double *v, int n)
@@ -429,7 +434,7 @@ static char *default_outpath(const char *model)
 static xai_status fold(xai_model **m)
 {
     xai_model *folded;
-    XAI_TRY(xai_model_fold_batchnorm(&folded, *m, (*m)->max_batch));
+    XAI_TRY(xai_explain_model(&folded, *m, (*m)->max_batch));
     xai_model_free(*m);
     *m = folded;
     return XAI_OK;

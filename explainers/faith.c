@@ -119,6 +119,8 @@ typedef struct {
 typedef struct {
     xai_faith_result *r;
     xai_model *m;
+    xai_model *em;                 /* the net the methods explain with: m's fold (xai explain's) */
+    xai_model *own;                /* em when made here */
     const xai_faith_input *in;
     const xai_faith_opts *o;
     xai_fwd_batch b;
@@ -544,12 +546,12 @@ static xai_status maxsens_method(faith_ctx *c, xai_explainer *e, int nms, float 
 {
     const int runs = c->o->maxsens_runs;
     const int64_t *ids = c->in->image_id;
-    XAI_TRY(explain_rows(e, c->m, c->in->x, c->in->target, ids, nms, phi0, "max-sensitivity"));
+    XAI_TRY(explain_rows(e, c->em, c->in->x, c->in->target, ids, nms, phi0, "max-sensitivity"));
     for (int i = 0; i < nms; i++) out[i] = 0;
     for (int k = 0; k < runs; k++) {
 #pragma omp parallel for schedule(static)
         for (int i = 0; i < nms; i++) maxsens_input(c, y + (size_t)i * c->size, i, k);
-        XAI_TRY(explain_rows(e, c->m, y, c->in->target, ids, nms, phi, "max-sensitivity"));
+        XAI_TRY(explain_rows(e, c->em, y, c->in->target, ids, nms, phi, "max-sensitivity"));
         for (int i = 0; i < nms; i++) {
             const double v = rel_dist(phi + (size_t)i * c->size, phi0 + (size_t)i * c->size, c->size);
             if (v > out[i] || isnan(v)) out[i] = v;
@@ -559,7 +561,7 @@ static xai_status maxsens_method(faith_ctx *c, xai_explainer *e, int nms, float 
     return XAI_OK;
 }
 
-/* Explains each method again through a fresh explainer bound to m: fn per method. */
+/* Explains each method again through a fresh explainer bound to the folded net: fn per method. */
 typedef xai_status (*reexplain_fn)(faith_ctx *c, xai_explainer *e, int nimg, float *y, float *phi0, float *phi,
                                    double *out);
 
@@ -571,7 +573,7 @@ static xai_status reexplain(faith_ctx *c, int nimg, reexplain_fn fn, double **ou
     for (int a = 0; a < c->in->nmethods && s == XAI_OK; a++) {
         xai_explainer *e = NULL;
         outs[a] = xai_malloc((size_t)rows * nimg * sizeof(double));
-        if ((s = xai_explainer_create(&e, &c->in->meth[a], c->m)) == XAI_OK) s = fn(c, e, nimg, y, phi0, phi, outs[a]);
+        if ((s = xai_explainer_create(&e, &c->in->meth[a], c->em)) == XAI_OK) s = fn(c, e, nimg, y, phi0, phi, outs[a]);
         xai_explainer_free(e);
     }
     free(y);
@@ -596,8 +598,8 @@ static xai_status randlogit_method(faith_ctx *c, xai_explainer *e, int nrl, floa
 {
     (void)y;
     const int64_t *ids = c->in->image_id;
-    XAI_TRY(explain_rows(e, c->m, c->in->x, c->in->target, ids, nrl, phi0, "random-logit test"));
-    XAI_TRY(explain_rows(e, c->m, c->in->x, c->r->rl_class, ids, nrl, phi, "random-logit test"));
+    XAI_TRY(explain_rows(e, c->em, c->in->x, c->in->target, ids, nrl, phi0, "random-logit test"));
+    XAI_TRY(explain_rows(e, c->em, c->in->x, c->r->rl_class, ids, nrl, phi, "random-logit test"));
 #pragma omp parallel for schedule(dynamic)
     for (int i = 0; i < nrl; i++) {
         double sim[3];
@@ -677,10 +679,25 @@ static xai_status check_input(const xai_model *m, const xai_faith_input *in)
     return XAI_OK;
 }
 
+/* The net max-sensitivity and the random-logit test explain with, when one of them runs: the
+ * caller's fold of m, else one made here (m itself when it has no batch norm to fold). */
+static xai_status explain_net(faith_ctx *c)
+{
+    const unsigned explaining = (1u << XAI_FM_MAXSENS) | (1u << XAI_FM_RANDLOGIT);
+    c->em = c->in->explain_model ? c->in->explain_model : c->m;
+    if (!(c->o->which & explaining)) return XAI_OK;
+    /* The caller's net holds m's weights, folded, whatever it held before (m itself: as it is). */
+    if (c->in->explain_model) return c->em != c->m ? xai_model_refold_batchnorm(c->em, c->m) : XAI_OK;
+    if (!xai_model_folds(c->m)) return XAI_OK;
+    XAI_TRY(xai_model_fold_batchnorm(&c->own, c->m, c->m->max_batch));
+    c->em = c->own;
+    return XAI_OK;
+}
+
 static void ctx_init(faith_ctx *c, xai_faith_result *r, xai_model *m, const xai_faith_input *in,
                      const xai_faith_opts *o)
 {
-    *c = (faith_ctx){.r = r, .m = m, .in = in, .o = o, .s = m->in};
+    *c = (faith_ctx){.r = r, .m = m, .em = m, .in = in, .o = o, .s = m->in};
     c->size = xai_shape_size(m->in), c->plane = (size_t)m->in.h * m->in.w;
     const size_t nmax = c->plane > (size_t)r->nfeatures ? c->plane : (size_t)r->nfeatures;
     c->fx = xai_malloc((size_t)in->n * sizeof *c->fx);
@@ -693,6 +710,7 @@ static void ctx_init(faith_ctx *c, xai_faith_result *r, xai_model *m, const xai_
 static void ctx_free(faith_ctx *c)
 {
     xai_fwd_free(&c->b);
+    xai_model_free(c->own);
     free(c->fx), free(c->cur), free(c->score), free(c->order);
 }
 
@@ -706,12 +724,12 @@ xai_status xai_faith_run(xai_faith_result *r, xai_model *m, const xai_faith_inpu
     r->m = xai_calloc(in->nmethods, sizeof *r->m);
     faith_ctx c;
     ctx_init(&c, r, m, in, o);
+    xai_status s = explain_net(&c);
     xai_eval_scope mode = xai_eval_begin(m, 1);
-    for (int i = 0; i < in->n; i++)
+    for (int i = 0; i < in->n && s == XAI_OK; i++)
         memcpy(xai_fwd_slot(&c.b, in->target[i], &c.fx[i], NULL), image(&c, i), c.size * sizeof(float));
     xai_fwd_flush(&c.b);
     xai_eval_end(m, mode);
-    xai_status s = XAI_OK;
     xai_progress p;
     xai_progress_start(&p, "metrics", XAI_FM_COUNT, "metric");
     for (int k = 0; k < XAI_FM_COUNT && s == XAI_OK; k++) {

@@ -96,11 +96,17 @@ typedef struct {
     const xai_method *meth;    /* (nmethods) */
     int nmethods;
     const xai_flip_opts *flip; /* features (patch), the removal reference, blur sigma, seed */
+    xai_model *explain_model;  /* or NULL: the net max-sensitivity and random-logit explain with, a
+                                  fold of m (xai_explain_model: xai explain's net, to share between
+                                  calls; refolded from m here) or m itself (explained unfolded);
+                                  NULL: a fold of m made per run, or m itself when m has no batch
+                                  norm to fold */
 } xai_faith_input;
 
 /* Runs the selected metrics (formulas: explainers/METRICS.md). All perturbed images go through m in
- * batches of m->max_batch; every random draw comes from a stream of (seed, use, image), so the
- * values do not depend on batch size or thread count. */
+ * batches of m->max_batch; the methods explain again (max-sensitivity, random-logit) with m's
+ * batch norms folded, as `xai explain` explains (in->explain_model). Every random draw comes from a
+ * stream of (seed, use, image), so the values do not depend on batch size or thread count. */
 xai_status xai_faith_run(xai_faith_result *r, xai_model *m, const xai_faith_input *in, const xai_faith_opts *o);
 void xai_faith_result_free(xai_faith_result *r);
 

@@ -435,25 +435,14 @@ done:
 
 xai_status xai_lrp_refresh(xai_lrp *c, const xai_model *m)
 {
-    xai_model *f = NULL;
-    /* One row: only the folded weights are wanted, the arenas stay untouched. */
-    XAI_TRY(xai_model_fold_batchnorm(&f, m, 1));
-    xai_status s = XAI_OK;
-    if (f->nlayers != c->m->nlayers || f->nparams != c->m->nparams || f->nbuffers != c->m->nbuffers ||
-        memcmp(f->mean, c->m->mean, sizeof f->mean) || memcmp(f->std, c->m->std, sizeof f->std)) {
-        s = xai_fail(XAI_EINVAL,
-                     "LRP refresh: the model folds to %d layers and %zu parameters (or normalises otherwise), not the "
-                     "%d and %zu it was built for",
-                     f->nlayers, f->nparams, c->m->nlayers, c->m->nparams);
-        goto done;
-    }
-    memcpy(c->m->params, f->params, f->nparams * sizeof *f->params);
-    if (f->nbuffers) memcpy(c->m->buffers, f->buffers, f->nbuffers * sizeof *f->buffers);
-    for (int i = 0; i < c->m->nlayers && s == XAI_OK; i++)
-        if (c->rule[i] >= 0) s = prepare_layer(c, i);
-done:
-    xai_model_free(f);
-    return s;
+    if (memcmp(m->mean, c->m->mean, sizeof m->mean) || memcmp(m->std, c->m->std, sizeof m->std))
+        return xai_fail(XAI_EINVAL, "LRP refresh: the model normalises its inputs otherwise than the one it was built for");
+    /* Folded straight into the canonised net's own weights: nothing allocated per step. */
+    if (xai_model_refold_batchnorm(c->m, m) != XAI_OK)
+        return xai_fail(XAI_EINVAL, "LRP refresh: %s", xai_errmsg());
+    for (int i = 0; i < c->m->nlayers; i++)
+        if (c->rule[i] >= 0) XAI_TRY(prepare_layer(c, i));
+    return XAI_OK;
 }
 
 char *xai_lrp_describe(const xai_lrp *c)

@@ -207,9 +207,14 @@ typedef struct {
     float *ssim;          /* (nsteps, N) */
 } xai_sanity_result;
 
-/* m's conv/linear weights are randomised in place and restored before the call returns (fn
- * sees m itself at every step, with the same pointer: xai_method_attr_cached_fn). */
-xai_status xai_sanity_cascade(xai_sanity_result *r, xai_model *m, const float *x /* (N, C, H, W) */,
+/* m's conv/linear weights are randomised in place and restored before the call returns; its batch
+ * norms are never randomised. fn explains with the net `xai explain` explains with: fm, a fold of
+ * m (xai_model_fold_batchnorm or xai_explain_model, any capacity; fn sees fm at every step, with
+ * the same pointer: xai_method_attr_cached_fn), refolded from m after each randomisation
+ * (xai_model_refold_batchnorm: a randomised layer folded with its trained batch norm) and left as
+ * m's fold at the end. fm NULL: a fold of m's own capacity made here, or m itself when m has no
+ * batch norm to fold (xai_model_folds); fm = m: m itself, unfolded. Layer indices in r are m's. */
+xai_status xai_sanity_cascade(xai_sanity_result *r, xai_model *m, xai_model *fm, const float *x /* (N, C, H, W) */,
                               const int32_t *target /* (N) */, const int64_t *ids /* (N) or NULL: 0..n-1 */, int n,
                               xai_attr_fn fn, void *ctx, uint64_t seed);
 /* The cascade's steps and layers for m, with zeroed (nsteps, n) arrays (n >= 0): the result that

@@ -166,34 +166,45 @@ static void step_similarity(xai_sanity_result *r, int s, const float *a0, const 
     }
 }
 
-xai_status xai_sanity_cascade(xai_sanity_result *r, xai_model *m, const float *x, const int32_t *target,
-                              const int64_t *ids, int n, xai_attr_fn fn, void *ctx, uint64_t seed)
+xai_status xai_sanity_cascade(xai_sanity_result *r, xai_model *m, xai_model *fm, const float *x,
+                              const int32_t *target, const int64_t *ids, int n, xai_attr_fn fn, void *ctx,
+                              uint64_t seed)
 {
     memset(r, 0, sizeof *r);
     if (n <= 0) return xai_fail(XAI_EINVAL, "sanity check: no images (n = %d)", n);
-    xai_model *rnd = NULL;
-    XAI_TRY(xai_model_clone(&rnd, m, 1));
+    xai_model *rnd = NULL, *own = NULL;
+    float *saved = NULL, *a0 = NULL, *a1 = NULL;
+    xai_status st = XAI_OK;
+    /* The net the method explains: m's fold, as xai explain explains (the caller's, shared between
+     * calls, or one of our own); m itself when there is nothing to fold. */
+    if (!fm && xai_model_folds(m) && (st = xai_model_fold_batchnorm(&own, m, m->max_batch)) != XAI_OK) return st;
+    xai_model *em = fm ? fm : own ? own : m;
+    if (em != m && (st = xai_model_refold_batchnorm(em, m)) != XAI_OK) goto done;
+    if ((st = xai_model_clone(&rnd, m, 1)) != XAI_OK) goto done;
     xai_model_init(rnd, seed);
     /* The layers are randomised in m itself, whose arenas are warm (a clone of m's capacity costs a
-     * page fault per 4 KiB of activations on first use), and its weights restored at the end. */
-    float *saved = xai_malloc(m->nparams * sizeof *saved);
+     * page fault per 4 KiB of activations on first use), its weights restored at the end. The
+     * batch norms are not randomised: a randomised conv/linear layer is refolded with its trained
+     * batch norm, the same function as the unfolded net's at that step. */
+    saved = xai_malloc(m->nparams * sizeof *saved);
     memcpy(saved, m->params, m->nparams * sizeof *saved);
     const uint64_t step = m->step;
-    xai_eval_scope scope = xai_eval_begin(m, 0);
+    xai_eval_scope scope = xai_eval_begin(em, 0);
     xai_sanity_alloc(r, m, n);
 
     size_t size = xai_shape_size(m->in);
-    float *a0 = xai_malloc((size_t)n * size * sizeof *a0), *a1 = xai_malloc((size_t)n * size * sizeof *a1);
+    a0 = xai_malloc((size_t)n * size * sizeof *a0), a1 = xai_malloc((size_t)n * size * sizeof *a1);
     xai_progress p;
     xai_progress_start(&p, "randomisation", r->nsteps, "step");
-    xai_status st = attribute_all(a0, m, x, target, ids, n, fn, ctx);
+    st = attribute_all(a0, em, x, target, ids, n, fn, ctx);
     for (int s = 0; st == XAI_OK && s < r->nsteps; s++) {
         if (s > 0) {
             const xai_layer *src = &rnd->layers[r->layer[s]];
             xai_layer *dst = &m->layers[r->layer[s]];
             memcpy(dst->w, src->w, src->nw * sizeof *dst->w);
             if (src->nb) memcpy(dst->b, src->b, src->nb * sizeof *dst->b);
-            st = attribute_all(a1, m, x, target, ids, n, fn, ctx);
+            if (em != m && (st = xai_model_refold_batchnorm(em, m)) != XAI_OK) break;
+            st = attribute_all(a1, em, x, target, ids, n, fn, ctx);
             if (st != XAI_OK) break;
         } else {
             memcpy(a1, a0, (size_t)n * size * sizeof *a1);
@@ -204,11 +215,15 @@ xai_status xai_sanity_cascade(xai_sanity_result *r, xai_model *m, const float *x
     xai_progress_end(&p, NULL);
     memcpy(m->params, saved, m->nparams * sizeof *saved);
     m->step = step;
-    xai_eval_end(m, scope);
+    /* The caller's fold holds m's own weights again (the check passed above: this cannot fail). */
+    if (em != m) xai_model_refold_batchnorm(em, m);
+    xai_eval_end(em, scope);
+done:
     free(saved);
     free(a0);
     free(a1);
     xai_model_free(rnd);
+    xai_model_free(own);
     if (st != XAI_OK) xai_sanity_result_free(r);
     return st;
 }

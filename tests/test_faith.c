@@ -80,7 +80,8 @@ static void run(fixture *f, xai_faith_result *r, unsigned which, int nmethods)
     xai_faith_defaults(&o);
     o.which = which;
     o.insdel_steps = 84; /* one feature a step */
-    xai_faith_input in = {f->x, f->target, f->ids, f->n, (const float *const *)f->attr, f->meth, nmethods, &f->flip};
+    xai_faith_input in = {f->x, f->target, f->ids, f->n, (const float *const *)f->attr, f->meth, nmethods, &f->flip,
+                          NULL};
     assert_int_equal(xai_faith_run(r, f->m, &in, &o), XAI_OK);
 }
 

@@ -117,7 +117,7 @@ static void test_cascade(void **state)
     memcpy(before, m->params, m->nparams * sizeof *before);
 
     xai_sanity_result g, in;
-    assert_int_equal(xai_sanity_cascade(&g, m, x, t, NULL, n, gradient_fn, NULL, 9), XAI_OK);
+    assert_int_equal(xai_sanity_cascade(&g, m, NULL, x, t, NULL, n, gradient_fn, NULL, 9), XAI_OK);
     assert_int_equal(g.nsteps, 3);
     assert_int_equal(g.layer[0], -1);
     assert_int_equal(g.layer[1], 3); /* top-down: the classifier first */
@@ -133,7 +133,7 @@ static void test_cascade(void **state)
     assert_true(last < 0.8);
     assert_memory_equal(before, m->params, m->nparams * sizeof *before); /* the caller's model is untouched */
 
-    assert_int_equal(xai_sanity_cascade(&in, m, x, t, NULL, n, input_fn, NULL, 9), XAI_OK);
+    assert_int_equal(xai_sanity_cascade(&in, m, NULL, x, t, NULL, n, input_fn, NULL, 9), XAI_OK);
     for (int s = 0; s < in.nsteps; s++)
         for (int i = 0; i < n; i++) {
             assert_float_equal(in.spearman[s * n + i], 1.0, 1e-6);
@@ -141,12 +141,12 @@ static void test_cascade(void **state)
         }
     /* Same seed, same answer. */
     xai_sanity_result g2;
-    assert_int_equal(xai_sanity_cascade(&g2, m, x, t, NULL, n, gradient_fn, NULL, 9), XAI_OK);
+    assert_int_equal(xai_sanity_cascade(&g2, m, NULL, x, t, NULL, n, gradient_fn, NULL, 9), XAI_OK);
     assert_memory_equal(g.spearman, g2.spearman, (size_t)g.nsteps * n * sizeof(float));
 
     int calls = 0;
     xai_sanity_result f;
-    assert_int_equal(xai_sanity_cascade(&f, m, x, t, NULL, n, failing_fn, &calls, 9), XAI_ESTATE);
+    assert_int_equal(xai_sanity_cascade(&f, m, NULL, x, t, NULL, n, failing_fn, &calls, 9), XAI_ESTATE);
     assert_null(f.spearman);
 
     xai_sanity_result_free(&g);
@@ -187,9 +187,9 @@ static void test_cascade_parts(void **state)
     for (size_t i = 0; i < N * size; i++) x[i] = xai_rng_normal(&r);
     for (int i = 0; i < N; i++) t[i] = i % 3, ids[i] = 100 + 7 * i;
     xai_sanity_result whole, a, b, z, pos;
-    assert_int_equal(xai_sanity_cascade(&whole, m, x, t, ids, N, noisy_fn, NULL, 9), XAI_OK);
-    assert_int_equal(xai_sanity_cascade(&a, m, x, t, ids, K, noisy_fn, NULL, 9), XAI_OK);
-    assert_int_equal(xai_sanity_cascade(&b, m, x + K * size, t + K, ids + K, N - K, noisy_fn, NULL, 9), XAI_OK);
+    assert_int_equal(xai_sanity_cascade(&whole, m, NULL, x, t, ids, N, noisy_fn, NULL, 9), XAI_OK);
+    assert_int_equal(xai_sanity_cascade(&a, m, NULL, x, t, ids, K, noisy_fn, NULL, 9), XAI_OK);
+    assert_int_equal(xai_sanity_cascade(&b, m, NULL, x + K * size, t + K, ids + K, N - K, noisy_fn, NULL, 9), XAI_OK);
     const int S = whole.nsteps;
     for (int s = 0; s < S; s++) {
         const float *w[3] = {whole.spearman, whole.spearman_abs, whole.ssim};
@@ -200,7 +200,7 @@ static void test_cascade_parts(void **state)
         }
     }
     /* The ids reach the method: positions instead give other maps, hence other similarities. */
-    assert_int_equal(xai_sanity_cascade(&pos, m, x, t, NULL, N, noisy_fn, NULL, 9), XAI_OK);
+    assert_int_equal(xai_sanity_cascade(&pos, m, NULL, x, t, NULL, N, noisy_fn, NULL, 9), XAI_OK);
     assert_true(memcmp(pos.spearman + N, whole.spearman + N, (size_t)(S - 1) * N * sizeof(float)) != 0);
     /* A rank without images: the same steps and layers, no columns. */
     xai_sanity_alloc(&z, m, 0);
@@ -243,11 +243,11 @@ static void test_cascade_cached(void **state)
         xai_method meth;
         assert_int_equal(xai_method_parse(&meth, methods[k], NULL), XAI_OK);
         xai_sanity_result fresh, cached[2];
-        assert_int_equal(xai_sanity_cascade(&fresh, m, x, t, NULL, n, xai_method_attr_fn, &meth, 9), XAI_OK);
+        assert_int_equal(xai_sanity_cascade(&fresh, m, NULL, x, t, NULL, n, xai_method_attr_fn, &meth, 9), XAI_OK);
         for (int th = 0; th < 2; th++) {
             xai_set_threads(th + 1);
             xai_method_attr ma = {&meth, NULL};
-            assert_int_equal(xai_sanity_cascade(&cached[th], m, x, t, NULL, n, xai_method_attr_cached_fn, &ma, 9), XAI_OK);
+            assert_int_equal(xai_sanity_cascade(&cached[th], m, NULL, x, t, NULL, n, xai_method_attr_cached_fn, &ma, 9), XAI_OK);
             xai_method_attr_free(&ma);
             assert_null(ma.e);
             const float *a[3] = {fresh.spearman, fresh.spearman_abs, fresh.ssim};

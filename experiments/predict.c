@@ -207,9 +207,9 @@ static void ig_curve_work(xai_work *w, const xai_model *m, const xai_eval_opts *
 }
 
 /* The net evaluate's families that explain again (max-sensitivity, the random-logit test, the
- * randomisation cascade) explain with: the model as it loads it (explainers/evaluate.c,
- * run_families, hands them the loaded m). */
-#define REEXPLAIN_NET NET_LOADED
+ * randomisation cascade) explain with: explain's, batch norms folded (explainers/evaluate.c,
+ * run_families, hands them xai_explain_model of the loaded m). */
+#define REEXPLAIN_NET NET_FOLDED
 
 xai_status xai_work_evaluate(xai_work *w, const xai_model *m, const xai_eval_opts *o, const xai_method *meth, int nm,
                              int nfile, double regions)

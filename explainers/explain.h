@@ -266,7 +266,7 @@ int xai_explain_default_rows(const xai_model *m);
  * layer before it (xai_model_fold_batchnorm), `rows` rows a batch (0: xai_explain_default_rows(m),
  * explain's default). The metrics that explain again (max-sensitivity, random-logit, the
  * randomisation cascade) explain with it too, so that their maps of the trained model are explain's
- * stored ones (bit for bit at explain's rows). */
+ * stored ones, bit for bit. */
 xai_status xai_explain_model(xai_model **out, const xai_model *m, int rows);
 /* Matches metrics.h's xai_attr_fn: ctx is a const xai_method *; ids as xai_explainer_run's. */
 xai_status xai_method_attr_fn(void *ctx, xai_model *m, const float *x, const int32_t *target, const int64_t *ids,

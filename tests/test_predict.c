@@ -131,14 +131,14 @@ static void test_evaluate(void **state)
     assert_float_equal(amount(&w, "sensn"), F * 4 * 3 * 4, 1e-9);
     assert_float_equal(amount(&w, "infer"), F * (4 + 4 * 8 + 4), 1e-9); /* model check, rate, f(x) */
     /* randomisation: 1 + 2 weighted layers x 3 images; random-logit: 2 x 2; only gradient costs, and
-     * it explains with the net as evaluate loads it (batch norms unfolded), not explain's */
-    assert_float_equal(amount(&w, "ig-unfolded"), 2 * F * (3 * 3 + 2 * 2), 1e-9);
-    assert_float_equal(amount(&w, "gxi"), 0, 0);
+     * it explains with explain's net (batch norms folded), not the net as evaluate loads it */
+    assert_float_equal(amount(&w, "gxi"), 2 * F * (3 * 3 + 2 * 2), 1e-9);
+    assert_float_equal(amount(&w, "ig-unfolded"), 0, 0);
     /* maps compared, random's too: 2 methods x (3 steps x 3 images + 2 random-logit images) */
     assert_float_equal(amount(&w, "similarity"), 2 * (3 * 3 + 2), 1e-9);
     assert_string_equal(w.missing, "");
     xai_rates r = {0};
-    const char *kinds[] = {"pixelflip", "insdel", "road", "sensn", "infer", "ig-unfolded"};
+    const char *kinds[] = {"pixelflip", "insdel", "road", "sensn", "infer", "gxi"};
     for (int k = 0; k < 6; k++) xai_rates_set(&r, kinds[k], 1 + k);
     xai_rates_set(&r, "road-impute", 36); /* imputations a second */
     xai_rates_set(&r, "similarity", 11);  /* comparisons a second */
@@ -149,8 +149,8 @@ static void test_evaluate(void **state)
     xai_model_free(m);
 }
 
-/* Max-sensitivity explains again with the net as evaluate loads it: IG's and SmoothGrad's gradient
- * passes at the rate of that net, LRP at its composite's own (it folds the net it is given). */
+/* Max-sensitivity explains again with explain's net (batch norms folded, as xai explain runs the
+ * methods): IG's and SmoothGrad's gradient passes at explain's IG rate, LRP at its composite's own. */
 static void test_reexplain_net(void **state)
 {
     (void)state;
@@ -164,8 +164,8 @@ static void test_reexplain_net(void **state)
     xai_work w = {0};
     assert_int_equal(xai_work_evaluate(&w, m, &o, meth, nm, 5, -1), XAI_OK);
     /* 2 images x (4 runs + the image itself) x (3 IG steps + 2 samples) */
-    assert_float_equal(amount(&w, "ig-unfolded"), 2 * F * 2 * 5 * (3 + 2), 1e-9);
-    assert_float_equal(amount(&w, "ig"), 0, 0);
+    assert_float_equal(amount(&w, "ig"), 2 * F * 2 * 5 * (3 + 2), 1e-9);
+    assert_float_equal(amount(&w, "ig-unfolded"), 0, 0);
     assert_true(amount(&w, "lrp-epsilon") > 0);
     assert_float_equal(amount(&w, "similarity"), 0, 0); /* max-sensitivity takes distances, not similarities */
     /* explain runs the same methods on its folded net */

@@ -193,7 +193,7 @@ static void ig_curve_work(xai_work *w, const xai_model *m, const xai_eval_opts *
     const int ni = min_i(o->ig_n, n);
     double steps = 0;
     for (int t = 0; t < o->nig_steps; t++) steps += o->ig_steps[t];
-    xai_work_add(w, "ig-unfolded", 2 * F * curves * ni * o->nig_rules * steps); /* on the loaded net */
+    xai_work_add(w, "ig", 2 * F * curves * ni * o->nig_rules * steps); /* on explain's folded net */
     xai_work_add(w, "infer", 2 * F * curves * ni);
     const int ne = o->ig_exact_n < 0 || o->ig_exact_n > ni ? ni : o->ig_exact_n;
     if (ne == 0 || xai_ig_exact_check(m) != XAI_OK) {
@@ -203,12 +203,12 @@ static void ig_curve_work(xai_work *w, const xai_model *m, const xai_eval_opts *
     if (regions < 0) snprintf(w->missing, sizeof w->missing, "exact IG on %d images: its linear regions are not known", ne);
     else xai_work_add(w, "exact", 2 * F * regions);
     if (xai_eval_needs_held_out(o))
-        xai_work_add(w, "ig-unfolded", 2 * F * curves * XAI_IG_CHECK_STEPS * min_i(ne, XAI_IG_CHECK_IMAGES));
+        xai_work_add(w, "ig", 2 * F * curves * XAI_IG_CHECK_STEPS * min_i(ne, XAI_IG_CHECK_IMAGES));
 }
 
 /* The net evaluate's families that explain again (max-sensitivity, the random-logit test, the
- * randomisation cascade) explain with: explain's, batch norms folded (explainers/evaluate.c,
- * run_families, hands them xai_explain_model of the loaded m). */
+ * randomisation cascade) explain with: explain's folded net (explainers/evaluate.c, run_families,
+ * hands them em), as every other family (fm). */
 #define REEXPLAIN_NET NET_FOLDED
 
 xai_status xai_work_evaluate(xai_work *w, const xai_model *m, const xai_eval_opts *o, const xai_method *meth, int nm,

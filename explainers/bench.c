@@ -24,9 +24,8 @@ typedef struct {
     double impute_s;        /* evaluate: seconds of ROAD's imputation in the last call */
     double impute_rows, cg_iters, cg_work; /* evaluate: ROAD's imputed rows and CG work, last call */
     int faith;              /* evaluate: the xai_faith_metric faith_step runs */
-    xai_model *inf;         /* evaluate: the config's net as `xai bench infer` runs it, at the batch (and as
-                               `xai evaluate` runs its forward-only metrics: batch norms not folded) */
-    xai_model *net;         /* evaluate: the net the metric being timed runs on (m or inf) */
+    xai_model *inf;         /* evaluate: the config's net as `xai bench infer` runs it, at the batch */
+    xai_model *net;         /* evaluate: the net the metric being timed runs on (m, folded) */
     float *xin;             /* evaluate: (rows, C, H, W) its random inputs */
     int rows;               /* evaluate: the batch */
 } bench_ctx;
@@ -409,8 +408,8 @@ static xai_status infer_setup(bench_ctx *c, const char *config, int rows)
     xai_config_free(&cfg);
     if (s != XAI_OK) return s;
     xai_model_init(c->inf, 1);
-    /* as core/bench.c's inference runs it, and as xai evaluate its forward-only metrics (the
-     * loaded net, batch norms not folded, xai_eval_begin: no training mode, lean) */
+    /* as core/bench.c's inference runs it (the loaded net, batch norms not folded, xai_eval_begin:
+     * no training mode, lean) */
     c->inf->train = 0, c->inf->lean = 1;
     const size_t n = (size_t)rows * xai_shape_size(c->inf->in);
     c->xin = xai_malloc(n * sizeof *c->xin);
@@ -444,10 +443,9 @@ static xai_status similarity_step(void *p)
 }
 
 /* Times each metric (or only `only`) in alternating rounds with inference (infer, metric, infer,
- * ...: both see the same load) and records its forward passes a second against inference's. The
- * forward-only metrics run the net inference runs, as xai evaluate runs them (explainers/evaluate.c:
- * the model as loaded, batch norms as layers of their own); the metrics that explain again, the
- * folded net xai explain explains with. */
+ * ...: both see the same load) and records its forward passes a second against inference's. Every
+ * metric runs the folded net xai explain explains with, as xai evaluate runs them
+ * (explainers/evaluate.c, run_families); inference the net `xai bench infer` times. */
 static xai_status time_metrics(bench_ctx *c, const xai_bench_explain_opts *o, const char *only,
                                xai_bench_eval_result *r)
 {
@@ -456,7 +454,7 @@ static xai_status time_metrics(bench_ctx *c, const xai_bench_explain_opts *o, co
         if (only && strcmp(only, metric_benches[k].name)) continue;
         double t = 0, ti = 0, cpu = 0;
         c->faith = metric_benches[k].faith;
-        c->net = metric_benches[k].forward_only ? c->inf : c->m;
+        c->net = c->m;
         c->impute_s = c->impute_rows = c->cg_iters = c->cg_work = 0;
         XAI_TRY(interleaved(infer_step, metric_benches[k].fn, c, o, &ti, &t, &cpu));
         xai_bench_metric_figure *f = &r->metric[r->nmetrics++];

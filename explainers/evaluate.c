@@ -1054,25 +1054,30 @@ static char *output_path(const xai_eval_opts *o)
     return out;
 }
 
-/* Every metric family into r, in the order that shares the model's state as before. The families
- * that explain again (max-sensitivity, random-logit, the randomisation cascade) explain with the
- * net xai explain explains with (batch norms folded, explain's default rows), made once for all:
- * the cascade's step 0 is then explain's stored map, and no batch norm runs as passes of its own. */
+/* Every metric family into r, in the order that shares the model's state as before. Every family
+ * runs the net xai explain explains with (batch norms folded: no batch norm runs as passes of its
+ * own, and completeness compares the stored maps with the very function they explain): fm, at the
+ * evaluation's batch, for the forward passes and the IG curves; em, at explain's default rows, for
+ * the families that explain again, so the cascade's step 0 is explain's stored map. The cascade
+ * randomises the layers of m itself (unfolded: a batch norm after a randomised conv still scales
+ * it) and refolds em at each step. */
 static xai_status run_families(xai_metrics *r, const eval_input *in, xai_model *m, const xai_eval_opts *o)
 {
     const unsigned explaining = (1u << XAI_FM_MAXSENS) | (1u << XAI_FM_RANDLOGIT);
-    xai_model *em = NULL;
+    xai_model *fm = NULL, *em = NULL;
     xai_status s = XAI_OK;
-    if ((o->faith.which & explaining) || o->sanity) XAI_TRY(xai_explain_model(&em, m, 0));
-    if ((s = eval_pixelflip(r, in, m, &o->flip)) != XAI_OK || (s = eval_completeness(r, in, m)) != XAI_OK) goto done;
-    if (o->faith.which && (s = eval_faith(r, in, m, em, o)) != XAI_OK) goto done;
+    XAI_TRY(xai_explain_model(&fm, m, m->max_batch));
+    if (((o->faith.which & explaining) || o->sanity) && (s = xai_explain_model(&em, m, 0)) != XAI_OK) goto done;
+    if ((s = eval_pixelflip(r, in, fm, &o->flip)) != XAI_OK || (s = eval_completeness(r, in, fm)) != XAI_OK) goto done;
+    if (o->faith.which && (s = eval_faith(r, in, fm, em, o)) != XAI_OK) goto done;
     if (o->sanity &&
         (s = eval_sanity(r, in, m, em, o->sanity_n < in->n ? o->sanity_n : in->n, o->flip.seed)) != XAI_OK)
         goto done;
     xai_model_free(em), em = NULL; /* its activations are not needed by the curves */
-    if (o->ig_curve) s = eval_ig_curves(r, in, m, o);
+    if (o->ig_curve) s = eval_ig_curves(r, in, fm, o);
 done:
     xai_model_free(em);
+    xai_model_free(fm);
     return s;
 }
 

@@ -131,7 +131,7 @@ static void test_evaluate(void **state)
     assert_float_equal(amount(&w, "sensn"), F * 4 * 3 * 4, 1e-9);
     assert_float_equal(amount(&w, "infer"), F * (4 + 4 * 8 + 4), 1e-9); /* model check, rate, f(x) */
     /* randomisation: 1 + 2 weighted layers x 3 images; random-logit: 2 x 2; only gradient costs, and
-     * it explains with explain's net (batch norms folded), not the net as evaluate loads it */
+     * it explains with explain's folded net (its rate gxi), not the net as evaluate loads it */
     assert_float_equal(amount(&w, "gxi"), 2 * F * (3 * 3 + 2 * 2), 1e-9);
     assert_float_equal(amount(&w, "ig-unfolded"), 0, 0);
     /* maps compared, random's too: 2 methods x (3 steps x 3 images + 2 random-logit images) */
@@ -149,8 +149,8 @@ static void test_evaluate(void **state)
     xai_model_free(m);
 }
 
-/* Max-sensitivity explains again with explain's net (batch norms folded, as xai explain runs the
- * methods): IG's and SmoothGrad's gradient passes at explain's IG rate, LRP at its composite's own. */
+/* Max-sensitivity explains again with explain's folded net: IG's and SmoothGrad's gradient passes at
+ * explain's rate ig (not ig-unfolded), LRP at its composite's own (it folds the net it is given). */
 static void test_reexplain_net(void **state)
 {
     (void)state;
@@ -200,9 +200,9 @@ static void test_ig_curve(void **state)
     assert_string_equal(w.missing, "");
     assert_float_equal(amount(&w, "exact"), 2 * F * 1000, 1e-9);
     /* 3 images x 2 rules x (4 + 8) steps, and the held-out midpoint run at 4096 steps on the 2 exact
-     * images, all on the net as evaluate loads it */
-    assert_float_equal(amount(&w, "ig-unfolded"), 2 * F * (3 * 2 * 12 + 4096 * 2), 1e-9);
-    assert_float_equal(amount(&w, "ig"), 0, 0);
+     * images, all on explain's folded net (evaluate's fm) */
+    assert_float_equal(amount(&w, "ig"), 2 * F * (3 * 2 * 12 + 4096 * 2), 1e-9);
+    assert_float_equal(amount(&w, "ig-unfolded"), 0, 0);
     free(meth);
     xai_model_free(m);
 }

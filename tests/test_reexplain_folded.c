@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/h5.h"
 #include "core/io.h"
 #include "explainers/evaluate.h"
 #include "explainers/explain.h"
@@ -421,6 +422,52 @@ static void test_faith_default_folds(void **state)
     explained_free(&e);
 }
 
+/* Every family of xai evaluate runs explain's folded net, not only those that explain again: the
+ * deletion curve's step 0 (a forward pass of the unperturbed image) is the folded net's logit bit
+ * for bit, on a net whose batch norms change the rounding (explain's stored /logits are the
+ * unfolded net's: they differ). */
+static void test_evaluate_forward_folded(void **state)
+{
+    (void)state;
+    xai_eval_opts o;
+    xai_eval_defaults(&o);
+    o.model = model_path, o.attributions = attr_path, o.out = metrics_path, o.batch = EVAL_BATCH;
+    o.faith.which = 1u << XAI_FM_INSDEL, o.flip.steps = 4, o.sanity = 0, o.ig_curve = 0;
+    FILE *log = fopen("/dev/null", "w");
+    assert_int_equal(xai_evaluate(&o, log), XAI_OK);
+    fclose(log);
+    explained e;
+    read_explained(&e, "gradient");
+    const int n = e.h.n, K = e.h.nclasses;
+    hid_t f;
+    assert_int_equal(xai_h5_open(&f, metrics_path, 0), XAI_OK);
+    uint64_t dims[2];
+    const char *obj = "/methods/gradient/deletion/logit/curves";
+    assert_int_equal(xai_h5_dims(f, obj, dims), 2);
+    assert_int_equal(dims[0], n);
+    float *curves = malloc(dims[0] * dims[1] * sizeof *curves);
+    assert_int_equal(xai_h5_read(f, obj, H5T_NATIVE_FLOAT, curves, 2, dims, metrics_path), XAI_OK);
+    xai_h5_close(f);
+    /* the folded net by hand (another row count: the engine is batch-invariant) */
+    xai_model *m, *fm;
+    assert_int_equal(xai_model_load(&m, model_path, n), XAI_OK);
+    assert_int_equal(xai_explain_model(&fm, m, n), XAI_OK);
+    const float *lg = xai_model_forward(fm, e.h.inputs, n);
+    int unfolded_differs = 0;
+    for (int i = 0; i < n; i++) {
+        const float want = lg[(size_t)i * K + e.h.targets[i]];
+        if (curves[(size_t)i * dims[1]] != want)
+            fail_msg("image %d: deletion step 0 %.9g, the folded net's logit %.9g", i, curves[(size_t)i * dims[1]], want);
+        /* and the test can fail: explain's stored logits are the unfolded net's, different bits */
+        unfolded_differs |= e.h.logits[(size_t)i * K + e.h.targets[i]] != want;
+    }
+    assert_true(unfolded_differs);
+    xai_model_free(fm);
+    xai_model_free(m);
+    free(curves);
+    explained_free(&e);
+}
+
 /* Refolding writes what a fresh fold holds, without allocating, and refuses another structure. */
 static void test_refold(void **state)
 {
@@ -454,6 +501,7 @@ int main(void)
         cmocka_unit_test(test_cascade_steps_refolded),
         cmocka_unit_test(test_evaluate_maxsens_randlogit),
         cmocka_unit_test(test_faith_default_folds),
+        cmocka_unit_test(test_evaluate_forward_folded),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

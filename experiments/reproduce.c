@@ -288,7 +288,7 @@ static int run_child(const repro_opts *o, experiment *e, argbuf *a, const char *
 /* Under mpirun, a stage that a group of ranks shares (experiments/schedule.c): every rank of the
  * group runs the command in this process, on the group's communicator, as `mpirun -n <group> xai
  * explain|evaluate` runs it, bit for bit: sharded over images, one file written collectively (a
- * serial run's values to float rounding: experiments/slurm/README.md). Its messages go to the
+ * serial run's values, bit for bit too: experiments/slurm/README.md). Its messages go to the
  * stage's log: all of the group leader's, the others' errors (their stdout is /dev/null, main.c).
  * The exit code, the same on every rank. */
 static int run_in_group(const repro_opts *o, experiment *e, argbuf *a, const char *stage, const char *cmd)
@@ -746,8 +746,8 @@ static int parse_options(repro_opts *o, int argc, char **argv)
          "lines, 'end'; experiments/README.md) instead of measuring them"},
         {"--shard-stages", XAI_ARG_FLAG, &o->shard, NULL, 0, 0,
          "under mpirun: ranks to spare share the explain, evaluate and confound stages of the\n"
-         "long chains, sharded over images; the values then equal a serial run's to float\n"
-         "rounding, not bit for bit (experiments/slurm/README.md)"},
+         "long chains, sharded over images; the values equal a serial run's bit for bit\n"
+         "(experiments/slurm/README.md)"},
         {"--verbose", XAI_ARG_FLAG, &o->verbose, NULL, 0, 0,
          "every stage's command and messages here, and no logs (default: one line per stage and\n"
          "the progress bar; the messages go to <results>/<experiment>/logs/<stage>.log)"},

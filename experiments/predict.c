@@ -180,8 +180,9 @@ static int in_comma_list(const char *list, const char *name)
     return 0;
 }
 
-/* The IG step curves: every rule x step count on ni images of each curve method, its two target-logit
- * passes, exact IG on the first ne (regions: all of them together) and the held-out midpoint run. */
+/* The IG step curves: every distinct node of the rule x step counts on ni images of each curve
+ * method, its two target-logit passes, exact IG on the first ne (regions: all of them together)
+ * and the held-out midpoint run. */
 static void ig_curve_work(xai_work *w, const xai_model *m, const xai_eval_opts *o, const xai_method *meth, int nm,
                           int n, double regions)
 {
@@ -191,9 +192,16 @@ static void ig_curve_work(xai_work *w, const xai_model *m, const xai_eval_opts *
         curves += meth[a].kind == XAI_METHOD_IG && (!o->ig_curve_methods || in_comma_list(o->ig_curve_methods, meth[a].spec));
     if (!curves) curves = 1; /* the default `ig` then */
     const int ni = min_i(o->ig_n, n);
-    double steps = 0;
-    for (int t = 0; t < o->nig_steps; t++) steps += o->ig_steps[t];
-    xai_work_add(w, "ig", 2 * F * curves * ni * o->nig_rules * steps); /* on explain's folded net */
+    /* One gradient row an image per distinct node of all runs (xai_ig_grid); every point of every
+     * run when the grid is invalid (evaluate then fails on it). */
+    int nodes;
+    double rows = 0;
+    if (xai_ig_grid_nodes(o->ig_rules, o->nig_rules, o->ig_steps, o->nig_steps, &nodes) == XAI_OK) rows = nodes;
+    else {
+        xai_clear_error();
+        for (int t = 0; t < o->nig_steps; t++) rows += (double)o->nig_rules * o->ig_steps[t];
+    }
+    xai_work_add(w, "ig", 2 * F * curves * ni * rows); /* on explain's folded net */
     xai_work_add(w, "infer", 2 * F * curves * ni);
     const int ne = o->ig_exact_n < 0 || o->ig_exact_n > ni ? ni : o->ig_exact_n;
     if (ne == 0 || xai_ig_exact_check(m) != XAI_OK) {

@@ -775,36 +775,51 @@ static xai_status held_out_error(double *held, xai_model *m, const xai_method *m
     return s;
 }
 
+/* The curve's maps and their double sums (xai_ig_grid) for this many bytes of images at a time. */
+#define IG_CURVE_CHUNK_BYTES ((size_t)64 << 20)
+
 /* Every rule x steps run on this rank's images [b, e) of the curve's n, their rel_error and map
- * error then gathered into c (fx, fb: f(x) and f(x') of all n images; exact: all the references). */
-static xai_status ig_curve_runs(xai_ig_curve *c, const xai_method *meth, const xai_attr_header *h, xai_model *m,
-                                const float *xb, const float *fx, const float *fb, const float *exact,
-                                const xai_eval_opts *o)
+ * error then gathered into c (fx, fb: f(x) and f(x') of all n images; exact: all the references;
+ * xb: the method's baselines, so the curve is about the quadrature rules, whatever its own rule).
+ * All runs of a chunk of images at once: each distinct quadrature node costs one gradient row an
+ * image, whichever runs share it (xai_ig_grid: one xai_ig call per run's maps, to float rounding). */
+static xai_status ig_curve_runs(xai_ig_curve *c, const xai_attr_header *h, xai_model *m, const float *xb,
+                                const float *fx, const float *fb, const float *exact, const xai_eval_opts *o)
 {
     const size_t size = xai_shape_size(h->shape);
     const int T = c->nsteps, RT = c->nrules * T, n = c->n;
     int64_t b, e;
     xai_mpi_shard(n, &b, &e);
     const int nl = (int)(e - b);
-    float *attr = xai_malloc(((size_t)nl * size + 1) * sizeof *attr);
+    const size_t per_image = (size_t)RT * size * (sizeof(float) + sizeof(double));
+    const size_t fit = IG_CURVE_CHUNK_BYTES / (per_image ? per_image : 1);
+    const int chunk = fit < 1 ? 1 : fit < (size_t)nl ? (int)fit : nl > 0 ? nl : 1;
+    float *attr = xai_malloc(((size_t)RT * chunk * size + 1) * sizeof *attr);
     double *rel = xai_malloc(((size_t)RT * nl + 1) * sizeof *rel);
     double *map = c->exact ? xai_malloc(((size_t)RT * nl + 1) * sizeof *map) : NULL;
     xai_status s = XAI_OK;
+    int64_t grads = 0;
     xai_progress p;
-    xai_progress_start(&p, "IG step curve", RT, "run");
-    for (int k = 0; k < RT && s == XAI_OK; k++) {
-        xai_ig_opts io = meth->ig;
-        io.exact = 0; /* the curve is about the quadrature rules, whatever the method's own rule */
-        io.rule = o->ig_rules[k / T];
-        io.steps = o->ig_steps[k % T];
-        if (nl > 0 && (s = xai_ig(m, &io, h->inputs + (size_t)b * size, xb + (size_t)b * size, h->targets + b,
-                                  h->indices + b, nl, attr, NULL, NULL)) != XAI_OK)
+    xai_progress_start(&p, "IG step curve", nl, "image");
+    for (int i0 = 0; i0 < nl; i0 += chunk) {
+        const int ni = nl - i0 < chunk ? nl - i0 : chunk;
+        const int64_t bi = b + i0;
+        if ((s = xai_ig_grid(m, o->ig_rules, c->nrules, o->ig_steps, T, h->inputs + (size_t)bi * size,
+                             xb + (size_t)bi * size, h->targets + bi, ni, attr, &grads)) != XAI_OK)
             break;
-        xai_completeness(rel + (size_t)k * nl, NULL, NULL, attr, size, fx + b, fb + b, nl);
-        if (map) map_errors_of(map + (size_t)k * nl, c, attr, exact, size, b, nl);
-        xai_progress_update(&p, k + 1);
+        for (int k = 0; k < RT; k++) {
+            const float *ak = attr + (size_t)k * ni * size;
+            xai_completeness(rel + (size_t)k * nl + i0, NULL, NULL, ak, size, fx + bi, fb + bi, ni);
+            if (map) map_errors_of(map + (size_t)k * nl + i0, c, ak, exact, size, bi, ni);
+        }
+        xai_progress_update(&p, i0 + ni);
     }
-    xai_progress_end(&p, NULL);
+    char note[128];
+    int points = 0;
+    for (int t = 0; t < T; t++) points += c->nrules * o->ig_steps[t];
+    snprintf(note, sizeof note, "%.0f gradient rows an image (distinct nodes of %d rule x steps runs, %d points)",
+             nl > 0 ? (double)grads / nl : 0.0, RT, points);
+    xai_progress_end(&p, s == XAI_OK && nl > 0 ? note : NULL);
     if ((s = xai_mpi_agree(s)) == XAI_OK && (s = GATHER_COLS(rel, RT, n, b, e)) == XAI_OK)
         s = GATHER_COLS(map, RT, n, b, e);
     c->rel = rel;
@@ -831,7 +846,7 @@ static xai_status ig_curve_of(xai_ig_curve *c, const char *name, const xai_metho
     xai_model_target_logits(m, xb, h->targets, n, fb);
     const int ne = o->ig_exact_n < 0 || o->ig_exact_n > n ? n : o->ig_exact_n;
     xai_status s = ig_exact_reference(c, &exact, m, h->inputs, xb, h->targets, ne);
-    if (s == XAI_OK) s = ig_curve_runs(c, meth, h, m, xb, fx, fb, exact, o);
+    if (s == XAI_OK) s = ig_curve_runs(c, h, m, xb, fx, fb, exact, o);
     double held = NAN;
     if (s == XAI_OK && c->exact && xai_eval_needs_held_out(o))
         s = held_out_error(&held, m, meth, h, xb, exact, check_images(ne));

@@ -20,7 +20,8 @@ typedef void (*xai_row_fn)(void *ctx, float *xrow /* (C, H, W) */, int image, in
 
 /* G[i] = sum_k weight[k] * d f_target[i](x_ik) / dx for k < per_image, where x_ik is the row that
  * fill() writes; all rows of all n images go through m in batches of m->max_batch rows (an image's
- * rows may straddle two batches). row_logit, when not NULL, gets f_target[i](x_ik). */
+ * rows may straddle two batches). Each row's gradient is that of f itself (output gradient 1),
+ * weighted in double as it is added, in k order. row_logit, when not NULL, gets f_target[i](x_ik). */
 xai_status xai_grad_accumulate(xai_model *m, int n, int per_image, const double *weight /* (per_image) */,
                                const int32_t *target /* (N) */, xai_row_fn fill, void *ctx,
                                double *G /* (N, C, H, W) */, float *row_logit /* (N, per_image) or NULL */);
@@ -83,6 +84,23 @@ xai_status xai_ig(xai_model *m, const xai_ig_opts *o, const float *x /* (N, C, H
                   const float *xb /* (N, C, H, W) or NULL */, const int32_t *target /* (N) */,
                   const int64_t *ids /* (N) or NULL */, int n, float *attr /* (N, C, H, W) */,
                   double *delta /* (N) or NULL */, double *fbase /* (N) or NULL */);
+
+/* IG of the same images and baselines under every rule x step count at once (the IG step curve):
+ * run r = q * nsteps + t is rules[q] (xai_quad_rule values) with steps[t] points, and its map
+ * attr[r] is what xai_ig gives with that rule and steps: the same node gradients, weighted and
+ * added in the same order, so bit for bit where a row's gradient does not depend on its place in
+ * a batch (1-row batches), else to the engine's rounding (~1e-7). Each distinct node alpha of
+ * all runs (equal as doubles: left, right, midpoint and trapezoid at nested step counts share most
+ * of theirs) costs one gradient row an image, which every run that has it adds with its own weight.
+ * Besides attr it takes nrules * nsteps * N * C*H*W doubles: the caller cuts N to fit.
+ * *grads (may be NULL) is increased by the gradient rows that went through the model: N times
+ * the distinct nodes (xai_ig_grid_nodes). */
+xai_status xai_ig_grid(xai_model *m, const int *rules /* (nrules) */, int nrules, const int *steps /* (nsteps) */,
+                       int nsteps, const float *x /* (N, C, H, W) */, const float *xb /* (N, C, H, W) */,
+                       const int32_t *target /* (N) */, int n,
+                       float *attr /* (nrules * nsteps, N, C, H, W) */, int64_t *grads);
+/* The distinct nodes of xai_ig_grid's runs, without a model (the cost model's count). */
+xai_status xai_ig_grid_nodes(const int *rules, int nrules, const int *steps, int nsteps, int *nodes);
 
 /* --------------------------------------------------------------------- LRP */
 

@@ -19,14 +19,21 @@ static xai_status check_targets(const xai_model *m, const int32_t *target, int n
 
 /* ------------------------------------------------- batched input gradients */
 
-xai_status xai_grad_accumulate(xai_model *m, int n, int per_image, const double *weight, const int32_t *target,
-                               xai_row_fn fill, void *ctx, double *G, float *row_logit)
+/* Takes the input gradients dx (nb rows of isz) of rows first .. first + nb - 1 of a grad_rows
+ * call, pixels [j0, j1) only: blocks of pixels are handed out in parallel, each block's rows in
+ * order, so sums taken in the sink do not depend on the thread count. */
+typedef void (*grad_sink)(void *ctx, const float *dx, size_t isz, long first, int nb, size_t j0, size_t j1);
+
+/* The batched path that every gradient-based explainer shares: rows (image i, k) for k < per_image
+ * written by fill, m->max_batch rows a batch, the gradient of each row's target logit handed to
+ * sink; *rows_done (may be NULL) counts the rows. The output gradient is 1 on every row: a row's
+ * gradient does not depend on the weight a caller gives it (sinks apply weights in double), so
+ * IG runs that share a node can share its gradient (xai_ig_grid). */
+static xai_status grad_rows(xai_model *m, int n, int per_image, const int32_t *target, xai_row_fn fill, void *ctx,
+                            grad_sink sink, void *sctx, float *row_logit, int64_t *rows_done)
 {
-    if (per_image < 1) return xai_fail(XAI_EINVAL, "gradient engine: %d rows per image (expected >= 1)", per_image);
-    XAI_TRY(check_targets(m, target, n, "gradient engine"));
     const size_t isz = xai_shape_size(m->in);
     const int K = m->nclasses, rows = m->max_batch;
-    memset(G, 0, (size_t)n * isz * sizeof *G);
     if (n == 0) return XAI_OK;
     xai_eval_scope st = xai_eval_begin(m, 1); /* gradients need no activation a fused pool skips */
     float *dlogits = xai_calloc((size_t)rows * K, sizeof *dlogits);
@@ -40,32 +47,59 @@ xai_status xai_grad_accumulate(xai_model *m, int n, int per_image, const double 
             fill(ctx, xin + (size_t)r * isz, (int)(idx / per_image), (int)(idx % per_image));
         }
         const float *logits = xai_model_forward(m, xin, nb);
-        /* The quadrature weight rides on the output gradient: the backward pass is linear in it. */
         memset(dlogits, 0, (size_t)nb * K * sizeof *dlogits);
         for (int r = 0; r < nb; r++) {
-            long idx = start + r;
-            int i = (int)(idx / per_image), k = (int)(idx % per_image);
-            dlogits[(size_t)r * K + target[i]] = (float)weight[k];
-            if (row_logit) row_logit[idx] = logits[(size_t)r * K + target[i]];
+            const int i = (int)((start + r) / per_image);
+            dlogits[(size_t)r * K + target[i]] = 1;
+            if (row_logit) row_logit[start + r] = logits[(size_t)r * K + target[i]];
         }
         xai_model_backward(m, dlogits, nb, 1);
+        if (rows_done) *rows_done += nb;
         const float *dx = m->dx;
-        /* Rows are added in order whatever the thread count: blocks of pixels are independent. */
         const size_t blk = 512, nblk = (isz + blk - 1) / blk;
 #pragma omp parallel for schedule(static)
         for (size_t b = 0; b < nblk; b++) {
-            size_t j0 = b * blk, j1 = j0 + blk < isz ? j0 + blk : isz;
-            for (int r = 0; r < nb; r++) {
-                double *g = G + (size_t)((start + r) / per_image) * isz;
-                const float *d = dx + (size_t)r * isz;
-#pragma omp simd
-                for (size_t j = j0; j < j1; j++) g[j] += d[j];
-            }
+            const size_t j0 = b * blk, j1 = j0 + blk < isz ? j0 + blk : isz;
+            sink(sctx, dx, isz, start, nb, j0, j1);
         }
     }
     free(dlogits);
     xai_eval_end(m, st);
     return XAI_OK;
+}
+
+/* g[j] += w d[j] for j in [j0, j1): the one place a weighted gradient is added, so that every
+ * caller rounds alike. */
+static inline void add_weighted(double *g, const float *d, double w, size_t j0, size_t j1)
+{
+#pragma omp simd
+    for (size_t j = j0; j < j1; j++) g[j] += w * d[j];
+}
+
+typedef struct {
+    double *G;
+    const double *weight;
+    int per_image;
+} accumulate_sink;
+
+static void accumulate_add(void *ctx, const float *dx, size_t isz, long first, int nb, size_t j0, size_t j1)
+{
+    const accumulate_sink *a = ctx;
+    for (int r = 0; r < nb; r++) {
+        const long idx = first + r;
+        add_weighted(a->G + (size_t)(idx / a->per_image) * isz, dx + (size_t)r * isz, a->weight[idx % a->per_image],
+                     j0, j1);
+    }
+}
+
+xai_status xai_grad_accumulate(xai_model *m, int n, int per_image, const double *weight, const int32_t *target,
+                               xai_row_fn fill, void *ctx, double *G, float *row_logit)
+{
+    if (per_image < 1) return xai_fail(XAI_EINVAL, "gradient engine: %d rows per image (expected >= 1)", per_image);
+    XAI_TRY(check_targets(m, target, n, "gradient engine"));
+    memset(G, 0, (size_t)n * xai_shape_size(m->in) * sizeof *G);
+    accumulate_sink a = {G, weight, per_image};
+    return grad_rows(m, n, per_image, target, fill, ctx, accumulate_add, &a, row_logit, NULL);
 }
 
 /* --------------------------------------------------------------- quadrature */
@@ -295,5 +329,129 @@ done:
     free(own);
     free(alpha);
     free(w);
+    return s;
+}
+
+/* ------------------------------------------------ IG under many quadratures */
+
+/* The distinct nodes of every rule x steps run, ascending, and which runs use each with what weight. */
+typedef struct {
+    double alpha;
+    int run, k;
+    double w;
+} grid_point;
+
+typedef struct {
+    int nnodes;
+    double *alpha;    /* (nnodes) ascending */
+    int *first;       /* (nnodes + 1): the uses of node u are use[first[u] .. first[u + 1]) */
+    grid_point *use;  /* every run's points, by node, then run, then k */
+} grid_plan;
+
+static int point_cmp(const void *pa, const void *pb)
+{
+    const grid_point *a = pa, *b = pb;
+    if (a->alpha != b->alpha) return a->alpha < b->alpha ? -1 : 1;
+    if (a->run != b->run) return a->run < b->run ? -1 : 1;
+    return (a->k > b->k) - (a->k < b->k);
+}
+
+static void grid_plan_free(grid_plan *p)
+{
+    free(p->alpha);
+    free(p->first);
+    free(p->use);
+    memset(p, 0, sizeof *p);
+}
+
+/* Nodes are merged when they are equal as doubles: the nested grids of left, right, midpoint and
+ * trapezoid (k/S is correctly rounded, so equal fractions give equal doubles); a node no other run
+ * has is evaluated for its run alone. */
+static xai_status grid_plan_make(grid_plan *p, const int *rules, int nrules, const int *steps, int nsteps)
+{
+    memset(p, 0, sizeof *p);
+    if (nrules < 1 || nsteps < 1)
+        return xai_fail(XAI_EINVAL, "IG grid: %d rules x %d step counts (expected at least one of each)", nrules,
+                        nsteps);
+    size_t total = 0;
+    int smax = 0;
+    for (int t = 0; t < nsteps; t++) {
+        if (steps[t] < 1 || steps[t] > 1000000)
+            return xai_fail(XAI_EINVAL, "IG grid: steps=%d (expected 1 .. 1000000)", steps[t]);
+        total += (size_t)steps[t] * nrules;
+        smax = steps[t] > smax ? steps[t] : smax;
+    }
+    double *a = xai_malloc((size_t)smax * sizeof *a), *w = xai_malloc((size_t)smax * sizeof *w);
+    p->use = xai_malloc(total * sizeof *p->use);
+    xai_status s = XAI_OK;
+    size_t np = 0;
+    for (int q = 0; q < nrules; q++)
+        for (int t = 0; t < nsteps; t++) {
+            if ((s = xai_quadrature((xai_quad_rule)rules[q], steps[t], a, w)) != XAI_OK) goto done;
+            for (int k = 0; k < steps[t]; k++) p->use[np++] = (grid_point){a[k], q * nsteps + t, k, w[k]};
+        }
+    qsort(p->use, total, sizeof *p->use, point_cmp);
+    p->alpha = xai_malloc(total * sizeof *p->alpha);
+    p->first = xai_malloc((total + 1) * sizeof *p->first);
+    for (size_t j = 0; j < total; j++)
+        if (j == 0 || p->use[j].alpha != p->use[j - 1].alpha) {
+            p->alpha[p->nnodes] = p->use[j].alpha;
+            p->first[p->nnodes++] = (int)j;
+        }
+    p->first[p->nnodes] = (int)total;
+done:
+    free(a);
+    free(w);
+    if (s != XAI_OK) grid_plan_free(p);
+    return s;
+}
+
+xai_status xai_ig_grid_nodes(const int *rules, int nrules, const int *steps, int nsteps, int *nodes)
+{
+    grid_plan p;
+    XAI_TRY(grid_plan_make(&p, rules, nrules, steps, nsteps));
+    *nodes = p.nnodes;
+    grid_plan_free(&p);
+    return XAI_OK;
+}
+
+typedef struct {
+    const grid_plan *p;
+    double *G; /* (runs, n, isz) */
+    int n;
+} grid_sink;
+
+/* Row (image i, node u): its gradient, weighted, into every run that has node u. Nodes come in
+ * ascending order, as each rule lists them, so every run adds its terms in xai_ig's order. */
+static void grid_add(void *ctx, const float *dx, size_t isz, long first, int nb, size_t j0, size_t j1)
+{
+    const grid_sink *g = ctx;
+    const int U = g->p->nnodes;
+    for (int r = 0; r < nb; r++) {
+        const long idx = first + r;
+        const int i = (int)(idx / U), u = (int)(idx % U);
+        for (int k = g->p->first[u]; k < g->p->first[u + 1]; k++) {
+            const grid_point *pt = &g->p->use[k];
+            add_weighted(g->G + ((size_t)pt->run * g->n + i) * isz, dx + (size_t)r * isz, pt->w, j0, j1);
+        }
+    }
+}
+
+xai_status xai_ig_grid(xai_model *m, const int *rules, int nrules, const int *steps, int nsteps, const float *x,
+                       const float *xb, const int32_t *target, int n, float *attr, int64_t *grads)
+{
+    XAI_TRY(check_targets(m, target, n, "IG grid"));
+    grid_plan p;
+    XAI_TRY(grid_plan_make(&p, rules, nrules, steps, nsteps));
+    const size_t isz = xai_shape_size(m->in);
+    const int runs = nrules * nsteps;
+    double *G = xai_calloc((size_t)runs * n * isz + 1, sizeof *G);
+    ig_rows rc = {x, xb, p.alpha, isz};
+    grid_sink gs = {&p, G, n};
+    xai_status s = grad_rows(m, n, p.nnodes, target, ig_fill, &rc, grid_add, &gs, NULL, grads);
+    for (int r = 0; s == XAI_OK && n > 0 && r < runs; r++)
+        ig_finish(m, x, xb, target, n, G + (size_t)r * n * isz, attr + (size_t)r * n * isz, NULL, NULL);
+    free(G);
+    grid_plan_free(&p);
     return s;
 }

@@ -360,6 +360,156 @@ static void test_grad_accumulate(void **state)
     xai_model_free(m);
 }
 
+/* A row's gradient does not depend on the weight it is given: weights are applied in double as
+ * rows are added (they once rode on the float output gradient, which rounds otherwise), so G with
+ * weight 1/3 is 1/3 of G with weight 1 bit for bit, and IG runs that share a node can share its
+ * gradient (xai_ig_grid). */
+static void test_grad_unit_weight(void **state)
+{
+    (void)state;
+    xai_model *m = model_from(relu_net, 4);
+    randomize(m, 9, 0.1f, 1);
+    const int n = 3;
+    const size_t isz = xai_shape_size(m->in);
+    float *x = random_inputs(n * isz, 3, -0.5f, 2);
+    double *G1 = malloc(n * isz * sizeof *G1), *G3 = malloc(n * isz * sizeof *G3);
+    double *want = malloc(n * isz * sizeof *want);
+    const double one = 1, third = 1.0 / 3;
+    int32_t t[3] = {2, 5, 9};
+    scaled_rows c = {x, isz};
+    assert_int_equal(xai_grad_accumulate(m, n, 1, &one, t, scaled_fill, &c, G1, NULL), XAI_OK);
+    assert_int_equal(xai_grad_accumulate(m, n, 1, &third, t, scaled_fill, &c, G3, NULL), XAI_OK);
+    size_t nonzero = 0;
+    for (size_t j = 0; j < n * isz; j++) want[j] = third * G1[j], nonzero += G1[j] != 0;
+    assert_true(nonzero > isz);
+    assert_memory_equal(G3, want, n * isz * sizeof *G3);
+    free(x);
+    free(G1);
+    free(G3);
+    free(want);
+    xai_model_free(m);
+}
+
+/* ------------------------------------------------------- IG step curve grid */
+
+/* Distinct doubles among v[0..n), by comparison (the test's own count, not the grid's sort). */
+static int distinct(const double *v, int n)
+{
+    int d = 0;
+    for (int i = 0; i < n; i++) {
+        int seen = 0;
+        for (int j = 0; j < i && !seen; j++) seen = v[j] == v[i];
+        d += !seen;
+    }
+    return d;
+}
+
+/* Every rule x steps map of xai_ig_grid (m) against one xai_ig call per run (on ref): bit for bit
+ * when exact, else the largest |difference| over the largest |map| of any run. */
+static double grid_vs_ig(xai_model *m, xai_model *ref, const int *rules, int R, const int *steps, int T,
+                         const float *x, const float *xb, const int32_t *t, int n, int exact)
+{
+    const size_t isz = xai_shape_size(m->in);
+    float *grid = malloc((size_t)R * T * n * isz * sizeof *grid), *one = malloc(n * isz * sizeof *one);
+    assert_int_equal(xai_ig_grid(m, rules, R, steps, T, x, xb, t, n, grid, NULL), XAI_OK);
+    xai_ig_opts o;
+    xai_ig_defaults(&o);
+    double worst = 0;
+    for (int q = 0; q < R; q++)
+        for (int k = 0; k < T; k++) {
+            o.rule = rules[q], o.steps = steps[k];
+            assert_int_equal(xai_ig(ref, &o, x, xb, t, NULL, n, one, NULL, NULL), XAI_OK);
+            const float *g = grid + ((size_t)q * T + k) * n * isz;
+            double diff = 0, big = 0;
+            for (size_t j = 0; j < n * isz; j++)
+                diff = fmax(diff, fabs((double)g[j] - one[j])), big = fmax(big, fabs(one[j]));
+            assert_true(big > 0);
+            if (exact && memcmp(g, one, n * isz * sizeof *one))
+                fail_msg("rule %s, %d steps: max |difference| %g, not xai_ig's map bit for bit", xai_quad_rule_name(q),
+                         steps[k], diff);
+            worst = fmax(worst, diff / big);
+        }
+    free(grid);
+    free(one);
+    return worst;
+}
+
+/* The IG step curve's shared nodes: on a conv net, every rule x steps map of xai_ig_grid is the
+ * map of one xai_ig call with that rule and steps, with step counts that are not all powers of
+ * two and not in order. In batches of one row (a row's gradient then cannot depend on its batch
+ * neighbours) bit for bit: the same node gradients, weighted and added in the same order. In
+ * batches of 37 rows the engine's sgemm rounds a row differently by its place in the batch (so
+ * does xai_ig between two batch sizes): within 1e-6 of the largest |map| (measured 1.1e-7, as
+ * far as xai_ig in 1-row and 37-row batches is from itself); one thread or two alike. Each
+ * distinct node is one gradient row an image: the count that went through the model equals the
+ * distinct nodes counted here. */
+static void test_ig_grid(void **state)
+{
+    (void)state;
+    xai_model *m = model_from(relu_net, 37), *m1 = model_from(relu_net, 1);
+    randomize(m, 5, 0.1f, 1);
+    randomize(m1, 5, 0.1f, 1);
+    enum { N = 3, R = XAI_QUAD_RULES, T = 4 };
+    const size_t isz = xai_shape_size(m->in);
+    float *x = random_inputs(N * isz, 6, -0.5f, 2), *xb = random_inputs(N * isz, 7, 0, 1);
+    float *grid = malloc((size_t)R * T * N * isz * sizeof *grid);
+    float *grid2 = malloc((size_t)R * T * N * isz * sizeof *grid2);
+    const int rules[R] = {XAI_QUAD_LEFT, XAI_QUAD_RIGHT, XAI_QUAD_MIDPOINT, XAI_QUAD_TRAPEZOID, XAI_QUAD_GAUSS};
+    const int steps[T] = {8, 4, 6, 16};
+    int32_t t[N] = {3, 0, 8};
+    assert_true(grid_vs_ig(m1, m1, rules, R, steps, T, x, xb, t, N, 1) == 0);
+    const double rel = grid_vs_ig(m, m, rules, R, steps, T, x, xb, t, N, 0);
+    assert_true(rel < 1e-6);
+    /* the nodes, counted here */
+    double all[R * (8 + 4 + 6 + 16)], a[16], w[16];
+    int np = 0;
+    for (int q = 0; q < R; q++)
+        for (int k = 0; k < T; k++) {
+            assert_int_equal(xai_quadrature(rules[q], steps[k], a, w), XAI_OK);
+            for (int j = 0; j < steps[k]; j++) all[np++] = a[j];
+        }
+    const int nodes = distinct(all, np);
+    assert_true(nodes < np - 30); /* left/right/midpoint at 4, 8, 16 share most of theirs */
+    int counted;
+    assert_int_equal(xai_ig_grid_nodes(rules, R, steps, T, &counted), XAI_OK);
+    assert_int_equal(counted, nodes);
+    int64_t grads = 0;
+    const int threads = xai_threads();
+    xai_set_threads(2);
+    assert_int_equal(xai_ig_grid(m, rules, R, steps, T, x, xb, t, N, grid, &grads), XAI_OK);
+    assert_int_equal(grads, (int64_t)N * nodes);
+    xai_set_threads(1);
+    assert_int_equal(xai_ig_grid(m, rules, R, steps, T, x, xb, t, N, grid2, NULL), XAI_OK);
+    assert_memory_equal(grid, grid2, (size_t)R * T * N * isz * sizeof *grid);
+    xai_set_threads(threads);
+    /* The study's grids: left, right and midpoint at 4..64 are the 129 points j/128; trapezoid's
+     * k/(S-1) are 106 (S - 1 = 3, 7, 15, 31, 63: k/3 and k/7 are among k/63); gauss shares none:
+     * 4 + 8 + 16 + 32 + 64; all five 129 + 104 + 124 (trapezoid's 0 and 1 are j/128's) of 620. */
+    const int pow2[5] = {4, 8, 16, 32, 64};
+    assert_int_equal(xai_ig_grid_nodes(rules, 3, pow2, 5, &counted), XAI_OK);
+    assert_int_equal(counted, 129);
+    assert_int_equal(xai_ig_grid_nodes(rules + 3, 1, pow2, 5, &counted), XAI_OK);
+    assert_int_equal(counted, 106);
+    assert_int_equal(xai_ig_grid_nodes(rules + 4, 1, pow2, 5, &counted), XAI_OK);
+    assert_int_equal(counted, 124);
+    assert_int_equal(xai_ig_grid_nodes(rules, R, pow2, 5, &counted), XAI_OK);
+    assert_int_equal(counted, 357);
+    /* Invalid grids fail as xai_quadrature does, before any gradient. */
+    const int big[1] = {XAI_GAUSS_MAX_STEPS + 1}, trap1[1] = {1};
+    grads = 0;
+    assert_int_equal(xai_ig_grid(m, rules + 4, 1, big, 1, x, xb, t, N, grid, &grads), XAI_EINVAL);
+    assert_non_null(strstr(xai_errmsg(), "4096"));
+    assert_int_equal(grads, 0);
+    assert_int_equal(xai_ig_grid_nodes(rules + 3, 1, trap1, 1, &counted), XAI_EINVAL);
+    assert_int_equal(xai_ig_grid_nodes(rules, 0, pow2, 5, &counted), XAI_EINVAL);
+    free(x);
+    free(xb);
+    free(grid);
+    free(grid2);
+    xai_model_free(m);
+    xai_model_free(m1);
+}
+
 /* ------------------------------------------------------ ReLU convergence */
 
 /* The completeness error falls with the step count for every rule, and Gauss-Legendre has the
@@ -470,7 +620,8 @@ int main(void)
         cmocka_unit_test(test_gauss_cap),
         cmocka_unit_test(test_baselines),           cmocka_unit_test(test_linear_exact),
         cmocka_unit_test(test_batching_invariance), cmocka_unit_test(test_many_steps_bounded),
-        cmocka_unit_test(test_grad_accumulate),
+        cmocka_unit_test(test_grad_accumulate),     cmocka_unit_test(test_grad_unit_weight),
+        cmocka_unit_test(test_ig_grid),
         cmocka_unit_test(test_relu_convergence),    cmocka_unit_test(test_errors),
         cmocka_unit_test(test_model_eval),
     };

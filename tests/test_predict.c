@@ -203,6 +203,12 @@ static void test_ig_curve(void **state)
      * images, all on explain's folded net (evaluate's fm) */
     assert_float_equal(amount(&w, "ig"), 2 * F * (3 * 2 * 12 + 4096 * 2), 1e-9);
     assert_float_equal(amount(&w, "ig-unfolded"), 0, 0);
+    /* left and right at 4 and 8 steps share their nodes: the 9 points j/8 an image, not 24 (no
+     * held-out run without midpoint) */
+    o.ig_rules[0] = XAI_QUAD_LEFT, o.ig_rules[1] = XAI_QUAD_RIGHT;
+    memset(&w, 0, sizeof w);
+    assert_int_equal(xai_work_evaluate(&w, m, &o, meth, nm, 5, 1000), XAI_OK);
+    assert_float_equal(amount(&w, "ig"), 2 * F * 3 * 9, 1e-9);
     free(meth);
     xai_model_free(m);
 }

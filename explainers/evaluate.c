@@ -782,7 +782,7 @@ static xai_status held_out_error(double *held, xai_model *m, const xai_method *m
  * error then gathered into c (fx, fb: f(x) and f(x') of all n images; exact: all the references;
  * xb: the method's baselines, so the curve is about the quadrature rules, whatever its own rule).
  * All runs of a chunk of images at once: each distinct quadrature node costs one gradient row an
- * image, whichever runs share it (xai_ig_grid: one xai_ig call per run's maps, to float rounding). */
+ * image, whichever runs share it (xai_ig_grid: one xai_ig call per run's maps, bit for bit). */
 static xai_status ig_curve_runs(xai_ig_curve *c, const xai_attr_header *h, xai_model *m, const float *xb,
                                 const float *fx, const float *fb, const float *exact, const xai_eval_opts *o)
 {

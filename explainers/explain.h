@@ -87,11 +87,11 @@ xai_status xai_ig(xai_model *m, const xai_ig_opts *o, const float *x /* (N, C, H
 
 /* IG of the same images and baselines under every rule x step count at once (the IG step curve):
  * run r = q * nsteps + t is rules[q] (xai_quad_rule values) with steps[t] points, and its map
- * attr[r] is what xai_ig gives with that rule and steps: the same node gradients, weighted and
- * added in the same order, so bit for bit where a row's gradient does not depend on its place in
- * a batch (1-row batches), else to the engine's rounding (~1e-7). Each distinct node alpha of
- * all runs (equal as doubles: left, right, midpoint and trapezoid at nested step counts share most
- * of theirs) costs one gradient row an image, which every run that has it adds with its own weight.
+ * attr[r] is what xai_ig gives with that rule and steps, bit for bit (the same node gradients,
+ * weighted and added in the same order; a row's gradient does not depend on its batch). Each
+ * distinct node alpha of all runs (equal as doubles: left, right, midpoint and trapezoid at nested
+ * step counts share most of theirs) costs one gradient row an image, which every run that has it
+ * adds with its own weight.
  * Besides attr it takes nrules * nsteps * N * C*H*W doubles: the caller cuts N to fit.
  * *grads (may be NULL) is increased by the gradient rows that went through the model: N times
  * the distinct nodes (xai_ig_grid_nodes). */

@@ -8,14 +8,8 @@
 # image by its /indices entry, so a rank that numbered its images from 0 would differ.
 # Usage: evaluate_families.sh SERIAL_XAI MPI_XAI
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-serial=$(realpath "$1") mpi=$(realpath "$2")
-PY=/usr/bin/python3
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-export OMP_WAIT_POLICY=PASSIVE XAI_THREADS=1
-fail=0
-bad() { echo "FAIL $*"; fail=1; }
-tmp=$(mktemp -d); trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/common.sh" "$@"
+export XAI_THREADS=1
 
 "$PY" - "$tmp" 7 <<'EOF' || { echo "FAIL: fixture (python3-onnx, numpy)"; exit 1; }
 import os, struct, sys, zlib
@@ -106,5 +100,4 @@ for run in all few; do
         same_families "$tmp/$run.h5" "$tmp/$run$n.h5" "${need[@]}" || bad "evaluate $run -n $n: a family differs"
     done
 done
-[ $fail = 0 ] && echo "evaluate_families: all passed"
-exit $fail
+finish evaluate_families

@@ -13,19 +13,10 @@
 #    training and finishes. Each shared stage's file equals `mpirun -n 3 xai <its logged command>`
 #    run alone and the serial run's, bit for bit: sharding changes which images share a batch, and
 #    an image's values do not depend on that (core/README.md, batch invariance).
-set -u
-serial=$(realpath "$1") mpi=$(realpath "$2")
-here=$(cd "$(dirname "$0")" && pwd)
-src=$(cd "$here/../.." && pwd)
+source "$(dirname "$0")/common.sh" "$@"
 export XAI_MIRROR=${XAI_MIRROR:-/work/shared/mirror}
 # The dataset caches of the serial quick run (.ci/run: ./data); fetch fills them where missing.
 export XAI_DATA_DIR=${XAI_DATA_DIR:-$src/data}
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-export OMP_WAIT_POLICY=PASSIVE
-tmp=$(mktemp -d)
-trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
-fail=0
-bad() { echo "FAIL: $*"; fail=1; }
 EXPS="mnist mnist/seed1 fashion-mnist fashion-mnist/seed1 fashion-mnist/seed2 imagenette imagewoof"
 
 rp() { # log launcher... -- reproduce options
@@ -124,5 +115,4 @@ for s in explain evaluate confound; do
         bad "imagenette $s: differs from the serial run"
 done
 
-[ $fail = 0 ] && echo "reproduce_quick: all passed"
-exit $fail
+finish reproduce_quick

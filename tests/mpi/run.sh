@@ -3,18 +3,9 @@
 # ranks; explain and evaluate under `mpirun -n 1|2|3` give the serial files value for value; a rank
 # killed with -9 during explain leaves no file and a rerun matches; then every other tests/mpi/*.sh
 # with the same arguments. Usage: run.sh SERIAL_XAI MPI_XAI
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-[ $# -eq 2 ] || { echo "usage: $0 SERIAL_XAI MPI_XAI (make test-mpi)"; exit 2; }
-serial=$(realpath "$1") mpi=$(realpath "$2")
-PY=/usr/bin/python3
-# Root in CI containers: Open MPI refuses without both; oversubscribe: 3 ranks on 2 cores.
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-# Ranks on shared cores: waiting OpenMP workers sleep instead of spinning; one thread a rank.
-export OMP_WAIT_POLICY=PASSIVE XAI_THREADS=1
-fail=0
-bad() { echo "FAIL $*"; fail=1; }
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+set -o pipefail
+source "$(dirname "$0")/common.sh" "$@"
+export XAI_THREADS=1 # one thread a rank
 
 selftest=$(dirname "$mpi")/xai_mpi_selftest
 for n in 1 2 3; do mpirun -n $n "$selftest" $n || bad "mpi selftest at $n ranks"; done
@@ -22,7 +13,6 @@ for n in 1 2 3; do mpirun -n $n "$selftest" $n || bad "mpi selftest at $n ranks"
 # 13 distinct images (shards of 13, 7+6, 5+4+4) through the committed tiny ONNX net.
 $PY "$here/mkimages.py" "$tmp/img" 13
 "$serial" import "$here/../data/tiny_rgb.onnx" --out "$tmp/m.h5" --normalize 0.5,0.25 >/dev/null || bad import
-same() { $PY "$here/h5same.py" "$1" "$2" || bad "$3: $(basename "$2") differs from the serial $(basename "$1")"; }
 # explain: every default method, and exact IG; evaluate: every metric, the sanity cascade, IG curves.
 EXPLAIN=(explain --model "$tmp/m.h5" --images "$tmp/img")
 EVAL=(evaluate --model "$tmp/m.h5" --patch 2 --steps 4 --sanity --ig-curve --ig-steps 4,16,64 --ig-n 13)
@@ -78,9 +68,8 @@ else
 fi
 
 for t in "$here"/*.sh; do
-    [ "$(basename "$t")" = run.sh ] && continue
+    case $(basename "$t") in run.sh|common.sh) continue ;; esac
     echo "== $(basename "$t")"
     bash "$t" "$serial" "$mpi" || bad "$(basename "$t")"
 done
-[ $fail = 0 ] && echo "test-mpi: all passed"
-exit $fail
+finish test-mpi

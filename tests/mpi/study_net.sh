@@ -6,20 +6,13 @@
 # many samples shared its batch (a shard of 4 or 5 images is cut differently from one of 9).
 # Usage: study_net.sh SERIAL_XAI MPI_XAI
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-serial=$(realpath "$1") mpi=$(realpath "$2")
-PY=/usr/bin/python3
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-export OMP_WAIT_POLICY=PASSIVE XAI_THREADS=1
-fail=0
-bad() { echo "FAIL $*"; fail=1; }
-tmp=$(mktemp -d); trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/common.sh" "$@"
+export XAI_THREADS=1
 
 "$PY" "$here/../mkidx.py" "$tmp/mirror" fashion-mnist 256 24 || { echo "FAIL: fixture (python3-numpy)"; exit 1; }
 dirs=(--data-dir "$tmp/data" --mirror "$tmp/mirror")
 "$serial" --quiet train --config "$here/../../experiments/fashion-mnist.ini" --epochs 1 --limit 256 \
     --out "$tmp/m.h5" "${dirs[@]}" >/dev/null 2>&1 || { bad "serial train"; exit 1; }
-same() { "$PY" "$here/h5same.py" "$1" "$2" || bad "$3: $(basename "$2") differs from the serial $(basename "$1")"; }
 # Every default method on 9 images; evaluate's metrics, the randomisation cascade and the IG curves
 # (their exact-IG reference on 2 images: seconds each).
 EXPLAIN=(explain --model "$tmp/m.h5" --dataset fashion-mnist --n 9 --ig-steps 12 --sg-samples 6 --heatmaps none
@@ -34,5 +27,4 @@ for n in 2 3; do
     mpirun -n $n "$mpi" --quiet "${EVAL[@]}" --out "$tmp/e$n.h5" >"$tmp/out" 2>&1 || { cat "$tmp/out"; bad "evaluate -n $n"; }
     same "$tmp/e.h5" "$tmp/e$n.h5" "study net: evaluate -n $n"
 done
-[ $fail = 0 ] && echo "study_net: all passed"
-exit $fail
+finish study_net

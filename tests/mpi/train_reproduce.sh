@@ -5,19 +5,14 @@
 # same bits at 1 and 2 threads and twice in a row; 2 ranks vs 1 on a net without dropout or
 # batchnorm stay within the tolerance trainers/README.md (MPI) documents; the model records
 # mpi_ranks. MNIST from $XAI_MIRROR (default /work/shared/mirror).
-set -u
-serial=$(realpath "$1") mpi=$(realpath "$2")
-src=$(cd "$(dirname "$0")/../.." && pwd)
+source "$(dirname "$0")/common.sh" "$@"
+py=$PY
 export XAI_MIRROR=${XAI_MIRROR:-/work/shared/mirror}
 if [ ! -e "$XAI_MIRROR/mnist" ] && [ -z "${XAI_DATA_DIR:-}" ]; then
     echo "SKIP train_reproduce: no MNIST in \$XAI_MIRROR ($XAI_MIRROR) and no \$XAI_DATA_DIR"
     exit 0
 fi
-tmp=$(mktemp -d); trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 export XAI_DATA_DIR=${XAI_DATA_DIR:-$tmp/data}
-fail=0
-bad() { echo "FAIL: $*"; fail=1; }
-py=/usr/bin/python3
 
 # Every dataset of two HDF5 files equal (NaN = NaN), those named like a timing excepted.
 same_h5() { # a b [group]
@@ -69,5 +64,4 @@ print(f"  1 vs 2 ranks: largest weight difference {worst:.2g} of a layer's large
 sys.exit(0 if worst < 1e-2 and abs(da - db) <= 0.02 else 1)
 EOF
 
-[ $fail = 0 ] && echo "train_reproduce: all passed"
-exit $fail
+finish train_reproduce

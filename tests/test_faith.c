@@ -231,6 +231,36 @@ static void test_road_impute(void **state)
     assert_true(est > 0.3 && est < 0.7);
 }
 
+/* The channels of one image share the solver's passes but not its scalars: a 3-channel image is
+ * imputed exactly as its channels one at a time (noise off), and the iterations add up. The channels
+ * differ (a ramp, a checkerboard, a constant), so they stop after different numbers of iterations. */
+static void test_road_channels_independent(void **state)
+{
+    (void)state;
+    enum { H = 11, W = 13, P = H * W };
+    const xai_shape s3 = {3, H, W}, s1 = {1, H, W};
+    float img[3 * P], one[P];
+    uint8_t mask[P];
+    for (int p = 0; p < P; p++) {
+        img[p] = 0.1f * (p / W) - 0.03f * (p % W);
+        img[P + p] = ((p / W + p % W) & 1) ? 1.f : -1.f;
+        img[2 * P + p] = 0.25f;
+        mask[p] = (p * 7 + p / W) % 5 < 3; /* 60 % removed, scattered and in runs */
+    }
+    const float zero[3] = {0, 0, 0};
+    float joint[3 * P];
+    memcpy(joint, img, sizeof joint);
+    const int it3 = xai_road_impute(joint, mask, s3, zero, 1, 0);
+    int sum = 0, its[3];
+    for (int c = 0; c < 3; c++) {
+        memcpy(one, img + c * P, sizeof one);
+        sum += its[c] = xai_road_impute(one, mask, s1, zero, 1, 0);
+        assert_memory_equal(one, joint + c * P, sizeof one);
+    }
+    assert_int_equal(it3, sum);
+    assert_true(its[0] != its[2] || its[1] != its[2]); /* the channels stop apart */
+}
+
 /* ROAD on the exact map: removing the most relevant pixels first hurts more than the least. */
 static void test_road_orders(void **state)
 {
@@ -339,7 +369,8 @@ int main(void)
         cmocka_unit_test(test_descriptive_golden), cmocka_unit_test(test_correlations_exact),
         cmocka_unit_test(test_insdel_exact),       cmocka_unit_test(test_infidelity_gradient),
         cmocka_unit_test(test_reexplaining_metrics), cmocka_unit_test(test_road_impute),
-        cmocka_unit_test(test_road_orders),        cmocka_unit_test(test_batch_independent),
+        cmocka_unit_test(test_road_channels_independent), cmocka_unit_test(test_road_orders),
+        cmocka_unit_test(test_batch_independent),
         cmocka_unit_test(test_threads_identical), cmocka_unit_test(test_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

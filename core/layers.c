@@ -465,13 +465,18 @@ void xai_linear_forward(float *out /* (N, O) */, const float *in /* (N, I) */, c
         const int r1 = c1 < n ? c1 : n;
         for (int k0 = 0; c0 < c1 && k0 < NI; k0 += XAI_LINEAR_KB) {
             const int kn = NI - k0 < XAI_LINEAR_KB ? NI - k0 : XAI_LINEAR_KB;
-            for (int r = c0; r < c1; r++) {
-                const float *x = in + (size_t)r * NI + k0;
-                float *d = xt + r;
-                if (r < n)
-                    for (int k = 0; k < kn; k++) d[(size_t)k * np] = x[k];
-                else
-                    for (int k = 0; k < kn; k++) d[(size_t)k * np] = 0.0f;
+            /* in 16-input slices: the slice's rows of xt (16 x the thread's columns) stay in L1
+             * while every sample writes into them, where a sample's whole block would not */
+            for (int kb = 0; kb < kn; kb += 16) {
+                const int ke = kn - kb < 16 ? kn : kb + 16;
+                for (int r = c0; r < c1; r++) {
+                    const float *x = in + (size_t)r * NI + k0;
+                    float *d = xt + r;
+                    if (r < n)
+                        for (int k = kb; k < ke; k++) d[(size_t)k * np] = x[k];
+                    else
+                        for (int k = kb; k < ke; k++) d[(size_t)k * np] = 0.0f;
+                }
             }
             xai_mm(ct + c0, np, l->w + k0, NI, 1, xt + c0, np, NO, kn, c1 - c0, k0 > 0);
         }

@@ -134,7 +134,7 @@ static int tensor_i64s(const tensor_t *t, const char *what, int64_t *out, int ca
         return (int)cnt;
     }
     if (!t->has_raw_data && t->n_int64_data == (size_t)cnt) {
-        memcpy(out, t->int64_data, (size_t)cnt * 8);
+        if (cnt > 0) memcpy(out, t->int64_data, (size_t)cnt * 8); /* an empty field's pointer is NULL */
         return (int)cnt;
     }
     xai_fail(XAI_EFORMAT, "%s: shape tensor '%s' holds the wrong number of values", what, t->name ? t->name : "");

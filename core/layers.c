@@ -283,9 +283,16 @@ void xai_relu_forward(float *out, const float *in, const xai_layer *l, int n)
 void xai_relu_backward(float *din, const float *dout, const float *in, const xai_layer *l, int n)
 {
     const size_t tot = (size_t)n * xai_shape_size(l->in);
+    /* Adding -0 where the unit is off leaves every value's bits as they are (+0 too), and
+     * makes a select that vectorises; a branch or a conditional store would not. The -0 is
+     * read through a volatile so that the compiler cannot fold the add back into a branch. */
+    static volatile float negzero = -0.0f;
+    const float off = negzero;
 #pragma omp parallel for schedule(static) if (tot > XAI_PAR_MIN)
-    for (size_t i = 0; i < tot; i++)
-        if (in[i] > 0) din[i] += dout[i];
+    for (size_t i = 0; i < tot; i++) {
+        const float d = dout[i];
+        din[i] += in[i] > 0 ? d : off;
+    }
 }
 
 /* ------------------------------------------------------------------- pools */
@@ -519,38 +526,105 @@ void xai_linear_backward(float *din /* (N, I) */, const float *dout /* (N, O) */
 
 /* --------------------------------------------------------------- batchnorm */
 
-void xai_batchnorm2d_forward(float *out, const float *in, const xai_layer *l, int n, int train)
+/* Batch statistics in double, BN_G channels side by side: each channel's sums keep their order
+ * (images, then pixels), so the bits do not depend on the grouping or the threads, while the G
+ * independent chains hide the latency of the double adds that one chain waits on. */
+#define BN_G 8
+
+/* s[k] = sum of x, channel c0 + k (k < g), over the batch. */
+static void bn_sum(double *s, const float *in, size_t isz, int HW, int n, int c0, int g)
 {
-    const int C = l->in.c, HW = l->in.h * l->in.w;
+    double a[BN_G] = {0};
+    for (int i = 0; i < n; i++) {
+        const float *x = in + i * isz + (size_t)c0 * HW;
+        if (g == BN_G)
+            for (int j = 0; j < HW; j++)
+                for (int k = 0; k < BN_G; k++) a[k] += x[(size_t)k * HW + j];
+        else
+            for (int k = 0; k < g; k++)
+                for (int j = 0; j < HW; j++) a[k] += x[(size_t)k * HW + j];
+    }
+    for (int k = 0; k < g; k++) s[k] = a[k];
+}
+
+/* s[k] = sum of (x - mu[k])^2, channel c0 + k, over the batch. */
+static void bn_sumsq(double *s, const double *mu, const float *in, size_t isz, int HW, int n, int c0, int g)
+{
+    double a[BN_G] = {0};
+    for (int i = 0; i < n; i++) {
+        const float *x = in + i * isz + (size_t)c0 * HW;
+        if (g == BN_G)
+            for (int j = 0; j < HW; j++)
+                for (int k = 0; k < BN_G; k++) a[k] += (x[(size_t)k * HW + j] - mu[k]) * (x[(size_t)k * HW + j] - mu[k]);
+        else
+            for (int k = 0; k < g; k++)
+                for (int j = 0; j < HW; j++) a[k] += (x[(size_t)k * HW + j] - mu[k]) * (x[(size_t)k * HW + j] - mu[k]);
+    }
+    for (int k = 0; k < g; k++) s[k] = a[k];
+}
+
+/* sdy[k] = sum of dy and sdyx[k] = sum of dy * xhat, channel c0 + k, over the batch. */
+static void bn_dsum(double *sdy, double *sdyx, const float *dout, const float *xhat, size_t isz, int HW, int n,
+                    int c0, int g)
+{
+    double a[BN_G] = {0}, b[BN_G] = {0};
+    for (int i = 0; i < n; i++) {
+        const size_t o = i * isz + (size_t)c0 * HW;
+        const float *dy = dout + o, *xh = xhat + o;
+        if (g == BN_G)
+            for (int j = 0; j < HW; j++)
+                for (int k = 0; k < BN_G; k++) {
+                    a[k] += dy[(size_t)k * HW + j];
+                    b[k] += (double)dy[(size_t)k * HW + j] * xh[(size_t)k * HW + j];
+                }
+        else
+            for (int k = 0; k < g; k++)
+                for (int j = 0; j < HW; j++) {
+                    a[k] += dy[(size_t)k * HW + j];
+                    b[k] += (double)dy[(size_t)k * HW + j] * xh[(size_t)k * HW + j];
+                }
+    }
+    for (int k = 0; k < g; k++) sdy[k] = a[k], sdyx[k] = b[k];
+}
+
+/* Batch mean and inverse std of channels [c0, c0 + g); updates the running statistics. */
+static void bn_batch_stats(const float *in, const xai_layer *l, int n, int c0, int g)
+{
+    const int HW = l->in.h * l->in.w;
     const size_t isz = xai_shape_size(l->in);
     const double M = (double)n * HW;
-#pragma omp parallel for schedule(static) if ((size_t)n * isz > XAI_PAR_MIN)
-    for (int c = 0; c < C; c++) {
-        float mean, istd;
-        if (train) {
-            /* Two passes in double: batch statistics must not lose digits on large N*H*W. */
-            double s = 0, ss = 0;
-            for (int i = 0; i < n; i++) {
-                const float *x = in + i * isz + (size_t)c * HW;
-                for (int j = 0; j < HW; j++) s += x[j];
-            }
-            double mu = s / M;
-            for (int i = 0; i < n; i++) {
-                const float *x = in + i * isz + (size_t)c * HW;
-                for (int j = 0; j < HW; j++) ss += (x[j] - mu) * (x[j] - mu);
-            }
-            double var = ss / M;
-            mean = (float)mu;
-            istd = (float)(1.0 / sqrt(var + l->eps));
-            l->rmean[c] = (1 - l->momentum) * l->rmean[c] + l->momentum * (float)mu;
-            l->rvar[c] = (1 - l->momentum) * l->rvar[c] + l->momentum * (float)(M > 1 ? ss / (M - 1) : var);
-        } else {
-            mean = l->rmean[c];
-            istd = 1.0f / sqrtf(l->rvar[c] + l->eps);
+    double s[BN_G], mu[BN_G], ss[BN_G];
+    bn_sum(s, in, isz, HW, n, c0, g);
+    for (int k = 0; k < g; k++) mu[k] = s[k] / M;
+    bn_sumsq(ss, mu, in, isz, HW, n, c0, g);
+    for (int k = 0; k < g; k++) {
+        const int c = c0 + k;
+        const double var = ss[k] / M;
+        l->ws->bn_mean[c] = (float)mu[k];
+        l->ws->bn_istd[c] = (float)(1.0 / sqrt(var + l->eps));
+        l->rmean[c] = (1 - l->momentum) * l->rmean[c] + l->momentum * (float)mu[k];
+        l->rvar[c] = (1 - l->momentum) * l->rvar[c] + l->momentum * (float)(M > 1 ? ss[k] / (M - 1) : var);
+    }
+}
+
+void xai_batchnorm2d_forward(float *out, const float *in, const xai_layer *l, int n, int train)
+{
+    const int C = l->in.c, HW = l->in.h * l->in.w, groups = (C + BN_G - 1) / BN_G;
+    const size_t isz = xai_shape_size(l->in);
+    const int par = (size_t)n * isz > XAI_PAR_MIN;
+    if (train) {
+#pragma omp parallel for schedule(static) if (par)
+        for (int q = 0; q < groups; q++)
+            bn_batch_stats(in, l, n, q * BN_G, C - q * BN_G < BN_G ? C - q * BN_G : BN_G);
+    } else {
+        for (int c = 0; c < C; c++) {
+            l->ws->bn_mean[c] = l->rmean[c];
+            l->ws->bn_istd[c] = 1.0f / sqrtf(l->rvar[c] + l->eps);
         }
-        l->ws->bn_mean[c] = mean;
-        l->ws->bn_istd[c] = istd;
-        const float g = l->w[c], b = l->b[c];
+    }
+#pragma omp parallel for schedule(static) if (par)
+    for (int c = 0; c < C; c++) {
+        const float mean = l->ws->bn_mean[c], istd = l->ws->bn_istd[c], g = l->w[c], b = l->b[c];
         for (int i = 0; i < n; i++) {
             const float *x = in + i * isz + (size_t)c * HW;
             float *xh = l->ws->bn_xhat + i * isz + (size_t)c * HW, *y = out + i * isz + (size_t)c * HW;
@@ -564,31 +638,29 @@ void xai_batchnorm2d_forward(float *out, const float *in, const xai_layer *l, in
 
 void xai_batchnorm2d_backward(float *din, const float *dout, const xai_layer *l, int n, int train)
 {
-    const int C = l->in.c, HW = l->in.h * l->in.w;
+    const int C = l->in.c, HW = l->in.h * l->in.w, groups = (C + BN_G - 1) / BN_G;
     const size_t isz = xai_shape_size(l->in);
     const double M = (double)n * HW;
 #pragma omp parallel for schedule(static) if ((size_t)n * isz > XAI_PAR_MIN)
-    for (int c = 0; c < C; c++) {
-        double sdy = 0, sdyx = 0;
-        for (int i = 0; i < n; i++) {
-            const float *dy = dout + i * isz + (size_t)c * HW, *xh = l->ws->bn_xhat + i * isz + (size_t)c * HW;
-            for (int j = 0; j < HW; j++) {
-                sdy += dy[j];
-                sdyx += (double)dy[j] * xh[j];
+    for (int q = 0; q < groups; q++) {
+        const int c0 = q * BN_G, g = C - c0 < BN_G ? C - c0 : BN_G;
+        double sdy[BN_G], sdyx[BN_G];
+        bn_dsum(sdy, sdyx, dout, l->ws->bn_xhat, isz, HW, n, c0, g);
+        for (int k = 0; k < g; k++) {
+            const int c = c0 + k;
+            if (l->gw) {
+                l->gw[c] += (float)sdyx[k];
+                l->gb[c] += (float)sdy[k];
             }
-        }
-        if (l->gw) {
-            l->gw[c] += (float)sdyx;
-            l->gb[c] += (float)sdy;
-        }
-        if (!din) continue;
-        const float gi = l->w[c] * l->ws->bn_istd[c];
-        /* In train mode the statistics depend on the input, hence the two mean terms. */
-        const float a = train ? (float)(sdy / M) : 0.0f, bq = train ? (float)(sdyx / M) : 0.0f;
-        for (int i = 0; i < n; i++) {
-            const float *dy = dout + i * isz + (size_t)c * HW, *xh = l->ws->bn_xhat + i * isz + (size_t)c * HW;
-            float *dx = din + i * isz + (size_t)c * HW;
-            for (int j = 0; j < HW; j++) dx[j] += gi * (dy[j] - a - xh[j] * bq);
+            if (!din) continue;
+            const float gi = l->w[c] * l->ws->bn_istd[c];
+            /* In train mode the statistics depend on the input, hence the two mean terms. */
+            const float a = train ? (float)(sdy[k] / M) : 0.0f, bq = train ? (float)(sdyx[k] / M) : 0.0f;
+            for (int i = 0; i < n; i++) {
+                const float *dy = dout + i * isz + (size_t)c * HW, *xh = l->ws->bn_xhat + i * isz + (size_t)c * HW;
+                float *dx = din + i * isz + (size_t)c * HW;
+                for (int j = 0; j < HW; j++) dx[j] += gi * (dy[j] - a - xh[j] * bq);
+            }
         }
     }
 }

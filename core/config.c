@@ -56,7 +56,7 @@ static int handler(void *user, const char *section, const char *name, const char
 static const char *const experiment_keys[] = {"name", "dataset", "seed", "size", NULL};
 static const char *const model_keys[] = {"input", "classes", "layer", NULL};
 static const char *const quick_keys[] = {"train-limit", "epochs", "n", "seeds", NULL};
-static const char *const full_keys[] = {"n", "seeds", NULL};
+static const char *const full_keys[] = {"n", "seeds", "epochs", NULL};
 static const struct {
     const char *name;
     const char *const *keys;

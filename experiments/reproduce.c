@@ -390,6 +390,8 @@ static void stage_args(argbuf *a, const repro_opts *o, const experiment *e, int 
         if (o->quick) {
             arg(a, "--limit=%s", xai_config_str(&e->cfg, "quick", "train-limit", "1024"));
             arg(a, "--epochs=%s", xai_config_str(&e->cfg, "quick", "epochs", "1"));
+        } else if (o->full && xai_config_str(&e->cfg, "full", "epochs", NULL)) {
+            arg(a, "--epochs=%s", xai_config_str(&e->cfg, "full", "epochs", NULL));
         }
         break;
     case ST_EXPLAIN:

@@ -249,6 +249,13 @@ static xai_status plan_layers(xai_model *m, const xai_layer_spec *specs, arena_p
     p->col = (p->col + 15) & ~(size_t)15; /* keep each thread's scratch on its own cache lines */
     p->gpart = (p->gpart + 15) & ~(size_t)15, p->pack = (p->pack + 15) & ~(size_t)15;
     m->work_floats = (size_t)p->nthr * p->col + XAI_CHUNKS * p->gpart + p->pack + p->lpart + p->layer_work;
+    /* Each tensor is within XAI_ACT_MAX, but a pad of thousands around a small input makes
+     * several of them that big at once: the arenas, too, stay within XAI_ACT_MAX floats an image. */
+    const size_t per_image = (m->act_floats + m->work_floats) / (size_t)m->max_batch;
+    if (per_image > (size_t)XAI_ACT_MAX)
+        return xai_fail(XAI_EINVAL, "%s: the layers need %zu activation and work floats per image, more than %lld "
+                                    "(a pad or kernel far larger than the input?)",
+                        where, per_image, (long long)XAI_ACT_MAX);
     return XAI_OK;
 }
 

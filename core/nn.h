@@ -27,7 +27,8 @@ static inline size_t xai_shape_size(xai_shape s) { return (size_t)s.c * s.h * s.
 /* Limits on sizes read from configs, model files and options (checked in 64-bit before any int
  * arithmetic): any one dimension, kernel, stride, padding or layer width; the floats of one
  * sample's activation (also padded, and as the direct convolution lays it out); the parameters
- * of one layer; the batch. Far above any model of this study, far below int overflow. */
+ * of one layer; the batch; and the arenas per sample (activations plus work space, model.c).
+ * Far above any model of this study, far below int overflow. */
 #define XAI_DIM_MAX 65536
 #define XAI_ACT_MAX ((int64_t)1 << 28)
 #define XAI_PARAMS_MAX ((int64_t)1 << 30)

@@ -165,6 +165,24 @@ static void test_cache_strings_many(void **state)
     free(dir);
 }
 
+/* fuzz_config corpus arena-pad: conv k=1 pad=3000 on an 8x8 input passed every per-layer check
+ * (each tensor within XAI_ACT_MAX) but planned 1.2 GB of arenas at batch 1; now refused by name. */
+static void test_config_arena_pad(void **state)
+{
+    (void)state;
+    const char *text = "[experiment]\nname = tiny\ndataset = mnist\n[model]\ninput = 1x8x8\nclasses = 3\n"
+                       "layer = conv out=2 k=1 pad=3000\nlayer = relu\nlayer = maxpool k=2\nlayer = flatten\n"
+                       "layer = linear out=3\n";
+    xai_config c;
+    assert_int_equal(xai_config_load_string(&c, text, "arena-pad.ini"), XAI_OK);
+    xai_model *m = NULL;
+    assert_int_equal(xai_model_from_config(&m, &c, 1), XAI_EINVAL);
+    assert_null(m);
+    assert_non_null(strstr(xai_errmsg(), "per image, more than"));
+    xai_clear_error();
+    xai_config_free(&c);
+}
+
 int main(void)
 {
     xai_quiet = 1;
@@ -174,6 +192,7 @@ int main(void)
         cmocka_unit_test(test_model_info_shape_huge),
         cmocka_unit_test(test_onnx_empty_tensor),
         cmocka_unit_test(test_cache_strings_many),
+        cmocka_unit_test(test_config_arena_pad),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,12 +19,14 @@ typedef void (*wgrad_fn)(float *dwt, size_t ldc, int C, const float *dzt, const 
 typedef void (*dzt_fn)(float *dzt, size_t ldc, float *gb, const float *d, const float *z, int co, int hwo);
 typedef void (*mm_fn)(float *c, size_t ldc, const float *a, size_t lda, size_t ak, const float *b, size_t ldb, int M,
                       int K, int P, int acc);
+typedef void (*tr_fn)(float *dst, size_t ldd, const float *src, size_t lds, int rows, int cols);
 
 #define DECL(sfx)                                                                                                  \
     void xai_cd_fwd_##sfx(float *, size_t, const float *, const int *, int, const float *, int, int);             \
     void xai_cd_wgrad_##sfx(float *, size_t, int, const float *, const float *, const int *, int, const int *, int); \
     void xai_cd_dzt_##sfx(float *, size_t, float *, const float *, const float *, int, int);                      \
     void xai_mm_##sfx(float *, size_t, const float *, size_t, size_t, const float *, size_t, int, int, int, int);   \
+    void xai_transpose_##sfx(float *, size_t, const float *, size_t, int, int);                                   \
     extern const int xai_cd_mr_##sfx;
 DECL(generic)
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
@@ -45,15 +47,16 @@ typedef struct {
     wgrad_fn wgrad;
     dzt_fn dzt;
     mm_fn mm;      /* the fixed-order product (mm_kernels.inc) */
+    tr_fn tr;      /* its operands' transposes */
 } kernels;
 
 static const kernels k_generic = {"generic", 4, &xai_cd_mr_generic, xai_cd_fwd_generic, xai_cd_wgrad_generic,
-                                  xai_cd_dzt_generic, xai_mm_generic};
+                                  xai_cd_dzt_generic, xai_mm_generic, xai_transpose_generic};
 #if X86_KERNELS
 static const kernels k_avx2 = {"avx2", 8, &xai_cd_mr_avx2, xai_cd_fwd_avx2, xai_cd_wgrad_avx2, xai_cd_dzt_avx2,
-                               xai_mm_avx2};
+                               xai_mm_avx2, xai_transpose_avx2};
 static const kernels k_avx512 = {"avx512", 16, &xai_cd_mr_avx512, xai_cd_fwd_avx512, xai_cd_wgrad_avx512,
-                                 xai_cd_dzt_avx512, xai_mm_avx512};
+                                 xai_cd_dzt_avx512, xai_mm_avx512, xai_transpose_avx512};
 #endif
 
 /* The largest pixel tile of any kernel set (AVX-512's single-row tile): planes
@@ -131,6 +134,12 @@ void xai_mm(float *c, size_t ldc, const float *a, size_t lda, size_t ak, const f
 {
     choose();
     active->mm(c, ldc, a, lda, ak, b, ldb, M, K, P, acc);
+}
+
+void xai_transpose(float *dst, size_t ldd, const float *src, size_t lds, int rows, int cols)
+{
+    choose();
+    active->tr(dst, ldd, src, lds, rows, cols);
 }
 
 /* ---------------------------------------------------------------- geometry */

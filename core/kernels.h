@@ -22,7 +22,8 @@ typedef struct xai_layer_ws {
     int scratch_threads;      /* threads the scratch was sized for */
     float *gpart;             /* conv: per-chunk weight-gradient partials (XAI_CHUNKS, gpart floats) */
     float *lpart;             /* linear: the forward pass's input transposed, one K block (XAI_LINEAR_KB,
-                                 N rounded up to 16), then its output transposed (out.c, same N) */
+                                 N rounded up to 16), then its output transposed (out.c, same N); each
+                                 thread's columns a block of their own (a width w: (KB, w), (out.c, w)) */
     float *pack;              /* conv: weights packed for the direct kernels and their index tables */
 } xai_layer_ws;
 
@@ -43,6 +44,8 @@ typedef struct xai_layer_ws {
  * computes it or (with FMA) the vector width. Single-threaded; callers split rows or columns. */
 void xai_mm(float *c, size_t ldc, const float *a, size_t lda, size_t ak, const float *b, size_t ldb, int M, int K,
             int P, int acc);
+/* dst (cols, rows) = src (rows, cols) transposed: dst[c * ldd + r] = src[r * lds + c]. */
+void xai_transpose(float *dst, size_t ldd, const float *src, size_t lds, int rows, int cols);
 /* Columns are padded to this multiple (the widest vector) where batches meet in one product. */
 #define XAI_MM_PAD 16
 

@@ -20,6 +20,7 @@ typedef void (*dzt_fn)(float *dzt, size_t ldc, float *gb, const float *d, const 
 typedef void (*mm_fn)(float *c, size_t ldc, const float *a, size_t lda, size_t ak, const float *b, size_t ldb, int M,
                       int K, int P, int acc);
 typedef void (*tr_fn)(float *dst, size_t ldd, const float *src, size_t lds, int rows, int cols);
+typedef int (*ratio_fn)(float *s, const float *R, const float *z, float bo, float e, float scale, size_t len);
 
 #define DECL(sfx)                                                                                                  \
     void xai_cd_fwd_##sfx(float *, size_t, const float *, const int *, int, const float *, int, int);             \
@@ -27,6 +28,7 @@ typedef void (*tr_fn)(float *dst, size_t ldd, const float *src, size_t lds, int 
     void xai_cd_dzt_##sfx(float *, size_t, float *, const float *, const float *, int, int);                      \
     void xai_mm_##sfx(float *, size_t, const float *, size_t, size_t, const float *, size_t, int, int, int, int);   \
     void xai_transpose_##sfx(float *, size_t, const float *, size_t, int, int);                                   \
+    int xai_stab_ratio_##sfx(float *, const float *, const float *, float, float, float, size_t);                 \
     extern const int xai_cd_mr_##sfx;
 DECL(generic)
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
@@ -48,15 +50,16 @@ typedef struct {
     dzt_fn dzt;
     mm_fn mm;      /* the fixed-order product (mm_kernels.inc) */
     tr_fn tr;      /* its operands' transposes */
+    ratio_fn ratio; /* LRP's stabilised ratios */
 } kernels;
 
 static const kernels k_generic = {"generic", 4, &xai_cd_mr_generic, xai_cd_fwd_generic, xai_cd_wgrad_generic,
-                                  xai_cd_dzt_generic, xai_mm_generic, xai_transpose_generic};
+                                  xai_cd_dzt_generic, xai_mm_generic, xai_transpose_generic, xai_stab_ratio_generic};
 #if X86_KERNELS
 static const kernels k_avx2 = {"avx2", 8, &xai_cd_mr_avx2, xai_cd_fwd_avx2, xai_cd_wgrad_avx2, xai_cd_dzt_avx2,
-                               xai_mm_avx2, xai_transpose_avx2};
+                               xai_mm_avx2, xai_transpose_avx2, xai_stab_ratio_avx2};
 static const kernels k_avx512 = {"avx512", 16, &xai_cd_mr_avx512, xai_cd_fwd_avx512, xai_cd_wgrad_avx512,
-                                 xai_cd_dzt_avx512, xai_mm_avx512, xai_transpose_avx512};
+                                 xai_cd_dzt_avx512, xai_mm_avx512, xai_transpose_avx512, xai_stab_ratio_avx512};
 #endif
 
 /* The largest pixel tile of any kernel set (AVX-512's single-row tile): planes
@@ -140,6 +143,12 @@ void xai_transpose(float *dst, size_t ldd, const float *src, size_t lds, int row
 {
     choose();
     active->tr(dst, ldd, src, lds, rows, cols);
+}
+
+int xai_stab_ratio(float *s, const float *R, const float *z, float bo, float e, float scale, size_t len)
+{
+    choose();
+    return active->ratio(s, R, z, bo, e, scale, len);
 }
 
 /* ---------------------------------------------------------------- geometry */
@@ -536,6 +545,7 @@ void xai_conv2d_pool_relevance(float *rin, int nsets, const float *const *packed
             kr->fwd(wide, g.ldob, dzp, shb, g.kb, packed[j], g.ci, g.pb);
             store_rel(ri, wide, &g, j == 0);
         }
+        if (!in) continue; /* the input-free rules (flat, w^2) */
         const float *xi = in + i * isz;
         for (size_t j = 0; j < isz; j++) ri[j] *= xi[j];
     }

@@ -104,8 +104,14 @@ void xai_conv2d_relu_pool_backward(float *din, const float *dpool, const float *
  * the relevance pass) into xai_conv2d_packed_floats floats, valid for the kernels chosen then.
  * _at_argmax: zq (N, Co, Ho/2, Wo/2) = the conv without bias at each pool window's winner (the
  * argmax of the last forward pass). _pool_relevance: rin (N, Ci, H, W) = in * (sum over j of
- * W_j^T unpool(s_j)), each s_j (N, Co, Ho/2, Wo/2) sent to its window's winner (no relu mask). */
+ * W_j^T unpool(s_j)), each s_j (N, Co, Ho/2, Wo/2) sent to its window's winner (no relu mask);
+ * in NULL: the sum alone (the rules whose relevance does not scale with the input). */
 size_t xai_conv2d_packed_floats(const xai_layer *conv);
+/* LRP's ratios on the widest vectors the CPU has: s[j] = scale R[j] / stab(z[j] + bo) for j < len,
+ * where stab(v) = v + e for v >= 0, v - e otherwise; each the bits of the scalar expression (adding
+ * bo = 0 turns only a -0 into +0, which stab maps to e alike). Returns 1 when some R[j] != 0 where
+ * z[j] <= 0 (then z, a relu output, could not stand in for the conv output). */
+int xai_stab_ratio(float *s, const float *R, const float *z, float bo, float e, float scale, size_t len);
 /* A max pool's argmax of its last forward pass: (N, C, Ho, Wo) flat indices into each sample's input. */
 const int32_t *xai_maxpool2d_argmax(const xai_layer *pool);
 void xai_conv2d_pack(float *dst, const float *w, const xai_layer *conv, int transposed);

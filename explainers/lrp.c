@@ -479,11 +479,18 @@ char *xai_lrp_describe(const xai_lrp *c)
 /* Sign-preserving stabiliser; 0 counts as positive. */
 static inline float stab(float z, float e) { return z + (z >= 0 ? e : -e); }
 
+/* Elements per task of the vectorised ratios. */
+#define RATIO_BLOCK 4096
+
 /* s = scale * R / stab(z): the relevance per unit of denominator. */
 static void ratio(float *s, const float *R, const float *z, size_t tot, float e, float scale)
 {
-#pragma omp parallel for simd schedule(static) if (tot > PAR_MIN)
-    for (size_t j = 0; j < tot; j++) s[j] = scale * R[j] / stab(z[j], e);
+    const size_t nb = (tot + RATIO_BLOCK - 1) / RATIO_BLOCK;
+#pragma omp parallel for schedule(static) if (tot > PAR_MIN)
+    for (size_t q = 0; q < nb; q++) {
+        const size_t at = q * RATIO_BLOCK, len = tot - at < RATIO_BLOCK ? tot - at : RATIO_BLOCK;
+        xai_stab_ratio(s + at, R + at, z + at, 0.0f, e, scale, len);
+    }
 }
 
 /* ratio() of z + bscale * b (b per output channel; NULL: none) in one sweep: the same sums as
@@ -499,10 +506,25 @@ static void bias_ratio(float *s, const float *R, const float *z, const float *b,
     const size_t hw = (size_t)l->out.h * l->out.w;
 #pragma omp parallel for schedule(static) if ((size_t)n * C * hw > PAR_MIN)
     for (int p = 0; p < n * C; p++) {
-        const float bo = bscale * b[p % C];
         const size_t at = (size_t)p * hw;
-        for (size_t j = at; j < at + hw; j++) s[j] = scale * R[j] / stab(z[j] + bo, e);
+        xai_stab_ratio(s + at, R + at, z + at, bscale * b[p % C], e, scale, hw);
     }
+}
+
+/* bias_ratio(s, R, a, b, -1, l, n, e, 1) where a, a relu output, stands in for z (layer_out), with
+ * in the same pass the test that lets it: R zero wherever a is not positive. 0: it does not, and s
+ * is to be made again from z. l: the layer whose output shape a and R have. */
+static int ratio_relu_out(float *s, const float *R, const float *a, const float *b, const xai_layer *l, int n, float e)
+{
+    const int C = l->out.c;
+    const size_t hw = (size_t)l->out.h * l->out.w;
+    int any = 0;
+#pragma omp parallel for schedule(static) reduction(| : any) if ((size_t)n * C * hw > PAR_MIN)
+    for (int p = 0; p < n * C; p++) {
+        const size_t at = (size_t)p * hw;
+        any |= xai_stab_ratio(s + at, R + at, a + at, b ? -1.0f * b[p % C] : 0.0f, e, 1.0f, hw);
+    }
+    return !any;
 }
 
 static void mul_into(float *out, const float *a, const float *b, size_t tot)
@@ -545,6 +567,8 @@ typedef struct {
     float alpha, beta;     /* alphabeta values of this layer */
     int bias_in;           /* the bias takes a share of relevance */
     int n;
+    int li;                /* the layer's index */
+    int lazy;              /* out is the relu output after it, not yet tested to stand in for z (layer_out) */
 } affine_ctx;
 
 static void rule_epsilon(xai_lrp *c, const affine_ctx *k, int rule, const float *Rout, float *Rin)
@@ -553,7 +577,16 @@ static void rule_epsilon(xai_lrp *c, const affine_ctx *k, int rule, const float 
     float *z = scratch(c, B_Z1);
     /* The forward output is z (with the bias); without it, take the bias back out. */
     const float e = rule == XAI_LRP_EPSILON && c->o.epsilon > 0 ? (float)c->o.epsilon : k->eps;
-    bias_ratio(z, Rout, k->out, l->bias && !k->bias_in ? l->b : NULL, -1.0f, l, k->n, e, 1);
+    const float *ub = l->bias && !k->bias_in ? l->b : NULL;
+    if (!k->lazy || !ratio_relu_out(z, Rout, k->out, ub, l, k->n, e)) {
+        const float *out = k->out;
+        if (k->lazy) { /* the relu output may not stand in: z, as the full forward pass keeps it */
+            xai_model *m = c->m;
+            xai_conv2d_relu_forward(m->acts[k->li + 1], m->acts[k->li + 2], m->acts[k->li], l, k->n);
+            out = m->acts[k->li + 1];
+        }
+        bias_ratio(z, Rout, out, ub, -1.0f, l, k->n, e, 1);
+    }
     affine_bwd(l, l->w, z, k->in, Rin, k->n);
     scale_by(Rin, k->in, k->ti);
 }
@@ -698,10 +731,11 @@ static void rule_input_free(xai_lrp *c, const affine_ctx *k, int flat, const flo
 {
     const float *zc = flat ? k->a->zflat : k->a->zsq, *w = flat ? k->a->wones : k->a->wsq;
     float *z = scratch(c, B_Z1);
-    const size_t to = k->to, osz = k->osz;
+    const size_t osz = k->osz;
     const float eps = k->eps;
-#pragma omp parallel for schedule(static) if (to > PAR_MIN)
-    for (size_t j = 0; j < to; j++) z[j] = Rout[j] / stab(zc[j % osz], eps);
+#pragma omp parallel for schedule(static) if (k->to > PAR_MIN)
+    for (int r = 0; r < k->n; r++)
+        xai_stab_ratio(z + r * osz, Rout + r * osz, zc, 0.0f, eps, 1.0f, osz);
     affine_bwd(k->l, w, z, k->in, Rin, k->n);
 }
 
@@ -710,34 +744,38 @@ static void rule_zbox(xai_lrp *c, const affine_ctx *k, const float *Rout, float 
 {
     const xai_layer *l = k->l;
     const layer_aux *a = k->a;
-    const size_t hw = (size_t)l->out.h * l->out.w, to = k->to, ti = k->ti, osz = k->osz, isz = k->isz;
+    const size_t hw = (size_t)l->out.h * l->out.w, ti = k->ti, isz = k->isz;
+    const int C = l->out.c, n = k->n;
     const float eps = k->eps, *out = k->out;
     float *z = scratch(c, B_Z1), *d = scratch(c, B_D1);
-#pragma omp parallel for schedule(static) if (to > PAR_MIN)
-    for (size_t j = 0; j < to; j++) {
-        size_t jo = j % osz;
-        float zz = out[j] - (l->bias ? l->b[jo / hw] : 0.0f) - a->zbc[jo];
-        z[j] = Rout[j] / stab(zz, eps);
+    /* plane by plane: the channel's bias and the sample's offset without a division per element */
+#pragma omp parallel for schedule(static) if (k->to > PAR_MIN)
+    for (int p = 0; p < n * C; p++) {
+        const float bo = l->bias ? l->b[p % C] : 0.0f;
+        const float *zb = a->zbc + (size_t)(p % C) * hw;
+        for (size_t j = 0, at = (size_t)p * hw; j < hw; j++, at++) z[at] = Rout[at] / stab(out[at] - bo - zb[j], eps);
     }
-    affine_bwd(l, l->w, z, k->in, Rin, k->n);
+    affine_bwd(l, l->w, z, k->in, Rin, n);
     scale_by(Rin, k->in, ti);
     const float *bound[2] = {a->lo, a->hi};
     const float *wb[2] = {a->wpos, a->wneg};
     for (int side = 0; side < 2; side++) {
         memset(d, 0, ti * sizeof *d);
-        affine_bwd(l, wb[side], z, k->in, d, k->n);
+        affine_bwd(l, wb[side], z, k->in, d, n);
         const float *bb = bound[side];
 #pragma omp parallel for schedule(static) if (ti > PAR_MIN)
-        for (size_t j = 0; j < ti; j++) Rin[j] -= bb[j % isz] * d[j];
+        for (int r = 0; r < n; r++)
+            for (size_t j = 0; j < isz; j++) Rin[r * isz + j] -= bb[j] * d[r * isz + j];
     }
 }
 
 /* Relevance through conv/linear layer i: Rout (n, out) -> Rin (n, in), Rin zeroed by the caller. */
-static void affine_rule(xai_lrp *c, int i, const float *Rout, float *Rin, int n, const float *out)
+static void affine_rule(xai_lrp *c, int i, const float *Rout, float *Rin, int n, const float *out, int lazy)
 {
     const xai_layer *l = &c->m->layers[i];
     affine_ctx k = {l, &c->aux[i], c->m->acts[i], out, xai_shape_size(l->in), xai_shape_size(l->out),
-                    0, 0, (float)c->o.stabilizer, (float)c->alpha[i], (float)c->beta[i], c->o.bias_input && l->bias, n};
+                    0, 0, (float)c->o.stabilizer, (float)c->alpha[i], (float)c->beta[i], c->o.bias_input && l->bias, n,
+                    i, lazy};
     k.ti = (size_t)n * k.isz, k.to = (size_t)n * k.osz;
     switch ((xai_lrp_rule)c->rule[i]) {
     case XAI_LRP_ZERO:
@@ -807,8 +845,12 @@ static int fused_at(const xai_lrp *c, int i)
         !xai_conv2d_relu_pool_ok(&m->layers[i], &m->layers[i + 2]))
         return 0;
     const int r = c->rule[i];
-    return r == XAI_LRP_ZERO || r == XAI_LRP_EPSILON || r == XAI_LRP_ALPHABETA || r == XAI_LRP_GAMMA;
+    return r == XAI_LRP_ZERO || r == XAI_LRP_EPSILON || r == XAI_LRP_ALPHABETA || r == XAI_LRP_GAMMA ||
+           r == XAI_LRP_FLAT || r == XAI_LRP_WSQUARE;
 }
+
+/* The input-free rules: constant denominators, relevance not scaled by the input. */
+static int input_free(int rule) { return rule == XAI_LRP_FLAT || rule == XAI_LRP_WSQUARE; }
 
 /* *dst (made on first use, then overwritten) = w packed for the fused kernels. */
 static void packed(float **dst, const xai_layer *l, const float *w, int transposed)
@@ -824,11 +866,13 @@ static void pack_fused(xai_lrp *c, int i)
     const float *w0 = l->w, *w1 = NULL;
     if (c->rule[i] == XAI_LRP_ALPHABETA) w0 = a->wpos, w1 = c->beta[i] != 0 ? a->wneg : NULL;
     if (c->rule[i] == XAI_LRP_GAMMA) w0 = a->wgam, w1 = a->wgamn;
+    if (c->rule[i] == XAI_LRP_FLAT) w0 = a->wones;
+    if (c->rule[i] == XAI_LRP_WSQUARE) w0 = a->wsq;
     const float *w[2] = {w0, w1};
     const int fused = fused_at(c, i);
     for (int k = 0; k < 2; k++) {
-        /* epsilon's denominators are the forward pass's own outputs */
-        const int fwd = fused && w[k] && w[k] != l->w, bwd = fused && w[k];
+        /* epsilon's denominators are the forward pass's own outputs, flat's and w^2's constants */
+        const int fwd = fused && w[k] && w[k] != l->w && !input_free(c->rule[i]), bwd = fused && w[k];
         if (fwd) packed(&a->pk[2 * k], l, w[k], 0);
         else free(a->pk[2 * k]), a->pk[2 * k] = NULL;
         if (bwd) packed(&a->pk[2 * k + 1], l, w[k], 1);
@@ -868,6 +912,15 @@ static void gather_out(float *z, const float *out, const xai_layer *conv, const 
     for (size_t q = 0; q < tot; q++) z[q] = out[q / psz * osz + am[q]];
 }
 
+/* z (n, pooled) = one sample's constant denominators zc (conv out) at each window's winner. */
+static void gather_const(float *z, const float *zc, const xai_layer *pool, int n)
+{
+    const size_t psz = xai_shape_size(pool->out), tot = (size_t)n * psz;
+    const int32_t *am = xai_maxpool2d_argmax(pool);
+#pragma omp parallel for schedule(static) if (tot > PAR_MIN)
+    for (size_t q = 0; q < tot; q++) z[q] = zc[am[q]];
+}
+
 static int dead_carry_none(const float *R, const float *a, size_t tot);
 
 /* z at the winners as the rules need it (the pool output where positive: see layer_out). */
@@ -893,6 +946,10 @@ static void pooled_ratio(float *s, const float *R, const float *z, const float *
 #pragma omp parallel for schedule(static) if ((size_t)n * C * hw > PAR_MIN)
     for (int p = 0; p < n * C; p++) {
         const float bo = b ? bscale * b[p % C] : 0.0f, so = bsign ? bsign[p % C] : 0.0f;
+        if (keep < 0) {
+            xai_stab_ratio(s + (size_t)p * hw, R + (size_t)p * hw, z + (size_t)p * hw, bo, e, scale, hw);
+            continue;
+        }
         for (size_t j = (size_t)p * hw; j < (size_t)(p + 1) * hw; j++) {
             const float v = scale * R[j] / stab(b ? z[j] + bo : z[j], e);
             s[j] = keep < 0 || (zsign[j] - so >= 0) == keep ? v : 0.0f;
@@ -928,15 +985,23 @@ static int fused_step(xai_lrp *c, int i, const float *R, float *Rin, int n, doub
     const int rule = c->rule[i], bias_in = c->o.bias_input && l->bias, L = m->nlayers;
     const float *in = m->acts[i];
     const size_t ti = (size_t)n * xai_shape_size(l->in);
-    if (rule != XAI_LRP_ZERO && rule != XAI_LRP_EPSILON && has_negative(in, ti)) return 0;
+    if (rule != XAI_LRP_ZERO && rule != XAI_LRP_EPSILON && !input_free(rule) && has_negative(in, ti)) return 0;
     const float eps = (float)c->o.stabilizer;
     float *zo = scratch(c, B_XP), *s0 = scratch(c, B_Z1), *s1 = scratch(c, B_Z2);
     const float *sig[2] = {s0, s1}, *pk[2] = {a->pk[1], a->pk[3]};
     int nsets = 1;
     if (rule == XAI_LRP_ZERO || rule == XAI_LRP_EPSILON) {
         const float e = rule == XAI_LRP_EPSILON && c->o.epsilon > 0 ? (float)c->o.epsilon : eps;
-        winner_out(c, i, zo, R, n);
-        pooled_ratio(s0, R, zo, l->bias && !bias_in ? l->b : NULL, -1.0f, NULL, NULL, -1, pool, n, e, 1);
+        const float *ub = l->bias && !bias_in ? l->b : NULL;
+        /* the pool output stands in for z at the winners where it may (winner_out), tested in the
+         * same pass; pooled_ratio's sums, as it makes them with keep -1 */
+        if (!ratio_relu_out(s0, R, m->acts[i + 3], ub, pool, n, e)) {
+            winner_out(c, i, zo, R, n);
+            pooled_ratio(s0, R, zo, ub, -1.0f, NULL, NULL, -1, pool, n, e, 1);
+        }
+    } else if (input_free(rule)) { /* rule_input_free's ratios at the winners */
+        gather_const(zo, rule == XAI_LRP_FLAT ? a->zflat : a->zsq, pool, n);
+        pooled_ratio(s0, R, zo, NULL, 0.0f, NULL, NULL, -1, pool, n, eps, 1);
     } else if (rule == XAI_LRP_ALPHABETA) {
         xai_conv2d_at_argmax(s0, a->pk[0], in, l, pool, n);
         pooled_ratio(s0, R, s0, bias_in ? a->bpos : NULL, 1.0f, NULL, NULL, -1, pool, n, eps, (float)c->alpha[i]);
@@ -960,7 +1025,7 @@ static int fused_step(xai_lrp *c, int i, const float *R, float *Rin, int n, doub
         pooled_sums(ls, i + 2, L + 1, R, pool, n);
         for (int r = 0; r < n; r++) ls[(size_t)r * (L + 1) + i + 1] = ls[(size_t)r * (L + 1) + i + 2];
     }
-    xai_conv2d_pool_relevance(Rin, nsets, pk, sig, in, l, pool, n);
+    xai_conv2d_pool_relevance(Rin, nsets, pk, sig, input_free(rule) ? NULL : in, l, pool, n);
     return 1;
 }
 
@@ -985,15 +1050,20 @@ static int dead_carry_none(const float *R, const float *a, size_t tot)
  * relevance pass follows does not keep the conv output z there. Where z > 0 it is the relu
  * output; where relevance R (the relu output's) is zero, any z gives a zero ratio. So the relu
  * output stands in for z when R is zero wherever it is not positive (the rules that scale by
- * the input see to that); otherwise z is computed again, as the full forward pass stores it. */
-static const float *layer_out(xai_lrp *c, int i, const float *R, int n)
+ * the input see to that); otherwise z is computed again, as the full forward pass stores it.
+ * lazy (NULL: test here): set when the relu output is returned untested, for the caller to test
+ * while it reads it (ratio_relu_out). */
+static const float *layer_out(xai_lrp *c, int i, const float *R, int n, int *lazy)
 {
     xai_model *m = c->m;
     const xai_layer *l = &m->layers[i];
     if (l->type != XAI_CONV2D || i + 1 >= m->nlayers || m->layers[i + 1].type != XAI_RELU) return m->acts[i + 1];
     if (i + 2 < m->nlayers && xai_conv2d_relu_pool_ok(l, &m->layers[i + 2])) /* no relu output kept either */
         xai_conv2d_relu_pool_forward(m->acts[i + 1], NULL, m->acts[i + 3], m->acts[i], l, &m->layers[i + 2], n);
-    else if (dead_carry_none(R, m->acts[i + 2], (size_t)n * xai_shape_size(l->out)))
+    else if (lazy) {
+        *lazy = 1;
+        return m->acts[i + 2];
+    } else if (dead_carry_none(R, m->acts[i + 2], (size_t)n * xai_shape_size(l->out)))
         return m->acts[i + 2];
     else
         xai_conv2d_relu_forward(m->acts[i + 1], m->acts[i + 2], m->acts[i], l, n);
@@ -1020,10 +1090,14 @@ static int relevance_step(xai_lrp *c, int i, const float *cur, float *other, int
         proportional_rule(c, i, cur, other, nb);
         return 1;
     case XAI_CONV2D:
-    case XAI_LINEAR:
+    case XAI_LINEAR: {
+        const int r = c->rule[i], eps = r == XAI_LRP_ZERO || r == XAI_LRP_EPSILON;
+        int lazy = 0;
         memset(other, 0, (size_t)nb * lsz * sizeof *other);
-        affine_rule(c, i, cur, other, nb, reads_out(c->rule[i]) ? layer_out(c, i, cur, nb) : NULL);
+        const float *out = reads_out(r) ? layer_out(c, i, cur, nb, eps ? &lazy : NULL) : NULL;
+        affine_rule(c, i, cur, other, nb, out, lazy);
         return 1;
+    }
     default: XAI_CHECK(!"unknown layer type");
     }
     return 0;

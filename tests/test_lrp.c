@@ -385,8 +385,9 @@ static void test_rules_vs_reference(void **state)
 
 /* The step that runs conv + relu + max pool as one (sign-split rules on a non-negative input,
  * denominators at the pool's winners only) and the lean forward pass it follows, against the
- * reference: non-negative images, the conv rules under dense rules that keep (epsilon) or do
- * not keep (flat: relevance reaches dead units) relevance off dead units, bias in or out. */
+ * reference: non-negative images, the conv rules (the input-free flat and w^2 too) under dense
+ * rules that keep (epsilon) or do not keep (flat: relevance reaches dead units) relevance off dead
+ * units, bias in or out. */
 static void test_fused_pool_vs_reference(void **state)
 {
     (void)state;
@@ -397,9 +398,10 @@ static void test_fused_pool_vs_reference(void **state)
     float *x = random_inputs(n * isz, 9, 0.0f, 1.6f), *attr = malloc(n * isz * sizeof *attr);
     double *want = malloc(isz * sizeof *want), res[3];
     int32_t t[3] = {2, 0, 1};
-    static const char *conv_rules[] = {"epsilon", "gamma", "zplus", "alpha2beta1"}, *dense_rules[] = {"epsilon", "flat"};
+    static const char *conv_rules[] = {"epsilon", "gamma", "zplus", "alpha2beta1", "flat", "wsquare"},
+                      *dense_rules[] = {"epsilon", "flat"};
     for (int bias = 0; bias < 2; bias++)
-        for (int cr = 0; cr < 4; cr++)
+        for (int cr = 0; cr < 6; cr++)
             for (int dr = 0; dr < 2; dr++) {
                 char spec[160];
                 snprintf(spec, sizeof spec, "lrp-epsilon:eps=0.05:conv=%s:dense=%s:bias=%s:gamma=0.3", conv_rules[cr],

@@ -20,7 +20,8 @@ typedef void (*dzt_fn)(float *dzt, size_t ldc, float *gb, const float *d, const 
 typedef void (*mm_fn)(float *c, size_t ldc, const float *a, size_t lda, size_t ak, const float *b, size_t ldb, int M,
                       int K, int P, int acc);
 typedef void (*tr_fn)(float *dst, size_t ldd, const float *src, size_t lds, int rows, int cols);
-typedef int (*ratio_fn)(float *s, const float *R, const float *z, float bo, float e, float scale, size_t len);
+typedef int (*ratio_fn)(float *s, const float *R, const float *z, float bo, const float *zc, float e, float scale,
+                        size_t len);
 
 #define DECL(sfx)                                                                                                  \
     void xai_cd_fwd_##sfx(float *, size_t, const float *, const int *, int, const float *, int, int);             \
@@ -28,7 +29,7 @@ typedef int (*ratio_fn)(float *s, const float *R, const float *z, float bo, floa
     void xai_cd_dzt_##sfx(float *, size_t, float *, const float *, const float *, int, int);                      \
     void xai_mm_##sfx(float *, size_t, const float *, size_t, size_t, const float *, size_t, int, int, int, int);   \
     void xai_transpose_##sfx(float *, size_t, const float *, size_t, int, int);                                   \
-    int xai_stab_ratio_##sfx(float *, const float *, const float *, float, float, float, size_t);                 \
+    int xai_stab_ratio_##sfx(float *, const float *, const float *, float, const float *, float, float, size_t);  \
     extern const int xai_cd_mr_##sfx;
 DECL(generic)
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
@@ -145,10 +146,10 @@ void xai_transpose(float *dst, size_t ldd, const float *src, size_t lds, int row
     active->tr(dst, ldd, src, lds, rows, cols);
 }
 
-int xai_stab_ratio(float *s, const float *R, const float *z, float bo, float e, float scale, size_t len)
+int xai_stab_ratio(float *s, const float *R, const float *z, float bo, const float *zc, float e, float scale, size_t len)
 {
     choose();
-    return active->ratio(s, R, z, bo, e, scale, len);
+    return active->ratio(s, R, z, bo, zc, e, scale, len);
 }
 
 /* ---------------------------------------------------------------- geometry */
@@ -517,6 +518,32 @@ static void store_rel(float *di, const float *wide, const geom *g, int first)
             else
                 for (int x0 = 0; x0 < g->w; x0++) dr[x0] += wr[x0];
         }
+}
+
+void xai_conv2d_backward_sets(float *const *din, int nsets, const float *const *packed, const float *dz,
+                              const xai_layer *conv, int n)
+{
+    XAI_CHECK(xai_conv_direct_ok(conv) && nsets >= 1);
+    choose();
+    geom g;
+    geom_of(conv, &g);
+    const kernels *kr = active;
+    int *shb = (int *)(conv->ws->pack + pack_w_floats(&g));
+    shifts(shb, g.co, g.k, g.hq * g.wq, g.wq);
+    const size_t isz = xai_shape_size(conv->in), osz = xai_shape_size(conv->out), hwo = (size_t)g.ho * g.wo;
+#pragma omp parallel for schedule(static) if ((size_t)n * (osz + isz) > XAI_PAR_MIN)
+    for (int i = 0; i < n; i++) {
+        /* the scratch layout of xai_conv_direct_backward */
+        float *sc = xai_conv_thread_scratch(conv);
+        float *dzp = sc + padsz(&g) + up(hwo * g.ldc, 16);
+        float *wide = dzp + up((size_t)g.co * g.hq * g.wq, 16);
+        memset(dzp, 0, (size_t)g.co * g.hq * g.wq * sizeof *dzp); /* borders stay zero */
+        spread_masked(dzp, dz + i * osz, NULL, &g);
+        for (int j = 0; j < nsets; j++) {
+            kr->fwd(wide, g.ldob, dzp, shb, g.kb, packed[j], g.ci, g.pb);
+            store_rel(din[j] + i * isz, wide, &g, 1);
+        }
+    }
 }
 
 void xai_conv2d_pool_relevance(float *rin, int nsets, const float *const *packed, const float *const *s,

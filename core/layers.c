@@ -250,6 +250,8 @@ void xai_conv2d_relu_backward(float *din, const float *drelu, const float *z, co
     xai_conv2d_backward_ex(din, drelu, z, in, l, n, 0);
 }
 
+int xai_conv2d_direct(const xai_layer *conv) { return conv->type == XAI_CONV2D && xai_conv_direct_ok(conv); }
+
 int xai_conv2d_relu_pool_ok(const xai_layer *conv, const xai_layer *pool)
 {
     return conv->type == XAI_CONV2D && pool->type == XAI_MAXPOOL2D && pool->k == 2 && pool->stride == 2 &&

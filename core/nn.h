@@ -107,11 +107,20 @@ void xai_conv2d_relu_pool_backward(float *din, const float *dpool, const float *
  * W_j^T unpool(s_j)), each s_j (N, Co, Ho/2, Wo/2) sent to its window's winner (no relu mask);
  * in NULL: the sum alone (the rules whose relevance does not scale with the input). */
 size_t xai_conv2d_packed_floats(const xai_layer *conv);
-/* LRP's ratios on the widest vectors the CPU has: s[j] = scale R[j] / stab(z[j] + bo) for j < len,
- * where stab(v) = v + e for v >= 0, v - e otherwise; each the bits of the scalar expression (adding
- * bo = 0 turns only a -0 into +0, which stab maps to e alike). Returns 1 when some R[j] != 0 where
- * z[j] <= 0 (then z, a relu output, could not stand in for the conv output). */
-int xai_stab_ratio(float *s, const float *R, const float *z, float bo, float e, float scale, size_t len);
+/* din_j (N, Ci, H, W) = 0 + W_j^T dz (dz (N, Co, Ho, Wo)) for j < nsets, W_j packed transposed by
+ * xai_conv2d_pack: the sums of xai_conv2d_backward into zeroed buffers, with one pass over dz per
+ * sample for all sets (LRP's z^B rule: w, w+, w-). Needs xai_conv2d_direct(conv). */
+void xai_conv2d_backward_sets(float *const *din, int nsets, const float *const *packed, const float *dz,
+                              const xai_layer *conv, int n);
+/* Whether the direct kernels run conv (else im2col: stride > 1, small planes, XAI_CONV=im2col). */
+int xai_conv2d_direct(const xai_layer *conv);
+/* LRP's ratios on the widest vectors the CPU has: s[j] = scale R[j] / stab(z[j] + bo - zc[j]) for
+ * j < len (zc NULL: no - zc[j]), where stab(v) = v + e for v >= 0, v - e otherwise; each the bits of
+ * the scalar expression (adding bo = 0 turns only a -0 into +0, which stab maps to e alike). Returns
+ * 1 when some R[j] != 0 where z[j] <= 0 (then z, a relu output, could not stand in for the conv
+ * output). */
+int xai_stab_ratio(float *s, const float *R, const float *z, float bo, const float *zc, float e, float scale,
+                   size_t len);
 /* A max pool's argmax of its last forward pass: (N, C, Ho, Wo) flat indices into each sample's input. */
 const int32_t *xai_maxpool2d_argmax(const xai_layer *pool);
 void xai_conv2d_pack(float *dst, const float *w, const xai_layer *conv, int transposed);

@@ -135,6 +135,7 @@ typedef struct {
     float *zbc;                              /* zbox: (out) l w+ + h w-, one sample */
     float *pk[4]; /* conv + relu + pool in one step (fused_at): packed weights of the rule's pathways,
                      forward and transposed: [0] [1] of the first, [2] [3] of the second */
+    float *pz[3]; /* zbox on a direct-kernel conv: w, w+, w- packed transposed (rule_zbox) */
 } layer_aux;
 
 struct xai_lrp {
@@ -304,6 +305,7 @@ static xai_status zbox_bounds(xai_lrp *c, int li)
 }
 
 static void pack_fused(xai_lrp *c, int i);
+static void packed(float **dst, const xai_layer *l, const float *w, int transposed);
 
 /* The modified weights, biases and constant responses layer i's rule needs, from its current
  * weights: made on first use, recomputed in place (xai_lrp_refresh). */
@@ -338,6 +340,10 @@ static xai_status prepare_layer(xai_lrp *c, int i)
         const_response(&zh, l, a->wneg, a->hi, 0);
         for (size_t j = 0; j < xai_shape_size(l->out); j++) a->zbc[j] += zh[j];
         free(zh);
+        if (xai_conv2d_direct(l)) {
+            const float *w[3] = {l->w, a->wpos, a->wneg};
+            for (int k = 0; k < 3; k++) packed(&a->pz[k], l, w[k], 1);
+        }
         break;
     }
     default: break;
@@ -371,6 +377,7 @@ void xai_lrp_free(xai_lrp *c)
                       a->bgam, a->bgamn, a->zflat, a->zsq, a->lo, a->hi, a->zbc};
         for (size_t k = 0; k < sizeof p / sizeof *p; k++) free(p[k]);
         for (int k = 0; k < 4; k++) free(a->pk[k]);
+        for (int k = 0; k < 3; k++) free(a->pz[k]);
     }
     for (int k = 0; k < 6; k++) free(c->buf[k]);
     free(c->aux);
@@ -489,7 +496,7 @@ static void ratio(float *s, const float *R, const float *z, size_t tot, float e,
 #pragma omp parallel for schedule(static) if (tot > PAR_MIN)
     for (size_t q = 0; q < nb; q++) {
         const size_t at = q * RATIO_BLOCK, len = tot - at < RATIO_BLOCK ? tot - at : RATIO_BLOCK;
-        xai_stab_ratio(s + at, R + at, z + at, 0.0f, e, scale, len);
+        xai_stab_ratio(s + at, R + at, z + at, 0.0f, NULL, e, scale, len);
     }
 }
 
@@ -507,7 +514,7 @@ static void bias_ratio(float *s, const float *R, const float *z, const float *b,
 #pragma omp parallel for schedule(static) if ((size_t)n * C * hw > PAR_MIN)
     for (int p = 0; p < n * C; p++) {
         const size_t at = (size_t)p * hw;
-        xai_stab_ratio(s + at, R + at, z + at, bscale * b[p % C], e, scale, hw);
+        xai_stab_ratio(s + at, R + at, z + at, bscale * b[p % C], NULL, e, scale, hw);
     }
 }
 
@@ -522,7 +529,7 @@ static int ratio_relu_out(float *s, const float *R, const float *a, const float 
 #pragma omp parallel for schedule(static) reduction(| : any) if ((size_t)n * C * hw > PAR_MIN)
     for (int p = 0; p < n * C; p++) {
         const size_t at = (size_t)p * hw;
-        any |= xai_stab_ratio(s + at, R + at, a + at, b ? -1.0f * b[p % C] : 0.0f, e, 1.0f, hw);
+        any |= xai_stab_ratio(s + at, R + at, a + at, b ? -1.0f * b[p % C] : 0.0f, NULL, e, 1.0f, hw);
     }
     return !any;
 }
@@ -735,8 +742,24 @@ static void rule_input_free(xai_lrp *c, const affine_ctx *k, int flat, const flo
     const float eps = k->eps;
 #pragma omp parallel for schedule(static) if (k->to > PAR_MIN)
     for (int r = 0; r < k->n; r++)
-        xai_stab_ratio(z + r * osz, Rout + r * osz, zc, 0.0f, eps, 1.0f, osz);
+        xai_stab_ratio(z + r * osz, Rout + r * osz, zc, 0.0f, NULL, eps, 1.0f, osz);
     affine_bwd(k->l, w, z, k->in, Rin, k->n);
+}
+
+/* s = R / stab(out - b - zbc) plane by plane (zbc: l w+ + h w-, one sample); returns 1 when R is
+ * not zero somewhere out is not positive (see ratio_relu_out). */
+static int zbox_ratio(float *s, const float *R, const float *out, const xai_layer *l, const float *zbc, int n, float e)
+{
+    const int C = l->out.c;
+    const size_t hw = (size_t)l->out.h * l->out.w;
+    int any = 0;
+#pragma omp parallel for schedule(static) reduction(| : any) if ((size_t)n * C * hw > PAR_MIN)
+    for (int p = 0; p < n * C; p++) {
+        const size_t at = (size_t)p * hw;
+        any |= xai_stab_ratio(s + at, R + at, out + at, -(l->bias ? l->b[p % C] : 0.0f), zbc + (size_t)(p % C) * hw, e,
+                              1.0f, hw);
+    }
+    return any;
 }
 
 /* z = x w - l w+ - h w-; the bias, an input fixed at 1 with bounds 1, cancels. */
@@ -744,16 +767,29 @@ static void rule_zbox(xai_lrp *c, const affine_ctx *k, const float *Rout, float 
 {
     const xai_layer *l = k->l;
     const layer_aux *a = k->a;
-    const size_t hw = (size_t)l->out.h * l->out.w, ti = k->ti, isz = k->isz;
-    const int C = l->out.c, n = k->n;
-    const float eps = k->eps, *out = k->out;
+    const size_t ti = k->ti, isz = k->isz;
+    const int n = k->n;
     float *z = scratch(c, B_Z1), *d = scratch(c, B_D1);
-    /* plane by plane: the channel's bias and the sample's offset without a division per element */
-#pragma omp parallel for schedule(static) if (k->to > PAR_MIN)
-    for (int p = 0; p < n * C; p++) {
-        const float bo = l->bias ? l->b[p % C] : 0.0f;
-        const float *zb = a->zbc + (size_t)(p % C) * hw;
-        for (size_t j = 0, at = (size_t)p * hw; j < hw; j++, at++) z[at] = Rout[at] / stab(out[at] - bo - zb[j], eps);
+    if (zbox_ratio(z, Rout, k->out, l, a->zbc, n, k->eps) && k->lazy) {
+        /* the relu output may not stand in (layer_out): z, as the full forward pass keeps it */
+        xai_model *m = c->m;
+        xai_conv2d_relu_forward(m->acts[k->li + 1], m->acts[k->li + 2], m->acts[k->li], l, n);
+        zbox_ratio(z, Rout, m->acts[k->li + 1], l, a->zbc, n, k->eps);
+    }
+    if (a->pz[0]) { /* the three backward passes from one pass over z per sample */
+        float *d2 = scratch(c, B_D2);
+        float *const sets[3] = {Rin, d, d2};
+        xai_conv2d_backward_sets(sets, 3, (const float *const *)a->pz, z, l, n);
+        scale_by(Rin, k->in, ti);
+        const float *lo = a->lo, *hi = a->hi;
+#pragma omp parallel for schedule(static) if (ti > PAR_MIN)
+        for (int r = 0; r < n; r++)
+            for (size_t j = 0; j < isz; j++) {
+                const size_t at = r * isz + j;
+                const float t = Rin[at] - lo[j] * d[at]; /* the two subtractions of the loop below, in order */
+                Rin[at] = t - hi[j] * d2[at];
+            }
+        return;
     }
     affine_bwd(l, l->w, z, k->in, Rin, n);
     scale_by(Rin, k->in, ti);
@@ -947,7 +983,7 @@ static void pooled_ratio(float *s, const float *R, const float *z, const float *
     for (int p = 0; p < n * C; p++) {
         const float bo = b ? bscale * b[p % C] : 0.0f, so = bsign ? bsign[p % C] : 0.0f;
         if (keep < 0) {
-            xai_stab_ratio(s + (size_t)p * hw, R + (size_t)p * hw, z + (size_t)p * hw, bo, e, scale, hw);
+            xai_stab_ratio(s + (size_t)p * hw, R + (size_t)p * hw, z + (size_t)p * hw, bo, NULL, e, scale, hw);
             continue;
         }
         for (size_t j = (size_t)p * hw; j < (size_t)(p + 1) * hw; j++) {
@@ -1091,10 +1127,11 @@ static int relevance_step(xai_lrp *c, int i, const float *cur, float *other, int
         return 1;
     case XAI_CONV2D:
     case XAI_LINEAR: {
-        const int r = c->rule[i], eps = r == XAI_LRP_ZERO || r == XAI_LRP_EPSILON;
+        /* the rules that test a relu output standing in for z as they read it */
+        const int r = c->rule[i], tests = r == XAI_LRP_ZERO || r == XAI_LRP_EPSILON || r == XAI_LRP_ZBOX;
         int lazy = 0;
         memset(other, 0, (size_t)nb * lsz * sizeof *other);
-        const float *out = reads_out(r) ? layer_out(c, i, cur, nb, eps ? &lazy : NULL) : NULL;
+        const float *out = reads_out(r) ? layer_out(c, i, cur, nb, tests ? &lazy : NULL) : NULL;
         affine_rule(c, i, cur, other, nb, out, lazy);
         return 1;
     }

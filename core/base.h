@@ -45,6 +45,11 @@ void xai_check_failed(const char *file, int line, const char *expr) __attribute_
 
 void *xai_malloc(size_t n);             /* aborts on failure: arenas are sized up front */
 void *xai_calloc(size_t n, size_t size);
+/* n * size zero bytes at 64-byte alignment, NULL when out of memory (or n * size overflows): for
+ * the arenas, whose size comes from a file and whose failure is an error, not an abort. The pages
+ * stay untouched until used (calloc's). Free with xai_free_aligned. */
+void *xai_calloc_try(size_t n, size_t size);
+void xai_free_aligned(void *p);
 char *xai_strdup(const char *s);
 
 /* ------------------------------------------------------------ threads/time */

@@ -263,11 +263,13 @@ static xai_status plan_layers(xai_model *m, const xai_layer_spec *specs, arena_p
 static xai_status alloc_arenas(xai_model *m, const char *where)
 {
     m->acts = xai_calloc(m->nlayers + 1, sizeof *m->acts);
-    m->params = calloc(m->nparams ? m->nparams : 1, sizeof(float));
-    m->grads = calloc(m->nparams ? m->nparams : 1, sizeof(float));
-    m->buffers = calloc(m->nbuffers ? m->nbuffers : 1, sizeof(float));
-    m->act_arena = calloc(m->act_floats, sizeof(float));
-    m->work_arena = calloc(m->work_floats ? m->work_floats : 1, sizeof(float));
+    /* 64-byte aligned, as the kernels' vectors and per-thread blocks are laid out: calloc's 16
+     * bytes put every AVX-512 load of the arenas across two cache lines (training 3 % slower) */
+    m->params = xai_calloc_try(m->nparams ? m->nparams : 1, sizeof(float));
+    m->grads = xai_calloc_try(m->nparams ? m->nparams : 1, sizeof(float));
+    m->buffers = xai_calloc_try(m->nbuffers ? m->nbuffers : 1, sizeof(float));
+    m->act_arena = xai_calloc_try(m->act_floats, sizeof(float));
+    m->work_arena = xai_calloc_try(m->work_floats ? m->work_floats : 1, sizeof(float));
     if (m->params && m->grads && m->buffers && m->act_arena && m->work_arena) return XAI_OK;
     return xai_fail(XAI_ENOMEM, "%s: out of memory for the model's arenas (%zu parameters, %zu activation and %zu work "
                                 "floats at batch %d)", where, m->nparams, m->act_floats, m->work_floats, m->max_batch);
@@ -430,11 +432,11 @@ void xai_model_free(xai_model *m)
     if (!m) return;
     free(m->layers);
     free(m->ws);
-    free(m->params);
-    free(m->grads);
-    free(m->buffers);
-    free(m->act_arena);
-    free(m->work_arena);
+    xai_free_aligned(m->params);
+    xai_free_aligned(m->grads);
+    xai_free_aligned(m->buffers);
+    xai_free_aligned(m->act_arena);
+    xai_free_aligned(m->work_arena);
     free(m->acts);
     free(m->spec_text);
     free(m->class_names);

@@ -61,6 +61,22 @@ void *xai_calloc(size_t n, size_t size)
     return p;
 }
 
+void *xai_calloc_try(size_t n, size_t size)
+{
+    if (size && n > (SIZE_MAX - 128) / size) return NULL;
+    char *raw = calloc(n * size + 128, 1);
+    if (!raw) return NULL;
+    /* at least one pointer's room below the block, for xai_free_aligned */
+    char *p = (char *)(((uintptr_t)raw + sizeof(void *) + 63) & ~(uintptr_t)63);
+    ((void **)p)[-1] = raw;
+    return p;
+}
+
+void xai_free_aligned(void *p)
+{
+    if (p) free(((void **)p)[-1]);
+}
+
 char *xai_strdup(const char *s)
 {
     size_t n = strlen(s) + 1;

@@ -346,6 +346,28 @@ static void read_about(hid_t f, xai_attr_header *h)
     h->nmethods = n > 0 ? n : 0;
 }
 
+static xai_status count_attr(hid_t ds, const char *path, const char *method, const char *name, int64_t lo, int *out);
+static xai_status steps_attr(hid_t ds, const char *path, const char *method, int *steps);
+
+/* Every method's counts (@steps, @samples) in range when the file is opened, whether or not
+ * this command reads them: a damaged file is refused, not accepted because a metric happened
+ * not to look. */
+static xai_status check_counts(hid_t f, const char *path, const xai_attr_header *h)
+{
+    for (int m = 0; m < h->nmethods; m++) {
+        char name[512];
+        snprintf(name, sizeof name, "attributions/%s", h->methods[m]);
+        hid_t ds = H5Dopen2(f, name, H5P_DEFAULT);
+        if (ds < 0) return xai_fail(XAI_EFORMAT, "%s: /attributions/%s is not a dataset", path, h->methods[m]);
+        int v = 0;
+        xai_status s = steps_attr(ds, path, h->methods[m], &v);
+        if (s == XAI_OK) s = count_attr(ds, path, h->methods[m], "samples", 1, &v);
+        H5Dclose(ds);
+        XAI_TRY(s);
+    }
+    return XAI_OK;
+}
+
 xai_status xai_attr_read_header_n(xai_attr_header *h, const char *path, int max_n)
 {
     memset(h, 0, sizeof *h);
@@ -355,6 +377,7 @@ xai_status xai_attr_read_header_n(xai_attr_header *h, const char *path, int max_
     if ((s = read_dims(f, path, h, max_n)) != XAI_OK) goto done;
     if ((s = read_arrays(f, path, h)) != XAI_OK) goto done;
     read_about(f, h);
+    s = check_counts(f, path, h);
 done:
     xai_h5_close(f);
     if (s != XAI_OK) xai_attr_header_free(h);
@@ -476,13 +499,31 @@ static xai_status count_attr(hid_t ds, const char *path, const char *method, con
     return XAI_OK;
 }
 
+/* @steps as IG's @rule needs it: 0 for exact IG (no quadrature), at least 1 for a quadrature
+ * rule; a missing one keeps *steps. */
+static xai_status steps_attr(hid_t ds, const char *path, const char *method, int *steps)
+{
+    char s[64] = "";
+    const int had = xai_h5_has_attr(ds, "steps");
+    int v = *steps;
+    XAI_TRY(count_attr(ds, path, method, "steps", 0, &v));
+    if (!had) return XAI_OK;
+    xai_h5_get_str(ds, "rule", s, sizeof s);
+    if (v == 0 && strcmp(s, "exact"))
+        return xai_fail(XAI_EFORMAT, "%s: /attributions/%s @steps = 0 but @rule = '%s' (a quadrature needs 1 or more "
+                                     "steps; only exact IG stores 0)",
+                        path, method, s);
+    *steps = v;
+    return XAI_OK;
+}
+
 /* The settings method_attrs wrote; a missing or unknown one keeps the spec's value. */
 static xai_status ig_settings(xai_ig_opts *o, hid_t ds, const char *path, const char *method)
 {
     int64_t v;
     char s[64] = "";
     int steps = o->steps;
-    XAI_TRY(count_attr(ds, path, method, "steps", 0, &steps));
+    XAI_TRY(steps_attr(ds, path, method, &steps));
     if (steps >= 1) o->steps = steps; /* exact IG stores 0 */
     if (xai_h5_get_str(ds, "rule", s, sizeof s) == XAI_OK && xai_quad_rule_from_name(s) >= 0)
         o->rule = xai_quad_rule_from_name(s), o->exact = 0;

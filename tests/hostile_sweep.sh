@@ -267,7 +267,7 @@ att "inputs (2^31+5,1,28,28)" refuse reshape /inputs 2147483653,1,28,28
 att "inputs 3 rows" refuse reshape /inputs 3,1,28,28
 att "labels 9 rows" refuse reshape /labels 9
 att "labels out of range" refuse fill /labels 99
-att "labels -1" refuse fill /labels -1
+att "labels -1 (an image file's unknown label: valid)" accept fill /labels -1
 att "logits (4,3)" refuse reshape /logits 4,3
 att "logits NaN" any fill /logits nan
 att "no /inputs" refuse del /inputs

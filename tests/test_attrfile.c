@@ -299,6 +299,64 @@ static void test_abort_and_bad_files(void **state)
     free(path);
 }
 
+/* A method's counts are checked when the file is opened, whichever command reads it: IG's
+ * @steps out of range, not a number or 0 under a quadrature rule, SmoothGrad's @samples 0 (issue
+ * 12: an evaluate that ran no IG metric accepted them with rc 0). */
+static void set_attr(const char *path, const char *method, const char *name, int64_t v, const char *str)
+{
+    hid_t f;
+    assert_int_equal(xai_h5_open(&f, path, 1), XAI_OK);
+    char obj[128];
+    snprintf(obj, sizeof obj, "attributions/%s", method);
+    hid_t d = H5Dopen2(f, obj, H5P_DEFAULT);
+    assert_true(d >= 0);
+    if (H5Aexists(d, name) > 0) H5Adelete(d, name);
+    assert_int_equal(str ? xai_h5_attr_str(d, name, str) : xai_h5_attr_i64(d, name, v), XAI_OK);
+    H5Dclose(d);
+    xai_h5_close(f);
+}
+
+static void test_counts_checked_on_open(void **state)
+{
+    (void)state;
+    xai_attr_header h, r;
+    fake_header(&h, 2);
+    char *path = tmp_path("counts.h5"), *bad = tmp_path("counts-bad.h5");
+    xai_attr_writer w;
+    assert_int_equal(xai_attr_create(&w, path, &h, NULL), XAI_OK);
+    float attr[2 * 24] = {0};
+    const char *specs[3] = {"ig:steps=8", "ig:rule=exact", "smoothgrad:samples=4"};
+    for (int k = 0; k < 3; k++) {
+        xai_method m;
+        assert_int_equal(xai_method_parse(&m, specs[k], NULL), XAI_OK);
+        assert_int_equal(xai_attr_write_method(&w, &m, attr, NULL, 0, NULL, 1.0), XAI_OK);
+    }
+    assert_int_equal(xai_attr_commit(&w), XAI_OK);
+    assert_int_equal(xai_attr_read_header(&r, path), XAI_OK); /* exact IG's @steps = 0 is valid */
+    xai_attr_header_free(&r);
+    const struct {
+        const char *method, *attr, *str;
+        int64_t v;
+        const char *says;
+    } cases[] = {{"ig:steps=8", "steps", NULL, 0, "@steps = 0 but @rule = 'gauss'"},
+                 {"ig:steps=8", "steps", NULL, -1, "@steps = -1 is out of range"},
+                 {"ig:steps=8", "steps", NULL, 4294967298LL, "@steps = 4294967298 is out of range"},
+                 {"ig:steps=8", "steps", "x", 0, "@steps is not a single whole number"},
+                 {"smoothgrad:samples=4", "samples", NULL, 0, "@samples = 0 is out of range"}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char cmd[512];
+        snprintf(cmd, sizeof cmd, "cp '%s' '%s'", path, bad);
+        assert_int_equal(system(cmd), 0);
+        set_attr(bad, cases[i].method, cases[i].attr, cases[i].v, cases[i].str);
+        assert_int_equal(xai_attr_read_header(&r, bad), XAI_EFORMAT);
+        if (!strstr(xai_errmsg(), cases[i].says) || !strstr(xai_errmsg(), cases[i].method))
+            fail_msg("case %zu: '%s' lacks '%s'", i, xai_errmsg(), cases[i].says);
+    }
+    xai_attr_header_free(&h);
+    free(path);
+    free(bad);
+}
+
 /* ------------------------------------------------------------- end to end */
 
 static const char *mirror_dir(char *buf, size_t cap)
@@ -554,6 +612,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_abort_and_bad_files),
+        cmocka_unit_test(test_counts_checked_on_open),
         cmocka_unit_test(test_explain_cli),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

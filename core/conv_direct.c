@@ -520,16 +520,24 @@ static void store_rel(float *di, const float *wide, const geom *g, int first)
         }
 }
 
+/* The geometry of conv and the shifts of its input-gradient kernel (in its pack area), for the
+ * relevance passes with other weights below. */
+static const int *relevance_shifts(const xai_layer *conv, geom *g)
+{
+    choose();
+    geom_of(conv, g);
+    int *shb = (int *)(conv->ws->pack + pack_w_floats(g));
+    shifts(shb, g->co, g->k, g->hq * g->wq, g->wq);
+    return shb;
+}
+
 void xai_conv2d_backward_sets(float *const *din, int nsets, const float *const *packed, const float *dz,
                               const xai_layer *conv, int n)
 {
     XAI_CHECK(xai_conv_direct_ok(conv) && nsets >= 1);
-    choose();
     geom g;
-    geom_of(conv, &g);
+    const int *shb = relevance_shifts(conv, &g);
     const kernels *kr = active;
-    int *shb = (int *)(conv->ws->pack + pack_w_floats(&g));
-    shifts(shb, g.co, g.k, g.hq * g.wq, g.wq);
     const size_t isz = xai_shape_size(conv->in), osz = xai_shape_size(conv->out), hwo = (size_t)g.ho * g.wo;
 #pragma omp parallel for schedule(static) if ((size_t)n * (osz + isz) > XAI_PAR_MIN)
     for (int i = 0; i < n; i++) {
@@ -551,10 +559,8 @@ void xai_conv2d_pool_relevance(float *rin, int nsets, const float *const *packed
 {
     XAI_CHECK(xai_conv2d_relu_pool_ok(conv, pool) && nsets >= 1);
     geom g;
-    geom_of(conv, &g);
+    const int *shb = relevance_shifts(conv, &g);
     const kernels *kr = active;
-    int *shb = (int *)(conv->ws->pack + pack_w_floats(&g));
-    shifts(shb, g.co, g.k, g.hq * g.wq, g.wq);
     const size_t isz = xai_shape_size(conv->in), osz = xai_shape_size(conv->out), hwo = (size_t)g.ho * g.wo;
     const size_t ldc = g.ldc;
 #pragma omp parallel for schedule(static) if ((size_t)n * (osz + isz) > XAI_PAR_MIN)

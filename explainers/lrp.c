@@ -518,10 +518,13 @@ static void bias_ratio(float *s, const float *R, const float *z, const float *b,
     }
 }
 
-/* bias_ratio(s, R, a, b, -1, l, n, e, 1) where a, a relu output, stands in for z (layer_out), with
- * in the same pass the test that lets it: R zero wherever a is not positive. 0: it does not, and s
- * is to be made again from z. l: the layer whose output shape a and R have. */
-static int ratio_relu_out(float *s, const float *R, const float *a, const float *b, const xai_layer *l, int n, float e)
+/* s = R / stab(a - b - zc) plane by plane (b per channel, zc one sample's (out) offsets; either
+ * NULL: none): bias_ratio(s, R, a, b, -1, l, n, e, 1) and z^B's ratio, where a, a relu output,
+ * stands in for z (layer_out), with in the same pass the test that lets it: R zero wherever a is
+ * not positive. 0: it does not, and s is to be made again from z. l: the layer whose output shape
+ * a and R have. (-0 for a missing b: stab gives +0 and -0 the same e.) */
+static int ratio_relu_out(float *s, const float *R, const float *a, const float *b, const float *zc, const xai_layer *l,
+                          int n, float e)
 {
     const int C = l->out.c;
     const size_t hw = (size_t)l->out.h * l->out.w;
@@ -529,7 +532,8 @@ static int ratio_relu_out(float *s, const float *R, const float *a, const float 
 #pragma omp parallel for schedule(static) reduction(| : any) if ((size_t)n * C * hw > PAR_MIN)
     for (int p = 0; p < n * C; p++) {
         const size_t at = (size_t)p * hw;
-        any |= xai_stab_ratio(s + at, R + at, a + at, b ? -1.0f * b[p % C] : 0.0f, NULL, e, 1.0f, hw);
+        any |= xai_stab_ratio(s + at, R + at, a + at, -(b ? b[p % C] : 0.0f), zc ? zc + (size_t)(p % C) * hw : NULL, e,
+                              1.0f, hw);
     }
     return !any;
 }
@@ -585,7 +589,7 @@ static void rule_epsilon(xai_lrp *c, const affine_ctx *k, int rule, const float 
     /* The forward output is z (with the bias); without it, take the bias back out. */
     const float e = rule == XAI_LRP_EPSILON && c->o.epsilon > 0 ? (float)c->o.epsilon : k->eps;
     const float *ub = l->bias && !k->bias_in ? l->b : NULL;
-    if (!k->lazy || !ratio_relu_out(z, Rout, k->out, ub, l, k->n, e)) {
+    if (!k->lazy || !ratio_relu_out(z, Rout, k->out, ub, NULL, l, k->n, e)) {
         const float *out = k->out;
         if (k->lazy) { /* the relu output may not stand in: z, as the full forward pass keeps it */
             xai_model *m = c->m;
@@ -746,22 +750,6 @@ static void rule_input_free(xai_lrp *c, const affine_ctx *k, int flat, const flo
     affine_bwd(k->l, w, z, k->in, Rin, k->n);
 }
 
-/* s = R / stab(out - b - zbc) plane by plane (zbc: l w+ + h w-, one sample); returns 1 when R is
- * not zero somewhere out is not positive (see ratio_relu_out). */
-static int zbox_ratio(float *s, const float *R, const float *out, const xai_layer *l, const float *zbc, int n, float e)
-{
-    const int C = l->out.c;
-    const size_t hw = (size_t)l->out.h * l->out.w;
-    int any = 0;
-#pragma omp parallel for schedule(static) reduction(| : any) if ((size_t)n * C * hw > PAR_MIN)
-    for (int p = 0; p < n * C; p++) {
-        const size_t at = (size_t)p * hw;
-        any |= xai_stab_ratio(s + at, R + at, out + at, -(l->bias ? l->b[p % C] : 0.0f), zbc + (size_t)(p % C) * hw, e,
-                              1.0f, hw);
-    }
-    return any;
-}
-
 /* z = x w - l w+ - h w-; the bias, an input fixed at 1 with bounds 1, cancels. */
 static void rule_zbox(xai_lrp *c, const affine_ctx *k, const float *Rout, float *Rin)
 {
@@ -770,11 +758,13 @@ static void rule_zbox(xai_lrp *c, const affine_ctx *k, const float *Rout, float 
     const size_t ti = k->ti, isz = k->isz;
     const int n = k->n;
     float *z = scratch(c, B_Z1), *d = scratch(c, B_D1);
-    if (zbox_ratio(z, Rout, k->out, l, a->zbc, n, k->eps) && k->lazy) {
+    /* z = out - b - (l w+ + h w-) */
+    const float *b = l->bias ? l->b : NULL;
+    if (!ratio_relu_out(z, Rout, k->out, b, a->zbc, l, n, k->eps) && k->lazy) {
         /* the relu output may not stand in (layer_out): z, as the full forward pass keeps it */
         xai_model *m = c->m;
         xai_conv2d_relu_forward(m->acts[k->li + 1], m->acts[k->li + 2], m->acts[k->li], l, n);
-        zbox_ratio(z, Rout, m->acts[k->li + 1], l, a->zbc, n, k->eps);
+        ratio_relu_out(z, Rout, m->acts[k->li + 1], b, a->zbc, l, n, k->eps);
     }
     if (a->pz[0]) { /* the three backward passes from one pass over z per sample */
         float *d2 = scratch(c, B_D2);
@@ -1031,7 +1021,7 @@ static int fused_step(xai_lrp *c, int i, const float *R, float *Rin, int n, doub
         const float *ub = l->bias && !bias_in ? l->b : NULL;
         /* the pool output stands in for z at the winners where it may (winner_out), tested in the
          * same pass; pooled_ratio's sums, as it makes them with keep -1 */
-        if (!ratio_relu_out(s0, R, m->acts[i + 3], ub, pool, n, e)) {
+        if (!ratio_relu_out(s0, R, m->acts[i + 3], ub, NULL, pool, n, e)) {
             winner_out(c, i, zo, R, n);
             pooled_ratio(s0, R, zo, ub, -1.0f, NULL, NULL, -1, pool, n, e, 1);
         }

@@ -563,7 +563,7 @@ static void muladd_into(float *out, const float *a, const float *b, size_t tot, 
 static int has_negative(const float *x, size_t tot)
 {
     int neg = 0;
-#pragma omp parallel for schedule(static) reduction(| : neg) if (tot > PAR_MIN)
+#pragma omp parallel for simd schedule(static) reduction(| : neg) if (tot > PAR_MIN)
     for (size_t j = 0; j < tot; j++) neg |= x[j] < 0;
     return neg;
 }
@@ -636,14 +636,14 @@ static void mixed_z(const affine_ctx *k, const float *wa, const float *wb, const
     affine_fwd(k->l, wa, xp, z, k->n);
     affine_fwd(k->l, wb, xn, d, k->n);
     const size_t to = k->to;
-#pragma omp parallel for schedule(static) if (to > PAR_MIN)
+#pragma omp parallel for simd schedule(static) if (to > PAR_MIN)
     for (size_t j = 0; j < to; j++) z[j] += d[j];
     bias_ratio(z, Rout, z, k->bias_in ? bias : NULL, 1.0f, k->l, k->n, k->eps, scale);
 }
 
 static void split_signs(const float *in, float *xp, float *xn, size_t ti)
 {
-#pragma omp parallel for schedule(static) if (ti > PAR_MIN)
+#pragma omp parallel for simd schedule(static) if (ti > PAR_MIN)
     for (size_t j = 0; j < ti; j++) {
         xp[j] = in[j] > 0 ? in[j] : 0;
         xn[j] = in[j] < 0 ? in[j] : 0;
@@ -700,10 +700,11 @@ static void gamma_split(const affine_ctx *k, float *s, float *s2)
 #pragma omp parallel for schedule(static) if (k->to > PAR_MIN)
     for (int p = 0; p < k->n * C; p++) {
         const float bo = unbias ? l->b[p % C] : 0.0f;
-        for (size_t j = (size_t)p * hw; j < (size_t)(p + 1) * hw; j++) {
+#pragma omp simd
+        for (size_t j = (size_t)p * hw; j < (size_t)(p + 1) * hw; j++) { /* both stored: no masked stores needed */
             const float zj = out[j] - bo;
-            if (zj >= 0) s2[j] = 0;
-            else s[j] = 0;
+            s2[j] = zj >= 0 ? 0.0f : s2[j];
+            s[j] = zj >= 0 ? s[j] : 0.0f;
         }
     }
 }
@@ -972,14 +973,11 @@ static void pooled_ratio(float *s, const float *R, const float *z, const float *
 #pragma omp parallel for schedule(static) if ((size_t)n * C * hw > PAR_MIN)
     for (int p = 0; p < n * C; p++) {
         const float bo = b ? bscale * b[p % C] : 0.0f, so = bsign ? bsign[p % C] : 0.0f;
-        if (keep < 0) {
-            xai_stab_ratio(s + (size_t)p * hw, R + (size_t)p * hw, z + (size_t)p * hw, bo, NULL, e, scale, hw);
-            continue;
-        }
-        for (size_t j = (size_t)p * hw; j < (size_t)(p + 1) * hw; j++) {
-            const float v = scale * R[j] / stab(b ? z[j] + bo : z[j], e);
-            s[j] = keep < 0 || (zsign[j] - so >= 0) == keep ? v : 0.0f;
-        }
+        const size_t at = (size_t)p * hw;
+        xai_stab_ratio(s + at, R + at, z + at, bo, NULL, e, scale, hw); /* z may be s: read before written */
+        if (keep < 0) continue;
+#pragma omp simd
+        for (size_t j = at; j < at + hw; j++) s[j] = (zsign[j] - so >= 0) == keep ? s[j] : 0.0f;
     }
 }
 
@@ -993,6 +991,7 @@ static int negative_carries(const float *z, const float *b, const float *R, cons
 #pragma omp parallel for schedule(static) reduction(| : any) if ((size_t)n * C * hw > PAR_MIN)
     for (int p = 0; p < n * C; p++) {
         const float bo = b ? b[p % C] : 0.0f;
+#pragma omp simd reduction(| : any)
         for (size_t j = (size_t)p * hw; j < (size_t)(p + 1) * hw; j++) any |= (z[j] - bo < 0) & (R[j] != 0);
     }
     return any;

@@ -950,17 +950,17 @@ static void gather_const(float *z, const float *zc, const xai_layer *pool, int n
 
 static int dead_carry_none(const float *R, const float *a, size_t tot);
 
-/* z at the winners as the rules need it (the pool output where positive: see layer_out). */
-static void winner_out(xai_lrp *c, int i, float *z, const float *R, int n)
+/* z at the winners as the rules need it: the pool output itself where it may stand in (see
+ * layer_out), else z gathered into the buffer z. */
+static const float *winner_out(xai_lrp *c, int i, float *z, const float *R, int n)
 {
     xai_model *m = c->m;
     const xai_layer *pool = &m->layers[i + 2];
     const size_t tot = (size_t)n * xai_shape_size(pool->out);
-    if (dead_carry_none(R, m->acts[i + 3], tot)) memcpy(z, m->acts[i + 3], tot * sizeof *z);
-    else {
-        xai_conv2d_relu_pool_forward(m->acts[i + 1], NULL, m->acts[i + 3], m->acts[i], &m->layers[i], pool, n);
-        gather_out(z, m->acts[i + 1], &m->layers[i], pool, n);
-    }
+    if (dead_carry_none(R, m->acts[i + 3], tot)) return m->acts[i + 3];
+    xai_conv2d_relu_pool_forward(m->acts[i + 1], NULL, m->acts[i + 3], m->acts[i], &m->layers[i], pool, n);
+    gather_out(z, m->acts[i + 1], &m->layers[i], pool, n);
+    return z;
 }
 
 /* s = scale * R / stab(z + b) on the pool's grid (b per channel, NULL: none), as bias_ratio does it;
@@ -1020,10 +1020,8 @@ static int fused_step(xai_lrp *c, int i, const float *R, float *Rin, int n, doub
         const float *ub = l->bias && !bias_in ? l->b : NULL;
         /* the pool output stands in for z at the winners where it may (winner_out), tested in the
          * same pass; pooled_ratio's sums, as it makes them with keep -1 */
-        if (!ratio_relu_out(s0, R, m->acts[i + 3], ub, NULL, pool, n, e)) {
-            winner_out(c, i, zo, R, n);
-            pooled_ratio(s0, R, zo, ub, -1.0f, NULL, NULL, -1, pool, n, e, 1);
-        }
+        if (!ratio_relu_out(s0, R, m->acts[i + 3], ub, NULL, pool, n, e))
+            pooled_ratio(s0, R, winner_out(c, i, zo, R, n), ub, -1.0f, NULL, NULL, -1, pool, n, e, 1);
     } else if (input_free(rule)) { /* rule_input_free's ratios at the winners */
         gather_const(zo, rule == XAI_LRP_FLAT ? a->zflat : a->zsq, pool, n);
         pooled_ratio(s0, R, zo, NULL, 0.0f, NULL, NULL, -1, pool, n, eps, 1);
@@ -1036,13 +1034,12 @@ static int fused_step(xai_lrp *c, int i, const float *R, float *Rin, int n, doub
             nsets = 2;
         }
     } else { /* gamma: each output's pathway by the sign of its z (less the bias when ignored) */
-        const float *unb = l->bias && !bias_in ? l->b : NULL;
-        winner_out(c, i, zo, R, n);
+        const float *unb = l->bias && !bias_in ? l->b : NULL, *zw = winner_out(c, i, zo, R, n);
         xai_conv2d_at_argmax(s0, a->pk[0], in, l, pool, n);
-        pooled_ratio(s0, R, s0, bias_in ? a->bgam : NULL, 1.0f, zo, unb, 1, pool, n, eps, 1);
-        if (negative_carries(zo, unb, R, pool, n)) {
+        pooled_ratio(s0, R, s0, bias_in ? a->bgam : NULL, 1.0f, zw, unb, 1, pool, n, eps, 1);
+        if (negative_carries(zw, unb, R, pool, n)) {
             xai_conv2d_at_argmax(s1, a->pk[2], in, l, pool, n);
-            pooled_ratio(s1, R, s1, bias_in ? a->bgamn : NULL, 1.0f, zo, unb, 0, pool, n, eps, 1);
+            pooled_ratio(s1, R, s1, bias_in ? a->bgamn : NULL, 1.0f, zw, unb, 0, pool, n, eps, 1);
             nsets = 2;
         }
     }

@@ -456,11 +456,13 @@ static xai_status write_all(const char *outpath, const xai_method *meths, int nm
     xai_attr_writer w = {0};
     XAI_TRY(xai_attr_create(&w, outpath, h, cfg->command));
     const int R = xai_mpi_size();
+    char ranks[48] = "";
+    if (R > 1) snprintf(ranks, sizeof ranks, " a rank, %d ranks", R);
+    /* one write: under mpirun a line in pieces interleaves with the rank's stdout (the method lines) */
     if (xai_mpi_rank() == 0)
-        fprintf(stderr, "xai explain: %d images of %s, %d method%s, %d rows a batch, %d thread%s%s", h->n,
+        fprintf(stderr, "xai explain: %d images of %s, %d method%s, %d rows a batch, %d thread%s%s\n", h->n,
                 source_name(cfg), nm, nm > 1 ? "s" : "", m->max_batch, xai_threads(), xai_threads() > 1 ? "s" : "",
-                R > 1 ? "" : "\n");
-    if (xai_mpi_rank() == 0 && R > 1) fprintf(stderr, " a rank, %d ranks\n", R);
+                ranks);
     int64_t b, end;
     xai_mpi_shard(h->n, &b, &end);
     /* This rank's maps only: the file gathers them. */
@@ -502,8 +504,11 @@ xai_status xai_explain_run(const xai_explain_cfg *cfg, char **outpath_out)
     if ((s = fold(&m)) != XAI_OK) goto done;
     if ((s = check_exact(meths, nm, m)) != XAI_OK) goto done;
     if ((s = write_all(outpath, meths, nm, m, &h, cfg)) != XAI_OK) goto done;
-    if ((s = xai_explain_heatmaps(cfg, outpath, cfg->images ? (const char *const *)d.test.files : NULL, h.indices,
-                                  h.n)) != XAI_OK)
+    /* by rank 0 alone, from the finished file: every rank wrote the same PNG files at once before */
+    if ((s = xai_mpi_agree(xai_mpi_rank() > 0 ? XAI_OK
+                                              : xai_explain_heatmaps(cfg, outpath,
+                                                                     cfg->images ? (const char *const *)d.test.files : NULL,
+                                                                     h.indices, h.n))) != XAI_OK)
         goto done;
     if (outpath_out) *outpath_out = outpath, outpath = NULL;
 done:

@@ -25,6 +25,8 @@ for n in 1 2 3; do
     same "$tmp/a.h5" "$tmp/a$n.h5" "explain -n $n"
     # Only rank 0 prints: one line per method.
     [ "$(grep -c '^ig ' "$tmp/out")" = 1 ] || bad "explain -n $n: output not from rank 0 alone"
+    # Rank 0 alone writes the heatmaps and says so (every rank once wrote the same files at once).
+    [ "$(grep -c 'heatmaps in' "$tmp/out")" = 1 ] || bad "explain -n $n: heatmaps written by more than rank 0"
     mpirun -n $n "$mpi" "${EXPLAIN[@]}" --methods ig:rule=exact,ig --out "$tmp/x$n.h5" >/dev/null 2>&1 || bad "exact -n $n"
     same "$tmp/x.h5" "$tmp/x$n.h5" "exact IG -n $n"
     # evaluate reads the serial file: its own comparison does not depend on explain's.

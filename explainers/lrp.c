@@ -582,6 +582,15 @@ typedef struct {
     int lazy;              /* out is the relu output after it, not yet tested to stand in for z (layer_out) */
 } affine_ctx;
 
+/* Conv layer li's output z (before its relu), computed again: the lean forward pass keeps only the
+ * relu output, which cannot stand in where relevance reaches a dead unit (layer_out). */
+static const float *conv_z(xai_lrp *c, int li, int n)
+{
+    xai_model *m = c->m;
+    xai_conv2d_relu_forward(m->acts[li + 1], m->acts[li + 2], m->acts[li], &m->layers[li], n);
+    return m->acts[li + 1];
+}
+
 static void rule_epsilon(xai_lrp *c, const affine_ctx *k, int rule, const float *Rout, float *Rin)
 {
     const xai_layer *l = k->l;
@@ -589,15 +598,8 @@ static void rule_epsilon(xai_lrp *c, const affine_ctx *k, int rule, const float 
     /* The forward output is z (with the bias); without it, take the bias back out. */
     const float e = rule == XAI_LRP_EPSILON && c->o.epsilon > 0 ? (float)c->o.epsilon : k->eps;
     const float *ub = l->bias && !k->bias_in ? l->b : NULL;
-    if (!k->lazy || !ratio_relu_out(z, Rout, k->out, ub, NULL, l, k->n, e)) {
-        const float *out = k->out;
-        if (k->lazy) { /* the relu output may not stand in: z, as the full forward pass keeps it */
-            xai_model *m = c->m;
-            xai_conv2d_relu_forward(m->acts[k->li + 1], m->acts[k->li + 2], m->acts[k->li], l, k->n);
-            out = m->acts[k->li + 1];
-        }
-        bias_ratio(z, Rout, out, ub, -1.0f, l, k->n, e, 1);
-    }
+    if (!k->lazy || !ratio_relu_out(z, Rout, k->out, ub, NULL, l, k->n, e))
+        bias_ratio(z, Rout, k->lazy ? conv_z(c, k->li, k->n) : k->out, ub, -1.0f, l, k->n, e, 1);
     affine_bwd(l, l->w, z, k->in, Rin, k->n);
     scale_by(Rin, k->in, k->ti);
 }
@@ -761,12 +763,8 @@ static void rule_zbox(xai_lrp *c, const affine_ctx *k, const float *Rout, float 
     float *z = scratch(c, B_Z1), *d = scratch(c, B_D1);
     /* z = out - b - (l w+ + h w-) */
     const float *b = l->bias ? l->b : NULL;
-    if (!ratio_relu_out(z, Rout, k->out, b, a->zbc, l, n, k->eps) && k->lazy) {
-        /* the relu output may not stand in (layer_out): z, as the full forward pass keeps it */
-        xai_model *m = c->m;
-        xai_conv2d_relu_forward(m->acts[k->li + 1], m->acts[k->li + 2], m->acts[k->li], l, n);
-        ratio_relu_out(z, Rout, m->acts[k->li + 1], b, a->zbc, l, n, k->eps);
-    }
+    if (!ratio_relu_out(z, Rout, k->out, b, a->zbc, l, n, k->eps) && k->lazy)
+        ratio_relu_out(z, Rout, conv_z(c, k->li, n), b, a->zbc, l, n, k->eps);
     if (a->pz[0]) { /* the three backward passes from one pass over z per sample */
         float *d2 = scratch(c, B_D2);
         float *const sets[3] = {Rin, d, d2};
@@ -1088,7 +1086,7 @@ static const float *layer_out(xai_lrp *c, int i, const float *R, int n, int *laz
     } else if (dead_carry_none(R, m->acts[i + 2], (size_t)n * xai_shape_size(l->out)))
         return m->acts[i + 2];
     else
-        xai_conv2d_relu_forward(m->acts[i + 1], m->acts[i + 2], m->acts[i], l, n);
+        return conv_z(c, i, n);
     return m->acts[i + 1];
 }
 
